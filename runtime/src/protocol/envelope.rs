@@ -1,0 +1,248 @@
+//! The event envelope carried by `type=event` frames, §6: schema 2.0 and legacy 1.0, plus the
+//! optional AES-256-CBC decryption of `{"encrypt": …}` payloads (§6.3).
+
+use serde_json::Value;
+
+/// Event or callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// A plain event: handlers return nothing.
+    Event,
+    /// A callback that expects an answer in the ack (`card.action.trigger`, `url.preview.get`).
+    Callback,
+}
+
+/// Which envelope shape arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    /// `"schema":"2.0"` with `header.event_type`.
+    V2,
+    /// Legacy: `uuid` and `event.type`.
+    V1,
+}
+
+/// What the runtime needs to know about an event without understanding its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventMeta {
+    pub schema: Schema,
+    /// Idempotency key: `message_id` for `im.message.*` (the docs' advice), else `event_id`,
+    /// `uuid` for v1 envelopes.
+    pub dedupe_id: String,
+    /// `header.event_id` (v2) or `uuid` (v1).
+    pub event_id: String,
+    pub event_type: String,
+    pub kind: EventKind,
+    pub app_id: String,
+    pub tenant_key: String,
+    /// Creation time exactly as Feishu sent it (a string of epoch milliseconds in v2; `ts` in v1).
+    pub create_time: String,
+    /// The chat the event belongs to, when it has one (for per-chat ordering).
+    pub chat_id: Option<String>,
+}
+
+/// Why a payload is not a usable envelope.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeError {
+    #[error("payload is not UTF-8 JSON: {0}")]
+    NotJson(String),
+    #[error("payload is encrypted and no encrypt_key is configured")]
+    Encrypted,
+    #[error("cannot decrypt payload: {0}")]
+    Decrypt(String),
+    #[error("envelope has no event type (neither header.event_type nor event.type)")]
+    NoEventType,
+    #[error("envelope has no id (header.event_id / uuid)")]
+    NoEventId,
+}
+
+/// Event types whose handlers answer in the ack.
+pub const CALLBACK_TYPES: [&str; 2] = ["card.action.trigger", "url.preview.get"];
+
+/// A parsed envelope: its metadata and the (decrypted) JSON text.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    pub meta: EventMeta,
+    pub json: String,
+}
+
+/// Parses a reassembled payload. With `encrypt_key`, an `{"encrypt":…}` payload is decrypted first.
+pub fn parse_envelope(
+    payload: &[u8],
+    encrypt_key: Option<&str>,
+) -> Result<Envelope, EnvelopeError> {
+    let text = std::str::from_utf8(payload).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
+    if let Some(cipher) = value.get("encrypt").and_then(Value::as_str) {
+        let key = encrypt_key.ok_or(EnvelopeError::Encrypted)?;
+        let plain = decrypt(cipher, key)?;
+        let value: Value =
+            serde_json::from_str(&plain).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
+        let meta = meta_of(&value)?;
+        return Ok(Envelope { meta, json: plain });
+    }
+    let meta = meta_of(&value)?;
+    Ok(Envelope {
+        meta,
+        json: text.to_string(),
+    })
+}
+
+fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    let mut cur = v;
+    for key in path {
+        cur = cur.get(*key)?;
+    }
+    cur.as_str().filter(|s| !s.is_empty())
+}
+
+fn meta_of(v: &Value) -> Result<EventMeta, EnvelopeError> {
+    let is_v2 = str_at(v, &["schema"]).is_some();
+    let owned = |s: Option<&str>| s.unwrap_or("").to_string();
+    if is_v2 {
+        let event_type = str_at(v, &["header", "event_type"]).ok_or(EnvelopeError::NoEventType)?;
+        let event_id = str_at(v, &["header", "event_id"]).ok_or(EnvelopeError::NoEventId)?;
+        let message_id = str_at(v, &["event", "message", "message_id"]);
+        let dedupe_id = match message_id {
+            Some(m) if event_type.starts_with("im.message.") => m,
+            _ => event_id,
+        };
+        let chat_id = str_at(v, &["event", "message", "chat_id"])
+            .or_else(|| str_at(v, &["event", "chat_id"]))
+            .or_else(|| str_at(v, &["event", "context", "open_chat_id"]))
+            .map(str::to_string);
+        Ok(EventMeta {
+            schema: Schema::V2,
+            dedupe_id: dedupe_id.to_string(),
+            event_id: event_id.to_string(),
+            kind: kind_of(event_type),
+            event_type: event_type.to_string(),
+            app_id: owned(str_at(v, &["header", "app_id"])),
+            tenant_key: owned(str_at(v, &["header", "tenant_key"])),
+            create_time: owned(str_at(v, &["header", "create_time"])),
+            chat_id,
+        })
+    } else {
+        let event_type = str_at(v, &["event", "type"]).ok_or(EnvelopeError::NoEventType)?;
+        let uuid = str_at(v, &["uuid"]).ok_or(EnvelopeError::NoEventId)?;
+        Ok(EventMeta {
+            schema: Schema::V1,
+            dedupe_id: uuid.to_string(),
+            event_id: uuid.to_string(),
+            kind: kind_of(event_type),
+            event_type: event_type.to_string(),
+            app_id: owned(str_at(v, &["event", "app_id"])),
+            tenant_key: owned(str_at(v, &["event", "tenant_key"])),
+            create_time: owned(str_at(v, &["ts"])),
+            chat_id: str_at(v, &["event", "open_chat_id"]).map(str::to_string),
+        })
+    }
+}
+
+fn kind_of(event_type: &str) -> EventKind {
+    if CALLBACK_TYPES.contains(&event_type) {
+        EventKind::Callback
+    } else {
+        EventKind::Event
+    }
+}
+
+/// AES-256-CBC with key = SHA-256(encrypt_key), IV = first 16 bytes, PKCS#7 padding.
+pub fn decrypt(cipher_b64: &str, encrypt_key: &str) -> Result<String, EnvelopeError> {
+    use aes::cipher::{block_padding::Pkcs7, BlockDecryptMut, KeyIvInit};
+    use base64::Engine;
+    use sha2::Digest;
+    let blob = base64::engine::general_purpose::STANDARD
+        .decode(cipher_b64.trim())
+        .map_err(|e| EnvelopeError::Decrypt(format!("not base64: {e}")))?;
+    if blob.len() < 32 || (blob.len() - 16) % 16 != 0 {
+        return Err(EnvelopeError::Decrypt(format!(
+            "ciphertext of {} bytes is not IV + whole blocks",
+            blob.len()
+        )));
+    }
+    let key = sha2::Sha256::digest(encrypt_key.as_bytes());
+    let (iv, body) = blob.split_at(16);
+    let plain = cbc::Decryptor::<aes::Aes256>::new(key.as_slice().into(), iv.into())
+        .decrypt_padded_vec_mut::<Pkcs7>(body)
+        .map_err(|_| EnvelopeError::Decrypt("bad padding (wrong encrypt_key?)".into()))?;
+    String::from_utf8(plain).map_err(|_| EnvelopeError::Decrypt("plaintext is not UTF-8".into()))
+}
+
+/// The inverse of [`decrypt`], used by the emulator and tests. `iv` must be 16 bytes.
+pub fn encrypt(plain: &str, encrypt_key: &str, iv: [u8; 16]) -> String {
+    use aes::cipher::{block_padding::Pkcs7, BlockEncryptMut, KeyIvInit};
+    use base64::Engine;
+    use sha2::Digest;
+    let key = sha2::Sha256::digest(encrypt_key.as_bytes());
+    let body = cbc::Encryptor::<aes::Aes256>::new(key.as_slice().into(), (&iv).into())
+        .encrypt_padded_vec_mut::<Pkcs7>(plain.as_bytes());
+    let mut blob = iv.to_vec();
+    blob.extend_from_slice(&body);
+    base64::engine::general_purpose::STANDARD.encode(blob)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MSG: &str = r#"{"schema":"2.0","header":{"event_id":"e1","event_type":"im.message.receive_v1","create_time":"1608725989000","token":"","app_id":"cli_x","tenant_key":"tk"},"event":{"message":{"message_id":"om_1","chat_id":"oc_1"}}}"#;
+
+    #[test]
+    fn v2_message_dedupes_on_message_id() {
+        let env = parse_envelope(MSG.as_bytes(), None).unwrap();
+        assert_eq!(env.meta.dedupe_id, "om_1");
+        assert_eq!(env.meta.event_id, "e1");
+        assert_eq!(env.meta.chat_id.as_deref(), Some("oc_1"));
+        assert_eq!(env.meta.kind, EventKind::Event);
+        assert_eq!(env.meta.create_time, "1608725989000");
+    }
+
+    #[test]
+    fn v1_and_callbacks() {
+        let v1 = r#"{"uuid":"u1","token":"t","ts":"1608725989.000","type":"event_callback","event":{"type":"message","app_id":"a","tenant_key":"k"}}"#;
+        let env = parse_envelope(v1.as_bytes(), None).unwrap();
+        assert_eq!(
+            (
+                env.meta.schema,
+                env.meta.dedupe_id.as_str(),
+                env.meta.event_type.as_str()
+            ),
+            (Schema::V1, "u1", "message")
+        );
+        let card = r#"{"schema":"2.0","header":{"event_id":"e2","event_type":"card.action.trigger"},"event":{}}"#;
+        assert_eq!(
+            parse_envelope(card.as_bytes(), None).unwrap().meta.kind,
+            EventKind::Callback
+        );
+    }
+
+    #[test]
+    fn encrypted_round_trip_and_errors() {
+        let cipher = encrypt(MSG, "key", [7; 16]);
+        let wrapped = format!(r#"{{"encrypt":"{cipher}"}}"#);
+        assert_eq!(
+            parse_envelope(wrapped.as_bytes(), None).unwrap_err(),
+            EnvelopeError::Encrypted
+        );
+        assert_eq!(
+            parse_envelope(wrapped.as_bytes(), Some("key"))
+                .unwrap()
+                .meta
+                .event_id,
+            "e1"
+        );
+        assert!(matches!(
+            parse_envelope(wrapped.as_bytes(), Some("other")),
+            Err(EnvelopeError::Decrypt(_)) | Err(EnvelopeError::NotJson(_))
+        ));
+        assert!(matches!(
+            parse_envelope(&[0xff, 0xfe], None),
+            Err(EnvelopeError::NotJson(_))
+        ));
+        assert_eq!(
+            parse_envelope(b"{}", None).unwrap_err(),
+            EnvelopeError::NoEventType
+        );
+    }
+}
