@@ -1,8 +1,17 @@
-//! Aviary: a runtime for Feishu/Lark bots. It holds the official long connection, and hands every
+//! Aviary: a runtime for Feishu/Lark bots. It holds the official long connection and hands every
 //! event to handlers.
 //!
-//! - [`protocol`]: the wire protocol as pure functions, shared with the [`emulator`].
+//! - [`protocol`]: the wire protocol as pure functions, shared by the client and the [`emulator`].
+//! - [`connection`]: discovery, one session per socket, the reconnecting supervisor.
+//! - [`dispatch`]: where complete events go ([`dispatch::EventSink`]).
+//! - [`manifest`]: the TOML manifest, parsed once into typed settings.
+//! - [`emulator`]: Feishu's side on 127.0.0.1 for tests and the demo.
 //! - [`limits`]: every limit and timeout, with its reason.
 
+pub mod app;
+pub mod connection;
+pub mod dispatch;
+pub mod emulator;
 pub mod limits;
+pub mod manifest;
 pub mod protocol;

@@ -1,1 +1,29 @@
-fn main() {}
+//! The `aviary` command line. Parsing only; everything else lives in the library.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Aviary: Feishu/Lark long-connection runtime with sandboxed handlers.
+#[derive(Debug, Parser)]
+#[command(name = "aviary", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Connect to Feishu with the manifest's app and handle events until stopped.
+    Run(aviary::app::RunArgs),
+    /// Play Feishu on 127.0.0.1 (endpoint API, WebSocket gateway, OpenAPI stubs, control API).
+    Emulator(aviary::emulator::cli::EmulatorArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => aviary::app::run(args),
+        Command::Emulator(args) => aviary::emulator::cli::run(args),
+    }
+}

@@ -1,0 +1,1 @@
+//! The long connection: discovery, session, supervisor. (Being built.)

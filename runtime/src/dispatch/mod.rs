@@ -1,0 +1,67 @@
+//! Where events go once the connection has them. Until the Wasm sandbox lands, the connection
+//! hands each event to an [`EventSink`]; [`LogSink`] is the built-in one.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::protocol::envelope::EventMeta;
+
+/// One complete event taken off the connection.
+#[derive(Debug, Clone)]
+pub struct InboundEvent {
+    /// What the envelope says (ids, type, kind, chat).
+    pub meta: EventMeta,
+    /// The whole (decrypted) JSON envelope.
+    pub json: String,
+    /// The frame's `trace_id` header, for logs ("" when absent).
+    pub trace_id: String,
+    /// The frame's `message_id` header (the delivery, not the Feishu message).
+    pub frame_message_id: String,
+}
+
+/// What handling an event came to; decides the ack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandlerResult {
+    /// Handled: ack `{"code":200}`.
+    Done,
+    /// Handled with an answer (a callback's JSON body): ack 200 with base64 `data`.
+    Respond(Vec<u8>),
+    /// Failed or asked for a retry: ack `{"code":500}` so the server redelivers.
+    Failed(String),
+    /// Nobody handles this event type: ack `{"code":500}` (the SDKs' behaviour, §5.3).
+    NoHandler,
+}
+
+/// A boxed future returned by [`EventSink::handle`].
+pub type HandleFuture = Pin<Box<dyn Future<Output = HandlerResult> + Send + 'static>>;
+
+/// Receives events from the connection. Called concurrently, once per event.
+pub trait EventSink: Send + Sync + 'static {
+    /// Handles one event. The connection acks with the result when the future completes.
+    fn handle(&self, event: InboundEvent) -> HandleFuture;
+}
+
+/// The built-in sink: logs every event and reports it done.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LogSink;
+
+impl EventSink for LogSink {
+    fn handle(&self, event: InboundEvent) -> HandleFuture {
+        tracing::info!(
+            event_type = %event.meta.event_type,
+            event_id = %event.meta.event_id,
+            dedupe_id = %event.meta.dedupe_id,
+            trace_id = %event.trace_id,
+            bytes = event.json.len(),
+            "event received"
+        );
+        Box::pin(async { HandlerResult::Done })
+    }
+}
+
+impl<T: EventSink> EventSink for Arc<T> {
+    fn handle(&self, event: InboundEvent) -> HandleFuture {
+        (**self).handle(event)
+    }
+}

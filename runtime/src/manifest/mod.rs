@@ -1,0 +1,1 @@
+//! The TOML manifest. (Being built.)
