@@ -57,3 +57,11 @@ pub fn reassembly_limits() -> ReassemblyLimits {
         ttl: REASSEMBLY_TTL,
     }
 }
+
+/// How long a successfully handled event id is remembered to answer redeliveries from memory.
+/// Feishu's retry ladder (15 s, 5 min, 1 h, 6 h) spans about 7.1 h; 8 h outlasts it (§7,
+/// AionCore#796 lost to a 5-minute window).
+pub const DEDUPE_WINDOW: Duration = Duration::from_secs(8 * 3600);
+
+/// Most event ids remembered for dedupe (oldest forgotten first): ~100 B each, ~10 MiB at most.
+pub const DEDUPE_MAX_ENTRIES: usize = 100_000;

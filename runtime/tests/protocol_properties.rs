@@ -27,17 +27,19 @@ fn frame() -> impl Strategy<Value = Frame> {
         prop::option::of(prop::collection::vec(any::<u8>(), 0..256)),
         prop::option::of(".{0,8}"),
     )
-        .prop_map(|(seq_id, log_id, service, method, headers, pe, pt, payload, lin)| Frame {
-            seq_id,
-            log_id,
-            service,
-            method,
-            headers,
-            payload_encoding: pe,
-            payload_type: pt,
-            payload,
-            log_id_new: lin,
-        })
+        .prop_map(
+            |(seq_id, log_id, service, method, headers, pe, pt, payload, lin)| Frame {
+                seq_id,
+                log_id,
+                service,
+                method,
+                headers,
+                payload_encoding: pe,
+                payload_type: pt,
+                payload,
+                log_id_new: lin,
+            },
+        )
 }
 
 proptest! {
@@ -152,8 +154,18 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
     leaf.prop_recursive(3, 24, 4, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
-            prop::collection::btree_map(prop_oneof![Just("event_type".to_string()), Just("event_id".to_string()), Just("message".to_string()), Just("type".to_string()), ".{0,6}"], inner, 0..4)
-                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            prop::collection::btree_map(
+                prop_oneof![
+                    Just("event_type".to_string()),
+                    Just("event_id".to_string()),
+                    Just("message".to_string()),
+                    Just("type".to_string()),
+                    ".{0,6}"
+                ],
+                inner,
+                0..4
+            )
+            .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
         ]
     })
 }

@@ -5,6 +5,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+pub mod dedupe;
+
 use crate::protocol::envelope::EventMeta;
 
 /// One complete event taken off the connection.
