@@ -1,0 +1,152 @@
+//! `aviary run` as a user runs it: the real binary, a manifest file, the emulator on 127.0.0.1.
+
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aviary::emulator::{Emulator, EmulatorConfig, Fault};
+use aviary::protocol::ClientConfig;
+
+struct Aviary(Child);
+
+impl Drop for Aviary {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn write_manifest(dir: &std::path::Path, body: &str) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("aviary.toml");
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("aviary-test-{name}-{}", std::process::id()))
+}
+
+fn spawn_run(manifest: &std::path::Path, env: &[(&str, &str)]) -> Aviary {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_aviary"));
+    cmd.args(["run", "--manifest"]).arg(manifest).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.env("RUST_LOG", "info");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    Aviary(cmd.spawn().expect("aviary binary starts"))
+}
+
+fn output_of(mut child: Aviary, timeout: Duration) -> (Option<i32>, String) {
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(start.elapsed() < timeout, "aviary did not exit within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut out = String::new();
+    child.0.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    child.0.stderr.take().unwrap().read_to_string(&mut out).unwrap();
+    (status.code(), out)
+}
+
+async fn emulator() -> Emulator {
+    let mut cfg = EmulatorConfig::default();
+    cfg.client_config = ClientConfig {
+        reconnect_count: -1,
+        reconnect_interval: Duration::ZERO,
+        reconnect_nonce: Duration::ZERO,
+        ping_interval: Duration::from_secs(30),
+    };
+    cfg.redelivery.scale = 0.1;
+    Emulator::start(cfg).await.unwrap()
+}
+
+fn envelope(i: usize) -> serde_json::Value {
+    serde_json::json!({
+        "schema": "2.0",
+        "header": {"event_id": format!("ev-{i}"), "event_type": "im.message.receive_v1", "create_time": "1608725989000",
+                   "token": "", "app_id": "cli_0123456789abcdef", "tenant_key": "t"},
+        "event": {"message": {"message_id": format!("om_{i}"), "chat_id": "oc_1", "message_type": "text",
+                  "content": "{\"text\":\"hi\"}"}}
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_survives_20_forced_disconnects_with_every_event_acked() {
+    let emu = emulator().await;
+    let dir = temp_dir("reconnect");
+    let manifest = write_manifest(
+        &dir,
+        &format!(
+            "[feishu]\napp_id = \"cli_0123456789abcdef\"\napp_secret = \"${{AVIARY_TEST_SECRET}}\"\ndomain = \"{}\"\n",
+            emu.domain()
+        ),
+    );
+    let child = spawn_run(&manifest, &[("AVIARY_TEST_SECRET", "emulator-secret")]);
+    emu.wait_for_connections(1, Duration::from_secs(20)).await.unwrap();
+    let faults = [Fault::Close(1000), Fault::Close(1001), Fault::Abrupt, Fault::DropWithoutClose];
+    let mut pushed = 0;
+    for round in 0..20 {
+        for _ in 0..3 {
+            emu.push_event(&envelope(pushed));
+            pushed += 1;
+        }
+        let before = emu.connections_total();
+        emu.fault(faults[round % faults.len()].clone());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !(emu.connections_total() > before && emu.connections().len() == 1) {
+            assert!(Instant::now() < deadline, "round {round}: no reconnect");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let deliveries = emu.deliveries();
+        let acked = deliveries.iter().filter(|d| d.acked).count();
+        if acked == pushed {
+            break;
+        }
+        assert!(Instant::now() < deadline, "only {acked} of {pushed} events acked");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(emu.connections_total() >= 21);
+    // Graceful stop on SIGTERM: exit 0.
+    let pid = child.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let (code, out) = output_of(child, Duration::from_secs(20));
+    assert_eq!(code, Some(0), "graceful exit on SIGTERM; output:\n{out}");
+    assert!(!out.contains("emulator-secret"), "the app secret never appears in the output");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn run_stops_with_one_clear_line_and_non_zero_exit_on_bad_credentials() {
+    let emu = emulator().await;
+    let dir = temp_dir("badcreds");
+    let manifest = write_manifest(
+        &dir,
+        &format!("[feishu]\napp_id = \"cli_0123456789abcdef\"\napp_secret = \"wrong-secret-123\"\ndomain = \"{}\"\n", emu.domain()),
+    );
+    let (code, out) = output_of(spawn_run(&manifest, &[]), Duration::from_secs(20));
+    assert_eq!(code, Some(1), "{out}");
+    let error_lines: Vec<&str> = out.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(error_lines.len(), 1, "exactly one error line:\n{out}");
+    assert!(error_lines[0].contains("code"), "{}", error_lines[0]);
+    assert!(!out.contains("wrong-secret-123"), "secret leaked:\n{out}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn run_rejects_unknown_manifest_keys_naming_file_line_and_key() {
+    let dir = temp_dir("unknown-key");
+    let manifest = write_manifest(&dir, "[feishu]\napp_id = \"cli_x\"\napp_secret = \"s\"\n\n[connection]\nheartbeat_secs = 5\n");
+    let (code, out) = output_of(spawn_run(&manifest, &[]), Duration::from_secs(20));
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("heartbeat_secs"), "names the key:\n{out}");
+    assert!(out.contains("line 6"), "names the line:\n{out}");
+    assert!(out.contains("aviary.toml"), "names the file:\n{out}");
+    let _ = std::fs::remove_dir_all(dir);
+}
