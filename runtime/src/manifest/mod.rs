@@ -187,6 +187,7 @@ impl Context<'_> {
         let table = self.source.table_at(span.start);
         let message = e.message().trim().to_string();
         if let Some(key) = backticked_after(&message, "unknown field `") {
+            let table = self.source.table_of_key_at(span.start, &key);
             return ManifestError::UnknownKey {
                 path: self.path.clone(),
                 line,

@@ -39,6 +39,20 @@ impl<'a> Source<'a> {
             .unwrap_or_default()
     }
 
+    /// The table holding `key` when an error about `key` points at `offset`. Usually the table in
+    /// force there; but an error on a header line (`[conection]`, `[[handler]]`) is about the
+    /// header's own name, so it belongs to the parent table.
+    pub(super) fn table_of_key_at(&self, offset: usize, key: &str) -> String {
+        let (line, _) = self.line_col(offset);
+        if let Some(header) = self.text.lines().nth(line - 1).and_then(header_name) {
+            let (parent, last) = header.rsplit_once('.').unwrap_or(("", header.as_str()));
+            if last.trim().trim_matches('"') == key {
+                return parent.trim().to_string();
+            }
+        }
+        self.table_at(offset)
+    }
+
     /// The line (1-based) of a table's header, if the table has one.
     pub(super) fn table_line(&self, table: &str) -> Option<usize> {
         self.text
