@@ -55,9 +55,7 @@ pub(crate) async fn discover(
         .body(body)
         .send()
         .await
-        .map_err(|e| {
-            AttemptError::Retry(format!("endpoint request to {url} failed: {}", chain(&e)))
-        })?;
+        .map_err(|e| AttemptError::Retry(format!("endpoint request failed: {}", chain(&e))))?;
     let status = response.status().as_u16();
     let bytes = response.bytes().await.map_err(|e| {
         AttemptError::Retry(format!(

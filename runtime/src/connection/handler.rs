@@ -15,6 +15,8 @@ use super::stats::{ConnectionStats, Counter};
 use super::writer::Outbound;
 
 /// The ack body for a handler's result: Done → 200, Respond → 200 + data, Failed/NoHandler → 500.
+/// No handler is 500 like Go/Python/Java (Node acks 200 with a text), so the server redelivers;
+/// a failure keeps `biz_rt` like Go/Node/Java (Python drops it).
 pub(crate) fn ack_body(result: &HandlerResult) -> AckBody {
     match result {
         HandlerResult::Done => AckBody::Ok,
@@ -35,6 +37,8 @@ pub(crate) struct Job {
     pub permit: OwnedSemaphorePermit,
 }
 
+/// Each event runs on its own task, as Go (goroutine) and Java (pool) do; Python's in-loop
+/// handlers freeze the connection (oapi-sdk-python#109).
 /// Calls the sink (a panic counts as a failure), then queues exactly one ack with
 /// `biz_rt` = the handler's time in ms.
 pub(crate) async fn run_job(job: Job) {

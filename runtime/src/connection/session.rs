@@ -75,6 +75,8 @@ pub(crate) async fn run_session(
     let mut inbound = Inbound::new(cx.stats.clone());
     let mut sweep = tokio::time::interval(limits::REASSEMBLY_SWEEP_INTERVAL);
     sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // A ping loop per session that starts with an immediate ping, as Node does on `open` (Go,
+    // Python and Java keep one loop across reconnects; per session is simpler and equivalent).
     // Ping at once, then every PingInterval (read when each sleep starts, so a pong's new
     // interval applies from the next sleep, as in Python §4).
     let mut next_ping = Instant::now();
@@ -86,6 +88,8 @@ pub(crate) async fn run_session(
         let liveness_deadline = last_inbound + config.ping_interval + cx.options.liveness_grace;
         tokio::select! {
             _ = cx.shutdown.cancelled() => break SessionEnd::Shutdown,
+            // SDKs only log a failed ping write (§8.1); with one writer, any failed write means the
+            // socket is broken, so we replace it instead of waiting for a read error (go#224).
             result = &mut writer => {
                 let why = match result {
                     Ok(Err(e)) => e,
@@ -146,6 +150,8 @@ pub(crate) async fn run_session(
                 }
                 next_ping = Instant::now() + config.ping_interval;
             }
+            // Node's opt-in `pingTimeout` watchdog, on by default here and sized from the ping
+            // interval: any inbound message proves life (oapi-sdk-go#224, openclaw-lark#599).
             _ = sleep_until(liveness_deadline), if cx.options.liveness && ready.is_none() => {
                 cx.stats.incr(Counter::liveness_timeouts);
                 let silent = config.ping_interval + cx.options.liveness_grace;
@@ -179,6 +185,8 @@ pub(crate) async fn run_session(
             .await;
         }
     }
+    // A lost connection is dropped without a close frame, as Go does (§8.2): the peer is gone
+    // or misbehaving, and a new discovery follows.
     writer_cancel.cancel();
     if !writer.is_finished() {
         let _ = writer.await;

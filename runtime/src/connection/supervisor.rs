@@ -46,7 +46,8 @@ pub async fn run(
     };
     match &result {
         Ok(()) => tracing::info!("connection stopped"),
-        Err(e) => tracing::error!(error = %e, "connection stopped for good"),
+        // Debug only: the caller reports the error (`aviary run` prints it as one line).
+        Err(e) => tracing::debug!(error = %e, "connection stopped for good"),
     }
     stats.set_state(ConnectionState::Stopped);
     result
@@ -98,6 +99,8 @@ impl Supervisor {
 
     /// Connect, run sessions, reconnect; returns only on shutdown or a fatal error.
     async fn run(&mut self) -> Result<(), FatalError> {
+        // The first connect is not a reconnect attempt; when it fails (retryable) the reconnect
+        // procedure follows, as in Go (`connect`, then `reconnect` with its N attempts).
         let mut outcome = self.attempt().await;
         loop {
             let reason = match outcome {
@@ -117,6 +120,8 @@ impl Supervisor {
                 } => match self.session(ws, device_id, service_id).await {
                     SessionEnd::Shutdown => return Ok(()),
                     SessionEnd::Lost(reason) => {
+                        // Newer Go: with auto-reconnect off a lost connection ends the run with
+                        // an error (old Go/Python leave a dead client blocking).
                         if !self.options.auto_reconnect {
                             return Err(FatalError::Disconnected);
                         }
@@ -155,12 +160,11 @@ impl Supervisor {
                 "reconnecting"
             );
             match self.attempt().await {
-                Attempt::Retry(reason) => {
-                    tracing::warn!(attempt = made, reason = %reason, "reconnect attempt failed");
-                    last_error = reason;
-                }
+                // Logged by the next "reconnecting" line, or carried by ReconnectExhausted.
+                Attempt::Retry(reason) => last_error = reason,
                 other => return Ok(other),
             }
+            // Go also sleeps after the last allowed attempt; we skip that pointless wait.
             let config = self.config.effective();
             if attempt_allowed(config.reconnect_count, made)
                 && !self.wait(made, config.reconnect_interval).await
@@ -172,11 +176,11 @@ impl Supervisor {
 
     /// Sleeps in the `Backoff` state; false if shutdown came first.
     async fn wait(&self, attempt: u64, delay: Duration) -> bool {
+        self.stats
+            .set_state(ConnectionState::Backoff { attempt, delay });
         if delay.is_zero() {
             return !self.shutdown.is_cancelled();
         }
-        self.stats
-            .set_state(ConnectionState::Backoff { attempt, delay });
         tokio::select! {
             _ = self.shutdown.cancelled() => false,
             _ = tokio::time::sleep(delay) => true,
