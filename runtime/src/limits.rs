@@ -13,6 +13,10 @@ pub const ENDPOINT_TIMEOUT: Duration = Duration::from_secs(15);
 /// to the WebSocket handshake. Same 15 s as Node's endpoint timeout (§1.1).
 pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// Largest endpoint answer read (64 KiB). A real answer is a URL and four numbers (< 1 KiB);
+/// anything bigger is refused as a retryable error instead of being buffered.
+pub const ENDPOINT_MAX_BODY_BYTES: usize = 64 * 1024;
+
 /// WebSocket handshake timeout (TCP + TLS + upgrade). Same budget as the endpoint request.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
 

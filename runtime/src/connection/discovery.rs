@@ -1,5 +1,6 @@
 //! Endpoint discovery (§1): one POST that yields a WebSocket URL and a ClientConfig.
 
+use crate::limits;
 use crate::protocol::endpoint::{
     classify_endpoint_response, endpoint_url, resolve_domain, Discovery, EndpointRequest,
 };
@@ -57,17 +58,39 @@ pub(crate) async fn discover(
         .await
         .map_err(|e| AttemptError::Retry(format!("endpoint request failed: {}", chain(&e))))?;
     let status = response.status().as_u16();
-    let bytes = response.bytes().await.map_err(|e| {
-        AttemptError::Retry(format!(
-            "endpoint answer from {url} could not be read: {}",
-            chain(&e)
-        ))
-    })?;
+    let bytes = read_bounded(response, limits::ENDPOINT_MAX_BODY_BYTES).await?;
     match classify_endpoint_response(status, &bytes) {
         Discovery::Connect { url, client_config } => Ok(Endpoint { url, client_config }),
         Discovery::Retry { reason } => Err(AttemptError::Retry(reason)),
         Discovery::Fatal { code, message } => {
             Err(AttemptError::Fatal(FatalError::Endpoint { code, message }))
+        }
+    }
+}
+
+/// Reads a response body, refusing more than `limit` bytes.
+async fn read_bounded(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, AttemptError> {
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > limit {
+                    return Err(AttemptError::Retry(format!(
+                        "endpoint answer is larger than {limit} bytes"
+                    )));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) => {
+                return Err(AttemptError::Retry(format!(
+                    "endpoint answer could not be read: {}",
+                    chain(&e)
+                )))
+            }
         }
     }
 }

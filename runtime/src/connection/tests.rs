@@ -348,6 +348,50 @@ async fn junk_is_skipped_and_the_connection_stays_up() {
 }
 
 #[tokio::test]
+async fn rfc6455_pings_are_answered_and_fragments_reassembled() {
+    let mut fake = Fake::start(Upgrade::Accept).await;
+    let r = start(fake.options(), Arc::new(LogSink));
+    let mut conn = fake.conn().await;
+    conn.frame().await; // ping
+    conn.to_client.send(Message::Ping(b"hi".to_vec())).unwrap();
+    let pong = loop {
+        let m = tokio::time::timeout(WAIT, conn.from_client.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        if let Message::Pong(p) = m {
+            break p;
+        }
+    };
+    assert_eq!(pong, b"hi");
+
+    let whole = event_frame("m-f", "ev-f");
+    let payload = whole.payload.clone().unwrap();
+    let thirds = payload.len() / 3;
+    let parts = [
+        &payload[..thirds],
+        &payload[thirds..2 * thirds],
+        &payload[2 * thirds..],
+    ];
+    for (i, seq) in [2usize, 0, 1].into_iter().enumerate() {
+        let mut f = whole.clone();
+        f.seq_id = 100 + i as u64;
+        f.headers[2].value = "3".into();
+        f.headers[3].value = seq.to_string();
+        f.payload = Some(parts[seq].to_vec());
+        conn.send(&f);
+    }
+    let ack = conn.ack().await;
+    assert_eq!(ack.seq_id, 102, "the ack copies the completing fragment");
+    assert_eq!(ack.header("seq"), Some("1"));
+    assert_eq!(parse_ack_payload(ack.payload_bytes()).unwrap().0, 200);
+    wait_for(|| r.stats.snapshot().acks_sent == 1).await;
+    assert_eq!(r.stats.snapshot().events_dispatched, 1);
+    r.shutdown.cancel();
+    r.finish().await.unwrap();
+}
+
+#[tokio::test]
 async fn a_close_triggers_a_fresh_discovery_and_new_pings() {
     let mut fake = Fake::start(Upgrade::Accept).await;
     let r = start(fake.options(), Arc::new(LogSink));
