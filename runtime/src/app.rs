@@ -1,11 +1,107 @@
-//! `aviary run` (placeholder until the connection lands).
+//! `aviary run`: load the manifest, connect, hand events to the built-in [`LogSink`] until
+//! SIGINT/SIGTERM (graceful) or a fatal error.
+//!
+//! Exit codes: 0 after a graceful stop, 1 on a fatal connection error (one `error: …` line),
+//! 2 when the manifest cannot be loaded (the precise message on stderr).
+
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::connection::{self, ConnectionStats};
+use crate::dispatch::LogSink;
+use crate::manifest::Manifest;
 
 /// Flags of `aviary run`.
 #[derive(Debug, clap::Args)]
-pub struct RunArgs {}
+pub struct RunArgs {
+    /// The manifest to run.
+    #[arg(short = 'm', long = "manifest", default_value = "aviary.toml")]
+    pub manifest: PathBuf,
+}
 
 /// Runs the manifest until interrupted or a fatal error.
-pub fn run(_args: RunArgs) -> ExitCode {
-    ExitCode::FAILURE
+pub fn run(args: RunArgs) -> ExitCode {
+    init_tracing();
+    let manifest = match Manifest::load(&args.manifest) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let shutdown = CancellationToken::new();
+        tokio::spawn(stop_on_signal(shutdown.clone()));
+        let stats = ConnectionStats::new();
+        tracing::info!(
+            manifest = %manifest.path.display(),
+            app_id = %manifest.feishu.app_id,
+            domain = %manifest.feishu.domain,
+            "starting"
+        );
+        match connection::run(
+            manifest.connection_options(),
+            Arc::new(LogSink),
+            stats,
+            shutdown,
+        )
+        .await
+        {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`). A second call is a no-op.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+/// Cancels `shutdown` on SIGINT or SIGTERM.
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+    tracing::info!("stop requested; draining handlers and closing the connection");
+    shutdown.cancel();
 }

@@ -9,6 +9,14 @@ use crate::protocol::reassembly::ReassemblyLimits;
 /// treated as retryable.
 pub const ENDPOINT_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// Default `connection.connection_timeout_ms`: applies to the endpoint request and, separately,
+/// to the WebSocket handshake. Same 15 s as Node's endpoint timeout (§1.1).
+pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Largest endpoint answer read (64 KiB). A real answer is a URL and four numbers (< 1 KiB);
+/// anything bigger is refused as a retryable error instead of being buffered.
+pub const ENDPOINT_MAX_BODY_BYTES: usize = 64 * 1024;
+
 /// WebSocket handshake timeout (TCP + TLS + upgrade). Same budget as the endpoint request.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -40,6 +48,27 @@ pub const MAX_WS_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
 /// Events being handled at once per connection before the reader stops reading (backpressure,
 /// never a drop). Manifest: `connection.receive_queue_capacity`.
 pub const RECEIVE_QUEUE_CAPACITY: usize = 1024;
+
+/// Upper bound for `connection.receive_queue_capacity`: each slot may hold a whole event (up to
+/// [`REASSEMBLY_MAX_MESSAGE_BYTES`]) while its handler runs, so the bound caps memory; it is also far
+/// below tokio's semaphore limit.
+pub const MAX_RECEIVE_QUEUE_CAPACITY: usize = 65_536;
+
+/// How often the session sweeps the reassembly cache for expired incomplete messages, so a lost
+/// fragment's siblings are freed even when no further frame arrives (the Go/Python caches sweep
+/// every 30 s; 1 s keeps memory tight at negligible cost).
+pub const REASSEMBLY_SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+
+/// After sending our close frame (code 1000) on shutdown, how long to wait for the server's close
+/// answer before dropping the socket.
+pub const CLOSE_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Default `connection.liveness`: on, because silent dead sockets are the most reported failure
+/// (oapi-sdk-go#224, openclaw-lark#543); no SDK has it on by default.
+pub const LIVENESS_DEFAULT: bool = true;
+
+/// Default `connection.auto_reconnect`: on, as in every SDK (§8.3).
+pub const AUTO_RECONNECT_DEFAULT: bool = true;
 
 /// Outbound frames (acks, pings) queued for the single writer task.
 pub const WRITER_QUEUE_CAPACITY: usize = 1024;

@@ -1,1 +1,38 @@
-//! The long connection: discovery, session, supervisor. (Being built.)
+//! The long connection (§0–§8 of the protocol spec): endpoint discovery, one session per socket,
+//! and the reconnecting supervisor.
+//!
+//! - [`run`] is the entry point: it owns reconnecting and returns only on shutdown
+//!   (`Ok(())`) or a [`FatalError`].
+//! - [`ConnectionOptions`] says what to connect as and how (manifest pins override the server's
+//!   `ClientConfig`, see [`crate::manifest`]).
+//! - [`ConnectionStats`] exposes counters, the [`ConnectionState`] and the effective config.
+//!
+//! Inside: `discovery` (the POST), `dial` (the upgrade), `session` (reader loop, pinger,
+//! liveness), `writer` (the single socket writer), `inbound` (frame classification and
+//! reassembly), `handler` (one event → one ack), `policy` (attempt counting, jitter),
+//! `config` (pins over the server's config), `supervisor` (the loop tying them together).
+
+mod config;
+mod dial;
+mod discovery;
+mod error;
+mod handler;
+mod inbound;
+mod options;
+mod policy;
+mod session;
+mod stats;
+mod supervisor;
+mod writer;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::{Applied, ConfigPins, ConfigState};
+pub use error::FatalError;
+pub use options::ConnectionOptions;
+pub use policy::{attempt_allowed, jitter};
+pub use stats::{ConnectionState, ConnectionStats, StatsSnapshot};
+pub use supervisor::run;
+
+pub use crate::manifest::Secret;

@@ -1,1 +1,375 @@
-//! The TOML manifest. (Being built.)
+//! The TOML manifest (`aviary run --manifest aviary.toml`), parsed once into typed, validated
+//! settings. Nothing outside this module sees raw TOML.
+//!
+//! # MANIFEST.md: `[feishu]` and `[connection]`
+//!
+//! ```toml
+//! [feishu]
+//! app_id = "cli_a1b2c3d4e5f6a7b8"
+//! app_secret = "${FEISHU_APP_SECRET}"   # literal or ${ENV_VAR}; never printed anywhere
+//! domain = "feishu"                      # "feishu" (default) | "lark" | any http(s) URL
+//! encrypt_key = "${FEISHU_ENCRYPT_KEY}"  # optional; only to decrypt {"encrypt":…} payloads
+//!
+//! [connection]                           # every key optional
+//! auto_reconnect = true                  # default true
+//! max_reconnect_attempts = -1            # unset: the server's ReconnectCount (-1 = unlimited)
+//! reconnect_delay_ms = 5000              # unset: the server's ReconnectInterval
+//! reconnect_jitter_ms = 1000             # unset: the server's ReconnectNonce
+//! heartbeat_interval_ms = 30000          # unset: the server's PingInterval; must be > 0
+//! liveness = true                        # default true: reconnect when the socket goes silent
+//! liveness_grace_ms = 30000              # silence allowed beyond one ping interval
+//! connection_timeout_ms = 15000          # endpoint request, and separately the handshake; > 0
+//! receive_queue_capacity = 1024          # events handled at once before reading pauses
+//! ```
+//!
+//! **Pins versus the server.** Four `[connection]` keys correspond to the server's `ClientConfig`
+//! (sent in the endpoint answer and in pongs): `max_reconnect_attempts` ↔ `ReconnectCount`,
+//! `reconnect_delay_ms` ↔ `ReconnectInterval`, `reconnect_jitter_ms` ↔ `ReconnectNonce`,
+//! `heartbeat_interval_ms` ↔ `PingInterval`. Where the manifest sets one, it wins for the whole
+//! run and the server's updates to that setting are ignored (logged at debug). Where it is unset,
+//! the server's latest value rules (before the first answer: the SDK defaults, §1.2).
+//!
+//! **Strings** may reference environment variables as `${NAME}` (anywhere in the value; `$$` is a
+//! literal `$`). A reference to an unset variable is an error naming the variable and the key,
+//! never the value.
+//!
+//! **Errors** always name the file, the line and the dotted key: unknown keys (typos and tables
+//! of later versions such as `[[handler]]`), missing keys, wrong types and bad values
+//! (`heartbeat_interval_ms = 0`, an empty `app_id`, …).
+//!
+//! The app secret and encrypt key live in [`Secret`], whose `Debug`/`Display` print `***`.
+
+mod error;
+mod interpolate;
+mod raw;
+mod secret;
+mod source;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use error::ManifestError;
+pub use secret::Secret;
+
+use crate::connection::ConnectionOptions;
+use crate::limits;
+use crate::protocol::endpoint::resolve_domain;
+use interpolate::{interpolate, InterpolateError};
+use raw::{allowed_keys, RawConnection, RawFeishu, RawManifest};
+use source::{dotted, Source};
+use toml::Spanned;
+
+/// A loaded, validated manifest.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// `[feishu]`: the app and where Feishu is.
+    pub feishu: FeishuSettings,
+    /// `[connection]`: how the long connection behaves.
+    pub connection: ConnectionSettings,
+}
+
+/// `[feishu]`, validated.
+#[derive(Debug, Clone)]
+pub struct FeishuSettings {
+    /// The app id (`cli_…`), non-empty.
+    pub app_id: String,
+    /// The app secret, non-empty.
+    pub app_secret: Secret,
+    /// The resolved domain: `https://open.feishu.cn`, `https://open.larksuite.com` or the URL given.
+    pub domain: String,
+    /// Key to decrypt `{"encrypt":…}` payloads, if configured.
+    pub encrypt_key: Option<Secret>,
+}
+
+/// `[connection]`, validated. `None` means "the server decides" (see the module doc).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionSettings {
+    /// Reconnect after a lost connection (default true).
+    pub auto_reconnect: bool,
+    /// Pin for `ReconnectCount` (negative = unlimited, 0 = never retry).
+    pub max_reconnect_attempts: Option<i64>,
+    /// Pin for `ReconnectInterval`.
+    pub reconnect_delay: Option<Duration>,
+    /// Pin for `ReconnectNonce`.
+    pub reconnect_jitter: Option<Duration>,
+    /// Pin for `PingInterval` (> 0).
+    pub heartbeat_interval: Option<Duration>,
+    /// Replace a connection that has been silent for one ping interval plus the grace.
+    pub liveness: bool,
+    /// Silence tolerated beyond one ping interval.
+    pub liveness_grace: Duration,
+    /// Timeout of the endpoint request and, separately, of the handshake (> 0).
+    pub connection_timeout: Duration,
+    /// Events handled at once before the reader pauses (1..=[`limits::MAX_RECEIVE_QUEUE_CAPACITY`]).
+    pub receive_queue_capacity: usize,
+}
+
+impl Default for ConnectionSettings {
+    fn default() -> Self {
+        ConnectionSettings {
+            auto_reconnect: limits::AUTO_RECONNECT_DEFAULT,
+            max_reconnect_attempts: None,
+            reconnect_delay: None,
+            reconnect_jitter: None,
+            heartbeat_interval: None,
+            liveness: limits::LIVENESS_DEFAULT,
+            liveness_grace: limits::LIVENESS_GRACE,
+            connection_timeout: limits::CONNECTION_TIMEOUT,
+            receive_queue_capacity: limits::RECEIVE_QUEUE_CAPACITY,
+        }
+    }
+}
+
+impl Manifest {
+    /// Reads and validates the manifest at `path`, expanding `${VAR}` from the process environment.
+    pub fn load(path: impl AsRef<Path>) -> Result<Manifest, ManifestError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Manifest::parse(&text, path, &|name| std::env::var(name).ok())
+    }
+
+    /// Validates manifest text. `path` is only used in error messages; `env` looks up `${VAR}`.
+    pub fn parse(
+        text: &str,
+        path: impl AsRef<Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Manifest, ManifestError> {
+        let cx = Context {
+            path: path.as_ref().to_path_buf(),
+            source: Source::new(text),
+            env,
+        };
+        let raw: RawManifest = toml::from_str(text).map_err(|e| cx.toml_error(&e))?;
+        Ok(Manifest {
+            feishu: cx.feishu(raw.feishu)?,
+            connection: cx.connection(raw.connection)?,
+            path: cx.path,
+        })
+    }
+
+    /// The options the connection runs with.
+    pub fn connection_options(&self) -> ConnectionOptions {
+        let c = &self.connection;
+        let mut options = ConnectionOptions::new(
+            self.feishu.domain.clone(),
+            self.feishu.app_id.clone(),
+            self.feishu.app_secret.expose(),
+        );
+        options.encrypt_key = self.feishu.encrypt_key.clone();
+        options.auto_reconnect = c.auto_reconnect;
+        options.max_reconnect_attempts = c.max_reconnect_attempts;
+        options.reconnect_delay = c.reconnect_delay;
+        options.reconnect_jitter = c.reconnect_jitter;
+        options.heartbeat_interval = c.heartbeat_interval;
+        options.liveness = c.liveness;
+        options.liveness_grace = c.liveness_grace;
+        options.connection_timeout = c.connection_timeout;
+        options.receive_queue_capacity = c.receive_queue_capacity;
+        options
+    }
+}
+
+struct Context<'a> {
+    path: PathBuf,
+    source: Source<'a>,
+    env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Context<'_> {
+    fn toml_error(&self, e: &toml::de::Error) -> ManifestError {
+        let span = e.span().unwrap_or(0..0);
+        let (line, column) = self.source.span_start(&span);
+        let table = self.source.table_at(span.start);
+        let message = e.message().trim().to_string();
+        if let Some(key) = backticked_after(&message, "unknown field `") {
+            let table = self.source.table_of_key_at(span.start, &key);
+            return ManifestError::UnknownKey {
+                path: self.path.clone(),
+                line,
+                column,
+                key: dotted(&table, &key),
+                allowed: allowed_keys(&table).iter().map(|k| k.to_string()).collect(),
+            };
+        }
+        if let Some(key) = backticked_after(&message, "missing field `") {
+            // A missing top-level table is reported at the document; a key missing inside a table
+            // at that table's header.
+            let (table, line) = if raw::TOP_KEYS.contains(&key.as_str()) {
+                (String::new(), 1)
+            } else {
+                let line = self.source.table_line(&table).unwrap_or(line);
+                (table, line)
+            };
+            return ManifestError::MissingKey {
+                path: self.path.clone(),
+                line,
+                key: dotted(&table, &key),
+            };
+        }
+        ManifestError::Syntax {
+            path: self.path.clone(),
+            line,
+            column,
+            key: self.source.key_at(span.start).map(|k| dotted(&table, &k)),
+            message,
+        }
+    }
+
+    fn invalid<T>(
+        &self,
+        span: &std::ops::Range<usize>,
+        key: &str,
+        message: impl Into<String>,
+    ) -> Result<T, ManifestError> {
+        let (line, column) = self.source.span_start(span);
+        Err(ManifestError::Invalid {
+            path: self.path.clone(),
+            line,
+            column,
+            key: key.to_string(),
+            message: message.into(),
+        })
+    }
+
+    /// Expands `${VAR}` in a string value.
+    fn expand(&self, value: &Spanned<String>, key: &str) -> Result<String, ManifestError> {
+        match interpolate(value.get_ref(), self.env) {
+            Ok(s) => Ok(s),
+            Err(InterpolateError::Missing(var)) => {
+                let (line, column) = self.source.span_start(&value.span());
+                Err(ManifestError::MissingEnv {
+                    path: self.path.clone(),
+                    line,
+                    column,
+                    key: key.to_string(),
+                    var,
+                })
+            }
+            Err(InterpolateError::Malformed(why)) => self.invalid(&value.span(), key, why),
+        }
+    }
+
+    /// Expands a string and refuses an empty (or all-blank) result.
+    fn non_empty(&self, value: &Spanned<String>, key: &str) -> Result<String, ManifestError> {
+        let s = self.expand(value, key)?;
+        if s.trim().is_empty() {
+            let how = if value.get_ref().contains("${") {
+                " (after expanding environment variables)"
+            } else {
+                ""
+            };
+            return self.invalid(&value.span(), key, format!("must not be empty{how}"));
+        }
+        Ok(s)
+    }
+
+    fn feishu(&self, raw: RawFeishu) -> Result<FeishuSettings, ManifestError> {
+        let app_id = self
+            .non_empty(&raw.app_id, "feishu.app_id")?
+            .trim()
+            .to_string();
+        let app_secret = Secret::new(self.non_empty(&raw.app_secret, "feishu.app_secret")?);
+        let domain = match &raw.domain {
+            None => resolve_domain(None),
+            Some(d) => {
+                let value = self.non_empty(d, "feishu.domain")?;
+                let value = value.trim();
+                if value != "feishu" && value != "lark" {
+                    let ok = url::Url::parse(value)
+                        .map(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+                        .unwrap_or(false);
+                    if !ok {
+                        return self.invalid(
+                            &d.span(),
+                            "feishu.domain",
+                            format!(
+                                "`{value}` is neither \"feishu\", \"lark\" nor an http(s) URL such as \"https://open.feishu.cn\""
+                            ),
+                        );
+                    }
+                }
+                resolve_domain(Some(value))
+            }
+        };
+        let encrypt_key = match &raw.encrypt_key {
+            None => None,
+            Some(k) => Some(Secret::new(self.non_empty(k, "feishu.encrypt_key")?)),
+        };
+        Ok(FeishuSettings {
+            app_id,
+            app_secret,
+            domain,
+            encrypt_key,
+        })
+    }
+
+    fn connection(&self, raw: RawConnection) -> Result<ConnectionSettings, ManifestError> {
+        let defaults = ConnectionSettings::default();
+        let ms = |v: &Option<Spanned<u64>>| v.as_ref().map(|v| Duration::from_millis(*v.get_ref()));
+        let positive_ms =
+            |v: &Option<Spanned<u64>>, key: &str| -> Result<Option<Duration>, ManifestError> {
+                match v {
+                    Some(v) if *v.get_ref() == 0 => {
+                        self.invalid(&v.span(), key, "must be greater than 0 (milliseconds)")
+                    }
+                    _ => Ok(ms(v)),
+                }
+            };
+        let receive_queue_capacity = match &raw.receive_queue_capacity {
+            None => defaults.receive_queue_capacity,
+            Some(v) => {
+                let n = *v.get_ref();
+                if n == 0 || n > limits::MAX_RECEIVE_QUEUE_CAPACITY as u64 {
+                    return self.invalid(
+                        &v.span(),
+                        "connection.receive_queue_capacity",
+                        format!(
+                            "must be between 1 and {} (got {n})",
+                            limits::MAX_RECEIVE_QUEUE_CAPACITY
+                        ),
+                    );
+                }
+                n as usize
+            }
+        };
+        Ok(ConnectionSettings {
+            auto_reconnect: raw
+                .auto_reconnect
+                .map(|v| *v.get_ref())
+                .unwrap_or(defaults.auto_reconnect),
+            max_reconnect_attempts: raw.max_reconnect_attempts.map(|v| *v.get_ref()),
+            reconnect_delay: ms(&raw.reconnect_delay_ms),
+            reconnect_jitter: ms(&raw.reconnect_jitter_ms),
+            heartbeat_interval: positive_ms(
+                &raw.heartbeat_interval_ms,
+                "connection.heartbeat_interval_ms",
+            )?,
+            liveness: raw
+                .liveness
+                .map(|v| *v.get_ref())
+                .unwrap_or(defaults.liveness),
+            liveness_grace: ms(&raw.liveness_grace_ms).unwrap_or(defaults.liveness_grace),
+            connection_timeout: positive_ms(
+                &raw.connection_timeout_ms,
+                "connection.connection_timeout_ms",
+            )?
+            .unwrap_or(defaults.connection_timeout),
+            receive_queue_capacity,
+        })
+    }
+}
+
+/// The text between `prefix` and the next backtick, e.g. the key of "unknown field `foo`, …".
+fn backticked_after(message: &str, prefix: &str) -> Option<String> {
+    let start = message.find(prefix)? + prefix.len();
+    let len = message[start..].find('`')?;
+    Some(message[start..start + len].to_string())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,290 @@
+//! One session = one socket: a reader loop (this function), one writer task, the pinger, the
+//! liveness timer and the reassembly sweep. Handlers run on their own tasks; the reader only
+//! waits for a free receive-queue slot (backpressure), never for a handler.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::sync::{mpsc, Semaphore};
+use tokio::time::{sleep_until, Instant};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::dispatch::{EventSink, InboundEvent};
+use crate::limits;
+use crate::protocol::control::{parse_pong, ping_frame, PongPayload};
+use crate::protocol::envelope::parse_envelope;
+use crate::protocol::headers::{MESSAGE_ID, TRACE_ID};
+use crate::protocol::{build_ack, AckBody, Frame};
+
+use super::config::ConfigState;
+use super::dial::WsStream;
+use super::discovery::chain;
+use super::handler::{run_job, Job};
+use super::inbound::{Action, Inbound};
+use super::options::ConnectionOptions;
+use super::stats::{ConnectionStats, Counter};
+use super::writer::{run_writer, Outbound};
+
+/// How a session ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SessionEnd {
+    /// Shutdown was requested: handlers drained, close 1000 sent.
+    Shutdown,
+    /// The connection is gone (read error, close frame, reset, liveness, write failure).
+    Lost(String),
+}
+
+/// What a session borrows from its supervisor.
+pub(crate) struct SessionContext<'a> {
+    pub options: &'a ConnectionOptions,
+    pub config: &'a mut ConfigState,
+    pub stats: &'a Arc<ConnectionStats>,
+    pub sink: &'a Arc<dyn EventSink>,
+    /// Receive-queue slots, shared by all sessions of one supervisor so handlers still running
+    /// from a lost connection count against the bound too.
+    pub permits: &'a Arc<Semaphore>,
+    /// Every handler task, for the shutdown drain.
+    pub tracker: &'a TaskTracker,
+    pub shutdown: &'a CancellationToken,
+}
+
+/// An event parsed and waiting for a receive-queue slot.
+struct Ready {
+    event: InboundEvent,
+    completing: Frame,
+}
+
+/// Runs one connected socket until it is lost or shutdown is requested.
+pub(crate) async fn run_session(
+    ws: WsStream,
+    service_id: i32,
+    mut cx: SessionContext<'_>,
+) -> SessionEnd {
+    let (sink_half, mut stream) = ws.split();
+    let (out, out_rx) = mpsc::channel(limits::WRITER_QUEUE_CAPACITY);
+    let writer_cancel = CancellationToken::new();
+    let mut writer = tokio::spawn(run_writer(
+        sink_half,
+        out_rx,
+        writer_cancel.clone(),
+        cx.stats.clone(),
+    ));
+    let mut inbound = Inbound::new(cx.stats.clone());
+    let mut sweep = tokio::time::interval(limits::REASSEMBLY_SWEEP_INTERVAL);
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // A ping loop per session that starts with an immediate ping, as Node does on `open` (Go,
+    // Python and Java keep one loop across reconnects; per session is simpler and equivalent).
+    // Ping at once, then every PingInterval (read when each sleep starts, so a pong's new
+    // interval applies from the next sleep, as in Python §4).
+    let mut next_ping = Instant::now();
+    let mut last_inbound = Instant::now();
+    let mut ready: Option<Ready> = None;
+
+    let end = loop {
+        let config = cx.config.effective();
+        let liveness_deadline = last_inbound + config.ping_interval + cx.options.liveness_grace;
+        tokio::select! {
+            _ = cx.shutdown.cancelled() => break SessionEnd::Shutdown,
+            // SDKs only log a failed ping write (§8.1); with one writer, any failed write means the
+            // socket is broken, so we replace it instead of waiting for a read error (go#224).
+            result = &mut writer => {
+                let why = match result {
+                    Ok(Err(e)) => e,
+                    Ok(Ok(())) => "writer stopped".to_string(),
+                    Err(e) => format!("writer task failed: {e}"),
+                };
+                break SessionEnd::Lost(why);
+            }
+            permit = cx.permits.clone().acquire_owned(), if ready.is_some() => {
+                let Ok(permit) = permit else { break SessionEnd::Lost("receive queue closed".into()) };
+                let Ready { event, completing } = ready.take().expect("guarded by the branch condition");
+                cx.stats.incr(Counter::events_dispatched);
+                cx.tracker.spawn(run_job(Job {
+                    event,
+                    completing,
+                    sink: cx.sink.clone(),
+                    out: out.clone(),
+                    stats: cx.stats.clone(),
+                    permit,
+                }));
+                // Reading was paused; silence while paused says nothing about the socket.
+                last_inbound = Instant::now();
+            }
+            message = stream.next(), if ready.is_none() => {
+                last_inbound = Instant::now();
+                let action = match message {
+                    None => break SessionEnd::Lost("the server closed the TCP connection without a close frame".into()),
+                    Some(Err(e)) => break SessionEnd::Lost(format!("read failed: {}", chain(&e))),
+                    Some(Ok(Message::Close(frame))) => {
+                        let what = frame
+                            .map(|f| format!("code {} {}", u16::from(f.code), f.reason))
+                            .unwrap_or_else(|| "no code".into());
+                        break SessionEnd::Lost(format!("the server closed the connection ({})", what.trim()));
+                    }
+                    Some(Ok(Message::Binary(bytes))) => inbound.on_binary(&bytes, std::time::Instant::now()),
+                    Some(Ok(Message::Text(text))) => inbound.on_text(text.len()),
+                    // RFC 6455 pings are answered by tungstenite as we keep reading; they and
+                    // pongs only count as signs of life.
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => Action::None,
+                };
+                match action {
+                    Action::None => {}
+                    Action::Pong(frame) => apply_pong(&frame, &mut cx),
+                    Action::Complete { payload, completing } => {
+                        ready = prepare(&payload, completing, cx.options, cx.stats, &out);
+                    }
+                }
+            }
+            _ = sleep_until(next_ping) => {
+                match out.try_send(Outbound::Ping(ping_frame(service_id))) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        tracing::warn!("ping skipped: the writer queue is full");
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => {
+                        break SessionEnd::Lost("writer stopped".into());
+                    }
+                }
+                next_ping = Instant::now() + config.ping_interval;
+            }
+            // Node's opt-in `pingTimeout` watchdog, on by default here and sized from the ping
+            // interval: any inbound message proves life (oapi-sdk-go#224, openclaw-lark#599).
+            _ = sleep_until(liveness_deadline), if cx.options.liveness && ready.is_none() => {
+                cx.stats.incr(Counter::liveness_timeouts);
+                let silent = config.ping_interval + cx.options.liveness_grace;
+                break SessionEnd::Lost(format!(
+                    "liveness timeout: nothing received for {silent:?} (ping interval {:?} + grace {:?})",
+                    config.ping_interval, cx.options.liveness_grace
+                ));
+            }
+            _ = sweep.tick() => inbound.sweep(std::time::Instant::now()),
+        }
+    };
+
+    if end == SessionEnd::Shutdown {
+        if let Some(r) = ready.take() {
+            tracing::info!(
+                message_id = %r.event.frame_message_id,
+                "shutdown: an event waiting for a handler slot is not dispatched (the server will redeliver it)"
+            );
+        }
+        drain(cx.tracker).await;
+        // Close with 1000 after the drained handlers' acks, then wait briefly for the answer.
+        if out.send(Outbound::Close).await.is_ok() {
+            let _ = tokio::time::timeout(limits::CLOSE_HANDSHAKE_TIMEOUT, &mut writer).await;
+            let _ = tokio::time::timeout(limits::CLOSE_HANDSHAKE_TIMEOUT, async {
+                while let Some(Ok(m)) = stream.next().await {
+                    if m.is_close() {
+                        break;
+                    }
+                }
+            })
+            .await;
+        }
+    }
+    // A lost connection is dropped without a close frame, as Go does (§8.2): the peer is gone
+    // or misbehaving, and a new discovery follows.
+    writer_cancel.cancel();
+    if !writer.is_finished() {
+        let _ = writer.await;
+    }
+    end
+}
+
+/// Waits (up to [`limits::SHUTDOWN_DRAIN_TIMEOUT`]) for every handler so its ack is sent.
+pub(crate) async fn drain(tracker: &TaskTracker) {
+    tracker.close();
+    if tracker.is_empty() {
+        return;
+    }
+    let in_flight = tracker.len();
+    tracing::info!(in_flight, "shutdown: waiting for handlers in flight");
+    if tokio::time::timeout(limits::SHUTDOWN_DRAIN_TIMEOUT, tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            still_running = tracker.len(),
+            timeout = ?limits::SHUTDOWN_DRAIN_TIMEOUT,
+            "shutdown: handlers still running after the drain timeout; their events will be redelivered"
+        );
+    }
+}
+
+/// Applies a pong's ClientConfig (respecting the manifest's pins).
+fn apply_pong(frame: &Frame, cx: &mut SessionContext<'_>) {
+    match parse_pong(frame) {
+        PongPayload::Empty => {}
+        PongPayload::Invalid(e) => {
+            tracing::warn!(error = %e, "ignoring a pong payload that is not a ClientConfig")
+        }
+        PongPayload::Config(update) => {
+            let applied = cx.config.apply(&update);
+            cx.stats.incr(Counter::config_updates);
+            log_applied("pong", &applied);
+            cx.stats.set_config(cx.config.effective());
+        }
+    }
+}
+
+/// Logs what applying a server ClientConfig did.
+pub(crate) fn log_applied(source: &str, applied: &super::config::Applied) {
+    for key in &applied.refused {
+        tracing::warn!(
+            source,
+            key = key.key,
+            reason = key.reason,
+            "ignoring an invalid ClientConfig value"
+        );
+    }
+    if !applied.pinned.is_empty() {
+        tracing::debug!(source, keys = ?applied.pinned, "server config ignored for settings pinned by the manifest");
+    }
+}
+
+/// Parses a complete payload into an event, or acks 500 at once when it is unusable.
+fn prepare(
+    payload: &[u8],
+    completing: Frame,
+    options: &ConnectionOptions,
+    stats: &ConnectionStats,
+    out: &mpsc::Sender<Outbound>,
+) -> Option<Ready> {
+    let trace_id = completing.header(TRACE_ID).unwrap_or("").to_string();
+    let frame_message_id = completing.header(MESSAGE_ID).unwrap_or("").to_string();
+    let key = options.encrypt_key.as_ref().map(|k| k.expose());
+    match parse_envelope(payload, key) {
+        Ok(envelope) => Some(Ready {
+            event: InboundEvent {
+                meta: envelope.meta,
+                json: envelope.json,
+                trace_id,
+                frame_message_id,
+            },
+            completing,
+        }),
+        Err(e) => {
+            stats.incr(Counter::events_failed);
+            tracing::warn!(
+                trace_id = %trace_id,
+                message_id = %frame_message_id,
+                bytes = payload.len(),
+                error = %e,
+                "event payload is not a usable envelope; acking 500"
+            );
+            let ack = build_ack(&completing, 0, &AckBody::Failed);
+            if out.try_send(Outbound::Ack(ack)).is_err() {
+                tracing::warn!("the 500 ack could not be queued; the server will redeliver");
+            }
+            None
+        }
+    }
+}
+
+/// How long a session lasted, for the disconnect log line.
+pub(crate) fn lifetime(since: Instant) -> Duration {
+    Instant::now().saturating_duration_since(since)
+}

@@ -1,0 +1,98 @@
+//! Manifest errors. Every variant that concerns one setting names the file, the line and the
+//! dotted key (`connection.heartbeat_interval_ms`), and none ever carries a secret's value.
+
+use std::path::PathBuf;
+
+/// Why a manifest could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// The file could not be read.
+    #[error("{}: cannot read the manifest: {source}", path.display())]
+    Io {
+        /// The manifest path.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The text is not valid TOML, or a value has the wrong type.
+    #[error("{}:{line}:{column}: {}{message}", path.display(), key_prefix(key))]
+    Syntax {
+        /// The manifest path.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The dotted key on that line, when there is one.
+        key: Option<String>,
+        /// What the TOML parser said.
+        message: String,
+    },
+    /// A key the manifest does not know (typo, or a feature of a later version).
+    #[error("{}:{line}:{column}: unknown key `{key}`{}", path.display(), allowed_suffix(allowed))]
+    UnknownKey {
+        /// The manifest path.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The dotted key.
+        key: String,
+        /// The keys allowed in that table (may be empty when unknown).
+        allowed: Vec<String>,
+    },
+    /// A required key is absent.
+    #[error("{}:{line}: missing required key `{key}`", path.display())]
+    MissingKey {
+        /// The manifest path.
+        path: PathBuf,
+        /// 1-based line of the table that should hold it (1 when the table itself is missing).
+        line: usize,
+        /// The dotted key.
+        key: String,
+    },
+    /// A value is well-typed but not acceptable.
+    #[error("{}:{line}:{column}: {key}: {message}", path.display())]
+    Invalid {
+        /// The manifest path.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The dotted key.
+        key: String,
+        /// What is wrong and what would be accepted.
+        message: String,
+    },
+    /// A `${VAR}` reference names an environment variable that is not set.
+    #[error(
+        "{}:{line}:{column}: {key}: environment variable `{var}` is not set (referenced as ${{{var}}})",
+        path.display()
+    )]
+    MissingEnv {
+        /// The manifest path.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The dotted key whose value references the variable.
+        key: String,
+        /// The variable name.
+        var: String,
+    },
+}
+
+fn key_prefix(key: &Option<String>) -> String {
+    key.as_ref().map(|k| format!("{k}: ")).unwrap_or_default()
+}
+
+fn allowed_suffix(allowed: &[String]) -> String {
+    if allowed.is_empty() {
+        String::new()
+    } else {
+        format!(" (allowed here: {})", allowed.join(", "))
+    }
+}
