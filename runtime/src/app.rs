@@ -1,4 +1,4 @@
-//! `aviary run`: load the manifest, connect, hand events to the built-in [`LogSink`] until
+//! `aviary run`: load the manifest, connect, hand events (deduplicated) to the built-in [`LogSink`] until
 //! SIGINT/SIGTERM (graceful) or a fatal error.
 //!
 //! Exit codes: 0 after a graceful stop, 1 on a fatal connection error (one `error: …` line),
@@ -11,6 +11,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::connection::{self, ConnectionStats};
+use crate::dispatch::dedupe::Deduplicating;
 use crate::dispatch::LogSink;
 use crate::manifest::Manifest;
 
@@ -54,7 +55,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         );
         match connection::run(
             manifest.connection_options(),
-            Arc::new(LogSink),
+            Arc::new(Deduplicating::new(LogSink)),
             stats,
             shutdown,
         )

@@ -29,7 +29,10 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 
 fn spawn_run(manifest: &std::path::Path, env: &[(&str, &str)]) -> Aviary {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_aviary"));
-    cmd.args(["run", "--manifest"]).arg(manifest).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.args(["run", "--manifest"])
+        .arg(manifest)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     cmd.env("RUST_LOG", "info");
     for (k, v) in env {
         cmd.env(k, v);
@@ -43,12 +46,27 @@ fn output_of(mut child: Aviary, timeout: Duration) -> (Option<i32>, String) {
         if let Some(status) = child.0.try_wait().unwrap() {
             break status;
         }
-        assert!(start.elapsed() < timeout, "aviary did not exit within {timeout:?}");
+        assert!(
+            start.elapsed() < timeout,
+            "aviary did not exit within {timeout:?}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     let mut out = String::new();
-    child.0.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-    child.0.stderr.take().unwrap().read_to_string(&mut out).unwrap();
+    child
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
     (status.code(), out)
 }
 
@@ -86,8 +104,15 @@ async fn run_survives_20_forced_disconnects_with_every_event_acked() {
         ),
     );
     let child = spawn_run(&manifest, &[("AVIARY_TEST_SECRET", "emulator-secret")]);
-    emu.wait_for_connections(1, Duration::from_secs(20)).await.unwrap();
-    let faults = [Fault::Close(1000), Fault::Close(1001), Fault::Abrupt, Fault::DropWithoutClose];
+    emu.wait_for_connections(1, Duration::from_secs(20))
+        .await
+        .unwrap();
+    let faults = [
+        Fault::Close(1000),
+        Fault::Close(1001),
+        Fault::Abrupt,
+        Fault::DropWithoutClose,
+    ];
     let mut pushed = 0;
     for round in 0..20 {
         for _ in 0..3 {
@@ -109,16 +134,26 @@ async fn run_survives_20_forced_disconnects_with_every_event_acked() {
         if acked == pushed {
             break;
         }
-        assert!(Instant::now() < deadline, "only {acked} of {pushed} events acked");
+        assert!(
+            Instant::now() < deadline,
+            "only {acked} of {pushed} events acked"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(emu.connections_total() >= 21);
     // Graceful stop on SIGTERM: exit 0.
     let pid = child.0.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
     let (code, out) = output_of(child, Duration::from_secs(20));
     assert_eq!(code, Some(0), "graceful exit on SIGTERM; output:\n{out}");
-    assert!(!out.contains("emulator-secret"), "the app secret never appears in the output");
+    assert!(
+        !out.contains("emulator-secret"),
+        "the app secret never appears in the output"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -142,7 +177,10 @@ async fn run_stops_with_one_clear_line_and_non_zero_exit_on_bad_credentials() {
 #[test]
 fn run_rejects_unknown_manifest_keys_naming_file_line_and_key() {
     let dir = temp_dir("unknown-key");
-    let manifest = write_manifest(&dir, "[feishu]\napp_id = \"cli_x\"\napp_secret = \"s\"\n\n[connection]\nheartbeat_secs = 5\n");
+    let manifest = write_manifest(
+        &dir,
+        "[feishu]\napp_id = \"cli_x\"\napp_secret = \"s\"\n\n[connection]\nheartbeat_secs = 5\n",
+    );
     let (code, out) = output_of(spawn_run(&manifest, &[]), Duration::from_secs(20));
     assert_eq!(code, Some(2), "{out}");
     assert!(out.contains("heartbeat_secs"), "names the key:\n{out}");

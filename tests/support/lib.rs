@@ -7,7 +7,9 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
-use aviary::connection::{ConnectionOptions, ConnectionState, ConnectionStats, FatalError, StatsSnapshot};
+use aviary::connection::{
+    ConnectionOptions, ConnectionState, ConnectionStats, FatalError, StatsSnapshot,
+};
 use aviary::dispatch::dedupe::Deduplicating;
 use aviary::dispatch::{EventSink, HandleFuture, HandlerResult, InboundEvent};
 use aviary::emulator::{Emulator, EmulatorConfig};
@@ -54,7 +56,10 @@ impl RecordingSink {
 
     /// Scripts the behaviour for one event type.
     pub fn on(&self, event_type: &str, behaviour: Behaviour) {
-        self.rules.lock().unwrap().insert(event_type.to_string(), behaviour);
+        self.rules
+            .lock()
+            .unwrap()
+            .insert(event_type.to_string(), behaviour);
     }
 
     /// Every event the handler actually ran on, in arrival order.
@@ -75,7 +80,11 @@ impl RecordingSink {
         })
         .await;
         let events = self.events();
-        assert!(waited.is_ok(), "expected {n} handled events within {timeout:?}, got {}", events.len());
+        assert!(
+            waited.is_ok(),
+            "expected {n} handled events within {timeout:?}, got {}",
+            events.len()
+        );
         events
     }
 }
@@ -120,7 +129,12 @@ pub fn start_client(options: ConnectionOptions, sink: Arc<RecordingSink>) -> Run
     let stats = ConnectionStats::new();
     let shutdown = CancellationToken::new();
     let dedupe: Arc<dyn EventSink> = Arc::new(Deduplicating::new(sink.clone()));
-    let task = tokio::spawn(aviary::connection::run(options, dedupe, stats.clone(), shutdown.clone()));
+    let task = tokio::spawn(aviary::connection::run(
+        options,
+        dedupe,
+        stats.clone(),
+        shutdown.clone(),
+    ));
     RunningClient {
         stats,
         sink,
@@ -138,19 +152,35 @@ impl RunningClient {
     /// Waits until the client is connected; returns (device_id, service_id).
     pub async fn wait_connected(&self, timeout: Duration) -> (String, i32) {
         let mut rx = self.stats.state();
-        let state = tokio::time::timeout(timeout, rx.wait_for(|s| matches!(s, ConnectionState::Connected { .. })))
-            .await
-            .unwrap_or_else(|_| panic!("client not connected within {timeout:?}; state {:?}", *self.stats.state().borrow()))
-            .expect("state channel open")
-            .clone();
+        let state = tokio::time::timeout(
+            timeout,
+            rx.wait_for(|s| matches!(s, ConnectionState::Connected { .. })),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "client not connected within {timeout:?}; state {:?}",
+                *self.stats.state().borrow()
+            )
+        })
+        .expect("state channel open")
+        .clone();
         match state {
-            ConnectionState::Connected { device_id, service_id } => (device_id, service_id),
+            ConnectionState::Connected {
+                device_id,
+                service_id,
+            } => (device_id, service_id),
             _ => unreachable!(),
         }
     }
 
     /// Waits until `pred` holds for the counters.
-    pub async fn wait_stats(&self, what: &str, timeout: Duration, pred: impl Fn(&StatsSnapshot) -> bool) -> StatsSnapshot {
+    pub async fn wait_stats(
+        &self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&StatsSnapshot) -> bool,
+    ) -> StatsSnapshot {
         eventually(what, timeout, || pred(&self.snapshot())).await;
         self.snapshot()
     }
@@ -254,7 +284,10 @@ pub fn card_event(event_id: &str, value: Value) -> Value {
 pub async fn eventually(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + timeout;
     while !cond() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out after {timeout:?} waiting for: {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for: {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -270,7 +303,9 @@ pub async fn never(what: &str, period: Duration, mut cond: impl FnMut() -> bool)
 
 /// Runs a future with a timeout, panicking with `what`.
 pub async fn within<T>(what: &str, timeout: Duration, fut: impl Future<Output = T>) -> T {
-    tokio::time::timeout(timeout, fut).await.unwrap_or_else(|_| panic!("timed out after {timeout:?}: {what}"))
+    tokio::time::timeout(timeout, fut)
+        .await
+        .unwrap_or_else(|_| panic!("timed out after {timeout:?}: {what}"))
 }
 
 /// Test logging: RUST_LOG decides, off by default; safe to call many times.
@@ -278,7 +313,10 @@ pub fn init_tracing() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "off".into()))
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "off".into()),
+            )
             .with_test_writer()
             .try_init();
     });
