@@ -321,3 +321,5 @@ pub fn init_tracing() {
             .try_init();
     });
 }
+
+pub mod peers;

@@ -67,18 +67,21 @@ async fn s02_system_busy_and_internal_error_are_retried_after_the_interval() {
         ],
         EndpointAnswer::Ok,
     );
+    // No ClientConfig has arrived yet, so the SDK defaults (30 s jitter, 120 s interval) would
+    // apply; the manifest pins make the test fast.
     let mut opts = options_for(&emu);
     opts.reconnect_delay = Some(Duration::from_millis(300));
+    opts.reconnect_jitter = Some(Duration::ZERO);
     let client = start_client(opts, RecordingSink::new());
     client.wait_connected(SHORT).await;
     let requests = emu.endpoint_requests();
     assert_eq!(requests.len(), 3);
-    for pair in requests.windows(2) {
-        assert!(
-            pair[1].at.duration_since(pair[0].at) >= Duration::from_millis(300),
-            "retries are spaced by the interval"
-        );
-    }
+    // §8.3: after the failure, one jitter (pinned to 0 here), the first attempt, then attempts
+    // spaced by ReconnectInterval (pinned to 300 ms).
+    assert!(
+        requests[2].at.duration_since(requests[1].at) >= Duration::from_millis(300),
+        "failed attempts are spaced by the interval"
+    );
     client.stop().await.unwrap();
 }
 
@@ -129,7 +132,10 @@ async fn s04_http_500_and_non_json_are_retried() {
         vec![EndpointAnswer::HttpStatus(500), EndpointAnswer::NonJson],
         EndpointAnswer::Ok,
     );
-    let client = start_client(options_for(&emu), RecordingSink::new());
+    let mut opts = options_for(&emu);
+    opts.reconnect_delay = Some(Duration::from_millis(50));
+    opts.reconnect_jitter = Some(Duration::ZERO);
+    let client = start_client(opts, RecordingSink::new());
     client.wait_connected(SHORT).await;
     assert_eq!(emu.endpoint_requests().len(), 3);
     client.stop().await.unwrap();

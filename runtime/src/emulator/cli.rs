@@ -1,11 +1,254 @@
-//! `aviary emulator` (placeholder until the emulator lands).
+//! `aviary emulator`: runs the [`Emulator`](super::Emulator) until SIGINT/SIGTERM (or until
+//! `--exit-after-acks` is reached). Prints `emulator listening on http://127.0.0.1:PORT` on
+//! stdout first, so scripts can read the port; logs go to stderr (`RUST_LOG`, default `info`).
+//!
+//! Example (the demo): `aviary emulator --port 8080 --ping-interval 5 --event ev.json
+//! --disconnect-every 20 --exit-after-acks 3`.
+
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-/// Flags of `aviary emulator`.
-#[derive(Debug, clap::Args)]
-pub struct EmulatorArgs {}
+use anyhow::Context;
 
-/// Runs the emulator until interrupted.
-pub fn run(_args: EmulatorArgs) -> ExitCode {
-    ExitCode::FAILURE
+use super::{Emulator, EmulatorConfig, Fault, RedeliveryPolicy};
+use crate::limits::emulator as defaults;
+use crate::protocol::ClientConfig;
+
+/// Flags of `aviary emulator`. ClientConfig values are whole seconds, sent to clients in
+/// endpoint answers and pongs. The reconnect defaults are shorter than Feishu's (120 s / 30 s)
+/// so that `--disconnect-every` demos reconnect quickly.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EmulatorArgs {
+    /// HTTP port on 127.0.0.1 (endpoint, OpenAPI stubs, control API); 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// WebSocket gateway port on 127.0.0.1; 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    pub gateway_port: u16,
+    /// The app id clients must present.
+    #[arg(
+        long,
+        env = "AVIARY_EMULATOR_APP_ID",
+        default_value = "cli_0123456789abcdef"
+    )]
+    pub app_id: String,
+    /// The app secret clients must present.
+    #[arg(
+        long,
+        env = "AVIARY_EMULATOR_APP_SECRET",
+        default_value = "emulator-secret",
+        hide_env_values = true
+    )]
+    pub app_secret: String,
+    /// ClientConfig PingInterval, seconds (at least 1).
+    #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
+    pub ping_interval: u64,
+    /// ClientConfig ReconnectInterval, seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 5)]
+    pub reconnect_interval: u64,
+    /// ClientConfig ReconnectNonce (jitter bound), seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 2)]
+    pub reconnect_nonce: u64,
+    /// ClientConfig ReconnectCount; negative = unlimited.
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    pub reconnect_count: i64,
+    /// `service_id` in the endpoint URLs.
+    #[arg(long, default_value_t = defaults::SERVICE_ID)]
+    pub service_id: i32,
+    /// Live connections allowed before upgrades are refused with 514/1000040350.
+    #[arg(long, default_value_t = defaults::MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Multiplies the ack timeout (3 s) and the redelivery ladder (15 s, 5 min, 1 h, 6 h).
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0)]
+    pub redelivery_scale: f64,
+    /// A JSON envelope file pushed once a client is connected (repeatable, pushed in order).
+    #[arg(long = "event", value_name = "FILE")]
+    pub events: Vec<PathBuf>,
+    /// Fault every live connection every SECS seconds, cycling close 1000, close 1001, abrupt
+    /// reset, and drop without close frame.
+    #[arg(long, value_name = "SECS")]
+    pub disconnect_every: Option<f64>,
+    /// Exit 0 once N code-200 acks have arrived.
+    #[arg(long, value_name = "N")]
+    pub exit_after_acks: Option<u64>,
+}
+
+/// Runs the emulator until interrupted. Exit codes: 0 on a signal or `--exit-after-acks`;
+/// 1 if it cannot start; 2 for unusable arguments (e.g. an unreadable `--event` file).
+pub fn run(args: EmulatorArgs) -> ExitCode {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let events = match load_events(&args.events) {
+        Ok(events) => events,
+        Err(e) => {
+            eprintln!("aviary emulator: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("aviary emulator: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(args, events)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("aviary emulator: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_events(paths: &[PathBuf]) -> anyhow::Result<Vec<serde_json::Value>> {
+    paths
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read --event file {}", path.display()))?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("--event file {} is not JSON", path.display()))
+        })
+        .collect()
+}
+
+fn config_of(args: &EmulatorArgs) -> EmulatorConfig {
+    EmulatorConfig {
+        app_id: args.app_id.clone(),
+        app_secret: args.app_secret.clone(),
+        client_config: ClientConfig {
+            reconnect_count: args.reconnect_count,
+            reconnect_interval: Duration::from_secs(args.reconnect_interval),
+            reconnect_nonce: Duration::from_secs(args.reconnect_nonce),
+            ping_interval: Duration::from_secs(args.ping_interval),
+        },
+        service_id: args.service_id,
+        max_connections: args.max_connections,
+        redelivery: RedeliveryPolicy {
+            scale: args.redelivery_scale,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+const FAULT_CYCLE: [Fault; 4] = [
+    Fault::Close(1000),
+    Fault::Close(1001),
+    Fault::Abrupt,
+    Fault::DropWithoutClose,
+];
+
+async fn serve(args: EmulatorArgs, events: Vec<serde_json::Value>) -> anyhow::Result<()> {
+    let emulator = Emulator::start_on(config_of(&args), args.port, args.gateway_port).await?;
+    println!("emulator listening on {}", emulator.domain());
+    let _ = std::io::stdout().flush();
+    for event in &events {
+        let id = emulator.push_event(event);
+        tracing::info!(delivery = %id, "queued --event");
+    }
+
+    let mut disconnect = args
+        .disconnect_every
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(|s| tokio::time::interval(Duration::from_secs_f64(s)));
+    if let Some(timer) = disconnect.as_mut() {
+        timer.tick().await; // the first tick is immediate
+    }
+    let mut faults = FAULT_CYCLE.iter().cycle();
+    let mut poll = tokio::time::interval(Duration::from_millis(100));
+    let terminate = terminate_signal();
+    tokio::pin!(terminate);
+    loop {
+        tokio::select! {
+            _ = &mut terminate => {
+                tracing::info!("signal received; shutting down");
+                break;
+            }
+            _ = async { disconnect.as_mut().expect("guarded").tick().await }, if disconnect.is_some() => {
+                let fault = *faults.next().expect("cycle is endless");
+                let n = emulator.fault(fault);
+                tracing::info!(?fault, connections = n, "--disconnect-every");
+            }
+            _ = poll.tick(), if args.exit_after_acks.is_some() => {
+                let want = args.exit_after_acks.unwrap_or(0);
+                if emulator.acks_ok_total() >= want {
+                    tracing::info!(acks = want, "--exit-after-acks reached; shutting down");
+                    break;
+                }
+            }
+        }
+    }
+    emulator.shutdown().await;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn terminate_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: EmulatorArgs,
+    }
+
+    #[test]
+    fn flags_parse_into_a_config() {
+        let w = Wrapper::try_parse_from([
+            "x",
+            "--ping-interval",
+            "2",
+            "--reconnect-count",
+            "-1",
+            "--redelivery-scale",
+            "0.01",
+            "--event",
+            "a.json",
+            "--event",
+            "b.json",
+        ])
+        .unwrap();
+        let config = config_of(&w.args);
+        assert_eq!(config.client_config.ping_interval, Duration::from_secs(2));
+        assert_eq!(config.client_config.reconnect_count, -1);
+        assert_eq!(config.redelivery.scale, 0.01);
+        assert_eq!(w.args.events.len(), 2);
+        assert!(Wrapper::try_parse_from(["x", "--ping-interval", "0"]).is_err());
+    }
 }

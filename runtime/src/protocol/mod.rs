@@ -10,6 +10,7 @@ pub mod client_config;
 pub mod control;
 pub mod endpoint;
 pub mod envelope;
+pub mod fragment;
 pub mod frame;
 pub mod handshake;
 pub mod headers;
