@@ -1,16 +1,19 @@
 //! The proof that the emulator speaks Feishu: the official, unmodified Python (`lark-oapi`
 //! 1.7.5) and Node (`@larksuiteoapi/node-sdk` 1.74.0) clients connect to it, ping, and ack a
-//! plain event, a fragmented event and a card callback exactly as the spec says
-//! (`shared/protocol/feishu-long-connection.md` §1–§5, §10 scenarios 1, 9, 11, 12, 15).
+//! plain event, a fragmented event and a card callback exactly as the spec says, ignore a
+//! `type=card` frame and junk, and reconnect after a server close
+//! (`shared/protocol/feishu-long-connection.md` §1–§5, §8, §10 scenarios 1, 9, 11, 12, 15,
+//! 17, 19, 23).
 //!
 //! Needs `bash scripts/install-peers.sh` first; without the SDKs these tests fail (never skip).
 
 use std::time::Duration;
 
 use aviary::emulator::{
-    AckRecord, DeliveryId, DeliveryRecord, Emulator, EmulatorConfig, PushOptions,
+    AckRecord, DeliveryId, DeliveryRecord, DeliveryStatus, Emulator, EmulatorConfig, Fault,
+    PushOptions, RawMessage,
 };
-use aviary::protocol::Frame;
+use aviary::protocol::{ClientConfig, Frame, MessageType};
 use aviary_tests::peers::{Peer, PeerKind};
 use serde_json::{json, Value};
 
@@ -101,6 +104,19 @@ async fn single_ack(emu: &Emulator, peer: &Peer, id: DeliveryId) -> (DeliveryRec
     (record, acks.into_iter().next().unwrap())
 }
 
+/// Waits for a ping frame on this connection.
+async fn wait_for_ping_on(emu: &Emulator, peer: &Peer, connection: u64) {
+    let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
+    while !emu.pings().iter().any(|p| p.connection == connection) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no ping on connection {connection}\npeer log:\n{}",
+            peer.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The ack is a copy of `sent` with every field and header echoed in order, plus `biz_rt`.
 fn assert_echoes(ack: &Frame, sent: &Frame) {
     assert_eq!(
@@ -125,9 +141,20 @@ fn assert_echoes(ack: &Frame, sent: &Frame) {
 }
 
 async fn conformance(kind: PeerKind) {
-    let emu = Emulator::start(EmulatorConfig::default())
-        .await
-        .expect("emulator starts");
+    let emu = Emulator::start(EmulatorConfig {
+        // Reconnect within about a second after the fault below (Feishu's defaults: 30 s / 120 s),
+        // and ping every 2 s: Python's ping loop is one per client and keeps its schedule across
+        // reconnects (no immediate ping on the new connection, unlike Node), §4.
+        client_config: ClientConfig {
+            reconnect_nonce: Duration::from_secs(1),
+            reconnect_interval: Duration::from_secs(1),
+            ping_interval: Duration::from_secs(2),
+            ..ClientConfig::default()
+        },
+        ..Default::default()
+    })
+    .await
+    .expect("emulator starts");
     let mut peer = Peer::spawn(kind, &emu.domain()).unwrap_or_else(|e| panic!("{e:#}"));
     let name = kind.name();
 
@@ -239,6 +266,55 @@ async fn conformance(kind: PeerKind) {
         "unexpected messages from the SDK: {junk:#?}"
     );
     assert_eq!(emu.connections_total(), 1);
+
+    // Scenarios 17 and 19: a type=card frame gets no ack; junk does not break the connection.
+    let legacy_card = emu.push(
+        bytes(&card_event(&format!("ev-legacy-card-{name}"))),
+        PushOptions {
+            message_type: MessageType::Card,
+            ..Default::default()
+        },
+    );
+    emu.send_raw(RawMessage::Text("not a frame".into()));
+    emu.send_raw(RawMessage::Binary(vec![0xff, 0x00, 0x13, 0x37]));
+    let after_junk = emu.push(
+        bytes(&message_event(
+            &format!("ev-after-junk-{name}"),
+            "still there?",
+        )),
+        PushOptions::default(),
+    );
+    let (record, _) = single_ack(&emu, &peer, after_junk).await;
+    assert_eq!(record.attempts[0].connection, connection.id);
+    assert_eq!(
+        emu.delivery(legacy_card).unwrap().status,
+        DeliveryStatus::Sent
+    );
+    assert!(
+        emu.acks().iter().all(|a| a.delivery != Some(legacy_card)),
+        "type=card must not be acked"
+    );
+
+    // Scenario 23: a server close 1000 → a new endpoint request, a new upgrade, a new ping,
+    // and events flow on the new connection.
+    assert_eq!(emu.fault(Fault::Close(1000)), 1);
+    emu.wait_for_endpoint_requests(2, STEP_TIMEOUT)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}\npeer log:\n{}", peer.log_tail()));
+    emu.wait_for_connections(1, STEP_TIMEOUT)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}\npeer log:\n{}", peer.log_tail()));
+    assert_eq!(emu.connections_total(), 2);
+    let second = emu.connections()[0].clone();
+    assert_ne!(second.id, connection.id);
+    assert_ne!(second.device_id, connection.device_id);
+    wait_for_ping_on(&emu, &peer, second.id).await;
+    let after_reconnect = emu.push(
+        bytes(&message_event(&format!("ev-reconnected-{name}"), "again")),
+        PushOptions::default(),
+    );
+    let (record, _) = single_ack(&emu, &peer, after_reconnect).await;
+    assert_eq!(record.attempts[0].connection, second.id);
     assert!(peer.is_running(), "peer died:\n{}", peer.log_tail());
     peer.kill().await;
     emu.shutdown().await;

@@ -5,7 +5,7 @@
 //! Example (the demo): `aviary emulator --port 8080 --ping-interval 5 --event ev.json
 //! --disconnect-every 20 --exit-after-acks 3`.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -84,6 +84,7 @@ pub fn run(args: EmulatorArgs) -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
     let events = match load_events(&args.events) {
         Ok(events) => events,

@@ -144,11 +144,12 @@ impl State {
 
     fn expire_tickets(&mut self, now: Instant) {
         while let Some(front) = self.ticket_order.front() {
-            let expired = self
-                .tickets
-                .get(front)
-                .is_none_or(|t| now.duration_since(t.issued) > limits::TICKET_TTL);
-            if !expired {
+            // (not `Option::is_none_or`: the workspace declares Rust 1.80)
+            let fresh = matches!(
+                self.tickets.get(front),
+                Some(t) if now.duration_since(t.issued) <= limits::TICKET_TTL
+            );
+            if fresh {
                 break;
             }
             let id = self.ticket_order.pop_front().expect("front exists");

@@ -123,6 +123,19 @@ async fn endpoint_gateway_ping_push_ack_and_faults() {
     assert!(matches!(ping(&mut ws).await, PongPayload::Config(_)));
     assert_eq!(emu.received_non_acks().len(), 2);
 
+    // RFC 6455 pings are answered (Python's websockets sends one every 20 s).
+    ws.send(Message::Ping(b"keepalive".to_vec())).await.unwrap();
+    let pong = tokio::time::timeout(WAIT, async {
+        loop {
+            if let Some(Ok(Message::Pong(data))) = ws.next().await {
+                return data;
+            }
+        }
+    })
+    .await
+    .expect("an RFC 6455 pong");
+    assert_eq!(pong, b"keepalive");
+
     // Pong modes.
     emu.set_pong_mode(PongMode::Empty);
     assert_eq!(ping(&mut ws).await, PongPayload::Empty);
