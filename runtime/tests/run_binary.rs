@@ -1,13 +1,12 @@
 //! `aviary run` as a user runs it: the real binary, a manifest file, the emulator on 127.0.0.1.
 
-use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aviary::emulator::{Emulator, EmulatorConfig, Fault};
 use aviary::protocol::ClientConfig;
 
-struct Aviary(Child);
+struct Aviary(Child, std::path::PathBuf);
 
 impl Drop for Aviary {
     fn drop(&mut self) {
@@ -28,19 +27,24 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 }
 
 fn spawn_run(manifest: &std::path::Path, env: &[(&str, &str)]) -> Aviary {
+    // Output goes to a file, not a pipe: a chatty child must never block on a full pipe.
+    let log = manifest.with_file_name("aviary.log");
+    let file = std::fs::File::create(&log).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_aviary"));
     cmd.args(["run", "--manifest"])
         .arg(manifest)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stdout(Stdio::from(file.try_clone().unwrap()))
+        .stderr(Stdio::from(file));
     cmd.env("RUST_LOG", "info");
     for (k, v) in env {
         cmd.env(k, v);
     }
-    Aviary(cmd.spawn().expect("aviary binary starts"))
+    Aviary(cmd.spawn().expect("aviary binary starts"), log)
 }
 
-fn output_of(mut child: Aviary, timeout: Duration) -> (Option<i32>, String) {
+/// Waits (without blocking the async runtime, which may host the emulator) for the child to
+/// exit; returns its exit code and everything it printed.
+async fn output_of(mut child: Aviary, timeout: Duration) -> (Option<i32>, String) {
     let start = Instant::now();
     let status = loop {
         if let Some(status) = child.0.try_wait().unwrap() {
@@ -50,23 +54,9 @@ fn output_of(mut child: Aviary, timeout: Duration) -> (Option<i32>, String) {
             start.elapsed() < timeout,
             "aviary did not exit within {timeout:?}"
         );
-        std::thread::sleep(Duration::from_millis(50));
+        tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    let mut out = String::new();
-    child
-        .0
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    child
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
+    let out = std::fs::read_to_string(&child.1).unwrap();
     (status.code(), out)
 }
 
@@ -148,7 +138,7 @@ async fn run_survives_20_forced_disconnects_with_every_event_acked() {
         .status()
         .unwrap()
         .success());
-    let (code, out) = output_of(child, Duration::from_secs(20));
+    let (code, out) = output_of(child, Duration::from_secs(20)).await;
     assert_eq!(code, Some(0), "graceful exit on SIGTERM; output:\n{out}");
     assert!(
         !out.contains("emulator-secret"),
@@ -165,7 +155,7 @@ async fn run_stops_with_one_clear_line_and_non_zero_exit_on_bad_credentials() {
         &dir,
         &format!("[feishu]\napp_id = \"cli_0123456789abcdef\"\napp_secret = \"wrong-secret-123\"\ndomain = \"{}\"\n", emu.domain()),
     );
-    let (code, out) = output_of(spawn_run(&manifest, &[]), Duration::from_secs(20));
+    let (code, out) = output_of(spawn_run(&manifest, &[]), Duration::from_secs(20)).await;
     assert_eq!(code, Some(1), "{out}");
     let error_lines: Vec<&str> = out.lines().filter(|l| l.starts_with("error:")).collect();
     assert_eq!(error_lines.len(), 1, "exactly one error line:\n{out}");
@@ -174,17 +164,17 @@ async fn run_stops_with_one_clear_line_and_non_zero_exit_on_bad_credentials() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-#[test]
-fn run_rejects_unknown_manifest_keys_naming_file_line_and_key() {
+#[tokio::test]
+async fn run_rejects_unknown_manifest_keys_naming_file_line_and_key() {
     let dir = temp_dir("unknown-key");
     let manifest = write_manifest(
         &dir,
         "[feishu]\napp_id = \"cli_x\"\napp_secret = \"s\"\n\n[connection]\nheartbeat_secs = 5\n",
     );
-    let (code, out) = output_of(spawn_run(&manifest, &[]), Duration::from_secs(20));
+    let (code, out) = output_of(spawn_run(&manifest, &[]), Duration::from_secs(20)).await;
     assert_eq!(code, Some(2), "{out}");
     assert!(out.contains("heartbeat_secs"), "names the key:\n{out}");
-    assert!(out.contains("line 6"), "names the line:\n{out}");
+    assert!(out.contains("aviary.toml:6:"), "names the line:\n{out}");
     assert!(out.contains("aviary.toml"), "names the file:\n{out}");
     let _ = std::fs::remove_dir_all(dir);
 }
