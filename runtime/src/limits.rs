@@ -25,6 +25,11 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
 /// (openclaw-lark#599) and tolerates lossy networks (lark-coding-agent-bridge#252).
 pub const LIVENESS_GRACE: Duration = Duration::from_secs(30);
 
+/// Least pause between two failed reconnect attempts, whatever the server or the manifest say
+/// (ReconnectInterval may be 0): keeps an endpoint outage from turning into a hot loop of
+/// requests (the reconnect storms of node-sdk#177), yet is short enough not to delay recovery.
+pub const RECONNECT_INTERVAL_FLOOR: Duration = Duration::from_millis(200);
+
 /// Fragment reassembly TTL: 5 s refreshed per fragment, as Go and Python (§5.1).
 pub const REASSEMBLY_TTL: Duration = Duration::from_secs(5);
 

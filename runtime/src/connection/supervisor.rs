@@ -13,6 +13,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::dispatch::EventSink;
+use crate::limits::RECONNECT_INTERVAL_FLOOR;
 use crate::protocol::endpoint::connection_ids;
 
 use super::config::ConfigState;
@@ -165,10 +166,11 @@ impl Supervisor {
                 other => return Ok(other),
             }
             // Go also sleeps after the last allowed attempt; we skip that pointless wait.
+            // A floor under the interval: a server (or pin) saying 0 must not become a hot loop
+            // of thousands of requests per second against an endpoint that is down.
             let config = self.config.effective();
-            if attempt_allowed(config.reconnect_count, made)
-                && !self.wait(made, config.reconnect_interval).await
-            {
+            let pause = config.reconnect_interval.max(RECONNECT_INTERVAL_FLOOR);
+            if attempt_allowed(config.reconnect_count, made) && !self.wait(made, pause).await {
                 return Ok(Attempt::Shutdown);
             }
         }
