@@ -14,6 +14,7 @@ use crate::connection::{self, ConnectionStats};
 use crate::dispatch::dedupe::Deduplicating;
 use crate::dispatch::LogSink;
 use crate::manifest::Manifest;
+use crate::process;
 
 /// Flags of `aviary run`.
 #[derive(Debug, clap::Args)]
@@ -25,7 +26,7 @@ pub struct RunArgs {
 
 /// Runs the manifest until interrupted or a fatal error.
 pub fn run(args: RunArgs) -> ExitCode {
-    init_tracing();
+    process::init_tracing();
     let manifest = match Manifest::load(&args.manifest) {
         Ok(m) => m,
         Err(e) => {
@@ -33,13 +34,10 @@ pub fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match process::tokio_runtime() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -70,39 +68,9 @@ pub fn run(args: RunArgs) -> ExitCode {
     })
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`). A second call is a no-op.
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
-}
-
 /// Cancels `shutdown` on SIGINT or SIGTERM.
 async fn stop_on_signal(shutdown: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = ctrl_c.await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
+    process::stop_signal().await;
     tracing::info!("stop requested; draining handlers and closing the connection");
     shutdown.cancel();
 }

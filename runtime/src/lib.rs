@@ -14,4 +14,5 @@ pub mod dispatch;
 pub mod emulator;
 pub mod limits;
 pub mod manifest;
+pub mod process;
 pub mod protocol;

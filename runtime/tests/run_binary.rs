@@ -4,7 +4,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aviary::emulator::{Emulator, EmulatorConfig, Fault};
-use aviary::protocol::ClientConfig;
 
 struct Aviary(Child, std::path::PathBuf);
 
@@ -61,15 +60,7 @@ async fn output_of(mut child: Aviary, timeout: Duration) -> (Option<i32>, String
 }
 
 async fn emulator() -> Emulator {
-    let mut cfg = EmulatorConfig::default();
-    cfg.client_config = ClientConfig {
-        reconnect_count: -1,
-        reconnect_interval: Duration::ZERO,
-        reconnect_nonce: Duration::ZERO,
-        ping_interval: Duration::from_secs(30),
-    };
-    cfg.redelivery.scale = 0.1;
-    Emulator::start(cfg).await.unwrap()
+    Emulator::start(EmulatorConfig::fast()).await.unwrap()
 }
 
 fn envelope(i: usize) -> serde_json::Value {
@@ -110,7 +101,7 @@ async fn run_survives_20_forced_disconnects_with_every_event_acked() {
             pushed += 1;
         }
         let before = emu.connections_total();
-        emu.fault(faults[round % faults.len()].clone());
+        emu.fault(faults[round % faults.len()]);
         let deadline = Instant::now() + Duration::from_secs(20);
         while !(emu.connections_total() > before && emu.connections().len() == 1) {
             assert!(Instant::now() < deadline, "round {round}: no reconnect");

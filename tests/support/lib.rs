@@ -13,7 +13,6 @@ use aviary::connection::{
 use aviary::dispatch::dedupe::Deduplicating;
 use aviary::dispatch::{EventSink, HandleFuture, HandlerResult, InboundEvent};
 use aviary::emulator::{Emulator, EmulatorConfig};
-use aviary::protocol::ClientConfig;
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -205,18 +204,10 @@ impl RunningClient {
     }
 }
 
-/// The emulator's config for fast tests: reconnect at once, no jitter, unlimited attempts,
-/// pings every 30 s (tests that measure pings set their own), redelivery scaled down 10x.
+/// The emulator's config for tests: [`EmulatorConfig::fast`] (tests that measure pings set
+/// their own interval).
 pub fn emulator_config() -> EmulatorConfig {
-    let mut cfg = EmulatorConfig::default();
-    cfg.client_config = ClientConfig {
-        reconnect_count: -1,
-        reconnect_interval: Duration::ZERO,
-        reconnect_nonce: Duration::ZERO,
-        ping_interval: Duration::from_secs(30),
-    };
-    cfg.redelivery.scale = 0.1;
-    cfg
+    EmulatorConfig::fast()
 }
 
 /// Starts an emulator with [`emulator_config`] tweaked by `tweak`.

@@ -5,7 +5,7 @@
 //! Example (the demo): `aviary emulator --port 8080 --ping-interval 5 --event ev.json
 //! --disconnect-every 20 --exit-after-acks 3`.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -14,6 +14,7 @@ use anyhow::Context;
 
 use super::{Emulator, EmulatorConfig, Fault, RedeliveryPolicy};
 use crate::limits::emulator as defaults;
+use crate::process;
 use crate::protocol::ClientConfig;
 
 /// Flags of `aviary emulator`. ClientConfig values are whole seconds, sent to clients in
@@ -78,14 +79,7 @@ pub struct EmulatorArgs {
 /// Runs the emulator until interrupted. Exit codes: 0 on a signal or `--exit-after-acks`;
 /// 1 if it cannot start; 2 for unusable arguments (e.g. an unreadable `--event` file).
 pub fn run(args: EmulatorArgs) -> ExitCode {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
+    process::init_tracing();
     let events = match load_events(&args.events) {
         Ok(events) => events,
         Err(e) => {
@@ -93,13 +87,10 @@ pub fn run(args: EmulatorArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match process::tokio_runtime() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("aviary emulator: cannot start the async runtime: {e}");
+            eprintln!("aviary emulator: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -169,7 +160,7 @@ async fn serve(args: EmulatorArgs, events: Vec<serde_json::Value>) -> anyhow::Re
     }
     let mut faults = FAULT_CYCLE.iter().cycle();
     let mut poll = tokio::time::interval(Duration::from_millis(100));
-    let terminate = terminate_signal();
+    let terminate = process::stop_signal();
     tokio::pin!(terminate);
     loop {
         tokio::select! {
@@ -193,29 +184,6 @@ async fn serve(args: EmulatorArgs, events: Vec<serde_json::Value>) -> anyhow::Re
     }
     emulator.shutdown().await;
     Ok(())
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn terminate_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 #[cfg(test)]

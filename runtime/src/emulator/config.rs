@@ -46,6 +46,28 @@ impl Default for EmulatorConfig {
     }
 }
 
+impl EmulatorConfig {
+    /// The defaults, but quick to recover, for tests, demos and benchmarks: clients reconnect at
+    /// once without jitter (ReconnectInterval 0, ReconnectNonce 0, unlimited attempts; the
+    /// client's own floor still spaces failed attempts), pings every 30 s, and the redelivery
+    /// schedule scaled by 0.1 (ack deadline 300 ms).
+    pub fn fast() -> Self {
+        EmulatorConfig {
+            client_config: ClientConfig {
+                reconnect_count: -1,
+                reconnect_interval: Duration::ZERO,
+                reconnect_nonce: Duration::ZERO,
+                ping_interval: Duration::from_secs(30),
+            },
+            redelivery: RedeliveryPolicy {
+                scale: 0.1,
+                ..RedeliveryPolicy::default()
+            },
+            ..EmulatorConfig::default()
+        }
+    }
+}
+
 /// When an attempt counts as failed and when the event is sent again (§7).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RedeliveryPolicy {
