@@ -12,6 +12,7 @@ pub mod app;
 pub mod connection;
 pub mod dispatch;
 pub mod emulator;
+pub mod handler;
 pub mod limits;
 pub mod manifest;
 pub mod process;

@@ -1,0 +1,143 @@
+//! The host-side vocabulary of handlers, shared by the sandbox (which runs them) and dispatch
+//! (which decides who runs what): the event a handler receives, what it returns, how it can
+//! fail, and the [`Invoke`] trait dispatch calls. Mirrors `wit/handler.wit`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use crate::dispatch::InboundEvent;
+use crate::protocol::envelope::EventKind;
+
+/// The event as passed to a handler (the WIT `event` record).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestEvent {
+    pub dedupe_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub kind: EventKind,
+    pub app_id: String,
+    pub tenant_key: String,
+    pub create_time: String,
+    /// 1 for the first delivery to this handler.
+    pub attempt: u32,
+    pub envelope: String,
+}
+
+impl GuestEvent {
+    /// The guest's view of an event taken off the connection.
+    pub fn from_inbound(event: &InboundEvent, attempt: u32) -> Self {
+        let m = &event.meta;
+        GuestEvent {
+            dedupe_id: m.dedupe_id.clone(),
+            event_id: m.event_id.clone(),
+            event_type: m.event_type.clone(),
+            kind: m.kind,
+            app_id: m.app_id.clone(),
+            tenant_key: m.tenant_key.clone(),
+            create_time: m.create_time.clone(),
+            attempt,
+            envelope: event.json.clone(),
+        }
+    }
+}
+
+/// What a handler returned (the WIT `outcome` variant).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// A callback answer: a JSON body.
+    Respond(String),
+    Retry(String),
+    Reject(String),
+}
+
+/// Why a handler produced no outcome. Every variant is reported in logs and counters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// The fuel budget ran out.
+    OutOfFuel { limit: u64 },
+    /// The wall-clock budget ran out (in guest code or in a host call).
+    Timeout { limit: Duration },
+    /// The handler tried to grow its memories past the limit (total over all memories).
+    MemoryLimit { limit_bytes: u64, requested_bytes: u64 },
+    /// The guest panicked; the message is the panic message when the guest reported it.
+    Panic { message: Option<String> },
+    /// The guest overflowed its stack.
+    StackOverflow,
+    /// Any other trap (e.g. integer divide by zero), with its description and backtrace.
+    Trap { trap: String, backtrace: Option<String> },
+    /// The host failed (e.g. instantiation), not the guest.
+    Host { message: String },
+}
+
+impl Failure {
+    /// A short stable name for logs and metrics labels.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Failure::OutOfFuel { .. } => "out_of_fuel",
+            Failure::Timeout { .. } => "timeout",
+            Failure::MemoryLimit { .. } => "memory_limit",
+            Failure::Panic { .. } => "panic",
+            Failure::StackOverflow => "stack_overflow",
+            Failure::Trap { .. } => "trap",
+            Failure::Host { .. } => "host_error",
+        }
+    }
+}
+
+/// A log line written by a guest (through the `log` import, or captured stdout/stderr).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestLog {
+    pub level: LogLevel,
+    pub message: String,
+    /// Where it came from.
+    pub stream: LogStream,
+}
+
+/// The WIT `level` enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// Which channel a guest log line came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogStream {
+    /// The `log` import.
+    Log,
+    /// Captured WASI stdout.
+    Stdout,
+    /// Captured WASI stderr.
+    Stderr,
+}
+
+/// Everything known about one call of one handler.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub result: Result<Outcome, Failure>,
+    /// Fuel consumed, when fuel metering is on for this handler.
+    pub fuel_used: Option<u64>,
+    /// Peak total linear memory of the instance, in bytes.
+    pub peak_memory_bytes: u64,
+    /// Wall time of the call (instantiation included).
+    pub wall: Duration,
+    /// The guest's log lines, in order (capped; see `limits`).
+    pub logs: Vec<GuestLog>,
+}
+
+/// A boxed future returned by [`Invoke::invoke`].
+pub type InvokeFuture<'a> = Pin<Box<dyn Future<Output = Invocation> + Send + 'a>>;
+
+/// Runs one handler on one event. Implemented by the sandbox's loaded handlers; dispatch only
+/// knows this trait, so it can be tested without wasmtime.
+pub trait Invoke: Send + Sync {
+    /// The handler's name from the manifest.
+    fn name(&self) -> &str;
+    /// Runs the handler on `event`. Never panics; every failure is an [`Invocation`] result.
+    fn invoke<'a>(&'a self, event: &'a GuestEvent) -> InvokeFuture<'a>;
+}
