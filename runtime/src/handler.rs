@@ -60,13 +60,19 @@ pub enum Failure {
     /// The wall-clock budget ran out (in guest code or in a host call).
     Timeout { limit: Duration },
     /// The handler tried to grow its memories past the limit (total over all memories).
-    MemoryLimit { limit_bytes: u64, requested_bytes: u64 },
+    MemoryLimit {
+        limit_bytes: u64,
+        requested_bytes: u64,
+    },
     /// The guest panicked; the message is the panic message when the guest reported it.
     Panic { message: Option<String> },
     /// The guest overflowed its stack.
     StackOverflow,
     /// Any other trap (e.g. integer divide by zero), with its description and backtrace.
-    Trap { trap: String, backtrace: Option<String> },
+    Trap {
+        trap: String,
+        backtrace: Option<String>,
+    },
     /// The host failed (e.g. instantiation), not the guest.
     Host { message: String },
 }
@@ -82,6 +88,37 @@ impl Failure {
             Failure::StackOverflow => "stack_overflow",
             Failure::Trap { .. } => "trap",
             Failure::Host { .. } => "host_error",
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    /// One line for logs: what happened and the limit involved.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::OutOfFuel { limit } => write!(f, "ran out of fuel (budget {limit})"),
+            Failure::Timeout { limit } => write!(f, "timed out after {limit:?}"),
+            Failure::MemoryLimit {
+                limit_bytes,
+                requested_bytes,
+            } => write!(
+                f,
+                "memory limit: asked for {requested_bytes} bytes in total, limit {limit_bytes} bytes"
+            ),
+            Failure::Panic { message: Some(m) } => write!(f, "panicked: {m}"),
+            Failure::Panic { message: None } => {
+                write!(f, "panicked or aborted (no message; wasm `unreachable` executed)")
+            }
+            Failure::StackOverflow => write!(f, "stack overflow"),
+            Failure::Trap {
+                trap,
+                backtrace: Some(bt),
+            } => write!(f, "trapped: {trap}\n{bt}"),
+            Failure::Trap {
+                trap,
+                backtrace: None,
+            } => write!(f, "trapped: {trap}"),
+            Failure::Host { message } => write!(f, "host error: {message}"),
         }
     }
 }

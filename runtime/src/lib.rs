@@ -6,6 +6,7 @@
 //! - [`dispatch`]: where complete events go ([`dispatch::EventSink`]).
 //! - [`manifest`]: the TOML manifest, parsed once into typed settings.
 //! - [`emulator`]: Feishu's side on 127.0.0.1 for tests and the demo.
+//! - [`sandbox`]: runs handlers as WebAssembly components under limits.
 //! - [`limits`]: every limit and timeout, with its reason.
 
 pub mod app;
@@ -17,3 +18,4 @@ pub mod limits;
 pub mod manifest;
 pub mod process;
 pub mod protocol;
+pub mod sandbox;

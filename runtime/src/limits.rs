@@ -156,3 +156,85 @@ pub mod emulator {
     /// socket cannot hold a gateway slot forever.
     pub const UPGRADE_TIMEOUT: Duration = Duration::from_secs(10);
 }
+
+/// Defaults and bounds of the handler sandbox ([`crate::sandbox`]), each with its reason.
+/// Measurements cited are from `shared/notes/wasmtime-host.md` §2.4 (wasmtime 48, 2-core VM).
+pub mod sandbox {
+    use std::time::Duration;
+
+    /// Default wall-clock budget of one handler call (instantiation, guest code and host calls).
+    /// Card callbacks must be answered inside Feishu's 3 s ack window; 2 s leaves 1 s for the
+    /// queue, the ack frame and the network. Plain events are acked before they run, so a
+    /// handler that needs longer sets `timeout` in its manifest entry.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
+    /// Largest `timeout` a handler may ask for: a stuck handler holds an instance slot and a
+    /// concurrency permit for this long at most.
+    pub const MAX_TIMEOUT: Duration = Duration::from_secs(300);
+
+    /// Default memory budget of one instance, summed over all its linear memories. A Rust or
+    /// Go handler parsing a 20 KB event needs 1–4 MiB; JS engines (QuickJS, SpiderMonkey)
+    /// need tens of MiB, which they get by raising `memory` per handler.
+    pub const DEFAULT_MEMORY_BYTES: u64 = 64 * 1024 * 1024;
+
+    /// Largest single linear memory any handler may have (the pooling allocator's slot size;
+    /// a handler's `memory` above this is refused at load). Each slot reserves this much
+    /// virtual address space (never committed until used), times [`POOL_MEMORIES`].
+    pub const MAX_MEMORY_BYTES: u64 = 1024 * 1024 * 1024;
+
+    /// Default fuel budget: none. Fuel is a deterministic instruction budget, useful when
+    /// results must not depend on machine speed; the wall-clock timeout is always on.
+    /// Rough calibration on the 2-core VM: about 10 M fuel per ms of guest CPU.
+    pub const DEFAULT_FUEL: Option<u64> = None;
+
+    /// Fuel given to a call of a handler without a fuel budget (the engine always meters
+    /// fuel, see the sandbox module doc): effectively unlimited, the timeout ends the call.
+    pub const UNLIMITED_FUEL: u64 = u64::MAX;
+
+    /// Period of the epoch ticker thread. A busy guest yields to the executor every tick and
+    /// traps at the first tick past its deadline, so timeouts fire at most about one tick
+    /// late. Spin uses 10 ms; the ticker costs ~100 wake-ups per second.
+    pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+    /// Most guest log lines kept per call (over `log`, stdout and stderr together); later
+    /// lines are counted and dropped, and one final line says how many.
+    pub const MAX_LOG_LINES: usize = 256;
+
+    /// Most bytes of guest log text kept per call (64 KiB), so a flooding handler cannot grow
+    /// host memory; the rest is counted and dropped.
+    pub const MAX_LOG_BYTES: usize = 64 * 1024;
+
+    /// Longest single log line kept (8 KiB); longer lines are cut and marked.
+    pub const MAX_LOG_LINE_BYTES: usize = 8 * 1024;
+
+    /// Component instances alive at once over all handlers (events in flight plus idle reused
+    /// instances). Above this, instantiation fails with a host error instead of growing memory.
+    pub const POOL_INSTANCES: u32 = 256;
+
+    /// Linear memories in the pool: two per instance (most components have one).
+    pub const POOL_MEMORIES: u32 = 2 * POOL_INSTANCES;
+
+    /// Core module instances in the pool: a Rust wasip2 component holds 3–4 (its module plus
+    /// canonical-ABI shims).
+    pub const POOL_CORE_INSTANCES: u32 = 8 * POOL_INSTANCES;
+
+    /// Tables in the pool: one or two per core instance that has any.
+    pub const POOL_TABLES: u32 = 4 * POOL_INSTANCES;
+
+    /// Bytes of each linear memory kept mapped when a slot is reused (reset by memset instead
+    /// of madvise). Measured: 64 KiB gives ~22 µs per event, 1 MiB ~37 µs (the drop dominates).
+    pub const KEEP_RESIDENT_BYTES: usize = 64 * 1024;
+
+    /// Most instances of one handler kept idle for reuse (`reuse = N` handlers only).
+    pub const MAX_IDLE_REUSED_INSTANCES: usize = 8;
+
+    /// Largest `reuse` accepted: an instance accumulates guest state (and heap fragmentation)
+    /// for this many events at most before it is replaced.
+    pub const MAX_REUSE: u32 = 10_000;
+
+    /// Most elements in a guest table (guests with huge tables are hostile).
+    pub const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+    /// Most frames kept in a trap backtrace.
+    pub const MAX_BACKTRACE_FRAMES: usize = 32;
+}

@@ -1,0 +1,51 @@
+//! The one wasmtime engine of the process and its epoch ticker.
+
+use std::num::NonZeroUsize;
+use std::time::Duration;
+
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, WasmBacktraceDetails,
+};
+
+use crate::limits::sandbox as limits;
+use crate::sandbox::SandboxConfig;
+
+/// Builds the engine: pooling allocator sized by `config`, epoch interruption, fuel metering
+/// (always compiled in; see the module doc of [`crate::sandbox`]) and symbolicated backtraces.
+pub(crate) fn build(config: &SandboxConfig) -> wasmtime::Result<Engine> {
+    let instances = config.max_instances.max(1);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(instances)
+        .total_core_instances(instances.saturating_mul(8))
+        .total_memories(instances.saturating_mul(2))
+        .total_tables(instances.saturating_mul(4))
+        .total_stacks(instances)
+        .max_memory_size(config.max_memory_bytes as usize)
+        .linear_memory_keep_resident(limits::KEEP_RESIDENT_BYTES)
+        .table_keep_resident(limits::KEEP_RESIDENT_BYTES);
+
+    let mut cfg = Config::new();
+    cfg.epoch_interruption(true)
+        .consume_fuel(true)
+        .wasm_backtrace_details(WasmBacktraceDetails::Enable)
+        .wasm_backtrace_max_frames(NonZeroUsize::new(limits::MAX_BACKTRACE_FRAMES))
+        .memory_reservation(config.max_memory_bytes)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Engine::new(&cfg)
+}
+
+/// Starts the epoch ticker on its own OS thread (never a task: a busy executor must not be able
+/// to starve it). It holds only an `EngineWeak`, so it ends when the engine is dropped.
+pub(crate) fn start_ticker(engine: &Engine, tick: Duration) -> std::io::Result<()> {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("aviary-epoch".into())
+        .spawn(move || loop {
+            std::thread::sleep(tick);
+            match weak.upgrade() {
+                Some(engine) => engine.increment_epoch(),
+                None => break,
+            }
+        })?;
+    Ok(())
+}

@@ -1,0 +1,33 @@
+//! The host side of every import a handler may use, one file per capability. Each enforces its
+//! own grant: WASI is deny-all ([`wasi`]), stdout/stderr are captured ([`stdio`]), `log` is
+//! capped ([`log`]), `config-get` sees only the handler's own settings ([`config`]).
+
+pub(crate) mod config;
+pub(crate) mod log;
+pub(crate) mod stdio;
+pub(crate) mod wasi;
+
+use wasmtime::component::{HasSelf, Linker};
+
+use crate::sandbox::bindings::{self, Handler, HandlerImports, Level};
+use crate::sandbox::state::HostState;
+
+impl HandlerImports for HostState {
+    fn log(&mut self, level: Level, message: String) {
+        log::log(&self.logs, level, message);
+    }
+
+    fn config_get(&mut self, key: String) -> Option<String> {
+        config::get(&self.config, &key)
+    }
+}
+
+impl bindings::aviary::handler::types::Host for HostState {}
+
+/// A linker with WASI (deny-all) and the `aviary:handler` imports.
+pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<HostState>> {
+    let mut linker = Linker::new(engine);
+    wasi::add_to_linker(&mut linker)?;
+    Handler::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+    Ok(linker)
+}

@@ -1,0 +1,237 @@
+//! A loaded handler: the pre-instantiated component plus its limits, and the per-call path
+//! (store, limits, instantiate, call, classify).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use wasmtime::{Engine, Store, UpdateDeadline};
+
+use crate::handler::{Failure, GuestEvent, Invocation, Invoke, InvokeFuture, Outcome};
+use crate::limits::sandbox::{MAX_IDLE_REUSED_INSTANCES, UNLIMITED_FUEL};
+use crate::protocol::envelope::EventKind;
+use crate::sandbox::bindings::{self, Handler, HandlerPre};
+use crate::sandbox::classify::{classify, CallLimits};
+use crate::sandbox::spec::HandlerLimits;
+use crate::sandbox::state::HostState;
+
+/// A handler ready to run: compiled, checked, linked and pre-instantiated. Cheap to clone (an
+/// `Arc`); calls may run concurrently, each in its own instance.
+#[derive(Clone)]
+pub struct LoadedHandler(Arc<Inner>);
+
+struct Inner {
+    name: String,
+    path: PathBuf,
+    engine: Engine,
+    pre: HandlerPre<HostState>,
+    limits: HandlerLimits,
+    reuse: Option<u32>,
+    config: Arc<BTreeMap<String, String>>,
+    from_cache: bool,
+    idle: Mutex<Vec<Warm>>,
+}
+
+/// An instance kept for reuse, with the number of events it has served.
+struct Warm {
+    store: Store<HostState>,
+    instance: Handler,
+    served: u32,
+}
+
+pub(crate) struct LoadParts {
+    pub name: String,
+    pub path: PathBuf,
+    pub engine: Engine,
+    pub pre: HandlerPre<HostState>,
+    pub limits: HandlerLimits,
+    pub reuse: Option<u32>,
+    pub config: BTreeMap<String, String>,
+    pub from_cache: bool,
+}
+
+impl LoadedHandler {
+    pub(crate) fn new(p: LoadParts) -> Self {
+        LoadedHandler(Arc::new(Inner {
+            name: p.name,
+            path: p.path,
+            engine: p.engine,
+            pre: p.pre,
+            limits: p.limits,
+            reuse: p.reuse,
+            config: Arc::new(p.config),
+            from_cache: p.from_cache,
+            idle: Mutex::new(Vec::new()),
+        }))
+    }
+
+    /// The component file this handler was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.0.path
+    }
+
+    /// The limits every call runs under.
+    pub fn limits(&self) -> HandlerLimits {
+        self.0.limits
+    }
+
+    /// The reuse policy (`None`: an instance per event).
+    pub fn reuse(&self) -> Option<u32> {
+        self.0.reuse
+    }
+
+    /// Whether the compiled code came from the on-disk cache (no compilation at load).
+    pub fn from_cache(&self) -> bool {
+        self.0.from_cache
+    }
+
+    /// Runs one call; never panics, every failure is in the result.
+    async fn run(&self, event: &GuestEvent) -> Invocation {
+        let inner = &*self.0;
+        let start = Instant::now();
+        let limits = inner.limits;
+        let budget = limits.fuel.unwrap_or(UNLIMITED_FUEL);
+
+        let (mut store, instance, served) = match self.take_idle() {
+            Some(w) => (w.store, Some(w.instance), w.served),
+            None => (self.new_store(), None, 0),
+        };
+        // Reset every budget at the start of every call (also for a reused instance).
+        store.data_mut().deadline = start + limits.timeout;
+        store.data_mut().limiter.begin_call();
+        let _ = store.data().logs.take();
+        let fuel_ok = store.set_fuel(budget);
+        store.set_epoch_deadline(1);
+
+        let ev = to_wit(event);
+        let call = async {
+            fuel_ok?;
+            let instance = match instance {
+                Some(i) => i,
+                None => inner.pre.instantiate_async(&mut store).await?,
+            };
+            let outcome = instance.call_handle(&mut store, &ev).await?;
+            wasmtime::Result::Ok((instance, outcome))
+        };
+        let result = tokio::time::timeout(limits.timeout, call).await;
+
+        let fuel_used = store.get_fuel().ok().map(|left| budget - left);
+        let peak_memory_bytes = store.data().limiter.peak();
+        let logs = store.data().logs.take();
+        let result = match result {
+            Ok(Ok((instance, outcome))) => {
+                self.keep(store, instance, served + 1);
+                Ok(from_wit(outcome))
+            }
+            Ok(Err(e)) => Err(classify(
+                &e,
+                &CallLimits {
+                    fuel: limits.fuel,
+                    timeout: limits.timeout,
+                },
+                &logs,
+            )),
+            Err(_elapsed) => Err(Failure::Timeout {
+                limit: limits.timeout,
+            }),
+        };
+        Invocation {
+            result,
+            fuel_used,
+            peak_memory_bytes,
+            wall: start.elapsed(),
+            logs,
+        }
+    }
+
+    fn new_store(&self) -> Store<HostState> {
+        let inner = &*self.0;
+        let state = HostState::new(inner.limits.memory_bytes, inner.config.clone());
+        let mut store = Store::new(&inner.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        // Every tick: trap once past the call's deadline, else yield to the executor so a busy
+        // guest cannot monopolise a worker thread (and the outer timeout gets polled).
+        store.epoch_deadline_callback(|ctx| {
+            if Instant::now() >= ctx.data().deadline {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::YieldCustom(
+                    1,
+                    Box::pin(tokio::task::yield_now()),
+                ))
+            }
+        });
+        store
+    }
+
+    fn take_idle(&self) -> Option<Warm> {
+        self.0.reuse?;
+        self.0.idle.lock().unwrap().pop()
+    }
+
+    /// Keeps a healthy instance for its next event if the reuse policy allows; otherwise drops
+    /// it (with pooling, dropping the store is where the memory slot is reset).
+    fn keep(&self, store: Store<HostState>, instance: Handler, served: u32) {
+        let Some(limit) = self.0.reuse else { return };
+        if served >= limit {
+            return;
+        }
+        let mut idle = self.0.idle.lock().unwrap();
+        if idle.len() < MAX_IDLE_REUSED_INSTANCES {
+            idle.push(Warm {
+                store,
+                instance,
+                served,
+            });
+        }
+    }
+}
+
+impl Invoke for LoadedHandler {
+    fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    fn invoke<'a>(&'a self, event: &'a GuestEvent) -> InvokeFuture<'a> {
+        Box::pin(self.run(event))
+    }
+}
+
+impl std::fmt::Debug for LoadedHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedHandler")
+            .field("name", &self.0.name)
+            .field("path", &self.0.path)
+            .field("limits", &self.0.limits)
+            .field("reuse", &self.0.reuse)
+            .field("from_cache", &self.0.from_cache)
+            .finish_non_exhaustive()
+    }
+}
+
+fn to_wit(e: &GuestEvent) -> bindings::Event {
+    bindings::Event {
+        dedupe_id: e.dedupe_id.clone(),
+        event_id: e.event_id.clone(),
+        event_type: e.event_type.clone(),
+        kind: match e.kind {
+            EventKind::Event => bindings::EventKind::Event,
+            EventKind::Callback => bindings::EventKind::Callback,
+        },
+        app_id: e.app_id.clone(),
+        tenant_key: e.tenant_key.clone(),
+        create_time: e.create_time.clone(),
+        attempt: e.attempt,
+        envelope: e.envelope.clone(),
+    }
+}
+
+fn from_wit(o: bindings::Outcome) -> Outcome {
+    match o {
+        bindings::Outcome::Done => Outcome::Done,
+        bindings::Outcome::Respond(body) => Outcome::Respond(body),
+        bindings::Outcome::Retry(reason) => Outcome::Retry(reason),
+        bindings::Outcome::Reject(reason) => Outcome::Reject(reason),
+    }
+}

@@ -1,0 +1,88 @@
+//! What the manifest says about one handler: where its component is, its limits, its reuse
+//! policy and its settings.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::limits::sandbox as defaults;
+
+/// One handler to load: [`crate::sandbox::Sandbox::load`] turns it into a
+/// [`crate::sandbox::LoadedHandler`].
+#[derive(Debug, Clone)]
+pub struct HandlerSpec {
+    /// The handler's name from the manifest (used in logs and errors).
+    pub name: String,
+    /// Path of the `.wasm` component.
+    pub component: PathBuf,
+    /// Per-call limits.
+    pub limits: HandlerLimits,
+    /// `None` (default): a fresh instance per event. `Some(n)`: an instance serves up to `n`
+    /// events, so guest globals persist between those events; an instance that trapped or
+    /// timed out is never reused. See the module doc of [`crate::sandbox`].
+    pub reuse: Option<u32>,
+    /// Settings the guest reads with `config-get` (`[handler.config]` in the manifest).
+    pub config: BTreeMap<String, String>,
+}
+
+impl HandlerSpec {
+    /// A spec with default limits, no reuse and no config.
+    pub fn new(name: impl Into<String>, component: impl Into<PathBuf>) -> Self {
+        HandlerSpec {
+            name: name.into(),
+            component: component.into(),
+            limits: HandlerLimits::default(),
+            reuse: None,
+            config: BTreeMap::new(),
+        }
+    }
+}
+
+/// Per-call limits of one handler. Every call starts with the full budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HandlerLimits {
+    /// Fuel (roughly, wasm instructions) per call; `None`: no fuel budget.
+    pub fuel: Option<u64>,
+    /// Wall-clock budget per call: instantiation, guest code and time blocked in host calls.
+    pub timeout: Duration,
+    /// Most bytes of linear memory the instance may hold, summed over all its memories.
+    pub memory_bytes: u64,
+}
+
+impl Default for HandlerLimits {
+    fn default() -> Self {
+        HandlerLimits {
+            fuel: defaults::DEFAULT_FUEL,
+            timeout: defaults::DEFAULT_TIMEOUT,
+            memory_bytes: defaults::DEFAULT_MEMORY_BYTES,
+        }
+    }
+}
+
+impl HandlerLimits {
+    /// Why these limits cannot be used, if they cannot.
+    pub(crate) fn problem(&self, reuse: Option<u32>, max_memory_bytes: u64) -> Option<String> {
+        if self.timeout.is_zero() || self.timeout > defaults::MAX_TIMEOUT {
+            return Some(format!(
+                "timeout {:?} is outside 1 ns..={:?}",
+                self.timeout,
+                defaults::MAX_TIMEOUT
+            ));
+        }
+        if self.memory_bytes == 0 || self.memory_bytes > max_memory_bytes {
+            return Some(format!(
+                "memory {} bytes is outside 1..={max_memory_bytes} bytes",
+                self.memory_bytes
+            ));
+        }
+        if self.fuel == Some(0) {
+            return Some("fuel 0 would fail every call; omit fuel for no budget".to_string());
+        }
+        match reuse {
+            Some(n) if n == 0 || n > defaults::MAX_REUSE => {
+                Some(format!("reuse {n} is outside 1..={}", defaults::MAX_REUSE))
+            }
+            _ => None,
+        }
+    }
+}
