@@ -313,4 +313,5 @@ pub fn init_tracing() {
     });
 }
 
+pub mod guests;
 pub mod peers;

@@ -67,12 +67,14 @@ impl CompileCache {
             hex(&Sha256::digest(bytes)),
             self.engine_key
         ));
-        if file.exists() {
+        // Read into memory rather than `deserialize_file`: a mapped file that someone truncates
+        // or rewrites in place while the handler runs would crash the process with SIGBUS.
+        if let Ok(cached) = std::fs::read(&file) {
             // SAFETY: files in the cache directory are written only by `store` below, from
             // `Component::serialize` of this same engine configuration (the key includes its
             // compatibility hash). Deserialization still validates the header and version; a
             // file that fails is recompiled.
-            match unsafe { Component::deserialize_file(engine, &file) } {
+            match unsafe { Component::deserialize(engine, &cached) } {
                 Ok(component) => return Ok((component, true)),
                 Err(e) => tracing::warn!(
                     cache_file = %file.display(),

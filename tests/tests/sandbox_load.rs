@@ -1,0 +1,141 @@
+//! Loading handlers: the compile cache, and refusals with messages that name the file and the
+//! problem.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use aviary::sandbox::{HandlerLimits, HandlerSpec, LoadError, Sandbox, SandboxConfig};
+use aviary_tests::guests::guest;
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "aviary-{tag}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn sandbox_in(dir: &std::path::Path) -> Sandbox {
+    Sandbox::new(SandboxConfig {
+        cache_dir: Some(dir.to_path_buf()),
+        ..SandboxConfig::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_restart_with_unchanged_handlers_does_not_recompile() {
+    let dir = temp_dir("cache");
+    let first = sandbox_in(&dir);
+    let h = first
+        .load(HandlerSpec::new("good", guest("well-behaved")))
+        .unwrap();
+    assert!(!h.from_cache());
+    assert_eq!(first.compile_count(), 1);
+    drop(first);
+
+    let second = sandbox_in(&dir);
+    let h = second
+        .load(HandlerSpec::new("good", guest("well-behaved")))
+        .unwrap();
+    assert!(h.from_cache());
+    assert_eq!(second.compile_count(), 0);
+
+    // A corrupt cache file is recompiled, not fatal.
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        std::fs::write(entry.unwrap().path(), b"garbage").unwrap();
+    }
+    let third = sandbox_in(&dir);
+    let h = third
+        .load(HandlerSpec::new("good", guest("well-behaved")))
+        .unwrap();
+    assert!(!h.from_cache());
+    assert_eq!(third.compile_count(), 1);
+    // ... and the rewritten entry is good again.
+    let fourth = sandbox_in(&dir);
+    assert!(fourth.check(&guest("well-behaved")).unwrap().from_cache);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn another_wit_version_is_refused_naming_both_versions_and_the_file() {
+    let dir = temp_dir("version");
+    let sb = sandbox_in(&dir);
+    let path = guest("future-version");
+    let err = sb
+        .load(HandlerSpec::new("future", &path))
+        .expect_err("must refuse 1.0.0");
+    assert!(matches!(err, LoadError::Version { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("aviary:handler@1.0.0"), "{msg}");
+    assert!(msg.contains("aviary:handler@0.1.0"), "{msg}");
+    assert!(msg.contains("future_version.wasm"), "{msg}");
+}
+
+#[test]
+fn a_component_without_handle_is_refused() {
+    let dir = temp_dir("world");
+    let sb = sandbox_in(&dir);
+    let err = sb
+        .check(&guest("wrong-world"))
+        .expect_err("no handle export");
+    assert!(matches!(err, LoadError::World { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("`handle`") && msg.contains("greet"), "{msg}");
+    assert!(msg.contains("wrong_world.wasm"), "{msg}");
+}
+
+#[test]
+fn a_core_module_or_junk_is_refused_with_a_hint() {
+    let dir = temp_dir("core");
+    let sb = sandbox_in(&dir);
+    let module = dir.join("core.wasm");
+    std::fs::write(&module, b"\0asm\x01\0\0\0").unwrap();
+    let err = sb.check(&module).unwrap_err();
+    assert!(matches!(err, LoadError::CoreModule { .. }), "{err:?}");
+    assert!(err.to_string().contains("not a component"), "{err}");
+    assert!(err.to_string().contains("wasm32-wasip2"), "{err}");
+
+    let junk = dir.join("junk.wasm");
+    std::fs::write(&junk, b"#!/bin/sh\necho hi\n").unwrap();
+    assert!(matches!(sb.check(&junk), Err(LoadError::NotWasm { .. })));
+
+    let missing = dir.join("missing.wasm");
+    let err = sb.check(&missing).unwrap_err();
+    assert!(matches!(err, LoadError::Read { .. }), "{err:?}");
+    assert!(err.to_string().contains("missing.wasm"), "{err}");
+}
+
+#[test]
+fn limits_out_of_range_are_refused() {
+    let dir = temp_dir("limits");
+    let sb = sandbox_in(&dir);
+    let mut spec = HandlerSpec::new("greedy", guest("well-behaved"));
+    spec.limits = HandlerLimits {
+        memory_bytes: 64 << 30,
+        ..HandlerLimits::default()
+    };
+    let err = sb.load(spec).unwrap_err();
+    assert!(matches!(err, LoadError::Limits { .. }), "{err:?}");
+    assert!(err.to_string().contains("greedy"), "{err}");
+
+    let mut spec = HandlerSpec::new("zero", guest("well-behaved"));
+    spec.limits.timeout = Duration::ZERO;
+    assert!(sb.load(spec).is_err());
+    let mut spec = HandlerSpec::new("reuse0", guest("well-behaved"));
+    spec.reuse = Some(0);
+    assert!(sb.load(spec).is_err());
+}
+
+#[test]
+fn check_reports_the_wit_version() {
+    let dir = temp_dir("check");
+    let sb = sandbox_in(&dir);
+    let info = sb.check(&guest("well-behaved")).unwrap();
+    assert_eq!(info.wit_version, aviary::sandbox::WIT_VERSION);
+}
