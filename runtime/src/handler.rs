@@ -60,13 +60,19 @@ pub enum Failure {
     /// The wall-clock budget ran out (in guest code or in a host call).
     Timeout { limit: Duration },
     /// The handler tried to grow its memories past the limit (total over all memories).
-    MemoryLimit { limit_bytes: u64, requested_bytes: u64 },
+    MemoryLimit {
+        limit_bytes: u64,
+        requested_bytes: u64,
+    },
     /// The guest panicked; the message is the panic message when the guest reported it.
     Panic { message: Option<String> },
     /// The guest overflowed its stack.
     StackOverflow,
     /// Any other trap (e.g. integer divide by zero), with its description and backtrace.
-    Trap { trap: String, backtrace: Option<String> },
+    Trap {
+        trap: String,
+        backtrace: Option<String>,
+    },
     /// The host failed (e.g. instantiation), not the guest.
     Host { message: String },
 }

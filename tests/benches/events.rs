@@ -59,10 +59,38 @@ fn main() {
     let mut rows = Vec::new();
     rt.block_on(async {
         let payloads = burst(n);
-        rows.push(end_to_end("(b) Aviary, native log sink", Client::Aviary(Arc::new(LogSink)), &payloads).await);
-        rows.push(end_to_end("(c) official Python client (lark-oapi 1.7.5)", Client::Peer(PeerKind::Python), &payloads).await);
-        rows.push(end_to_end("(d) official Node client (node-sdk 1.74.0)", Client::Peer(PeerKind::Node), &payloads).await);
-        rows.push(end_to_end("(e) trivial ack-only client (emulator ceiling)", Client::Trivial, &payloads).await);
+        rows.push(
+            end_to_end(
+                "(b) Aviary, native log sink",
+                Client::Aviary(Arc::new(LogSink)),
+                &payloads,
+            )
+            .await,
+        );
+        rows.push(
+            end_to_end(
+                "(c) official Python client (lark-oapi 1.7.5)",
+                Client::Peer(PeerKind::Python),
+                &payloads,
+            )
+            .await,
+        );
+        rows.push(
+            end_to_end(
+                "(d) official Node client (node-sdk 1.74.0)",
+                Client::Peer(PeerKind::Node),
+                &payloads,
+            )
+            .await,
+        );
+        rows.push(
+            end_to_end(
+                "(e) trivial ack-only client (emulator ceiling)",
+                Client::Trivial,
+                &payloads,
+            )
+            .await,
+        );
     });
     print_table(n, &rows);
 }
@@ -97,7 +125,12 @@ async fn end_to_end(name: &str, client: Client, payloads: &[Vec<u8>]) -> Row {
     match client {
         Client::Aviary(sink) => {
             let opts = ConnectionOptions::new(&domain, "cli_0123456789abcdef", "emulator-secret");
-            tokio::spawn(aviary::connection::run(opts, sink, ConnectionStats::new(), shutdown.clone()));
+            tokio::spawn(aviary::connection::run(
+                opts,
+                sink,
+                ConnectionStats::new(),
+                shutdown.clone(),
+            ));
         }
         Client::Peer(kind) => match Peer::spawn(kind, &domain) {
             Ok(p) => peer = Some(p),
@@ -107,7 +140,11 @@ async fn end_to_end(name: &str, client: Client, payloads: &[Vec<u8>]) -> Row {
             tokio::spawn(trivial_client(domain.clone(), shutdown.clone()));
         }
     }
-    if emu.wait_for_connections(1, Duration::from_secs(60)).await.is_err() {
+    if emu
+        .wait_for_connections(1, Duration::from_secs(60))
+        .await
+        .is_err()
+    {
         return skipped(name, "not run: the client never connected".into());
     }
     let n = payloads.len() as u64;
@@ -119,7 +156,13 @@ async fn end_to_end(name: &str, client: Client, payloads: &[Vec<u8>]) -> Row {
     while emu.acks_ok_total() < n {
         if Instant::now() > deadline {
             shutdown.cancel();
-            return skipped(name, format!("gave up after 600 s with {} of {n} acks", emu.acks_ok_total()));
+            return skipped(
+                name,
+                format!(
+                    "gave up after 600 s with {} of {n} acks",
+                    emu.acks_ok_total()
+                ),
+            );
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -133,7 +176,11 @@ async fn end_to_end(name: &str, client: Client, payloads: &[Vec<u8>]) -> Row {
     let mut latencies: Vec<Duration> = acks
         .iter()
         .filter(|a| a.code == 200)
-        .filter_map(|a| a.delivery.and_then(|id| sent.get(&id)).map(|s| a.at.saturating_duration_since(*s)))
+        .filter_map(|a| {
+            a.delivery
+                .and_then(|id| sent.get(&id))
+                .map(|s| a.at.saturating_duration_since(*s))
+        })
         .collect();
     latencies.sort();
     shutdown.cancel();
@@ -149,7 +196,13 @@ async fn end_to_end(name: &str, client: Client, payloads: &[Vec<u8>]) -> Row {
 }
 
 fn skipped(name: &str, note: String) -> Row {
-    Row { name: name.to_string(), events_per_s: None, p50: None, p99: None, note }
+    Row {
+        name: name.to_string(),
+        events_per_s: None,
+        p50: None,
+        p99: None,
+        note,
+    }
 }
 
 fn percentile(sorted: &[Duration], q: f64) -> Option<Duration> {
@@ -189,7 +242,9 @@ async fn trivial_client(domain: String, shutdown: CancellationToken) {
                 _ => return,
             }
         };
-        let Ok(frame) = decode_frame(&bytes) else { continue };
+        let Ok(frame) = decode_frame(&bytes) else {
+            continue;
+        };
         if frame.frame_type() == Some(FrameType::Data) {
             let ack = build_ack(&frame, 0, &AckBody::Ok);
             if tx.send(Message::Binary(encode_frame(&ack))).await.is_err() {
@@ -200,12 +255,28 @@ async fn trivial_client(domain: String, shutdown: CancellationToken) {
 }
 
 fn print_table(n: usize, rows: &[Row]) {
-    let ms = |d: Option<Duration>| d.map(|d| format!("{:.1} ms", d.as_secs_f64() * 1e3)).unwrap_or_else(|| "-".into());
+    let ms = |d: Option<Duration>| {
+        d.map(|d| format!("{:.1} ms", d.as_secs_f64() * 1e3))
+            .unwrap_or_else(|| "-".into())
+    };
     println!();
     println!("End to end: a burst of {n} events from the emulator, one client, ack after handling");
-    println!("{:<52} {:>12} {:>12} {:>12}  note", "client", "events/s", "ack p50", "ack p99");
+    println!(
+        "{:<52} {:>12} {:>12} {:>12}  note",
+        "client", "events/s", "ack p50", "ack p99"
+    );
     for r in rows {
-        let eps = r.events_per_s.map(|v| format!("{v:.0}")).unwrap_or_else(|| "-".into());
-        println!("{:<52} {:>12} {:>12} {:>12}  {}", r.name, eps, ms(r.p50), ms(r.p99), r.note);
+        let eps = r
+            .events_per_s
+            .map(|v| format!("{v:.0}"))
+            .unwrap_or_else(|| "-".into());
+        println!(
+            "{:<52} {:>12} {:>12} {:>12}  {}",
+            r.name,
+            eps,
+            ms(r.p50),
+            ms(r.p99),
+            r.note
+        );
     }
 }
