@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 pub mod dedupe;
+pub mod router;
 
 use crate::protocol::envelope::EventMeta;
 
