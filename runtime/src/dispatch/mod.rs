@@ -7,7 +7,8 @@
 //! - [`ack`]: what the handlers' results come to (the ack);
 //! - [`dispatcher`]: concurrency, ordering, callback deadline;
 //! - [`stats`], [`guest_log`]: counters and the guests' log lines;
-//! - [`wasm`]: building handlers from the manifest through a [`wasm::HandlerLoader`].
+//! - [`loading`]: building the dispatcher from the manifest through a [`loading::HandlerLoader`];
+//! - [`wasm`]: the one file that knows the Wasm sandbox.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,8 +19,10 @@ pub mod dedupe;
 pub mod dispatcher;
 pub mod guest_log;
 pub mod lanes;
+pub mod loading;
 pub mod router;
 pub mod stats;
+pub mod wasm;
 
 pub use dispatcher::{Dispatcher, HandlerEntry};
 pub use stats::{DispatchSnapshot, DispatchStats};
