@@ -73,9 +73,14 @@ mod tests {
             decide(false, &[("a", Some(&respond("{}")))]),
             HandlerResult::Done
         );
-        let HandlerResult::Failed(why) =
-            decide(false, &[("a", Some(&retry)), ("b", Some(&done())), ("c", Some(&trap))])
-        else {
+        let HandlerResult::Failed(why) = decide(
+            false,
+            &[
+                ("a", Some(&retry)),
+                ("b", Some(&done())),
+                ("c", Some(&trap)),
+            ],
+        ) else {
             panic!()
         };
         assert!(why.contains("`a` asked for a retry: later"), "{why}");
@@ -97,7 +102,14 @@ mod tests {
             HandlerResult::Respond(b"1".to_vec())
         );
         assert_eq!(
-            decide(true, &[("a", Some(&done())), ("b", None), ("c", Some(&respond("2")))]),
+            decide(
+                true,
+                &[
+                    ("a", Some(&done())),
+                    ("b", None),
+                    ("c", Some(&respond("2")))
+                ]
+            ),
             HandlerResult::Done,
             "b is late and might still respond: fallback"
         );

@@ -302,14 +302,29 @@ impl Run {
         match &invocation.result {
             Ok(Outcome::Done) => {
                 stats.call(CallCounter::Done);
-                tracing::debug!(handler, event_id, trace_id, attempt, wall_ms, "handler done");
+                tracing::debug!(
+                    handler,
+                    event_id,
+                    trace_id,
+                    attempt,
+                    wall_ms,
+                    "handler done"
+                );
             }
             Ok(Outcome::Respond(body)) => {
                 stats.call(CallCounter::Responded);
                 if self.event.kind != EventKind::Callback {
                     tracing::debug!(handler, event_id, "respond on a plain event counts as done");
                 }
-                tracing::debug!(handler, event_id, trace_id, attempt, wall_ms, bytes = body.len(), "handler responded");
+                tracing::debug!(
+                    handler,
+                    event_id,
+                    trace_id,
+                    attempt,
+                    wall_ms,
+                    bytes = body.len(),
+                    "handler responded"
+                );
             }
             Ok(Outcome::Retry(why)) => {
                 stats.call(CallCounter::Retried);

@@ -39,7 +39,9 @@ use super::loading::HandlerLoader;
 
 /// The loader that compiles and instantiates handlers in the Wasm sandbox.
 pub fn sandbox_loader() -> Result<Box<dyn HandlerLoader>, String> {
-    Err("this build of aviary has no Wasm sandbox yet, so components cannot be loaded \
+    Err(
+        "this build of aviary has no Wasm sandbox yet, so components cannot be loaded \
          (dispatch::wasm::sandbox_loader is wired when the sandbox branch is merged)"
-        .to_string())
+            .to_string(),
+    )
 }

@@ -219,7 +219,9 @@ fn handler_settings(
         p.add(
             &raw.name.span(),
             "handler.name",
-            format!("`{name}` is already the name of the handler on line {first}; names must be unique"),
+            format!(
+                "`{name}` is already the name of the handler on line {first}; names must be unique"
+            ),
         );
     } else {
         names.insert(name.clone(), name_line);
@@ -250,7 +252,11 @@ fn handler_settings(
             }
         }
     }
-    let default = raw.is_default.as_ref().map(|v| *v.get_ref()).unwrap_or(false);
+    let default = raw
+        .is_default
+        .as_ref()
+        .map(|v| *v.get_ref())
+        .unwrap_or(false);
     if let (true, Some(v)) = (default, &raw.is_default) {
         if let Some((other, line)) = default_at {
             p.add(
@@ -277,7 +283,11 @@ fn handler_settings(
 
     let fuel = match &raw.fuel {
         Some(v) if *v.get_ref() == 0 => {
-            p.add(&v.span(), "handler.fuel", format!("{who}: must be greater than 0 (omit it to turn fuel metering off)"));
+            p.add(
+                &v.span(),
+                "handler.fuel",
+                format!("{who}: must be greater than 0 (omit it to turn fuel metering off)"),
+            );
             None
         }
         v => v.as_ref().map(|v| *v.get_ref()),
@@ -308,7 +318,11 @@ fn handler_settings(
     let mut config = BTreeMap::new();
     for (key, value) in raw.config.iter().flatten() {
         if key.trim().is_empty() {
-            p.add(&value.span(), "handler.config", format!("{who}: config keys must not be empty"));
+            p.add(
+                &value.span(),
+                "handler.config",
+                format!("{who}: config keys must not be empty"),
+            );
             continue;
         }
         match p.cx.expand(value, &format!("handler.config.{key}")) {

@@ -114,7 +114,10 @@ fn unknown_key_in_feishu_table() {
 fn handler_without_component_is_a_missing_key() {
     let msg = err(&format!("{MINIMAL}\n[[handler]]\nname = \"x\"\n"));
     assert!(msg.contains(":5:"), "{msg}");
-    assert!(msg.contains("missing required key `handler.component`"), "{msg}");
+    assert!(
+        msg.contains("missing required key `handler.component`"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -297,7 +300,10 @@ default = true
         assert_eq!(m.dispatch.max_in_flight, 4);
         assert_eq!(m.dispatch.callback_deadline, Duration::from_secs(2));
         let echo = m.handler("echo").unwrap();
-        assert_eq!(echo.component, std::path::Path::new("bots/handlers/echo.wasm"));
+        assert_eq!(
+            echo.component,
+            std::path::Path::new("bots/handlers/echo.wasm")
+        );
         assert_eq!(echo.component_at.line, 13);
         assert_eq!(
             echo.events,
@@ -444,7 +450,10 @@ component = "e.wasm"
         std::fs::write(&path, text).unwrap();
         let e = Manifest::load(&path).unwrap_err();
         let msg = e.to_string();
-        assert!(msg.contains("aviary.toml:10:13: handler.component"), "{msg}");
+        assert!(
+            msg.contains("aviary.toml:10:13: handler.component"),
+            "{msg}"
+        );
         assert!(msg.contains("gone.wasm does not exist"), "{msg}");
         assert!(!msg.contains("ok.wasm"), "{msg}");
         std::fs::write(dir.join("gone.wasm"), b"\0asm").unwrap();
