@@ -13,7 +13,9 @@ use aviary::manifest::{DispatchMode, DispatchSettings};
 use dispatch_fakes::*;
 
 fn pats(list: &[&str]) -> Vec<EventPattern> {
-    list.iter().map(|p| EventPattern::parse(p).unwrap()).collect()
+    list.iter()
+        .map(|p| EventPattern::parse(p).unwrap())
+        .collect()
 }
 
 fn entry(fake: &Arc<Fake>, events: &[&str]) -> HandlerEntry {
@@ -46,12 +48,16 @@ async fn routing_exact_prefix_star_default_and_no_match() {
             entry(&fallback, &[]).as_default(),
         ],
     );
-    assert_eq!(d.handle(inbound(MSG, "e1", None)).await, HandlerResult::Done);
+    assert_eq!(
+        d.handle(inbound(MSG, "e1", None)).await,
+        HandlerResult::Done
+    );
     assert_eq!(j.handlers_for("e1").len(), 2);
     assert!(j.handlers_for("e1").contains(&"exact".to_string()));
     d.handle(inbound("im.message.read_v1", "e2", None)).await;
     assert_eq!(j.handlers_for("e2"), vec!["prefix"]);
-    d.handle(inbound("contact.user.created_v3", "e3", None)).await;
+    d.handle(inbound("contact.user.created_v3", "e3", None))
+        .await;
     assert_eq!(j.handlers_for("e3"), vec!["contact"]);
     d.handle(inbound("drive.file.edit_v1", "e4", None)).await;
     assert_eq!(j.handlers_for("e4"), vec!["fallback"]);
@@ -85,8 +91,15 @@ async fn parallel_mode_overlaps_handlers() {
         vec![entry(&a, &[MSG]), entry(&b, &[MSG])],
     );
     let t = Instant::now();
-    assert_eq!(d.handle(inbound(MSG, "e1", None)).await, HandlerResult::Done);
-    assert!(t.elapsed() < Duration::from_millis(390), "{:?}", t.elapsed());
+    assert_eq!(
+        d.handle(inbound(MSG, "e1", None)).await,
+        HandlerResult::Done
+    );
+    assert!(
+        t.elapsed() < Duration::from_millis(390),
+        "{:?}",
+        t.elapsed()
+    );
     let calls = j.calls();
     assert_eq!(calls.len(), 2);
     assert!(calls[0].started < calls[1].ended && calls[1].started < calls[0].ended);
@@ -210,8 +223,10 @@ async fn late_card_callback_acks_200_at_the_deadline_and_finishes_in_background(
     let j = Journal::default();
     let late = Fake::responding("late", &j, 600, r#"{"toast":{"content":"late"}}"#);
     let quick = Fake::responding("quick", &j, 0, r#"{"toast":{"content":"quick"}}"#);
-    let mut s = DispatchSettings::default();
-    s.callback_deadline = Duration::from_millis(150);
+    let s = DispatchSettings {
+        callback_deadline: Duration::from_millis(150),
+        ..DispatchSettings::default()
+    };
     let d = Dispatcher::new(s, vec![entry(&late, &[CARD]), entry(&quick, &[CARD])]);
     let t = Instant::now();
     assert_eq!(
@@ -276,7 +291,10 @@ async fn per_chat_ordering_keeps_arrival_order_and_overlaps_chats() {
         let ids: Vec<&str> = mine.iter().map(|c| c.event_id.as_str()).collect();
         assert_eq!(ids, [0, 1, 2, 3, 4].map(|i| format!("{chat}{i}")));
         for w in mine.windows(2) {
-            assert!(w[0].ended <= w[1].started, "{chat}: no overlap within a chat");
+            assert!(
+                w[0].ended <= w[1].started,
+                "{chat}: no overlap within a chat"
+            );
         }
     }
     assert_eq!(h.max_running(), 2, "the two chats ran in parallel");

@@ -92,7 +92,7 @@ pub async fn invoke(args: &InvokeArgs, make_loader: MakeLoader<'_>) -> Result<Ra
         )]
     })?;
     let key = manifest.feishu.encrypt_key.as_ref().map(|k| k.expose());
-    let envelope = parse_envelope(&bytes, key.as_deref()).map_err(|e| {
+    let envelope = parse_envelope(&bytes, key).map_err(|e| {
         vec![format!(
             "{}: not a usable event envelope: {e}",
             args.event.display()
