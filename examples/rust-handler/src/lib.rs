@@ -1,6 +1,7 @@
 //! Example Aviary handler:
 //! * logs incoming messages (`im.message.receive_v1`: chat id and text);
-//! * answers `card.action.trigger` with a toast that depends on the button's `value.choice`;
+//! * answers `card.action.trigger` with a toast that depends on the button's `value.choice`
+//!   (the text for "approve" comes from `approve_toast` in `[handler.config]`, if set);
 //! * records contact and approval events at info level;
 //! * returns `done` for everything else.
 
@@ -32,7 +33,10 @@ impl Handler for Bot {
             TypedEvent::CardAction(a) => {
                 let who = a.operator.open_id.as_str();
                 match a.value_str("choice") {
-                    Some("approve") => Outcome::toast_success("Approved, thank you"),
+                    Some("approve") => Outcome::toast_success(config::get_or(
+                        "approve_toast",
+                        "Approved, thank you",
+                    )),
                     Some("reject") => Outcome::toast_warning("Rejected"),
                     Some(other) => Outcome::toast_info(format!("You chose {other}")),
                     None => {
@@ -122,6 +126,17 @@ mod tests {
         assert_eq!(
             body,
             r#"{"toast":{"type":"success","content":"Approved, thank you"}}"#
+        );
+    }
+
+    #[test]
+    fn toast_text_from_config() {
+        testing::set_config("approve_toast", "Merci");
+        let (outcome, _) = run("card.action.trigger.json");
+        testing::clear_config();
+        assert_eq!(
+            outcome,
+            Outcome::Respond(r#"{"toast":{"type":"success","content":"Merci"}}"#.into())
         );
     }
 
