@@ -32,6 +32,8 @@ domain=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/emulator.out" | head -1)
 [ -n "$domain" ] || { echo "emulator did not start; see $work/emulator.log" >&2; exit 1; }
 sed "s#^domain = .*#domain = \"$domain\"#" examples/aviary.toml >"$work/aviary.toml"
 echo "== emulator at $domain (log: $work/emulator.log)"
+echo "== aviary check --manifest $work/aviary.toml"
+"$bin" check --manifest "$work/aviary.toml"
 echo "== aviary run --manifest $work/aviary.toml"
 
 "$bin" run --manifest "$work/aviary.toml" &

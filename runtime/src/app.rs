@@ -1,8 +1,10 @@
-//! `aviary run`: load the manifest, connect, hand events (deduplicated) to the built-in [`LogSink`] until
-//! SIGINT/SIGTERM (graceful) or a fatal error.
+//! `aviary run`: load the manifest, load its handlers into the Wasm sandbox, connect, and hand
+//! events (deduplicated) to the [`Dispatcher`] — or to the built-in [`LogSink`] when the
+//! manifest has no `[[handler]]` — until SIGINT/SIGTERM (graceful) or a fatal error.
 //!
-//! Exit codes: 0 after a graceful stop, 1 on a fatal connection error (one `error: …` line),
-//! 2 when the manifest cannot be loaded (the precise message on stderr).
+//! Exit codes: 0 after a graceful stop, 1 on a fatal connection error or a handler that cannot
+//! be loaded (one `error: …` line each), 2 when the manifest cannot be loaded (the precise
+//! messages on stderr).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,7 +14,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::connection::{self, ConnectionStats};
 use crate::dispatch::dedupe::Deduplicating;
-use crate::dispatch::LogSink;
+use crate::dispatch::loading::{build_dispatcher, HandlerLoader};
+use crate::dispatch::{wasm, Dispatcher, EventSink, LogSink};
 use crate::manifest::Manifest;
 use crate::process;
 
@@ -30,7 +33,9 @@ pub fn run(args: RunArgs) -> ExitCode {
     let manifest = match Manifest::load(&args.manifest) {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("error: {e}");
+            for problem in e.problems() {
+                eprintln!("error: {problem}");
+            }
             return ExitCode::from(2);
         }
     };
@@ -42,6 +47,15 @@ pub fn run(args: RunArgs) -> ExitCode {
         }
     };
     runtime.block_on(async {
+        let sink = match sink_for(&manifest, &wasm::sandbox_loader) {
+            Ok(sink) => sink,
+            Err(errors) => {
+                for e in errors {
+                    eprintln!("error: {e}");
+                }
+                return ExitCode::FAILURE;
+            }
+        };
         let shutdown = CancellationToken::new();
         tokio::spawn(stop_on_signal(shutdown.clone()));
         let stats = ConnectionStats::new();
@@ -51,14 +65,7 @@ pub fn run(args: RunArgs) -> ExitCode {
             domain = %manifest.feishu.domain,
             "starting"
         );
-        match connection::run(
-            manifest.connection_options(),
-            Arc::new(Deduplicating::new(LogSink)),
-            stats,
-            shutdown,
-        )
-        .await
-        {
+        match connection::run(manifest.connection_options(), sink, stats, shutdown).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -73,4 +80,29 @@ async fn stop_on_signal(shutdown: CancellationToken) {
     process::stop_signal().await;
     tracing::info!("stop requested; draining handlers and closing the connection");
     shutdown.cancel();
+}
+
+/// The sink `aviary run` hands events to, wrapped in the dedupe layer: a [`Dispatcher`] over the
+/// manifest's handlers (loaded through the loader `make_loader` returns), or [`LogSink`] when the
+/// manifest has none (then `make_loader` is not called). Errors name the manifest line of every
+/// handler that could not be loaded.
+pub fn sink_for(
+    manifest: &Manifest,
+    make_loader: &dyn Fn() -> Result<Box<dyn HandlerLoader>, String>,
+) -> Result<Arc<dyn EventSink>, Vec<String>> {
+    if manifest.handlers.is_empty() {
+        tracing::info!("no [[handler]] in the manifest; events are logged and acked");
+        return Ok(Arc::new(Deduplicating::new(LogSink)));
+    }
+    let loader = make_loader().map_err(|e| vec![e])?;
+    let dispatcher: Dispatcher = build_dispatcher(manifest, loader.as_ref())
+        .map_err(|failures| failures.into_iter().map(|f| f.message).collect::<Vec<_>>())?;
+    tracing::info!(
+        handlers = ?dispatcher.handler_names(),
+        mode = ?manifest.dispatch.mode,
+        per_chat_ordering = manifest.dispatch.per_chat_ordering,
+        max_in_flight = manifest.dispatch.max_in_flight,
+        "handlers loaded"
+    );
+    Ok(Arc::new(Deduplicating::new(dispatcher)))
 }

@@ -5,11 +5,14 @@
 //! - [`connection`]: discovery, one session per socket, the reconnecting supervisor.
 //! - [`dispatch`]: where complete events go ([`dispatch::EventSink`]).
 //! - [`manifest`]: the TOML manifest, parsed once into typed settings.
+//! - [`handler`]: the host-side vocabulary of handlers ([`handler::Invoke`]).
+//! - [`cli`]: `aviary check` and `aviary invoke`.
 //! - [`emulator`]: Feishu's side on 127.0.0.1 for tests and the demo.
 //! - [`sandbox`]: runs handlers as WebAssembly components under limits.
 //! - [`limits`]: every limit and timeout, with its reason.
 
 pub mod app;
+pub mod cli;
 pub mod connection;
 pub mod dispatch;
 pub mod emulator;

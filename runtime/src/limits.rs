@@ -162,20 +162,9 @@ pub mod emulator {
 pub mod sandbox {
     use std::time::Duration;
 
-    /// Default wall-clock budget of one handler call (instantiation, guest code and host calls).
-    /// Card callbacks must be answered inside Feishu's 3 s ack window; 2 s leaves 1 s for the
-    /// queue, the ack frame and the network. Plain events are acked before they run, so a
-    /// handler that needs longer sets `timeout` in its manifest entry.
-    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
-
     /// Largest `timeout` a handler may ask for: a stuck handler holds an instance slot and a
     /// concurrency permit for this long at most.
     pub const MAX_TIMEOUT: Duration = Duration::from_secs(300);
-
-    /// Default memory budget of one instance, summed over all its linear memories. A Rust or
-    /// Go handler parsing a 20 KB event needs 1–4 MiB; JS engines (QuickJS, SpiderMonkey)
-    /// need tens of MiB, which they get by raising `memory` per handler.
-    pub const DEFAULT_MEMORY_BYTES: u64 = 64 * 1024 * 1024;
 
     /// Largest single linear memory any handler may have (the pooling allocator's slot size;
     /// a handler's `memory` above this is refused at load). Each slot reserves this much
@@ -237,4 +226,51 @@ pub mod sandbox {
 
     /// Most frames kept in a trap backtrace.
     pub const MAX_BACKTRACE_FRAMES: usize = 32;
+}
+
+/// Defaults and bounds of `[[handler]]` entries and `[dispatch]` ([`crate::dispatch`]), each
+/// with its reason.
+pub mod dispatch {
+    use std::time::Duration;
+
+    /// Default `handler.timeout_ms`: the wall-clock budget of one call. Plain events are acked
+    /// after their handlers finish; Feishu redelivers an event not acked within 3 s, and the
+    /// dedupe layer makes such a copy wait for the first one, so a slow handler costs a
+    /// redelivery, not a double run. 10 s bounds a stuck handler without cutting off one that
+    /// calls a slow API once.
+    pub const HANDLER_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// Default `handler.memory_mb`: total linear memory of one instance. 128 MiB fits a Rust
+    /// guest with room to spare and a JavaScript engine guest (which needs tens of MiB).
+    pub const HANDLER_MEMORY_MB: u64 = 128;
+
+    /// Largest `handler.memory_mb`: a 32-bit linear memory cannot exceed 4 GiB.
+    pub const HANDLER_MAX_MEMORY_MB: u64 = 4096;
+
+    /// Default `handler.max_concurrency`: calls of one handler at once. Bounds the worst-case
+    /// memory of a handler at 8 × `memory_mb` (1 GiB at the default) while letting a handler
+    /// that waits on the network overlap a few events.
+    pub const HANDLER_MAX_CONCURRENCY: usize = 8;
+
+    /// Largest `handler.max_concurrency` and `dispatch.max_in_flight`: far below tokio's
+    /// semaphore limit, and beyond anything 2 GiB of instances could serve.
+    pub const MAX_CONCURRENCY_BOUND: usize = 65_536;
+
+    /// Default `dispatch.max_in_flight`: events whose handlers run at once, over all handlers.
+    /// Below the connection's receive queue (1024) so events beyond it wait in dispatch holding
+    /// their receive slot; once those are gone the connection stops reading (backpressure, never
+    /// a drop). 256 keeps a burst moving without letting it exhaust memory.
+    pub const MAX_IN_FLIGHT: usize = 256;
+
+    /// Default `dispatch.callback_deadline_ms`: how long a card callback (`kind == callback`)
+    /// waits for its handlers before acking without an answer. Feishu shows an error when the
+    /// answer takes more than 3 s; 2.5 s leaves 500 ms for the ack's trip back.
+    pub const CALLBACK_DEADLINE: Duration = Duration::from_millis(2500);
+
+    /// Largest `dispatch.callback_deadline_ms`: an answer after Feishu's 3 s window is useless.
+    pub const MAX_CALLBACK_DEADLINE: Duration = Duration::from_millis(3000);
+
+    /// Most distinct event types remembered for "no handler for this type" logging (logged once
+    /// per type); beyond it, new types are logged every time rather than remembered.
+    pub const NO_HANDLER_TYPES_REMEMBERED: usize = 1024;
 }

@@ -16,6 +16,10 @@ struct Cli {
 enum Command {
     /// Connect to Feishu with the manifest's app and handle events until stopped.
     Run(aviary::app::RunArgs),
+    /// Validate the manifest and load every handler's component; print a summary or every problem.
+    Check(aviary::cli::check::CheckArgs),
+    /// Run one event (an envelope JSON file) through one handler and report what happened.
+    Invoke(aviary::cli::invoke::InvokeArgs),
     /// Play Feishu on 127.0.0.1 (endpoint API, WebSocket gateway, OpenAPI stubs, control API).
     Emulator(aviary::emulator::cli::EmulatorArgs),
 }
@@ -24,6 +28,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => aviary::app::run(args),
+        Command::Check(args) => aviary::cli::check::run(args),
+        Command::Invoke(args) => aviary::cli::invoke::run(args),
         Command::Emulator(args) => aviary::emulator::cli::run(args),
     }
 }

@@ -20,7 +20,12 @@ if (!domain) {
 const appId = process.env.AVIARY_APP_ID || 'cli_0123456789abcdef';
 const appSecret = process.env.AVIARY_APP_SECRET || 'emulator-secret';
 
+// Benchmarks set AVIARY_PEER_QUIET=1: a trivial handler that prints nothing, SDK logs at error.
+const quiet = Boolean(process.env.AVIARY_PEER_QUIET);
+const level = quiet ? lark.LoggerLevel.error : lark.LoggerLevel.debug;
+
 function emit(record) {
+  if (quiet) return;
   process.stdout.write(JSON.stringify({ peer: 'node', ...record }) + '\n');
 }
 
@@ -33,7 +38,7 @@ const logger = {
   trace: toStderr('trace'),
 };
 
-const eventDispatcher = new lark.EventDispatcher({ logger, loggerLevel: lark.LoggerLevel.debug }).register({
+const eventDispatcher = new lark.EventDispatcher({ logger, loggerLevel: level }).register({
   'im.message.receive_v1': async (data) => {
     emit({
       event_type: 'im.message.receive_v1',
@@ -53,7 +58,7 @@ const client = new lark.WSClient({
   appSecret,
   domain,
   logger,
-  loggerLevel: lark.LoggerLevel.debug,
+  loggerLevel: level,
 });
 client.start({ eventDispatcher });
 

@@ -41,7 +41,11 @@ pub(crate) struct Job {
 /// handlers freeze the connection (oapi-sdk-python#109).
 /// Calls the sink (a panic counts as a failure), then queues exactly one ack with
 /// `biz_rt` = the handler's time in ms.
-pub(crate) async fn run_job(job: Job) {
+///
+/// The sink's `handle` is called right here, before the returned future is spawned, so the sink
+/// sees events in arrival order (the dispatcher's per-chat lanes rely on it); only the
+/// handling itself runs on the spawned task.
+pub(crate) fn run_job(job: Job) -> impl std::future::Future<Output = ()> + Send {
     let Job {
         event,
         completing,
@@ -57,14 +61,18 @@ pub(crate) async fn run_job(job: Job) {
         event_id = %event.meta.event_id,
         event_type = %event.meta.event_type,
     );
+    let started = Instant::now();
+    let handling = span.in_scope(|| {
+        std::panic::catch_unwind(AssertUnwindSafe(|| sink.handle(event)))
+            .map_err(|p| panic_text(p.as_ref()))
+    });
     async move {
-        let started = Instant::now();
-        let result = match std::panic::catch_unwind(AssertUnwindSafe(|| sink.handle(event))) {
+        let result = match handling {
             Ok(future) => AssertUnwindSafe(future)
                 .catch_unwind()
                 .await
                 .unwrap_or_else(|p| HandlerResult::Failed(panic_text(p.as_ref()))),
-            Err(p) => HandlerResult::Failed(panic_text(p.as_ref())),
+            Err(why) => HandlerResult::Failed(why),
         };
         let biz_rt = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         match &result {
@@ -89,7 +97,6 @@ pub(crate) async fn run_job(job: Job) {
         drop(permit);
     }
     .instrument(span)
-    .await
 }
 
 fn panic_text(p: &(dyn std::any::Any + Send)) -> String {

@@ -1,11 +1,31 @@
-//! Where events go once the connection has them. Until the Wasm sandbox lands, the connection
-//! hands each event to an [`EventSink`]; [`LogSink`] is the built-in one.
+//! Where events go once the connection has them: the connection hands each event to an
+//! [`EventSink`]. [`Dispatcher`] runs the manifest's handlers (any [`crate::handler::Invoke`]);
+//! [`LogSink`] is the built-in sink when there are none; [`dedupe::Deduplicating`] wraps either.
+//!
+//! - [`router`]: who gets an event type (exact / `prefix.*` / `*` / default);
+//! - [`lanes`]: per-chat arrival order;
+//! - [`ack`]: what the handlers' results come to (the ack);
+//! - [`dispatcher`]: concurrency, ordering, callback deadline;
+//! - [`stats`], [`guest_log`]: counters and the guests' log lines;
+//! - [`loading`]: building the dispatcher from the manifest through a [`loading::HandlerLoader`];
+//! - [`wasm`]: the one file that knows the Wasm sandbox.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+pub mod ack;
 pub mod dedupe;
+pub mod dispatcher;
+pub mod guest_log;
+pub mod lanes;
+pub mod loading;
+pub mod router;
+pub mod stats;
+pub mod wasm;
+
+pub use dispatcher::{Dispatcher, HandlerEntry};
+pub use stats::{DispatchSnapshot, DispatchStats};
 
 use crate::protocol::envelope::EventMeta;
 

@@ -7,6 +7,7 @@
 //! The logic is synchronous methods on [`State`] with time passed in; [`run_engine`] is the thin
 //! task that calls [`State::step`] whenever something is due or changed.
 
+use std::cmp::Reverse;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -83,6 +84,7 @@ impl State {
             },
         );
         self.active.insert(id);
+        self.schedule(now, id);
         id
     }
 
@@ -108,35 +110,55 @@ impl State {
     /// Times out overdue attempts and sends every due message that can be sent now. Returns
     /// the next instant at which something becomes due (None: only a new connection, push or
     /// ack can change anything).
+    ///
+    /// Work is proportional to what came due, not to what is outstanding: timers sit in a heap
+    /// (stale ones, whose delivery moved on, are skipped), and due messages that found no
+    /// connection wait in `blocked`, in push order, until one is live. A burst of 100k events
+    /// therefore costs O(n log n), not O(n²).
     pub(crate) fn step(&mut self, now: Instant, rng: &mut impl Rng) -> Option<Instant> {
-        let ids: Vec<DeliveryId> = self.active.iter().copied().collect();
-        let mut next: Option<Instant> = None;
-        for id in ids {
-            let overdue = matches!(
-                self.deliveries.get(&id).map(|e| &e.phase),
-                Some(Phase::InFlight { deadline, .. }) if *deadline <= now
-            );
-            if overdue {
-                self.fail_attempt(id, AttemptOutcome::TimedOut, now);
+        while let Some(&Reverse((at, id))) = self.timers.peek() {
+            if at > now {
+                break;
             }
-            let due = matches!(
-                self.deliveries.get(&id).map(|e| &e.phase),
-                Some(Phase::Waiting { due }) if *due <= now
-            );
-            if due {
-                self.try_send(id, now, rng);
+            self.timers.pop();
+            match self.deliveries.get(&id).map(|e| &e.phase) {
+                Some(Phase::InFlight { deadline, .. }) if *deadline == at => {
+                    self.fail_attempt(id, AttemptOutcome::TimedOut, now);
+                }
+                Some(Phase::Waiting { due }) if *due == at => self.blocked.push_back(id),
+                _ => {} // stale: acked, failed or rescheduled since
             }
-            let wake = match self.deliveries.get(&id).map(|e| &e.phase) {
-                Some(Phase::Waiting { due }) if *due > now => Some(*due),
-                Some(Phase::InFlight { deadline, .. }) => Some(*deadline),
-                _ => None,
-            };
-            next = match (next, wake) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
         }
-        next
+        if !self.connections.is_empty() {
+            let due = std::mem::take(&mut self.blocked);
+            for id in due {
+                if !self.try_send(id, now, rng) {
+                    self.blocked.push_back(id);
+                }
+            }
+        }
+        self.next_wake()
+    }
+
+    /// Schedules `id` to be looked at when `at` comes.
+    fn schedule(&mut self, at: Instant, id: DeliveryId) {
+        self.timers.push(Reverse((at, id)));
+    }
+
+    /// The earliest live timer, dropping stale ones from the top of the heap.
+    fn next_wake(&mut self) -> Option<Instant> {
+        while let Some(&Reverse((at, id))) = self.timers.peek() {
+            let live = match self.deliveries.get(&id).map(|e| &e.phase) {
+                Some(Phase::InFlight { deadline, .. }) => *deadline == at,
+                Some(Phase::Waiting { due }) => *due == at,
+                _ => false,
+            };
+            if live {
+                return Some(at);
+            }
+            self.timers.pop();
+        }
+        None
     }
 
     /// Sends one attempt if a suitable connection is live. Returns whether it was sent.
@@ -220,11 +242,13 @@ impl State {
             },
         });
         if expects_ack {
+            let deadline = now + ack_timeout;
             entry.phase = Phase::InFlight {
                 message_id,
-                deadline: now + ack_timeout,
+                deadline,
             };
             entry.record.status = DeliveryStatus::InFlight;
+            self.schedule(deadline, id);
         } else {
             entry.phase = Phase::Done;
             entry.record.status = DeliveryStatus::Sent;
@@ -253,6 +277,7 @@ impl State {
                 entry.phase = Phase::Waiting { due: now + delay };
                 entry.record.status = DeliveryStatus::Waiting;
                 tracing::info!(delivery = %id, ?outcome, ?delay, "attempt failed; redelivering later");
+                self.schedule(now + delay, id);
             }
             None => {
                 entry.phase = Phase::Done;

@@ -2,7 +2,8 @@
 //! tickets and tokens, and the record logs. One mutex guards it all; it is never held across an
 //! `.await`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -68,6 +69,10 @@ pub(crate) struct State {
 
     pub deliveries: BTreeMap<DeliveryId, DeliveryEntry>,
     pub active: BTreeSet<DeliveryId>,
+    /// When to look at a delivery again (send when due, or time out an attempt); min-heap.
+    pub timers: BinaryHeap<Reverse<(Instant, DeliveryId)>>,
+    /// Due deliveries that found no connection, in push order.
+    pub blocked: VecDeque<DeliveryId>,
     pub message_index: HashMap<String, DeliveryId>,
     pub next_delivery: u64,
     pub next_seq_id: u64,
@@ -101,6 +106,8 @@ impl State {
             ws_pongs_received: 0,
             deliveries: BTreeMap::new(),
             active: BTreeSet::new(),
+            timers: BinaryHeap::new(),
+            blocked: VecDeque::new(),
             message_index: HashMap::new(),
             next_delivery: 1,
             next_seq_id: 1,

@@ -83,6 +83,47 @@ pub enum ManifestError {
         /// The variable name.
         var: String,
     },
+    /// Several independent problems (all of the handler and dispatch checks), one per line.
+    #[error("{}", join_lines(.0))]
+    Several(Vec<ManifestError>),
+}
+
+impl ManifestError {
+    /// Every single problem (a [`ManifestError::Several`] flattened).
+    pub fn problems(&self) -> Vec<&ManifestError> {
+        match self {
+            ManifestError::Several(all) => all.iter().flat_map(|e| e.problems()).collect(),
+            one => vec![one],
+        }
+    }
+
+    /// Whether the file could not be read or parsed at all (I/O, TOML syntax, unknown or missing
+    /// keys, wrong types), as opposed to well-formed settings with unacceptable values.
+    pub fn is_unparseable(&self) -> bool {
+        matches!(
+            self,
+            ManifestError::Io { .. }
+                | ManifestError::Syntax { .. }
+                | ManifestError::UnknownKey { .. }
+                | ManifestError::MissingKey { .. }
+        )
+    }
+
+    /// One error for a non-empty list: the error itself when there is one, else `Several`.
+    pub(super) fn from_list(mut list: Vec<ManifestError>) -> Option<ManifestError> {
+        match list.len() {
+            0 => None,
+            1 => list.pop(),
+            _ => Some(ManifestError::Several(list)),
+        }
+    }
+}
+
+fn join_lines(all: &[ManifestError]) -> String {
+    all.iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn key_prefix(key: &Option<String>) -> String {

@@ -40,6 +40,7 @@
 //! The app secret and encrypt key live in [`Secret`], whose `Debug`/`Display` print `***`.
 
 mod error;
+mod handlers;
 mod interpolate;
 mod raw;
 mod secret;
@@ -49,6 +50,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use error::ManifestError;
+pub use handlers::{DispatchMode, DispatchSettings, HandlerSettings, Location};
 pub use secret::Secret;
 
 use crate::connection::ConnectionOptions;
@@ -68,6 +70,10 @@ pub struct Manifest {
     pub feishu: FeishuSettings,
     /// `[connection]`: how the long connection behaves.
     pub connection: ConnectionSettings,
+    /// `[dispatch]`: how events reach handlers.
+    pub dispatch: DispatchSettings,
+    /// `[[handler]]`, in manifest order (empty: events go to the built-in log sink).
+    pub handlers: Vec<HandlerSettings>,
 }
 
 /// `[feishu]`, validated.
@@ -123,14 +129,48 @@ impl Default for ConnectionSettings {
 }
 
 impl Manifest {
-    /// Reads and validates the manifest at `path`, expanding `${VAR}` from the process environment.
+    /// Reads and validates the manifest at `path`, expanding `${VAR}` from the process
+    /// environment, and checks that every handler's component file exists.
     pub fn load(path: impl AsRef<Path>) -> Result<Manifest, ManifestError> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        Manifest::parse(&text, path, &|name| std::env::var(name).ok())
+        let manifest = Manifest::parse(&text, path, &|name| std::env::var(name).ok())?;
+        match ManifestError::from_list(manifest.missing_components()) {
+            None => Ok(manifest),
+            Some(e) => Err(e),
+        }
+    }
+
+    /// One error per handler whose component file does not exist or is not a file.
+    pub fn missing_components(&self) -> Vec<ManifestError> {
+        self.handlers
+            .iter()
+            .filter(|h| !h.component.is_file())
+            .map(|h| ManifestError::Invalid {
+                path: self.path.clone(),
+                line: h.component_at.line,
+                column: h.component_at.column,
+                key: "handler.component".into(),
+                message: format!(
+                    "handler `{}`: component file {} {}",
+                    h.name,
+                    h.component.display(),
+                    if h.component.exists() {
+                        "is not a file"
+                    } else {
+                        "does not exist (paths are relative to the manifest's directory)"
+                    }
+                ),
+            })
+            .collect()
+    }
+
+    /// The handler called `name`.
+    pub fn handler(&self, name: &str) -> Option<&HandlerSettings> {
+        self.handlers.iter().find(|h| h.name == name)
     }
 
     /// Validates manifest text. `path` is only used in error messages; `env` looks up `${VAR}`.
@@ -145,11 +185,30 @@ impl Manifest {
             env,
         };
         let raw: RawManifest = toml::from_str(text).map_err(|e| cx.toml_error(&e))?;
-        Ok(Manifest {
-            feishu: cx.feishu(raw.feishu)?,
-            connection: cx.connection(raw.connection)?,
-            path: cx.path,
-        })
+        let feishu = cx.feishu(raw.feishu);
+        let connection = cx.connection(raw.connection);
+        let rest = cx.dispatch_and_handlers(raw.dispatch, raw.handler);
+        match (feishu, connection, rest) {
+            (Ok(feishu), Ok(connection), Ok((dispatch, handlers))) => Ok(Manifest {
+                feishu,
+                connection,
+                dispatch,
+                handlers,
+                path: cx.path,
+            }),
+            (feishu, connection, rest) => {
+                let mut all = Vec::new();
+                all.extend(feishu.err());
+                all.extend(connection.err());
+                if let Err(e) = rest {
+                    all.extend(match e {
+                        ManifestError::Several(list) => list,
+                        one => vec![one],
+                    });
+                }
+                Err(ManifestError::from_list(all).expect("at least one error"))
+            }
+        }
     }
 
     /// The options the connection runs with.

@@ -5,9 +5,8 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-/// Keys allowed at the top level. `[[handler]]` tables come with the next issue and are unknown
-/// keys until then.
-pub(super) const TOP_KEYS: &[&str] = &["feishu", "connection"];
+/// Keys allowed at the top level.
+pub(super) const TOP_KEYS: &[&str] = &["feishu", "connection", "dispatch", "handler"];
 /// Keys allowed in `[feishu]`.
 pub(super) const FEISHU_KEYS: &[&str] = &["app_id", "app_secret", "domain", "encrypt_key"];
 /// Keys allowed in `[connection]`.
@@ -23,12 +22,35 @@ pub(super) const CONNECTION_KEYS: &[&str] = &[
     "receive_queue_capacity",
 ];
 
+/// Keys allowed in `[dispatch]`.
+pub(super) const DISPATCH_KEYS: &[&str] = &[
+    "mode",
+    "per_chat_ordering",
+    "max_in_flight",
+    "callback_deadline_ms",
+];
+/// Keys allowed in each `[[handler]]`.
+pub(super) const HANDLER_KEYS: &[&str] = &[
+    "name",
+    "component",
+    "events",
+    "default",
+    "fuel",
+    "timeout_ms",
+    "memory_mb",
+    "max_concurrency",
+    "reuse",
+    "config",
+];
+
 /// The allowed keys of a table, by dotted table name ("" = top level).
 pub(super) fn allowed_keys(table: &str) -> &'static [&'static str] {
     match table {
         "" => TOP_KEYS,
         "feishu" => FEISHU_KEYS,
         "connection" => CONNECTION_KEYS,
+        "dispatch" => DISPATCH_KEYS,
+        "handler" => HANDLER_KEYS,
         _ => &[],
     }
 }
@@ -40,6 +62,10 @@ pub(super) struct RawManifest {
     pub feishu: RawFeishu,
     #[serde(default)]
     pub connection: RawConnection,
+    #[serde(default)]
+    pub dispatch: RawDispatch,
+    #[serde(default)]
+    pub handler: Vec<RawHandler>,
 }
 
 /// `[feishu]`.
@@ -65,4 +91,31 @@ pub(super) struct RawConnection {
     pub liveness_grace_ms: Option<Spanned<u64>>,
     pub connection_timeout_ms: Option<Spanned<u64>>,
     pub receive_queue_capacity: Option<Spanned<u64>>,
+}
+
+/// `[dispatch]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDispatch {
+    pub mode: Option<Spanned<String>>,
+    pub per_chat_ordering: Option<Spanned<bool>>,
+    pub max_in_flight: Option<Spanned<u64>>,
+    pub callback_deadline_ms: Option<Spanned<u64>>,
+}
+
+/// One `[[handler]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHandler {
+    pub name: Spanned<String>,
+    pub component: Spanned<String>,
+    pub events: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(rename = "default")]
+    pub is_default: Option<Spanned<bool>>,
+    pub fuel: Option<Spanned<u64>>,
+    pub timeout_ms: Option<Spanned<u64>>,
+    pub memory_mb: Option<Spanned<u64>>,
+    pub max_concurrency: Option<Spanned<u64>>,
+    pub reuse: Option<Spanned<u64>>,
+    pub config: Option<std::collections::BTreeMap<String, Spanned<String>>>,
 }

@@ -111,10 +111,13 @@ fn unknown_key_in_feishu_table() {
 }
 
 #[test]
-fn handler_tables_are_unknown_today() {
+fn handler_without_component_is_a_missing_key() {
     let msg = err(&format!("{MINIMAL}\n[[handler]]\nname = \"x\"\n"));
     assert!(msg.contains(":5:"), "{msg}");
-    assert!(msg.contains("unknown key `handler`"), "{msg}");
+    assert!(
+        msg.contains("missing required key `handler.component`"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -250,4 +253,212 @@ fn load_reads_a_file() {
     let m = Manifest::load(&path).unwrap();
     assert_eq!(m.path, path);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+mod handlers {
+    use super::*;
+    use crate::dispatch::router::EventPattern;
+    use crate::limits::dispatch as lim;
+
+    fn with(extra: &str) -> String {
+        format!("{MINIMAL}{extra}")
+    }
+
+    #[test]
+    fn handlers_and_dispatch_are_typed() {
+        let m = parse(&with(
+            r#"
+[dispatch]
+mode = "sequential"
+per_chat_ordering = true
+max_in_flight = 4
+callback_deadline_ms = 2000
+
+[[handler]]
+name = "echo"
+component = "handlers/echo.wasm"
+events = ["im.message.receive_v1", "card.*"]
+fuel = 1000000
+timeout_ms = 500
+memory_mb = 32
+max_concurrency = 2
+reuse = 10
+
+[handler.config]
+greeting = "hi"
+secret = "${FEISHU_APP_SECRET}"
+
+[[handler]]
+name = "fallback"
+component = "/abs/fallback.wasm"
+default = true
+"#,
+        ))
+        .unwrap();
+        assert_eq!(m.dispatch.mode, DispatchMode::Sequential);
+        assert!(m.dispatch.per_chat_ordering);
+        assert_eq!(m.dispatch.max_in_flight, 4);
+        assert_eq!(m.dispatch.callback_deadline, Duration::from_secs(2));
+        let echo = m.handler("echo").unwrap();
+        assert_eq!(
+            echo.component,
+            std::path::Path::new("bots/handlers/echo.wasm")
+        );
+        assert_eq!(echo.component_at.line, 13);
+        assert_eq!(
+            echo.events,
+            vec![
+                EventPattern::Exact("im.message.receive_v1".into()),
+                EventPattern::Prefix("card.".into())
+            ]
+        );
+        assert_eq!(echo.fuel, Some(1_000_000));
+        assert_eq!(echo.timeout, Duration::from_millis(500));
+        assert_eq!(echo.memory_bytes(), 32 * 1024 * 1024);
+        assert_eq!(echo.max_concurrency, 2);
+        assert_eq!(echo.reuse, Some(10));
+        assert_eq!(echo.config["greeting"], "hi");
+        assert_eq!(echo.config["secret"], "s3cr3t-value");
+        assert!(!echo.default);
+        let fb = m.handler("fallback").unwrap();
+        assert!(fb.default && fb.events.is_empty());
+        assert_eq!(fb.component, std::path::Path::new("/abs/fallback.wasm"));
+        assert_eq!(fb.fuel, None);
+        assert_eq!(fb.timeout, lim::HANDLER_TIMEOUT);
+        assert_eq!(fb.memory_mb, lim::HANDLER_MEMORY_MB);
+        assert_eq!(fb.max_concurrency, lim::HANDLER_MAX_CONCURRENCY);
+        assert_eq!(fb.reuse, None);
+    }
+
+    #[test]
+    fn no_handlers_means_defaults() {
+        let m = parse(MINIMAL).unwrap();
+        assert!(m.handlers.is_empty());
+        assert_eq!(m.dispatch, DispatchSettings::default());
+    }
+
+    #[test]
+    fn unknown_handler_key_names_line_and_allowed_keys() {
+        let msg = err(&with(
+            "\n[[handler]]\nname = \"a\"\ncomponent = \"a.wasm\"\nevents = [\"*\"]\nfuell = 3\n",
+        ));
+        assert!(msg.contains(":9:"), "{msg}");
+        assert!(msg.contains("unknown key `handler.fuell`"), "{msg}");
+        assert!(msg.contains("max_concurrency"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_dispatch_key() {
+        let msg = err(&with("[dispatch]\nmod = \"parallel\"\n"));
+        assert!(msg.contains(":5:") && msg.contains("dispatch.mod"), "{msg}");
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_line_and_key() {
+        let text = with(
+            r#"
+[dispatch]
+mode = "random"
+max_in_flight = 0
+callback_deadline_ms = 5000
+
+[[handler]]
+name = "a"
+component = "a.wasm"
+events = ["im.*.x", "*"]
+timeout_ms = 0
+memory_mb = 0
+max_concurrency = 0
+fuel = 0
+reuse = 0
+default = true
+
+[[handler]]
+name = "a"
+component = "b.wasm"
+default = true
+
+[[handler]]
+name = "c d"
+component = ""
+
+[[handler]]
+name = "e"
+component = "e.wasm"
+"#,
+        );
+        let e = parse(&text).unwrap_err();
+        assert!(!e.is_unparseable());
+        let problems: Vec<String> = e.problems().iter().map(|p| p.to_string()).collect();
+        let expect = [
+            (":6:", "dispatch.mode"),
+            (":7:", "dispatch.max_in_flight"),
+            (":8:", "dispatch.callback_deadline_ms"),
+            (":13:", "handler.events"),
+            (":14:", "handler.timeout_ms"),
+            (":15:", "handler.memory_mb"),
+            (":16:", "handler.max_concurrency"),
+            (":17:", "handler.fuel"),
+            (":18:", "handler.reuse"),
+            (":22:", "already the name"),
+            (":24:", "already the default"),
+            (":27:", "handler.name"),
+            (":28:", "handler.component"),
+            (":31:", "subscribes to no event type"),
+        ];
+        for (line, what) in expect {
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.starts_with(PATH) && p.contains(line) && p.contains(what)),
+                "no problem {line} {what} in:\n{}",
+                problems.join("\n")
+            );
+        }
+        assert_eq!(problems.len(), expect.len(), "{}", problems.join("\n"));
+        assert_eq!(e.to_string().lines().count(), expect.len());
+    }
+
+    #[test]
+    fn duplicate_pattern_and_missing_config_env() {
+        let msg = err(&with(
+            "[[handler]]\nname = \"a\"\ncomponent = \"a.wasm\"\nevents = [\"x.y\", \"x.y\"]\n[handler.config]\nk = \"${NOPE}\"\n",
+        ));
+        assert!(msg.contains(":7:") && msg.contains("listed twice"), "{msg}");
+        assert!(msg.contains(":9:") && msg.contains("`NOPE`"), "{msg}");
+    }
+
+    #[test]
+    fn config_values_must_be_strings() {
+        let e = parse(&with(
+            "[[handler]]\nname = \"a\"\ncomponent = \"a.wasm\"\nevents = [\"*\"]\n[handler.config]\nk = 3\n",
+        ))
+        .unwrap_err();
+        assert!(e.is_unparseable());
+        assert!(e.to_string().contains(":9:"), "{e}");
+    }
+
+    #[test]
+    fn load_checks_component_files() {
+        let dir = std::env::temp_dir().join(format!("aviary-handlers-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("ok.wasm"), b"\0asm").unwrap();
+        let path = dir.join("aviary.toml");
+        let text = "[feishu]\napp_id = \"a\"\napp_secret = \"b\"\n\
+                    [[handler]]\nname = \"ok\"\ncomponent = \"ok.wasm\"\nevents = [\"*\"]\n\
+                    [[handler]]\nname = \"gone\"\ncomponent = \"gone.wasm\"\nevents = [\"*\"]\n";
+        std::fs::write(&path, text).unwrap();
+        let e = Manifest::load(&path).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("aviary.toml:10:13: handler.component"),
+            "{msg}"
+        );
+        assert!(msg.contains("gone.wasm does not exist"), "{msg}");
+        assert!(!msg.contains("ok.wasm"), "{msg}");
+        std::fs::write(dir.join("gone.wasm"), b"\0asm").unwrap();
+        let m = Manifest::load(&path).unwrap();
+        assert_eq!(m.handlers[1].component, dir.join("gone.wasm"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -10,13 +10,13 @@
 //! ```
 //!
 //! # Limits (per call, every call starts with the full budget)
-//! - **Timeout** (wall clock, always on, default [`crate::limits::sandbox::DEFAULT_TIMEOUT`]):
+//! - **Timeout** (wall clock, always on, default [`crate::limits::dispatch::HANDLER_TIMEOUT`]):
 //!   enforced twice. The epoch ticker (its own OS thread) ticks every
 //!   [`crate::limits::sandbox::EPOCH_TICK`]; on each tick a running guest yields to the executor
 //!   and traps once past its deadline. Around the whole call (instantiation included) sits a
 //!   `tokio::time::timeout`, which also ends calls blocked in a host function (e.g. a WASI sleep),
 //!   which epochs cannot interrupt. Both are reset at the start of every call.
-//! - **Memory** (default 64 MiB): the *total* over all the instance's linear memories, enforced by
+//! - **Memory** (default [`crate::limits::dispatch::HANDLER_MEMORY_MB`]): the *total* over all the instance's linear memories, enforced by
 //!   our own `ResourceLimiter` ([`limiter`]), which also records the peak.
 //! - **Fuel** (optional, default none): a deterministic instruction budget.
 //!

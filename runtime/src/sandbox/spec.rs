@@ -38,7 +38,8 @@ impl HandlerSpec {
     }
 }
 
-/// Per-call limits of one handler. Every call starts with the full budget.
+/// Per-call limits of one handler. Every call starts with the full budget. The defaults are
+/// the manifest's (`crate::limits::dispatch::HANDLER_TIMEOUT`, `HANDLER_MEMORY_MB`; no fuel).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HandlerLimits {
     /// Fuel (roughly, wasm instructions) per call; `None`: no fuel budget.
@@ -53,8 +54,8 @@ impl Default for HandlerLimits {
     fn default() -> Self {
         HandlerLimits {
             fuel: defaults::DEFAULT_FUEL,
-            timeout: defaults::DEFAULT_TIMEOUT,
-            memory_bytes: defaults::DEFAULT_MEMORY_BYTES,
+            timeout: crate::limits::dispatch::HANDLER_TIMEOUT,
+            memory_bytes: crate::limits::dispatch::HANDLER_MEMORY_MB * 1024 * 1024,
         }
     }
 }

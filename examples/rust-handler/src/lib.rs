@@ -1,0 +1,159 @@
+//! Example Aviary handler:
+//! * logs incoming messages (`im.message.receive_v1`: chat id and text);
+//! * answers `card.action.trigger` with a toast that depends on the button's `value.choice`
+//!   (the text for "approve" comes from `approve_toast` in `[handler.config]`, if set);
+//! * records contact and approval events at info level;
+//! * returns `done` for everything else.
+
+use aviary_guest::prelude::*;
+
+pub struct Bot;
+
+impl Handler for Bot {
+    fn handle(event: Event) -> Outcome {
+        let typed = match event.typed() {
+            Ok(t) => t,
+            // A body that does not match its model will not match on a retry either.
+            Err(e) => return Outcome::from(e),
+        };
+        match typed {
+            TypedEvent::MessageReceive(m) => {
+                if m.from_app() {
+                    return Outcome::done();
+                }
+                match m.text() {
+                    Some(text) => info!("message in {}: {}", m.message.chat_id, text),
+                    None => info!(
+                        "{} message in {}",
+                        m.message.message_type, m.message.chat_id
+                    ),
+                }
+                Outcome::done()
+            }
+            TypedEvent::CardAction(a) => {
+                let who = a.operator.open_id.as_str();
+                match a.value_str("choice") {
+                    Some("approve") => Outcome::toast_success(config::get_or(
+                        "approve_toast",
+                        "Approved, thank you",
+                    )),
+                    Some("reject") => Outcome::toast_warning("Rejected"),
+                    Some(other) => Outcome::toast_info(format!("You chose {other}")),
+                    None => {
+                        warn!("card action from {who} without value.choice");
+                        Outcome::toast_error("Unknown action")
+                    }
+                }
+            }
+            TypedEvent::UserCreated(u) => {
+                info!("user created: {} ({})", u.object.name, u.object.open_id);
+                Outcome::done()
+            }
+            TypedEvent::UserUpdated(u) => {
+                info!("user updated: {} ({})", u.object.name, u.object.open_id);
+                Outcome::done()
+            }
+            TypedEvent::UserDeleted(u) => {
+                info!("user deleted: {} ({})", u.object.name, u.object.open_id);
+                Outcome::done()
+            }
+            TypedEvent::DepartmentCreated(d) => {
+                info!("department created: {}", d.object.name);
+                Outcome::done()
+            }
+            TypedEvent::DepartmentUpdated(d) => {
+                info!("department updated: {}", d.object.name);
+                Outcome::done()
+            }
+            TypedEvent::DepartmentDeleted(d) => {
+                info!("department deleted: {}", d.object.open_department_id);
+                Outcome::done()
+            }
+            TypedEvent::ApprovalApproved(a) => {
+                info!(
+                    "approval {} approved ({})",
+                    a.instance_code, a.approval_code
+                );
+                Outcome::done()
+            }
+            TypedEvent::ApprovalRejected(a) => {
+                info!(
+                    "approval {} rejected ({})",
+                    a.instance_code, a.approval_code
+                );
+                Outcome::done()
+            }
+            _ => Outcome::done(),
+        }
+    }
+}
+
+aviary_guest::export_handler!(Bot);
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use aviary_guest::testing;
+
+    fn run(file: &str) -> (Outcome, Vec<(Level, String)>) {
+        let path = format!("{}/../events/{file}", env!("CARGO_MANIFEST_DIR"));
+        let json = std::fs::read_to_string(&path).unwrap();
+        testing::take_logs();
+        let outcome = Bot::handle(Event::from_envelope(json).unwrap());
+        (outcome, testing::take_logs())
+    }
+
+    #[test]
+    fn logs_messages() {
+        let (outcome, logs) = run("im.message.receive_v1.json");
+        assert_eq!(outcome, Outcome::Done);
+        assert_eq!(
+            logs,
+            vec![(
+                Level::Info,
+                "message in oc_5ce6d572455d361153b7xx51da133945: @_user_1 hello, Aviary"
+                    .to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn answers_card_actions_with_a_toast() {
+        let (outcome, _) = run("card.action.trigger.json");
+        let Outcome::Respond(body) = outcome else {
+            panic!("expected a response, got {outcome:?}")
+        };
+        assert_eq!(
+            body,
+            r#"{"toast":{"type":"success","content":"Approved, thank you"}}"#
+        );
+    }
+
+    #[test]
+    fn toast_text_from_config() {
+        testing::set_config("approve_toast", "Merci");
+        let (outcome, _) = run("card.action.trigger.json");
+        testing::clear_config();
+        assert_eq!(
+            outcome,
+            Outcome::Respond(r#"{"toast":{"type":"success","content":"Merci"}}"#.into())
+        );
+    }
+
+    #[test]
+    fn records_contact_and_approval_events() {
+        let (outcome, logs) = run("contact.user.created_v3.json");
+        assert_eq!(outcome, Outcome::Done);
+        assert_eq!(logs[0].0, Level::Info);
+        assert!(logs[0].1.starts_with("user created: Zhang San"), "{logs:?}");
+        let (_, logs) = run("approval.approval.approved_v1.json");
+        assert!(logs[0].1.contains("approved"), "{logs:?}");
+    }
+
+    #[test]
+    fn everything_else_is_done() {
+        let (outcome, logs) = run("legacy-v1.message.json");
+        assert_eq!(outcome, Outcome::Done);
+        assert!(logs.is_empty());
+    }
+}

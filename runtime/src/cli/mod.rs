@@ -1,0 +1,11 @@
+//! Subcommands that work on a manifest without connecting: `aviary check` and `aviary invoke`.
+//! Each takes the sandbox loader as a parameter in its library entry point, so it is testable
+//! with fake handlers; the binary passes [`crate::dispatch::wasm::sandbox_loader`].
+
+pub mod check;
+pub mod invoke;
+
+use crate::dispatch::loading::HandlerLoader;
+
+/// Makes the loader handlers are loaded with (the Wasm sandbox in the binary).
+pub type MakeLoader<'a> = &'a dyn Fn() -> Result<Box<dyn HandlerLoader>, String>;

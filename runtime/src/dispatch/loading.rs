@@ -1,0 +1,96 @@
+//! From manifest handlers to a [`Dispatcher`]: each `[[handler]]` is loaded through a
+//! [`HandlerLoader`] (the Wasm sandbox in production, see [`super::wasm`]; fakes in tests), and
+//! every load error is collected, not just the first.
+
+use std::sync::Arc;
+
+use super::{Dispatcher, HandlerEntry};
+use crate::handler::Invoke;
+use crate::manifest::{HandlerSettings, Manifest};
+
+/// Turns one manifest handler into something dispatch can run (compiling and checking its
+/// component). The error text names the file and the problem.
+pub trait HandlerLoader: Send + Sync {
+    /// Loads `handler`.
+    fn load(&self, handler: &HandlerSettings) -> Result<Arc<dyn Invoke>, String>;
+}
+
+impl<F> HandlerLoader for F
+where
+    F: Fn(&HandlerSettings) -> Result<Arc<dyn Invoke>, String> + Send + Sync,
+{
+    fn load(&self, handler: &HandlerSettings) -> Result<Arc<dyn Invoke>, String> {
+        self(handler)
+    }
+}
+
+/// A handler that failed to load, located in the manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadFailure {
+    /// The handler's name.
+    pub handler: String,
+    /// `file:line:col: handler.component: handler `name`: why`.
+    pub message: String,
+}
+
+impl std::fmt::Display for LoadFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Loads every handler of `manifest`, in manifest order; all failures are returned.
+pub fn load_handlers(
+    manifest: &Manifest,
+    loader: &dyn HandlerLoader,
+) -> Result<Vec<Arc<dyn Invoke>>, Vec<LoadFailure>> {
+    let mut loaded = Vec::new();
+    let mut failures = Vec::new();
+    for h in &manifest.handlers {
+        match loader.load(h) {
+            Ok(invoke) => loaded.push(invoke),
+            Err(why) => failures.push(LoadFailure {
+                handler: h.name.clone(),
+                message: format!(
+                    "{}:{}:{}: handler.component: handler `{}`: {why}",
+                    manifest.path.display(),
+                    h.component_at.line,
+                    h.component_at.column,
+                    h.name
+                ),
+            }),
+        }
+    }
+    if failures.is_empty() {
+        Ok(loaded)
+    } else {
+        Err(failures)
+    }
+}
+
+/// The dispatch entries for loaded handlers (same order as `manifest.handlers`).
+pub fn entries(manifest: &Manifest, loaded: Vec<Arc<dyn Invoke>>) -> Vec<HandlerEntry> {
+    manifest
+        .handlers
+        .iter()
+        .zip(loaded)
+        .map(|(h, handler)| HandlerEntry {
+            handler,
+            events: h.events.clone(),
+            default: h.default,
+            max_concurrency: h.max_concurrency,
+        })
+        .collect()
+}
+
+/// Loads every handler and builds the dispatcher with the manifest's `[dispatch]` settings.
+pub fn build_dispatcher(
+    manifest: &Manifest,
+    loader: &dyn HandlerLoader,
+) -> Result<Dispatcher, Vec<LoadFailure>> {
+    let loaded = load_handlers(manifest, loader)?;
+    Ok(Dispatcher::new(
+        manifest.dispatch.clone(),
+        entries(manifest, loaded),
+    ))
+}

@@ -1,0 +1,349 @@
+//! `[[handler]]` entries and the `[dispatch]` table: validated into [`HandlerSettings`] and
+//! [`DispatchSettings`]. Every problem is collected (not just the first) and names the file,
+//! the line and the key.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml::Spanned;
+
+use super::raw::{RawDispatch, RawHandler};
+use super::{Context, ManifestError};
+use crate::dispatch::router::EventPattern;
+use crate::limits::dispatch as lim;
+
+/// Where a value was written in the manifest (1-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
+/// One `[[handler]]`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandlerSettings {
+    /// Unique name (letters, digits, `-`, `_`), used in logs and on the command line.
+    pub name: String,
+    /// The component file, resolved against the manifest's directory.
+    pub component: PathBuf,
+    /// Where `component` was written, for errors about the file.
+    pub component_at: Location,
+    /// The event types it subscribes to, in the order written.
+    pub events: Vec<EventPattern>,
+    /// Gets the event types no other handler subscribes to (at most one handler).
+    pub default: bool,
+    /// Fuel budget per call; `None` = no fuel metering.
+    pub fuel: Option<u64>,
+    /// Wall-clock budget per call.
+    pub timeout: Duration,
+    /// Memory limit of one instance, in MiB.
+    pub memory_mb: u64,
+    /// Calls of this handler at once.
+    pub max_concurrency: usize,
+    /// Events served by one instance before it is replaced; `None` = a fresh instance per event.
+    pub reuse: Option<u32>,
+    /// `[handler.config]`: what the guest reads with `config-get` (`${VAR}` expanded).
+    pub config: BTreeMap<String, String>,
+}
+
+impl HandlerSettings {
+    /// The memory limit in bytes.
+    pub fn memory_bytes(&self) -> u64 {
+        self.memory_mb * 1024 * 1024
+    }
+}
+
+/// How several handlers of one event run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DispatchMode {
+    /// All at once (the default).
+    #[default]
+    Parallel,
+    /// One after another, in manifest order.
+    Sequential,
+}
+
+/// `[dispatch]`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DispatchSettings {
+    /// How several handlers of one event run.
+    pub mode: DispatchMode,
+    /// Handle events of one chat in arrival order (different chats still in parallel).
+    pub per_chat_ordering: bool,
+    /// Events whose handlers run at once; more wait (and eventually pause the connection).
+    pub max_in_flight: usize,
+    /// How long a card callback waits for an answer before acking without one.
+    pub callback_deadline: Duration,
+}
+
+impl Default for DispatchSettings {
+    fn default() -> Self {
+        DispatchSettings {
+            mode: DispatchMode::Parallel,
+            per_chat_ordering: false,
+            max_in_flight: lim::MAX_IN_FLIGHT,
+            callback_deadline: lim::CALLBACK_DEADLINE,
+        }
+    }
+}
+
+/// Collects problems instead of stopping at the first.
+struct Problems<'c, 'a> {
+    cx: &'c Context<'a>,
+    list: Vec<ManifestError>,
+}
+
+impl Problems<'_, '_> {
+    fn add(&mut self, span: &std::ops::Range<usize>, key: &str, message: impl Into<String>) {
+        if let Err(e) = self.cx.invalid::<()>(span, key, message) {
+            self.list.push(e);
+        }
+    }
+
+    /// A count in `1..=max`, or the default.
+    fn count(&mut self, v: &Option<Spanned<u64>>, key: &str, max: u64, default: u64) -> u64 {
+        match v {
+            None => default,
+            Some(v) => {
+                let n = *v.get_ref();
+                if n == 0 || n > max {
+                    self.add(
+                        &v.span(),
+                        key,
+                        format!("must be between 1 and {max} (got {n})"),
+                    );
+                    default
+                } else {
+                    n
+                }
+            }
+        }
+    }
+}
+
+impl Context<'_> {
+    /// Validates `[dispatch]` and every `[[handler]]`, reporting all problems at once.
+    pub(super) fn dispatch_and_handlers(
+        &self,
+        dispatch: RawDispatch,
+        handlers: Vec<RawHandler>,
+    ) -> Result<(DispatchSettings, Vec<HandlerSettings>), ManifestError> {
+        let mut p = Problems {
+            cx: self,
+            list: Vec::new(),
+        };
+        let dispatch = dispatch_settings(&mut p, dispatch);
+        let base = self.path.parent().unwrap_or(Path::new("")).to_path_buf();
+        let mut names: HashMap<String, usize> = HashMap::new();
+        let mut default_at: Option<(String, usize)> = None;
+        let mut out = Vec::new();
+        for raw in handlers {
+            let Some(h) = handler_settings(&mut p, raw, &base, &mut names, &mut default_at) else {
+                continue;
+            };
+            out.push(h);
+        }
+        match ManifestError::from_list(p.list) {
+            None => Ok((dispatch, out)),
+            Some(e) => Err(e),
+        }
+    }
+}
+
+fn dispatch_settings(p: &mut Problems<'_, '_>, raw: RawDispatch) -> DispatchSettings {
+    let d = DispatchSettings::default();
+    let mode = match &raw.mode {
+        None => d.mode,
+        Some(m) => match m.get_ref().as_str() {
+            "parallel" => DispatchMode::Parallel,
+            "sequential" => DispatchMode::Sequential,
+            other => {
+                p.add(
+                    &m.span(),
+                    "dispatch.mode",
+                    format!("`{other}` is neither \"parallel\" nor \"sequential\""),
+                );
+                d.mode
+            }
+        },
+    };
+    let max_in_flight = p.count(
+        &raw.max_in_flight,
+        "dispatch.max_in_flight",
+        lim::MAX_CONCURRENCY_BOUND as u64,
+        d.max_in_flight as u64,
+    ) as usize;
+    let max_deadline = lim::MAX_CALLBACK_DEADLINE.as_millis() as u64;
+    let callback_deadline = Duration::from_millis(p.count(
+        &raw.callback_deadline_ms,
+        "dispatch.callback_deadline_ms",
+        max_deadline,
+        d.callback_deadline.as_millis() as u64,
+    ));
+    DispatchSettings {
+        mode,
+        per_chat_ordering: raw
+            .per_chat_ordering
+            .map(|v| *v.get_ref())
+            .unwrap_or(d.per_chat_ordering),
+        max_in_flight,
+        callback_deadline,
+    }
+}
+
+fn handler_settings(
+    p: &mut Problems<'_, '_>,
+    raw: RawHandler,
+    base: &Path,
+    names: &mut HashMap<String, usize>,
+    default_at: &mut Option<(String, usize)>,
+) -> Option<HandlerSettings> {
+    let errors_before = p.list.len();
+    let name = raw.name.get_ref().trim().to_string();
+    let (name_line, _) = p.cx.source.span_start(&raw.name.span());
+    if name.is_empty() {
+        p.add(&raw.name.span(), "handler.name", "must not be empty");
+    } else if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+    {
+        p.add(
+            &raw.name.span(),
+            "handler.name",
+            format!("`{name}` contains `{bad}`; use letters, digits, `-` and `_`"),
+        );
+    } else if let Some(first) = names.get(&name) {
+        p.add(
+            &raw.name.span(),
+            "handler.name",
+            format!(
+                "`{name}` is already the name of the handler on line {first}; names must be unique"
+            ),
+        );
+    } else {
+        names.insert(name.clone(), name_line);
+    }
+    let who = format!("handler `{name}`");
+
+    let component = match p.cx.non_empty(&raw.component, "handler.component") {
+        Ok(c) => base.join(c.trim()),
+        Err(e) => {
+            p.list.push(e);
+            PathBuf::new()
+        }
+    };
+    let (line, column) = p.cx.source.span_start(&raw.component.span());
+    let component_at = Location { line, column };
+
+    let mut events = Vec::new();
+    if let Some(list) = &raw.events {
+        for pattern in list.get_ref() {
+            match EventPattern::parse(pattern.get_ref()) {
+                Ok(pat) if events.contains(&pat) => p.add(
+                    &pattern.span(),
+                    "handler.events",
+                    format!("{who}: `{pat}` is listed twice"),
+                ),
+                Ok(pat) => events.push(pat),
+                Err(why) => p.add(&pattern.span(), "handler.events", format!("{who}: {why}")),
+            }
+        }
+    }
+    let default = raw
+        .is_default
+        .as_ref()
+        .map(|v| *v.get_ref())
+        .unwrap_or(false);
+    if let (true, Some(v)) = (default, &raw.is_default) {
+        if let Some((other, line)) = default_at {
+            p.add(
+                &v.span(),
+                "handler.default",
+                format!("{who}: handler `{other}` (line {line}) is already the default; at most one handler may be"),
+            );
+        } else {
+            *default_at = Some((name.clone(), p.cx.source.span_start(&v.span()).0));
+        }
+    }
+    if events.is_empty() && !default && p.list.len() == errors_before {
+        let span = raw
+            .events
+            .as_ref()
+            .map(|e| e.span())
+            .unwrap_or_else(|| raw.name.span());
+        p.add(
+            &span,
+            "handler.events",
+            format!("{who} subscribes to no event type; list some (\"*\" for all) or set default = true"),
+        );
+    }
+
+    let fuel = match &raw.fuel {
+        Some(v) if *v.get_ref() == 0 => {
+            p.add(
+                &v.span(),
+                "handler.fuel",
+                format!("{who}: must be greater than 0 (omit it to turn fuel metering off)"),
+            );
+            None
+        }
+        v => v.as_ref().map(|v| *v.get_ref()),
+    };
+    let timeout = Duration::from_millis(p.count(
+        &raw.timeout_ms,
+        "handler.timeout_ms",
+        u32::MAX as u64,
+        lim::HANDLER_TIMEOUT.as_millis() as u64,
+    ));
+    let memory_mb = p.count(
+        &raw.memory_mb,
+        "handler.memory_mb",
+        lim::HANDLER_MAX_MEMORY_MB,
+        lim::HANDLER_MEMORY_MB,
+    );
+    let max_concurrency = p.count(
+        &raw.max_concurrency,
+        "handler.max_concurrency",
+        lim::MAX_CONCURRENCY_BOUND as u64,
+        lim::HANDLER_MAX_CONCURRENCY as u64,
+    ) as usize;
+    let reuse = raw
+        .reuse
+        .as_ref()
+        .map(|_| p.count(&raw.reuse, "handler.reuse", u32::MAX as u64, 1) as u32);
+
+    let mut config = BTreeMap::new();
+    for (key, value) in raw.config.iter().flatten() {
+        if key.trim().is_empty() {
+            p.add(
+                &value.span(),
+                "handler.config",
+                format!("{who}: config keys must not be empty"),
+            );
+            continue;
+        }
+        match p.cx.expand(value, &format!("handler.config.{key}")) {
+            Ok(v) => {
+                config.insert(key.clone(), v);
+            }
+            Err(e) => p.list.push(e),
+        }
+    }
+
+    (p.list.len() == errors_before).then_some(HandlerSettings {
+        name,
+        component,
+        component_at,
+        events,
+        default,
+        fuel,
+        timeout,
+        memory_mb,
+        max_concurrency,
+        reuse,
+        config,
+    })
+}

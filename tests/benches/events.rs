@@ -1,0 +1,282 @@
+//! Aviary's benchmark: one run, one table.
+//!
+//! ```sh
+//! bash scripts/setup-tests.sh            # official SDK peers (rows c, d)
+//! cargo bench -p aviary-tests --bench events            # 100,000 events per row
+//! cargo bench -p aviary-tests --bench events -- 20000   # fewer
+//! ```
+//!
+//! Each end-to-end row starts a fresh emulator (redelivery off, so slow clients are measured, not
+//! re-sent to), connects one client, pushes a burst of N `im.message.receive_v1` events at once and
+//! waits for N code-200 acks. events/s = N / (last ack − first push); latency = ack arrival −
+//! frame sent, per event (so a burst's queueing shows in p99). Rows run one after another in
+//! one process, so their ratios are comparable; absolute numbers depend on the machine.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aviary::connection::{ConnectionOptions, ConnectionStats};
+use aviary::dispatch::{EventSink, LogSink};
+use aviary::emulator::{Emulator, EmulatorConfig, PushOptions};
+use aviary::protocol::ack::{build_ack, AckBody};
+use aviary::protocol::endpoint::{classify_endpoint_response, endpoint_url, Discovery};
+use aviary::protocol::{decode_frame, encode_frame, FrameType};
+use aviary_tests::peers::{Peer, PeerKind};
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+
+/// One row of the table.
+struct Row {
+    name: String,
+    events_per_s: Option<f64>,
+    p50: Option<Duration>,
+    p99: Option<Duration>,
+    note: String,
+}
+
+/// Who receives the burst.
+enum Client {
+    /// The real connection supervisor with this sink.
+    Aviary(Arc<dyn EventSink>),
+    /// An official SDK, unmodified, with a trivial handler.
+    Peer(PeerKind),
+    /// Decodes each frame and acks it at once: the emulator's ceiling.
+    Trivial,
+}
+
+fn main() {
+    let n: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(100_000);
+    // The peers print nothing per event and log only errors (a trivial handler).
+    std::env::set_var("AVIARY_PEER_QUIET", "1");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let mut rows = Vec::new();
+    rt.block_on(async {
+        let payloads = burst(n);
+        rows.push(
+            end_to_end(
+                "(b) Aviary, native log sink",
+                Client::Aviary(Arc::new(LogSink)),
+                &payloads,
+            )
+            .await,
+        );
+        rows.push(
+            end_to_end(
+                "(c) official Python client (lark-oapi 1.7.5)",
+                Client::Peer(PeerKind::Python),
+                &payloads,
+            )
+            .await,
+        );
+        rows.push(
+            end_to_end(
+                "(d) official Node client (node-sdk 1.74.0)",
+                Client::Peer(PeerKind::Node),
+                &payloads,
+            )
+            .await,
+        );
+        rows.push(
+            end_to_end(
+                "(e) trivial ack-only client (emulator ceiling)",
+                Client::Trivial,
+                &payloads,
+            )
+            .await,
+        );
+    });
+    print_table(n, &rows);
+}
+
+/// N distinct event envelopes, serialised once up front.
+fn burst(n: usize) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|i| {
+            serde_json::to_vec(&serde_json::json!({
+                "schema": "2.0",
+                "header": {"event_id": format!("bench-{i}"), "event_type": "im.message.receive_v1",
+                           "create_time": "1700000000000", "token": "", "app_id": "cli_0123456789abcdef",
+                           "tenant_key": "bench"},
+                "event": {"sender": {"sender_id": {"open_id": "ou_bench"}, "sender_type": "user"},
+                          "message": {"message_id": format!("om_bench_{i}"), "chat_id": format!("oc_{}", i % 64),
+                                      "chat_type": "group", "message_type": "text",
+                                      "content": "{\"text\":\"hello from the benchmark\"}"}}
+            }))
+            .expect("envelope serialises")
+        })
+        .collect()
+}
+
+async fn end_to_end(name: &str, client: Client, payloads: &[Vec<u8>]) -> Row {
+    let mut cfg = EmulatorConfig::fast();
+    cfg.redelivery.enabled = false;
+    cfg.client_config.ping_interval = Duration::from_secs(120);
+    let emu = Emulator::start(cfg).await.expect("emulator starts");
+    let domain = emu.domain();
+    let shutdown = CancellationToken::new();
+    let mut peer = None;
+    match client {
+        Client::Aviary(sink) => {
+            let opts = ConnectionOptions::new(&domain, "cli_0123456789abcdef", "emulator-secret");
+            tokio::spawn(aviary::connection::run(
+                opts,
+                sink,
+                ConnectionStats::new(),
+                shutdown.clone(),
+            ));
+        }
+        Client::Peer(kind) => match Peer::spawn(kind, &domain) {
+            Ok(p) => peer = Some(p),
+            Err(e) => return skipped(name, format!("not run: {e}")),
+        },
+        Client::Trivial => {
+            tokio::spawn(trivial_client(domain.clone(), shutdown.clone()));
+        }
+    }
+    if emu
+        .wait_for_connections(1, Duration::from_secs(60))
+        .await
+        .is_err()
+    {
+        return skipped(name, "not run: the client never connected".into());
+    }
+    let n = payloads.len() as u64;
+    let started = Instant::now();
+    for p in payloads {
+        emu.push(p.clone(), PushOptions::default());
+    }
+    let deadline = started + Duration::from_secs(600);
+    while emu.acks_ok_total() < n {
+        if Instant::now() > deadline {
+            shutdown.cancel();
+            return skipped(
+                name,
+                format!(
+                    "gave up after 600 s with {} of {n} acks",
+                    emu.acks_ok_total()
+                ),
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let acks = emu.acks();
+    let last = acks.iter().map(|a| a.at).max().unwrap_or(started);
+    let sent: std::collections::HashMap<_, _> = emu
+        .deliveries()
+        .into_iter()
+        .filter_map(|d| d.attempts.first().map(|a| (d.id, a.sent_at)))
+        .collect();
+    let mut latencies: Vec<Duration> = acks
+        .iter()
+        .filter(|a| a.code == 200)
+        .filter_map(|a| {
+            a.delivery
+                .and_then(|id| sent.get(&id))
+                .map(|s| a.at.saturating_duration_since(*s))
+        })
+        .collect();
+    latencies.sort();
+    shutdown.cancel();
+    drop(peer);
+    emu.shutdown().await;
+    Row {
+        name: name.to_string(),
+        events_per_s: Some(n as f64 / last.duration_since(started).as_secs_f64()),
+        p50: percentile(&latencies, 0.50),
+        p99: percentile(&latencies, 0.99),
+        note: String::new(),
+    }
+}
+
+fn skipped(name: &str, note: String) -> Row {
+    Row {
+        name: name.to_string(),
+        events_per_s: None,
+        p50: None,
+        p99: None,
+        note,
+    }
+}
+
+fn percentile(sorted: &[Duration], q: f64) -> Option<Duration> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    Some(sorted[i])
+}
+
+/// Endpoint discovery, dial, then for every data frame an immediate `{"code":200}` ack: no
+/// envelope parsing, no dispatch. The upper bound the emulator can feed.
+async fn trivial_client(domain: String, shutdown: CancellationToken) {
+    let body = serde_json::json!({"AppID": "cli_0123456789abcdef", "AppSecret": "emulator-secret"});
+    let resp = reqwest::Client::new()
+        .post(endpoint_url(&domain))
+        .header("locale", "zh")
+        .json(&body)
+        .send()
+        .await
+        .expect("endpoint request");
+    let status = resp.status().as_u16();
+    let bytes = resp.bytes().await.expect("endpoint body");
+    let Discovery::Connect { url, .. } = classify_endpoint_response(status, &bytes) else {
+        panic!("endpoint refused the trivial client");
+    };
+    let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("dial");
+    let (mut tx, mut rx) = ws.split();
+    loop {
+        let msg = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            msg = rx.next() => msg,
+        };
+        let Some(Ok(Message::Binary(bytes))) = msg else {
+            match msg {
+                Some(Ok(_)) => continue,
+                _ => return,
+            }
+        };
+        let Ok(frame) = decode_frame(&bytes) else {
+            continue;
+        };
+        if frame.frame_type() == Some(FrameType::Data) {
+            let ack = build_ack(&frame, 0, &AckBody::Ok);
+            if tx.send(Message::Binary(encode_frame(&ack))).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn print_table(n: usize, rows: &[Row]) {
+    let ms = |d: Option<Duration>| {
+        d.map(|d| format!("{:.1} ms", d.as_secs_f64() * 1e3))
+            .unwrap_or_else(|| "-".into())
+    };
+    println!();
+    println!("End to end: a burst of {n} events from the emulator, one client, ack after handling");
+    println!(
+        "{:<52} {:>12} {:>12} {:>12}  note",
+        "client", "events/s", "ack p50", "ack p99"
+    );
+    for r in rows {
+        let eps = r
+            .events_per_s
+            .map(|v| format!("{v:.0}"))
+            .unwrap_or_else(|| "-".into());
+        println!(
+            "{:<52} {:>12} {:>12} {:>12}  {}",
+            r.name,
+            eps,
+            ms(r.p50),
+            ms(r.p99),
+            r.note
+        );
+    }
+}
