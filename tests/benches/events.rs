@@ -1,10 +1,14 @@
 //! Aviary's benchmark: one run, one table.
 //!
 //! ```sh
-//! bash scripts/setup-tests.sh            # official SDK peers (rows c, d)
+//! bash scripts/setup-tests.sh            # wasm32-wasip2 target and the official SDK peers
+//! cargo build --release --target wasm32-wasip2 --manifest-path examples/Cargo.toml
 //! cargo bench -p aviary-tests --bench events            # 100,000 events per row
 //! cargo bench -p aviary-tests --bench events -- 20000   # fewer
 //! ```
+//!
+//! (1) Sandbox overhead: the example Rust handler (`examples/rust-handler`) invoked directly on
+//! an event type it ignores, fresh instance per event (instantiate + call + drop), one at a time.
 //!
 //! Each end-to-end row starts a fresh emulator (redelivery off, so slow clients are measured, not
 //! re-sent to), connects one client, pushes a burst of N `im.message.receive_v1` events at once and
@@ -16,7 +20,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aviary::connection::{ConnectionOptions, ConnectionStats};
-use aviary::dispatch::{EventSink, LogSink};
+use aviary::dispatch::dedupe::Deduplicating;
+use aviary::dispatch::router::EventPattern;
+use aviary::dispatch::{Dispatcher, EventSink, HandlerEntry, LogSink};
+use aviary::handler::{GuestEvent, Invoke};
+use aviary::manifest::DispatchSettings;
+use aviary::protocol::envelope::EventKind;
+use aviary::sandbox::{HandlerSpec, Sandbox, SandboxConfig};
 use aviary::emulator::{Emulator, EmulatorConfig, PushOptions};
 use aviary::protocol::ack::{build_ack, AckBody};
 use aviary::protocol::endpoint::{classify_endpoint_response, endpoint_url, Discovery};
@@ -57,8 +67,21 @@ fn main() {
         .build()
         .expect("tokio runtime");
     let mut rows = Vec::new();
+    let mut overhead = None;
     rt.block_on(async {
         let payloads = burst(n);
+        match example_handler() {
+            Ok(handler) => {
+                overhead = Some(sandbox_overhead(&handler, 20_000).await);
+                let dispatcher = Dispatcher::new(
+                    DispatchSettings::default(),
+                    vec![HandlerEntry::new(handler, vec![EventPattern::parse("*").expect("pattern")])],
+                );
+                let sink: Arc<dyn EventSink> = Arc::new(Deduplicating::new(dispatcher));
+                rows.push(end_to_end("(a) Aviary, Rust Wasm handler, instance per event", Client::Aviary(sink), &payloads).await);
+            }
+            Err(e) => rows.push(skipped("(a) Aviary, Rust Wasm handler, instance per event", format!("not run: {e}"))),
+        }
         rows.push(
             end_to_end(
                 "(b) Aviary, native log sink",
@@ -92,7 +115,64 @@ fn main() {
             .await,
         );
     });
+    if let Some((p50, p99, mean)) = overhead {
+        println!();
+        println!("(1) Sandbox overhead per event, Rust example handler, fresh instance (instantiate + call + drop):");
+        println!("    p50 {:.1} µs   p99 {:.1} µs   mean {:.1} µs", p50, p99, mean);
+    }
     print_table(n, &rows);
+}
+
+/// The example Rust handler, loaded in a sandbox with a private compile cache.
+fn example_handler() -> Result<Arc<dyn Invoke>, String> {
+    let root = aviary_tests::peers::repo_root();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("examples").join("target"));
+    let wasm = target.join("wasm32-wasip2/release/rust_handler.wasm");
+    if !wasm.is_file() {
+        return Err(format!(
+            "{} is missing; build it with `cargo build --release --target wasm32-wasip2 --manifest-path examples/Cargo.toml`",
+            wasm.display()
+        ));
+    }
+    let cache = std::env::temp_dir().join(format!("aviary-bench-cache-{}", std::process::id()));
+    let sandbox = Sandbox::new(SandboxConfig { cache_dir: Some(cache), ..SandboxConfig::default() })
+        .map_err(|e| format!("sandbox: {e}"))?;
+    let handler = sandbox
+        .load(HandlerSpec::new("rust-example", wasm))
+        .map_err(|e| e.to_string())?;
+    Ok(Arc::new(handler))
+}
+
+/// Invokes `handler` `n` times, one at a time, on an event type it ignores; returns p50, p99 and
+/// mean in µs.
+async fn sandbox_overhead(handler: &Arc<dyn Invoke>, n: usize) -> (f64, f64, f64) {
+    let event = GuestEvent {
+        dedupe_id: "bench".into(),
+        event_id: "bench".into(),
+        event_type: "bench.noop_v1".into(),
+        kind: EventKind::Event,
+        app_id: "cli_0123456789abcdef".into(),
+        tenant_key: "bench".into(),
+        create_time: "1700000000000".into(),
+        attempt: 1,
+        envelope: "{}".into(),
+    };
+    for _ in 0..200 {
+        let _ = handler.invoke(&event).await; // warm the pool slots
+    }
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let started = Instant::now();
+        let inv = handler.invoke(&event).await;
+        times.push(started.elapsed());
+        assert!(inv.result.is_ok(), "the example handler failed: {:?}", inv.result);
+    }
+    let mean = times.iter().map(Duration::as_secs_f64).sum::<f64>() / n as f64 * 1e6;
+    times.sort();
+    let us = |d: Option<Duration>| d.map(|d| d.as_secs_f64() * 1e6).unwrap_or(f64::NAN);
+    (us(percentile(&times, 0.50)), us(percentile(&times, 0.99)), mean)
 }
 
 /// N distinct event envelopes, serialised once up front.
