@@ -23,14 +23,14 @@ use aviary::connection::{ConnectionOptions, ConnectionStats};
 use aviary::dispatch::dedupe::Deduplicating;
 use aviary::dispatch::router::EventPattern;
 use aviary::dispatch::{Dispatcher, EventSink, HandlerEntry, LogSink};
+use aviary::emulator::{Emulator, EmulatorConfig, PushOptions};
 use aviary::handler::{GuestEvent, Invoke};
 use aviary::manifest::DispatchSettings;
-use aviary::protocol::envelope::EventKind;
-use aviary::sandbox::{HandlerSpec, Sandbox, SandboxConfig};
-use aviary::emulator::{Emulator, EmulatorConfig, PushOptions};
 use aviary::protocol::ack::{build_ack, AckBody};
 use aviary::protocol::endpoint::{classify_endpoint_response, endpoint_url, Discovery};
+use aviary::protocol::envelope::EventKind;
 use aviary::protocol::{decode_frame, encode_frame, FrameType};
+use aviary::sandbox::{HandlerSpec, Sandbox, SandboxConfig};
 use aviary_tests::peers::{Peer, PeerKind};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
@@ -75,12 +75,25 @@ fn main() {
                 overhead = Some(sandbox_overhead(&handler, 20_000).await);
                 let dispatcher = Dispatcher::new(
                     DispatchSettings::default(),
-                    vec![HandlerEntry::new(handler, vec![EventPattern::parse("*").expect("pattern")])],
+                    vec![HandlerEntry::new(
+                        handler,
+                        vec![EventPattern::parse("*").expect("pattern")],
+                    )],
                 );
                 let sink: Arc<dyn EventSink> = Arc::new(Deduplicating::new(dispatcher));
-                rows.push(end_to_end("(a) Aviary, Rust Wasm handler, instance per event", Client::Aviary(sink), &payloads).await);
+                rows.push(
+                    end_to_end(
+                        "(a) Aviary, Rust Wasm handler, instance per event",
+                        Client::Aviary(sink),
+                        &payloads,
+                    )
+                    .await,
+                );
             }
-            Err(e) => rows.push(skipped("(a) Aviary, Rust Wasm handler, instance per event", format!("not run: {e}"))),
+            Err(e) => rows.push(skipped(
+                "(a) Aviary, Rust Wasm handler, instance per event",
+                format!("not run: {e}"),
+            )),
         }
         rows.push(
             end_to_end(
@@ -118,7 +131,10 @@ fn main() {
     if let Some((p50, p99, mean)) = overhead {
         println!();
         println!("(1) Sandbox overhead per event, Rust example handler, fresh instance (instantiate + call + drop):");
-        println!("    p50 {:.1} µs   p99 {:.1} µs   mean {:.1} µs", p50, p99, mean);
+        println!(
+            "    p50 {:.1} µs   p99 {:.1} µs   mean {:.1} µs",
+            p50, p99, mean
+        );
     }
     print_table(n, &rows);
 }
@@ -137,8 +153,11 @@ fn example_handler() -> Result<Arc<dyn Invoke>, String> {
         ));
     }
     let cache = std::env::temp_dir().join(format!("aviary-bench-cache-{}", std::process::id()));
-    let sandbox = Sandbox::new(SandboxConfig { cache_dir: Some(cache), ..SandboxConfig::default() })
-        .map_err(|e| format!("sandbox: {e}"))?;
+    let sandbox = Sandbox::new(SandboxConfig {
+        cache_dir: Some(cache),
+        ..SandboxConfig::default()
+    })
+    .map_err(|e| format!("sandbox: {e}"))?;
     let handler = sandbox
         .load(HandlerSpec::new("rust-example", wasm))
         .map_err(|e| e.to_string())?;
@@ -167,12 +186,20 @@ async fn sandbox_overhead(handler: &Arc<dyn Invoke>, n: usize) -> (f64, f64, f64
         let started = Instant::now();
         let inv = handler.invoke(&event).await;
         times.push(started.elapsed());
-        assert!(inv.result.is_ok(), "the example handler failed: {:?}", inv.result);
+        assert!(
+            inv.result.is_ok(),
+            "the example handler failed: {:?}",
+            inv.result
+        );
     }
     let mean = times.iter().map(Duration::as_secs_f64).sum::<f64>() / n as f64 * 1e6;
     times.sort();
     let us = |d: Option<Duration>| d.map(|d| d.as_secs_f64() * 1e6).unwrap_or(f64::NAN);
-    (us(percentile(&times, 0.50)), us(percentile(&times, 0.99)), mean)
+    (
+        us(percentile(&times, 0.50)),
+        us(percentile(&times, 0.99)),
+        mean,
+    )
 }
 
 /// N distinct event envelopes, serialised once up front.

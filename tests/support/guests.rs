@@ -13,9 +13,10 @@ fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Where the guests' `.wasm` files end up.
-fn out_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
+/// The target directory the guests are built into: the outer build's (`CARGO_TARGET_DIR`, else
+/// `<repo>/target`), passed explicitly because the guest workspace would otherwise use its own.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .map(|p| {
             if p.is_absolute() {
@@ -24,8 +25,12 @@ fn out_dir() -> PathBuf {
                 repo_root().join(p)
             }
         })
-        .unwrap_or_else(|| repo_root().join("target"));
-    target.join("wasm32-wasip2").join("release")
+        .unwrap_or_else(|| repo_root().join("target"))
+}
+
+/// Where the guests' `.wasm` files end up.
+fn out_dir() -> PathBuf {
+    target_dir().join("wasm32-wasip2").join("release")
 }
 
 /// Builds every test guest (once per process; cargo's own lock serialises concurrent test
@@ -45,6 +50,8 @@ fn built() -> &'static Path {
                 "--manifest-path",
             ])
             .arg(root.join("tests/guests/Cargo.toml"))
+            .arg("--target-dir")
+            .arg(target_dir())
             // Build-script settings of the outer cargo must not leak into the guest build.
             .env_remove("RUSTFLAGS")
             .env_remove("CARGO_ENCODED_RUSTFLAGS")

@@ -289,7 +289,7 @@ impl Run {
             .catch_unwind()
             .await
             .unwrap_or_else(|panic| panicked_invocation(panic.as_ref()));
-        guest_log::emit(name, &self.event.event_id, &invocation.logs);
+        guest_log::emit(name, &self.event.event_id, &self.trace_id, &invocation.logs);
         self.record(name, &invocation);
         invocation.result
     }
@@ -335,7 +335,7 @@ impl Run {
                 tracing::info!(handler, event_id, trace_id, attempt, wall_ms, reason = %why, "handler rejected the event; not retried");
             }
             Err(failure) => {
-                stats.call(CallCounter::Failed);
+                stats.call(CallCounter::Failed(failure.kind()));
                 tracing::warn!(handler, event_id, trace_id, attempt, wall_ms, failure = failure.kind(), detail = ?failure, "handler failed; acking 500");
             }
         }

@@ -13,8 +13,39 @@ pub struct DispatchStats {
     retried: AtomicU64,
     rejected: AtomicU64,
     failed: AtomicU64,
+    failed_by_kind: [AtomicU64; FAILURE_KINDS.len()],
     callbacks_late: AtomicU64,
     in_flight: AtomicU64,
+}
+
+/// Every [`crate::handler::Failure::kind`], in the order of [`FailureCounts`].
+pub const FAILURE_KINDS: [&str; 7] = [
+    "out_of_fuel",
+    "timeout",
+    "memory_limit",
+    "panic",
+    "stack_overflow",
+    "trap",
+    "host_error",
+];
+
+/// Failed calls per failure kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FailureCounts([u64; FAILURE_KINDS.len()]);
+
+impl FailureCounts {
+    /// The count for one kind (`"timeout"`, `"panic"`, …; see [`FAILURE_KINDS`]); 0 if unknown.
+    pub fn get(&self, kind: &str) -> u64 {
+        FAILURE_KINDS
+            .iter()
+            .position(|k| *k == kind)
+            .map_or(0, |i| self.0[i])
+    }
+
+    /// `(kind, count)` for every kind.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        FAILURE_KINDS.iter().copied().zip(self.0.iter().copied())
+    }
 }
 
 /// The counters at one moment.
@@ -36,6 +67,8 @@ pub struct DispatchSnapshot {
     pub rejected: u64,
     /// Calls that failed (trap, timeout, limits, host error).
     pub failed: u64,
+    /// The failed calls by kind.
+    pub failures: FailureCounts,
     /// Card callbacks acked by the deadline fallback because a handler was late.
     pub callbacks_late: u64,
     /// Events whose handlers are running now.
@@ -49,7 +82,8 @@ pub(crate) enum CallCounter {
     Responded,
     Retried,
     Rejected,
-    Failed,
+    /// A failed call, with its [`crate::handler::Failure::kind`].
+    Failed(&'static str),
 }
 
 impl DispatchStats {
@@ -70,6 +104,7 @@ impl DispatchStats {
             retried: get(&self.retried),
             rejected: get(&self.rejected),
             failed: get(&self.failed),
+            failures: FailureCounts(std::array::from_fn(|i| get(&self.failed_by_kind[i]))),
             callbacks_late: get(&self.callbacks_late),
             in_flight: get(&self.in_flight),
         }
@@ -94,7 +129,12 @@ impl DispatchStats {
             CallCounter::Responded => &self.responded,
             CallCounter::Retried => &self.retried,
             CallCounter::Rejected => &self.rejected,
-            CallCounter::Failed => &self.failed,
+            CallCounter::Failed(kind) => {
+                if let Some(i) = FAILURE_KINDS.iter().position(|k| *k == kind) {
+                    self.failed_by_kind[i].fetch_add(1, Ordering::Relaxed);
+                }
+                &self.failed
+            }
         };
         c.fetch_add(1, Ordering::Relaxed);
     }

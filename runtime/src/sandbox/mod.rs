@@ -43,7 +43,7 @@
 //! sockets or host stdio; stdout/stderr are captured (capped) into [`Invocation::logs`](crate::handler::Invocation::logs) with
 //! their stream. `log` lines go to the same capped list ([`host::log`]); `config-get` reads the
 //! handler's own settings ([`host::config`]). The sandbox emits nothing to `tracing` per call;
-//! the caller, which knows event and trace ids, calls [`trace_invocation`].
+//! the caller, which knows event and trace ids, emits them (`crate::dispatch::guest_log`).
 //!
 //! # Failures
 //! Every failed call is a [`Failure`](crate::handler::Failure): out of fuel, timeout, memory limit, panic (with the
@@ -61,7 +61,6 @@ mod loaded;
 mod logs;
 mod spec;
 mod state;
-mod trace;
 mod version;
 
 use std::path::{Path, PathBuf};
@@ -75,7 +74,6 @@ pub use cache::default_cache_dir;
 pub use error::LoadError;
 pub use loaded::LoadedHandler;
 pub use spec::{HandlerLimits, HandlerSpec};
-pub use trace::trace_invocation;
 pub use version::WIT_VERSION;
 
 use crate::limits::sandbox as limits;

@@ -1,7 +1,7 @@
 //! The `log` import: the guest's log lines go into the call's capped [`LogSink`] and come back
 //! in [`crate::handler::Invocation::logs`]. The sandbox does not emit them to `tracing`
 //! itself; the caller does, because it knows the event and trace ids
-//! ([`crate::sandbox::trace_invocation`] is the standard way).
+//! (`crate::dispatch::guest_log::emit` is the standard way).
 
 use crate::handler::LogLevel;
 use crate::sandbox::bindings::Level;
