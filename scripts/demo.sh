@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds Aviary and runs the demo: `aviary emulator` plays Feishu on 127.0.0.1 and forces a
 # disconnect every 2 s (close 1000, close 1001, abrupt reset, drop without close frame, in turn);
-# `aviary run` connects with examples/aviary.toml (its domain pointed at the emulator). The
+# `aviary run` connects with examples/aviary.toml (its domain pointed at the emulator) and runs
+# the example Rust handler (examples/rust-handler) as a sandboxed WebAssembly component. The
 # script pushes the sample events of examples/events/ in several rounds through the emulator's
 # control API; the same events again in later rounds are redeliveries, which Aviary answers from
 # its dedupe window. The demo ends once every push was acked with code 200.
@@ -10,6 +11,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 target=${CARGO_TARGET_DIR:-$root/target}
 cargo build -p aviary
+rustup target add wasm32-wasip2 >/dev/null 2>&1 || true
+cargo build --release --target wasm32-wasip2 --manifest-path examples/Cargo.toml --target-dir "$target"
+handler_wasm="$target/wasm32-wasip2/release/rust_handler.wasm"
 bin="$target/debug/aviary"
 work="$target/demo"
 mkdir -p "$work"
@@ -30,7 +34,8 @@ trap cleanup EXIT
 for _ in $(seq 100); do grep -q 'listening on' "$work/emulator.out" 2>/dev/null && break; sleep 0.1; done
 domain=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/emulator.out" | head -1)
 [ -n "$domain" ] || { echo "emulator did not start; see $work/emulator.log" >&2; exit 1; }
-sed "s#^domain = .*#domain = \"$domain\"#" examples/aviary.toml >"$work/aviary.toml"
+sed -e "s#^domain = .*#domain = \"$domain\"#" -e "s#^component = .*#component = \"$handler_wasm\"#" \
+  examples/aviary.toml >"$work/aviary.toml"
 echo "== emulator at $domain (log: $work/emulator.log)"
 echo "== aviary check --manifest $work/aviary.toml"
 "$bin" check --manifest "$work/aviary.toml"
