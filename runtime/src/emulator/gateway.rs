@@ -255,39 +255,36 @@ fn refusal(
         .unwrap_or_else(|_| http::Response::new(None))
 }
 
+/// How the writer half of a connection ended.
+enum WriterEnd {
+    /// The emulator is shutting down: close with 1001.
+    Cancelled,
+    /// A scripted fault ends the connection.
+    Fault(Fault),
+    /// The command queue closed or a write failed: just drop the socket.
+    Stopped,
+}
+
 /// The connection loop: outbound commands and inbound messages until either side ends it.
+///
+/// Reading and writing run concurrently (split socket), as a real server's do: a write that
+/// waits for a client whose receive buffer is full never stops the gateway from reading that
+/// client's acks. With one loop that awaited each write, a client applying backpressure (it stops
+/// reading while its handlers are busy, and each handler waits to queue its ack) and the
+/// gateway (blocked writing, so not reading acks) waited on each other forever once both TCP
+/// directions were full: a burst of 100k events stalled with no CPU in use.
 async fn serve(
     shared: &Shared,
     id: u64,
-    mut ws: Ws,
+    ws: Ws,
     mut rx: mpsc::UnboundedReceiver<Outbound>,
     cancel: CancellationToken,
 ) {
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => {
-                close(shared, id, ws, 1001, "emulator shutting down").await;
-                return;
-            }
-            command = rx.recv() => {
-                let message = match command {
-                    None => return,
-                    Some(Outbound::Frame(bytes)) | Some(Outbound::Raw(RawMessage::Binary(bytes))) => {
-                        Message::Binary(bytes)
-                    }
-                    Some(Outbound::Raw(RawMessage::Text(text))) => Message::Text(text),
-                    Some(Outbound::Raw(RawMessage::Ping(payload))) => Message::Ping(payload),
-                    Some(Outbound::Fault(fault)) => {
-                        apply_fault(shared, id, ws, fault).await;
-                        return;
-                    }
-                };
-                if let Err(e) = ws.send(message).await {
-                    tracing::info!(connection = id, error = %e, "send failed");
-                    return;
-                }
-            }
-            inbound = ws.next() => match inbound {
+    let (mut sink, mut stream) = ws.split();
+    let (reply_tx, mut reply_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let reader = async {
+        loop {
+            match stream.next().await {
                 None => return,
                 Some(Err(e)) => {
                     tracing::info!(connection = id, error = %e, "read failed");
@@ -295,14 +292,56 @@ async fn serve(
                 }
                 Some(Ok(message)) => {
                     if let Some(reply) = on_message(shared, id, message) {
-                        if let Err(e) = ws.send(Message::Binary(reply)).await {
-                            tracing::info!(connection = id, error = %e, "send failed");
-                            return;
-                        }
+                        let _ = reply_tx.send(reply);
                     }
                 }
             }
         }
+    };
+    let writer = async {
+        loop {
+            let message = tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return WriterEnd::Cancelled,
+                reply = reply_rx.recv() => match reply {
+                    Some(bytes) => Message::Binary(bytes),
+                    None => return WriterEnd::Stopped,
+                },
+                command = rx.recv() => match command {
+                    None => return WriterEnd::Stopped,
+                    Some(Outbound::Frame(bytes)) | Some(Outbound::Raw(RawMessage::Binary(bytes))) => {
+                        Message::Binary(bytes)
+                    }
+                    Some(Outbound::Raw(RawMessage::Text(text))) => Message::Text(text),
+                    Some(Outbound::Raw(RawMessage::Ping(payload))) => Message::Ping(payload),
+                    Some(Outbound::Fault(fault)) => return WriterEnd::Fault(fault),
+                },
+            };
+            let sent = tokio::select! {
+                _ = cancel.cancelled() => return WriterEnd::Cancelled,
+                sent = sink.send(message) => sent,
+            };
+            if let Err(e) = sent {
+                tracing::info!(connection = id, error = %e, "send failed");
+                return WriterEnd::Stopped;
+            }
+        }
+    };
+    let end = tokio::select! {
+        end = writer => end,
+        () = reader => WriterEnd::Stopped,
+    };
+    let ws = match end {
+        WriterEnd::Stopped => return,
+        _ => match sink.reunite(stream) {
+            Ok(ws) => ws,
+            Err(_) => return, // both halves come from this socket
+        },
+    };
+    match end {
+        WriterEnd::Cancelled => close(shared, id, ws, 1001, "emulator shutting down").await,
+        WriterEnd::Fault(fault) => apply_fault(shared, id, ws, fault).await,
+        WriterEnd::Stopped => {}
     }
 }
 

@@ -317,3 +317,44 @@ async fn abrupt_and_drop_faults_end_the_connection() {
     }
     assert_eq!(emu.connections_total(), 2);
 }
+
+/// A client that stops reading (backpressure) while it still sends acks must not wedge the
+/// gateway: its writes to that client block, but it keeps reading what the client sends. The
+/// gateway once awaited each write in its only loop, so with both TCP directions full the
+/// client (waiting to write acks) and the gateway (waiting to write events) waited on each
+/// other forever; a 100k-event benchmark burst stalled that way.
+#[tokio::test]
+async fn gateway_keeps_reading_while_its_writes_to_the_client_are_blocked() {
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let (mut ws, _) = connect_async(url(&emu).await).await.unwrap();
+    emu.wait_for_connections(1, WAIT).await.unwrap();
+    // 64 MiB towards a client that reads nothing: far more than the socket buffers hold, so
+    // the gateway's writer is blocked from here on.
+    for _ in 0..64 {
+        emu.send_raw(RawMessage::Binary(vec![0; 1 << 20]));
+    }
+    // 16 MiB from the client, also far more than the buffers hold: this only completes if the
+    // gateway reads while its write is blocked. The timeout is a hang guard, not a measurement.
+    let junk = "x".repeat(64 * 1024);
+    let sent = tokio::time::timeout(Duration::from_secs(60), async {
+        for _ in 0..256 {
+            ws.send(Message::Text(junk.clone())).await.unwrap();
+        }
+    })
+    .await;
+    assert!(
+        sent.is_ok(),
+        "the client could not write: the gateway stopped reading while a write was blocked"
+    );
+    let mut received = 0;
+    for _ in 0..600 {
+        received = emu.received_non_acks().len();
+        if received == 256 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(received, 256, "every client message is recorded");
+    drop(ws);
+    emu.shutdown().await;
+}
