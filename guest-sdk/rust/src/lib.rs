@@ -11,7 +11,7 @@
 //! * [`Outcome`]: `done`, `respond`, `retry`, `reject`, and card-callback helpers ([`card`]).
 //! * [`trace!`], [`debug!`], [`info!`], [`warn!`], [`error!`] and [`config::get`].
 //!
-//! ```ignore
+//! ```no_run
 //! use aviary_guest::prelude::*;
 //!
 //! struct Bot;
