@@ -141,7 +141,7 @@ fn main() {
 
 /// The example Rust handler, loaded in a sandbox with a private compile cache.
 fn example_handler() -> Result<Arc<dyn Invoke>, String> {
-    let root = aviary_tests::peers::repo_root();
+    let root = aviary_tests::repo_root();
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| root.join("examples").join("target"));

@@ -2,16 +2,10 @@
 //! `wasm32-wasip2` and located by name.
 
 use std::path::{Path, PathBuf};
+
+use crate::repo_root;
 use std::process::Command;
 use std::sync::OnceLock;
-
-/// The repository root (parent of `tests/`).
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
-}
 
 /// The target directory the guests are built into: the outer build's (`CARGO_TARGET_DIR`, else
 /// `<repo>/target`), passed explicitly because the guest workspace would otherwise use its own.

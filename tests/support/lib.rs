@@ -315,3 +315,11 @@ pub fn init_tracing() {
 
 pub mod guests;
 pub mod peers;
+
+/// The repository root (the parent of `tests/`).
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}

@@ -7,7 +7,7 @@
 //! failure messages.
 
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,6 +17,8 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
+
+use crate::repo_root;
 
 /// Lines of peer stderr kept for failure messages.
 const STDERR_LINES_KEPT: usize = 300;
@@ -38,14 +40,6 @@ impl PeerKind {
             PeerKind::Node => "node",
         }
     }
-}
-
-/// The repository root.
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
 }
 
 /// Where `scripts/install-peers.sh` put the SDKs.

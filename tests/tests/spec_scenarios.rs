@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use aviary::connection::FatalError;
 use aviary::emulator::{EndpointAnswer, Fault, HandshakeAnswer, PongMode, PushOptions, RawMessage};
 use aviary::protocol::envelope::encrypt;
+use aviary::protocol::fragment::{fragment_frames, DataMessage};
 use aviary::protocol::{
     encode_frame, ClientConfig, ClientConfigUpdate, Frame, Header, MessageType,
 };
@@ -502,38 +503,29 @@ async fn s12_fragments_out_of_order_give_one_dispatch_and_one_ack_from_the_compl
     client.stop().await.unwrap();
 }
 
-fn fragment(message_id: &str, sum: usize, seq: usize, payload: &[u8]) -> Vec<u8> {
-    encode_frame(&Frame {
-        seq_id: 1,
-        log_id: 1,
-        service: 33554678,
-        method: 1,
-        headers: vec![
-            Header::new("type", "event"),
-            Header::new("message_id", message_id),
-            Header::new("sum", sum.to_string()),
-            Header::new("seq", seq.to_string()),
-            Header::new("trace_id", "t-13"),
-        ],
-        payload: Some(payload.to_vec()),
-        ..Default::default()
-    })
-}
-
 #[tokio::test]
 async fn s13_incomplete_fragment_set_is_never_dispatched_and_expires() {
     let emu = start_emulator(|_| {}).await;
     let client = start_client(options_for(&emu), RecordingSink::new());
     client.wait_connected(SHORT).await;
     let payload = serde_json::to_vec(&message_event("ev-13", "om_13", "oc_1", "late")).unwrap();
-    let third = payload.len() / 3;
-    let parts = [
-        &payload[..third],
-        &payload[third..2 * third],
-        &payload[2 * third..],
-    ];
-    emu.send_raw(RawMessage::Binary(fragment("mid-13", 3, 0, parts[0])));
-    emu.send_raw(RawMessage::Binary(fragment("mid-13", 3, 1, parts[1])));
+    // The same fragment frames the emulator sends, built by hand here so one can be held back.
+    let message = DataMessage {
+        message_type: MessageType::Event,
+        message_id: "mid-13",
+        trace_id: "t-13",
+        service: 33554678,
+        seq_id: 1,
+        log_id: 1,
+        extra_headers: &[],
+    };
+    let parts: Vec<Vec<u8>> = fragment_frames(&message, &payload, 3)
+        .iter()
+        .map(encode_frame)
+        .collect();
+    assert_eq!(parts.len(), 3);
+    emu.send_raw(RawMessage::Binary(parts[0].clone()));
+    emu.send_raw(RawMessage::Binary(parts[1].clone()));
     never(
         "dispatch of an incomplete set",
         Duration::from_secs(1),
@@ -541,7 +533,7 @@ async fn s13_incomplete_fragment_set_is_never_dispatched_and_expires() {
     )
     .await;
     tokio::time::sleep(Duration::from_secs(5)).await; // 6 s after the last fragment: past the 5 s TTL
-    emu.send_raw(RawMessage::Binary(fragment("mid-13", 3, 2, parts[2])));
+    emu.send_raw(RawMessage::Binary(parts[2].clone()));
     never("dispatch after expiry", Duration::from_secs(1), || {
         !client.sink.events().is_empty()
     })
