@@ -16,6 +16,7 @@ pub mod cli;
 pub mod connection;
 pub mod dispatch;
 pub mod emulator;
+pub mod guest_build;
 pub mod handler;
 pub mod limits;
 pub mod manifest;

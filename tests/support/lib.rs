@@ -313,6 +313,7 @@ pub fn init_tracing() {
     });
 }
 
+pub mod go_guests;
 pub mod guests;
 pub mod peers;
 

@@ -32,8 +32,11 @@ pub(crate) fn classify(err: &wasmtime::Error, limits: &CallLimits, logs: &[Guest
             limit: limits.timeout,
         },
         Some(Trap::StackOverflow) => Failure::StackOverflow,
-        Some(Trap::UnreachableCodeReached) => Failure::Panic {
-            message: panic_message(logs),
+        Some(Trap::UnreachableCodeReached) => match arena_full(err) {
+            Some(failure) => failure,
+            None => Failure::Panic {
+                message: panic_message(logs),
+            },
         },
         Some(trap) => Failure::Trap {
             trap: trap.to_string(),
@@ -43,6 +46,33 @@ pub(crate) fn classify(err: &wasmtime::Error, limits: &CallLimits, logs: &[Guest
             message: format!("{err:#}"),
         },
     }
+}
+
+/// A trap in the allocator `aviary guest build` injects (`crate::guest_build::patch`): the host's
+/// arguments (the event) did not fit the guest's static argument arena. The function's name
+/// carries the arena size.
+fn arena_full(err: &wasmtime::Error) -> Option<Failure> {
+    use crate::guest_build::patch::{ADAPTER_ARENA_FULL, ARG_ARENA_FULL};
+    let bt = err.downcast_ref::<WasmBacktrace>()?;
+    bt.frames().iter().find_map(|frame| {
+        let name = frame.func_name()?;
+        let (what, size) = if let Some(size) = name.strip_prefix(ARG_ARENA_FULL) {
+            ("the event does not fit the handler's argument arena", size)
+        } else if let Some(size) = name.strip_prefix(ADAPTER_ARENA_FULL) {
+            ("the WASI adapter's state does not fit its arena", size)
+        } else {
+            return None;
+        };
+        let size: u64 = size.parse().ok()?;
+        Some(Failure::Trap {
+            trap: format!(
+                "{what} ({size} bytes = {} MiB; built by `aviary guest build`): rebuild the \
+                 handler with a larger `--arena-mib` (1, 4, 16 or 64)",
+                size >> 20
+            ),
+            backtrace: Some(bt.to_string()),
+        })
+    })
 }
 
 fn panic_message(logs: &[GuestLog]) -> Option<String> {

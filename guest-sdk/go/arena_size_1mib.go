@@ -1,0 +1,7 @@
+//go:build aviary_arena_1mib
+
+package aviary
+
+// ArgArenaSize is the size of the argument arena: the largest event (all its strings together)
+// this build accepts.
+const ArgArenaSize = 1 << 20

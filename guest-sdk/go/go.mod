@@ -1,0 +1,3 @@
+module aviary.local/aviary
+
+go 1.24
