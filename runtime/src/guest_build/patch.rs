@@ -91,6 +91,7 @@ struct Segment<'a> {
 struct Scan<'a> {
     types: u32,
     func_imports: u32,
+    defined_funcs: u32,
     /// (function index, import name, type index) of the `aviary:build` imports.
     build_imports: Vec<(u32, String, u32)>,
     exports: Vec<String>,
@@ -210,10 +211,12 @@ fn find_in(segments: &[Segment<'_>], magic: &[u8; 16]) -> Result<Arena, PatchErr
                  (aviary.local/aviary) imported by package main and called (aviary.Handle)?"
             )))
         }
-        _ => return Err(PatchError::Invalid(format!(
+        _ => {
+            return Err(PatchError::Invalid(format!(
             "the arena descriptor `{label}` occurs {} times in the module's data; expected once",
             found.len()
-        ))),
+        )))
+        }
     };
     let size = read_u32(segments, desc + DESC_SIZE);
     let base = read_u32(segments, desc + DESC_BASE);
@@ -594,4 +597,244 @@ impl Reencode for Patcher {
 /// The subsections of an encoded name section (its payload without the custom-section header).
 fn append_subsections(out: &mut Vec<u8>, names: &NameSection) {
     out.extend_from_slice(&names.as_custom().data);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_encoder::{
+        ConstExpr, DataSection, EntityType, MemorySection, MemoryType, Module, NameSection,
+    };
+    use wasmtime::{Engine, Instance, Store, Trap, WasmBacktrace};
+
+    const ARG_BASE: u32 = 0x1_0000;
+    const ARG_SIZE: u32 = 256;
+    const ADP_BASE: u32 = 0x2_0000;
+    const ADP_SIZE: u32 = 1024;
+
+    fn descriptor(magic: &[u8; 16], base: u32, size: u32) -> Vec<u8> {
+        let mut d = magic.to_vec();
+        d.extend_from_slice(&size.to_le_bytes()); // 16 size
+        d.extend_from_slice(&[0; 12]); // 20 pos, 24 need, 28 unused
+        d.extend_from_slice(&(base as u64).to_le_bytes()); // 32 base (a Go pointer: 8 bytes)
+        d
+    }
+
+    /// A module shaped like Go's output: an import from `aviary:build`, another import, a
+    /// function calling both, `handle` and `run_abort` exports, the descriptors in data, names.
+    fn module() -> Vec<u8> {
+        let mut m = Module::new();
+        let mut types = TypeSection::new();
+        types.ty().function([], []); // 0
+        types.ty().function([ValType::I32], [ValType::I32]); // 1
+        m.section(&types);
+        let mut imports = ImportSection::new();
+        imports.import("env", "ext", EntityType::Function(1)); // func 0
+        imports.import(BUILD_IMPORT_MODULE, "abort", EntityType::Function(0)); // func 1
+        m.section(&imports);
+        let mut funcs = FunctionSection::new();
+        funcs.function(1); // func 2: handle(x) = ext(x) + 1
+        funcs.function(0); // func 3: run_abort() = abort()
+        m.section(&funcs);
+        let mut mems = MemorySection::new();
+        mems.memory(MemoryType {
+            minimum: 4,
+            maximum: None,
+            memory64: false,
+            shared: false,
+            page_size_log2: None,
+        });
+        m.section(&mems);
+        let mut exports = ExportSection::new();
+        exports.export("memory", ExportKind::Memory, 0);
+        exports.export("handle", ExportKind::Func, 2);
+        exports.export("run_abort", ExportKind::Func, 3);
+        m.section(&exports);
+        let mut code = CodeSection::new();
+        let mut f = Function::new([]);
+        f.instruction(&I::LocalGet(0))
+            .instruction(&I::Call(0))
+            .instruction(&I::I32Const(1))
+            .instruction(&I::I32Add)
+            .instruction(&I::End);
+        code.function(&f);
+        let mut f = Function::new([]);
+        f.instruction(&I::Call(1)).instruction(&I::End);
+        code.function(&f);
+        m.section(&code);
+        let mut data = DataSection::new();
+        data.active(
+            0,
+            &ConstExpr::i32_const(0x100),
+            descriptor(ARG_ARENA_MAGIC, ARG_BASE, ARG_SIZE),
+        );
+        data.active(
+            0,
+            &ConstExpr::i32_const(0x200),
+            descriptor(ADAPTER_ARENA_MAGIC, ADP_BASE, ADP_SIZE),
+        );
+        m.section(&data);
+        let mut names = NameSection::new();
+        let mut fns = NameMap::new();
+        fns.append(0, "env.ext");
+        fns.append(1, "aviary.abort");
+        fns.append(2, "main.handle");
+        fns.append(3, "main.run_abort");
+        names.functions(&fns);
+        m.section(&names);
+        m.finish()
+    }
+
+    fn instantiate(bytes: &[u8]) -> (Store<()>, Instance) {
+        let engine = Engine::default();
+        let module = wasmtime::Module::new(&engine, bytes).unwrap();
+        let mut store = Store::new(&engine, ());
+        let ext = wasmtime::Func::wrap(&mut store, |x: i32| x * 10);
+        let instance = Instance::new(&mut store, &module, &[ext.into()]).unwrap();
+        (store, instance)
+    }
+
+    fn realloc(
+        store: &mut Store<()>,
+        i: &Instance,
+        name: &str,
+        args: (i32, i32, i32, i32),
+    ) -> wasmtime::Result<i32> {
+        i.get_typed_func::<(i32, i32, i32, i32), i32>(&mut *store, name)
+            .unwrap()
+            .call(&mut *store, args)
+    }
+
+    fn read_u32(store: &mut Store<()>, i: &Instance, addr: u32) -> u32 {
+        let mem = i.get_memory(&mut *store, "memory").unwrap();
+        let mut b = [0; 4];
+        mem.read(&*store, addr as usize, &mut b).unwrap();
+        u32::from_le_bytes(b)
+    }
+
+    #[test]
+    fn finds_the_descriptors_and_rejects_missing_or_duplicate_ones() {
+        let m = module();
+        assert_eq!(
+            find_arena(&m, ARG_ARENA_MAGIC).unwrap(),
+            Arena {
+                desc: 0x100,
+                base: ARG_BASE,
+                size: ARG_SIZE
+            }
+        );
+        assert_eq!(find_arena(&m, ADAPTER_ARENA_MAGIC).unwrap().base, ADP_BASE);
+        let err = find_arena(&m, b"NOT-THERE-MAGIC!").unwrap_err().to_string();
+        assert!(err.contains("no arena descriptor"), "{err}");
+        let segs = [
+            Segment {
+                offset: 0,
+                data: ARG_ARENA_MAGIC,
+            },
+            Segment {
+                offset: 64,
+                data: ARG_ARENA_MAGIC,
+            },
+        ];
+        let err = find_in(&segs, ARG_ARENA_MAGIC).unwrap_err().to_string();
+        assert!(err.contains("2 times"), "{err}");
+    }
+
+    #[test]
+    fn the_patched_module_keeps_its_code_and_renumbers_calls() {
+        let p = patch_core(&module()).unwrap();
+        assert_eq!(p.replaced_imports, ["abort"]);
+        let (mut store, i) = instantiate(&p.module);
+        let handle = i.get_typed_func::<i32, i32>(&mut store, "handle").unwrap();
+        // handle still calls the host import (index 0) after the removal of import 1.
+        assert_eq!(handle.call(&mut store, 4).unwrap(), 41);
+    }
+
+    #[test]
+    fn the_build_abort_import_becomes_a_named_trap() {
+        let p = patch_core(&module()).unwrap();
+        let (mut store, i) = instantiate(&p.module);
+        let run = i.get_typed_func::<(), ()>(&mut store, "run_abort").unwrap();
+        let err = run.call(&mut store, ()).unwrap_err();
+        assert_eq!(
+            err.downcast_ref::<Trap>(),
+            Some(&Trap::UnreachableCodeReached)
+        );
+        let bt = err.downcast_ref::<WasmBacktrace>().unwrap();
+        let names: Vec<_> = bt.frames().iter().filter_map(|f| f.func_name()).collect();
+        assert_eq!(names, ["aviary_guest_abort", "main.run_abort"]);
+    }
+
+    #[test]
+    fn cabi_realloc_bumps_aligned_within_the_argument_arena() {
+        let p = patch_core(&module()).unwrap();
+        let (mut store, i) = instantiate(&p.module);
+        let a = realloc(&mut store, &i, "cabi_realloc", (0, 0, 1, 3)).unwrap() as u32;
+        assert_eq!(a, ARG_BASE);
+        let b = realloc(&mut store, &i, "cabi_realloc", (0, 0, 8, 16)).unwrap() as u32;
+        assert_eq!(b, ARG_BASE + 8, "aligned to 8");
+        assert_eq!(read_u32(&mut store, &i, 0x100 + DESC_POS), 24);
+        // A real realloc copies the old bytes.
+        let mem = i.get_memory(&mut store, "memory").unwrap();
+        mem.write(&mut store, b as usize, b"0123456789abcdef")
+            .unwrap();
+        let c = realloc(&mut store, &i, "cabi_realloc", (b as i32, 16, 1, 32)).unwrap() as u32;
+        let mut copied = [0u8; 16];
+        mem.read(&store, c as usize, &mut copied).unwrap();
+        assert_eq!(&copied, b"0123456789abcdef");
+        // The adapter's allocator uses its own arena.
+        let d = realloc(&mut store, &i, "cabi_realloc_adapter", (0, 0, 4, 100)).unwrap() as u32;
+        assert_eq!(d, ADP_BASE);
+        // Resetting the bump offset (what the Go SDK does after copying) starts over.
+        mem.write(&mut store, (0x100 + DESC_POS) as usize, &0u32.to_le_bytes())
+            .unwrap();
+        assert_eq!(
+            realloc(&mut store, &i, "cabi_realloc", (0, 0, 1, 1)).unwrap() as u32,
+            ARG_BASE
+        );
+    }
+
+    #[test]
+    fn a_request_past_the_arena_traps_in_the_named_function() {
+        let p = patch_core(&module()).unwrap();
+        let (mut store, i) = instantiate(&p.module);
+        // Exactly the arena fits.
+        assert_eq!(
+            realloc(&mut store, &i, "cabi_realloc", (0, 0, 1, ARG_SIZE as i32)).unwrap() as u32,
+            ARG_BASE
+        );
+        // One more byte does not; neither does a length that would wrap around 32 bits.
+        for len in [1, -1] {
+            let err = realloc(&mut store, &i, "cabi_realloc", (0, 0, 1, len)).unwrap_err();
+            assert_eq!(
+                err.downcast_ref::<Trap>(),
+                Some(&Trap::UnreachableCodeReached)
+            );
+            let bt = err.downcast_ref::<WasmBacktrace>().unwrap();
+            let top = bt.frames()[0].func_name().unwrap().to_string();
+            assert_eq!(top, format!("{ARG_ARENA_FULL}{ARG_SIZE}"));
+        }
+        assert_eq!(read_u32(&mut store, &i, 0x100 + DESC_NEED), u32::MAX);
+        let err = realloc(
+            &mut store,
+            &i,
+            "cabi_realloc_adapter",
+            (0, 0, 1, ADP_SIZE as i32 + 1),
+        )
+        .unwrap_err();
+        let bt = err.downcast_ref::<WasmBacktrace>().unwrap();
+        assert_eq!(
+            bt.frames()[0].func_name().unwrap(),
+            format!("{ADAPTER_ARENA_FULL}{ADP_SIZE}")
+        );
+    }
+
+    #[test]
+    fn refuses_modules_it_cannot_patch() {
+        let p = patch_core(&module()).unwrap();
+        let err = patch_core(&p.module).unwrap_err().to_string();
+        assert!(err.contains("already exports `cabi_realloc`"), "{err}");
+        let err = patch_core(b"\0asm\x0d\0\x01\0").unwrap_err().to_string();
+        assert!(err.contains("component"), "{err}");
+    }
 }
