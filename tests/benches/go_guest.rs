@@ -170,7 +170,7 @@ async fn end_to_end(handler: LoadedHandler, sample: &str, n: usize) -> f64 {
         DispatchSettings::default(),
         vec![entry],
     )));
-    let opts = ConnectionOptions::new(&emu.domain(), "cli_0123456789abcdef", "emulator-secret");
+    let opts = ConnectionOptions::new(emu.domain(), "cli_0123456789abcdef", "emulator-secret");
     tokio::spawn(aviary::connection::run(
         opts,
         sink,

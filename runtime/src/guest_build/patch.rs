@@ -111,12 +111,10 @@ fn scan(module: &[u8]) -> Result<Scan<'_>, PatchError> {
     };
     for payload in Parser::new(0).parse_all(module) {
         match payload? {
-            Payload::Version { encoding, .. } => {
-                if encoding != wasmparser::Encoding::Module {
-                    return Err(PatchError::Invalid(
-                        "this is a component, not a core module".into(),
-                    ));
-                }
+            Payload::Version { encoding, .. } if encoding != wasmparser::Encoding::Module => {
+                return Err(PatchError::Invalid(
+                    "this is a component, not a core module".into(),
+                ));
             }
             Payload::TypeSection(r) => {
                 for group in r {
@@ -220,7 +218,7 @@ fn find_in(segments: &[Segment<'_>], magic: &[u8; 16]) -> Result<Arena, PatchErr
     };
     let size = read_u32(segments, desc + DESC_SIZE);
     let base = read_u32(segments, desc + DESC_BASE);
-    if size == 0 || base == 0 || base % 8 != 0 || base.checked_add(size).is_none() {
+    if size == 0 || base == 0 || base & 7 != 0 || base.checked_add(size).is_none() {
         return Err(PatchError::Invalid(format!(
             "the arena descriptor `{label}` at {desc:#x} is not usable (address {base:#x}, size {size})"
         )));
