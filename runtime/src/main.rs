@@ -20,6 +20,8 @@ enum Command {
     Check(aviary::cli::check::CheckArgs),
     /// Run one event (an envelope JSON file) through one handler and report what happened.
     Invoke(aviary::cli::invoke::InvokeArgs),
+    /// Dead letters of the manifest's queue: list, show, replay, purge.
+    Dlq(aviary::cli::dlq::DlqArgs),
     /// Play Feishu on 127.0.0.1 (endpoint API, WebSocket gateway, OpenAPI stubs, control API).
     Emulator(aviary::emulator::cli::EmulatorArgs),
 }
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
         Command::Run(args) => aviary::app::run(args),
         Command::Check(args) => aviary::cli::check::run(args),
         Command::Invoke(args) => aviary::cli::invoke::run(args),
+        Command::Dlq(args) => aviary::cli::dlq::run(args),
         Command::Emulator(args) => aviary::emulator::cli::run(args),
     }
 }
