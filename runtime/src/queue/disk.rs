@@ -30,7 +30,10 @@ const NEXT_ID: &str = "next_id";
 
 /// The queue in one redb file (see the module doc).
 pub struct DiskStore {
-    db: Database,
+    /// `None` after a failed write: redb refuses every later transaction of a database that saw
+    /// an I/O error, so the next operation reopens the file (which rolls back to the last
+    /// durable commit) — once the disk has room again, the queue recovers without a restart.
+    db: std::sync::Mutex<Option<Database>>,
     path: PathBuf,
 }
 
@@ -54,7 +57,17 @@ impl DiskStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| err(path, "cannot create the queue directory", e))?;
         }
-        let db = Database::create(path).map_err(|e| match e {
+        let store = DiskStore {
+            db: std::sync::Mutex::new(Some(Self::open_db(path)?)),
+            path: path.to_path_buf(),
+        };
+        // Create the tables, so readers never meet a missing one.
+        store.write(|_| Ok(()))?;
+        Ok(store)
+    }
+
+    fn open_db(path: &Path) -> Result<Database, StoreError> {
+        Database::create(path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => err(
                 path,
                 "cannot open",
@@ -62,14 +75,25 @@ impl DiskStore {
                  instance its own [queue] path)",
             ),
             other => err(path, "cannot open or create the queue file", other),
-        })?;
-        let store = DiskStore {
-            db,
-            path: path.to_path_buf(),
-        };
-        // Create the tables, so readers never meet a missing one.
-        store.write(|_| Ok(()))?;
-        Ok(store)
+        })
+    }
+
+    /// Runs `f` on the database, reopening it first if a previous write failed; a failure of
+    /// `f` marks it for reopening.
+    fn with_db<T>(
+        &self,
+        f: impl FnOnce(&Database) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut guard = self.db.lock().expect("queue db lock");
+        if guard.is_none() {
+            *guard = Some(Self::open_db(&self.path)?);
+            tracing::info!(queue = %self.path.display(), "queue file reopened after a failed write");
+        }
+        let result = f(guard.as_ref().expect("just opened"));
+        if result.is_err() {
+            *guard = None;
+        }
+        result
     }
 
     /// The file's path.
@@ -82,43 +106,45 @@ impl DiskStore {
         f: impl FnOnce(&mut Tables<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let p = &self.path;
-        let txn = self
-            .db
-            .begin_write()
-            .map_err(|e| err(p, "cannot start a transaction", e))?;
-        let out = {
-            let open = |e| err(p, "cannot open a table", e);
-            let mut t = Tables {
-                jobs: txn.open_table(JOBS).map_err(open)?,
-                dead: txn.open_table(DEAD).map_err(open)?,
-                dedupe: txn.open_table(DEDUPE).map_err(open)?,
-                dedupe_age: txn.open_table(DEDUPE_AGE).map_err(open)?,
-                meta: txn.open_table(META).map_err(open)?,
-                path: p,
+        self.with_db(|db| {
+            let txn = db
+                .begin_write()
+                .map_err(|e| err(p, "cannot start a transaction", e))?;
+            let out = {
+                let open = |e| err(p, "cannot open a table", e);
+                let mut t = Tables {
+                    jobs: txn.open_table(JOBS).map_err(open)?,
+                    dead: txn.open_table(DEAD).map_err(open)?,
+                    dedupe: txn.open_table(DEDUPE).map_err(open)?,
+                    dedupe_age: txn.open_table(DEDUPE_AGE).map_err(open)?,
+                    meta: txn.open_table(META).map_err(open)?,
+                    path: p,
+                };
+                f(&mut t)?
             };
-            f(&mut t)?
-        };
-        // Durability::Immediate (redb's default): fsync before commit returns.
-        txn.commit()
-            .map_err(|e| err(p, "cannot commit (is the disk full or read-only?)", e))?;
-        Ok(out)
+            // Durability::Immediate (redb's default): fsync before commit returns.
+            txn.commit()
+                .map_err(|e| err(p, "cannot commit (is the disk full or read-only?)", e))?;
+            Ok(out)
+        })
     }
 
     fn read_table(&self, def: TableDefinition<u64, &[u8]>) -> Result<Vec<JobRecord>, StoreError> {
         let p = &self.path;
-        let txn = self
-            .db
-            .begin_read()
-            .map_err(|e| err(p, "cannot start a read", e))?;
-        let table = txn
-            .open_table(def)
-            .map_err(|e| err(p, "cannot open a table", e))?;
-        let mut out = Vec::new();
-        for row in table.iter().map_err(|e| err(p, "cannot read", e))? {
-            let (_, v) = row.map_err(|e| err(p, "cannot read", e))?;
-            out.push(decode(p, v.value())?);
-        }
-        Ok(out)
+        self.with_db(|db| {
+            let txn = db
+                .begin_read()
+                .map_err(|e| err(p, "cannot start a read", e))?;
+            let table = txn
+                .open_table(def)
+                .map_err(|e| err(p, "cannot open a table", e))?;
+            let mut out = Vec::new();
+            for row in table.iter().map_err(|e| err(p, "cannot read", e))? {
+                let (_, v) = row.map_err(|e| err(p, "cannot read", e))?;
+                out.push(decode(p, v.value())?);
+            }
+            Ok(out)
+        })
     }
 }
 
@@ -244,7 +270,7 @@ impl QueueStore for DiskStore {
                     .map_err(|e| err(t.path, "jobs", e))?;
                 next_id += 1;
                 jobs += 1;
-                out.push(Admission::Accepted(record));
+                out.push(Admission::Accepted(Box::new(record)));
             }
             t.meta
                 .insert(NEXT_ID, next_id)
@@ -361,9 +387,10 @@ mod tests {
         assert_eq!(out[1], Admission::Duplicate, "a duplicate within one batch");
         assert!(matches!(out[2], Admission::Accepted(ref r) if r.id == 2));
         assert_eq!(out[3], Admission::Full, "capacity 2");
-        let Admission::Accepted(mut first) = out[0].clone() else {
+        let Admission::Accepted(first) = out[0].clone() else {
             unreachable!()
         };
+        let mut first = *first;
         drop(store);
 
         let store = DiskStore::open(&path).unwrap();

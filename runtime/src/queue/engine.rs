@@ -272,7 +272,7 @@ async fn run_writer(
                     match &admission {
                         Admission::Accepted(r) => {
                             stats.accepted(1);
-                            jobs.push(r.clone());
+                            jobs.push((**r).clone());
                         }
                         Admission::Duplicate => stats.duplicates(1),
                         Admission::Full => stats.refused_full(1),
@@ -291,8 +291,9 @@ async fn run_writer(
                 tracing::error!(
                     error = %e,
                     events = replies.len(),
-                    "queue: cannot persist; these events are not acked (Feishu redelivers them) \
-                     and finished jobs are kept running until their outcome is stored"
+                    "queue: cannot persist (is the disk full or read-only?); these events are not \
+                     acked (Feishu redelivers them) and finished jobs are kept running until their \
+                     outcome is stored"
                 );
                 for reply in replies {
                     let _ = reply.send(Err(e.clone()));

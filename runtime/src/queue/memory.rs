@@ -80,7 +80,7 @@ impl QueueStore for MemoryStore {
             st.dedupe_age.insert((batch.now_ms, job.dedupe_id.clone()));
             let record = JobRecord::new(st.next_id, batch.now_ms, job);
             st.jobs.insert(record.id, record.clone());
-            out.push(Admission::Accepted(record));
+            out.push(Admission::Accepted(Box::new(record)));
         }
         Ok(out)
     }

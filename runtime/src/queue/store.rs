@@ -152,7 +152,7 @@ impl Settle {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Admission {
     /// Stored as this job.
-    Accepted(JobRecord),
+    Accepted(Box<JobRecord>),
     /// Its dedupe id was seen within the window: nothing stored, ack 200.
     Duplicate,
     /// The queue holds `capacity` jobs: nothing stored, do not ack (Feishu redelivers).
