@@ -218,6 +218,20 @@ async fn redelivery_storm_each_event_handled_once_and_a_retry_reruns_only_the_fa
         );
     }
     assert_eq!(per.len(), 2 * n);
+    // Per-chat order held through the storm: each chat's events ran in arrival order.
+    let order: Vec<usize> = runs
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(h, _, _)| h == "a")
+        .map(|(_, id, _)| id[3..].parse().unwrap())
+        .collect();
+    for chat in 0..7 {
+        let in_chat: Vec<usize> = order.iter().copied().filter(|i| i % 7 == chat).collect();
+        let mut sorted = in_chat.clone();
+        sorted.sort();
+        assert_eq!(in_chat, sorted, "chat oc_{chat} ran out of order");
+    }
     assert!(store.pending().unwrap().is_empty());
     assert!(store.dead_letters().unwrap().is_empty());
     shutdown.cancel();
@@ -385,4 +399,74 @@ async fn a_full_queue_is_not_acked_and_the_redelivery_is_taken_later() {
     eventually("both handled", WAIT, || runs.lock().unwrap().len() == 2).await;
     shutdown.cancel();
     queue.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_left_by_a_previous_run_resume_in_chat_order_and_a_retry_holds_the_chat() {
+    use aviary::queue::store::{now_ms, Batch, NewJob};
+    let path = temp_queue("resume");
+    let store = Arc::new(aviary::queue::disk::DiskStore::open(&path).unwrap());
+    // A previous run persisted four events (and was killed before running them).
+    let job = |id: &str, chat: &str, text: &str| NewJob {
+        dedupe_id: id.into(),
+        event_id: id.into(),
+        event_type: "im.message.receive_v1".into(),
+        chat_id: Some(chat.into()),
+        trace_id: String::new(),
+        envelope: message_event(id, id, chat, text).to_string(),
+        handlers: vec!["h".into()],
+    };
+    store
+        .commit(Batch {
+            admit: vec![
+                job("m1", "c1", "x"),
+                job("m2", "c1", "x"),
+                job("m3", "c2", "x"),
+                job("m4", "c1", "x"),
+            ],
+            settle: vec![],
+            now_ms: now_ms(),
+            dedupe_window: Duration::from_secs(3600),
+            dedupe_max_entries: 100,
+            capacity: 100,
+        })
+        .unwrap();
+    drop(store);
+    let store = Arc::new(aviary::queue::disk::DiskStore::open(&path).unwrap());
+    let runs: Runs = Runs::default();
+    // Every event fails its first attempt: m2 and m4 must wait for m1's retry.
+    let h: Arc<dyn Invoke> = Arc::new(Recorder {
+        name: "h".into(),
+        runs: runs.clone(),
+        fail_until: 1,
+        delay: Duration::from_millis(10),
+    });
+    let Setup { queue, .. } = setup(store.clone(), vec![(h, policy(3))], true).await;
+    drained(&queue).await;
+    let c1: Vec<(String, u32)> = runs
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, id, _)| id != "m3")
+        .map(|(_, id, a)| (id.clone(), *a))
+        .collect();
+    let want: Vec<(String, u32)> = ["m1", "m1", "m2", "m2", "m4", "m4"]
+        .iter()
+        .zip([1, 2, 1, 2, 1, 2])
+        .map(|(id, a)| (id.to_string(), a))
+        .collect();
+    assert_eq!(
+        c1, want,
+        "chat c1 in order, each event finished before the next"
+    );
+    assert!(
+        runs.lock()
+            .unwrap()
+            .iter()
+            .any(|(_, id, a)| id == "m3" && *a == 2),
+        "chat c2 ran too"
+    );
+    assert!(store.pending().unwrap().is_empty());
+    queue.shutdown().await;
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }

@@ -118,7 +118,12 @@ impl Queue {
         let stats = Arc::new(QueueStats::default());
         let (ops_tx, ops_rx) = mpsc::unbounded_channel();
         let (sched_tx, sched_rx) = mpsc::unbounded_channel();
-        let (gauge_tx, gauge) = watch::channel(QueueGauge::default());
+        // Start with the loaded jobs counted, so nobody sees an empty queue before the
+        // scheduler has taken them in.
+        let (gauge_tx, gauge) = watch::channel(QueueGauge {
+            jobs: pending.len(),
+            running: 0,
+        });
         let stop = CancellationToken::new();
         let writer = tokio::spawn(run_writer(
             store,
@@ -139,8 +144,7 @@ impl Queue {
             ops: ops_tx.clone(),
             stats: stats.clone(),
         });
-        let _ = sched_tx.send(ToScheduler::Jobs(pending));
-        let scheduler = Scheduler {
+        let mut scheduler = Scheduler {
             jobs: HashMap::new(),
             lanes: HashMap::new(),
             timers: BinaryHeap::new(),
@@ -151,6 +155,9 @@ impl Queue {
             gauge: gauge_tx,
             stats: stats.clone(),
         };
+        for record in pending {
+            scheduler.add(record);
+        }
         let stop2 = stop.clone();
         let done = tokio::spawn(async move {
             // Returns once every running job's outcome is committed (or the drain timed out);
@@ -171,12 +178,22 @@ impl Queue {
     /// Persists one event (deduped, bounded) in the next group commit; resolves once it is
     /// durable (or refused).
     pub async fn admit(&self, job: NewJob) -> Result<Admission, StoreError> {
+        self.submit(job).await
+    }
+
+    /// Like [`Queue::admit`], but the event takes its place in the queue (its id, hence its
+    /// chat's order) right now, when this is called, not when the future is first polled.
+    pub fn submit(
+        &self,
+        job: NewJob,
+    ) -> impl std::future::Future<Output = Result<Admission, StoreError>> + Send + 'static {
         let (tx, rx) = oneshot::channel();
-        self.ops
-            .send(Op::Admit(job, tx))
-            .map_err(|_| StoreError("the queue is shut down".into()))?;
-        rx.await
-            .map_err(|_| StoreError("the queue writer stopped".into()))?
+        let sent = self.ops.send(Op::Admit(job, tx));
+        async move {
+            sent.map_err(|_| StoreError("the queue is shut down".into()))?;
+            rx.await
+                .map_err(|_| StoreError("the queue writer stopped".into()))?
+        }
     }
 
     /// Its counters.

@@ -73,8 +73,11 @@ impl EventSink for QueueSink {
         };
         let queue = self.queue.clone();
         let last_log = self.last_full_log_ms.clone();
+        // Submitted now: the connection calls `handle` in arrival order, so that is the order
+        // of the jobs (and of each chat's lane).
+        let admitted = queue.submit(job);
         Box::pin(async move {
-            match queue.admit(job).await {
+            match admitted.await {
                 Ok(Admission::Accepted(_)) => HandlerResult::Done,
                 Ok(Admission::Duplicate) => {
                     tracing::info!(dedupe_id = %event.meta.dedupe_id, event_type = %event.meta.event_type, "duplicate delivery; already queued or handled, acking 200");
