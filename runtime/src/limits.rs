@@ -233,11 +233,12 @@ pub mod sandbox {
 pub mod dispatch {
     use std::time::Duration;
 
-    /// Default `handler.timeout_ms`: the wall-clock budget of one call. Plain events are acked
-    /// after their handlers finish; Feishu redelivers an event not acked within 3 s, and the
-    /// dedupe layer makes such a copy wait for the first one, so a slow handler costs a
-    /// redelivery, not a double run. 10 s bounds a stuck handler without cutting off one that
-    /// calls a slow API once.
+    /// Default `handler.timeout_ms`: the wall-clock budget of one call. With the durable queue
+    /// (the default) plain events are acked once persisted, so a slow handler costs nothing on
+    /// the connection; with `ack = "after-handle"` Feishu redelivers an event not acked within
+    /// 3 s, and the dedupe layer makes such a copy wait for the first one, so a slow handler
+    /// costs a redelivery, not a double run. 10 s bounds a stuck handler without cutting off
+    /// one that calls a slow API once.
     pub const HANDLER_TIMEOUT: Duration = Duration::from_secs(10);
 
     /// Default `handler.memory_mb`: total linear memory of one instance. 128 MiB fits a Rust
