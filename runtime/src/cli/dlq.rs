@@ -177,3 +177,94 @@ fn show(r: &JobRecord) -> String {
     });
     serde_json::to_string_pretty(&value).expect("JSON values serialize")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::store::{Batch, HandlerStatus, NewJob, Settle};
+    use crate::queue::Admission;
+    use std::time::Duration;
+
+    #[test]
+    fn list_show_replay_purge() {
+        let dir = std::env::temp_dir().join(format!("aviary-dlq-cli-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("aviary.toml");
+        std::fs::write(
+            &path,
+            "[feishu]\napp_id = \"a\"\napp_secret = \"b\"\n[queue]\npath = \"q.redb\"\n",
+        )
+        .unwrap();
+        let manifest = Manifest::load(&path).unwrap();
+        let store = crate::queue::open_disk(&manifest.queue.path).unwrap();
+        let job = |id: &str| NewJob {
+            dedupe_id: id.into(),
+            event_id: id.into(),
+            event_type: "x.y".into(),
+            chat_id: None,
+            trace_id: String::new(),
+            envelope: "{\"schema\":\"2.0\"}".into(),
+            handlers: vec!["h".into()],
+        };
+        let batch = |admit, settle| Batch {
+            admit,
+            settle,
+            now_ms: now_ms(),
+            dedupe_window: Duration::from_secs(60),
+            dedupe_max_entries: 10,
+            capacity: 10,
+        };
+        let out = store
+            .commit(batch(vec![job("e1"), job("e2")], vec![]))
+            .unwrap();
+        let dead: Vec<Settle> = out
+            .into_iter()
+            .map(|a| match a {
+                Admission::Accepted(r) => {
+                    let mut r = *r;
+                    r.states[0].status = HandlerStatus::Dead;
+                    r.states[0].last_error = Some("rejected: no".into());
+                    Settle::of(r)
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        store.commit(batch(vec![], dead)).unwrap();
+        drop(store);
+
+        let list = execute(&manifest, &DlqCommand::List).unwrap();
+        assert_eq!(list.len(), 2);
+        assert!(
+            list[0].starts_with("1\tx.y\te1\th: rejected: no"),
+            "{list:?}"
+        );
+        let show = execute(&manifest, &DlqCommand::Show { id: 2 }).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&show[0]).unwrap();
+        assert_eq!(v["dedupe_id"], "e2");
+        assert_eq!(v["envelope"]["schema"], "2.0");
+        assert!(execute(&manifest, &DlqCommand::Show { id: 9 })
+            .unwrap_err()
+            .contains("no dead letter with id 9"));
+        let replay = |ids: Vec<u64>, all| execute(&manifest, &DlqCommand::Replay { ids, all });
+        assert!(replay(vec![1], false).unwrap()[0].contains("replayed 1 dead letter [1]"));
+        assert!(replay(vec![1], false)
+            .unwrap_err()
+            .contains("no dead letter with id 1"));
+        let store = crate::queue::open_disk(&manifest.queue.path).unwrap();
+        let pending = store.pending().unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].states[0].status, HandlerStatus::Pending);
+        assert_eq!(pending[0].states[0].attempts, 0);
+        drop(store);
+        assert_eq!(
+            execute(&manifest, &DlqCommand::Purge).unwrap(),
+            vec!["purged 1 dead letter"]
+        );
+        assert_eq!(
+            execute(&manifest, &DlqCommand::List).unwrap(),
+            vec!["no dead letters"]
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
