@@ -1,6 +1,8 @@
-//! `aviary run`: load the manifest, load its handlers into the Wasm sandbox, connect, and hand
-//! events (deduplicated) to the [`Dispatcher`] — or to the built-in [`LogSink`] when the
-//! manifest has no `[[handler]]` — until SIGINT/SIGTERM (graceful) or a fatal error.
+//! `aviary run`: load the manifest, load its handlers into the Wasm sandbox, open the durable
+//! queue, connect, and hand events to the [`QueueSink`] (persisted, then acked; handlers run from
+//! the queue) — or, with `[queue] ack = "after-handle"`, deduplicated to the [`Dispatcher`]; or to
+//! the built-in [`LogSink`] when the manifest has no `[[handler]]` — until SIGINT/SIGTERM
+//! (graceful) or a fatal error.
 //!
 //! Exit codes: 0 after a graceful stop, 1 on a fatal connection error or a handler that cannot
 //! be loaded (one `error: …` line each), 2 when the manifest cannot be loaded (the precise
@@ -14,10 +16,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::connection::{self, ConnectionStats};
 use crate::dispatch::dedupe::Deduplicating;
-use crate::dispatch::loading::{build_dispatcher, HandlerLoader};
+use crate::dispatch::loading::{build_dispatcher, entries, load_handlers, HandlerLoader};
+use crate::dispatch::router::Router;
 use crate::dispatch::{wasm, Dispatcher, EventSink, LogSink};
-use crate::manifest::Manifest;
+use crate::manifest::{AckMode, Manifest};
 use crate::process;
+use crate::queue::engine::QueueConfig;
+use crate::queue::{self, Queue, QueueHandler, QueueSink};
 
 /// Flags of `aviary run`.
 #[derive(Debug, clap::Args)]
@@ -47,8 +52,8 @@ pub fn run(args: RunArgs) -> ExitCode {
         }
     };
     runtime.block_on(async {
-        let sink = match sink_for(&manifest, &wasm::sandbox_loader) {
-            Ok(sink) => sink,
+        let RunningSink { sink, queue } = match start_sink(&manifest, &wasm::sandbox_loader).await {
+            Ok(running) => running,
             Err(errors) => {
                 for e in errors {
                     eprintln!("error: {e}");
@@ -65,13 +70,89 @@ pub fn run(args: RunArgs) -> ExitCode {
             domain = %manifest.feishu.domain,
             "starting"
         );
-        match connection::run(manifest.connection_options(), sink, stats, shutdown).await {
+        let ended = connection::run(manifest.connection_options(), sink, stats, shutdown).await;
+        if let Some(queue) = queue {
+            queue.shutdown().await;
+            tracing::info!(stats = ?queue.stats().snapshot(), "queue stopped");
+        }
+        match ended {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e}");
                 ExitCode::FAILURE
             }
         }
+    })
+}
+
+/// What `aviary run` hands events to, and the queue behind it (when there is one).
+pub struct RunningSink {
+    /// The sink the connection calls.
+    pub sink: Arc<dyn EventSink>,
+    /// The durable queue, with `ack = "after-persist"` and at least one handler.
+    pub queue: Option<Queue>,
+}
+
+/// Builds the sink of `aviary run` from the manifest: with `[queue] ack = "after-persist"`
+/// (the default) and handlers, a [`QueueSink`] over the opened store (card callbacks and
+/// unrouted events still go through the synchronous dispatcher); otherwise what [`sink_for`]
+/// builds. Errors name the manifest line of every handler that could not be loaded, or say why
+/// the queue cannot be opened.
+pub async fn start_sink(
+    manifest: &Manifest,
+    make_loader: &dyn Fn() -> Result<Box<dyn HandlerLoader>, String>,
+) -> Result<RunningSink, Vec<String>> {
+    if manifest.handlers.is_empty() || manifest.queue.ack == AckMode::AfterHandle {
+        return sink_for(manifest, make_loader).map(|sink| RunningSink { sink, queue: None });
+    }
+    let store = queue::open_store(&manifest.queue).map_err(|e| vec![e.to_string()])?;
+    let loader = make_loader().map_err(|e| vec![e])?;
+    let loaded = load_handlers(manifest, loader.as_ref())
+        .map_err(|failures| failures.into_iter().map(|f| f.message).collect::<Vec<_>>())?;
+    let entries = entries(manifest, loaded);
+    let router = Router::new(
+        entries.iter().map(|h| h.events.clone()).collect(),
+        entries.iter().position(|h| h.default),
+    );
+    let names: Vec<String> = manifest.handlers.iter().map(|h| h.name.clone()).collect();
+    let handlers = entries
+        .iter()
+        .zip(&manifest.handlers)
+        .map(|(e, h)| QueueHandler {
+            handler: e.handler.clone(),
+            max_concurrency: e.max_concurrency,
+            retry: h.retry,
+        })
+        .collect();
+    let config = QueueConfig {
+        capacity: manifest.queue.capacity,
+        dedupe_window: manifest.queue.dedupe_window,
+        dedupe_max_entries: manifest.queue.dedupe_max_entries,
+        max_in_flight: manifest.dispatch.max_in_flight,
+        mode: manifest.dispatch.mode,
+    };
+    let queue = Queue::start(store, handlers, config)
+        .await
+        .map_err(|e| vec![e.to_string()])?;
+    let dispatcher = Dispatcher::new(manifest.dispatch.clone(), entries);
+    tracing::info!(
+        handlers = ?names,
+        queue = %queue.describe(),
+        capacity = manifest.queue.capacity,
+        per_chat_ordering = manifest.dispatch.per_chat_ordering,
+        max_in_flight = manifest.dispatch.max_in_flight,
+        "handlers loaded; events are acked once persisted"
+    );
+    let sink = QueueSink::new(
+        queue.clone(),
+        router,
+        names,
+        manifest.dispatch.per_chat_ordering,
+        Arc::new(Deduplicating::new(dispatcher)),
+    );
+    Ok(RunningSink {
+        sink: Arc::new(sink),
+        queue: Some(queue),
     })
 }
 

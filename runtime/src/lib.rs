@@ -9,6 +9,7 @@
 //! - [`cli`]: `aviary check` and `aviary invoke`.
 //! - [`emulator`]: Feishu's side on 127.0.0.1 for tests and the demo.
 //! - [`sandbox`]: runs handlers as WebAssembly components under limits.
+//! - [`queue`]: the durable queue (persist, then ack; retries, dead letters).
 //! - [`limits`]: every limit and timeout, with its reason.
 
 pub mod app;
@@ -22,4 +23,5 @@ pub mod limits;
 pub mod manifest;
 pub mod process;
 pub mod protocol;
+pub mod queue;
 pub mod sandbox;

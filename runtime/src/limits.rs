@@ -233,11 +233,12 @@ pub mod sandbox {
 pub mod dispatch {
     use std::time::Duration;
 
-    /// Default `handler.timeout_ms`: the wall-clock budget of one call. Plain events are acked
-    /// after their handlers finish; Feishu redelivers an event not acked within 3 s, and the
-    /// dedupe layer makes such a copy wait for the first one, so a slow handler costs a
-    /// redelivery, not a double run. 10 s bounds a stuck handler without cutting off one that
-    /// calls a slow API once.
+    /// Default `handler.timeout_ms`: the wall-clock budget of one call. With the durable queue
+    /// (the default) plain events are acked once persisted, so a slow handler costs nothing on
+    /// the connection; with `ack = "after-handle"` Feishu redelivers an event not acked within
+    /// 3 s, and the dedupe layer makes such a copy wait for the first one, so a slow handler
+    /// costs a redelivery, not a double run. 10 s bounds a stuck handler without cutting off
+    /// one that calls a slow API once.
     pub const HANDLER_TIMEOUT: Duration = Duration::from_secs(10);
 
     /// Default `handler.memory_mb`: total linear memory of one instance. 128 MiB fits a Rust
@@ -274,4 +275,70 @@ pub mod dispatch {
     /// Most distinct event types remembered for "no handler for this type" logging (logged once
     /// per type); beyond it, new types are logged every time rather than remembered.
     pub const NO_HANDLER_TYPES_REMEMBERED: usize = 1024;
+}
+
+/// Defaults and bounds of the durable queue (`[queue]`, [`crate::queue`]) and of the per-handler
+/// retry settings, each with its reason.
+pub mod queue {
+    use std::time::Duration;
+
+    /// Default `queue.path`, relative to the manifest's directory: next to the manifest, so
+    /// two apps in two directories never share a queue by accident.
+    pub const DEFAULT_PATH: &str = ".aviary/queue.redb";
+
+    /// Default `queue.capacity`: jobs held (waiting, running, retrying). ~100k events of a few
+    /// KiB is a few hundred MiB on disk — hours of a busy bot's traffic while handlers are down —
+    /// and bounds what a restart must reload. Beyond it deliveries are not acked (Feishu
+    /// redelivers on its ladder), never dropped.
+    pub const CAPACITY: u64 = 100_000;
+
+    /// Largest `queue.capacity` (the scheduler keeps each held job's record in memory).
+    pub const MAX_CAPACITY: u64 = 10_000_000;
+
+    /// Default `queue.dedupe_window_secs`: 8 h, longer than Feishu's redelivery ladder
+    /// (15 s + 5 min + 1 h + 6 h ≈ 7.1 h, §7); botmux settled on the same after AionCore#796 was
+    /// bitten by a 5-minute window.
+    pub const DEDUPE_WINDOW: Duration = Duration::from_secs(8 * 3600);
+
+    /// Shortest `queue.dedupe_window_secs` accepted: the ladder's first step (15 s) plus the 3 s
+    /// ack deadline; anything shorter lets the first redelivery through.
+    pub const MIN_DEDUPE_WINDOW: Duration = Duration::from_secs(18);
+
+    /// Default `queue.dedupe_max_entries`: ids remembered (oldest forgotten first). 1 M ids is
+    /// ~40 events/s sustained for the whole 8 h window, at ~100 B each on disk.
+    pub const DEDUPE_MAX_ENTRIES: u64 = 1_000_000;
+
+    /// Most expired dedupe ids removed per commit, so pruning never makes one commit (and the
+    /// acks waiting for it) slow; expiry catches up over the next commits.
+    pub const DEDUPE_PRUNE_PER_COMMIT: usize = 2_000;
+
+    /// Most operations (admissions + settlements) in one group commit. Under load a batch is
+    /// whatever arrived during the previous fsync; the cap keeps one transaction (and the
+    /// latency of the acks waiting for it) bounded: 2,000 events of ~1 KiB is a 2 MiB write.
+    pub const GROUP_COMMIT_MAX: usize = 2_000;
+
+    /// After a failed commit, wait this long before trying the pending settlements again (a
+    /// full disk does not clear in microseconds; retrying in a loop would only flood the log).
+    pub const COMMIT_RETRY_DELAY: Duration = Duration::from_millis(500);
+
+    /// On shutdown, how long to wait for running jobs to finish and be committed. Matches the
+    /// connection's drain; a job cut off here simply runs again at the next start.
+    pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(10);
+
+    /// "Queue full" is logged at most this often (every refusal is counted).
+    pub const FULL_LOG_INTERVAL: Duration = Duration::from_secs(1);
+
+    /// Default `handler.max_attempts`: runs of one (event, handler) pair, the first included,
+    /// before it is dead-lettered. With the default backoff the last try comes ~1 min after the
+    /// first: long enough to ride out a brief outage, short enough to see a broken handler soon.
+    pub const MAX_ATTEMPTS: u32 = 5;
+
+    /// Largest `handler.max_attempts`.
+    pub const MAX_MAX_ATTEMPTS: u32 = 1_000;
+
+    /// Default `handler.backoff_ms`: the wait before the second run; it doubles per run.
+    pub const BACKOFF: Duration = Duration::from_secs(2);
+
+    /// Default `handler.backoff_max_ms`: the wait never grows beyond 5 minutes.
+    pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
 }

@@ -22,6 +22,8 @@ enum Command {
     Invoke(aviary::cli::invoke::InvokeArgs),
     /// Build handlers written in other languages than Rust (`aviary guest build --lang go`).
     Guest(aviary::cli::guest::GuestArgs),
+    /// Dead letters of the manifest's queue: list, show, replay, purge.
+    Dlq(aviary::cli::dlq::DlqArgs),
     /// Play Feishu on 127.0.0.1 (endpoint API, WebSocket gateway, OpenAPI stubs, control API).
     Emulator(aviary::emulator::cli::EmulatorArgs),
 }
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
         Command::Check(args) => aviary::cli::check::run(args),
         Command::Invoke(args) => aviary::cli::invoke::run(args),
         Command::Guest(args) => aviary::cli::guest::run(args),
+        Command::Dlq(args) => aviary::cli::dlq::run(args),
         Command::Emulator(args) => aviary::emulator::cli::run(args),
     }
 }

@@ -1,9 +1,11 @@
-//! Subcommands that work on a manifest without connecting: `aviary check` and `aviary invoke`.
+//! Subcommands that work on a manifest without connecting: `aviary check`, `aviary invoke` and
+//! `aviary dlq`.
 //! Each takes the sandbox loader as a parameter in its library entry point, so it is testable
 //! with fake handlers; the binary passes [`crate::dispatch::wasm::sandbox_loader`].
 
 pub mod check;
 pub mod guest;
+pub mod dlq;
 pub mod invoke;
 
 use crate::dispatch::loading::HandlerLoader;

@@ -21,7 +21,9 @@ pub(crate) fn ack_body(result: &HandlerResult) -> AckBody {
     match result {
         HandlerResult::Done => AckBody::Ok,
         HandlerResult::Respond(json) => AckBody::OkWithData(json.clone()),
-        HandlerResult::Failed(_) | HandlerResult::NoHandler => AckBody::Failed,
+        HandlerResult::Failed(_) | HandlerResult::NoHandler | HandlerResult::NotAcked(_) => {
+            AckBody::Failed
+        }
     }
 }
 
@@ -86,6 +88,12 @@ pub(crate) fn run_job(job: Job) -> impl std::future::Future<Output = ()> + Send 
             HandlerResult::NoHandler => {
                 stats.incr(Counter::events_failed);
                 tracing::warn!(biz_rt, "no handler for this event type; acking 500");
+            }
+            HandlerResult::NotAcked(why) => {
+                stats.incr(Counter::events_failed);
+                tracing::warn!(biz_rt, reason = %why, "event not taken; no ack sent, the server will redeliver it");
+                drop(permit);
+                return;
             }
         }
         let ack = build_ack(&completing, biz_rt, &ack_body(&result));

@@ -53,6 +53,9 @@ pub enum HandlerResult {
     Failed(String),
     /// Nobody handles this event type: ack `{"code":500}` (the SDKs' behaviour, §5.3).
     NoHandler,
+    /// The event was not taken (the durable queue is full or cannot persist it): send no ack
+    /// at all, so Feishu redelivers it after its ack timeout.
+    NotAcked(String),
 }
 
 /// A boxed future returned by [`EventSink::handle`].

@@ -26,6 +26,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/deliveries", get(deliveries))
         .route("/state", get(state))
         .route("/fault", post(fault))
+        .route("/ack-loss", post(ack_loss))
         .route("/openapi-calls", get(openapi_calls))
 }
 
@@ -170,6 +171,7 @@ async fn state(AxumState(shared): AxumState<Arc<Shared>>) -> Json<Value> {
         "endpoint_requests": state.endpoint_requests.len(),
         "acks": state.acks.len(),
         "acks_ok_total": state.acks_ok_total,
+        "acks_lost_total": state.acks_lost_total,
         "deliveries": state.deliveries.len(),
         "non_acks": state.non_acks.len(),
         "openapi_calls": state.openapi_calls.len(),
@@ -220,4 +222,24 @@ async fn openapi_calls(AxumState(shared): AxumState<Arc<Shared>>) -> Json<Value>
         })
         .collect();
     Json(Value::Array(list))
+}
+
+/// Body of `POST /_emulator/ack-loss`.
+#[derive(Debug, Deserialize)]
+struct AckLossBody {
+    rate: f64,
+}
+
+async fn ack_loss(AxumState(shared): AxumState<Arc<Shared>>, body: Bytes) -> Response {
+    match serde_json::from_slice::<AckLossBody>(&body) {
+        Ok(AckLossBody { rate }) if (0.0..=1.0).contains(&rate) => {
+            shared.lock().ack_loss = rate;
+            Json(json!({"rate": rate})).into_response()
+        }
+        _ => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "expected {\"rate\": r} with 0 <= r <= 1"})),
+        )
+            .into_response(),
+    }
 }

@@ -306,6 +306,12 @@ impl State {
                 return;
             }
         };
+        if self.ack_loss > 0.0 && rand::random::<f64>() < self.ack_loss {
+            // A lost (or hopelessly late) ack: the attempt times out and is redelivered.
+            self.acks_lost_total += 1;
+            tracing::debug!(connection, "ack thrown away (ack loss)");
+            return;
+        }
         let message_id = frame.header(MESSAGE_ID).unwrap_or("").to_string();
         let biz_rt = frame.header(BIZ_RT).map(str::to_string);
         let delivery = self.message_index.get(&message_id).copied();

@@ -27,6 +27,7 @@
 //! | `GET /_emulator/acks` | every ack: connection, code, data (UTF-8), biz_rt, message_id, delivery, headers |
 //! | `GET /_emulator/deliveries` | every push: id, event_id, type, status, acked, last_code, attempts |
 //! | `GET /_emulator/state` | live connections, totals of connections, pings, endpoint requests, acks, junk |
+//! | `POST /_emulator/ack-loss`, body `{"rate":0.5}` | throw away that share of later acks (redelivery storm); `{"rate": r}` |
 //! | `POST /_emulator/fault`, body `{"kind":"close","code":1000}` / `{"kind":"abrupt"}` / `{"kind":"drop"}` | fault every live connection; `{"connections": n}` |
 //! | `GET /_emulator/openapi-calls` | every OpenAPI call: method, path, query, body |
 //!
@@ -327,6 +328,17 @@ impl Emulator {
     /// Code-200 acks received since start (not bounded by the log).
     pub fn acks_ok_total(&self) -> u64 {
         self.shared.lock().acks_ok_total
+    }
+
+    /// From now on, throw away each arriving ack with probability `rate` (0..=1), as if it were
+    /// lost or late: the attempt times out and the event is redelivered (a redelivery storm).
+    pub fn set_ack_loss(&self, rate: f64) {
+        self.shared.lock().ack_loss = rate.clamp(0.0, 1.0);
+    }
+
+    /// Acks thrown away by [`Emulator::set_ack_loss`] so far.
+    pub fn acks_lost_total(&self) -> u64 {
+        self.shared.lock().acks_lost_total
     }
 
     /// Every pushed message with its attempts, by id.

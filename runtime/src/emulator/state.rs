@@ -82,6 +82,10 @@ pub(crate) struct State {
     pub pings: VecDeque<PingRecord>,
     pub acks: VecDeque<AckRecord>,
     pub acks_ok_total: u64,
+    /// Acks thrown away by [`super::Emulator::set_ack_loss`] (never matched to a delivery).
+    pub acks_lost_total: u64,
+    /// Probability that an arriving ack is thrown away (0 = none).
+    pub ack_loss: f64,
     pub non_acks: VecDeque<NonAckRecord>,
     pub openapi_calls: VecDeque<OpenApiCall>,
 }
@@ -116,6 +120,8 @@ impl State {
             pings: VecDeque::new(),
             acks: VecDeque::new(),
             acks_ok_total: 0,
+            acks_lost_total: 0,
+            ack_loss: 0.0,
             non_acks: VecDeque::new(),
             openapi_calls: VecDeque::new(),
         }

@@ -12,6 +12,8 @@ use super::raw::{RawDispatch, RawHandler};
 use super::{Context, ManifestError};
 use crate::dispatch::router::EventPattern;
 use crate::limits::dispatch as lim;
+use crate::limits::queue as qlim;
+use crate::queue::retry::RetryPolicy;
 
 /// Where a value was written in the manifest (1-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +47,9 @@ pub struct HandlerSettings {
     pub max_concurrency: usize,
     /// Events served by one instance before it is replaced; `None` = a fresh instance per event.
     pub reuse: Option<u32>,
+    /// When a failed run (with the durable queue) is tried again: `max_attempts`,
+    /// `backoff_ms`, `backoff_max_ms`.
+    pub retry: RetryPolicy,
     /// `[handler.config]`: what the guest reads with `config-get` (`${VAR}` expanded).
     pub config: BTreeMap<String, String>,
 }
@@ -315,6 +320,47 @@ fn handler_settings(
         .as_ref()
         .map(|_| p.count(&raw.reuse, "handler.reuse", u32::MAX as u64, 1) as u32);
 
+    let max_attempts = p.count(
+        &raw.max_attempts,
+        "handler.max_attempts",
+        qlim::MAX_MAX_ATTEMPTS as u64,
+        qlim::MAX_ATTEMPTS as u64,
+    ) as u32;
+    let backoff = Duration::from_millis(p.count(
+        &raw.backoff_ms,
+        "handler.backoff_ms",
+        u32::MAX as u64,
+        qlim::BACKOFF.as_millis() as u64,
+    ));
+    let backoff_max = Duration::from_millis(p.count(
+        &raw.backoff_max_ms,
+        "handler.backoff_max_ms",
+        u32::MAX as u64,
+        qlim::BACKOFF_MAX.as_millis() as u64,
+    ));
+    if backoff_max < backoff {
+        let span = raw
+            .backoff_max_ms
+            .as_ref()
+            .or(raw.backoff_ms.as_ref())
+            .map(|v| v.span())
+            .unwrap_or_else(|| raw.name.span());
+        p.add(
+            &span,
+            "handler.backoff_max_ms",
+            format!(
+                "{who}: backoff_max_ms ({} ms) is below backoff_ms ({} ms)",
+                backoff_max.as_millis(),
+                backoff.as_millis()
+            ),
+        );
+    }
+    let retry = RetryPolicy {
+        max_attempts,
+        backoff,
+        backoff_max,
+    };
+
     let mut config = BTreeMap::new();
     for (key, value) in raw.config.iter().flatten() {
         if key.trim().is_empty() {
@@ -344,6 +390,7 @@ fn handler_settings(
         memory_mb,
         max_concurrency,
         reuse,
+        retry,
         config,
     })
 }

@@ -42,6 +42,7 @@
 mod error;
 mod handlers;
 mod interpolate;
+mod queue;
 mod raw;
 mod secret;
 mod source;
@@ -51,6 +52,7 @@ use std::time::Duration;
 
 pub use error::ManifestError;
 pub use handlers::{DispatchMode, DispatchSettings, HandlerSettings, Location};
+pub use queue::{AckMode, QueueBackend, QueueSettings};
 pub use secret::Secret;
 
 use crate::connection::ConnectionOptions;
@@ -72,6 +74,8 @@ pub struct Manifest {
     pub connection: ConnectionSettings,
     /// `[dispatch]`: how events reach handlers.
     pub dispatch: DispatchSettings,
+    /// `[queue]`: the durable queue.
+    pub queue: QueueSettings,
     /// `[[handler]]`, in manifest order (empty: events go to the built-in log sink).
     pub handlers: Vec<HandlerSettings>,
 }
@@ -187,19 +191,27 @@ impl Manifest {
         let raw: RawManifest = toml::from_str(text).map_err(|e| cx.toml_error(&e))?;
         let feishu = cx.feishu(raw.feishu);
         let connection = cx.connection(raw.connection);
+        let queue = cx.queue(raw.queue);
         let rest = cx.dispatch_and_handlers(raw.dispatch, raw.handler);
-        match (feishu, connection, rest) {
-            (Ok(feishu), Ok(connection), Ok((dispatch, handlers))) => Ok(Manifest {
+        match (feishu, connection, queue, rest) {
+            (Ok(feishu), Ok(connection), Ok(queue), Ok((dispatch, handlers))) => Ok(Manifest {
                 feishu,
                 connection,
                 dispatch,
+                queue,
                 handlers,
                 path: cx.path,
             }),
-            (feishu, connection, rest) => {
+            (feishu, connection, queue, rest) => {
                 let mut all = Vec::new();
                 all.extend(feishu.err());
                 all.extend(connection.err());
+                if let Err(e) = queue {
+                    all.extend(match e {
+                        ManifestError::Several(list) => list,
+                        one => vec![one],
+                    });
+                }
                 if let Err(e) = rest {
                     all.extend(match e {
                         ManifestError::Several(list) => list,

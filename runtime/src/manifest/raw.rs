@@ -6,7 +6,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 /// Keys allowed at the top level.
-pub(super) const TOP_KEYS: &[&str] = &["feishu", "connection", "dispatch", "handler"];
+pub(super) const TOP_KEYS: &[&str] = &["feishu", "connection", "dispatch", "queue", "handler"];
 /// Keys allowed in `[feishu]`.
 pub(super) const FEISHU_KEYS: &[&str] = &["app_id", "app_secret", "domain", "encrypt_key"];
 /// Keys allowed in `[connection]`.
@@ -29,6 +29,15 @@ pub(super) const DISPATCH_KEYS: &[&str] = &[
     "max_in_flight",
     "callback_deadline_ms",
 ];
+/// Keys allowed in `[queue]`.
+pub(super) const QUEUE_KEYS: &[&str] = &[
+    "backend",
+    "path",
+    "capacity",
+    "dedupe_window_secs",
+    "dedupe_max_entries",
+    "ack",
+];
 /// Keys allowed in each `[[handler]]`.
 pub(super) const HANDLER_KEYS: &[&str] = &[
     "name",
@@ -40,6 +49,9 @@ pub(super) const HANDLER_KEYS: &[&str] = &[
     "memory_mb",
     "max_concurrency",
     "reuse",
+    "max_attempts",
+    "backoff_ms",
+    "backoff_max_ms",
     "config",
 ];
 
@@ -50,6 +62,7 @@ pub(super) fn allowed_keys(table: &str) -> &'static [&'static str] {
         "feishu" => FEISHU_KEYS,
         "connection" => CONNECTION_KEYS,
         "dispatch" => DISPATCH_KEYS,
+        "queue" => QUEUE_KEYS,
         "handler" => HANDLER_KEYS,
         _ => &[],
     }
@@ -64,6 +77,8 @@ pub(super) struct RawManifest {
     pub connection: RawConnection,
     #[serde(default)]
     pub dispatch: RawDispatch,
+    #[serde(default)]
+    pub queue: RawQueue,
     #[serde(default)]
     pub handler: Vec<RawHandler>,
 }
@@ -103,6 +118,18 @@ pub(super) struct RawDispatch {
     pub callback_deadline_ms: Option<Spanned<u64>>,
 }
 
+/// `[queue]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawQueue {
+    pub backend: Option<Spanned<String>>,
+    pub path: Option<Spanned<String>>,
+    pub capacity: Option<Spanned<u64>>,
+    pub dedupe_window_secs: Option<Spanned<u64>>,
+    pub dedupe_max_entries: Option<Spanned<u64>>,
+    pub ack: Option<Spanned<String>>,
+}
+
 /// One `[[handler]]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -117,5 +144,8 @@ pub(super) struct RawHandler {
     pub memory_mb: Option<Spanned<u64>>,
     pub max_concurrency: Option<Spanned<u64>>,
     pub reuse: Option<Spanned<u64>>,
+    pub max_attempts: Option<Spanned<u64>>,
+    pub backoff_ms: Option<Spanned<u64>>,
+    pub backoff_max_ms: Option<Spanned<u64>>,
     pub config: Option<std::collections::BTreeMap<String, Spanned<String>>>,
 }

@@ -462,3 +462,62 @@ component = "e.wasm"
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+mod queue {
+    use super::*;
+    use crate::manifest::{AckMode, QueueBackend};
+
+    #[test]
+    fn defaults_and_every_key() {
+        let m = parse(MINIMAL).unwrap();
+        assert_eq!(m.queue.backend, QueueBackend::Disk);
+        assert_eq!(m.queue.path, Path::new("bots/.aviary/queue.redb"));
+        assert_eq!(m.queue.ack, AckMode::AfterPersist);
+        assert_eq!(m.queue.dedupe_window, Duration::from_secs(8 * 3600));
+        let text = format!(
+            "{MINIMAL}[queue]\nbackend = \"memory\"\npath = \"q/x.redb\"\ncapacity = 10\n\
+             dedupe_window_secs = 60\ndedupe_max_entries = 5\nack = \"after-handle\"\n\
+             [[handler]]\nname = \"h\"\ncomponent = \"h.wasm\"\nevents = [\"*\"]\n\
+             max_attempts = 7\nbackoff_ms = 10\nbackoff_max_ms = 20\n"
+        );
+        let m = parse(&text).unwrap();
+        assert_eq!(m.queue.backend, QueueBackend::Memory);
+        assert_eq!(m.queue.path, Path::new("bots/q/x.redb"));
+        assert_eq!(m.queue.capacity, 10);
+        assert_eq!(m.queue.dedupe_window, Duration::from_secs(60));
+        assert_eq!(m.queue.dedupe_max_entries, 5);
+        assert_eq!(m.queue.ack, AckMode::AfterHandle);
+        let r = m.handlers[0].retry;
+        assert_eq!(
+            (r.max_attempts, r.backoff, r.backoff_max),
+            (7, Duration::from_millis(10), Duration::from_millis(20))
+        );
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key() {
+        let msg = err(&format!(
+            "{MINIMAL}[queue]\nbackend = \"postgres\"\ncapacity = 0\ndedupe_window_secs = 5\n\
+             ack = \"whenever\"\n"
+        ));
+        assert!(msg.contains("aviary.toml:5:11: queue.backend"), "{msg}");
+        assert!(msg.contains("aviary.toml:6:12: queue.capacity"), "{msg}");
+        assert!(msg.contains(":7:22: queue.dedupe_window_secs"), "{msg}");
+        assert!(msg.contains(":8:7: queue.ack"), "{msg}");
+        let msg = err(&format!(
+            "{MINIMAL}[queue]\nbackend = \"redis://127.0.0.1:6379\"\n"
+        ));
+        assert!(
+            msg.contains("queue.backend") && msg.contains("not available"),
+            "{msg}"
+        );
+        let msg = err(&format!("{MINIMAL}[queue]\nsize = 3\n"));
+        assert!(msg.contains(":5:1: unknown key `queue.size`"), "{msg}");
+        let msg = err(&format!(
+            "{MINIMAL}[[handler]]\nname = \"h\"\ncomponent = \"h.wasm\"\nevents = [\"*\"]\n\
+             max_attempts = 0\nbackoff_ms = 100\nbackoff_max_ms = 10\n"
+        ));
+        assert!(msg.contains(":8:16: handler.max_attempts"), "{msg}");
+        assert!(msg.contains(":10:18: handler.backoff_max_ms"), "{msg}");
+    }
+}

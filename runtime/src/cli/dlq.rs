@@ -1,0 +1,270 @@
+//! `aviary dlq list | show <id> | replay <id>… | replay --all | purge -m aviary.toml`: the dead
+//! letters of the manifest's disk queue.
+//!
+//! The queue file is locked by a running `aviary run`, so these commands work while it is
+//! stopped (they say so otherwise); replayed jobs run at its next start, only the handlers that
+//! gave up run again, with their attempts reset.
+//!
+//! Exit codes: 0 on success; 1 when the queue cannot be opened or an id is not a dead letter;
+//! 2 when the manifest cannot be loaded.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::manifest::{Manifest, QueueBackend};
+use crate::queue::store::{now_ms, HandlerStatus, JobRecord, QueueStore};
+
+/// Flags of `aviary dlq`.
+#[derive(Debug, clap::Args)]
+pub struct DlqArgs {
+    /// The manifest whose `[queue]` to use.
+    #[arg(
+        short = 'm',
+        long = "manifest",
+        default_value = "aviary.toml",
+        global = true
+    )]
+    pub manifest: PathBuf,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: DlqCommand,
+}
+
+/// `aviary dlq` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum DlqCommand {
+    /// One line per dead letter: id, event type, dedupe id, the handlers that gave up and why.
+    List,
+    /// Everything about one dead letter (JSON): the event and each handler's state.
+    Show {
+        /// The dead letter's id (from `list`).
+        id: u64,
+    },
+    /// Put dead letters back in the queue: their failed handlers run again at the next start.
+    Replay {
+        /// Dead letter ids (from `list`).
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        ids: Vec<u64>,
+        /// Replay every dead letter.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Delete every dead letter.
+    Purge,
+}
+
+/// Runs `aviary dlq`.
+pub fn run(args: DlqArgs) -> ExitCode {
+    let manifest = match Manifest::load(&args.manifest) {
+        Ok(m) => m,
+        Err(e) => {
+            for problem in e.problems() {
+                eprintln!("error: {problem}");
+            }
+            return ExitCode::from(2);
+        }
+    };
+    match execute(&manifest, &args.command) {
+        Ok(lines) => {
+            for line in lines {
+                println!("{line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one subcommand on the manifest's queue; returns what to print.
+pub fn execute(manifest: &Manifest, command: &DlqCommand) -> Result<Vec<String>, String> {
+    if manifest.queue.backend == QueueBackend::Memory {
+        return Err(format!(
+            "{}: [queue] backend = \"memory\" keeps no dead letters between runs",
+            manifest.path.display()
+        ));
+    }
+    let store = crate::queue::open_disk(&manifest.queue.path).map_err(|e| e.to_string())?;
+    let store: &dyn QueueStore = &store;
+    let err = |e: crate::queue::StoreError| e.to_string();
+    match command {
+        DlqCommand::List => {
+            let dead = store.dead_letters().map_err(err)?;
+            if dead.is_empty() {
+                return Ok(vec!["no dead letters".into()]);
+            }
+            Ok(dead.iter().map(list_line).collect())
+        }
+        DlqCommand::Show { id } => {
+            let dead = store.dead_letters().map_err(err)?;
+            let record = dead
+                .iter()
+                .find(|r| r.id == *id)
+                .ok_or_else(|| format!("no dead letter with id {id} (see `aviary dlq list`)"))?;
+            Ok(vec![show(record)])
+        }
+        DlqCommand::Replay { ids, all } => {
+            let chosen = if *all { None } else { Some(ids.as_slice()) };
+            let moved = store.replay(chosen, now_ms()).map_err(err)?;
+            if let Some(ids) = chosen {
+                let missing: Vec<String> = ids
+                    .iter()
+                    .filter(|id| !moved.contains(id))
+                    .map(|id| id.to_string())
+                    .collect();
+                if !missing.is_empty() {
+                    return Err(format!(
+                        "no dead letter with id {} (replayed: {:?})",
+                        missing.join(", "),
+                        moved
+                    ));
+                }
+            }
+            Ok(vec![format!(
+                "replayed {} dead letter{} {:?}; their failed handlers run at the next `aviary run`",
+                moved.len(),
+                if moved.len() == 1 { "" } else { "s" },
+                moved
+            )])
+        }
+        DlqCommand::Purge => {
+            let n = store.purge().map_err(err)?;
+            Ok(vec![format!(
+                "purged {n} dead letter{}",
+                if n == 1 { "" } else { "s" }
+            )])
+        }
+    }
+}
+
+fn list_line(r: &JobRecord) -> String {
+    let dead: Vec<String> = r
+        .states
+        .iter()
+        .filter(|s| s.status == HandlerStatus::Dead)
+        .map(|s| {
+            format!(
+                "{}: {}",
+                s.name,
+                s.last_error.as_deref().unwrap_or("(no error recorded)")
+            )
+        })
+        .collect();
+    format!(
+        "{}\t{}\t{}\t{}",
+        r.id,
+        r.job.event_type,
+        r.job.dedupe_id,
+        dead.join("; ")
+    )
+}
+
+fn show(r: &JobRecord) -> String {
+    let envelope: serde_json::Value = serde_json::from_str(&r.job.envelope)
+        .unwrap_or_else(|_| serde_json::Value::String(r.job.envelope.clone()));
+    let value = serde_json::json!({
+        "id": r.id,
+        "enqueued_at_ms": r.enqueued_at_ms,
+        "dedupe_id": r.job.dedupe_id,
+        "event_id": r.job.event_id,
+        "event_type": r.job.event_type,
+        "chat_id": r.job.chat_id,
+        "trace_id": r.job.trace_id,
+        "handlers": r.states,
+        "envelope": envelope,
+    });
+    serde_json::to_string_pretty(&value).expect("JSON values serialize")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::store::{Batch, HandlerStatus, NewJob, Settle};
+    use crate::queue::Admission;
+    use std::time::Duration;
+
+    #[test]
+    fn list_show_replay_purge() {
+        let dir = std::env::temp_dir().join(format!("aviary-dlq-cli-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("aviary.toml");
+        std::fs::write(
+            &path,
+            "[feishu]\napp_id = \"a\"\napp_secret = \"b\"\n[queue]\npath = \"q.redb\"\n",
+        )
+        .unwrap();
+        let manifest = Manifest::load(&path).unwrap();
+        let store = crate::queue::open_disk(&manifest.queue.path).unwrap();
+        let job = |id: &str| NewJob {
+            dedupe_id: id.into(),
+            event_id: id.into(),
+            event_type: "x.y".into(),
+            chat_id: None,
+            trace_id: String::new(),
+            envelope: "{\"schema\":\"2.0\"}".into(),
+            handlers: vec!["h".into()],
+        };
+        let batch = |admit, settle| Batch {
+            admit,
+            settle,
+            now_ms: now_ms(),
+            dedupe_window: Duration::from_secs(60),
+            dedupe_max_entries: 10,
+            capacity: 10,
+        };
+        let out = store
+            .commit(batch(vec![job("e1"), job("e2")], vec![]))
+            .unwrap();
+        let dead: Vec<Settle> = out
+            .into_iter()
+            .map(|a| match a {
+                Admission::Accepted(r) => {
+                    let mut r = *r;
+                    r.states[0].status = HandlerStatus::Dead;
+                    r.states[0].last_error = Some("rejected: no".into());
+                    Settle::of(r)
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        store.commit(batch(vec![], dead)).unwrap();
+        drop(store);
+
+        let list = execute(&manifest, &DlqCommand::List).unwrap();
+        assert_eq!(list.len(), 2);
+        assert!(
+            list[0].starts_with("1\tx.y\te1\th: rejected: no"),
+            "{list:?}"
+        );
+        let show = execute(&manifest, &DlqCommand::Show { id: 2 }).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&show[0]).unwrap();
+        assert_eq!(v["dedupe_id"], "e2");
+        assert_eq!(v["envelope"]["schema"], "2.0");
+        assert!(execute(&manifest, &DlqCommand::Show { id: 9 })
+            .unwrap_err()
+            .contains("no dead letter with id 9"));
+        let replay = |ids: Vec<u64>, all| execute(&manifest, &DlqCommand::Replay { ids, all });
+        assert!(replay(vec![1], false).unwrap()[0].contains("replayed 1 dead letter [1]"));
+        assert!(replay(vec![1], false)
+            .unwrap_err()
+            .contains("no dead letter with id 1"));
+        let store = crate::queue::open_disk(&manifest.queue.path).unwrap();
+        let pending = store.pending().unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].states[0].status, HandlerStatus::Pending);
+        assert_eq!(pending[0].states[0].attempts, 0);
+        drop(store);
+        assert_eq!(
+            execute(&manifest, &DlqCommand::Purge).unwrap(),
+            vec!["purged 1 dead letter"]
+        );
+        assert_eq!(
+            execute(&manifest, &DlqCommand::List).unwrap(),
+            vec!["no dead letters"]
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,158 @@
+//! `[queue]`: the durable queue's backend and bounds, validated into [`QueueSettings`].
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::raw::RawQueue;
+use super::{Context, ManifestError};
+use crate::limits::queue as lim;
+
+/// Where queued events are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueueBackend {
+    /// An embedded redb file at [`QueueSettings::path`] (the default): survives crashes.
+    Disk,
+    /// Process memory: the same semantics, lost on exit.
+    Memory,
+}
+
+/// When a plain event is acked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AckMode {
+    /// Once persisted in the queue (the default); handlers run from the queue.
+    #[default]
+    AfterPersist,
+    /// Once the handlers finished (the official SDKs' semantics): 500 on failure, so Feishu
+    /// redelivers; no queue, in-memory dedupe only.
+    AfterHandle,
+}
+
+/// `[queue]`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueSettings {
+    /// The backend.
+    pub backend: QueueBackend,
+    /// The disk backend's file, resolved against the manifest's directory.
+    pub path: PathBuf,
+    /// Most jobs held; when full, deliveries are not acked.
+    pub capacity: u64,
+    /// Dedupe window.
+    pub dedupe_window: Duration,
+    /// Most dedupe ids remembered.
+    pub dedupe_max_entries: u64,
+    /// When plain events are acked.
+    pub ack: AckMode,
+}
+
+impl QueueSettings {
+    /// The defaults for a manifest in `dir`.
+    pub fn defaults_in(dir: &Path) -> QueueSettings {
+        QueueSettings {
+            backend: QueueBackend::Disk,
+            path: dir.join(lim::DEFAULT_PATH),
+            capacity: lim::CAPACITY,
+            dedupe_window: lim::DEDUPE_WINDOW,
+            dedupe_max_entries: lim::DEDUPE_MAX_ENTRIES,
+            ack: AckMode::AfterPersist,
+        }
+    }
+}
+
+impl Context<'_> {
+    pub(super) fn queue(&self, raw: RawQueue) -> Result<QueueSettings, ManifestError> {
+        let dir = self.path.parent().unwrap_or(Path::new("")).to_path_buf();
+        let mut q = QueueSettings::defaults_in(&dir);
+        let mut problems = Vec::new();
+        let mut push = |r: Result<(), ManifestError>| {
+            if let Err(e) = r {
+                problems.push(e);
+            }
+        };
+        if let Some(b) = &raw.backend {
+            let value = self.expand(b, "queue.backend");
+            push(value.and_then(|v| {
+                match v.trim() {
+                    "disk" => q.backend = QueueBackend::Disk,
+                    "memory" => q.backend = QueueBackend::Memory,
+                    other if other.starts_with("redis://") || other.starts_with("rediss://") => {
+                        return self.invalid(
+                            &b.span(),
+                            "queue.backend",
+                            "the Redis backend is not available in this version yet; use \"disk\" \
+                             (one instance) or \"memory\"",
+                        )
+                    }
+                    other => {
+                        return self.invalid(
+                            &b.span(),
+                            "queue.backend",
+                            format!("`{other}` is not \"disk\", \"memory\" or a redis:// URL"),
+                        )
+                    }
+                }
+                Ok(())
+            }));
+        }
+        if let Some(p) = &raw.path {
+            push(
+                self.non_empty(p, "queue.path")
+                    .map(|v| q.path = dir.join(v.trim())),
+            );
+        }
+        if let Some(v) = &raw.capacity {
+            let n = *v.get_ref();
+            if n == 0 || n > lim::MAX_CAPACITY {
+                push(self.invalid(
+                    &v.span(),
+                    "queue.capacity",
+                    format!("must be between 1 and {} (got {n})", lim::MAX_CAPACITY),
+                ));
+            } else {
+                q.capacity = n;
+            }
+        }
+        if let Some(v) = &raw.dedupe_window_secs {
+            let secs = *v.get_ref();
+            if Duration::from_secs(secs) < lim::MIN_DEDUPE_WINDOW {
+                push(self.invalid(
+                    &v.span(),
+                    "queue.dedupe_window_secs",
+                    format!(
+                        "must be at least {} (Feishu's first redelivery comes ~18 s after the \
+                         first push; the default {} outlasts its whole ladder)",
+                        lim::MIN_DEDUPE_WINDOW.as_secs(),
+                        lim::DEDUPE_WINDOW.as_secs()
+                    ),
+                ));
+            } else {
+                q.dedupe_window = Duration::from_secs(secs);
+            }
+        }
+        if let Some(v) = &raw.dedupe_max_entries {
+            if *v.get_ref() == 0 {
+                push(self.invalid(
+                    &v.span(),
+                    "queue.dedupe_max_entries",
+                    "must be greater than 0",
+                ));
+            } else {
+                q.dedupe_max_entries = *v.get_ref();
+            }
+        }
+        if let Some(a) = &raw.ack {
+            match a.get_ref().trim() {
+                "after-persist" => q.ack = AckMode::AfterPersist,
+                "after-handle" => q.ack = AckMode::AfterHandle,
+                other => push(self.invalid(
+                    &a.span(),
+                    "queue.ack",
+                    format!("`{other}` is neither \"after-persist\" nor \"after-handle\""),
+                )),
+            }
+        }
+        match ManifestError::from_list(problems) {
+            None => Ok(q),
+            Some(e) => Err(e),
+        }
+    }
+}

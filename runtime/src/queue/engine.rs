@@ -1,0 +1,634 @@
+//! The queue's moving parts: one **writer** task that turns admissions and settlements into
+//! durable transactions (group commit), one **scheduler** task that decides which job runs
+//! next, and one task per running job.
+//!
+//! **Group commit.** The writer takes every operation that is waiting (up to
+//! [`lim::GROUP_COMMIT_MAX`]) and commits them in one transaction; operations that arrive while
+//! that commit (and its fsync) is running form the next batch. Under load the batch grows to
+//! whatever arrived during one fsync, so throughput scales with load while an idle queue still
+//! commits a lone event at once.
+//!
+//! **Scheduling.** A job runs when it is due (its pending handlers' backoff has passed), a
+//! global in-flight slot is free (`dispatch.max_in_flight`), and — with per-chat ordering — it is
+//! the oldest job of its chat. A job's chat turn is released only when its outcome is committed,
+//! so the order holds across crashes; a job waiting for a retry keeps its chat's turn (later
+//! events of that chat wait behind it, as they would have to for ordering to mean anything).
+//! Each handler call also takes a slot of that handler (`max_concurrency`).
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use tokio::sync::{mpsc, oneshot, watch, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+use super::retry::RetryPolicy;
+use super::stats::QueueStats;
+use super::store::{
+    now_ms, Admission, Batch, HandlerStatus, JobRecord, NewJob, QueueStore, Settle, StoreError,
+};
+use crate::dispatch::{guest_log, InboundEvent};
+use crate::handler::{Failure, GuestEvent, Invocation, Invoke, Outcome};
+use crate::limits::queue as lim;
+use crate::manifest::DispatchMode;
+use crate::protocol::envelope::parse_envelope;
+
+/// One handler as the queue runs it.
+#[derive(Clone)]
+pub struct QueueHandler {
+    /// Runs it (the sandbox, or a fake in tests).
+    pub handler: Arc<dyn Invoke>,
+    /// Calls of this handler at once.
+    pub max_concurrency: usize,
+    /// When a failed run is tried again.
+    pub retry: RetryPolicy,
+}
+
+/// How the queue runs (from `[queue]` and `[dispatch]`).
+#[derive(Debug, Clone)]
+pub struct QueueConfig {
+    /// Most jobs held (dead letters not counted); beyond it deliveries are not acked.
+    pub capacity: u64,
+    /// A dedupe id seen within this window is a duplicate.
+    pub dedupe_window: Duration,
+    /// Most dedupe ids kept.
+    pub dedupe_max_entries: u64,
+    /// Jobs running at once.
+    pub max_in_flight: usize,
+    /// Several handlers of one job: in parallel or in manifest order.
+    pub mode: DispatchMode,
+}
+
+/// The queue's state for observers (tests, logs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueGauge {
+    /// Jobs held (waiting, running or waiting for a retry).
+    pub jobs: usize,
+    /// Jobs running now.
+    pub running: usize,
+}
+
+enum Op {
+    Admit(NewJob, oneshot::Sender<Result<Admission, StoreError>>),
+    Settle(Settle),
+}
+
+enum ToScheduler {
+    Jobs(Vec<JobRecord>),
+    Settled(Vec<Settle>),
+}
+
+/// A running queue: admit events with [`Queue::admit`]; stop with [`Queue::shutdown`].
+#[derive(Clone)]
+pub struct Queue {
+    ops: mpsc::UnboundedSender<Op>,
+    stats: Arc<QueueStats>,
+    gauge: watch::Receiver<QueueGauge>,
+    stop: CancellationToken,
+    done: Arc<tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
+    describe: Arc<str>,
+}
+
+struct RunContext {
+    handlers: HashMap<String, (QueueHandler, Arc<Semaphore>)>,
+    mode: DispatchMode,
+    ops: mpsc::UnboundedSender<Op>,
+    stats: Arc<QueueStats>,
+}
+
+impl Queue {
+    /// Opens the queue on `store`: loads the jobs a previous run left (they run first, in id
+    /// order) and starts the writer and the scheduler.
+    pub async fn start(
+        store: Arc<dyn QueueStore>,
+        handlers: Vec<QueueHandler>,
+        config: QueueConfig,
+    ) -> Result<Queue, StoreError> {
+        let loader = store.clone();
+        let pending = tokio::task::spawn_blocking(move || loader.pending())
+            .await
+            .map_err(|e| StoreError(format!("loading the queue: {e}")))??;
+        let describe: Arc<str> = store.describe().into();
+        if !pending.is_empty() {
+            tracing::info!(jobs = pending.len(), queue = %describe, "resuming jobs left by the previous run");
+        }
+        let stats = Arc::new(QueueStats::default());
+        let (ops_tx, ops_rx) = mpsc::unbounded_channel();
+        let (sched_tx, sched_rx) = mpsc::unbounded_channel();
+        // Start with the loaded jobs counted, so nobody sees an empty queue before the
+        // scheduler has taken them in.
+        let (gauge_tx, gauge) = watch::channel(QueueGauge {
+            jobs: pending.len(),
+            running: 0,
+        });
+        let stop = CancellationToken::new();
+        let writer = tokio::spawn(run_writer(
+            store,
+            ops_rx,
+            sched_tx.clone(),
+            config.clone(),
+            stats.clone(),
+        ));
+        let cx = Arc::new(RunContext {
+            handlers: handlers
+                .into_iter()
+                .map(|h| {
+                    let permits = Arc::new(Semaphore::new(h.max_concurrency.max(1)));
+                    (h.handler.name().to_string(), (h, permits))
+                })
+                .collect(),
+            mode: config.mode,
+            ops: ops_tx.clone(),
+            stats: stats.clone(),
+        });
+        let mut scheduler = Scheduler {
+            jobs: HashMap::new(),
+            lanes: HashMap::new(),
+            timers: BinaryHeap::new(),
+            ready: BTreeSet::new(),
+            running: 0,
+            max_in_flight: config.max_in_flight.max(1),
+            cx,
+            gauge: gauge_tx,
+            stats: stats.clone(),
+        };
+        for record in pending {
+            scheduler.add(record);
+        }
+        let stop2 = stop.clone();
+        let done = tokio::spawn(async move {
+            // Returns once every running job's outcome is committed (or the drain timed out);
+            // the writer keeps serving until the process ends.
+            scheduler.run(sched_rx, stop2).await;
+            drop((sched_tx, writer));
+        });
+        Ok(Queue {
+            ops: ops_tx,
+            stats,
+            gauge,
+            stop,
+            done: Arc::new(tokio::sync::Mutex::new(Some(done))),
+            describe,
+        })
+    }
+
+    /// Persists one event (deduped, bounded) in the next group commit; resolves once it is
+    /// durable (or refused).
+    pub async fn admit(&self, job: NewJob) -> Result<Admission, StoreError> {
+        self.submit(job).await
+    }
+
+    /// Like [`Queue::admit`], but the event takes its place in the queue (its id, hence its
+    /// chat's order) right now, when this is called, not when the future is first polled.
+    pub fn submit(
+        &self,
+        job: NewJob,
+    ) -> impl std::future::Future<Output = Result<Admission, StoreError>> + Send + 'static {
+        let (tx, rx) = oneshot::channel();
+        let sent = self.ops.send(Op::Admit(job, tx));
+        async move {
+            sent.map_err(|_| StoreError("the queue is shut down".into()))?;
+            rx.await
+                .map_err(|_| StoreError("the queue writer stopped".into()))?
+        }
+    }
+
+    /// Its counters.
+    pub fn stats(&self) -> Arc<QueueStats> {
+        self.stats.clone()
+    }
+
+    /// Jobs held and running, updated as they change.
+    pub fn gauge(&self) -> watch::Receiver<QueueGauge> {
+        self.gauge.clone()
+    }
+
+    /// The backend, for logs.
+    pub fn describe(&self) -> &str {
+        &self.describe
+    }
+
+    /// Stops starting jobs, waits (up to [`lim::SHUTDOWN_DRAIN`]) for running ones to settle,
+    /// commits what is pending and stops. Jobs not finished stay in the store for the next run.
+    pub async fn shutdown(&self) {
+        self.stop.cancel();
+        if let Some(done) = self.done.lock().await.take() {
+            let _ = done.await;
+        }
+    }
+}
+
+async fn run_writer(
+    store: Arc<dyn QueueStore>,
+    mut ops: mpsc::UnboundedReceiver<Op>,
+    sched: mpsc::UnboundedSender<ToScheduler>,
+    config: QueueConfig,
+    stats: Arc<QueueStats>,
+) {
+    // Settlements whose commit failed; retried with the next batch (the jobs stay "running"
+    // until then, so nothing runs twice because of it).
+    let mut carry: Vec<Settle> = Vec::new();
+    let mut open = true;
+    loop {
+        let mut batch_ops = Vec::new();
+        if carry.is_empty() {
+            match ops.recv().await {
+                Some(op) => batch_ops.push(op),
+                None => return,
+            }
+        } else if open {
+            tokio::select! {
+                op = ops.recv() => match op {
+                    Some(op) => batch_ops.push(op),
+                    None => open = false,
+                },
+                _ = tokio::time::sleep(lim::COMMIT_RETRY_DELAY) => {}
+            }
+        } else {
+            tokio::time::sleep(lim::COMMIT_RETRY_DELAY).await;
+        }
+        while batch_ops.len() < lim::GROUP_COMMIT_MAX {
+            match ops.try_recv() {
+                Ok(op) => batch_ops.push(op),
+                Err(_) => break,
+            }
+        }
+        let mut admit = Vec::new();
+        let mut replies = Vec::new();
+        let mut settle = std::mem::take(&mut carry);
+        for op in batch_ops {
+            match op {
+                Op::Admit(job, reply) => {
+                    admit.push(job);
+                    replies.push(reply);
+                }
+                Op::Settle(s) => settle.push(s),
+            }
+        }
+        let settled = settle.clone();
+        let batch = Batch {
+            admit,
+            settle,
+            now_ms: now_ms(),
+            dedupe_window: config.dedupe_window,
+            dedupe_max_entries: config.dedupe_max_entries,
+            capacity: config.capacity,
+        };
+        let store2 = store.clone();
+        let result = tokio::task::spawn_blocking(move || store2.commit(batch))
+            .await
+            .unwrap_or_else(|e| Err(StoreError(format!("the commit task failed: {e}"))));
+        match result {
+            Ok(admissions) => {
+                stats.commits(1);
+                let mut jobs = Vec::new();
+                for (reply, admission) in replies.into_iter().zip(admissions) {
+                    match &admission {
+                        Admission::Accepted(r) => {
+                            stats.accepted(1);
+                            jobs.push((**r).clone());
+                        }
+                        Admission::Duplicate => stats.duplicates(1),
+                        Admission::Full => stats.refused_full(1),
+                    }
+                    let _ = reply.send(Ok(admission));
+                }
+                if !jobs.is_empty() {
+                    let _ = sched.send(ToScheduler::Jobs(jobs));
+                }
+                if !settled.is_empty() {
+                    let _ = sched.send(ToScheduler::Settled(settled));
+                }
+            }
+            Err(e) => {
+                stats.persist_failures(replies.len() as u64);
+                tracing::error!(
+                    error = %e,
+                    events = replies.len(),
+                    "queue: cannot persist (is the disk full or read-only?); these events are not \
+                     acked (Feishu redelivers them) and finished jobs are kept running until their \
+                     outcome is stored"
+                );
+                for reply in replies {
+                    let _ = reply.send(Err(e.clone()));
+                }
+                carry = settled;
+            }
+        }
+        if !open && carry.is_empty() {
+            return;
+        }
+    }
+}
+
+struct JobEntry {
+    record: JobRecord,
+    running: bool,
+}
+
+struct Scheduler {
+    jobs: HashMap<u64, JobEntry>,
+    lanes: HashMap<String, VecDeque<u64>>,
+    timers: BinaryHeap<Reverse<(u64, u64)>>,
+    ready: BTreeSet<u64>,
+    running: usize,
+    max_in_flight: usize,
+    cx: Arc<RunContext>,
+    gauge: watch::Sender<QueueGauge>,
+    stats: Arc<QueueStats>,
+}
+
+impl Scheduler {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<ToScheduler>, stop: CancellationToken) {
+        let mut drain_deadline: Option<tokio::time::Instant> = None;
+        loop {
+            if drain_deadline.is_none() {
+                self.launch();
+            }
+            self.publish();
+            if drain_deadline.is_some() && self.running == 0 {
+                return;
+            }
+            let next_timer = self.timers.peek().map(|Reverse((at, _))| *at);
+            let sleep = async {
+                match next_timer {
+                    Some(at) => {
+                        let wait = at.saturating_sub(now_ms());
+                        tokio::time::sleep(Duration::from_millis(wait)).await
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            let drain = async {
+                match drain_deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                msg = rx.recv() => match msg {
+                    Some(ToScheduler::Jobs(jobs)) => {
+                        for record in jobs {
+                            self.add(record);
+                        }
+                    }
+                    Some(ToScheduler::Settled(settled)) => {
+                        for s in settled {
+                            self.settled(s);
+                        }
+                    }
+                    None => return,
+                },
+                _ = sleep => self.fire_timers(),
+                _ = stop.cancelled(), if drain_deadline.is_none() => {
+                    drain_deadline = Some(tokio::time::Instant::now() + lim::SHUTDOWN_DRAIN);
+                }
+                _ = drain => {
+                    tracing::warn!(running = self.running, "queue: jobs still running at shutdown; they run again at the next start");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn publish(&self) {
+        let gauge = QueueGauge {
+            jobs: self.jobs.len(),
+            running: self.running,
+        };
+        self.gauge.send_if_modified(|g| {
+            let changed = *g != gauge;
+            *g = gauge;
+            changed
+        });
+    }
+
+    fn add(&mut self, record: JobRecord) {
+        let id = record.id;
+        if let Some(chat) = &record.job.chat_id {
+            self.lanes.entry(chat.clone()).or_default().push_back(id);
+        }
+        self.jobs.insert(
+            id,
+            JobEntry {
+                record,
+                running: false,
+            },
+        );
+        self.consider(id);
+    }
+
+    fn settled(&mut self, s: Settle) {
+        let id = s.id();
+        let Some(entry) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        if entry.running {
+            entry.running = false;
+            self.running -= 1;
+        }
+        match s {
+            Settle::Retry(record) => {
+                entry.record = record;
+                self.consider(id);
+            }
+            Settle::Done(_) | Settle::Dead(_) => {
+                if matches!(s, Settle::Done(_)) {
+                    self.stats.completed(1);
+                } else {
+                    self.stats.dead_lettered(1);
+                }
+                let entry = self.jobs.remove(&id).expect("checked above");
+                if let Some(chat) = &entry.record.job.chat_id {
+                    let next = match self.lanes.get_mut(chat) {
+                        Some(lane) => {
+                            lane.retain(|j| *j != id);
+                            lane.front().copied()
+                        }
+                        None => None,
+                    };
+                    match next {
+                        Some(next) => self.consider(next),
+                        None => {
+                            self.lanes.remove(chat);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Puts `id` on the ready set or a timer if it may run.
+    fn consider(&mut self, id: u64) {
+        let Some(entry) = self.jobs.get(&id) else {
+            return;
+        };
+        if entry.running {
+            return;
+        }
+        if let Some(chat) = &entry.record.job.chat_id {
+            if self.lanes.get(chat).and_then(|l| l.front()) != Some(&id) {
+                return;
+            }
+        }
+        match entry.record.next_at_ms() {
+            Some(at) if at > now_ms() => self.timers.push(Reverse((at, id))),
+            // Nothing pending (cannot happen for a stored job) is settled by a run too.
+            _ => {
+                self.ready.insert(id);
+            }
+        }
+    }
+
+    fn fire_timers(&mut self) {
+        let now = now_ms();
+        while let Some(Reverse((at, id))) = self.timers.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            // Stale timers (the job moved on) are harmless: consider() re-checks everything.
+            if self.jobs.get(&id).and_then(|e| e.record.next_at_ms()) == Some(at) {
+                self.consider(id);
+            }
+        }
+    }
+
+    fn launch(&mut self) {
+        while self.running < self.max_in_flight {
+            let Some(id) = self.ready.pop_first() else {
+                return;
+            };
+            let Some(entry) = self.jobs.get_mut(&id) else {
+                continue;
+            };
+            if entry.running {
+                continue;
+            }
+            entry.running = true;
+            self.running += 1;
+            let record = entry.record.clone();
+            let cx = self.cx.clone();
+            tokio::spawn(async move {
+                let settle = run_job(&cx, record).await;
+                let _ = cx.ops.send(Op::Settle(settle));
+            });
+        }
+    }
+}
+
+/// Runs the job's due handlers and works out what becomes of it.
+async fn run_job(cx: &RunContext, mut record: JobRecord) -> Settle {
+    let now = now_ms();
+    let envelope = match parse_envelope(record.job.envelope.as_bytes(), None) {
+        Ok(e) => e,
+        Err(e) => {
+            for s in &mut record.states {
+                if s.status == HandlerStatus::Pending {
+                    s.status = HandlerStatus::Dead;
+                    s.last_error = Some(format!("the stored envelope cannot be parsed: {e}"));
+                }
+            }
+            return Settle::of(record);
+        }
+    };
+    let inbound = InboundEvent {
+        meta: envelope.meta,
+        json: envelope.json,
+        trace_id: record.job.trace_id.clone(),
+        frame_message_id: String::new(),
+    };
+    let due: Vec<usize> = record
+        .states
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.status == HandlerStatus::Pending && s.next_at_ms <= now)
+        .map(|(i, _)| i)
+        .collect();
+    let call = |i: usize| {
+        let name = record.states[i].name.clone();
+        let attempt = record.states[i].attempts + 1;
+        let inbound = &inbound;
+        async move {
+            let Some((h, permits)) = cx.handlers.get(&name) else {
+                return (i, None);
+            };
+            let _permit = permits.acquire().await.expect("never closed");
+            let event = GuestEvent::from_inbound(inbound, attempt);
+            let invocation = AssertUnwindSafe(h.handler.invoke(&event))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| Invocation {
+                    result: Err(Failure::Host {
+                        message: "the handler implementation panicked".into(),
+                    }),
+                    fuel_used: None,
+                    peak_memory_bytes: 0,
+                    wall: Duration::ZERO,
+                    logs: Vec::new(),
+                });
+            guest_log::emit(&name, &event.event_id, &inbound.trace_id, &invocation.logs);
+            (i, Some((invocation.result, h.retry)))
+        }
+    };
+    let results = match cx.mode {
+        DispatchMode::Parallel => {
+            futures_util::future::join_all(due.iter().map(|&i| call(i))).await
+        }
+        DispatchMode::Sequential => {
+            let mut out = Vec::new();
+            for &i in &due {
+                out.push(call(i).await);
+            }
+            out
+        }
+    };
+    let done_at = now_ms();
+    for (i, result) in results {
+        let s = &mut record.states[i];
+        s.attempts += 1;
+        let Some((result, retry)) = result else {
+            s.status = HandlerStatus::Dead;
+            s.last_error = Some(format!(
+                "handler `{}` is not in the manifest any more",
+                s.name
+            ));
+            continue;
+        };
+        let failure = match result {
+            Ok(Outcome::Done | Outcome::Respond(_)) => {
+                s.status = HandlerStatus::Done;
+                s.last_error = None;
+                continue;
+            }
+            Ok(Outcome::Reject(why)) => {
+                s.status = HandlerStatus::Dead;
+                s.last_error = Some(format!("rejected: {why}"));
+                tracing::info!(handler = %s.name, event_id = %record.job.event_id, reason = %why, "handler rejected the event; dead-lettered");
+                continue;
+            }
+            Ok(Outcome::Retry(why)) => format!("asked for a retry: {why}"),
+            Err(f) => format!("failed: {f}"),
+        };
+        match retry.delay_after(s.attempts, &mut rand::thread_rng()) {
+            Some(delay) => {
+                cx.stats.retries(1);
+                s.next_at_ms = done_at + delay.as_millis() as u64;
+                tracing::warn!(handler = %s.name, event_id = %record.job.event_id, attempt = s.attempts, retry_in_ms = delay.as_millis() as u64, "handler {failure}; will retry");
+                s.last_error = Some(failure);
+            }
+            None => {
+                s.status = HandlerStatus::Dead;
+                tracing::warn!(handler = %s.name, event_id = %record.job.event_id, attempts = s.attempts, "handler {failure}; attempts exhausted, dead-lettered");
+                s.last_error = Some(format!(
+                    "{failure} (attempt {} of {})",
+                    s.attempts, retry.max_attempts
+                ));
+            }
+        }
+    }
+    Settle::of(record)
+}

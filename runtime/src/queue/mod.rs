@@ -1,0 +1,65 @@
+//! The durable event queue: events are persisted (with dedupe) before they are acked, and workers
+//! run the handlers from the store (issue 5).
+//!
+//! ```text
+//! connection ─▶ QueueSink::handle ─▶ writer (group commit: admit + dedupe, fsync) ─▶ ack 200
+//!                   │ card callback                          │ committed jobs
+//!                   ▼                                        ▼
+//!          synchronous Dispatcher                 scheduler (per-chat lanes, in-flight bound,
+//!          (answer rides in the ack)              retry timers) ─▶ job task: pending handlers
+//!                                                            │ outcome (done / retry / dead)
+//!                                                            ▼
+//!                                                 writer (same group commit) ─▶ scheduler
+//! ```
+//!
+//! - [`store`]: the [`QueueStore`] trait every backend implements (one durable transaction per
+//!   batch of admissions and settlements), plus the record types.
+//! - [`disk`]: the default backend on [redb](https://docs.rs/redb); [`memory`]: the same
+//!   semantics without durability.
+//! - [`engine`]: the writer (group commit), the scheduler and the job runner; [`sink`]: the
+//!   [`crate::dispatch::EventSink`] the connection talks to.
+//! - [`retry`]: the backoff schedule (exponential with jitter).
+//!
+//! **Guarantees.** An event is acked 200 only once its job (or the fact that it is a duplicate)
+//! is durable. Each (event, handler) pair keeps its own state, so a retry re-runs only the
+//! handler that failed. A handler's outcome is committed before the next event of the same chat
+//! starts (with `per_chat_ordering`), so order survives crashes. A handler *run* that is cut off
+//! by a crash (SIGKILL, power loss) before its outcome was committed is run again after the
+//! restart (with a higher `attempt`): handler runs are at-least-once, acceptance and completion
+//! exactly-once. External effects should be keyed by the event's `dedupe_id` when a repeat must
+//! be harmless.
+
+pub mod disk;
+pub mod engine;
+pub mod memory;
+pub mod retry;
+pub mod sink;
+pub mod stats;
+pub mod store;
+
+pub use engine::{Queue, QueueHandler};
+pub use sink::QueueSink;
+pub use stats::{QueueSnapshot, QueueStats};
+pub use store::{
+    Admission, Batch, HandlerState, HandlerStatus, JobRecord, NewJob, QueueStore, Settle,
+    StoreError,
+};
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::manifest::{QueueBackend, QueueSettings};
+
+/// Opens the store the manifest's `[queue]` names. The error is one line that says what failed
+/// and where (e.g. the path that cannot be created).
+pub fn open_store(settings: &QueueSettings) -> Result<Arc<dyn QueueStore>, StoreError> {
+    match &settings.backend {
+        QueueBackend::Memory => Ok(Arc::new(memory::MemoryStore::new())),
+        QueueBackend::Disk => Ok(Arc::new(disk::DiskStore::open(&settings.path)?)),
+    }
+}
+
+/// Opens the disk store at `path` for the `dlq` commands.
+pub fn open_disk(path: &Path) -> Result<disk::DiskStore, StoreError> {
+    disk::DiskStore::open(path)
+}

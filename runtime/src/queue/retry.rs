@@ -1,0 +1,72 @@
+//! When a failed (event, handler) pair runs again: exponential backoff with jitter, up to the
+//! handler's `max_attempts`.
+
+use std::time::Duration;
+
+use rand::Rng;
+
+/// A handler's retry settings (`[[handler]]` `max_attempts`, `backoff_ms`, `backoff_max_ms`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Runs in total (the first one included) before the pair is dead-lettered; at least 1.
+    pub max_attempts: u32,
+    /// Wait before the second run; doubles each run after that.
+    pub backoff: Duration,
+    /// The wait never grows beyond this.
+    pub backoff_max: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        use crate::limits::queue as lim;
+        RetryPolicy {
+            max_attempts: lim::MAX_ATTEMPTS,
+            backoff: lim::BACKOFF,
+            backoff_max: lim::BACKOFF_MAX,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait after run number `attempts` failed (1 = the first run), or `None` when the
+    /// attempts are used up. The wait is `backoff × 2^(attempts-1)`, capped at `backoff_max`,
+    /// then scaled by a random factor in [0.5, 1] ("equal jitter") so retries of many events
+    /// that failed together do not run in lockstep.
+    pub fn delay_after(&self, attempts: u32, rng: &mut impl Rng) -> Option<Duration> {
+        if attempts >= self.max_attempts.max(1) {
+            return None;
+        }
+        let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(30));
+        let base = self.backoff.saturating_mul(factor).min(self.backoff_max);
+        Some(base.mul_f64(rng.gen_range(0.5..=1.0)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doubles_with_jitter_caps_and_stops() {
+        let p = RetryPolicy {
+            max_attempts: 5,
+            backoff: Duration::from_millis(100),
+            backoff_max: Duration::from_millis(300),
+        };
+        let mut rng = rand::thread_rng();
+        for _ in 0..100 {
+            let d1 = p.delay_after(1, &mut rng).unwrap();
+            assert!(d1 >= Duration::from_millis(50) && d1 <= Duration::from_millis(100));
+            let d2 = p.delay_after(2, &mut rng).unwrap();
+            assert!(d2 >= Duration::from_millis(100) && d2 <= Duration::from_millis(200));
+            let d4 = p.delay_after(4, &mut rng).unwrap();
+            assert!(d4 >= Duration::from_millis(150) && d4 <= Duration::from_millis(300));
+        }
+        assert_eq!(p.delay_after(5, &mut rng), None);
+        let once = RetryPolicy {
+            max_attempts: 1,
+            ..p
+        };
+        assert_eq!(once.delay_after(1, &mut rng), None);
+    }
+}

@@ -1,0 +1,493 @@
+//! The durable queue as a user runs it: the real `aviary run` binary with a Wasm handler that
+//! records each run in its log, the emulator on 127.0.0.1, and SIGKILLs. Also the failure
+//! modes of the queue file: an unusable path, and a file that cannot grow (disk full).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aviary::emulator::{DeliveryStatus, Emulator, EmulatorConfig};
+use aviary::queue::QueueStore;
+
+const APP_ID: &str = "cli_0123456789abcdef";
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Builds the `recorder` test guest (tests/guests) and returns its path.
+fn recorder_wasm() -> PathBuf {
+    let root = repo_root();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| if p.is_absolute() { p } else { root.join(p) })
+        .unwrap_or_else(|| root.join("target"));
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(root.join("tests/guests"))
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "-p",
+            "recorder",
+        ])
+        .arg("--manifest-path")
+        .arg(root.join("tests/guests/Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "building the recorder guest failed (run scripts/setup-tests.sh for the wasm32-wasip2 \
+         target):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    target.join("wasm32-wasip2/release/recorder.wasm")
+}
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(tag: &str) -> Dir {
+        let dir = std::env::temp_dir().join(format!("aviary-crash-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Dir(dir)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn manifest(dir: &Path, emu: &Emulator, queue_path: &str, extra: &str) -> PathBuf {
+    let wasm = recorder_wasm();
+    let text = format!(
+        "[feishu]\napp_id = \"{APP_ID}\"\napp_secret = \"emulator-secret\"\ndomain = \"{}\"\n\n\
+         [dispatch]\nper_chat_ordering = true\nmax_in_flight = 32\n\n\
+         [queue]\npath = \"{queue_path}\"\n{extra}\n\
+         [[handler]]\nname = \"rec\"\ncomponent = \"{}\"\nevents = [\"*\"]\n\
+         max_attempts = 3\nbackoff_ms = 20\nbackoff_max_ms = 100\n",
+        emu.domain(),
+        wasm.display()
+    );
+    let path = dir.join("aviary.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+struct Run {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A private copy of the binary under test, taken once: a target directory shared with other
+/// checkouts may get another build of `aviary` while this long test runs.
+fn binary() -> PathBuf {
+    static COPY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    COPY.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("aviary-crash-bin-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let copy = dir.join("aviary");
+        std::fs::copy(env!("CARGO_BIN_EXE_aviary"), &copy).unwrap();
+        copy
+    })
+    .clone()
+}
+
+/// Starts `aviary run`; output to `log`. `prefix` runs it under a shell snippet (e.g. limits).
+fn spawn(manifest: &Path, log: PathBuf, shell_prefix: Option<&str>) -> Run {
+    let file = std::fs::File::create(&log).unwrap();
+    let bin = binary();
+    let mut cmd = match shell_prefix {
+        None => {
+            let mut c = Command::new(bin);
+            c.arg("run").arg("--manifest").arg(manifest);
+            c
+        }
+        Some(prefix) => {
+            let mut c = Command::new("bash");
+            c.arg("-c")
+                .arg(format!("{prefix}; exec \"$0\" run --manifest \"$1\""))
+                .arg(&bin)
+                .arg(manifest);
+            c
+        }
+    };
+    cmd.stdout(Stdio::from(file.try_clone().unwrap()))
+        .stderr(Stdio::from(file))
+        .env("RUST_LOG", "warn,aviary::guest=info,aviary::queue=info")
+        .env("XDG_CACHE_HOME", manifest.parent().unwrap().join("cache"));
+    Run {
+        child: cmd.spawn().expect("aviary starts"),
+        log,
+    }
+}
+
+fn envelope(i: usize, text: &str) -> serde_json::Value {
+    serde_json::json!({
+        "schema": "2.0",
+        "header": {"event_id": format!("ev-{i}"), "event_type": "im.message.receive_v1",
+                   "create_time": "1608725989000", "token": "", "app_id": APP_ID, "tenant_key": "t"},
+        "event": {"message": {"message_id": format!("om_{i}"), "chat_id": format!("oc_{}", i % 40),
+                  "message_type": "text", "content": serde_json::json!({"text": text}).to_string()}}
+    })
+}
+
+/// `effect <id> attempt <n>` lines of one log: (id, attempt) in order.
+fn effects(log: &Path) -> Vec<(String, u32)> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let rest = &l[l.find("effect ")? + 7..];
+            let mut words = rest.split_whitespace();
+            let id = words.next()?.to_string();
+            (words.next()? == "attempt").then_some(())?;
+            let n = words
+                .next()?
+                .trim_end_matches(|c: char| !c.is_ascii_digit());
+            Some((id, n.parse().ok()?))
+        })
+        .collect()
+}
+
+fn sigterm(run: &mut Run) -> Option<i32> {
+    let pid = run.child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let start = Instant::now();
+    loop {
+        if let Some(status) = run.child.try_wait().unwrap() {
+            return status.code();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn emulator_config() -> EmulatorConfig {
+    let mut c = EmulatorConfig::fast();
+    // A long ladder of short steps: events pushed to a process that is then killed come back
+    // quickly, however often that happens.
+    // The ack deadline is longer than Feishu's 3 s: this test runs a debug build on a shared
+    // 2-core machine, and what it checks is that nothing is lost or run twice, not latency.
+    c.redelivery.scale = 1.0;
+    c.redelivery.ack_timeout = Duration::from_secs(10);
+    c.redelivery.ladder = [1, 2, 4]
+        .into_iter()
+        .chain(std::iter::repeat_n(5, 30))
+        .map(Duration::from_secs)
+        .collect();
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_events_survive_repeated_sigkill_each_handled_once() {
+    const N: usize = 10_000;
+    const KILLS: usize = 4;
+    let dir = Dir::new("kill");
+    let emu = Emulator::start(emulator_config()).await.unwrap();
+    let manifest = manifest(&dir.0, &emu, "q/queue.redb", "");
+    let mut requested_dead = HashSet::new();
+    let mut retry_once = HashSet::new();
+    let mut always_retry = HashSet::new();
+    let mut envelopes = Vec::new();
+    for i in 0..N {
+        let text = if i % 500 == 3 {
+            requested_dead.insert(format!("om_{i}"));
+            "please reject"
+        } else if i % 700 == 5 {
+            requested_dead.insert(format!("om_{i}"));
+            always_retry.insert(format!("om_{i}"));
+            "always-retry"
+        } else if i % 300 == 7 {
+            retry_once.insert(format!("om_{i}"));
+            "retry-once"
+        } else {
+            "hello"
+        };
+        envelopes.push(envelope(i, text));
+    }
+    // Pushed at 1,000 events/s while the runtime is killed and restarted (what piles up while
+    // it is down arrives in a burst when it reconnects).
+    let emu = std::sync::Arc::new(emu);
+    let pusher = {
+        let emu = emu.clone();
+        tokio::spawn(async move {
+            for chunk in envelopes.chunks(50) {
+                for e in chunk {
+                    emu.push_event(e);
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    let mut logs = Vec::new();
+    let mut killed = Vec::new();
+    let mut run = spawn(&manifest, dir.0.join("run-0.log"), None);
+    logs.push(run.log.clone());
+    for k in 0..KILLS {
+        // Let it make progress, then SIGKILL it mid-flight.
+        let started = Instant::now();
+        let before: usize = logs.iter().map(|l| effects(l).len()).sum();
+        loop {
+            let now: usize = logs.iter().map(|l| effects(l).len()).sum();
+            if now >= before + 300 + 400 * k || started.elapsed() > Duration::from_secs(60) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        run.child.kill().unwrap();
+        run.child.wait().unwrap();
+        killed.push(logs.len() - 1);
+        run = spawn(&manifest, dir.0.join(format!("run-{}.log", k + 1)), None);
+        logs.push(run.log.clone());
+    }
+    pusher.await.unwrap();
+    // Let the last run finish everything: every delivery acked, every event's effects in.
+    let deadline = Instant::now() + Duration::from_secs(400);
+    loop {
+        let all: HashSet<String> = logs
+            .iter()
+            .flat_map(|l| effects(l))
+            .map(|(id, _)| id)
+            .collect();
+        let unacked = emu.deliveries().iter().filter(|d| !d.acked).count();
+        if all.len() == N && unacked == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "after {KILLS} kills: {} of {N} events have an effect, {unacked} deliveries unacked; \
+             last log:\n{}",
+            all.len(),
+            std::fs::read_to_string(logs.last().unwrap())
+                .unwrap_or_default()
+                .lines()
+                .rev()
+                .take(20)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+    }
+    // Retries and dead letters take a few more backoffs.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(sigterm(&mut run), Some(0), "graceful exit");
+    let failed = emu
+        .deliveries()
+        .iter()
+        .filter(|d| d.status == DeliveryStatus::Failed)
+        .count();
+    assert_eq!(failed, 0, "every delivery was eventually acked");
+
+    // Effects by id, per run.
+    let mut per: BTreeMap<String, Vec<(usize, u32)>> = BTreeMap::new();
+    for (run_index, log) in logs.iter().enumerate() {
+        for (id, attempt) in effects(log) {
+            per.entry(id).or_default().push((run_index, attempt));
+        }
+    }
+    assert_eq!(per.len(), N, "every event handled");
+    let mut cut_off_reruns = 0;
+    for (id, runs) in &per {
+        let mut seen: HashMap<u32, usize> = HashMap::new();
+        for &(run_index, attempt) in runs {
+            if let Some(&earlier) = seen.get(&attempt) {
+                // The same attempt twice is only allowed when the earlier run was SIGKILLed
+                // before that attempt's outcome was committed.
+                assert!(
+                    earlier != run_index && killed.contains(&earlier),
+                    "{id}: attempt {attempt} ran twice without a crash in between: {runs:?}"
+                );
+                cut_off_reruns += 1;
+            }
+            seen.insert(attempt, run_index);
+        }
+        let attempts: Vec<u32> = {
+            let mut a: Vec<u32> = seen.keys().copied().collect();
+            a.sort();
+            a
+        };
+        let want: Vec<u32> = if retry_once.contains(id) {
+            vec![1, 2]
+        } else if always_retry.contains(id) {
+            vec![1, 2, 3]
+        } else {
+            vec![1]
+        };
+        assert_eq!(attempts, want, "{id}: {runs:?}");
+    }
+    // A SIGKILL can only cut off what was running: at most max_in_flight (32) per kill.
+    assert!(
+        cut_off_reruns <= KILLS * 32,
+        "{cut_off_reruns} reruns after {KILLS} kills"
+    );
+    eprintln!(
+        "crash test: {N} events, {KILLS} SIGKILLs, {cut_off_reruns} handler runs cut off by a kill \
+         and run again; {} deliveries in total for {N} events",
+        emu.deliveries().iter().map(|d| d.attempts.len()).sum::<usize>()
+    );
+
+    // Nothing left but the dead letters that were asked for.
+    let store = aviary::queue::open_disk(&dir.0.join("q/queue.redb")).unwrap();
+    assert!(store.pending().unwrap().is_empty(), "no job left behind");
+    let dead: HashSet<String> = store
+        .dead_letters()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.job.dedupe_id)
+        .collect();
+    assert_eq!(dead, requested_dead);
+    drop(store);
+
+    // The CLI sees the same.
+    let out = Command::new(binary())
+        .args(["dlq", "list", "-m"])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(listed.lines().count(), requested_dead.len(), "{listed}");
+    assert!(listed.contains("rejected: asked to reject"), "{listed}");
+    assert!(listed.contains("attempt 3 of 3"), "{listed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unusable_queue_path_is_a_clear_error_and_nothing_is_acked() {
+    let dir = Dir::new("badpath");
+    let emu = Emulator::start(emulator_config()).await.unwrap();
+    std::fs::write(dir.0.join("not-a-dir"), b"x").unwrap();
+    let manifest = manifest(&dir.0, &emu, "not-a-dir/queue.redb", "");
+    emu.push_event(&envelope(1, "hello"));
+    let mut run = spawn(&manifest, dir.0.join("run.log"), None);
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = run.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "did not exit");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let out = std::fs::read_to_string(&run.log).unwrap();
+    assert_eq!(status.code(), Some(1), "{out}");
+    let errors: Vec<&str> = out.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{out}");
+    assert!(
+        errors[0].contains("not-a-dir") && errors[0].contains("cannot create the queue directory"),
+        "{}",
+        errors[0]
+    );
+    assert_eq!(emu.connections_total(), 0, "never connected");
+    assert!(emu.acks().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_queue_file_cannot_grow_nothing_is_acked_and_nothing_is_lost() {
+    const N: usize = 30;
+    let dir = Dir::new("full");
+    let emu = Emulator::start(emulator_config()).await.unwrap();
+    let manifest = manifest(&dir.0, &emu, "q/queue.redb", "");
+    // Create the queue file, then measure it.
+    {
+        let _ = aviary::queue::open_disk(&dir.0.join("q/queue.redb")).unwrap();
+    }
+    let initial = std::fs::metadata(dir.0.join("q/queue.redb")).unwrap().len();
+    // Files may grow to the current size plus 512 KiB (SIGXFSZ ignored, so writes fail with
+    // EFBIG like a full disk); each event carries 100 KiB, so only a few fit.
+    let limit_kib = initial / 1024 + 512;
+    let big = "x".repeat(100 * 1024);
+    for i in 0..N {
+        emu.push_event(&envelope(i, &big));
+    }
+    let mut limited = spawn(
+        &manifest,
+        dir.0.join("full.log"),
+        Some(&format!("trap '' XFSZ; ulimit -f {limit_kib}")),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let log = std::fs::read_to_string(&limited.log).unwrap_or_default();
+        if log.contains("cannot persist") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no persist failure reported:\n{log}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let log = std::fs::read_to_string(&limited.log).unwrap();
+    assert!(
+        log.contains("is the disk full or read-only?") && log.contains("File too large"),
+        "{log}"
+    );
+    let handled_while_full: HashSet<String> = effects(&limited.log)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let acked: HashSet<String> = emu
+        .deliveries()
+        .iter()
+        .filter(|d| d.acked)
+        .filter_map(|d| d.event_id.clone())
+        .collect();
+    assert!(
+        acked.len() < N,
+        "some events could not be persisted, so were not acked"
+    );
+    // Every acked event was persisted: it runs now or after the restart.
+    limited.child.kill().unwrap();
+    limited.child.wait().unwrap();
+
+    // Space is back: everything arrives (redelivered or from the queue), each once.
+    let run = spawn(&manifest, dir.0.join("after.log"), None);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let after: Vec<(String, u32)> = effects(&run.log);
+        let all: HashSet<&String> = handled_while_full
+            .iter()
+            .chain(after.iter().map(|(id, _)| id))
+            .collect();
+        let unacked = emu.deliveries().iter().filter(|d| !d.acked).count();
+        if all.len() == N && unacked == 0 {
+            // Outside the jobs whose outcome could not be stored while the file was full
+            // (they run again), nothing ran twice.
+            let mut seen = HashSet::new();
+            for (id, _) in &after {
+                assert!(seen.insert(id), "{id} handled twice after the restart");
+            }
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {N} handled, {unacked} unacked",
+            all.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop(run);
+    let _ = acked;
+}
