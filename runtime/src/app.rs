@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::connection::{self, ConnectionStats};
 use crate::dispatch::dedupe::Deduplicating;
 use crate::dispatch::loading::{build_dispatcher, HandlerLoader};
-use crate::dispatch::{wasm, Dispatcher, EventSink, LogSink};
+use crate::dispatch::{stats, wasm, DispatchStats, Dispatcher, EventSink, LogSink};
 use crate::manifest::Manifest;
 use crate::process;
 
@@ -47,8 +47,8 @@ pub fn run(args: RunArgs) -> ExitCode {
         }
     };
     runtime.block_on(async {
-        let sink = match sink_for(&manifest, &wasm::sandbox_loader) {
-            Ok(sink) => sink,
+        let (sink, dispatch_stats) = match sink_for(&manifest, &wasm::sandbox_loader) {
+            Ok(loaded) => loaded,
             Err(errors) => {
                 for e in errors {
                     eprintln!("error: {e}");
@@ -65,7 +65,18 @@ pub fn run(args: RunArgs) -> ExitCode {
             domain = %manifest.feishu.domain,
             "starting"
         );
-        match connection::run(manifest.connection_options(), sink, stats, shutdown).await {
+        if let Some(d) = &dispatch_stats {
+            tokio::spawn(stats::report_periodically(
+                d.clone(),
+                crate::limits::dispatch::STATS_LOG_INTERVAL,
+                shutdown.clone(),
+            ));
+        }
+        let result = connection::run(manifest.connection_options(), sink, stats, shutdown).await;
+        if let Some(d) = &dispatch_stats {
+            stats::log_summary(d, "final");
+        }
+        match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -82,17 +93,20 @@ async fn stop_on_signal(shutdown: CancellationToken) {
     shutdown.cancel();
 }
 
+/// What [`sink_for`] returns: the sink, and the dispatcher's counters when there is one.
+pub type RunSink = (Arc<dyn EventSink>, Option<Arc<DispatchStats>>);
+
 /// The sink `aviary run` hands events to, wrapped in the dedupe layer: a [`Dispatcher`] over the
-/// manifest's handlers (loaded through the loader `make_loader` returns), or [`LogSink`] when the
-/// manifest has none (then `make_loader` is not called). Errors name the manifest line of every
-/// handler that could not be loaded.
+/// manifest's handlers (loaded through the loader `make_loader` returns), with its counters; or
+/// [`LogSink`] when the manifest has none (then `make_loader` is not called, and there are no
+/// counters). Errors name the manifest line of every handler that could not be loaded.
 pub fn sink_for(
     manifest: &Manifest,
     make_loader: &dyn Fn() -> Result<Box<dyn HandlerLoader>, String>,
-) -> Result<Arc<dyn EventSink>, Vec<String>> {
+) -> Result<RunSink, Vec<String>> {
     if manifest.handlers.is_empty() {
         tracing::info!("no [[handler]] in the manifest; events are logged and acked");
-        return Ok(Arc::new(Deduplicating::new(LogSink)));
+        return Ok((Arc::new(Deduplicating::new(LogSink)), None));
     }
     let loader = make_loader().map_err(|e| vec![e])?;
     let dispatcher: Dispatcher = build_dispatcher(manifest, loader.as_ref())
@@ -104,5 +118,6 @@ pub fn sink_for(
         max_in_flight = manifest.dispatch.max_in_flight,
         "handlers loaded"
     );
-    Ok(Arc::new(Deduplicating::new(dispatcher)))
+    let stats = dispatcher.stats();
+    Ok((Arc::new(Deduplicating::new(dispatcher)), Some(stats)))
 }
