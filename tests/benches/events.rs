@@ -19,8 +19,10 @@
 //! to), connects one client (Aviary and the trivial client in this process, the SDKs in theirs),
 //! pushes a burst of N `im.message.receive_v1` events at once and waits for N code-200 acks.
 //! events/s = N / (last ack − first push); latency = ack arrival − frame sent, per event (so a
-//! burst's queueing shows in p99). Rows run one after another, so their ratios are comparable;
-//! absolute numbers depend on the machine.
+//! burst's queueing shows in p99). CPU columns: CPU time per event of the client (when it runs
+//! in this process) and of the emulator process, which shows where the time goes on a machine
+//! shared with other work. Rows run one after another, so their ratios are comparable; absolute
+//! numbers depend on the machine.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -57,6 +59,10 @@ struct Row {
     events_per_s: Option<f64>,
     p50: Option<Duration>,
     p99: Option<Duration>,
+    /// CPU time per event of the client process (Aviary and the trivial client; they run in
+    /// this process) and of the emulator process, in µs.
+    client_cpu_us: Option<f64>,
+    emulator_cpu_us: Option<f64>,
     note: String,
 }
 
@@ -331,6 +337,8 @@ async fn end_to_end(name: &str, client: Client, n: usize) -> Row {
     };
     let shutdown = CancellationToken::new();
     let mut peer = None;
+    let in_process = !matches!(client, Client::Peer(_));
+    let cpu_before = process_cpu();
     match client {
         Client::Aviary(sink) => {
             let opts = ConnectionOptions::new(&domain, APP_ID, APP_SECRET);
@@ -350,6 +358,10 @@ async fn end_to_end(name: &str, client: Client, n: usize) -> Row {
         }
     }
     let result = tokio::time::timeout(Duration::from_secs(700), lines.next_line()).await;
+    let client_cpu = match (in_process, cpu_before, process_cpu()) {
+        (true, Some(a), Some(b)) => Some((b - a).as_secs_f64() * 1e6 / n as f64),
+        _ => None,
+    };
     shutdown.cancel();
     drop(peer);
     drop(child.stdin.take());
@@ -371,8 +383,20 @@ async fn end_to_end(name: &str, client: Client, n: usize) -> Row {
         events_per_s: v["events_per_s"].as_f64(),
         p50: ms("p50_ms"),
         p99: ms("p99_ms"),
+        client_cpu_us: client_cpu,
+        emulator_cpu_us: v["emulator_cpu_us"].as_f64(),
         note: String::new(),
     }
+}
+
+/// CPU time (user + system) this process has used so far, from `/proc/self/stat` (clock ticks
+/// of 10 ms; the rows run for seconds).
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after_comm = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after_comm.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
 }
 
 /// The child process of one row: runs the emulator on its own runtime, prints its domain,
@@ -405,6 +429,7 @@ async fn burst_result(emu: &Emulator, payloads: Vec<Vec<u8>>) -> Value {
         return json!({"error": "not run: the client never connected"});
     }
     let n = payloads.len() as u64;
+    let cpu_before = process_cpu();
     let started = Instant::now();
     for p in payloads {
         emu.push(p, PushOptions::default());
@@ -416,6 +441,10 @@ async fn burst_result(emu: &Emulator, payloads: Vec<Vec<u8>>) -> Value {
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    let emulator_cpu = match (cpu_before, process_cpu()) {
+        (Some(a), Some(b)) => Some((b - a).as_secs_f64() * 1e6 / n as f64),
+        _ => None,
+    };
     let acks = emu.acks();
     let last = acks.iter().map(|a| a.at).max().unwrap_or(started);
     let sent: std::collections::HashMap<_, _> = emu
@@ -438,6 +467,7 @@ async fn burst_result(emu: &Emulator, payloads: Vec<Vec<u8>>) -> Value {
         "events_per_s": n as f64 / last.duration_since(started).as_secs_f64(),
         "p50_ms": ms(percentile(&latencies, 0.50)),
         "p99_ms": ms(percentile(&latencies, 0.99)),
+        "emulator_cpu_us": emulator_cpu,
     })
 }
 
@@ -447,6 +477,8 @@ fn skipped(name: &str, note: String) -> Row {
         events_per_s: None,
         p50: None,
         p99: None,
+        client_cpu_us: None,
+        emulator_cpu_us: None,
         note,
     }
 }
@@ -511,21 +543,28 @@ fn print_table(n: usize, rows: &[Row]) {
     println!();
     println!("End to end: a burst of {n} events from the emulator (own process), one client, ack after handling");
     println!(
-        "{:<52} {:>12} {:>12} {:>12}  note",
-        "client", "events/s", "ack p50", "ack p99"
+        "{:<52} {:>10} {:>11} {:>11} {:>11} {:>11}  note",
+        "client", "events/s", "ack p50", "ack p99", "client CPU", "emu CPU"
     );
+    let us = |v: Option<f64>| {
+        v.map(|v| format!("{v:.0} µs/ev"))
+            .unwrap_or_else(|| "-".into())
+    };
     for r in rows {
         let eps = r
             .events_per_s
             .map(|v| format!("{v:.0}"))
             .unwrap_or_else(|| "-".into());
         println!(
-            "{:<52} {:>12} {:>12} {:>12}  {}",
+            "{:<52} {:>10} {:>11} {:>11} {:>11} {:>11}  {}",
             r.name,
             eps,
             ms(r.p50),
             ms(r.p99),
+            us(r.client_cpu_us),
+            us(r.emulator_cpu_us),
             r.note
         );
     }
+    println!("(client CPU: this process, for the Aviary and trivial rows; the SDKs run in their own processes)");
 }
