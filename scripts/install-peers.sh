@@ -4,7 +4,8 @@
 # @larksuiteoapi/node-sdk (npm), both at exact versions.
 #
 # Idempotent: a second run with everything in place only checks versions.
-# Target: $AVIARY_PEERS_DIR, default <repo>/target/peers.
+# Target: $AVIARY_PEERS_DIR, default $CARGO_TARGET_DIR/peers (<repo>/target/peers without it);
+# tests/support/peers.rs looks in the same place.
 # Needs: python3 (with venv + pip), node and npm; network access to PyPI and npm.
 set -euo pipefail
 
@@ -12,7 +13,9 @@ PY_SDK_VERSION="1.7.5"
 NODE_SDK_VERSION="1.74.0"
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PEERS_DIR="${AVIARY_PEERS_DIR:-$REPO_ROOT/target/peers}"
+TARGET_DIR="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
+case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$REPO_ROOT/$TARGET_DIR" ;; esac
+PEERS_DIR="${AVIARY_PEERS_DIR:-$TARGET_DIR/peers}"
 VENV="$PEERS_DIR/venv"
 NODE_PREFIX="$PEERS_DIR/node"
 

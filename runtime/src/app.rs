@@ -18,7 +18,7 @@ use crate::connection::{self, ConnectionStats};
 use crate::dispatch::dedupe::Deduplicating;
 use crate::dispatch::loading::{build_dispatcher, entries, load_handlers, HandlerLoader};
 use crate::dispatch::router::Router;
-use crate::dispatch::{wasm, Dispatcher, EventSink, LogSink};
+use crate::dispatch::{stats, wasm, DispatchStats, Dispatcher, EventSink, LogSink};
 use crate::manifest::{AckMode, Manifest};
 use crate::process;
 use crate::queue::engine::QueueConfig;
@@ -52,7 +52,11 @@ pub fn run(args: RunArgs) -> ExitCode {
         }
     };
     runtime.block_on(async {
-        let RunningSink { sink, queue } = match start_sink(&manifest, &wasm::sandbox_loader).await {
+        let RunningSink {
+            sink,
+            queue,
+            dispatch_stats,
+        } = match start_sink(&manifest, &wasm::sandbox_loader).await {
             Ok(running) => running,
             Err(errors) => {
                 for e in errors {
@@ -70,10 +74,20 @@ pub fn run(args: RunArgs) -> ExitCode {
             domain = %manifest.feishu.domain,
             "starting"
         );
+        if let Some(d) = &dispatch_stats {
+            tokio::spawn(stats::report_periodically(
+                d.clone(),
+                crate::limits::dispatch::STATS_LOG_INTERVAL,
+                shutdown.clone(),
+            ));
+        }
         let ended = connection::run(manifest.connection_options(), sink, stats, shutdown).await;
         if let Some(queue) = queue {
             queue.shutdown().await;
             tracing::info!(stats = ?queue.stats().snapshot(), "queue stopped");
+        }
+        if let Some(d) = &dispatch_stats {
+            stats::log_summary(d, "final");
         }
         match ended {
             Ok(()) => ExitCode::SUCCESS,
@@ -91,6 +105,9 @@ pub struct RunningSink {
     pub sink: Arc<dyn EventSink>,
     /// The durable queue, with `ack = "after-persist"` and at least one handler.
     pub queue: Option<Queue>,
+    /// The synchronous dispatcher's counters (all handler calls with `ack = "after-handle"`;
+    /// card callbacks and unrouted events with the queue), when there are handlers.
+    pub dispatch_stats: Option<Arc<DispatchStats>>,
 }
 
 /// Builds the sink of `aviary run` from the manifest: with `[queue] ack = "after-persist"`
@@ -103,7 +120,11 @@ pub async fn start_sink(
     make_loader: &dyn Fn() -> Result<Box<dyn HandlerLoader>, String>,
 ) -> Result<RunningSink, Vec<String>> {
     if manifest.handlers.is_empty() || manifest.queue.ack == AckMode::AfterHandle {
-        return sink_for(manifest, make_loader).map(|sink| RunningSink { sink, queue: None });
+        return sink_for(manifest, make_loader).map(|(sink, dispatch_stats)| RunningSink {
+            sink,
+            queue: None,
+            dispatch_stats,
+        });
     }
     let store = queue::open_store(&manifest.queue).map_err(|e| vec![e.to_string()])?;
     let loader = make_loader().map_err(|e| vec![e])?;
@@ -135,6 +156,7 @@ pub async fn start_sink(
         .await
         .map_err(|e| vec![e.to_string()])?;
     let dispatcher = Dispatcher::new(manifest.dispatch.clone(), entries);
+    let dispatch_stats = Some(dispatcher.stats());
     tracing::info!(
         handlers = ?names,
         queue = %queue.describe(),
@@ -153,6 +175,7 @@ pub async fn start_sink(
     Ok(RunningSink {
         sink: Arc::new(sink),
         queue: Some(queue),
+        dispatch_stats,
     })
 }
 
@@ -163,17 +186,20 @@ async fn stop_on_signal(shutdown: CancellationToken) {
     shutdown.cancel();
 }
 
+/// What [`sink_for`] returns: the sink, and the dispatcher's counters when there is one.
+pub type RunSink = (Arc<dyn EventSink>, Option<Arc<DispatchStats>>);
+
 /// The sink `aviary run` hands events to, wrapped in the dedupe layer: a [`Dispatcher`] over the
-/// manifest's handlers (loaded through the loader `make_loader` returns), or [`LogSink`] when the
-/// manifest has none (then `make_loader` is not called). Errors name the manifest line of every
-/// handler that could not be loaded.
+/// manifest's handlers (loaded through the loader `make_loader` returns), with its counters; or
+/// [`LogSink`] when the manifest has none (then `make_loader` is not called, and there are no
+/// counters). Errors name the manifest line of every handler that could not be loaded.
 pub fn sink_for(
     manifest: &Manifest,
     make_loader: &dyn Fn() -> Result<Box<dyn HandlerLoader>, String>,
-) -> Result<Arc<dyn EventSink>, Vec<String>> {
+) -> Result<RunSink, Vec<String>> {
     if manifest.handlers.is_empty() {
         tracing::info!("no [[handler]] in the manifest; events are logged and acked");
-        return Ok(Arc::new(Deduplicating::new(LogSink)));
+        return Ok((Arc::new(Deduplicating::new(LogSink)), None));
     }
     let loader = make_loader().map_err(|e| vec![e])?;
     let dispatcher: Dispatcher = build_dispatcher(manifest, loader.as_ref())
@@ -185,5 +211,6 @@ pub fn sink_for(
         max_in_flight = manifest.dispatch.max_in_flight,
         "handlers loaded"
     );
-    Ok(Arc::new(Deduplicating::new(dispatcher)))
+    let stats = dispatcher.stats();
+    Ok((Arc::new(Deduplicating::new(dispatcher)), Some(stats)))
 }

@@ -5,16 +5,24 @@
 //! cargo build --release --target wasm32-wasip2 --manifest-path examples/Cargo.toml
 //! cargo bench -p aviary-tests --bench events            # 100,000 events per row
 //! cargo bench -p aviary-tests --bench events -- 20000   # fewer
+//! cargo bench -p aviary-tests --bench events -- 20000 --rows 1ab   # only some rows
 //! ```
 //!
-//! (1) Sandbox overhead: the example Rust handler (`examples/rust-handler`) invoked directly on
-//! an event type it ignores, fresh instance per event (instantiate + call + drop), one at a time.
+//! (1) Sandbox overhead: the example Rust handler (`examples/rust-handler`) invoked directly,
+//! fresh instance per event (instantiate + call + drop), one at a time, on a real
+//! `im.message.receive_v1` envelope (`examples/events/`; the handler parses it and logs a line).
+//! A second line shows the same on an event type the handler ignores (`{}` envelope), to
+//! separate the sandbox's fixed cost from the guest's own work.
 //!
-//! Each end-to-end row starts a fresh emulator (redelivery off, so slow clients are measured, not
-//! re-sent to), connects one client, pushes a burst of N `im.message.receive_v1` events at once and
-//! waits for N code-200 acks. events/s = N / (last ack − first push); latency = ack arrival −
-//! frame sent, per event (so a burst's queueing shows in p99). Rows run one after another in
-//! one process, so their ratios are comparable; absolute numbers depend on the machine.
+//! Each end-to-end row starts a fresh emulator **in its own OS process** (this binary re-run
+//! with `AVIARY_BENCH_EMULATOR` set; redelivery off, so slow clients are measured, not re-sent
+//! to), connects one client (Aviary and the trivial client in this process, the SDKs in theirs),
+//! pushes a burst of N `im.message.receive_v1` events at once and waits for N code-200 acks.
+//! events/s = N / (last ack − first push); latency = ack arrival − frame sent, per event (so a
+//! burst's queueing shows in p99). CPU columns: CPU time per event of the client (when it runs
+//! in this process) and of the emulator process, which shows where the time goes on a machine
+//! shared with other work. Rows run one after another, so their ratios are comparable; absolute
+//! numbers depend on the machine.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,19 +30,28 @@ use std::time::{Duration, Instant};
 use aviary::connection::{ConnectionOptions, ConnectionStats};
 use aviary::dispatch::dedupe::Deduplicating;
 use aviary::dispatch::router::EventPattern;
-use aviary::dispatch::{Dispatcher, EventSink, HandlerEntry, LogSink};
+use aviary::dispatch::{Dispatcher, EventSink, HandlerEntry, InboundEvent, LogSink};
 use aviary::emulator::{Emulator, EmulatorConfig, PushOptions};
 use aviary::handler::{GuestEvent, Invoke};
 use aviary::manifest::DispatchSettings;
 use aviary::protocol::ack::{build_ack, AckBody};
 use aviary::protocol::endpoint::{classify_endpoint_response, endpoint_url, Discovery};
-use aviary::protocol::envelope::EventKind;
+use aviary::protocol::envelope::parse_envelope;
 use aviary::protocol::{decode_frame, encode_frame, FrameType};
 use aviary::sandbox::{HandlerSpec, Sandbox, SandboxConfig};
 use aviary_tests::peers::{Peer, PeerKind};
 use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
+
+/// Set (to the burst size) in the child process that runs the emulator of one row.
+const EMULATOR_CHILD_ENV: &str = "AVIARY_BENCH_EMULATOR";
+
+/// The app the emulator accepts.
+const APP_ID: &str = "cli_0123456789abcdef";
+const APP_SECRET: &str = "emulator-secret";
 
 /// One row of the table.
 struct Row {
@@ -42,6 +59,10 @@ struct Row {
     events_per_s: Option<f64>,
     p50: Option<Duration>,
     p99: Option<Duration>,
+    /// CPU time per event of the client process (Aviary and the trivial client; they run in
+    /// this process) and of the emulator process, in µs.
+    client_cpu_us: Option<f64>,
+    emulator_cpu_us: Option<f64>,
     note: String,
 }
 
@@ -55,11 +76,46 @@ enum Client {
     Trivial,
 }
 
+/// A row other than (a): its key, its name, and how to make its client.
+type OtherRow = (char, &'static str, fn() -> Client);
+
+/// Command line: the burst size (default 100,000) and `--rows` (default all: `1abcde`).
+struct Args {
+    n: usize,
+    rows: String,
+}
+
+impl Args {
+    fn parse() -> Args {
+        let mut args = Args {
+            n: 100_000,
+            rows: "1abcde".into(),
+        };
+        let mut it = std::env::args().skip(1);
+        while let Some(a) = it.next() {
+            if let Ok(n) = a.parse() {
+                args.n = n;
+            } else if a == "--rows" {
+                args.rows = it.next().unwrap_or_default();
+            } else if let Some(r) = a.strip_prefix("--rows=") {
+                args.rows = r.to_string();
+            }
+        }
+        args
+    }
+
+    fn wants(&self, row: char) -> bool {
+        self.rows.contains(row)
+    }
+}
+
 fn main() {
-    let n: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(100_000);
+    if let Some(n) = std::env::var_os(EMULATOR_CHILD_ENV) {
+        let n = n.to_string_lossy().parse().expect("burst size");
+        emulator_child(n);
+        return;
+    }
+    let args = Args::parse();
     // The peers print nothing per event and log only errors (a trivial handler).
     std::env::set_var("AVIARY_PEER_QUIET", "1");
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -67,76 +123,72 @@ fn main() {
         .build()
         .expect("tokio runtime");
     let mut rows = Vec::new();
-    let mut overhead = None;
+    let mut overhead = Vec::new();
     rt.block_on(async {
-        let payloads = burst(n);
-        match example_handler() {
-            Ok(handler) => {
-                overhead = Some(sandbox_overhead(&handler, 20_000).await);
-                let dispatcher = Dispatcher::new(
-                    DispatchSettings::default(),
-                    vec![HandlerEntry::new(
-                        handler,
-                        vec![EventPattern::parse("*").expect("pattern")],
-                    )],
-                );
-                let sink: Arc<dyn EventSink> = Arc::new(Deduplicating::new(dispatcher));
-                rows.push(
-                    end_to_end(
-                        "(a) Aviary, Rust Wasm handler, instance per event",
-                        Client::Aviary(sink),
-                        &payloads,
-                    )
-                    .await,
-                );
+        let handler = example_handler();
+        if args.wants('1') {
+            if let Ok(handler) = &handler {
+                let message = real_message_event();
+                overhead.push((
+                    "im.message.receive_v1 (parsed and logged)",
+                    sandbox_overhead(handler, &message, 20_000).await,
+                ));
+                overhead.push((
+                    "ignored type, `{}` envelope",
+                    sandbox_overhead(handler, &ignored_event(), 20_000).await,
+                ));
             }
-            Err(e) => rows.push(skipped(
-                "(a) Aviary, Rust Wasm handler, instance per event",
-                format!("not run: {e}"),
-            )),
         }
-        rows.push(
-            end_to_end(
-                "(b) Aviary, native log sink",
-                Client::Aviary(Arc::new(LogSink)),
-                &payloads,
-            )
-            .await,
-        );
-        rows.push(
-            end_to_end(
-                "(c) official Python client (lark-oapi 1.7.5)",
-                Client::Peer(PeerKind::Python),
-                &payloads,
-            )
-            .await,
-        );
-        rows.push(
-            end_to_end(
-                "(d) official Node client (node-sdk 1.74.0)",
-                Client::Peer(PeerKind::Node),
-                &payloads,
-            )
-            .await,
-        );
-        rows.push(
-            end_to_end(
+        if args.wants('a') {
+            let name = "(a) Aviary, Rust Wasm handler, instance per event";
+            match &handler {
+                Ok(handler) => {
+                    let dispatcher = Dispatcher::new(
+                        DispatchSettings::default(),
+                        vec![HandlerEntry::new(
+                            handler.clone(),
+                            vec![EventPattern::parse("*").expect("pattern")],
+                        )],
+                    );
+                    let sink: Arc<dyn EventSink> = Arc::new(Deduplicating::new(dispatcher));
+                    rows.push(end_to_end(name, Client::Aviary(sink), args.n).await);
+                }
+                Err(e) => rows.push(skipped(name, format!("not run: {e}"))),
+            }
+        }
+        let others: [OtherRow; 4] = [
+            ('b', "(b) Aviary, native log sink", || {
+                Client::Aviary(Arc::new(Deduplicating::new(LogSink)))
+            }),
+            ('c', "(c) official Python client (lark-oapi 1.7.5)", || {
+                Client::Peer(PeerKind::Python)
+            }),
+            ('d', "(d) official Node client (node-sdk 1.74.0)", || {
+                Client::Peer(PeerKind::Node)
+            }),
+            (
+                'e',
                 "(e) trivial ack-only client (emulator ceiling)",
-                Client::Trivial,
-                &payloads,
-            )
-            .await,
-        );
+                || Client::Trivial,
+            ),
+        ];
+        for (key, name, client) in others {
+            if args.wants(key) {
+                rows.push(end_to_end(name, client(), args.n).await);
+            }
+        }
     });
-    if let Some((p50, p99, mean)) = overhead {
+    if !overhead.is_empty() {
         println!();
-        println!("(1) Sandbox overhead per event, Rust example handler, fresh instance (instantiate + call + drop):");
-        println!(
-            "    p50 {:.1} µs   p99 {:.1} µs   mean {:.1} µs",
-            p50, p99, mean
-        );
+        println!("(1) Sandbox overhead per event, Rust example handler, fresh instance (instantiate + call + drop), 20000 calls one at a time:");
+        for (what, o) in overhead {
+            println!(
+                "    {what:<42} p50 {:.1} µs   p99 {:.1} µs   mean {:.1} µs   (CPU {:.1} µs per call)",
+                o.p50, o.p99, o.mean, o.cpu
+            );
+        }
     }
-    print_table(n, &rows);
+    print_table(args.n, &rows);
 }
 
 /// The example Rust handler, loaded in a sandbox with a private compile cache.
@@ -164,27 +216,47 @@ fn example_handler() -> Result<Arc<dyn Invoke>, String> {
     Ok(Arc::new(handler))
 }
 
-/// Invokes `handler` `n` times, one at a time, on an event type it ignores; returns p50, p99 and
-/// mean in µs.
-async fn sandbox_overhead(handler: &Arc<dyn Invoke>, n: usize) -> (f64, f64, f64) {
-    let event = GuestEvent {
-        dedupe_id: "bench".into(),
-        event_id: "bench".into(),
-        event_type: "bench.noop_v1".into(),
-        kind: EventKind::Event,
-        app_id: "cli_0123456789abcdef".into(),
-        tenant_key: "bench".into(),
-        create_time: "1700000000000".into(),
-        attempt: 1,
-        envelope: "{}".into(),
+/// The sample `im.message.receive_v1` envelope of `examples/events`, as the connection would
+/// hand it to dispatch.
+fn real_message_event() -> GuestEvent {
+    let path = aviary_tests::repo_root().join("examples/events/im.message.receive_v1.json");
+    let bytes = std::fs::read(&path).expect("sample event");
+    let envelope = parse_envelope(&bytes, None).expect("sample envelope parses");
+    let inbound = InboundEvent {
+        meta: envelope.meta,
+        json: envelope.json,
+        trace_id: "bench".into(),
+        frame_message_id: "bench".into(),
     };
-    for _ in 0..200 {
-        let _ = handler.invoke(&event).await; // warm the pool slots
+    GuestEvent::from_inbound(&inbound, 1)
+}
+
+/// An event type the example handler does not look into.
+fn ignored_event() -> GuestEvent {
+    let inbound = InboundEvent {
+        meta: parse_envelope(
+            br#"{"schema":"2.0","header":{"event_id":"bench","event_type":"bench.noop_v1","app_id":"cli_0123456789abcdef","tenant_key":"bench","create_time":"1700000000000"}}"#,
+            None,
+        )
+        .expect("envelope parses")
+        .meta,
+        json: "{}".into(),
+        trace_id: "bench".into(),
+        frame_message_id: "bench".into(),
+    };
+    GuestEvent::from_inbound(&inbound, 1)
+}
+
+/// Invokes `handler` `n` times, one at a time, on `event`.
+async fn sandbox_overhead(handler: &Arc<dyn Invoke>, event: &GuestEvent, n: usize) -> Overhead {
+    for _ in 0..500 {
+        let _ = handler.invoke(event).await; // warm the pool slots
     }
     let mut times = Vec::with_capacity(n);
+    let cpu_start = thread_cpu_ns();
     for _ in 0..n {
         let started = Instant::now();
-        let inv = handler.invoke(&event).await;
+        let inv = handler.invoke(event).await;
         times.push(started.elapsed());
         assert!(
             inv.result.is_ok(),
@@ -192,24 +264,48 @@ async fn sandbox_overhead(handler: &Arc<dyn Invoke>, n: usize) -> (f64, f64, f64
             inv.result
         );
     }
+    let cpu = match (cpu_start, thread_cpu_ns()) {
+        (Some(a), Some(b)) => (b - a) as f64 / n as f64 / 1e3,
+        _ => f64::NAN,
+    };
     let mean = times.iter().map(Duration::as_secs_f64).sum::<f64>() / n as f64 * 1e6;
     times.sort();
     let us = |d: Option<Duration>| d.map(|d| d.as_secs_f64() * 1e6).unwrap_or(f64::NAN);
-    (
-        us(percentile(&times, 0.50)),
-        us(percentile(&times, 0.99)),
+    Overhead {
+        p50: us(percentile(&times, 0.50)),
+        p99: us(percentile(&times, 0.99)),
         mean,
-    )
+        cpu,
+    }
+}
+
+/// Wall-clock percentiles and mean of one overhead run, plus the CPU time the calling thread
+/// spent per call (robust against other processes taking the CPU), all in µs.
+struct Overhead {
+    p50: f64,
+    p99: f64,
+    mean: f64,
+    cpu: f64,
+}
+
+/// Nanoseconds this thread has spent on a CPU (Linux `schedstat`), if available.
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// N distinct event envelopes, serialised once up front.
 fn burst(n: usize) -> Vec<Vec<u8>> {
     (0..n)
         .map(|i| {
-            serde_json::to_vec(&serde_json::json!({
+            serde_json::to_vec(&json!({
                 "schema": "2.0",
                 "header": {"event_id": format!("bench-{i}"), "event_type": "im.message.receive_v1",
-                           "create_time": "1700000000000", "token": "", "app_id": "cli_0123456789abcdef",
+                           "create_time": "1700000000000", "token": "", "app_id": APP_ID,
                            "tenant_key": "bench"},
                 "event": {"sender": {"sender_id": {"open_id": "ou_bench"}, "sender_type": "user"},
                           "message": {"message_id": format!("om_bench_{i}"), "chat_id": format!("oc_{}", i % 64),
@@ -221,17 +317,31 @@ fn burst(n: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
-async fn end_to_end(name: &str, client: Client, payloads: &[Vec<u8>]) -> Row {
-    let mut cfg = EmulatorConfig::fast();
-    cfg.redelivery.enabled = false;
-    cfg.client_config.ping_interval = Duration::from_secs(120);
-    let emu = Emulator::start(cfg).await.expect("emulator starts");
-    let domain = emu.domain();
+/// One row: an emulator child process, the client here (or the peer's process), the burst.
+async fn end_to_end(name: &str, client: Client, n: usize) -> Row {
+    let exe = std::env::current_exe().expect("own path");
+    let mut child = match tokio::process::Command::new(exe)
+        .env(EMULATOR_CHILD_ENV, n.to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => return skipped(name, format!("not run: emulator process: {e}")),
+    };
+    let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
+    let domain = match lines.next_line().await {
+        Ok(Some(line)) => line,
+        other => return skipped(name, format!("not run: emulator did not start: {other:?}")),
+    };
     let shutdown = CancellationToken::new();
     let mut peer = None;
+    let in_process = !matches!(client, Client::Peer(_));
+    let cpu_before = process_cpu();
     match client {
         Client::Aviary(sink) => {
-            let opts = ConnectionOptions::new(&domain, "cli_0123456789abcdef", "emulator-secret");
+            let opts = ConnectionOptions::new(&domain, APP_ID, APP_SECRET);
             tokio::spawn(aviary::connection::run(
                 opts,
                 sink,
@@ -247,32 +357,94 @@ async fn end_to_end(name: &str, client: Client, payloads: &[Vec<u8>]) -> Row {
             tokio::spawn(trivial_client(domain.clone(), shutdown.clone()));
         }
     }
+    let result = tokio::time::timeout(Duration::from_secs(700), lines.next_line()).await;
+    let client_cpu = match (in_process, cpu_before, process_cpu()) {
+        (true, Some(a), Some(b)) => Some((b - a).as_secs_f64() * 1e6 / n as f64),
+        _ => None,
+    };
+    shutdown.cancel();
+    drop(peer);
+    drop(child.stdin.take());
+    let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+    let line = match result {
+        Ok(Ok(Some(line))) => line,
+        other => return skipped(name, format!("emulator gave no result: {other:?}")),
+    };
+    let v: Value = match serde_json::from_str(&line) {
+        Ok(v) => v,
+        Err(_) => return skipped(name, line),
+    };
+    if let Some(error) = v["error"].as_str() {
+        return skipped(name, error.to_string());
+    }
+    let ms = |k: &str| v[k].as_f64().map(|ms| Duration::from_secs_f64(ms / 1e3));
+    Row {
+        name: name.to_string(),
+        events_per_s: v["events_per_s"].as_f64(),
+        p50: ms("p50_ms"),
+        p99: ms("p99_ms"),
+        client_cpu_us: client_cpu,
+        emulator_cpu_us: v["emulator_cpu_us"].as_f64(),
+        note: String::new(),
+    }
+}
+
+/// CPU time (user + system) this process has used so far, from `/proc/self/stat` (clock ticks
+/// of 10 ms; the rows run for seconds).
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after_comm = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after_comm.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// The child process of one row: runs the emulator on its own runtime, prints its domain,
+/// waits for one client, pushes the burst, waits for every ack and prints the result as one
+/// JSON line. Exits when the parent closes stdin (or after the result).
+fn emulator_child(n: usize) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    rt.block_on(async {
+        let payloads = burst(n);
+        let mut cfg = EmulatorConfig::fast();
+        cfg.redelivery.enabled = false;
+        cfg.client_config.ping_interval = Duration::from_secs(120);
+        let emu = Emulator::start(cfg).await.expect("emulator starts");
+        println!("{}", emu.domain());
+        let result = burst_result(&emu, payloads).await;
+        println!("{result}");
+        emu.shutdown().await;
+    });
+}
+
+async fn burst_result(emu: &Emulator, payloads: Vec<Vec<u8>>) -> Value {
     if emu
         .wait_for_connections(1, Duration::from_secs(60))
         .await
         .is_err()
     {
-        return skipped(name, "not run: the client never connected".into());
+        return json!({"error": "not run: the client never connected"});
     }
     let n = payloads.len() as u64;
+    let cpu_before = process_cpu();
     let started = Instant::now();
     for p in payloads {
-        emu.push(p.clone(), PushOptions::default());
+        emu.push(p, PushOptions::default());
     }
     let deadline = started + Duration::from_secs(600);
     while emu.acks_ok_total() < n {
         if Instant::now() > deadline {
-            shutdown.cancel();
-            return skipped(
-                name,
-                format!(
-                    "gave up after 600 s with {} of {n} acks",
-                    emu.acks_ok_total()
-                ),
-            );
+            return json!({"error": format!("gave up after 600 s with {} of {n} acks", emu.acks_ok_total())});
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    let emulator_cpu = match (cpu_before, process_cpu()) {
+        (Some(a), Some(b)) => Some((b - a).as_secs_f64() * 1e6 / n as f64),
+        _ => None,
+    };
     let acks = emu.acks();
     let last = acks.iter().map(|a| a.at).max().unwrap_or(started);
     let sent: std::collections::HashMap<_, _> = emu
@@ -290,16 +462,13 @@ async fn end_to_end(name: &str, client: Client, payloads: &[Vec<u8>]) -> Row {
         })
         .collect();
     latencies.sort();
-    shutdown.cancel();
-    drop(peer);
-    emu.shutdown().await;
-    Row {
-        name: name.to_string(),
-        events_per_s: Some(n as f64 / last.duration_since(started).as_secs_f64()),
-        p50: percentile(&latencies, 0.50),
-        p99: percentile(&latencies, 0.99),
-        note: String::new(),
-    }
+    let ms = |d: Option<Duration>| d.map(|d| d.as_secs_f64() * 1e3);
+    json!({
+        "events_per_s": n as f64 / last.duration_since(started).as_secs_f64(),
+        "p50_ms": ms(percentile(&latencies, 0.50)),
+        "p99_ms": ms(percentile(&latencies, 0.99)),
+        "emulator_cpu_us": emulator_cpu,
+    })
 }
 
 fn skipped(name: &str, note: String) -> Row {
@@ -308,6 +477,8 @@ fn skipped(name: &str, note: String) -> Row {
         events_per_s: None,
         p50: None,
         p99: None,
+        client_cpu_us: None,
+        emulator_cpu_us: None,
         note,
     }
 }
@@ -323,7 +494,7 @@ fn percentile(sorted: &[Duration], q: f64) -> Option<Duration> {
 /// Endpoint discovery, dial, then for every data frame an immediate `{"code":200}` ack: no
 /// envelope parsing, no dispatch. The upper bound the emulator can feed.
 async fn trivial_client(domain: String, shutdown: CancellationToken) {
-    let body = serde_json::json!({"AppID": "cli_0123456789abcdef", "AppSecret": "emulator-secret"});
+    let body = json!({"AppID": APP_ID, "AppSecret": APP_SECRET});
     let resp = reqwest::Client::new()
         .post(endpoint_url(&domain))
         .header("locale", "zh")
@@ -362,28 +533,38 @@ async fn trivial_client(domain: String, shutdown: CancellationToken) {
 }
 
 fn print_table(n: usize, rows: &[Row]) {
+    if rows.is_empty() {
+        return;
+    }
     let ms = |d: Option<Duration>| {
         d.map(|d| format!("{:.1} ms", d.as_secs_f64() * 1e3))
             .unwrap_or_else(|| "-".into())
     };
     println!();
-    println!("End to end: a burst of {n} events from the emulator, one client, ack after handling");
+    println!("End to end: a burst of {n} events from the emulator (own process), one client, ack after handling");
     println!(
-        "{:<52} {:>12} {:>12} {:>12}  note",
-        "client", "events/s", "ack p50", "ack p99"
+        "{:<52} {:>10} {:>11} {:>11} {:>11} {:>11}  note",
+        "client", "events/s", "ack p50", "ack p99", "client CPU", "emu CPU"
     );
+    let us = |v: Option<f64>| {
+        v.map(|v| format!("{v:.0} µs/ev"))
+            .unwrap_or_else(|| "-".into())
+    };
     for r in rows {
         let eps = r
             .events_per_s
             .map(|v| format!("{v:.0}"))
             .unwrap_or_else(|| "-".into());
         println!(
-            "{:<52} {:>12} {:>12} {:>12}  {}",
+            "{:<52} {:>10} {:>11} {:>11} {:>11} {:>11}  {}",
             r.name,
             eps,
             ms(r.p50),
             ms(r.p99),
+            us(r.client_cpu_us),
+            us(r.emulator_cpu_us),
             r.note
         );
     }
+    println!("(client CPU: this process, for the Aviary and trivial rows; the SDKs run in their own processes)");
 }

@@ -1,6 +1,6 @@
 //! The official Feishu SDKs as child processes ("peers", `tests/peers/`), for conformance tests
 //! against the emulator. Install them with `scripts/install-peers.sh`; they live in
-//! `$AVIARY_PEERS_DIR`, default `<repo>/target/peers`.
+//! `$AVIARY_PEERS_DIR`, default `$CARGO_TARGET_DIR/peers` (`<repo>/target/peers`).
 //!
 //! A [`Peer`] is killed when dropped (also while a failing test unwinds). Its stdout carries one
 //! JSON object per line (what the peer handled); stderr (the SDK's logs) is kept, bounded, for
@@ -42,11 +42,25 @@ impl PeerKind {
     }
 }
 
-/// Where `scripts/install-peers.sh` put the SDKs.
+/// Where `scripts/install-peers.sh` put the SDKs: `$AVIARY_PEERS_DIR`, else the `peers`
+/// directory of the cargo target directory (`$CARGO_TARGET_DIR`, default `<repo>/target`), the
+/// same rule as the script's.
 pub fn peers_dir() -> PathBuf {
-    std::env::var_os("AVIARY_PEERS_DIR")
+    if let Some(dir) = std::env::var_os("AVIARY_PEERS_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|d| !d.is_empty())
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target").join("peers"))
+        .map(|p| {
+            if p.is_absolute() {
+                p
+            } else {
+                repo_root().join(p)
+            }
+        })
+        .unwrap_or_else(|| repo_root().join("target"));
+    target.join("peers")
 }
 
 /// A running peer process.

@@ -96,26 +96,33 @@ async fn wasm_handler_acks_events_and_answers_card_callbacks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_handlers_are_contained_while_a_good_one_keeps_succeeding() {
     let sandbox = sandbox();
-    let quick = HandlerLimits {
-        timeout: Duration::from_millis(500),
+    // Only the infinite loop is meant to hit its timeout. The others get a long one, so that on a
+    // loaded machine (six loops burning both cores for their 500 ms) a memory bomb still paging
+    // in its 32 MiB is not cut short and counted as a timeout instead of a memory-limit failure.
+    let hostile = HandlerLimits {
+        timeout: Duration::from_secs(10),
         memory_bytes: 32 * 1024 * 1024,
         fuel: None,
     };
+    let looping = HandlerLimits {
+        timeout: Duration::from_millis(500),
+        ..hostile
+    };
     let handlers = vec![
         handler(&sandbox, "well", "well-behaved", HandlerLimits::default()),
-        handler(&sandbox, "loop", "infinite-loop", quick),
-        handler(&sandbox, "bomb", "memory-bomb", quick),
-        handler(&sandbox, "panics", "panicker", quick),
+        handler(&sandbox, "loop", "infinite-loop", looping),
+        handler(&sandbox, "bomb", "memory-bomb", hostile),
+        handler(&sandbox, "panics", "panicker", hostile),
         handler(
             &sandbox,
             "burner",
             "fuel-burner",
             HandlerLimits {
                 fuel: Some(5_000_000),
-                ..quick
+                ..hostile
             },
         ),
-        handler(&sandbox, "recursion", "deep-recursion", quick),
+        handler(&sandbox, "recursion", "deep-recursion", hostile),
     ];
     let dispatcher = Arc::new(Dispatcher::new(DispatchSettings::default(), handlers));
     let emu = start_emulator(|c| c.redelivery.enabled = false).await;

@@ -123,6 +123,8 @@ impl Dispatcher {
     /// several are, the first one is.
     pub fn new(settings: DispatchSettings, handlers: Vec<HandlerEntry>) -> Dispatcher {
         let default = handlers.iter().position(|h| h.default);
+        let stats =
+            DispatchStats::with_handlers(handlers.iter().map(|h| h.handler.name().to_string()));
         let router = Router::new(handlers.iter().map(|h| h.events.clone()).collect(), default);
         let slots = handlers
             .into_iter()
@@ -138,7 +140,7 @@ impl Dispatcher {
                 in_flight: Arc::new(Semaphore::new(settings.max_in_flight.max(1))),
                 settings,
                 lanes: ChatLanes::new(),
-                stats: Arc::new(DispatchStats::new()),
+                stats: Arc::new(stats),
                 unrouted_logged: Mutex::default(),
             }),
         }
@@ -165,7 +167,7 @@ impl Dispatcher {
 }
 
 impl EventSink for Dispatcher {
-    fn handle(&self, event: InboundEvent) -> HandleFuture {
+    fn handle(&self, mut event: InboundEvent) -> HandleFuture {
         let inner = &self.inner;
         inner.stats.event();
         let routes = inner.router.route(&event.meta.event_type);
@@ -181,10 +183,11 @@ impl EventSink for Dispatcher {
             (Some(chat), true) => Some(inner.lanes.enter(chat)),
             _ => None,
         };
+        let trace_id = std::mem::take(&mut event.trace_id);
         let run = Arc::new(Run {
             inner: inner.clone(),
-            event: GuestEvent::from_inbound(&event, 1),
-            trace_id: event.trace_id,
+            event: GuestEvent::from_inbound_owned(event, 1),
+            trace_id,
             routes,
         });
         Box::pin(async move {
@@ -252,6 +255,11 @@ impl Run {
                     let _ = tx.send((pos, result));
                 }
             }
+            // One handler: run it on this task (already its own), no second spawn.
+            DispatchMode::Parallel if self.routes.len() == 1 => {
+                let result = self.call(self.routes[0]).await;
+                let _ = tx.send((0, result));
+            }
             DispatchMode::Parallel => {
                 let tasks: Vec<_> = self
                     .routes
@@ -290,18 +298,18 @@ impl Run {
             .await
             .unwrap_or_else(|panic| panicked_invocation(panic.as_ref()));
         guest_log::emit(name, &self.event.event_id, &self.trace_id, &invocation.logs);
-        self.record(name, &invocation);
+        self.record(index, name, &invocation);
         invocation.result
     }
 
-    fn record(&self, handler: &str, invocation: &Invocation) {
+    fn record(&self, index: usize, handler: &str, invocation: &Invocation) {
         let stats = &self.inner.stats;
         let (event_id, trace_id, attempt) =
             (&self.event.event_id, &self.trace_id, self.event.attempt);
         let wall_ms = invocation.wall.as_millis() as u64;
         match &invocation.result {
             Ok(Outcome::Done) => {
-                stats.call(CallCounter::Done);
+                stats.call(index, CallCounter::Done);
                 tracing::debug!(
                     handler,
                     event_id,
@@ -312,7 +320,7 @@ impl Run {
                 );
             }
             Ok(Outcome::Respond(body)) => {
-                stats.call(CallCounter::Responded);
+                stats.call(index, CallCounter::Responded);
                 if self.event.kind != EventKind::Callback {
                     tracing::debug!(handler, event_id, "respond on a plain event counts as done");
                 }
@@ -327,15 +335,15 @@ impl Run {
                 );
             }
             Ok(Outcome::Retry(why)) => {
-                stats.call(CallCounter::Retried);
+                stats.call(index, CallCounter::Retried);
                 tracing::warn!(handler, event_id, trace_id, attempt, wall_ms, reason = %why, "handler asked for a retry; acking 500");
             }
             Ok(Outcome::Reject(why)) => {
-                stats.call(CallCounter::Rejected);
+                stats.call(index, CallCounter::Rejected);
                 tracing::info!(handler, event_id, trace_id, attempt, wall_ms, reason = %why, "handler rejected the event; not retried");
             }
             Err(failure) => {
-                stats.call(CallCounter::Failed(failure.kind()));
+                stats.call(index, CallCounter::Failed(failure.kind()));
                 tracing::warn!(handler, event_id, trace_id, attempt, wall_ms, failure = failure.kind(), detail = ?failure, "handler failed; acking 500");
             }
         }

@@ -25,7 +25,7 @@ pub mod stats;
 pub mod wasm;
 
 pub use dispatcher::{Dispatcher, HandlerEntry};
-pub use stats::{DispatchSnapshot, DispatchStats};
+pub use stats::{DispatchSnapshot, DispatchStats, HandlerSnapshot};
 
 use crate::protocol::envelope::EventMeta;
 

@@ -1,6 +1,13 @@
-//! Counters of dispatch, per outcome (like [`crate::connection::ConnectionStats`]).
+//! Counters of dispatch, per outcome, in total and per handler (like
+//! [`crate::connection::ConnectionStats`]). `aviary run` logs them periodically and on
+//! shutdown ([`log_summary`], [`report_periodically`]).
 
+use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
 
 /// Live counters; cheap to update from any task.
 #[derive(Debug, Default)]
@@ -16,6 +23,45 @@ pub struct DispatchStats {
     failed_by_kind: [AtomicU64; FAILURE_KINDS.len()],
     callbacks_late: AtomicU64,
     in_flight: AtomicU64,
+    /// Per handler, in manifest order.
+    handlers: Vec<(String, HandlerCounters)>,
+}
+
+/// The call counters of one handler.
+#[derive(Debug, Default)]
+struct HandlerCounters {
+    done: AtomicU64,
+    responded: AtomicU64,
+    retried: AtomicU64,
+    rejected: AtomicU64,
+    failed: AtomicU64,
+    failed_by_kind: [AtomicU64; FAILURE_KINDS.len()],
+}
+
+/// One handler's counters at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HandlerSnapshot {
+    /// The handler's name from the manifest.
+    pub name: String,
+    /// Calls that returned `done`.
+    pub done: u64,
+    /// Calls that returned `respond`.
+    pub responded: u64,
+    /// Calls that returned `retry`.
+    pub retried: u64,
+    /// Calls that returned `reject`.
+    pub rejected: u64,
+    /// Calls that failed (trap, timeout, limits, host error).
+    pub failed: u64,
+    /// The failed calls by kind.
+    pub failures: FailureCounts,
+}
+
+impl HandlerSnapshot {
+    /// Calls finished, whatever the result.
+    pub fn calls(&self) -> u64 {
+        self.done + self.responded + self.retried + self.rejected + self.failed
+    }
 }
 
 /// Every [`crate::handler::Failure::kind`], in the order of [`FailureCounts`].
@@ -87,9 +133,38 @@ pub(crate) enum CallCounter {
 }
 
 impl DispatchStats {
-    /// Fresh counters.
+    /// Fresh counters without per-handler counters.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Fresh counters, with per-handler counters for `names` (manifest order; the index of a
+    /// name is the `handler` argument of the internal `call`).
+    pub fn with_handlers(names: impl IntoIterator<Item = String>) -> Self {
+        DispatchStats {
+            handlers: names
+                .into_iter()
+                .map(|n| (n, HandlerCounters::default()))
+                .collect(),
+            ..Self::default()
+        }
+    }
+
+    /// Every handler's counters now, in manifest order.
+    pub fn handlers(&self) -> Vec<HandlerSnapshot> {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        self.handlers
+            .iter()
+            .map(|(name, c)| HandlerSnapshot {
+                name: name.clone(),
+                done: get(&c.done),
+                responded: get(&c.responded),
+                retried: get(&c.retried),
+                rejected: get(&c.rejected),
+                failed: get(&c.failed),
+                failures: FailureCounts(std::array::from_fn(|i| get(&c.failed_by_kind[i]))),
+            })
+            .collect()
     }
 
     /// The counters now.
@@ -122,21 +197,27 @@ impl DispatchStats {
         self.callbacks_late.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn call(&self, counter: CallCounter) {
+    /// Counts one finished call of the handler at index `handler` (manifest order).
+    pub(crate) fn call(&self, handler: usize, counter: CallCounter) {
         self.invocations.fetch_add(1, Ordering::Relaxed);
-        let c = match counter {
-            CallCounter::Done => &self.done,
-            CallCounter::Responded => &self.responded,
-            CallCounter::Retried => &self.retried,
-            CallCounter::Rejected => &self.rejected,
-            CallCounter::Failed(kind) => {
-                if let Some(i) = FAILURE_KINDS.iter().position(|k| *k == kind) {
-                    self.failed_by_kind[i].fetch_add(1, Ordering::Relaxed);
-                }
-                &self.failed
-            }
-        };
-        c.fetch_add(1, Ordering::Relaxed);
+        bump(
+            counter,
+            [
+                &self.done,
+                &self.responded,
+                &self.retried,
+                &self.rejected,
+                &self.failed,
+            ],
+            &self.failed_by_kind,
+        );
+        if let Some((_, c)) = self.handlers.get(handler) {
+            bump(
+                counter,
+                [&c.done, &c.responded, &c.retried, &c.rejected, &c.failed],
+                &c.failed_by_kind,
+            );
+        }
     }
 
     pub(crate) fn in_flight_delta(&self, started: bool) {
@@ -145,5 +226,123 @@ impl DispatchStats {
         } else {
             self.in_flight.fetch_sub(1, Ordering::Relaxed);
         }
+    }
+}
+
+/// Adds one to the counter `counter` names among `[done, responded, retried, rejected, failed]`
+/// (and to its failure kind).
+fn bump(counter: CallCounter, outcomes: [&AtomicU64; 5], by_kind: &[AtomicU64]) {
+    let i = match counter {
+        CallCounter::Done => 0,
+        CallCounter::Responded => 1,
+        CallCounter::Retried => 2,
+        CallCounter::Rejected => 3,
+        CallCounter::Failed(kind) => {
+            if let Some(k) = FAILURE_KINDS.iter().position(|k| *k == kind) {
+                by_kind[k].fetch_add(1, Ordering::Relaxed);
+            }
+            4
+        }
+    };
+    outcomes[i].fetch_add(1, Ordering::Relaxed);
+}
+
+/// The counters as log text: one line of totals, then one line per handler (failure kinds
+/// only when non-zero), e.g.
+/// `handler echo: 120 calls, done 118, respond 0, retry 0, reject 0, failed 2 (timeout 1, panic 1)`.
+pub fn summary(stats: &DispatchStats) -> String {
+    let s = stats.snapshot();
+    let mut out = format!(
+        "events {}, no handler {}, calls {}, in flight {}, late callbacks {}",
+        s.events, s.no_handler, s.invocations, s.in_flight, s.callbacks_late
+    );
+    for h in stats.handlers() {
+        let _ = write!(
+            out,
+            "\nhandler {}: {} calls, done {}, respond {}, retry {}, reject {}, failed {}",
+            h.name,
+            h.calls(),
+            h.done,
+            h.responded,
+            h.retried,
+            h.rejected,
+            h.failed
+        );
+        let kinds: Vec<String> = h
+            .failures
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        if !kinds.is_empty() {
+            let _ = write!(out, " ({})", kinds.join(", "));
+        }
+    }
+    out
+}
+
+/// Logs [`summary`] at info level, `when` saying why (`"periodic"`, `"final"`).
+pub fn log_summary(stats: &DispatchStats, when: &str) {
+    tracing::info!(target: "aviary::stats", when, "dispatch counters:\n{}", summary(stats));
+}
+
+/// Logs the counters every `every` while they change, until `shutdown`. A quiet bot logs
+/// nothing new.
+pub async fn report_periodically(
+    stats: Arc<DispatchStats>,
+    every: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut last = (stats.snapshot(), stats.handlers());
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let now = (stats.snapshot(), stats.handlers());
+        if now != last {
+            log_summary(&stats, "periodic");
+            last = now;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_per_handler_and_in_total() {
+        let stats = DispatchStats::with_handlers(["a".to_string(), "b".to_string()]);
+        stats.call(0, CallCounter::Done);
+        stats.call(0, CallCounter::Failed("timeout"));
+        stats.call(1, CallCounter::Failed("panic"));
+        stats.call(1, CallCounter::Responded);
+        let total = stats.snapshot();
+        assert_eq!((total.invocations, total.done, total.failed), (4, 1, 2));
+        let h = stats.handlers();
+        assert_eq!((h[0].name.as_str(), h[0].done, h[0].failed), ("a", 1, 1));
+        assert_eq!(h[0].failures.get("timeout"), 1);
+        assert_eq!(h[1].failures.get("timeout"), 0);
+        assert_eq!((h[1].responded, h[1].failures.get("panic")), (1, 1));
+        let text = summary(&stats);
+        assert!(
+            text.starts_with("events 0, no handler 0, calls 4,"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "handler a: 2 calls, done 1, respond 0, retry 0, reject 0, failed 1 (timeout 1)"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "handler b: 2 calls, done 0, respond 1, retry 0, reject 0, failed 1 (panic 1)"
+            ),
+            "{text}"
+        );
     }
 }

@@ -212,18 +212,19 @@ impl State {
                 .headers
                 .retain(|h| !opts.omit_headers.contains(&h.key));
         }
-        let sent: Vec<Frame> = match &opts.fragment_order {
+        let mut sent: Vec<Frame> = match &opts.fragment_order {
             Some(order) => order
                 .iter()
                 .filter_map(|&i| frames.get(i).cloned())
                 .collect(),
             None => frames,
         };
-        for frame in &sent {
+        for frame in &mut sent {
             if live.tx.send(Outbound::Frame(encode_frame(frame))).is_err() {
                 // The connection task is gone; it unregisters itself and wakes the engine.
                 return false;
             }
+            frame.payload = None;
         }
         tracing::debug!(delivery = %id, connection, %message_id, fragments = sent.len(), "sent");
         let expects_ack = opts.message_type == MessageType::Event;

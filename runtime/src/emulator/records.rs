@@ -116,7 +116,9 @@ pub struct AttemptRecord {
     pub connection: u64,
     /// When it was sent.
     pub sent_at: Instant,
-    /// The frames as sent, in sending order (fragments may be reordered or omitted).
+    /// The frames as sent, in sending order (fragments may be reordered or omitted), without
+    /// their payload bytes (`payload` is `None`; the message's payload is the pushed one), so a
+    /// long run does not keep a second copy of every event.
     pub frames: Vec<Frame>,
     /// What came of it.
     pub outcome: AttemptOutcome,

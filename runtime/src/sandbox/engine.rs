@@ -4,7 +4,8 @@ use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, WasmBacktraceDetails,
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
+    WasmBacktraceDetails,
 };
 
 use crate::limits::sandbox as limits;
@@ -16,13 +17,17 @@ pub(crate) fn build(config: &SandboxConfig) -> wasmtime::Result<Engine> {
     let instances = config.max_instances.max(1);
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(instances)
-        .total_core_instances(instances.saturating_mul(8))
-        .total_memories(instances.saturating_mul(2))
-        .total_tables(instances.saturating_mul(4))
+        .total_core_instances(instances.saturating_mul(limits::CORE_INSTANCES_PER_INSTANCE))
+        .total_memories(instances.saturating_mul(limits::MEMORIES_PER_INSTANCE))
+        .total_tables(instances.saturating_mul(limits::TABLES_PER_INSTANCE))
         .total_stacks(instances)
+        .max_memories_per_module(limits::MAX_MEMORIES_PER_MODULE)
         .max_memory_size(config.max_memory_bytes as usize)
-        .linear_memory_keep_resident(limits::KEEP_RESIDENT_BYTES)
-        .table_keep_resident(limits::KEEP_RESIDENT_BYTES);
+        // Reset only the pages a call dirtied (Linux PAGEMAP_SCAN; elsewhere, or on older
+        // kernels, wasmtime falls back to memset of the first bytes + madvise of the rest).
+        .pagemap_scan(Enabled::Auto)
+        .linear_memory_keep_resident(limits::MEMORY_KEEP_RESIDENT_BYTES)
+        .table_keep_resident(limits::TABLE_KEEP_RESIDENT_BYTES);
 
     let mut cfg = Config::new();
     cfg.epoch_interruption(true)
