@@ -314,6 +314,7 @@ pub fn init_tracing() {
 }
 
 pub mod guests;
+pub mod lang_guests;
 pub mod peers;
 
 /// The repository root (the parent of `tests/`).
