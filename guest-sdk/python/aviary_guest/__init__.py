@@ -10,6 +10,7 @@ events** served by the same instance; never rely on them being present or absent
 from __future__ import annotations
 
 import json
+import traceback  # imported at build time: componentize-py bundles only what is imported
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional
 
@@ -260,8 +261,6 @@ def _run(handle: Callable[[Event], Any], event: Event) -> Outcome:
     try:
         out = handle(event)
     except BaseException as e:
-        import traceback
-
         try:
             _host.log("error", "handler raised " + "".join(traceback.format_exception(e)).rstrip())
         except BaseException:
