@@ -38,7 +38,13 @@ impl JsEngine {
 pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .map(|p| if p.is_absolute() { p } else { repo_root().join(p) })
+        .map(|p| {
+            if p.is_absolute() {
+                p
+            } else {
+                repo_root().join(p)
+            }
+        })
         .unwrap_or_else(|| repo_root().join("target"))
 }
 
@@ -60,7 +66,10 @@ fn hash_files(h: &mut DefaultHasher, paths: &[PathBuf]) {
                 .map(|e| e.unwrap().path())
                 .filter(|p| {
                     let name = p.file_name().unwrap().to_string_lossy().to_string();
-                    name != "node_modules" && name != "__pycache__" && name != "test" && name != "tests"
+                    name != "node_modules"
+                        && name != "__pycache__"
+                        && name != "test"
+                        && name != "tests"
                 })
                 .collect();
             entries.sort();
@@ -148,14 +157,18 @@ pub fn py(source: &str) -> PathBuf {
             "py-{}",
             Path::new(source).file_stem().unwrap().to_string_lossy()
         );
-        cached(&kind, &[root.join(source), sdk.join("aviary_guest")], |out| {
-            let mut cmd = Command::new(python());
-            cmd.env("PYTHONPATH", &sdk)
-                .args(["-m", "aviary_guest", "build"])
-                .arg(root.join(source))
-                .arg("-o")
-                .arg(out);
-            run(cmd, source, hint);
-        })
+        cached(
+            &kind,
+            &[root.join(source), sdk.join("aviary_guest")],
+            |out| {
+                let mut cmd = Command::new(python());
+                cmd.env("PYTHONPATH", &sdk)
+                    .args(["-m", "aviary_guest", "build"])
+                    .arg(root.join(source))
+                    .arg("-o")
+                    .arg(out);
+                run(cmd, source, hint);
+            },
+        )
     })
 }

@@ -106,7 +106,10 @@ fn assert_answers(inv: &Invocation, id: &str) {
 /// component: each failure is classified like the Rust guest's, and good calls keep working.
 async fn hostile_cases(lang: Lang) {
     let good = load(lang, limits(10_000, 128), None);
-    assert_answers(&good.invoke(&event("first", "card.action.trigger")).await, "first");
+    assert_answers(
+        &good.invoke(&event("first", "card.action.trigger")).await,
+        "first",
+    );
 
     let quick = load(lang, limits(1_000, 128), None);
     for kind in ["loop", "sleep"] {
@@ -116,7 +119,11 @@ async fn hostile_cases(lang: Lang) {
             "{lang:?} {kind}: {:?}",
             inv.result
         );
-        assert!(inv.wall < Duration::from_secs(10), "{lang:?} {kind}: {:?}", inv.wall);
+        assert!(
+            inv.wall < Duration::from_secs(10),
+            "{lang:?} {kind}: {:?}",
+            inv.wall
+        );
     }
 
     let small = load(lang, limits(20_000, 64), None);
@@ -212,13 +219,17 @@ async fn starlingmonkey_guests_are_reused_by_default() {
 
 fn examples() -> [(&'static str, PathBuf); 2] {
     [
-        ("js-card", js("examples/js-card/handler.js", JsEngine::QuickJs)),
+        (
+            "js-card",
+            js("examples/js-card/handler.js", JsEngine::QuickJs),
+        ),
         ("py-greeter", py("examples/py-greeter/app.py")),
     ]
 }
 
 fn manifest(dir: &std::path::Path) -> PathBuf {
-    let mut text = String::from("[feishu]\napp_id = \"cli_0123456789abcdef\"\napp_secret = \"s\"\n");
+    let mut text =
+        String::from("[feishu]\napp_id = \"cli_0123456789abcdef\"\napp_secret = \"s\"\n");
     for (name, wasm) in examples() {
         text.push_str(&format!(
             "[[handler]]\nname = \"{name}\"\ncomponent = \"{}\"\nevents = [\"*\"]\n[handler.config]\napprove_toast = \"Approved in JS\"\ngreeting = \"Hi\"\n",
@@ -235,7 +246,10 @@ async fn check_and_invoke_work_on_the_javascript_and_python_examples() {
     let dir = std::env::temp_dir().join(format!("aviary-lang-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let m = manifest(&dir);
-    std::env::set_var("XDG_CACHE_HOME", lang_guests::target_dir().join("guest-lang"));
+    std::env::set_var(
+        "XDG_CACHE_HOME",
+        lang_guests::target_dir().join("guest-lang"),
+    );
     let report = tokio::task::spawn_blocking({
         let m = m.clone();
         move || check(&m, &wasm::sandbox_loader)
@@ -249,18 +263,24 @@ async fn check_and_invoke_work_on_the_javascript_and_python_examples() {
         handler: handler.to_string(),
         event: events.join(file),
     };
-    let card = invoke(&run("js-card", "card.action.trigger.json"), &wasm::sandbox_loader)
-        .await
-        .unwrap();
+    let card = invoke(
+        &run("js-card", "card.action.trigger.json"),
+        &wasm::sandbox_loader,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         card.invocation.result,
         Ok(Outcome::Respond(
             r#"{"toast":{"type":"success","content":"Approved in JS"}}"#.into()
         ))
     );
-    let hello = invoke(&run("py-greeter", "im.message.receive_v1.json"), &wasm::sandbox_loader)
-        .await
-        .unwrap();
+    let hello = invoke(
+        &run("py-greeter", "im.message.receive_v1.json"),
+        &wasm::sandbox_loader,
+    )
+    .await
+    .unwrap();
     assert_eq!(hello.invocation.result, Ok(Outcome::Done));
     assert!(
         hello
@@ -305,7 +325,10 @@ async fn emulator_to_javascript_and_python_handlers_to_ack() {
         .unwrap();
     let choices = ["approve", "reject", "later"];
     for (i, choice) in choices.iter().enumerate() {
-        emu.push_event(&card_event(&format!("ev-card-{i}"), json!({"choice": choice})));
+        emu.push_event(&card_event(
+            &format!("ev-card-{i}"),
+            json!({"choice": choice}),
+        ));
     }
     for i in 0..3 {
         emu.push_event(&message_event(
@@ -337,7 +360,9 @@ async fn emulator_to_javascript_and_python_handlers_to_ack() {
         ("info", "You chose later"),
     ] {
         assert!(
-            toasts.iter().any(|(t, c)| t == expected.0 && c == expected.1),
+            toasts
+                .iter()
+                .any(|(t, c)| t == expected.0 && c == expected.1),
             "{expected:?} not in {toasts:?}"
         );
     }
