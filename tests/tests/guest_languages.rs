@@ -188,12 +188,11 @@ async fn counts(h: &LoadedHandler, n: usize) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reuse_defaults_follow_the_language_and_the_manifest_wins() {
-    // QuickJS is light (about 0.2 ms per fresh instance): fresh per event by default.
+    // Interpreted guests reuse instances by default, so globals persist between events.
     let q = load(Lang::QuickJs, limits(10_000, 128), None);
     assert_eq!(q.guest().unwrap().engine, "quickjs");
-    assert_eq!(q.reuse(), None);
-    assert_eq!(counts(&q, 3).await, ["1", "1", "1"]);
-    // Python is heavy: instances are reused by default, so globals persist between events.
+    assert_eq!(q.reuse(), Some(HEAVY_GUEST_DEFAULT_REUSE));
+    assert_eq!(counts(&q, 3).await, ["1", "2", "3"]);
     let p = load(Lang::Python, limits(10_000, 128), None);
     assert_eq!(p.guest().unwrap().language, "python");
     assert_eq!(p.reuse(), Some(HEAVY_GUEST_DEFAULT_REUSE));
@@ -204,6 +203,8 @@ async fn reuse_defaults_follow_the_language_and_the_manifest_wins() {
     // The manifest wins both ways.
     let p1 = load(Lang::Python, limits(10_000, 128), Some(1));
     assert_eq!(counts(&p1, 2).await, ["1", "1"]);
+    let q1 = load(Lang::QuickJs, limits(10_000, 128), Some(1));
+    assert_eq!(counts(&q1, 2).await, ["1", "1"]);
     let q2 = load(Lang::QuickJs, limits(10_000, 128), Some(2));
     assert_eq!(counts(&q2, 3).await, ["1", "2", "1"]);
 }

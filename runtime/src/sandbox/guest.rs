@@ -1,7 +1,7 @@
 //! The `aviary:guest` marker: a component-level custom section the guest SDKs' build commands
 //! (`aviary-js build`, `python -m aviary_guest build`) append, holding JSON such as
 //! `{"language":"python","engine":"componentize-py","sdk":"aviary-guest 0.1.0"}`. The sandbox
-//! reads it to pick the default reuse policy of heavy guests (see
+//! reads it to pick the default reuse policy of interpreted guests (see
 //! [`crate::limits::sandbox::HEAVY_GUEST_DEFAULT_REUSE`]). Components without it (Rust, C, Go,
 //! hand-built ones) are treated as light: a fresh instance per event.
 
@@ -20,10 +20,11 @@ pub struct GuestInfo {
 }
 
 impl GuestInfo {
-    /// The reuse policy when the manifest sets none: reuse for heavy guests, else fresh.
+    /// The reuse policy when the manifest sets none: reuse for interpreted guests (JavaScript
+    /// on either engine, Python), whose engine start-up dominates a fresh instance; else fresh.
     pub fn default_reuse(&self) -> Option<u32> {
-        match (self.language.as_str(), self.engine.as_str()) {
-            ("python", _) | ("javascript", "starlingmonkey") => Some(HEAVY_GUEST_DEFAULT_REUSE),
+        match self.language.as_str() {
+            "python" | "javascript" => Some(HEAVY_GUEST_DEFAULT_REUSE),
             _ => None,
         }
     }
@@ -94,7 +95,10 @@ mod tests {
         let c = component(&[
             section("producers", "x"),
             vec![7, 3, 1, 2, 3], // some non-custom section, skipped
-            section(SECTION, r#"{"language":"python","engine":"componentize-py"}"#),
+            section(
+                SECTION,
+                r#"{"language":"python","engine":"componentize-py"}"#,
+            ),
         ]);
         let info = read(&c).unwrap();
         assert_eq!(info.language, "python");
@@ -107,12 +111,20 @@ mod tests {
             language: "javascript".into(),
             engine: engine.into(),
         };
-        assert_eq!(js("quickjs").default_reuse(), None);
+        assert_eq!(
+            js("quickjs").default_reuse(),
+            Some(HEAVY_GUEST_DEFAULT_REUSE)
+        );
         assert_eq!(
             js("starlingmonkey").default_reuse(),
             Some(HEAVY_GUEST_DEFAULT_REUSE)
         );
         assert_eq!(GuestInfo::default().default_reuse(), None);
+        let rust = GuestInfo {
+            language: "rust".into(),
+            engine: String::new(),
+        };
+        assert_eq!(rust.default_reuse(), None);
     }
 
     #[test]
@@ -122,6 +134,9 @@ mod tests {
         c.truncate(c.len() - 3);
         assert_eq!(read(&c), None);
         assert_eq!(read(&component(&[section(SECTION, "not json")])), None);
-        assert_eq!(read(b"\0asm\x0d\x00\x01\x00\x00\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"), None);
+        assert_eq!(
+            read(b"\0asm\x0d\x00\x01\x00\x00\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"),
+            None
+        );
     }
 }

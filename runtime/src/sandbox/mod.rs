@@ -39,9 +39,9 @@
 //! fuel) discards the instance; a trapped instance is never entered again.
 //!
 //! When the manifest sets no `reuse`, the default depends on the guest ([`guest`]): components
-//! marked as Python or StarlingMonkey JavaScript by their SDK's build command reuse instances
+//! marked as JavaScript or Python by their SDK's build command reuse instances
 //! ([`crate::limits::sandbox::HEAVY_GUEST_DEFAULT_REUSE`] events each), because a fresh
-//! instance costs them about 1 ms per event; everything else gets a fresh instance per event.
+//! instance costs them 0.3–2 ms per event; everything else gets a fresh instance per event.
 //! `reuse = 1` forces a fresh instance per event for any guest.
 //!
 //! # Capabilities
@@ -170,7 +170,7 @@ impl Sandbox {
             });
         }
         let (pre, from_cache, guest) = self.prepare(&spec.component)?;
-        // Unset in the manifest: heavy guests (Python, StarlingMonkey JS) reuse instances.
+        // Unset in the manifest: interpreted guests (JavaScript, Python) reuse instances.
         let reuse = spec
             .reuse
             .or_else(|| guest.as_ref().and_then(guest::GuestInfo::default_reuse));
