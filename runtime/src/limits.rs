@@ -237,6 +237,15 @@ pub mod sandbox {
     /// for this many events at most before it is replaced.
     pub const MAX_REUSE: u32 = 10_000;
 
+    /// Events one instance serves when the manifest sets no `reuse` and the component is an
+    /// interpreted guest: JavaScript (QuickJS or StarlingMonkey) or Python, as named by the
+    /// `aviary:guest` custom section their SDKs' build commands write. Measured on the 2-core VM
+    /// (`cargo bench -p aviary-tests --bench languages`, 500 events): a fresh instance costs
+    /// p50 0.33 ms (QuickJS), 1.3 ms (StarlingMonkey), 1.9 ms (Python) per event against
+    /// 15–47 µs reused; Rust's fresh instance costs 31 µs. Rust, C, Go and unmarked components
+    /// keep a fresh instance per event by default.
+    pub const HEAVY_GUEST_DEFAULT_REUSE: u32 = 1_000;
+
     /// Most elements in a guest table (guests with huge tables are hostile).
     pub const MAX_TABLE_ELEMENTS: usize = 100_000;
 

@@ -315,6 +315,7 @@ pub fn init_tracing() {
 
 pub mod go_guests;
 pub mod guests;
+pub mod lang_guests;
 pub mod peers;
 
 /// The repository root (the parent of `tests/`).

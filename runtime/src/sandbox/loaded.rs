@@ -13,6 +13,7 @@ use crate::limits::sandbox::{MAX_IDLE_REUSED_INSTANCES, UNLIMITED_FUEL};
 use crate::protocol::envelope::EventKind;
 use crate::sandbox::bindings::{self, Handler, HandlerPre};
 use crate::sandbox::classify::{classify, CallLimits};
+use crate::sandbox::guest::GuestInfo;
 use crate::sandbox::spec::HandlerLimits;
 use crate::sandbox::state::HostState;
 
@@ -30,6 +31,7 @@ struct Inner {
     reuse: Option<u32>,
     config: Arc<BTreeMap<String, String>>,
     from_cache: bool,
+    guest: Option<GuestInfo>,
     idle: Mutex<Vec<Warm>>,
 }
 
@@ -49,6 +51,7 @@ pub(crate) struct LoadParts {
     pub reuse: Option<u32>,
     pub config: BTreeMap<String, String>,
     pub from_cache: bool,
+    pub guest: Option<GuestInfo>,
 }
 
 impl LoadedHandler {
@@ -62,6 +65,7 @@ impl LoadedHandler {
             reuse: p.reuse,
             config: Arc::new(p.config),
             from_cache: p.from_cache,
+            guest: p.guest,
             idle: Mutex::new(Vec::new()),
         }))
     }
@@ -76,7 +80,14 @@ impl LoadedHandler {
         self.0.limits
     }
 
-    /// The reuse policy (`None`: an instance per event).
+    /// What the component's `aviary:guest` marker says (components built by the JS or Python
+    /// SDK), if it has one.
+    pub fn guest(&self) -> Option<&GuestInfo> {
+        self.0.guest.as_ref()
+    }
+
+    /// The reuse policy in force: the manifest's `reuse`, else the guest's default
+    /// (`None`: an instance per event).
     pub fn reuse(&self) -> Option<u32> {
         self.0.reuse
     }

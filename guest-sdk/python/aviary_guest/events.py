@@ -1,0 +1,563 @@
+"""Typed Feishu event bodies (the same list as the Rust SDK's ``TypedEvent``).
+
+The models are lenient like the Rust ones: a missing or ``null`` field gets its default
+(``""``, ``False``, ``[]``, ``{}``, an empty nested model; numbers Feishu may omit are
+``Optional``), unknown fields are ignored, and the raw dict is always in ``event.body()``.
+"""
+
+from __future__ import annotations
+
+import json
+import typing
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any, Dict, List, Optional, Union
+
+
+def _load(tp: Any, value: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if origin is Union:  # Optional[X]
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _load(args[0], value) if len(args) == 1 else value
+    if origin in (list, List):
+        (item,) = typing.get_args(tp) or (Any,)
+        return [_load(item, v) for v in value] if isinstance(value, list) else []
+    if origin in (dict, Dict):
+        return dict(value) if isinstance(value, dict) else {}
+    if is_dataclass(tp):
+        return _from_dict(tp, value if isinstance(value, dict) else {})
+    if tp is str:
+        return value if isinstance(value, str) else ("" if value is None else str(value))
+    if tp is bool:
+        return value if isinstance(value, bool) else False
+    if tp is int:
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    return value
+
+
+_HINTS: Dict[type, Dict[str, Any]] = {}
+
+
+def _from_dict(cls: Any, data: Dict[str, Any]) -> Any:
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = typing.get_type_hints(cls)
+        _HINTS[cls] = hints
+    kwargs = {}
+    for f in fields(cls):
+        key = f.metadata.get("json", f.name)
+        kwargs[f.name] = _load(hints[f.name], data.get(key))
+    return cls(**kwargs)
+
+
+# ---- shared ---------------------------------------------------------------------------------
+
+
+@dataclass
+class UserId:
+    open_id: str = ""
+    union_id: str = ""
+    user_id: str = ""
+
+
+def _uid() -> Any:
+    return field(default_factory=UserId)
+
+
+# ---- im ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Sender:
+    sender_id: UserId = _uid()
+    #: "user", "app" (another bot), …
+    sender_type: str = ""
+    tenant_key: str = ""
+
+
+@dataclass
+class Mention:
+    key: str = ""
+    id: UserId = _uid()
+    name: str = ""
+    tenant_key: str = ""
+
+
+@dataclass
+class Message:
+    message_id: str = ""
+    root_id: str = ""
+    parent_id: str = ""
+    create_time: str = ""
+    update_time: str = ""
+    chat_id: str = ""
+    thread_id: str = ""
+    #: "p2p" or "group".
+    chat_type: str = ""
+    #: "text", "post", "image", "file", "interactive", …
+    message_type: str = ""
+    #: The content as a JSON string, e.g. '{"text":"hello"}'; see ``text()``.
+    content: str = ""
+    mentions: List[Mention] = field(default_factory=list)
+    user_agent: str = ""
+
+    def content_json(self) -> Any:
+        try:
+            return json.loads(self.content)
+        except ValueError:
+            return None
+
+    def text(self) -> Optional[str]:
+        """The text of a ``text`` message (mention keys like ``@_user_1`` included)."""
+        if self.message_type != "text":
+            return None
+        c = self.content_json()
+        t = c.get("text") if isinstance(c, dict) else None
+        return t if isinstance(t, str) else None
+
+    def text_without_mentions(self) -> Optional[str]:
+        """``text()`` without the mention keys, whitespace collapsed."""
+        text = self.text()
+        if text is None:
+            return None
+        for m in self.mentions:
+            if m.key:
+                text = text.replace(m.key, "")
+        return " ".join(text.split())
+
+
+@dataclass
+class MessageReceive:
+    """``im.message.receive_v1``"""
+
+    EVENT_TYPE = "im.message.receive_v1"
+    sender: Sender = field(default_factory=Sender)
+    message: Message = field(default_factory=Message)
+
+    def text(self) -> Optional[str]:
+        return self.message.text()
+
+    def from_app(self) -> bool:
+        """Whether another app (bot) sent it: most bots ignore those."""
+        return self.sender.sender_type == "app"
+
+
+@dataclass
+class Reader:
+    reader_id: UserId = _uid()
+    read_time: str = ""
+    tenant_key: str = ""
+
+
+@dataclass
+class MessageRead:
+    """``im.message.message_read_v1``"""
+
+    EVENT_TYPE = "im.message.message_read_v1"
+    reader: Reader = field(default_factory=Reader)
+    message_id_list: List[str] = field(default_factory=list)
+
+
+@dataclass
+class ChatMember:
+    name: str = ""
+    tenant_key: str = ""
+    user_id: UserId = _uid()
+
+
+@dataclass
+class _ChatMembers:
+    chat_id: str = ""
+    operator_id: UserId = _uid()
+    external: bool = False
+    operator_tenant_key: str = ""
+    users: List[ChatMember] = field(default_factory=list)
+    name: str = ""
+    i18n_names: Dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ChatMemberUserAdded(_ChatMembers):
+    """``im.chat.member.user_added_v1``"""
+
+    EVENT_TYPE = "im.chat.member.user_added_v1"
+
+
+@dataclass
+class ChatMemberUserDeleted(_ChatMembers):
+    """``im.chat.member.user_deleted_v1``"""
+
+    EVENT_TYPE = "im.chat.member.user_deleted_v1"
+
+
+@dataclass
+class ChatChange:
+    avatar: str = ""
+    name: str = ""
+    description: str = ""
+    i18n_names: Dict[str, str] = field(default_factory=dict)
+    add_member_permission: str = ""
+    share_card_permission: str = ""
+    at_all_permission: str = ""
+    edit_permission: str = ""
+    membership_approval: str = ""
+    join_message_visibility: str = ""
+    leave_message_visibility: str = ""
+    moderation_permission: str = ""
+    owner_id: UserId = _uid()
+    restricted_mode_setting: Any = None
+
+
+@dataclass
+class Moderator:
+    tenant_key: str = ""
+    user_id: UserId = _uid()
+
+
+@dataclass
+class ModeratorList:
+    added_member_list: List[Moderator] = field(default_factory=list)
+    removed_member_list: List[Moderator] = field(default_factory=list)
+
+
+@dataclass
+class ChatUpdated:
+    """``im.chat.updated_v1``"""
+
+    EVENT_TYPE = "im.chat.updated_v1"
+    chat_id: str = ""
+    operator_id: UserId = _uid()
+    external: bool = False
+    operator_tenant_key: str = ""
+    after_change: ChatChange = field(default_factory=ChatChange)
+    before_change: ChatChange = field(default_factory=ChatChange)
+    moderator_list: ModeratorList = field(default_factory=ModeratorList)
+
+
+# ---- contact ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Avatar:
+    avatar_72: str = ""
+    avatar_240: str = ""
+    avatar_640: str = ""
+    avatar_origin: str = ""
+
+
+@dataclass
+class UserStatus:
+    is_frozen: bool = False
+    is_resigned: bool = False
+    is_activated: bool = False
+    is_exited: bool = False
+    is_unjoin: bool = False
+
+
+@dataclass
+class User:
+    open_id: str = ""
+    union_id: str = ""
+    user_id: str = ""
+    name: str = ""
+    en_name: str = ""
+    nickname: str = ""
+    email: str = ""
+    enterprise_email: str = ""
+    job_title: str = ""
+    mobile: str = ""
+    gender: Optional[int] = None
+    avatar: Avatar = field(default_factory=Avatar)
+    status: UserStatus = field(default_factory=UserStatus)
+    department_ids: List[str] = field(default_factory=list)
+    leader_user_id: str = ""
+    city: str = ""
+    country: str = ""
+    work_station: str = ""
+    join_time: Optional[int] = None
+    is_tenant_manager: bool = False
+    employee_no: str = ""
+    employee_type: Optional[int] = None
+    custom_attrs: List[Any] = field(default_factory=list)
+    job_level_id: str = ""
+    job_family_id: str = ""
+
+
+@dataclass
+class UserCreated:
+    """``contact.user.created_v3``"""
+
+    EVENT_TYPE = "contact.user.created_v3"
+    object: User = field(default_factory=User)
+
+
+@dataclass
+class _UserChange:
+    object: User = field(default_factory=User)
+    old_object: User = field(default_factory=User)
+
+
+@dataclass
+class UserUpdated(_UserChange):
+    """``contact.user.updated_v3``"""
+
+    EVENT_TYPE = "contact.user.updated_v3"
+
+
+@dataclass
+class UserDeleted(_UserChange):
+    """``contact.user.deleted_v3``"""
+
+    EVENT_TYPE = "contact.user.deleted_v3"
+
+
+@dataclass
+class DepartmentStatus:
+    is_deleted: bool = False
+
+
+@dataclass
+class DepartmentLeader:
+    leader_type: Optional[int] = field(default=None, metadata={"json": "leaderType"})
+    leader_id: str = field(default="", metadata={"json": "leaderID"})
+
+
+@dataclass
+class Department:
+    name: str = ""
+    i18n_name: Dict[str, str] = field(default_factory=dict)
+    parent_department_id: str = ""
+    department_id: str = ""
+    open_department_id: str = ""
+    leader_user_id: str = ""
+    chat_id: str = ""
+    order: str = ""
+    unit_ids: List[str] = field(default_factory=list)
+    status: DepartmentStatus = field(default_factory=DepartmentStatus)
+    leaders: List[DepartmentLeader] = field(default_factory=list)
+
+
+@dataclass
+class DepartmentCreated:
+    """``contact.department.created_v3``"""
+
+    EVENT_TYPE = "contact.department.created_v3"
+    object: Department = field(default_factory=Department)
+
+
+@dataclass
+class _DepartmentChange:
+    object: Department = field(default_factory=Department)
+    old_object: Department = field(default_factory=Department)
+
+
+@dataclass
+class DepartmentUpdated(_DepartmentChange):
+    """``contact.department.updated_v3``"""
+
+    EVENT_TYPE = "contact.department.updated_v3"
+
+
+@dataclass
+class DepartmentDeleted(_DepartmentChange):
+    """``contact.department.deleted_v3``"""
+
+    EVENT_TYPE = "contact.department.deleted_v3"
+
+
+# ---- approval, calendar, vc -------------------------------------------------------------------
+
+
+@dataclass
+class _Approval:
+    app_id: str = ""
+    tenant_key: str = ""
+    approval_code: str = ""
+    instance_code: str = ""
+    status: str = ""
+    operate_time: str = ""
+    user_id: str = ""
+    open_id: str = ""
+    uuid: str = ""
+
+
+@dataclass
+class ApprovalApproved(_Approval):
+    """``approval.approval.approved_v1``"""
+
+    EVENT_TYPE = "approval.approval.approved_v1"
+
+
+@dataclass
+class ApprovalRejected(_Approval):
+    """``approval.approval.rejected_v1``"""
+
+    EVENT_TYPE = "approval.approval.rejected_v1"
+
+
+@dataclass
+class CalendarEventChanged:
+    """``calendar.calendar.event.changed_v4``"""
+
+    EVENT_TYPE = "calendar.calendar.event.changed_v4"
+    calendar_id: str = ""
+    user_id_list: List[UserId] = field(default_factory=list)
+    calendar_event_id: str = ""
+    change_type: str = ""
+    rsvp_infos: List[Any] = field(default_factory=list)
+
+
+@dataclass
+class MeetingUser:
+    id: UserId = _uid()
+    user_role: Optional[int] = None
+    user_type: Optional[int] = None
+
+
+@dataclass
+class Meeting:
+    id: str = ""
+    topic: str = ""
+    meeting_no: str = ""
+    meeting_source: Optional[int] = None
+    start_time: str = ""
+    end_time: str = ""
+    host_user: MeetingUser = field(default_factory=MeetingUser)
+    owner: MeetingUser = field(default_factory=MeetingUser)
+    calendar_event_id: str = ""
+
+
+@dataclass
+class _MeetingChange:
+    meeting: Meeting = field(default_factory=Meeting)
+    operator: MeetingUser = field(default_factory=MeetingUser)
+
+
+@dataclass
+class MeetingStarted(_MeetingChange):
+    """``vc.meeting.meeting_started_v1``"""
+
+    EVENT_TYPE = "vc.meeting.meeting_started_v1"
+
+
+@dataclass
+class MeetingEnded(_MeetingChange):
+    """``vc.meeting.meeting_ended_v1``"""
+
+    EVENT_TYPE = "vc.meeting.meeting_ended_v1"
+
+
+# ---- card callbacks ---------------------------------------------------------------------------
+
+
+@dataclass
+class Operator:
+    tenant_key: str = ""
+    user_id: str = ""
+    open_id: str = ""
+    union_id: str = ""
+
+
+@dataclass
+class Action:
+    #: The component's ``value`` as configured in the card (usually a dict).
+    value: Any = None
+    tag: str = ""
+    option: str = ""
+    options: List[str] = field(default_factory=list)
+    timezone: str = ""
+    name: str = ""
+    form_value: Any = None
+    input_value: str = ""
+    checked: Optional[bool] = None
+
+    def value_str(self, key: str) -> Optional[str]:
+        v = self.value.get(key) if isinstance(self.value, dict) else None
+        return v if isinstance(v, str) else None
+
+
+@dataclass
+class CardContext:
+    url: str = ""
+    preview_token: str = ""
+    open_message_id: str = ""
+    open_chat_id: str = ""
+
+
+@dataclass
+class CardAction:
+    """``card.action.trigger`` (a callback: answer with ``toast_*`` or ``respond``)."""
+
+    EVENT_TYPE = "card.action.trigger"
+    operator: Operator = field(default_factory=Operator)
+    token: str = ""
+    action: Action = field(default_factory=Action)
+    host: str = ""
+    delivery_type: str = ""
+    context: CardContext = field(default_factory=CardContext)
+
+    def value_str(self, key: str) -> Optional[str]:
+        """``action.value[key]`` when it is a string."""
+        return self.action.value_str(key)
+
+
+@dataclass
+class Other:
+    """An event type without a model: ``body`` is the raw ``event`` dict."""
+
+    event_type: str = ""
+    body: Dict[str, Any] = field(default_factory=dict)
+
+
+_MODELS = [
+    MessageReceive,
+    MessageRead,
+    ChatMemberUserAdded,
+    ChatMemberUserDeleted,
+    ChatUpdated,
+    UserCreated,
+    UserUpdated,
+    UserDeleted,
+    DepartmentCreated,
+    DepartmentUpdated,
+    DepartmentDeleted,
+    ApprovalApproved,
+    ApprovalRejected,
+    CalendarEventChanged,
+    MeetingStarted,
+    MeetingEnded,
+    CardAction,
+]
+
+#: event type -> model class.
+EVENT_MODELS: Dict[str, type] = {m.EVENT_TYPE: m for m in _MODELS}
+
+TypedEvent = Union[
+    MessageReceive,
+    MessageRead,
+    ChatMemberUserAdded,
+    ChatMemberUserDeleted,
+    ChatUpdated,
+    UserCreated,
+    UserUpdated,
+    UserDeleted,
+    DepartmentCreated,
+    DepartmentUpdated,
+    DepartmentDeleted,
+    ApprovalApproved,
+    ApprovalRejected,
+    CalendarEventChanged,
+    MeetingStarted,
+    MeetingEnded,
+    CardAction,
+    Other,
+]
+
+
+def parse(event_type: str, body: Dict[str, Any]) -> Any:
+    """``body`` as the model for ``event_type``, else ``Other``."""
+    model = EVENT_MODELS.get(event_type)
+    if model is None:
+        return Other(event_type=event_type, body=body)
+    return _from_dict(model, body)
