@@ -34,6 +34,9 @@ go_wasm="$target/go-audit.wasm"
 "$bin" guest build --lang go examples/go-audit -o "$go_wasm"
 work="${DEMO_WORK:-$target/demo}" # DEMO_WORK: a private dir when several checkouts share a target dir
 mkdir -p "$work"
+# A fresh durable queue (its dedupe window would otherwise take this run's events for
+# redeliveries of the last run's).
+rm -rf "$work/.aviary"
 
 events=(examples/events/*.json)
 rounds=${DEMO_ROUNDS:-6}

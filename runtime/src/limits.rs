@@ -237,13 +237,14 @@ pub mod sandbox {
     /// for this many events at most before it is replaced.
     pub const MAX_REUSE: u32 = 10_000;
 
-    /// Events one instance serves when the manifest sets no `reuse` and the component is an
-    /// interpreted guest: JavaScript (QuickJS or StarlingMonkey) or Python, as named by the
-    /// `aviary:guest` custom section their SDKs' build commands write. Measured on the 2-core VM
+    /// Events one instance serves when the manifest sets no `reuse` and the component is a
+    /// guest with a heavy runtime: JavaScript (QuickJS or StarlingMonkey), Python or Go, as named
+    /// by the `aviary:guest` custom section their build commands write. Measured on the 2-core VM
     /// (`cargo bench -p aviary-tests --bench languages`, 500 events): a fresh instance costs
     /// p50 0.33 ms (QuickJS), 1.3 ms (StarlingMonkey), 1.9 ms (Python) per event against
-    /// 15–47 µs reused; Rust's fresh instance costs 31 µs. Rust, C, Go and unmarked components
-    /// keep a fresh instance per event by default.
+    /// 15–47 µs reused; Go (`--bench go_guest`): 1.8–7.8 ms fresh against 4–115 µs reused;
+    /// Rust's fresh instance costs 15–30 µs. Rust, C and unmarked components keep a fresh
+    /// instance per event by default.
     pub const HEAVY_GUEST_DEFAULT_REUSE: u32 = 1_000;
 
     /// Most elements in a guest table (guests with huge tables are hostile).

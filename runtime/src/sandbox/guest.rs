@@ -2,8 +2,9 @@
 //! (`aviary-js build`, `python -m aviary_guest build`) append, holding JSON such as
 //! `{"language":"python","engine":"componentize-py","sdk":"aviary-guest 0.1.0"}`. The sandbox
 //! reads it to pick the default reuse policy of interpreted guests (see
-//! [`crate::limits::sandbox::HEAVY_GUEST_DEFAULT_REUSE`]). Components without it (Rust, C, Go,
-//! hand-built ones) are treated as light: a fresh instance per event.
+//! [`crate::limits::sandbox::HEAVY_GUEST_DEFAULT_REUSE`]); `aviary guest build --lang go` writes
+//! one too. Components without it (Rust, C, hand-built ones) are treated as light: a fresh
+//! instance per event.
 
 use crate::limits::sandbox::HEAVY_GUEST_DEFAULT_REUSE;
 
@@ -20,11 +21,11 @@ pub struct GuestInfo {
 }
 
 impl GuestInfo {
-    /// The reuse policy when the manifest sets none: reuse for interpreted guests (JavaScript
-    /// on either engine, Python), whose engine start-up dominates a fresh instance; else fresh.
+    /// The reuse policy when the manifest sets none: reuse for guests whose runtime start-up
+    /// dominates a fresh instance (JavaScript on either engine, Python, Go); else fresh.
     pub fn default_reuse(&self) -> Option<u32> {
         match self.language.as_str() {
-            "python" | "javascript" => Some(HEAVY_GUEST_DEFAULT_REUSE),
+            "python" | "javascript" | "go" => Some(HEAVY_GUEST_DEFAULT_REUSE),
             _ => None,
         }
     }
@@ -120,6 +121,11 @@ mod tests {
             Some(HEAVY_GUEST_DEFAULT_REUSE)
         );
         assert_eq!(GuestInfo::default().default_reuse(), None);
+        let go = GuestInfo {
+            language: "go".into(),
+            engine: "go 1.27.3".into(),
+        };
+        assert_eq!(go.default_reuse(), Some(HEAVY_GUEST_DEFAULT_REUSE));
         let rust = GuestInfo {
             language: "rust".into(),
             engine: String::new(),
