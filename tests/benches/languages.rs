@@ -32,7 +32,8 @@ use aviary::handler::{GuestEvent, Invoke};
 use aviary::manifest::DispatchSettings;
 use aviary::protocol::envelope::EventKind;
 use aviary::sandbox::{HandlerSpec, Sandbox, SandboxConfig};
-use aviary_tests::lang_guests::{js, py, target_dir, JsEngine};
+use aviary_tests::lang_guests::{js, py, JsEngine};
+use aviary_tests::target_dir;
 use tokio_util::sync::CancellationToken;
 
 /// Builds (or finds) one guest component.

@@ -13,21 +13,7 @@ use std::time::Duration;
 
 use aviary::guest_build::{self, GoBuild};
 
-use crate::repo_root;
-
-/// The target directory (`CARGO_TARGET_DIR`, else `<repo>/target`).
-pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|p| {
-            if p.is_absolute() {
-                p
-            } else {
-                repo_root().join(p)
-            }
-        })
-        .unwrap_or_else(|| repo_root().join("target"))
-}
+use crate::{repo_root, target_dir};
 
 /// The Go binary the tests use.
 pub fn go_binary() -> PathBuf {

@@ -3,24 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::repo_root;
+use crate::{repo_root, target_dir};
 use std::process::Command;
 use std::sync::OnceLock;
-
-/// The target directory the guests are built into: the outer build's (`CARGO_TARGET_DIR`, else
-/// `<repo>/target`), passed explicitly because the guest workspace would otherwise use its own.
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|p| {
-            if p.is_absolute() {
-                p
-            } else {
-                repo_root().join(p)
-            }
-        })
-        .unwrap_or_else(|| repo_root().join("target"))
-}
 
 /// Where the guests' `.wasm` files end up.
 fn out_dir() -> PathBuf {

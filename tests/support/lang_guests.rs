@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
-use crate::repo_root;
+use crate::{repo_root, target_dir};
 
 /// The engines a JavaScript guest can be built for (`aviary-js build --engine`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -32,20 +32,6 @@ impl JsEngine {
             JsEngine::StarlingMonkey => "starlingmonkey",
         }
     }
-}
-
-/// The outer build's target directory (`CARGO_TARGET_DIR`, else `<repo>/target`).
-pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|p| {
-            if p.is_absolute() {
-                p
-            } else {
-                repo_root().join(p)
-            }
-        })
-        .unwrap_or_else(|| repo_root().join("target"))
 }
 
 /// A compile cache shared by the language tests across runs.

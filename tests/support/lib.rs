@@ -325,3 +325,18 @@ pub fn repo_root() -> std::path::PathBuf {
         .expect("tests/ has a parent")
         .to_path_buf()
 }
+
+/// The outer build's target directory (`CARGO_TARGET_DIR`, relative to the repository root when
+/// relative; else `<repo>/target`): where guests, toolchains and caches of the tests live.
+pub fn target_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .map(|p| {
+            if p.is_absolute() {
+                p
+            } else {
+                repo_root().join(p)
+            }
+        })
+        .unwrap_or_else(|| repo_root().join("target"))
+}

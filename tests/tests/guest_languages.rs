@@ -249,7 +249,7 @@ async fn check_and_invoke_work_on_the_javascript_and_python_examples() {
     let m = manifest(&dir);
     std::env::set_var(
         "XDG_CACHE_HOME",
-        lang_guests::target_dir().join("guest-lang"),
+        aviary_tests::target_dir().join("guest-lang"),
     );
     let report = tokio::task::spawn_blocking({
         let m = m.clone();

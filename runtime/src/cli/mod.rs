@@ -4,8 +4,8 @@
 //! with fake handlers; the binary passes [`crate::dispatch::wasm::sandbox_loader`].
 
 pub mod check;
-pub mod guest;
 pub mod dlq;
+pub mod guest;
 pub mod invoke;
 
 use crate::dispatch::loading::HandlerLoader;
