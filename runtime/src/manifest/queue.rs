@@ -81,7 +81,15 @@ impl Context<'_> {
                 match v.trim() {
                     "disk" => q.backend = QueueBackend::Disk,
                     "memory" => q.backend = QueueBackend::Memory,
-                    other if other.starts_with("redis://") || other.starts_with("rediss://") => {
+                    other if other.starts_with("rediss://") => {
+                        return self.invalid(
+                            &b.span(),
+                            "queue.backend",
+                            "TLS (`rediss://`) is not built into this version; use redis:// \
+                             (e.g. through a local TLS tunnel)",
+                        )
+                    }
+                    other if other.starts_with("redis://") => {
                         if let Err(e) = url::Url::parse(other) {
                             return self.invalid(
                                 &b.span(),

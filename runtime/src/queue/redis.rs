@@ -275,16 +275,22 @@ impl RedisStore {
         &self.consumer
     }
 
-    fn block<T>(
+    fn block<T: Send>(
         &self,
-        f: impl std::future::Future<Output = redis::RedisResult<T>>,
+        f: impl std::future::Future<Output = redis::RedisResult<T>> + Send,
         what: &str,
     ) -> Result<T, StoreError> {
-        self.rt
-            .as_ref()
-            .expect("open until dropped")
-            .block_on(f)
-            .map_err(|e| StoreError(format!("queue {}: {what}: {e}", self.url)))
+        let rt = self.rt.as_ref().expect("open until dropped");
+        let result = if tokio::runtime::Handle::try_current().is_ok() {
+            // Inside some runtime (e.g. a caller's async fn): blocking on ours here is not
+            // allowed, so block on a thread of our own.
+            std::thread::scope(|s| s.spawn(|| rt.block_on(f)).join()).unwrap_or_else(|_| {
+                Err(redis::RedisError::from((redis::ErrorKind::Io, "panicked")))
+            })
+        } else {
+            rt.block_on(f)
+        };
+        result.map_err(|e| StoreError(format!("queue {}: {what}: {e}", self.url)))
     }
 
     fn key(&self, k: &str) -> String {
