@@ -556,8 +556,13 @@ pub mod test_server {
     }
 
     impl RedisServer {
-        /// Starts one and waits until it answers.
+        /// Starts one (no persistence) and waits until it answers.
         pub fn start() -> RedisServer {
+            RedisServer::start_with(&["--appendonly", "no"])
+        }
+
+        /// Starts one with these extra arguments (e.g. `--appendonly yes --appendfsync always`).
+        pub fn start_with(extra: &[&str]) -> RedisServer {
             let port = std::net::TcpListener::bind("127.0.0.1:0")
                 .and_then(|l| l.local_addr())
                 .expect("a free port")
@@ -568,7 +573,8 @@ pub mod test_server {
             std::fs::create_dir_all(&dir).expect("temp dir");
             let child = Command::new("redis-server")
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--save", "", "--appendonly", "no"])
+                .args(["--save", ""])
+                .args(extra)
                 .arg("--dir")
                 .arg(&dir)
                 .stdout(Stdio::null())
