@@ -490,6 +490,13 @@ mod queue {
             msg.contains("queue.backend") && !msg.contains("pw"),
             "{msg}"
         );
+        let msg = err(&format!(
+            "{MINIMAL}[queue]\nbackend = \"rediss://:pw@10.0.0.7:6380/0\"\n"
+        ));
+        assert!(
+            msg.contains("queue.backend") && msg.contains("TLS") && !msg.contains("pw@"),
+            "{msg}"
+        );
     }
 
     #[test]

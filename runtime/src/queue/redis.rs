@@ -836,6 +836,38 @@ mod tests {
     }
 
     #[test]
+    fn instances_admitting_the_same_event_at_once_accept_it_once() {
+        let server = RedisServer::start();
+        let stores: Vec<RedisStore> = (0..4)
+            .map(|i| open_idle(&server, "cli_a", &format!("c{i}"), Duration::from_secs(30)))
+            .collect();
+        let accepted: usize = std::thread::scope(|s| {
+            let handles: Vec<_> = stores
+                .iter()
+                .map(|st| {
+                    let mut b = batch((0..50).map(|i| job(&format!("e{i}"))).collect(), vec![], 1);
+                    b.capacity = 1_000;
+                    s.spawn(move || st.commit(b).unwrap())
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap()
+                        .iter()
+                        .filter(|a| matches!(a, Admission::Accepted(_)))
+                        .count()
+                })
+                .sum()
+        });
+        assert_eq!(
+            accepted, 50,
+            "each of the 50 events accepted by exactly one instance"
+        );
+    }
+
+    #[test]
     fn a_password_never_appears_in_errors() {
         let server = RedisServer::start();
         let url = RedisUrl::new(format!("redis://:hunter2@127.0.0.1:{}/0", server.port()));
