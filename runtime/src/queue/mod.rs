@@ -15,7 +15,8 @@
 //! - [`store`]: the [`QueueStore`] trait every backend implements (one durable transaction per
 //!   batch of admissions and settlements), plus the record types.
 //! - [`disk`]: the default backend on [redb](https://docs.rs/redb); [`memory`]: the same
-//!   semantics without durability.
+//!   semantics without durability; [`redis`]: one queue shared by several instances (a
+//!   stream with a consumer group; a dead instance's jobs are claimed by the others).
 //! - [`engine`]: the writer (group commit), the scheduler and the job runner; [`sink`]: the
 //!   [`crate::dispatch::EventSink`] the connection talks to.
 //! - [`retry`]: the backoff schedule (exponential with jitter).
