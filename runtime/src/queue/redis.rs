@@ -876,5 +876,22 @@ mod tests {
             .expect("no password is set on the server, so AUTH fails");
         assert!(!e.0.contains("hunter2"), "{e}");
         assert!(e.0.contains("redis://:***@127.0.0.1"), "{e}");
+
+        // Nothing listening: a clear error, still without the password.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = RedisUrl::new(format!("redis://app:hunter2@127.0.0.1:{port}/0"));
+        let e = RedisStore::open(&url, "cli_a", "c", Duration::from_secs(1))
+            .err()
+            .expect("nothing listens there");
+        assert!(!e.0.contains("hunter2"), "{e}");
+        assert!(
+            e.0.contains(&format!("redis://app:***@127.0.0.1:{port}/0"))
+                && e.0.contains("cannot connect"),
+            "{e}"
+        );
     }
 }
