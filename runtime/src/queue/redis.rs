@@ -153,6 +153,20 @@ end
 return {out, extra}
 "#;
 
+/// Deletes the group's consumers (not ours) that hold no entry and did nothing for ARGV[3] ms
+/// (a live instance reads every few seconds; if it was only stalled, its next read recreates it).
+const FORGET_CONSUMERS: &str = r#"
+local stream, me, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', stream, 'aviary')) do
+  local f = {}
+  for k = 1, #c, 2 do f[c[k]] = c[k + 1] end
+  if f['name'] ~= me and tonumber(f['pending']) == 0 and tonumber(f['idle']) > limit then
+    redis.call('XGROUP', 'DELCONSUMER', stream, 'aviary', f['name'])
+  end
+end
+return 0
+"#;
+
 const REPLAY: &str = r#"
 local p = ARGV[1]
 local moved = {}
@@ -455,6 +469,14 @@ impl QueueStore for RedisStore {
                         found.push((sid, id));
                     }
                 }
+                // Forget consumers of stopped instances once their entries were claimed. One
+                // script, so no entry can reach a consumer between the check and the delete.
+                let _: Value = redis::Script::new(FORGET_CONSUMERS)
+                    .arg(&stream)
+                    .arg(&consumer)
+                    .arg(idle.max(60_000))
+                    .invoke_async(&mut conn)
+                    .await?;
                 found.sort_by_key(|(_, id)| *id);
                 found.dedup_by_key(|(_, id)| *id);
                 RedisStore::records(&mut conn, &prefix, &stream, found).await
@@ -808,6 +830,54 @@ mod tests {
             .query(&mut conn)
             .unwrap();
         assert_eq!(len, 0, "every job settled once");
+    }
+
+    #[test]
+    fn consumers_of_stopped_instances_are_forgotten_once_empty() {
+        let server = RedisServer::start();
+        let gone = open(&server, "cli_a", "gone");
+        let live = open(&server, "cli_a", "live");
+        let j = accepted(&gone.commit(batch(vec![job("g")], vec![], 1)).unwrap()[0]);
+        drop(gone);
+        let mut conn = redis::Client::open(server.url(0))
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        let names = |conn: &mut redis::Connection| -> Vec<String> {
+            let v: Vec<Vec<Value>> = redis::cmd("XINFO")
+                .arg("CONSUMERS")
+                .arg("aviary:{cli_a}:stream")
+                .arg("aviary")
+                .query(conn)
+                .unwrap();
+            let mut n: Vec<String> = v
+                .iter()
+                .map(|c| redis::from_redis_value_ref(&c[1]).unwrap())
+                .collect();
+            n.sort();
+            n
+        };
+        std::thread::sleep(Duration::from_millis(700));
+        assert_eq!(
+            live.claim().unwrap()[0].id,
+            j.id,
+            "claimed from the stopped one"
+        );
+        // Its idle time (over 700 ms) is below the 60 s floor: still listed.
+        assert_eq!(names(&mut conn), vec!["gone", "live"]);
+        redis::Script::new(FORGET_CONSUMERS)
+            .arg("aviary:{cli_a}:stream")
+            .arg("live")
+            .arg(500)
+            .invoke::<Value>(&mut conn)
+            .unwrap();
+        assert_eq!(
+            names(&mut conn),
+            vec!["live"],
+            "empty and silent: forgotten"
+        );
+        live.commit(batch(vec![], vec![Settle::Done(j.id)], 2))
+            .unwrap();
     }
 
     #[test]
