@@ -88,6 +88,10 @@ pub struct RedisStore {
     /// Entries this consumer received while admitting (e.g. replayed dead letters) that were
     /// not its own admissions: handed to the engine by the next [`QueueStore::claim`].
     stash: Mutex<Vec<u64>>,
+    /// Jobs handed to the engine (admitted or claimed here) and not finished.
+    held: Mutex<std::collections::HashSet<u64>>,
+    /// Owned entries the engine did not hold at the last heartbeat.
+    suspects: Mutex<std::collections::HashSet<u64>>,
 }
 
 impl Drop for RedisStore {
@@ -281,6 +285,8 @@ impl RedisStore {
             consumer: consumer.to_string(),
             claim_idle,
             stash: Mutex::new(Vec::new()),
+            held: Mutex::default(),
+            suspects: Mutex::default(),
         })
     }
 
@@ -386,6 +392,14 @@ impl QueueStore for RedisStore {
         if !others.is_empty() {
             self.stash.lock().expect("stash lock").extend(others);
         }
+        let mut held = self.held.lock().expect("held lock");
+        held.extend(mine.iter().map(|&id| id as u64));
+        for s in &batch.settle {
+            if !matches!(s, Settle::Retry(_)) {
+                held.remove(&s.id());
+            }
+        }
+        drop(held);
         Ok(admitted)
     }
 
@@ -399,8 +413,10 @@ impl QueueStore for RedisStore {
         let consumer = self.consumer.clone();
         let idle = self.claim_idle.as_millis() as u64;
         let stashed: Vec<u64> = std::mem::take(&mut *self.stash.lock().expect("stash lock"));
+        let known = self.held.lock().expect("held lock").clone();
+        let previous = std::mem::take(&mut *self.suspects.lock().expect("suspects lock"));
         let mut conn = self.conn.clone();
-        self.block(
+        let (records, suspects) = self.block(
             async move {
                 // Heartbeat: touch every entry we hold, so nobody claims a live instance's work.
                 let held: Vec<(String, String, u64, u64)> = redis::cmd("XPENDING")
@@ -412,16 +428,30 @@ impl QueueStore for RedisStore {
                     .arg(&consumer)
                     .query_async(&mut conn)
                     .await?;
+                let mut ours: Vec<(String, u64)> = Vec::new();
                 for chunk in held.chunks(lim::REDIS_CLAIM_BATCH) {
                     let mut c = redis::cmd("XCLAIM");
                     c.arg(&stream).arg(GROUP).arg(&consumer).arg(0);
                     for (sid, ..) in chunk {
                         c.arg(sid);
                     }
-                    c.arg("JUSTID");
-                    let _: Value = c.query_async(&mut conn).await?;
+                    let v: Value = c.query_async(&mut conn).await?;
+                    ours.extend(entries(&v));
                 }
                 let mut found: Vec<(String, u64)> = Vec::new();
+                // Entries we own that the engine does not hold (a commit that ran in Redis but
+                // whose reply was lost): seen twice in a row, one interval apart, so an admission
+                // whose reply is on its way is not taken for one.
+                let mut suspects = std::collections::HashSet::new();
+                for (sid, id) in ours {
+                    if !known.contains(&id) {
+                        if previous.contains(&id) {
+                            found.push((sid, id));
+                        } else {
+                            suspects.insert(id);
+                        }
+                    }
+                }
                 // Entries nobody has read yet (replayed dead letters).
                 let read: Value = redis::cmd("XREADGROUP")
                     .arg("GROUP")
@@ -479,10 +509,17 @@ impl QueueStore for RedisStore {
                     .await?;
                 found.sort_by_key(|(_, id)| *id);
                 found.dedup_by_key(|(_, id)| *id);
-                RedisStore::records(&mut conn, &prefix, &stream, found).await
+                let records = RedisStore::records(&mut conn, &prefix, &stream, found).await?;
+                Ok((records, suspects))
             },
             "cannot read or claim pending entries",
-        )
+        )?;
+        *self.suspects.lock().expect("suspects lock") = suspects;
+        self.held
+            .lock()
+            .expect("held lock")
+            .extend(records.iter().map(|r| r.id));
+        Ok(records)
     }
 
     fn claim_interval(&self) -> Option<Duration> {
@@ -935,6 +972,31 @@ mod tests {
             accepted, 50,
             "each of the 50 events accepted by exactly one instance"
         );
+    }
+
+    #[test]
+    fn an_admission_whose_reply_was_lost_is_handed_over_by_the_heartbeat() {
+        let server = RedisServer::start();
+        let store = open_idle(&server, "cli_a", "one", Duration::from_secs(30));
+        let kept = accepted(&store.commit(batch(vec![job("k")], vec![], 1)).unwrap()[0]);
+        let lost = accepted(&store.commit(batch(vec![job("l")], vec![], 1)).unwrap()[0]);
+        // As if the reply of `lost`'s commit never arrived: the engine does not hold it.
+        store.held.lock().unwrap().remove(&lost.id);
+        assert!(
+            store.claim().unwrap().is_empty(),
+            "first sighting: only a suspect"
+        );
+        let back = store.claim().unwrap();
+        assert_eq!(back.iter().map(|r| r.id).collect::<Vec<_>>(), vec![lost.id]);
+        assert!(store.claim().unwrap().is_empty(), "now held again");
+        store
+            .commit(batch(
+                vec![],
+                vec![Settle::Done(kept.id), Settle::Done(lost.id)],
+                2,
+            ))
+            .unwrap();
+        assert!(store.held.lock().unwrap().is_empty());
     }
 
     #[test]
