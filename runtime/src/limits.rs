@@ -356,6 +356,29 @@ pub mod queue {
     /// connection's drain; a job cut off here simply runs again at the next start.
     pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(10);
 
+    /// Redis backend: a pending entry whose owner has not touched it for this long is claimed
+    /// (XAUTOCLAIM) by another instance, i.e. how long a SIGKILLed instance's events wait before
+    /// someone else runs them. Live instances touch every entry they hold (running or waiting
+    /// for a retry) every [`REDIS_CLAIM_INTERVAL`], so only a dead or stalled instance (a pause
+    /// longer than this) loses its entries; 30 s is far above any GC-free stall of a healthy
+    /// process yet short next to Feishu's first redelivery step that a human would notice.
+    pub const REDIS_CLAIM_IDLE: Duration = Duration::from_secs(30);
+
+    /// Shortest `queue.claim_idle_secs`: three heartbeats must fit in it.
+    pub const MIN_REDIS_CLAIM_IDLE: Duration = Duration::from_secs(1);
+
+    /// Redis backend: how often an instance touches its entries (heartbeat), looks for entries
+    /// to claim, and reads replayed dead letters. A third of the smallest idle timeout it is
+    /// paired with would be ideal; the store uses `min(this, claim_idle / 3)`.
+    pub const REDIS_CLAIM_INTERVAL: Duration = Duration::from_secs(5);
+
+    /// Redis backend: most entries claimed or read per poll, so one poll stays short.
+    pub const REDIS_CLAIM_BATCH: usize = 1_000;
+
+    /// Redis backend: how long one Redis command may take before the store reports an error
+    /// (the events waiting for it are then not acked, exactly as with a full disk).
+    pub const REDIS_RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+
     /// "Queue full" is logged at most this often (every refusal is counted).
     pub const FULL_LOG_INTERVAL: Duration = Duration::from_secs(1);
 

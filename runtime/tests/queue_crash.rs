@@ -99,18 +99,9 @@ impl Drop for Run {
     }
 }
 
-/// A private copy of the binary under test, taken once: a target directory shared with other
-/// checkouts may get another build of `aviary` while this long test runs.
+/// The binary under test, as cargo built it for this test.
 fn binary() -> PathBuf {
-    static COPY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    COPY.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("aviary-crash-bin-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let copy = dir.join("aviary");
-        std::fs::copy(env!("CARGO_BIN_EXE_aviary"), &copy).unwrap();
-        copy
-    })
-    .clone()
+    PathBuf::from(env!("CARGO_BIN_EXE_aviary"))
 }
 
 /// Starts `aviary run`; output to `log`. `prefix` runs it under a shell snippet (e.g. limits).

@@ -14,7 +14,9 @@
 //!     The emulator runs in the same process on the same cores, so this row is also bounded by
 //!     it (see the `events` bench's ceiling row).
 //!
-//! Both rows for the disk backend (redb, fsync per commit) and the memory backend.
+//! Both rows for the disk backend (redb, fsync per commit) and the memory backend; row (1) also
+//! for the Redis backend on a local `redis-server` the bench starts (without persistence, and
+//! with `appendfsync always`), row (2) for Redis with `appendfsync always`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,6 +28,8 @@ use aviary::emulator::{Emulator, EmulatorConfig};
 use aviary::handler::{GuestEvent, Invocation, Invoke, InvokeFuture, Outcome};
 use aviary::manifest::{DispatchMode, DispatchSettings};
 use aviary::queue::engine::QueueConfig;
+use aviary::queue::redis::test_server::RedisServer;
+use aviary::queue::redis::{RedisStore, RedisUrl};
 use aviary::queue::retry::RetryPolicy;
 use aviary::queue::{NewJob, Queue, QueueHandler, QueueSink, QueueStore};
 use tokio_util::sync::CancellationToken;
@@ -166,6 +170,19 @@ async fn end_to_end_row(store: Arc<dyn QueueStore>, n: usize) -> f64 {
     rate
 }
 
+/// A Redis store on `server` (claims never run here: the idle timeout is long).
+fn redis_store(server: &RedisServer) -> Arc<dyn QueueStore> {
+    Arc::new(
+        RedisStore::open(
+            &RedisUrl::new(server.url(0)),
+            "cli_bench",
+            "bench",
+            Duration::from_secs(300),
+        )
+        .expect("the bench's redis-server"),
+    )
+}
+
 fn main() {
     let n: usize = std::env::args()
         .skip(1)
@@ -189,11 +206,26 @@ fn main() {
         );
         let (rate, _) = store_row(Arc::new(aviary::queue::memory::MemoryStore::new()), n).await;
         println!("| (1) store, 2,048 concurrent admits | memory | {rate:.0} | |");
+        for (label, args) in [
+            ("redis, no persistence", &["--appendonly", "no"][..]),
+            ("redis, appendfsync always", &["--appendonly", "yes", "--appendfsync", "always"][..]),
+        ] {
+            let server = RedisServer::start_with(args);
+            let store = redis_store(&server);
+            let (rate, commits) = store_row(store, n).await;
+            println!(
+                "| (1) store, 2,048 concurrent admits | {label} | {rate:.0} | {commits} commits, {:.0} events per commit; redis-server on 127.0.0.1 |",
+                n as f64 / commits.max(1) as f64
+            );
+        }
         let disk = Arc::new(aviary::queue::disk::DiskStore::open(&dir.join("e2e.redb")).unwrap());
         let rate = end_to_end_row(disk, n).await;
         println!("| (2) emulator burst → connection → queue → ack | disk | {rate:.0} | emulator in-process |");
         let rate = end_to_end_row(Arc::new(aviary::queue::memory::MemoryStore::new()), n).await;
         println!("| (2) emulator burst → connection → queue → ack | memory | {rate:.0} | emulator in-process |");
+        let server = RedisServer::start_with(&["--appendonly", "yes", "--appendfsync", "always"]);
+        let rate = end_to_end_row(redis_store(&server), n).await;
+        println!("| (2) emulator burst → connection → queue → ack | redis, appendfsync always | {rate:.0} | emulator in-process |");
     });
     let _ = std::fs::remove_dir_all(&dir);
 }

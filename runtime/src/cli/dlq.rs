@@ -86,8 +86,11 @@ pub fn execute(manifest: &Manifest, command: &DlqCommand) -> Result<Vec<String>,
             manifest.path.display()
         ));
     }
-    let store = crate::queue::open_disk(&manifest.queue.path).map_err(|e| e.to_string())?;
-    let store: &dyn QueueStore = &store;
+    // Disk: the file (refused while `aviary run` has it open). Redis: the shared dead-letter
+    // stream (works while instances run; replayed jobs are picked up by one of them).
+    let store = crate::queue::open_store(&manifest.queue, &manifest.feishu.app_id)
+        .map_err(|e| e.to_string())?;
+    let store: &dyn QueueStore = store.as_ref();
     let err = |e: crate::queue::StoreError| e.to_string();
     match command {
         DlqCommand::List => {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::raw::RawQueue;
 use super::{Context, ManifestError};
 use crate::limits::queue as lim;
+use crate::queue::redis::RedisUrl;
 
 /// Where queued events are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +15,9 @@ pub enum QueueBackend {
     Disk,
     /// Process memory: the same semantics, lost on exit.
     Memory,
+    /// A Redis server shared by several instances of the app (`redis://host:port/db`); the
+    /// URL's password is redacted wherever it is shown.
+    Redis(RedisUrl),
 }
 
 /// When a plain event is acked.
@@ -42,6 +46,8 @@ pub struct QueueSettings {
     pub dedupe_max_entries: u64,
     /// When plain events are acked.
     pub ack: AckMode,
+    /// Redis backend: another instance's entry idle this long is claimed.
+    pub claim_idle: Duration,
 }
 
 impl QueueSettings {
@@ -54,6 +60,7 @@ impl QueueSettings {
             dedupe_window: lim::DEDUPE_WINDOW,
             dedupe_max_entries: lim::DEDUPE_MAX_ENTRIES,
             ack: AckMode::AfterPersist,
+            claim_idle: lim::REDIS_CLAIM_IDLE,
         }
     }
 }
@@ -74,13 +81,26 @@ impl Context<'_> {
                 match v.trim() {
                     "disk" => q.backend = QueueBackend::Disk,
                     "memory" => q.backend = QueueBackend::Memory,
-                    other if other.starts_with("redis://") || other.starts_with("rediss://") => {
+                    other if other.starts_with("rediss://") => {
                         return self.invalid(
                             &b.span(),
                             "queue.backend",
-                            "the Redis backend is not available in this version yet; use \"disk\" \
-                             (one instance) or \"memory\"",
+                            "TLS (`rediss://`) is not built into this version; use redis:// \
+                             (e.g. through a local TLS tunnel)",
                         )
+                    }
+                    other if other.starts_with("redis://") => {
+                        if let Err(e) = url::Url::parse(other) {
+                            return self.invalid(
+                                &b.span(),
+                                "queue.backend",
+                                format!(
+                                    "`{}` is not a valid redis:// URL: {e}",
+                                    RedisUrl::new(other).redacted()
+                                ),
+                            );
+                        }
+                        q.backend = QueueBackend::Redis(RedisUrl::new(other));
                     }
                     other => {
                         return self.invalid(
@@ -137,6 +157,22 @@ impl Context<'_> {
                 ));
             } else {
                 q.dedupe_max_entries = *v.get_ref();
+            }
+        }
+        if let Some(v) = &raw.claim_idle_secs {
+            let secs = *v.get_ref();
+            if Duration::from_secs(secs) < lim::MIN_REDIS_CLAIM_IDLE {
+                push(self.invalid(
+                    &v.span(),
+                    "queue.claim_idle_secs",
+                    format!(
+                        "must be at least {} (default {})",
+                        lim::MIN_REDIS_CLAIM_IDLE.as_secs(),
+                        lim::REDIS_CLAIM_IDLE.as_secs()
+                    ),
+                ));
+            } else {
+                q.claim_idle = Duration::from_secs(secs);
             }
         }
         if let Some(a) = &raw.ack {

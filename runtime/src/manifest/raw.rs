@@ -37,6 +37,7 @@ pub(super) const QUEUE_KEYS: &[&str] = &[
     "dedupe_window_secs",
     "dedupe_max_entries",
     "ack",
+    "claim_idle_secs",
 ];
 /// Keys allowed in each `[[handler]]`.
 pub(super) const HANDLER_KEYS: &[&str] = &[
@@ -128,6 +129,7 @@ pub(super) struct RawQueue {
     pub dedupe_window_secs: Option<Spanned<u64>>,
     pub dedupe_max_entries: Option<Spanned<u64>>,
     pub ack: Option<Spanned<String>>,
+    pub claim_idle_secs: Option<Spanned<u64>>,
 }
 
 /// One `[[handler]]`.

@@ -126,7 +126,7 @@ impl Queue {
         });
         let stop = CancellationToken::new();
         let writer = tokio::spawn(run_writer(
-            store,
+            store.clone(),
             ops_rx,
             sched_tx.clone(),
             config.clone(),
@@ -157,6 +157,14 @@ impl Queue {
         };
         for record in pending {
             scheduler.add(record);
+        }
+        if let Some(every) = store.claim_interval() {
+            tokio::spawn(run_claimer(
+                store.clone(),
+                every,
+                sched_tx.clone(),
+                stop.clone(),
+            ));
         }
         let stop2 = stop.clone();
         let done = tokio::spawn(async move {
@@ -217,6 +225,36 @@ impl Queue {
         self.stop.cancel();
         if let Some(done) = self.done.lock().await.take() {
             let _ = done.await;
+        }
+    }
+}
+
+/// For shared stores: every `every`, asks the store for jobs to take over (a dead instance's,
+/// replayed dead letters) and hands them to the scheduler, until the queue stops.
+async fn run_claimer(
+    store: Arc<dyn QueueStore>,
+    every: Duration,
+    sched: mpsc::UnboundedSender<ToScheduler>,
+    stop: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.cancelled() => return,
+        }
+        let s = store.clone();
+        match tokio::task::spawn_blocking(move || s.claim()).await {
+            Ok(Ok(jobs)) if !jobs.is_empty() => {
+                tracing::info!(jobs = jobs.len(), "queue: took over jobs (another instance stopped, or dead letters were replayed)");
+                if sched.send(ToScheduler::Jobs(jobs)).is_err() {
+                    return;
+                }
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "queue: cannot claim pending jobs; will try again")
+            }
+            Err(e) => tracing::warn!(error = %e, "queue: the claim task failed"),
         }
     }
 }
@@ -408,6 +446,10 @@ impl Scheduler {
 
     fn add(&mut self, record: JobRecord) {
         let id = record.id;
+        if self.jobs.contains_key(&id) {
+            // Claimed again (a shared store): it is already held here.
+            return;
+        }
         if let Some(chat) = &record.job.chat_id {
             self.lanes.entry(chat.clone()).or_default().push_back(id);
         }

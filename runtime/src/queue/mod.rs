@@ -15,7 +15,8 @@
 //! - [`store`]: the [`QueueStore`] trait every backend implements (one durable transaction per
 //!   batch of admissions and settlements), plus the record types.
 //! - [`disk`]: the default backend on [redb](https://docs.rs/redb); [`memory`]: the same
-//!   semantics without durability.
+//!   semantics without durability; [`redis`]: one queue shared by several instances (a
+//!   stream with a consumer group; a dead instance's jobs are claimed by the others).
 //! - [`engine`]: the writer (group commit), the scheduler and the job runner; [`sink`]: the
 //!   [`crate::dispatch::EventSink`] the connection talks to.
 //! - [`retry`]: the backoff schedule (exponential with jitter).
@@ -32,6 +33,7 @@
 pub mod disk;
 pub mod engine;
 pub mod memory;
+pub mod redis;
 pub mod retry;
 pub mod sink;
 pub mod stats;
@@ -50,13 +52,39 @@ use std::sync::Arc;
 
 use crate::manifest::{QueueBackend, QueueSettings};
 
-/// Opens the store the manifest's `[queue]` names. The error is one line that says what failed
-/// and where (e.g. the path that cannot be created).
-pub fn open_store(settings: &QueueSettings) -> Result<Arc<dyn QueueStore>, StoreError> {
+/// Opens the store the manifest's `[queue]` names (`app_id` prefixes the Redis keys). The error
+/// is one line that says what failed and where (e.g. the path that cannot be created, or the
+/// Redis URL with its password redacted).
+pub fn open_store(
+    settings: &QueueSettings,
+    app_id: &str,
+) -> Result<Arc<dyn QueueStore>, StoreError> {
     match &settings.backend {
         QueueBackend::Memory => Ok(Arc::new(memory::MemoryStore::new())),
         QueueBackend::Disk => Ok(Arc::new(disk::DiskStore::open(&settings.path)?)),
+        QueueBackend::Redis(url) => Ok(Arc::new(redis::RedisStore::open(
+            url,
+            app_id,
+            &consumer_name(),
+            settings.claim_idle,
+        )?)),
     }
+}
+
+/// A consumer name unique to this process: host, pid and a random suffix (a restarted
+/// instance is a new consumer; its predecessor's entries are claimed after the idle timeout).
+pub fn consumer_name() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|| "host".into());
+    format!(
+        "{host}-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    )
 }
 
 /// Opens the disk store at `path` for the `dlq` commands.

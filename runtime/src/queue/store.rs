@@ -212,6 +212,19 @@ pub trait QueueStore: Send + Sync + 'static {
 
     /// Deletes every dead letter; returns how many.
     fn purge(&self) -> Result<u64, StoreError>;
+
+    /// Jobs this instance should take over now: for a store shared by several instances
+    /// (Redis), those of a dead instance and replayed dead letters. Called every
+    /// [`QueueStore::claim_interval`]; a job the engine already holds is ignored. The default
+    /// (one-process stores) returns nothing.
+    fn claim(&self) -> Result<Vec<JobRecord>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    /// How often the engine calls [`QueueStore::claim`]; `None` (the default) never.
+    fn claim_interval(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// Now, in ms since the Unix epoch.

@@ -1,0 +1,1029 @@
+//! The `redis://` backend: one queue shared by several Aviary instances of one app.
+//!
+//! **Layout.** Every key starts with `aviary:{<app id>}:` (the braces are a Redis Cluster hash
+//! tag, so one app's keys live in one slot; several apps share a Redis without meeting):
+//!
+//! - `stream`: a Redis Stream with one entry (`job` = id) per held job, read through the
+//!   consumer group `aviary`; each instance is one consumer. `XLEN` is the job count (settled
+//!   entries are acked and deleted), so capacity is checked against it.
+//! - `job:<id>`: a hash: `rec` = the JSON [`JobRecord`] (every handler's own state, so a retry
+//!   re-runs only the failed handler), `sid` = its stream entry.
+//! - `dedupe:<dedupe id>`: set with `NX PX <window>`; the window is enforced by Redis expiry
+//!   (`dedupe_max_entries` does not apply: Redis' memory bounds it).
+//! - `dead`: a stream of dead letters (`id`, `rec`), read by `aviary dlq`.
+//! - `next_id`: `INCR`ed for each admitted job (ids are unique across instances).
+//!
+//! **Ownership.** The instance that admits an event reads it into its own pending entries list
+//! (PEL) in the same script, so it runs it. Every [`lim::REDIS_CLAIM_INTERVAL`] an instance
+//! touches every entry it holds (`XCLAIM … JUSTID`, which resets the idle time) and claims
+//! entries idle for longer than the claim timeout (`XAUTOCLAIM`): those of an instance that was
+//! killed. A settlement is applied only if the entry is still in the settling instance's PEL,
+//! so a stalled instance whose entries were claimed cannot settle them under the new owner.
+//!
+//! Each [`QueueStore::commit`] is one Lua script, so a batch is atomic. Durability is Redis':
+//! with `appendonly yes` and `appendfsync always` an acked event survives a Redis crash; with
+//! `everysec` up to a second can be lost; with persistence off, a Redis restart loses the queue.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use redis::{AsyncCommands, Value};
+
+use super::store::{Admission, Batch, JobRecord, QueueStore, Settle, StoreError};
+use crate::limits::queue as lim;
+
+const GROUP: &str = "aviary";
+
+/// A `redis://` URL whose password is never shown (`Display` and `Debug` redact it).
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisUrl(String);
+
+impl RedisUrl {
+    /// Wraps a URL (not validated here; [`RedisStore::open`] reports a bad one).
+    pub fn new(url: impl Into<String>) -> RedisUrl {
+        RedisUrl(url.into())
+    }
+
+    /// The URL with its password, for connecting only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with the password replaced by `***` (what logs and errors show).
+    pub fn redacted(&self) -> String {
+        match url::Url::parse(&self.0) {
+            Ok(mut u) => {
+                if u.password().is_some() {
+                    let _ = u.set_password(Some("***"));
+                }
+                u.to_string()
+            }
+            Err(_) => "<unparsable redis URL>".into(),
+        }
+    }
+}
+
+impl std::fmt::Display for RedisUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl std::fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RedisUrl({})", self.redacted())
+    }
+}
+
+/// The queue in Redis (see the module doc). Its methods block (on a small runtime of its own),
+/// as [`QueueStore`] requires; the engine calls them on blocking threads.
+pub struct RedisStore {
+    rt: Option<tokio::runtime::Runtime>,
+    conn: ConnectionManager,
+    url: RedisUrl,
+    prefix: String,
+    consumer: String,
+    claim_idle: Duration,
+    /// Entries this consumer received while admitting (e.g. replayed dead letters) that were
+    /// not its own admissions: handed to the engine by the next [`QueueStore::claim`].
+    stash: Mutex<Vec<u64>>,
+    /// Jobs handed to the engine (admitted or claimed here) and not finished.
+    held: Mutex<std::collections::HashSet<u64>>,
+    /// Owned entries the engine did not hold at the last heartbeat.
+    suspects: Mutex<std::collections::HashSet<u64>>,
+}
+
+impl Drop for RedisStore {
+    fn drop(&mut self) {
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+const COMMIT: &str = r#"
+local p, consumer = ARGV[1], ARGV[2]
+local window = math.max(tonumber(ARGV[3]), 1)
+local cap = tonumber(ARGV[4])
+local stream = p .. 'stream'
+local i = 5
+local ns = tonumber(ARGV[i]); i = i + 1
+for _ = 1, ns do
+  local kind, id, rec = ARGV[i], ARGV[i + 1], ARGV[i + 2]; i = i + 3
+  local jk = p .. 'job:' .. id
+  local sid = redis.call('HGET', jk, 'sid')
+  if sid then
+    local mine = redis.call('XPENDING', stream, 'aviary', sid, sid, 1, consumer)
+    if #mine > 0 then
+      if kind == 'R' then
+        redis.call('HSET', jk, 'rec', rec)
+      else
+        redis.call('XACK', stream, 'aviary', sid)
+        redis.call('XDEL', stream, sid)
+        redis.call('DEL', jk)
+        if kind == 'X' then
+          redis.call('XADD', p .. 'dead', '*', 'id', id, 'rec', rec)
+        end
+      end
+    end
+  end
+end
+local na = tonumber(ARGV[i]); i = i + 1
+local out, extra, added = {}, {}, 0
+for _ = 1, na do
+  local dk, rec = p .. 'dedupe:' .. ARGV[i], ARGV[i + 1]; i = i + 2
+  if redis.call('EXISTS', dk) == 1 then
+    out[#out + 1] = 0
+  elseif redis.call('XLEN', stream) >= cap then
+    out[#out + 1] = -1
+  else
+    redis.call('SET', dk, '1', 'PX', window)
+    local id = redis.call('INCR', p .. 'next_id')
+    local sid = redis.call('XADD', stream, '*', 'job', id)
+    redis.call('HSET', p .. 'job:' .. id, 'rec', rec, 'sid', sid)
+    out[#out + 1] = id
+    added = added + 1
+  end
+end
+if added > 0 then
+  local r = redis.call('XREADGROUP', 'GROUP', 'aviary', consumer, 'STREAMS', stream, '>')
+  if r then
+    for _, e in ipairs(r[1][2]) do
+      extra[#extra + 1] = tonumber(e[2][2])
+    end
+  end
+end
+return {out, extra}
+"#;
+
+/// Deletes the group's consumers (not ours) that hold no entry and did nothing for ARGV[3] ms
+/// (a live instance reads every few seconds; if it was only stalled, its next read recreates it).
+const FORGET_CONSUMERS: &str = r#"
+local stream, me, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', stream, 'aviary')) do
+  local f = {}
+  for k = 1, #c, 2 do f[c[k]] = c[k + 1] end
+  if f['name'] ~= me and tonumber(f['pending']) == 0 and tonumber(f['idle']) > limit then
+    redis.call('XGROUP', 'DELCONSUMER', stream, 'aviary', f['name'])
+  end
+end
+return 0
+"#;
+
+const REPLAY: &str = r#"
+local p = ARGV[1]
+local moved = {}
+local i = 2
+while i <= #ARGV do
+  local id, dsid, rec = ARGV[i], ARGV[i + 1], ARGV[i + 2]; i = i + 3
+  if redis.call('XDEL', p .. 'dead', dsid) == 1 then
+    local sid = redis.call('XADD', p .. 'stream', '*', 'job', id)
+    redis.call('HSET', p .. 'job:' .. id, 'rec', rec, 'sid', sid)
+    moved[#moved + 1] = tonumber(id)
+  end
+end
+return moved
+"#;
+
+fn encode(record: &JobRecord) -> String {
+    serde_json::to_string(record).expect("a job record always serializes")
+}
+
+/// Stream entries as (entry id, job id).
+fn entries(v: &Value) -> Vec<(String, u64)> {
+    let mut out = Vec::new();
+    let Value::Array(items) = v else {
+        return out;
+    };
+    for e in items {
+        let Value::Array(parts) = e else { continue };
+        let (Some(sid), Some(Value::Array(fields))) = (parts.first(), parts.get(1)) else {
+            continue;
+        };
+        let Ok(sid) = redis::from_redis_value_ref::<String>(sid) else {
+            continue;
+        };
+        let mut job = None;
+        for pair in fields.chunks(2) {
+            if let [k, v] = pair {
+                if redis::from_redis_value_ref::<String>(k).ok().as_deref() == Some("job") {
+                    job = redis::from_redis_value_ref::<u64>(v).ok();
+                }
+            }
+        }
+        if let Some(job) = job {
+            out.push((sid, job));
+        }
+    }
+    out
+}
+
+impl RedisStore {
+    /// Connects to `url` and makes sure the consumer group exists. Keys start with
+    /// `aviary:{<app_id>}:`; this instance is consumer `consumer` (unique per process) and
+    /// claims other consumers' entries idle for longer than `claim_idle`. Errors name the
+    /// (redacted) URL and what failed.
+    pub fn open(
+        url: &RedisUrl,
+        app_id: &str,
+        consumer: &str,
+        claim_idle: Duration,
+    ) -> Result<RedisStore, StoreError> {
+        let fail = |what: &str, e: &dyn std::fmt::Display| {
+            StoreError(format!("queue {}: {what}: {e}", url.redacted()))
+        };
+        let client = redis::Client::open(url.expose()).map_err(|e| fail("bad URL", &e))?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("aviary-redis")
+            .enable_all()
+            .build()
+            .map_err(|e| fail("cannot start its runtime", &e))?;
+        let prefix = format!("aviary:{{{app_id}}}:");
+        let stream = format!("{prefix}stream");
+        // Connect on a thread of our own: `open` may be called from async code, where
+        // blocking on another runtime is not allowed.
+        let connected = std::thread::scope(|s| {
+            s.spawn(|| {
+                rt.block_on(async {
+                    let config = redis::aio::ConnectionManagerConfig::new()
+                        .set_connection_timeout(Some(lim::REDIS_RESPONSE_TIMEOUT))
+                        .set_response_timeout(Some(lim::REDIS_RESPONSE_TIMEOUT))
+                        .set_number_of_retries(2);
+                    let mut conn = ConnectionManager::new_with_config(client, config)
+                        .await
+                        .map_err(|e| fail("cannot connect", &e))?;
+                    let created: redis::RedisResult<()> = redis::cmd("XGROUP")
+                        .arg("CREATE")
+                        .arg(&stream)
+                        .arg(GROUP)
+                        .arg("0")
+                        .arg("MKSTREAM")
+                        .query_async(&mut conn)
+                        .await;
+                    match created {
+                        Ok(()) => {}
+                        Err(e) if e.code() == Some("BUSYGROUP") => {}
+                        Err(e) => return Err(fail("cannot create the consumer group", &e)),
+                    }
+                    Ok(conn)
+                })
+            })
+            .join()
+            .unwrap_or_else(|_| {
+                Err(StoreError(
+                    "queue redis: the connect thread panicked".into(),
+                ))
+            })
+        })?;
+        Ok(RedisStore {
+            rt: Some(rt),
+            conn: connected,
+            url: url.clone(),
+            prefix,
+            consumer: consumer.to_string(),
+            claim_idle,
+            stash: Mutex::new(Vec::new()),
+            held: Mutex::default(),
+            suspects: Mutex::default(),
+        })
+    }
+
+    /// This instance's consumer name.
+    pub fn consumer(&self) -> &str {
+        &self.consumer
+    }
+
+    fn block<T: Send>(
+        &self,
+        f: impl std::future::Future<Output = redis::RedisResult<T>> + Send,
+        what: &str,
+    ) -> Result<T, StoreError> {
+        let rt = self.rt.as_ref().expect("open until dropped");
+        let result = if tokio::runtime::Handle::try_current().is_ok() {
+            // Inside some runtime (e.g. a caller's async fn): blocking on ours here is not
+            // allowed, so block on a thread of our own.
+            std::thread::scope(|s| s.spawn(|| rt.block_on(f)).join()).unwrap_or_else(|_| {
+                Err(redis::RedisError::from((redis::ErrorKind::Io, "panicked")))
+            })
+        } else {
+            rt.block_on(f)
+        };
+        result.map_err(|e| StoreError(format!("queue {}: {what}: {e}", self.url)))
+    }
+
+    fn key(&self, k: &str) -> String {
+        format!("{}{k}", self.prefix)
+    }
+
+    /// Reads the records of `ids` (an entry whose record is gone is acked and deleted).
+    async fn records(
+        conn: &mut ConnectionManager,
+        prefix: &str,
+        stream: &str,
+        found: Vec<(String, u64)>,
+    ) -> redis::RedisResult<Vec<JobRecord>> {
+        let mut out = Vec::new();
+        for (sid, id) in found {
+            let rec: Option<String> = conn.hget(format!("{prefix}job:{id}"), "rec").await?;
+            match rec.and_then(|r| serde_json::from_str::<JobRecord>(&r).ok()) {
+                Some(mut r) => {
+                    r.id = id;
+                    out.push(r);
+                }
+                None => {
+                    let _: () = conn.xack(stream, GROUP, &[&sid]).await?;
+                    let _: () = conn.xdel(stream, &[&sid]).await?;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl QueueStore for RedisStore {
+    fn describe(&self) -> String {
+        format!("redis {} (consumer {})", self.url, self.consumer)
+    }
+
+    fn commit(&self, batch: Batch) -> Result<Vec<Admission>, StoreError> {
+        let script = redis::Script::new(COMMIT);
+        let mut call = script.prepare_invoke();
+        call.arg(&self.prefix)
+            .arg(&self.consumer)
+            .arg(batch.dedupe_window.as_millis() as u64)
+            .arg(batch.capacity)
+            .arg(batch.settle.len());
+        for s in &batch.settle {
+            match s {
+                Settle::Done(id) => call.arg("D").arg(*id).arg(""),
+                Settle::Retry(r) => call.arg("R").arg(r.id).arg(encode(r)),
+                Settle::Dead(r) => call.arg("X").arg(r.id).arg(encode(r)),
+            };
+        }
+        call.arg(batch.admit.len());
+        let mut fresh = Vec::with_capacity(batch.admit.len());
+        for job in &batch.admit {
+            let record = JobRecord::new(0, batch.now_ms, job.clone());
+            call.arg(&job.dedupe_id).arg(encode(&record));
+            fresh.push(record);
+        }
+        let mut conn = self.conn.clone();
+        let (out, extra): (Vec<i64>, Vec<u64>) =
+            self.block(call.invoke_async(&mut conn), "cannot commit")?;
+        let admitted: Vec<Admission> = out
+            .iter()
+            .zip(fresh)
+            .map(|(&r, mut record)| match r {
+                0 => Admission::Duplicate,
+                r if r < 0 => Admission::Full,
+                id => {
+                    record.id = id as u64;
+                    Admission::Accepted(Box::new(record))
+                }
+            })
+            .collect();
+        let mine: std::collections::HashSet<i64> = out.iter().copied().filter(|&r| r > 0).collect();
+        let others: Vec<u64> = extra
+            .into_iter()
+            .filter(|id| !mine.contains(&(*id as i64)))
+            .collect();
+        if !others.is_empty() {
+            self.stash.lock().expect("stash lock").extend(others);
+        }
+        let mut held = self.held.lock().expect("held lock");
+        held.extend(mine.iter().map(|&id| id as u64));
+        for s in &batch.settle {
+            if !matches!(s, Settle::Retry(_)) {
+                held.remove(&s.id());
+            }
+        }
+        drop(held);
+        Ok(admitted)
+    }
+
+    fn pending(&self) -> Result<Vec<JobRecord>, StoreError> {
+        self.claim()
+    }
+
+    fn claim(&self) -> Result<Vec<JobRecord>, StoreError> {
+        let stream = self.key("stream");
+        let prefix = self.prefix.clone();
+        let consumer = self.consumer.clone();
+        let idle = self.claim_idle.as_millis() as u64;
+        let stashed: Vec<u64> = std::mem::take(&mut *self.stash.lock().expect("stash lock"));
+        let known = self.held.lock().expect("held lock").clone();
+        let previous = std::mem::take(&mut *self.suspects.lock().expect("suspects lock"));
+        let mut conn = self.conn.clone();
+        let (records, suspects) = self.block(
+            async move {
+                // Heartbeat: touch every entry we hold, so nobody claims a live instance's work.
+                let held: Vec<(String, String, u64, u64)> = redis::cmd("XPENDING")
+                    .arg(&stream)
+                    .arg(GROUP)
+                    .arg("-")
+                    .arg("+")
+                    .arg(1_000_000)
+                    .arg(&consumer)
+                    .query_async(&mut conn)
+                    .await?;
+                let mut ours: Vec<(String, u64)> = Vec::new();
+                for chunk in held.chunks(lim::REDIS_CLAIM_BATCH) {
+                    let mut c = redis::cmd("XCLAIM");
+                    c.arg(&stream).arg(GROUP).arg(&consumer).arg(0);
+                    for (sid, ..) in chunk {
+                        c.arg(sid);
+                    }
+                    let v: Value = c.query_async(&mut conn).await?;
+                    ours.extend(entries(&v));
+                }
+                let mut found: Vec<(String, u64)> = Vec::new();
+                // Entries we own that the engine does not hold (a commit that ran in Redis but
+                // whose reply was lost): seen twice in a row, one interval apart, so an admission
+                // whose reply is on its way is not taken for one.
+                let mut suspects = std::collections::HashSet::new();
+                for (sid, id) in ours {
+                    if !known.contains(&id) {
+                        if previous.contains(&id) {
+                            found.push((sid, id));
+                        } else {
+                            suspects.insert(id);
+                        }
+                    }
+                }
+                // Entries nobody has read yet (replayed dead letters).
+                let read: Value = redis::cmd("XREADGROUP")
+                    .arg("GROUP")
+                    .arg(GROUP)
+                    .arg(&consumer)
+                    .arg("COUNT")
+                    .arg(lim::REDIS_CLAIM_BATCH)
+                    .arg("STREAMS")
+                    .arg(&stream)
+                    .arg(">")
+                    .query_async(&mut conn)
+                    .await?;
+                if let Value::Array(streams) = &read {
+                    for s in streams {
+                        if let Value::Array(parts) = s {
+                            if let Some(list) = parts.get(1) {
+                                found.extend(entries(list));
+                            }
+                        }
+                    }
+                } else if let Value::Map(streams) = &read {
+                    for (_, list) in streams {
+                        found.extend(entries(list));
+                    }
+                }
+                // Entries of instances that stopped touching them.
+                let claimed: Value = redis::cmd("XAUTOCLAIM")
+                    .arg(&stream)
+                    .arg(GROUP)
+                    .arg(&consumer)
+                    .arg(idle)
+                    .arg("0-0")
+                    .arg("COUNT")
+                    .arg(lim::REDIS_CLAIM_BATCH)
+                    .query_async(&mut conn)
+                    .await?;
+                if let Value::Array(parts) = &claimed {
+                    if let Some(list) = parts.get(1) {
+                        found.extend(entries(list));
+                    }
+                }
+                for id in stashed {
+                    let sid: Option<String> = conn.hget(format!("{prefix}job:{id}"), "sid").await?;
+                    if let Some(sid) = sid {
+                        found.push((sid, id));
+                    }
+                }
+                // Forget consumers of stopped instances once their entries were claimed. One
+                // script, so no entry can reach a consumer between the check and the delete.
+                let _: Value = redis::Script::new(FORGET_CONSUMERS)
+                    .arg(&stream)
+                    .arg(&consumer)
+                    .arg(idle.max(60_000))
+                    .invoke_async(&mut conn)
+                    .await?;
+                found.sort_by_key(|(_, id)| *id);
+                found.dedup_by_key(|(_, id)| *id);
+                let records = RedisStore::records(&mut conn, &prefix, &stream, found).await?;
+                Ok((records, suspects))
+            },
+            "cannot read or claim pending entries",
+        )?;
+        *self.suspects.lock().expect("suspects lock") = suspects;
+        self.held
+            .lock()
+            .expect("held lock")
+            .extend(records.iter().map(|r| r.id));
+        Ok(records)
+    }
+
+    fn claim_interval(&self) -> Option<Duration> {
+        Some(lim::REDIS_CLAIM_INTERVAL.min(self.claim_idle / 3))
+    }
+
+    fn dead_letters(&self) -> Result<Vec<JobRecord>, StoreError> {
+        Ok(self.dead_entries()?.into_iter().map(|(_, r)| r).collect())
+    }
+
+    fn replay(&self, ids: Option<&[u64]>, now_ms: u64) -> Result<Vec<u64>, StoreError> {
+        let replay = redis::Script::new(REPLAY);
+        let mut script = replay.prepare_invoke();
+        script.arg(&self.prefix);
+        for (dsid, mut r) in self.dead_entries()? {
+            if ids.is_some_and(|ids| !ids.contains(&r.id)) {
+                continue;
+            }
+            r.revive(now_ms);
+            script.arg(r.id).arg(dsid).arg(encode(&r));
+        }
+        let mut conn = self.conn.clone();
+        self.block(script.invoke_async(&mut conn), "cannot replay")
+    }
+
+    fn purge(&self) -> Result<u64, StoreError> {
+        let dead = self.key("dead");
+        let mut conn = self.conn.clone();
+        self.block(
+            async move {
+                let n: u64 = conn.xlen(&dead).await?;
+                let _: () = conn.del(&dead).await?;
+                Ok(n)
+            },
+            "cannot purge the dead letters",
+        )
+    }
+}
+
+impl RedisStore {
+    /// Every dead letter with its entry id in the `dead` stream, by id.
+    fn dead_entries(&self) -> Result<Vec<(String, JobRecord)>, StoreError> {
+        let dead = self.key("dead");
+        let mut conn = self.conn.clone();
+        let rows: Vec<(String, Vec<(String, String)>)> = self.block(
+            async move {
+                let v: Value = conn.xrange_all(&dead).await?;
+                let mut out = Vec::new();
+                if let Value::Array(items) = v {
+                    for e in items {
+                        let (sid, fields): (String, Vec<(String, String)>) =
+                            redis::from_redis_value(e)?;
+                        out.push((sid, fields));
+                    }
+                }
+                Ok(out)
+            },
+            "cannot read the dead letters",
+        )?;
+        let mut out = Vec::new();
+        for (sid, fields) in rows {
+            let get = |k: &str| fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.as_str());
+            let (Some(id), Some(rec)) = (get("id"), get("rec")) else {
+                continue;
+            };
+            let mut r: JobRecord = serde_json::from_str(rec).map_err(|e| {
+                StoreError(format!(
+                    "queue {}: a dead letter is unreadable: {e}",
+                    self.url
+                ))
+            })?;
+            r.id = id.parse().unwrap_or(r.id);
+            out.push((sid, r));
+        }
+        out.sort_by_key(|(_, r)| r.id);
+        Ok(out)
+    }
+}
+
+/// A throwaway `redis-server` for tests: a free 127.0.0.1 port, a temp dir, no persistence;
+/// killed when dropped. Panics (failing the test, never skipping it) when `redis-server` is not
+/// installed, saying how to install it.
+#[doc(hidden)]
+pub mod test_server {
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    /// A running `redis-server` (killed on drop).
+    pub struct RedisServer {
+        child: Child,
+        port: u16,
+        dir: std::path::PathBuf,
+    }
+
+    impl RedisServer {
+        /// Starts one (no persistence) and waits until it answers.
+        pub fn start() -> RedisServer {
+            RedisServer::start_with(&["--appendonly", "no"])
+        }
+
+        /// Starts one with these extra arguments (e.g. `--appendonly yes --appendfsync always`).
+        pub fn start_with(extra: &[&str]) -> RedisServer {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port();
+            let dir =
+                std::env::temp_dir().join(format!("aviary-redis-{}-{port}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            let child = Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", ""])
+                .args(extra)
+                .arg("--dir")
+                .arg(&dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "cannot start redis-server ({e}): the Redis tests need it; run \
+                         scripts/setup-tests.sh (installs it with apt-get)"
+                    )
+                });
+            let mut server = RedisServer { child, port, dir };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return server;
+                }
+                if let Ok(Some(status)) = server.child.try_wait() {
+                    panic!("redis-server exited at once ({status})");
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "redis-server did not start in 10 s"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+
+        /// Its port.
+        pub fn port(&self) -> u16 {
+            self.port
+        }
+
+        /// `redis://127.0.0.1:<port>/<db>`.
+        pub fn url(&self, db: u32) -> String {
+            format!("redis://127.0.0.1:{}/{db}", self.port)
+        }
+    }
+
+    impl Drop for RedisServer {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_server::RedisServer;
+    use super::*;
+    use crate::queue::store::{HandlerStatus, NewJob};
+
+    fn job(id: &str) -> NewJob {
+        NewJob {
+            dedupe_id: id.into(),
+            event_id: id.into(),
+            event_type: "im.message.receive_v1".into(),
+            chat_id: Some("oc_1".into()),
+            trace_id: String::new(),
+            envelope: "{}".into(),
+            handlers: vec!["a".into(), "b".into()],
+        }
+    }
+
+    fn batch(admit: Vec<NewJob>, settle: Vec<Settle>, now_ms: u64) -> Batch {
+        Batch {
+            admit,
+            settle,
+            now_ms,
+            dedupe_window: Duration::from_secs(2),
+            dedupe_max_entries: 3,
+            capacity: 2,
+        }
+    }
+
+    fn open(server: &RedisServer, app: &str, consumer: &str) -> RedisStore {
+        open_idle(server, app, consumer, Duration::from_millis(600))
+    }
+
+    fn open_idle(server: &RedisServer, app: &str, consumer: &str, idle: Duration) -> RedisStore {
+        RedisStore::open(&RedisUrl::new(server.url(0)), app, consumer, idle).unwrap()
+    }
+
+    fn accepted(a: &Admission) -> JobRecord {
+        match a {
+            Admission::Accepted(r) => (**r).clone(),
+            other => panic!("not accepted: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn admits_dedupes_bounds_retries_dead_letters_and_replays() {
+        let server = RedisServer::start();
+        let idle = Duration::from_secs(30);
+        let store = open_idle(&server, "cli_a", "one", idle);
+        let out = store
+            .commit(batch(
+                vec![job("a"), job("a"), job("b"), job("c")],
+                vec![],
+                1000,
+            ))
+            .unwrap();
+        let a = accepted(&out[0]);
+        assert_eq!(a.id, 1);
+        assert_eq!(out[1], Admission::Duplicate, "a duplicate within one batch");
+        let b = accepted(&out[2]);
+        assert_eq!(b.id, 2);
+        assert_eq!(out[3], Admission::Full, "capacity 2");
+        // Another app on the same Redis is not affected by cli_a's keys.
+        let other = open(&server, "cli_b", "x");
+        assert!(matches!(
+            other.commit(batch(vec![job("a")], vec![], 1000)).unwrap()[0],
+            Admission::Accepted(_)
+        ));
+
+        // Retry: only handler a failed; the stored record keeps b done.
+        let mut retry = a.clone();
+        retry.states[0].attempts = 1;
+        retry.states[0].next_at_ms = 5000;
+        retry.states[1].status = HandlerStatus::Done;
+        retry.states[1].attempts = 1;
+        let out = store
+            .commit(batch(
+                vec![job("c")],
+                vec![Settle::of(retry.clone()), Settle::Done(2)],
+                2000,
+            ))
+            .unwrap();
+        assert_eq!(accepted(&out[0]).id, 3, "c got b's room");
+        // A fresh consumer sees nothing to claim yet (entries are not idle).
+        let second = open_idle(&server, "cli_a", "two", idle);
+        assert!(second.claim().unwrap().is_empty());
+        assert_eq!(store.dead_letters().unwrap(), vec![], "nothing dead yet");
+
+        // Dead: handler a gave up.
+        let mut dead = retry.clone();
+        dead.states[0].status = HandlerStatus::Dead;
+        dead.states[0].last_error = Some("boom".into());
+        store
+            .commit(batch(vec![], vec![Settle::of(dead.clone())], 3000))
+            .unwrap();
+        let letters = store.dead_letters().unwrap();
+        assert_eq!(letters, vec![dead.clone()]);
+        // a stays deduped after it finished (within the window)...
+        assert_eq!(
+            store.commit(batch(vec![job("a")], vec![], 3000)).unwrap()[0],
+            Admission::Duplicate
+        );
+        // ...and is new again after it (Redis expiry: the window is 2 s here).
+        std::thread::sleep(Duration::from_millis(2100));
+        let again = accepted(&store.commit(batch(vec![job("a")], vec![], 5000)).unwrap()[0]);
+        assert_eq!(again.id, 4);
+        store
+            .commit(batch(vec![], vec![Settle::Done(4)], 5000))
+            .unwrap();
+
+        // Replay: only the dead handler is pending again; another instance picks it up.
+        assert_eq!(store.replay(Some(&[99]), 6000).unwrap(), Vec::<u64>::new());
+        assert_eq!(store.replay(None, 6000).unwrap(), vec![1]);
+        assert!(store.dead_letters().unwrap().is_empty());
+        let picked = second.claim().unwrap();
+        assert_eq!(picked.len(), 1);
+        assert_eq!(picked[0].id, 1);
+        assert_eq!(picked[0].states[0].status, HandlerStatus::Pending);
+        assert_eq!(picked[0].states[0].attempts, 0);
+        assert_eq!(picked[0].states[1].status, HandlerStatus::Done);
+
+        // Purge.
+        let mut dead = picked[0].clone();
+        dead.states[0].status = HandlerStatus::Dead;
+        second
+            .commit(batch(vec![], vec![Settle::of(dead)], 7000))
+            .unwrap();
+        assert_eq!(store.purge().unwrap(), 1);
+        assert!(store.dead_letters().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_dead_consumers_entries_are_claimed_after_the_idle_timeout_and_a_live_ones_are_not() {
+        let server = RedisServer::start();
+        let dying = open(&server, "cli_a", "dying");
+        let live = open(&server, "cli_a", "live");
+        let claimer = open(&server, "cli_a", "claimer");
+        let d = accepted(&dying.commit(batch(vec![job("d")], vec![], 1)).unwrap()[0]);
+        let l = accepted(&live.commit(batch(vec![job("l")], vec![], 1)).unwrap()[0]);
+        let mut got = Vec::new();
+        for _ in 0..5 {
+            std::thread::sleep(Duration::from_millis(200));
+            // The live instance's heartbeat (it may claim the dying one's entry, too).
+            got.extend(live.claim().unwrap().into_iter().map(|r| (r.id, "live")));
+        }
+        got.extend(
+            claimer
+                .claim()
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.id, "claimer")),
+        );
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(
+            got[0].0, d.id,
+            "only the silent consumer's entry is claimed: {got:?}"
+        );
+        let new_owner = if got[0].1 == "live" { &live } else { &claimer };
+        // The dying instance (if it was only stalled) can no longer settle what was claimed.
+        let mut retry = d.clone();
+        retry.states[0].attempts = 9;
+        dying
+            .commit(batch(vec![], vec![Settle::Retry(retry)], 2))
+            .unwrap();
+        let mut conn = redis::Client::open(server.url(0))
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        let rec: String = redis::cmd("HGET")
+            .arg(format!("aviary:{{cli_a}}:job:{}", d.id))
+            .arg("rec")
+            .query(&mut conn)
+            .unwrap();
+        assert!(!rec.contains("\"attempts\":9"), "{rec}");
+        new_owner
+            .commit(batch(vec![], vec![Settle::Done(d.id)], 2))
+            .unwrap();
+        live.commit(batch(vec![], vec![Settle::Done(l.id)], 2))
+            .unwrap();
+        assert!(claimer.claim().unwrap().is_empty());
+        let len: u64 = redis::cmd("XLEN")
+            .arg("aviary:{cli_a}:stream")
+            .query(&mut conn)
+            .unwrap();
+        assert_eq!(len, 0, "every job settled once");
+    }
+
+    #[test]
+    fn consumers_of_stopped_instances_are_forgotten_once_empty() {
+        let server = RedisServer::start();
+        let gone = open(&server, "cli_a", "gone");
+        let live = open(&server, "cli_a", "live");
+        let j = accepted(&gone.commit(batch(vec![job("g")], vec![], 1)).unwrap()[0]);
+        drop(gone);
+        let mut conn = redis::Client::open(server.url(0))
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        let names = |conn: &mut redis::Connection| -> Vec<String> {
+            let v: Vec<Vec<Value>> = redis::cmd("XINFO")
+                .arg("CONSUMERS")
+                .arg("aviary:{cli_a}:stream")
+                .arg("aviary")
+                .query(conn)
+                .unwrap();
+            let mut n: Vec<String> = v
+                .iter()
+                .map(|c| redis::from_redis_value_ref(&c[1]).unwrap())
+                .collect();
+            n.sort();
+            n
+        };
+        std::thread::sleep(Duration::from_millis(700));
+        assert_eq!(
+            live.claim().unwrap()[0].id,
+            j.id,
+            "claimed from the stopped one"
+        );
+        // Its idle time (over 700 ms) is below the 60 s floor: still listed.
+        assert_eq!(names(&mut conn), vec!["gone", "live"]);
+        redis::Script::new(FORGET_CONSUMERS)
+            .arg("aviary:{cli_a}:stream")
+            .arg("live")
+            .arg(500)
+            .invoke::<Value>(&mut conn)
+            .unwrap();
+        assert_eq!(
+            names(&mut conn),
+            vec!["live"],
+            "empty and silent: forgotten"
+        );
+        live.commit(batch(vec![], vec![Settle::Done(j.id)], 2))
+            .unwrap();
+    }
+
+    #[test]
+    fn a_settlement_from_a_stalled_owner_is_not_applied_after_a_claim() {
+        let server = RedisServer::start();
+        let stalled = open(&server, "cli_a", "stalled");
+        let claimer = open(&server, "cli_a", "claimer");
+        let j = accepted(&stalled.commit(batch(vec![job("j")], vec![], 1)).unwrap()[0]);
+        std::thread::sleep(Duration::from_millis(700));
+        assert_eq!(claimer.claim().unwrap().len(), 1);
+        let mut dead = j.clone();
+        dead.states[0].status = HandlerStatus::Dead;
+        stalled
+            .commit(batch(vec![], vec![Settle::of(dead)], 2))
+            .unwrap();
+        assert!(
+            stalled.dead_letters().unwrap().is_empty(),
+            "the stalled owner's outcome is dropped"
+        );
+        assert!(
+            stalled.describe().starts_with("redis redis://127.0.0.1:")
+                && stalled.describe().ends_with("(consumer stalled)"),
+            "{}",
+            stalled.describe()
+        );
+    }
+
+    #[test]
+    fn instances_admitting_the_same_event_at_once_accept_it_once() {
+        let server = RedisServer::start();
+        let stores: Vec<RedisStore> = (0..4)
+            .map(|i| open_idle(&server, "cli_a", &format!("c{i}"), Duration::from_secs(30)))
+            .collect();
+        let accepted: usize = std::thread::scope(|s| {
+            let handles: Vec<_> = stores
+                .iter()
+                .map(|st| {
+                    let mut b = batch((0..50).map(|i| job(&format!("e{i}"))).collect(), vec![], 1);
+                    b.capacity = 1_000;
+                    s.spawn(move || st.commit(b).unwrap())
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap()
+                        .iter()
+                        .filter(|a| matches!(a, Admission::Accepted(_)))
+                        .count()
+                })
+                .sum()
+        });
+        assert_eq!(
+            accepted, 50,
+            "each of the 50 events accepted by exactly one instance"
+        );
+    }
+
+    #[test]
+    fn an_admission_whose_reply_was_lost_is_handed_over_by_the_heartbeat() {
+        let server = RedisServer::start();
+        let store = open_idle(&server, "cli_a", "one", Duration::from_secs(30));
+        let kept = accepted(&store.commit(batch(vec![job("k")], vec![], 1)).unwrap()[0]);
+        let lost = accepted(&store.commit(batch(vec![job("l")], vec![], 1)).unwrap()[0]);
+        // As if the reply of `lost`'s commit never arrived: the engine does not hold it.
+        store.held.lock().unwrap().remove(&lost.id);
+        assert!(
+            store.claim().unwrap().is_empty(),
+            "first sighting: only a suspect"
+        );
+        let back = store.claim().unwrap();
+        assert_eq!(back.iter().map(|r| r.id).collect::<Vec<_>>(), vec![lost.id]);
+        assert!(store.claim().unwrap().is_empty(), "now held again");
+        store
+            .commit(batch(
+                vec![],
+                vec![Settle::Done(kept.id), Settle::Done(lost.id)],
+                2,
+            ))
+            .unwrap();
+        assert!(store.held.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_password_never_appears_in_errors() {
+        let server = RedisServer::start();
+        let url = RedisUrl::new(format!("redis://:hunter2@127.0.0.1:{}/0", server.port()));
+        let e = RedisStore::open(&url, "cli_a", "c", Duration::from_secs(1))
+            .err()
+            .expect("no password is set on the server, so AUTH fails");
+        assert!(!e.0.contains("hunter2"), "{e}");
+        assert!(e.0.contains("redis://:***@127.0.0.1"), "{e}");
+
+        // Nothing listening: a clear error, still without the password.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = RedisUrl::new(format!("redis://app:hunter2@127.0.0.1:{port}/0"));
+        let e = RedisStore::open(&url, "cli_a", "c", Duration::from_secs(1))
+            .err()
+            .expect("nothing listens there");
+        assert!(!e.0.contains("hunter2"), "{e}");
+        assert!(
+            e.0.contains(&format!("redis://app:***@127.0.0.1:{port}/0"))
+                && e.0.contains("cannot connect"),
+            "{e}"
+        );
+    }
+}
