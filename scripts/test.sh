@@ -7,7 +7,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 bash scripts/setup-tests.sh
-cargo test --workspace
+cargo test --workspace --no-fail-fast
 cargo test --manifest-path guest-sdk/rust/Cargo.toml
 cargo test --manifest-path examples/Cargo.toml
 go="${AVIARY_GO:-${CARGO_TARGET_DIR:-$root/target}/go-toolchain/venv/bin/go}"

@@ -130,6 +130,14 @@ impl Reassembler {
             }
         }
         self.make_room(message_id, payload.len());
+        if self.pending_bytes + payload.len() > self.limits.max_pending_bytes {
+            // Only this message is left and it alone outgrows the pending budget (possible when
+            // `max_pending_bytes` < `max_message_bytes`): drop it rather than break the bound.
+            self.remove(message_id);
+            return Fragment::Rejected(RejectReason::TooLarge {
+                limit: self.limits.max_pending_bytes,
+            });
+        }
         self.arrivals += 1;
         let arrivals = self.arrivals;
         let entry = self
@@ -281,6 +289,27 @@ mod tests {
             r.offer("big", 1, 0, &[0; 65], t),
             Fragment::Rejected(RejectReason::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn a_message_larger_than_the_pending_budget_is_rejected_not_held() {
+        let l = ReassemblyLimits {
+            max_parts: 10,
+            max_message_bytes: 256,
+            max_pending_messages: 4,
+            max_pending_bytes: 96,
+            ttl: Duration::from_secs(5),
+        };
+        let mut r = Reassembler::new(l);
+        let t = Instant::now();
+        assert!(matches!(r.offer("m", 8, 0, &[0; 22], t), Fragment::Pending));
+        assert!(matches!(r.offer("m", 8, 2, &[0; 39], t), Fragment::Pending));
+        assert!(matches!(
+            r.offer("m", 8, 1, &[0; 36], t),
+            Fragment::Rejected(RejectReason::TooLarge { limit: 96 })
+        ));
+        assert_eq!(r.pending_bytes(), 0);
+        assert_eq!(r.pending_messages(), 0);
     }
 
     #[test]
