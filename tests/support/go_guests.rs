@@ -42,7 +42,10 @@ pub struct BuiltGo {
 /// `aviary guest build --arena-mib`.
 pub fn go_component(dir: &str, arena_mib: u32) -> BuiltGo {
     static BUILT: OnceLock<Mutex<HashMap<(String, u32), BuiltGo>>> = OnceLock::new();
-    let mut built = BUILT.get_or_init(Default::default).lock().unwrap();
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(b) = built.get(&(dir.to_string(), arena_mib)) {
         return b.clone();
     }

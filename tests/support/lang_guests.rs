@@ -103,7 +103,8 @@ fn run(mut cmd: Command, what: &str, hint: &str) {
 fn once(key: String, f: impl FnOnce() -> PathBuf) -> PathBuf {
     static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
     let map = BUILT.get_or_init(Default::default);
-    let mut map = map.lock().unwrap();
+    // A build that panicked must fail its own test only, not poison the others.
+    let mut map = map.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     map.entry(key).or_insert_with(f).clone()
 }
 
