@@ -82,12 +82,19 @@ pub fn run(args: RunArgs) -> ExitCode {
             ));
         }
         let ended = connection::run(manifest.connection_options(), sink, stats, shutdown).await;
+        // With the queue, the dispatcher's counters cover only what runs synchronously (card
+        // callbacks, unrouted events); queued handler runs are in the queue's counters.
+        let when = if queue.is_some() {
+            "final, synchronous path (card callbacks, unrouted events)"
+        } else {
+            "final"
+        };
         if let Some(queue) = queue {
             queue.shutdown().await;
             tracing::info!(stats = ?queue.stats().snapshot(), "queue stopped");
         }
         if let Some(d) = &dispatch_stats {
-            stats::log_summary(d, "final");
+            stats::log_summary(d, when);
         }
         match ended {
             Ok(()) => ExitCode::SUCCESS,
