@@ -4,199 +4,31 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use aviary::emulator::{DeliveryStatus, Emulator, EmulatorConfig};
+use aviary::emulator::{DeliveryStatus, Emulator};
 use aviary::queue::QueueStore;
 
-const APP_ID: &str = "cli_0123456789abcdef";
+mod queue_support;
+use queue_support::*;
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// Builds the `recorder` test guest (tests/guests) and returns its path.
-fn recorder_wasm() -> PathBuf {
-    let root = repo_root();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|p| if p.is_absolute() { p } else { root.join(p) })
-        .unwrap_or_else(|| root.join("target"));
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = Command::new(cargo)
-        .current_dir(root.join("tests/guests"))
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-wasip2",
-            "-p",
-            "recorder",
-        ])
-        .arg("--manifest-path")
-        .arg(root.join("tests/guests/Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .output()
-        .expect("cargo runs");
-    assert!(
-        out.status.success(),
-        "building the recorder guest failed (run scripts/setup-tests.sh for the wasm32-wasip2 \
-         target):\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    target.join("wasm32-wasip2/release/recorder.wasm")
-}
-
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(tag: &str) -> Dir {
-        let dir = std::env::temp_dir().join(format!("aviary-crash-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Dir(dir)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
+/// The manifest of these tests: the disk queue at `queue_path` plus `extra` `[queue]` lines,
+/// and quick retries.
 fn manifest(dir: &Path, emu: &Emulator, queue_path: &str, extra: &str) -> PathBuf {
-    let wasm = recorder_wasm();
-    let text = format!(
-        "[feishu]\napp_id = \"{APP_ID}\"\napp_secret = \"emulator-secret\"\ndomain = \"{}\"\n\n\
-         [dispatch]\nper_chat_ordering = true\nmax_in_flight = 32\n\n\
-         [queue]\npath = \"{queue_path}\"\n{extra}\n\
-         [[handler]]\nname = \"rec\"\ncomponent = \"{}\"\nevents = [\"*\"]\n\
-         max_attempts = 3\nbackoff_ms = 20\nbackoff_max_ms = 100\n",
-        emu.domain(),
-        wasm.display()
-    );
-    let path = dir.join("aviary.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-struct Run {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Drop for Run {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The binary under test, as cargo built it for this test.
-fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_aviary"))
-}
-
-/// Starts `aviary run`; output to `log`. `prefix` runs it under a shell snippet (e.g. limits).
-fn spawn(manifest: &Path, log: PathBuf, shell_prefix: Option<&str>) -> Run {
-    let file = std::fs::File::create(&log).unwrap();
-    let bin = binary();
-    let mut cmd = match shell_prefix {
-        None => {
-            let mut c = Command::new(bin);
-            c.arg("run").arg("--manifest").arg(manifest);
-            c
-        }
-        Some(prefix) => {
-            let mut c = Command::new("bash");
-            c.arg("-c")
-                .arg(format!("{prefix}; exec \"$0\" run --manifest \"$1\""))
-                .arg(&bin)
-                .arg(manifest);
-            c
-        }
-    };
-    cmd.stdout(Stdio::from(file.try_clone().unwrap()))
-        .stderr(Stdio::from(file))
-        .env("RUST_LOG", "warn,aviary::guest=info,aviary::queue=info")
-        .env("XDG_CACHE_HOME", manifest.parent().unwrap().join("cache"));
-    Run {
-        child: cmd.spawn().expect("aviary starts"),
-        log,
-    }
-}
-
-fn envelope(i: usize, text: &str) -> serde_json::Value {
-    serde_json::json!({
-        "schema": "2.0",
-        "header": {"event_id": format!("ev-{i}"), "event_type": "im.message.receive_v1",
-                   "create_time": "1608725989000", "token": "", "app_id": APP_ID, "tenant_key": "t"},
-        "event": {"message": {"message_id": format!("om_{i}"), "chat_id": format!("oc_{}", i % 40),
-                  "message_type": "text", "content": serde_json::json!({"text": text}).to_string()}}
-    })
-}
-
-/// `effect <id> attempt <n>` lines of one log: (id, attempt) in order.
-fn effects(log: &Path) -> Vec<(String, u32)> {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    text.lines()
-        .filter_map(|l| {
-            let rest = &l[l.find("effect ")? + 7..];
-            let mut words = rest.split_whitespace();
-            let id = words.next()?.to_string();
-            (words.next()? == "attempt").then_some(())?;
-            let n = words
-                .next()?
-                .trim_end_matches(|c: char| !c.is_ascii_digit());
-            Some((id, n.parse().ok()?))
-        })
-        .collect()
-}
-
-fn sigterm(run: &mut Run) -> Option<i32> {
-    let pid = run.child.id().to_string();
-    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    let start = Instant::now();
-    loop {
-        if let Some(status) = run.child.try_wait().unwrap() {
-            return status.code();
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "no exit after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn emulator_config() -> EmulatorConfig {
-    let mut c = EmulatorConfig::fast();
-    // A long ladder of short steps: events pushed to a process that is then killed come back
-    // quickly, however often that happens.
-    // The ack deadline is longer than Feishu's 3 s: this test runs a debug build on a shared
-    // 2-core machine, and what it checks is that nothing is lost or run twice, not latency.
-    c.redelivery.scale = 1.0;
-    c.redelivery.ack_timeout = Duration::from_secs(10);
-    c.redelivery.ladder = [1, 2, 4]
-        .into_iter()
-        .chain(std::iter::repeat_n(5, 30))
-        .map(Duration::from_secs)
-        .collect();
-    c
+    write_manifest(
+        dir,
+        emu,
+        &format!("path = \"{queue_path}\"\n{extra}"),
+        "max_attempts = 3\nbackoff_ms = 20\nbackoff_max_ms = 100\n",
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_events_survive_repeated_sigkill_each_handled_once() {
     const N: usize = 10_000;
     const KILLS: usize = 4;
-    let dir = Dir::new("kill");
+    let dir = Dir::new("crash-kill");
     let emu = Emulator::start(emulator_config()).await.unwrap();
     let manifest = manifest(&dir.0, &emu, "q/queue.redb", "");
     let mut requested_dead = HashSet::new();
@@ -367,7 +199,7 @@ async fn ten_thousand_events_survive_repeated_sigkill_each_handled_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unusable_queue_path_is_a_clear_error_and_nothing_is_acked() {
-    let dir = Dir::new("badpath");
+    let dir = Dir::new("crash-badpath");
     let emu = Emulator::start(emulator_config()).await.unwrap();
     std::fs::write(dir.0.join("not-a-dir"), b"x").unwrap();
     let manifest = manifest(&dir.0, &emu, "not-a-dir/queue.redb", "");
@@ -397,7 +229,7 @@ async fn an_unusable_queue_path_is_a_clear_error_and_nothing_is_acked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_the_queue_file_cannot_grow_nothing_is_acked_and_nothing_is_lost() {
     const N: usize = 30;
-    let dir = Dir::new("full");
+    let dir = Dir::new("crash-full");
     let emu = Emulator::start(emulator_config()).await.unwrap();
     let manifest = manifest(&dir.0, &emu, "q/queue.redb", "");
     // Create the queue file, then measure it.
