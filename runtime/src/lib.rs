@@ -9,6 +9,7 @@
 //! - [`cli`]: `aviary check` and `aviary invoke`.
 //! - [`emulator`]: Feishu's side on 127.0.0.1 for tests and the demo.
 //! - [`sandbox`]: runs handlers as WebAssembly components under limits.
+//! - [`openapi`]: the host side of the `feishu-request` import (grants, token, uuid keys).
 //! - [`queue`]: the durable queue (persist, then ack; retries, dead letters).
 //! - [`limits`]: every limit and timeout, with its reason.
 
@@ -21,6 +22,7 @@ pub mod guest_build;
 pub mod handler;
 pub mod limits;
 pub mod manifest;
+pub mod openapi;
 pub mod process;
 pub mod protocol;
 pub mod queue;

@@ -134,6 +134,10 @@ pub mod emulator {
     /// first. Far above any test, small enough to bound a long-running demo's memory.
     pub const MAX_RECORDS: usize = 100_000;
 
+    /// How long a send/reply `uuid` is remembered: Feishu sends at most one message per uuid
+    /// within 1 hour (§9.2); a later request with the same uuid sends a new message.
+    pub const MESSAGE_UUID_WINDOW: Duration = Duration::from_secs(60 * 60);
+
     /// Most bytes of a junk message kept in its record: enough to see what it was.
     pub const MAX_RECORDED_JUNK_BYTES: usize = 4 * 1024;
 
@@ -395,4 +399,33 @@ pub mod queue {
 
     /// Default `handler.backoff_max_ms`: the wait never grows beyond 5 minutes.
     pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
+}
+
+/// The host side of the `feishu-request` import ([`crate::openapi`]), each with its reason.
+pub mod openapi {
+    use std::time::Duration;
+
+    /// Longest single OpenAPI request (token fetch included). Feishu answers in well under a
+    /// second; 10 s rides out a slow moment. A call never outlives the handler's `timeout_ms`
+    /// either: the shorter of the two applies.
+    pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// Largest response body handed to a guest (1 MiB). Message APIs answer with a few KiB; a
+    /// list API page is well below this. A bigger answer is an error, not buffered.
+    pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
+    /// Largest request body a guest may send (1 MiB): the biggest card or post is far smaller.
+    pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+
+    /// Largest path (with its query) a guest may ask for.
+    pub const MAX_PATH_BYTES: usize = 4 * 1024;
+
+    /// A cached tenant_access_token is replaced this long before it expires, as the official
+    /// Python SDK does (expire − 10 min), so a request never goes out with a token about to
+    /// expire on the way.
+    pub const TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(10 * 60);
+
+    /// Length of the derived `uuid` idempotency key: 32 hex characters (128 bits of SHA-256),
+    /// below Feishu's 50-character limit.
+    pub const UUID_HEX_CHARS: usize = 32;
 }

@@ -2,20 +2,41 @@
 //! the only code that names sandbox types. Everything else goes through
 //! [`super::loading::HandlerLoader`], so it compiles and is tested without wasmtime.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::loading::HandlerLoader;
 use crate::handler::Invoke;
 use crate::manifest::HandlerSettings;
-use crate::sandbox::{HandlerLimits, HandlerSpec, Sandbox, SandboxConfig};
+use crate::openapi::{FeishuClient, OpenApiApp};
+use crate::sandbox::{HandlerLimits, HandlerSpec, OpenApiAccess, Sandbox, SandboxConfig};
 
 /// The loader that compiles and instantiates handlers in the Wasm sandbox (one engine for the
-/// process; compiled components cached under the default cache directory).
+/// process; compiled components cached under the default cache directory). Handlers granted
+/// OpenAPI access share one [`FeishuClient`] (one token cache) per app.
 pub fn sandbox_loader() -> Result<Box<dyn HandlerLoader>, String> {
     let sandbox = Sandbox::new(SandboxConfig::default())
         .map_err(|e| format!("cannot start the Wasm sandbox: {e:#}"))?;
+    let clients: Mutex<Vec<(OpenApiApp, Arc<FeishuClient>)>> = Mutex::new(Vec::new());
     Ok(Box::new(
         move |h: &HandlerSettings| -> Result<Arc<dyn Invoke>, String> {
+            let openapi = match &h.openapi {
+                None => None,
+                Some(o) => {
+                    let mut clients = clients.lock().unwrap();
+                    let client = match clients.iter().find(|(app, _)| *app == o.app) {
+                        Some((_, c)) => c.clone(),
+                        None => {
+                            let c = Arc::new(FeishuClient::new(o.app.clone())?);
+                            clients.push((o.app.clone(), c.clone()));
+                            c
+                        }
+                    };
+                    Some(OpenApiAccess {
+                        client,
+                        grant: o.grant.clone(),
+                    })
+                }
+            };
             let spec = HandlerSpec {
                 name: h.name.clone(),
                 component: h.component.clone(),
@@ -26,6 +47,7 @@ pub fn sandbox_loader() -> Result<Box<dyn HandlerLoader>, String> {
                 },
                 reuse: h.reuse,
                 config: h.config.clone(),
+                openapi,
             };
             sandbox
                 .load(spec)

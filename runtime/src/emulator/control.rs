@@ -28,6 +28,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/fault", post(fault))
         .route("/ack-loss", post(ack_loss))
         .route("/openapi-calls", get(openapi_calls))
+        .route("/messages", get(messages))
 }
 
 fn ms(shared: &Shared, at: Instant) -> u64 {
@@ -222,6 +223,30 @@ async fn openapi_calls(AxumState(shared): AxumState<Arc<Shared>>) -> Json<Value>
         })
         .collect();
     Json(Value::Array(list))
+}
+
+async fn messages(AxumState(shared): AxumState<Arc<Shared>>) -> Json<Value> {
+    let state = shared.lock();
+    let list: Vec<Value> = state
+        .sent_messages
+        .iter()
+        .map(|m| {
+            json!({
+                "at_ms": ms(&shared, m.at),
+                "message_id": m.message_id,
+                "reply_to": m.reply_to,
+                "receive_id_type": m.receiver.as_ref().map(|r| &r.0),
+                "receive_id": m.receiver.as_ref().map(|r| &r.1),
+                "msg_type": m.msg_type,
+                "content": m.content,
+                "uuid": m.uuid,
+            })
+        })
+        .collect();
+    Json(json!({
+        "messages": list,
+        "duplicates_suppressed": state.duplicate_messages_suppressed,
+    }))
 }
 
 /// Body of `POST /_emulator/ack-loss`.

@@ -18,7 +18,10 @@
 //!   `POST /open-apis/im/v1/messages?receive_id_type=…`,
 //!   `POST /open-apis/im/v1/messages/{message_id}/reply` (§9): validated stubs, recorded in
 //!   [`Emulator::openapi_calls`]. Bad token: 99991663; missing token: 99991661; invalid body:
-//!   99992402.
+//!   99992402. Send and reply honour `uuid` as Feishu does: a uuid already used within 1 hour
+//!   gets the first request's answer and creates no message (counted in
+//!   [`Emulator::duplicate_messages_suppressed`]); created messages are in
+//!   [`Emulator::sent_messages`].
 //! - The control API under `/_emulator/` (JSON; times are milliseconds since start):
 //!
 //! | request | effect / answer |
@@ -30,6 +33,7 @@
 //! | `POST /_emulator/ack-loss`, body `{"rate":0.5}` | throw away that share of later acks (redelivery storm); `{"rate": r}` |
 //! | `POST /_emulator/fault`, body `{"kind":"close","code":1000}` / `{"kind":"abrupt"}` / `{"kind":"drop"}` | fault every live connection; `{"connections": n}` |
 //! | `GET /_emulator/openapi-calls` | every OpenAPI call: method, path, query, body |
+//! | `GET /_emulator/messages` | `{"messages": [...], "duplicates_suppressed": n}`: every message send/reply created (message_id, reply_to, receive_id_type, receive_id, msg_type, content, uuid) |
 //!
 //! Gateway port: `GET /ws/v2?…&ticket=…` upgrades (§2) if the ticket is fresh (one-time) and
 //! fewer than `max_connections` are live (else `Handshake-Status: 514`,
@@ -86,6 +90,7 @@ pub use gateway::{AUTH_INVALID_TICKET, WS_PATH};
 pub use records::{
     AckRecord, AttemptOutcome, AttemptRecord, ConnectionInfo, DeliveryId, DeliveryRecord,
     DeliveryStatus, EndpointRequestRecord, NonAck, NonAckRecord, OpenApiCall, PingRecord,
+    SentMessage,
 };
 
 use crate::protocol::endpoint::ENDPOINT_PATH;
@@ -393,6 +398,19 @@ impl Emulator {
     /// Every OpenAPI call (bounded log).
     pub fn openapi_calls(&self) -> Vec<OpenApiCall> {
         self.shared.lock().openapi_calls.iter().cloned().collect()
+    }
+
+    /// Every message created by the send and reply stubs, in order (bounded log). A request
+    /// whose `uuid` was already used within the last hour creates none (see
+    /// [`Emulator::duplicate_messages_suppressed`]).
+    pub fn sent_messages(&self) -> Vec<SentMessage> {
+        self.shared.lock().sent_messages.iter().cloned().collect()
+    }
+
+    /// How many send/reply requests carried a `uuid` already used within the last hour and so
+    /// were answered with the first request's answer instead of creating a message.
+    pub fn duplicate_messages_suppressed(&self) -> u64 {
+        self.shared.lock().duplicate_messages_suppressed
     }
 
     /// Stops every task, closes the ports, and waits (briefly) for the tasks to end.

@@ -1,5 +1,8 @@
 //! The OpenAPI stubs handlers need for replies (§9): tenant_access_token, send message and reply
 //! to message. Every `/open-apis/...` request is recorded; unknown paths get a 404 JSON error.
+//! Send and reply honour `uuid` as Feishu does (§9.2): the same uuid within
+//! [`MESSAGE_UUID_WINDOW`] (1 h) gets the first request's answer and creates no second
+//! message; every created message is recorded in `State::sent_messages`.
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -11,8 +14,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
 use super::endpoint::header_pairs;
-use super::records::OpenApiCall;
+use super::records::{OpenApiCall, SentMessage};
 use super::state::{push_bounded, random_hex, Shared, State};
+use crate::limits::emulator::MESSAGE_UUID_WINDOW;
 
 /// Path of the self-built app token API.
 pub const TENANT_TOKEN_PATH: &str = "/open-apis/auth/v3/tenant_access_token/internal";
@@ -107,6 +111,31 @@ fn route(state: &mut State, call: &OpenApiCall, now: Instant) -> (StatusCode, Va
         Ok(v) => v,
         Err(reason) => return error(StatusCode::BAD_REQUEST, CODE_FIELD_VALIDATION, &reason),
     };
+    let uuid = call
+        .body
+        .get("uuid")
+        .and_then(Value::as_str)
+        .filter(|u| !u.is_empty())
+        .map(str::to_string);
+    if let Some(u) = &uuid {
+        let fresh = |at: &Instant| now.saturating_duration_since(*at) < MESSAGE_UUID_WINDOW;
+        if let Some((_, first)) = state.message_uuids.get(u).filter(|(at, _)| fresh(at)) {
+            let first = first.clone();
+            state.duplicate_messages_suppressed += 1;
+            return (StatusCode::OK, first);
+        }
+        if state.message_uuids.len() >= crate::limits::emulator::MAX_RECORDS {
+            state.message_uuids.retain(|_, (at, _)| fresh(at));
+        }
+    }
+    let receiver = reply_to.is_none().then(|| {
+        let id_type = url::form_urlencoded::parse(call.query.as_bytes())
+            .find(|(k, _)| k == "receive_id_type")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        let id = call.body["receive_id"].as_str().unwrap_or("").to_string();
+        (id_type, id)
+    });
     let mut rng = rand::thread_rng();
     let message_id = format!("om_{}", random_hex(&mut rng, 32));
     let chat_id = chat_id.unwrap_or_else(|| format!("oc_{}", random_hex(&mut rng, 32)));
@@ -115,9 +144,7 @@ fn route(state: &mut State, call: &OpenApiCall, now: Instant) -> (StatusCode, Va
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis())
         .to_string();
-    (
-        StatusCode::OK,
-        json!({
+    let answer = json!({
             "code": 0,
             "msg": "success",
             "data": {
@@ -141,8 +168,23 @@ fn route(state: &mut State, call: &OpenApiCall, now: Instant) -> (StatusCode, Va
                 "mentions": [],
                 "upper_message_id": "",
             }
-        }),
-    )
+    });
+    push_bounded(
+        &mut state.sent_messages,
+        SentMessage {
+            at: now,
+            message_id,
+            reply_to: reply_to.map(str::to_string),
+            receiver,
+            msg_type,
+            content,
+            uuid: uuid.clone(),
+        },
+    );
+    if let Some(u) = uuid {
+        state.message_uuids.insert(u, (now, answer.clone()));
+    }
+    (StatusCode::OK, answer)
 }
 
 fn tenant_token(state: &mut State, body: &Value, now: Instant) -> (StatusCode, Value) {
@@ -343,5 +385,70 @@ mod tests {
         );
         let unknown = call("/open-apis/contact/v3/users", "", Some(&token), Value::Null);
         assert_eq!(route(&mut s, &unknown, now).0, StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn a_uuid_sends_once_within_an_hour() {
+        let mut s = State::new(EmulatorConfig::default());
+        let now = Instant::now();
+        let token = s.issue_token(now).0;
+        let reply_path = format!("{MESSAGES_PATH}/om_parent/reply");
+        let body =
+            |uuid: &str| json!({"msg_type": "text", "content": "{\"text\":\"re\"}", "uuid": uuid});
+        let first = route(
+            &mut s,
+            &call(&reply_path, "", Some(&token), body("k1")),
+            now,
+        );
+        let again = route(
+            &mut s,
+            &call(&reply_path, "", Some(&token), body("k1")),
+            now,
+        );
+        assert_eq!(first, again, "the duplicate gets the first answer");
+        assert_eq!(s.sent_messages.len(), 1);
+        assert_eq!(s.duplicate_messages_suppressed, 1);
+        assert_eq!(s.sent_messages[0].uuid.as_deref(), Some("k1"));
+        assert_eq!(s.sent_messages[0].reply_to.as_deref(), Some("om_parent"));
+
+        // Another uuid, or no uuid, is a new message; so is the same uuid after the window.
+        route(
+            &mut s,
+            &call(&reply_path, "", Some(&token), body("k2")),
+            now,
+        );
+        let no_uuid = json!({"msg_type": "text", "content": "{\"text\":\"x\"}"});
+        route(
+            &mut s,
+            &call(&reply_path, "", Some(&token), no_uuid.clone()),
+            now,
+        );
+        route(&mut s, &call(&reply_path, "", Some(&token), no_uuid), now);
+        assert_eq!(s.sent_messages.len(), 4);
+        let later = now + MESSAGE_UUID_WINDOW + std::time::Duration::from_secs(1);
+        let token = s.issue_token(later).0;
+        let after = route(
+            &mut s,
+            &call(&reply_path, "", Some(&token), body("k1")),
+            later,
+        );
+        assert_eq!(after.0, StatusCode::OK);
+        assert_ne!(after.1["data"]["message_id"], first.1["data"]["message_id"]);
+        assert_eq!(s.sent_messages.len(), 5);
+        assert_eq!(s.duplicate_messages_suppressed, 1);
+
+        // A send records its receiver.
+        let send = json!({"receive_id": "oc_9", "msg_type": "text", "content": "{\"text\":\"s\"}", "uuid": "k3"});
+        route(
+            &mut s,
+            &call(MESSAGES_PATH, "receive_id_type=chat_id", Some(&token), send),
+            later,
+        );
+        let last = s.sent_messages.back().unwrap();
+        assert_eq!(
+            last.receiver,
+            Some(("chat_id".to_string(), "oc_9".to_string()))
+        );
+        assert_eq!(last.reply_to, None);
     }
 }

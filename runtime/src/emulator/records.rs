@@ -207,6 +207,25 @@ pub struct OpenApiCall {
     pub body: serde_json::Value,
 }
 
+/// One message the send or reply stub created (a duplicate `uuid` creates none).
+#[derive(Debug, Clone)]
+pub struct SentMessage {
+    /// When.
+    pub at: Instant,
+    /// The new message's id (`om_…`).
+    pub message_id: String,
+    /// For a reply, the message replied to; `None` for a send.
+    pub reply_to: Option<String>,
+    /// For a send, `receive_id_type` and `receive_id`; `None` for a reply.
+    pub receiver: Option<(String, String)>,
+    /// `msg_type`.
+    pub msg_type: String,
+    /// `content` (a JSON object as a string).
+    pub content: String,
+    /// The request's `uuid`, if it had one.
+    pub uuid: Option<String>,
+}
+
 impl OpenApiCall {
     /// The first header with this (case-insensitive) name.
     pub fn header(&self, name: &str) -> Option<&str> {

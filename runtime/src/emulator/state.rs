@@ -16,7 +16,7 @@ use super::config::{
 use super::delivery::DeliveryEntry;
 use super::records::{
     AckRecord, ConnectionInfo, DeliveryId, EndpointRequestRecord, NonAckRecord, OpenApiCall,
-    PingRecord,
+    PingRecord, SentMessage,
 };
 use crate::limits::emulator as limits;
 
@@ -88,6 +88,12 @@ pub(crate) struct State {
     pub ack_loss: f64,
     pub non_acks: VecDeque<NonAckRecord>,
     pub openapi_calls: VecDeque<OpenApiCall>,
+    /// Messages created by send and reply (bounded log).
+    pub sent_messages: VecDeque<SentMessage>,
+    /// Send/reply `uuid`s seen within the last hour: when, and the first request's answer.
+    pub message_uuids: HashMap<String, (Instant, serde_json::Value)>,
+    /// Send/reply requests answered from `message_uuids` instead of creating a message.
+    pub duplicate_messages_suppressed: u64,
 }
 
 impl State {
@@ -124,6 +130,9 @@ impl State {
             ack_loss: 0.0,
             non_acks: VecDeque::new(),
             openapi_calls: VecDeque::new(),
+            sent_messages: VecDeque::new(),
+            message_uuids: HashMap::new(),
+            duplicate_messages_suppressed: 0,
         }
     }
 

@@ -194,12 +194,23 @@ impl Manifest {
         let queue = cx.queue(raw.queue);
         let rest = cx.dispatch_and_handlers(raw.dispatch, raw.handler);
         match (feishu, connection, queue, rest) {
-            (Ok(feishu), Ok(connection), Ok(queue), Ok((dispatch, handlers))) => Ok(Manifest {
+            (Ok(feishu), Ok(connection), Ok(queue), Ok((dispatch, mut handlers))) => Ok(Manifest {
+                handlers: {
+                    for h in &mut handlers {
+                        if let Some(o) = &mut h.openapi {
+                            o.app = crate::openapi::OpenApiApp {
+                                app_id: feishu.app_id.clone(),
+                                app_secret: feishu.app_secret.clone(),
+                                domain: feishu.domain.clone(),
+                            };
+                        }
+                    }
+                    handlers
+                },
                 feishu,
                 connection,
                 dispatch,
                 queue,
-                handlers,
                 path: cx.path,
             }),
             (feishu, connection, queue, rest) => {

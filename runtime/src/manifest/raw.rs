@@ -53,6 +53,7 @@ pub(super) const HANDLER_KEYS: &[&str] = &[
     "max_attempts",
     "backoff_ms",
     "backoff_max_ms",
+    "openapi",
     "config",
 ];
 
@@ -149,5 +150,6 @@ pub(super) struct RawHandler {
     pub max_attempts: Option<Spanned<u64>>,
     pub backoff_ms: Option<Spanned<u64>>,
     pub backoff_max_ms: Option<Spanned<u64>>,
+    pub openapi: Option<Spanned<Vec<Spanned<String>>>>,
     pub config: Option<std::collections::BTreeMap<String, Spanned<String>>>,
 }

@@ -548,3 +548,35 @@ mod queue {
         assert!(msg.contains(":10:18: handler.backoff_max_ms"), "{msg}");
     }
 }
+
+#[test]
+fn openapi_grants_carry_the_app_and_bad_prefixes_are_named() {
+    let text = format!(
+        "{MINIMAL}domain = \"http://127.0.0.1:9\"\n\
+         [[handler]]\nname = \"bot\"\ncomponent = \"a.wasm\"\nevents = [\"*\"]\n\
+         openapi = [\"/open-apis/im/v1/messages/\"]\n\
+         [[handler]]\nname = \"quiet\"\ncomponent = \"b.wasm\"\nevents = [\"*\"]\n"
+    );
+    let m = parse(&text).unwrap();
+    let granted = m.handler("bot").unwrap().openapi.as_ref().unwrap();
+    assert_eq!(granted.grant.prefixes, vec!["/open-apis/im/v1/messages"]);
+    assert_eq!(granted.app.app_id, "cli_1");
+    assert_eq!(granted.app.app_secret.expose(), "s3cr3t-value");
+    assert_eq!(granted.app.domain, "http://127.0.0.1:9");
+    assert!(
+        m.handler("quiet").unwrap().openapi.is_none(),
+        "denied by default"
+    );
+
+    let bad = format!(
+        "{MINIMAL}[[handler]]\nname = \"bot\"\ncomponent = \"a.wasm\"\nevents = [\"*\"]\n\
+         openapi = [\"/im/v1/messages\", \"/open-apis/im/../auth\"]\n"
+    );
+    let msg = err(&bad);
+    assert!(msg.contains(":8:12: handler.openapi"), "{msg}");
+    assert!(
+        msg.contains("handler `bot`") && msg.contains("must start with `/open-apis/`"),
+        "{msg}"
+    );
+    assert!(msg.contains(".."), "both problems are reported: {msg}");
+}

@@ -14,7 +14,7 @@ use crate::protocol::envelope::EventKind;
 use crate::sandbox::bindings::{self, Handler, HandlerPre};
 use crate::sandbox::classify::{classify, CallLimits};
 use crate::sandbox::guest::GuestInfo;
-use crate::sandbox::spec::HandlerLimits;
+use crate::sandbox::spec::{HandlerLimits, OpenApiAccess};
 use crate::sandbox::state::HostState;
 
 /// A handler ready to run: compiled, checked, linked and pre-instantiated. Cheap to clone (an
@@ -24,12 +24,15 @@ pub struct LoadedHandler(Arc<Inner>);
 
 struct Inner {
     name: String,
+    /// The name again, shared with every store (the `feishu-request` key derivation uses it).
+    shared_name: Arc<str>,
     path: PathBuf,
     engine: Engine,
     pre: HandlerPre<HostState>,
     limits: HandlerLimits,
     reuse: Option<u32>,
     config: Arc<BTreeMap<String, String>>,
+    openapi: Option<OpenApiAccess>,
     from_cache: bool,
     guest: Option<GuestInfo>,
     idle: Mutex<Vec<Warm>>,
@@ -50,6 +53,7 @@ pub(crate) struct LoadParts {
     pub limits: HandlerLimits,
     pub reuse: Option<u32>,
     pub config: BTreeMap<String, String>,
+    pub openapi: Option<OpenApiAccess>,
     pub from_cache: bool,
     pub guest: Option<GuestInfo>,
 }
@@ -57,6 +61,7 @@ pub(crate) struct LoadParts {
 impl LoadedHandler {
     pub(crate) fn new(p: LoadParts) -> Self {
         LoadedHandler(Arc::new(Inner {
+            shared_name: Arc::from(p.name.as_str()),
             name: p.name,
             path: p.path,
             engine: p.engine,
@@ -64,6 +69,7 @@ impl LoadedHandler {
             limits: p.limits,
             reuse: p.reuse,
             config: Arc::new(p.config),
+            openapi: p.openapi,
             from_cache: p.from_cache,
             guest: p.guest,
             idle: Mutex::new(Vec::new()),
@@ -112,6 +118,8 @@ impl LoadedHandler {
         store.data_mut().deadline = start + limits.timeout;
         store.data_mut().limiter.begin_call();
         let _ = store.data().logs.take();
+        store.data_mut().call.dedupe_id.clone_from(&event.dedupe_id);
+        store.data_mut().call.next_request = 0;
         let fuel_ok = store.set_fuel(budget);
         store.set_epoch_deadline(1);
 
@@ -158,7 +166,12 @@ impl LoadedHandler {
 
     fn new_store(&self) -> Store<HostState> {
         let inner = &*self.0;
-        let state = HostState::new(inner.limits.memory_bytes, inner.config.clone());
+        let state = HostState::new(
+            inner.limits.memory_bytes,
+            inner.config.clone(),
+            inner.openapi.clone(),
+            inner.shared_name.clone(),
+        );
         let mut store = Store::new(&inner.engine, state);
         store.limiter(|s| &mut s.limiter);
         // Every tick: trap once past the call's deadline, else yield to the executor so a busy

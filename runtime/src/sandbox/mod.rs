@@ -5,7 +5,8 @@
 //! ```text
 //! Sandbox::new(SandboxConfig)      one engine per process + epoch ticker thread + disk cache
 //!   └─ load(HandlerSpec)           read → header check → compile or cache hit → version/world
-//!        │                          check → link (deny-all WASI + log + config-get) → pre-instantiate
+//!        │                          check → link (deny-all WASI + log + config-get +
+//!        │                          feishu-request) → pre-instantiate
 //!        └─ LoadedHandler: Invoke  per call: store + limits → instantiate → handle → classify
 //! ```
 //!
@@ -52,7 +53,9 @@
 //! WASI is linked with everything denied ([`host::wasi`]): no files, environment, arguments,
 //! sockets or host stdio; stdout/stderr are captured (capped) into [`Invocation::logs`](crate::handler::Invocation::logs) with
 //! their stream. `log` lines go to the same capped list ([`host::log`]); `config-get` reads the
-//! handler's own settings ([`host::config`]). The sandbox emits nothing to `tracing` per call;
+//! handler's own settings ([`host::config`]); `feishu-request` calls the Feishu OpenAPI only
+//! on the paths the manifest grants the handler, with the token and idempotency keys added by
+//! the host ([`host::feishu`], [`crate::openapi`]). The sandbox emits nothing to `tracing` per call;
 //! the caller, which knows event and trace ids, emits them (`crate::dispatch::guest_log`).
 //!
 //! # Failures
@@ -84,7 +87,7 @@ use wasmtime::Engine;
 pub use cache::default_cache_dir;
 pub use error::LoadError;
 pub use loaded::LoadedHandler;
-pub use spec::{HandlerLimits, HandlerSpec};
+pub use spec::{HandlerLimits, HandlerSpec, OpenApiAccess};
 pub use version::WIT_VERSION;
 
 use crate::limits::sandbox as limits;
@@ -187,6 +190,7 @@ impl Sandbox {
             reuse,
             guest,
             config: spec.config,
+            openapi: spec.openapi,
             from_cache,
         }))
     }

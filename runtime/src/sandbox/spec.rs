@@ -3,7 +3,10 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::openapi::{FeishuClient, OpenApiGrant};
 
 use crate::limits::sandbox as defaults;
 
@@ -25,6 +28,18 @@ pub struct HandlerSpec {
     pub reuse: Option<u32>,
     /// Settings the guest reads with `config-get` (`[handler.config]` in the manifest).
     pub config: BTreeMap<String, String>,
+    /// The `feishu-request` import: the app's client and the paths this handler may call.
+    /// `None`: every call is denied.
+    pub openapi: Option<OpenApiAccess>,
+}
+
+/// What a handler may do with the `feishu-request` import.
+#[derive(Debug, Clone)]
+pub struct OpenApiAccess {
+    /// The app's OpenAPI client (shared by the app's handlers: one token cache).
+    pub client: Arc<FeishuClient>,
+    /// The path prefixes granted (manifest key `openapi`).
+    pub grant: OpenApiGrant,
 }
 
 impl HandlerSpec {
@@ -36,6 +51,7 @@ impl HandlerSpec {
             limits: HandlerLimits::default(),
             reuse: None,
             config: BTreeMap::new(),
+            openapi: None,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! What a store holds for one instance: the deny-all WASI context, the memory limiter, the
-//! call's log and deadline, and the handler's config.
+//! call's log and deadline, the handler's config, and what `feishu-request` needs (the
+//! handler's OpenAPI access and the current call's identity).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,6 +12,16 @@ use wasmtime_wasi::WasiCtx;
 use crate::sandbox::host;
 use crate::sandbox::limiter::TotalMemoryLimiter;
 use crate::sandbox::logs::LogSink;
+use crate::sandbox::spec::OpenApiAccess;
+
+/// Who is calling, for `feishu-request`: the handler, the event, and how many OpenAPI calls
+/// this run has made so far (the index of the next one; reset at the start of every call).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CallContext {
+    pub(crate) handler: Arc<str>,
+    pub(crate) dedupe_id: String,
+    pub(crate) next_request: u32,
+}
 
 /// The `T` of every `Store<T>` the sandbox creates.
 pub(crate) struct HostState {
@@ -21,10 +32,19 @@ pub(crate) struct HostState {
     pub(crate) config: Arc<BTreeMap<String, String>>,
     /// When the current call must end; checked by the epoch callback on every tick.
     pub(crate) deadline: Instant,
+    /// The handler's `feishu-request` grant and client; `None`: denied.
+    pub(crate) openapi: Option<OpenApiAccess>,
+    /// The current call.
+    pub(crate) call: CallContext,
 }
 
 impl HostState {
-    pub(crate) fn new(memory_limit: u64, config: Arc<BTreeMap<String, String>>) -> Self {
+    pub(crate) fn new(
+        memory_limit: u64,
+        config: Arc<BTreeMap<String, String>>,
+        openapi: Option<OpenApiAccess>,
+        handler: Arc<str>,
+    ) -> Self {
         let logs = LogSink::default();
         HostState {
             wasi: host::wasi::deny_all(&logs),
@@ -33,6 +53,11 @@ impl HostState {
             logs,
             config,
             deadline: Instant::now(),
+            openapi,
+            call: CallContext {
+                handler,
+                ..CallContext::default()
+            },
         }
     }
 }

@@ -1,8 +1,10 @@
 //! The host side of every import a handler may use, one file per capability. Each enforces its
 //! own grant: WASI is deny-all ([`wasi`]), stdout/stderr are captured ([`stdio`]), `log` is
-//! capped ([`log`]), `config-get` sees only the handler's own settings ([`config`]).
+//! capped ([`log`]), `config-get` sees only the handler's own settings ([`config`]),
+//! `feishu-request` only the OpenAPI paths the manifest grants ([`feishu`]).
 
 pub(crate) mod config;
+pub(crate) mod feishu;
 pub(crate) mod log;
 pub(crate) mod stdio;
 pub(crate) mod wasi;
@@ -19,6 +21,15 @@ impl HandlerImports for HostState {
 
     fn config_get(&mut self, key: String) -> Option<String> {
         config::get(&self.config, &key)
+    }
+
+    async fn feishu_request(
+        &mut self,
+        method: String,
+        path: String,
+        body: String,
+    ) -> Result<String, String> {
+        feishu::request(self, method, path, body).await
     }
 }
 
