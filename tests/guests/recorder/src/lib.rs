@@ -1,9 +1,30 @@
 //! Records every run through its log (`effect <dedupe_id> attempt <n>`), so a test can count
-//! effects from the host's log. By the message text: `reject` → reject; `retry-once` → retry on
+//! runs from the host's log. By the message text: `reject` → reject; `retry-once` → retry on
 //! the first attempt; `always-retry` → retry every time; anything else → done.
+//!
+//! With `[handler.config] reply = "yes"` it first replies to the message through the
+//! `feishu-request` import (text `effect <dedupe_id>`; the host adds the token and the `uuid`),
+//! so a test can count effects from the emulator's sent messages, and logs
+//! `openapi ok <response>` or `openapi err <error>`. A failed reply is a `retry`.
 wit_bindgen::generate!({ world: "handler", path: "../../../wit" });
 
 struct Component;
+
+fn reply(event: &Event) -> Result<(), String> {
+    let content = format!(r#"{{\"text\":\"effect {}\"}}"#, event.dedupe_id);
+    let body = format!(r#"{{"msg_type":"text","content":"{content}"}}"#);
+    let path = format!("/open-apis/im/v1/messages/{}/reply", event.dedupe_id);
+    match feishu_request("POST", &path, &body) {
+        Ok(answer) => {
+            log(Level::Info, &format!("openapi ok {answer}"));
+            Ok(())
+        }
+        Err(e) => {
+            log(Level::Warn, &format!("openapi err {e}"));
+            Err(e)
+        }
+    }
+}
 
 impl Guest for Component {
     fn handle(event: Event) -> Outcome {
@@ -11,6 +32,11 @@ impl Guest for Component {
             Level::Info,
             &format!("effect {} attempt {}", event.dedupe_id, event.attempt),
         );
+        if config_get("reply").as_deref() == Some("yes") {
+            if let Err(e) = reply(&event) {
+                return Outcome::Retry(format!("reply failed: {e}"));
+            }
+        }
         let text = &event.envelope;
         if text.contains("always-retry") {
             Outcome::Retry("asked to always retry".into())
