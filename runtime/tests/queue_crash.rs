@@ -1,6 +1,7 @@
 //! The durable queue as a user runs it: the real `aviary run` binary with a Wasm handler that
-//! records each run in its log, the emulator on 127.0.0.1, and SIGKILLs. Also the failure
-//! modes of the queue file: an unusable path, and a file that cannot grow (disk full).
+//! records each run in its log (and, in the SIGKILL test, replies to every message through the
+//! `feishu-request` import), the emulator on 127.0.0.1, and SIGKILLs. Also the failure modes of
+//! the queue file: an unusable path, and a file that cannot grow (disk full).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -14,23 +15,41 @@ mod queue_support;
 use queue_support::*;
 
 /// The manifest of these tests: the disk queue at `queue_path` plus `extra` `[queue]` lines,
-/// and quick retries.
-fn manifest(dir: &Path, emu: &Emulator, queue_path: &str, extra: &str) -> PathBuf {
+/// and quick retries. With `reply`, the handler may reply to messages and does so for every
+/// event (its effect, counted by the emulator).
+fn manifest(dir: &Path, emu: &Emulator, queue_path: &str, extra: &str, reply: bool) -> PathBuf {
+    let mut handler = "max_attempts = 3\nbackoff_ms = 20\nbackoff_max_ms = 100\n".to_string();
+    if reply {
+        handler.push_str(
+            "openapi = [\"/open-apis/im/v1/messages\"]\n[handler.config]\nreply = \"yes\"\n",
+        );
+    }
     write_manifest(
         dir,
         emu,
         &format!("path = \"{queue_path}\"\n{extra}"),
-        "max_attempts = 3\nbackoff_ms = 20\nbackoff_max_ms = 100\n",
+        &handler,
     )
 }
 
+/// How many replies the emulator created for each message id.
+fn replies_per_message(emu: &Emulator) -> HashMap<String, usize> {
+    let mut per = HashMap::new();
+    for m in emu.sent_messages() {
+        if let Some(parent) = m.reply_to {
+            *per.entry(parent).or_insert(0) += 1;
+        }
+    }
+    per
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ten_thousand_events_survive_repeated_sigkill_each_handled_once() {
+async fn ten_thousand_events_survive_repeated_sigkill_each_with_exactly_one_reply() {
     const N: usize = 10_000;
     const KILLS: usize = 4;
     let dir = Dir::new("crash-kill");
     let emu = Emulator::start(emulator_config()).await.unwrap();
-    let manifest = manifest(&dir.0, &emu, "q/queue.redb", "");
+    let manifest = manifest(&dir.0, &emu, "q/queue.redb", "", true);
     let mut requested_dead = HashSet::new();
     let mut retry_once = HashSet::new();
     let mut always_retry = HashSet::new();
@@ -96,13 +115,14 @@ async fn ten_thousand_events_survive_repeated_sigkill_each_handled_once() {
             .map(|(id, _)| id)
             .collect();
         let unacked = emu.deliveries().iter().filter(|d| !d.acked).count();
-        if all.len() == N && unacked == 0 {
+        let replied = replies_per_message(&emu).len();
+        if all.len() == N && unacked == 0 && replied == N {
             break;
         }
         assert!(
             Instant::now() < deadline,
-            "after {KILLS} kills: {} of {N} events have an effect, {unacked} deliveries unacked; \
-             last log:\n{}",
+            "after {KILLS} kills: {} of {N} events were run, {replied} have a reply, {unacked} \
+             deliveries unacked; last log:\n{}",
             all.len(),
             std::fs::read_to_string(logs.last().unwrap())
                 .unwrap_or_default()
@@ -166,9 +186,31 @@ async fn ten_thousand_events_survive_repeated_sigkill_each_handled_once() {
         cut_off_reruns <= KILLS * 32,
         "{cut_off_reruns} reruns after {KILLS} kills"
     );
+
+    // Exactly once by effect: every event has exactly one reply, whatever was re-run (runs cut
+    // off by a kill, retries): a re-run sends the same uuid and the emulator, like Feishu,
+    // answers it without sending a second message.
+    let replies = replies_per_message(&emu);
+    let twice: Vec<(&String, &usize)> = replies.iter().filter(|(_, &n)| n != 1).collect();
+    assert!(
+        twice.is_empty(),
+        "events with more than one reply: {twice:?}"
+    );
+    let expected: HashSet<String> = (0..N).map(|i| format!("om_{i}")).collect();
+    let replied: HashSet<String> = replies.keys().cloned().collect();
+    assert_eq!(replied, expected, "every event replied to");
+    assert_eq!(emu.sent_messages().len(), N, "no other message was sent");
+    let retried_runs = retry_once.len() + 2 * always_retry.len();
+    let suppressed = emu.duplicate_messages_suppressed();
+    assert!(
+        suppressed >= retried_runs as u64,
+        "every retry re-sent its reply and was suppressed: {suppressed} < {retried_runs}"
+    );
     eprintln!(
         "crash test: {N} events, {KILLS} SIGKILLs, {cut_off_reruns} handler runs cut off by a kill \
-         and run again; {} deliveries in total for {N} events",
+         and run again, {retried_runs} runs asked for by retries; {} replies sent (one per \
+         event), {suppressed} duplicate replies suppressed by uuid; {} deliveries in total",
+        emu.sent_messages().len(),
         emu.deliveries().iter().map(|d| d.attempts.len()).sum::<usize>()
     );
 
@@ -202,7 +244,7 @@ async fn an_unusable_queue_path_is_a_clear_error_and_nothing_is_acked() {
     let dir = Dir::new("crash-badpath");
     let emu = Emulator::start(emulator_config()).await.unwrap();
     std::fs::write(dir.0.join("not-a-dir"), b"x").unwrap();
-    let manifest = manifest(&dir.0, &emu, "not-a-dir/queue.redb", "");
+    let manifest = manifest(&dir.0, &emu, "not-a-dir/queue.redb", "", false);
     emu.push_event(&envelope(1, "hello"));
     let mut run = spawn(&manifest, dir.0.join("run.log"), None);
     let start = Instant::now();
@@ -231,7 +273,7 @@ async fn when_the_queue_file_cannot_grow_nothing_is_acked_and_nothing_is_lost() 
     const N: usize = 30;
     let dir = Dir::new("crash-full");
     let emu = Emulator::start(emulator_config()).await.unwrap();
-    let manifest = manifest(&dir.0, &emu, "q/queue.redb", "");
+    let manifest = manifest(&dir.0, &emu, "q/queue.redb", "", false);
     // Create the queue file, then measure it.
     {
         let _ = aviary::queue::open_disk(&dir.0.join("q/queue.redb")).unwrap();
