@@ -19,6 +19,9 @@ pub mod grant;
 pub mod idempotency;
 pub mod token;
 
+#[cfg(test)]
+mod tests;
+
 pub use client::FeishuClient;
 pub use grant::OpenApiGrant;
 
