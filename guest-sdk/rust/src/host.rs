@@ -41,6 +41,10 @@ mod wasm {
         bindings::config_get(key)
     }
 
+    pub(crate) fn feishu_request(method: &str, path: &str, body: &str) -> Result<String, String> {
+        bindings::feishu_request(method, path, body)
+    }
+
     fn install_panic_hook() {
         static ONCE: std::sync::Once = std::sync::Once::new();
         ONCE.call_once(|| {
@@ -93,7 +97,7 @@ mod wasm {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-pub(crate) use shim::{config_get, log};
+pub(crate) use shim::{config_get, feishu_request, log};
 
 #[cfg(not(target_arch = "wasm32"))]
 mod shim {
@@ -104,6 +108,8 @@ mod shim {
     thread_local! {
         pub(super) static LOGS: RefCell<Vec<(Level, String)>> = const { RefCell::new(Vec::new()) };
         pub(super) static CONFIG: RefCell<BTreeMap<String, String>> = const { RefCell::new(BTreeMap::new()) };
+        pub(super) static REQUESTS: RefCell<Vec<(String, String, String)>> = const { RefCell::new(Vec::new()) };
+        pub(super) static ANSWERS: RefCell<Vec<Result<String, String>>> = const { RefCell::new(Vec::new()) };
     }
 
     pub(crate) fn log(level: Level, message: &str) {
@@ -113,6 +119,20 @@ mod shim {
 
     pub(crate) fn config_get(key: &str) -> Option<String> {
         CONFIG.with(|c| c.borrow().get(key).cloned())
+    }
+
+    pub(crate) fn feishu_request(method: &str, path: &str, body: &str) -> Result<String, String> {
+        REQUESTS.with(|r| {
+            r.borrow_mut()
+                .push((method.to_string(), path.to_string(), body.to_string()))
+        });
+        let queued = ANSWERS.with(|a| {
+            let mut a = a.borrow_mut();
+            (!a.is_empty()).then(|| a.remove(0))
+        });
+        queued.unwrap_or_else(|| {
+            Ok(r#"{"code":0,"msg":"success","data":{"message_id":"om_test"}}"#.to_string())
+        })
     }
 }
 
@@ -133,7 +153,7 @@ mod shim {
 /// ```
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing {
-    use super::shim::{CONFIG, LOGS};
+    use super::shim::{ANSWERS, CONFIG, LOGS, REQUESTS};
     use crate::Level;
 
     /// Sets a value returned by [`crate::config::get`] on this thread.
@@ -149,5 +169,18 @@ pub mod testing {
     /// Returns and forgets the lines logged on this thread so far.
     pub fn take_logs() -> Vec<(Level, String)> {
         LOGS.with(|l| std::mem::take(&mut *l.borrow_mut()))
+    }
+
+    /// Queues the answer of the next [`crate::feishu`] request on this thread (in order).
+    /// Without a queued answer a request succeeds with
+    /// `{"code":0,"msg":"success","data":{"message_id":"om_test"}}`.
+    pub fn push_feishu_answer(answer: Result<String, String>) {
+        ANSWERS.with(|a| a.borrow_mut().push(answer));
+    }
+
+    /// Returns and forgets the [`crate::feishu`] requests made on this thread so far, as
+    /// `(method, path, body)`.
+    pub fn take_feishu_requests() -> Vec<(String, String, String)> {
+        REQUESTS.with(|r| std::mem::take(&mut *r.borrow_mut()))
     }
 }

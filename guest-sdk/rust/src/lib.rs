@@ -10,6 +10,8 @@
 //! * [`events`]: lenient serde models of common Feishu events.
 //! * [`Outcome`]: `done`, `respond`, `retry`, `reject`, and card-callback helpers ([`card`]).
 //! * [`trace!`], [`debug!`], [`info!`], [`warn!`], [`error!`] and [`config::get`].
+//! * [`feishu`]: call the Feishu OpenAPI as the app (`reply_text`, `send_text`, `request`),
+//!   with the token and idempotency keys added by the host; granted in the manifest.
 //!
 //! ```no_run
 //! use aviary_guest::prelude::*;
@@ -45,6 +47,7 @@ pub mod config;
 mod de;
 mod event;
 pub mod events;
+pub mod feishu;
 mod host;
 mod log;
 mod outcome;
@@ -76,6 +79,7 @@ pub mod prelude {
     pub use crate::card::{CardResponse, CardUpdate, Toast, ToastKind};
     pub use crate::config;
     pub use crate::events::{self, EventBody, TypedEvent};
+    pub use crate::feishu;
     pub use crate::{debug, error, info, trace, warn};
     pub use crate::{Envelope, Event, EventKind, Handler, Level, Outcome};
 }

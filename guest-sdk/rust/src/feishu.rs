@@ -1,0 +1,87 @@
+//! Calls to the Feishu/Lark OpenAPI as the app, through the `feishu-request` host import.
+//!
+//! The handler must be granted the paths in the manifest (denied by default):
+//!
+//! ```toml
+//! [[handler]]
+//! name = "echo"
+//! # …
+//! openapi = ["/open-apis/im/v1/messages"]   # send, reply, and anything else under it
+//! ```
+//!
+//! The host adds the app's `tenant_access_token` (the handler never sees it) and, for send and
+//! reply, an idempotency `uuid` derived from the app, the handler, the event and the index of
+//! the call in this run: if the same event is handled again (a crash, a timeout, a `retry`),
+//! the same calls in the same order carry the same keys and Feishu sends nothing twice — within
+//! Feishu's 1-hour uuid window. Keep the calls of a run in a deterministic order for that. A
+//! `uuid` you put in the body yourself is kept.
+//!
+//! ```no_run
+//! use aviary_guest::feishu;
+//! # fn f(message_id: &str) -> Result<(), String> {
+//! let reply_id = feishu::reply_text(message_id, "got it")?;
+//! feishu::send_text("chat_id", "oc_123", "hello")?;
+//! let raw = feishu::request("GET", "/open-apis/im/v1/chats?page_size=20", "")?;
+//! # let _ = (reply_id, raw); Ok(()) }
+//! ```
+
+use serde_json::{json, Value};
+
+/// Sends `method path` with `body` (JSON text, or `""` for none) and returns the answer's
+/// body (JSON text) when Feishu answered 2xx with `code` 0. `path` includes the query and
+/// starts with `/open-apis/`. The error names the call and holds Feishu's code and message, or
+/// why the host refused (not granted, bad path, timeout, …).
+pub fn request(method: &str, path: &str, body: &str) -> Result<String, String> {
+    crate::host::feishu_request(method, path, body)
+}
+
+/// [`request`] with a JSON body (`None`: no body), answering the parsed JSON.
+pub fn request_json(method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {
+    let body = body.map(Value::to_string).unwrap_or_default();
+    let answer = request(method, path, &body)?;
+    serde_json::from_str(&answer).map_err(|e| format!("{method} {path}: answer is not JSON: {e}"))
+}
+
+/// Replies to the message `message_id` with `msg_type` and `content` (the message content
+/// object, e.g. `{"text": "hi"}`); returns the new message's id.
+pub fn reply(message_id: &str, msg_type: &str, content: &Value) -> Result<String, String> {
+    let path = format!("/open-apis/im/v1/messages/{message_id}/reply");
+    let body = json!({"msg_type": msg_type, "content": content.to_string()});
+    message_id_of(request_json("POST", &path, Some(&body))?)
+}
+
+/// Replies to the message `message_id` with plain text; returns the new message's id.
+pub fn reply_text(message_id: &str, text: &str) -> Result<String, String> {
+    reply(message_id, "text", &json!({ "text": text }))
+}
+
+/// Sends a message to `receive_id` (of type `receive_id_type`: `open_id`, `union_id`,
+/// `user_id`, `email` or `chat_id`); returns the new message's id.
+pub fn send(
+    receive_id_type: &str,
+    receive_id: &str,
+    msg_type: &str,
+    content: &Value,
+) -> Result<String, String> {
+    let path = format!("/open-apis/im/v1/messages?receive_id_type={receive_id_type}");
+    let body =
+        json!({"receive_id": receive_id, "msg_type": msg_type, "content": content.to_string()});
+    message_id_of(request_json("POST", &path, Some(&body))?)
+}
+
+/// Sends plain text to `receive_id` (see [`send`]); returns the new message's id.
+pub fn send_text(receive_id_type: &str, receive_id: &str, text: &str) -> Result<String, String> {
+    send(
+        receive_id_type,
+        receive_id,
+        "text",
+        &json!({ "text": text }),
+    )
+}
+
+fn message_id_of(answer: Value) -> Result<String, String> {
+    answer["data"]["message_id"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| format!("the answer has no data.message_id: {answer}"))
+}

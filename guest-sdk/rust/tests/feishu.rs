@@ -1,0 +1,41 @@
+//! The `feishu` wrappers build the requests the OpenAPI expects (checked through the host shim).
+
+use aviary_guest::{feishu, testing};
+use serde_json::Value;
+
+#[test]
+fn reply_and_send_text_build_the_documented_requests() {
+    let id = feishu::reply_text("om_1", "hi \"you\"").unwrap();
+    assert_eq!(id, "om_test");
+    feishu::send_text("chat_id", "oc_9", "hello").unwrap();
+    let calls = testing::take_feishu_requests();
+    assert_eq!(calls.len(), 2);
+    let (method, path, body) = &calls[0];
+    assert_eq!(
+        (method.as_str(), path.as_str()),
+        ("POST", "/open-apis/im/v1/messages/om_1/reply")
+    );
+    let body: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["msg_type"], "text");
+    let content: Value = serde_json::from_str(body["content"].as_str().unwrap()).unwrap();
+    assert_eq!(content["text"], "hi \"you\"");
+    assert!(body.get("uuid").is_none(), "the host adds the uuid");
+    let (_, path, body) = &calls[1];
+    assert_eq!(path, "/open-apis/im/v1/messages?receive_id_type=chat_id");
+    let body: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["receive_id"], "oc_9");
+}
+
+#[test]
+fn errors_and_odd_answers_come_back_as_errors() {
+    testing::push_feishu_answer(Err("denied: handler `x` has no OpenAPI grant".into()));
+    let e = feishu::reply_text("om_1", "hi").unwrap_err();
+    assert!(e.contains("no OpenAPI grant"), "{e}");
+    testing::push_feishu_answer(Ok(r#"{"code":0,"data":{}}"#.into()));
+    let e = feishu::send_text("open_id", "ou_1", "x").unwrap_err();
+    assert!(e.contains("no data.message_id"), "{e}");
+    testing::push_feishu_answer(Ok("{\"code\":0}".into()));
+    let raw = feishu::request("GET", "/open-apis/im/v1/chats", "").unwrap();
+    assert_eq!(raw, "{\"code\":0}");
+    assert_eq!(testing::take_feishu_requests().len(), 3);
+}
