@@ -1,5 +1,8 @@
 //! Example Aviary handler:
-//! * logs incoming messages (`im.message.receive_v1`: chat id and text);
+//! * logs incoming messages (`im.message.receive_v1`: chat id and text) and, when
+//!   `[handler.config]` sets `reply` (and the manifest grants
+//!   `openapi = ["/open-apis/im/v1/messages"]`), replies `"<reply>: <text>"` through the
+//!   Feishu OpenAPI — once, even if the event is handled again (the host's uuid key);
 //! * answers `card.action.trigger` with a toast that depends on the button's `value.choice`
 //!   (the text for "approve" comes from `approve_toast` in `[handler.config]`, if set);
 //! * records contact and approval events at info level;
@@ -21,14 +24,26 @@ impl Handler for Bot {
                 if m.from_app() {
                     return Outcome::done();
                 }
-                match m.text() {
+                let text = m.text();
+                match &text {
                     Some(text) => info!("message in {}: {}", m.message.chat_id, text),
                     None => info!(
                         "{} message in {}",
                         m.message.message_type, m.message.chat_id
                     ),
                 }
-                Outcome::done()
+                let Some(prefix) = config::get("reply") else {
+                    return Outcome::done();
+                };
+                let answer = format!("{prefix}: {}", text.unwrap_or_default());
+                match feishu::reply_text(&m.message.message_id, &answer) {
+                    Ok(id) => {
+                        info!("replied with {id}");
+                        Outcome::done()
+                    }
+                    // Retrying sends the same uuid: the user still gets one reply.
+                    Err(e) => Outcome::retry(format!("reply failed: {e}")),
+                }
             }
             TypedEvent::CardAction(a) => {
                 let who = a.operator.open_id.as_str();
@@ -115,6 +130,26 @@ mod tests {
                     .to_string()
             )]
         );
+    }
+
+    #[test]
+    fn replies_when_configured() {
+        testing::set_config("reply", "Got it");
+        testing::take_feishu_requests();
+        let (outcome, logs) = run("im.message.receive_v1.json");
+        assert_eq!(outcome, Outcome::Done);
+        assert_eq!(logs[1], (Level::Info, "replied with om_test".to_string()));
+        let calls = testing::take_feishu_requests();
+        assert_eq!(calls.len(), 1);
+        assert!(
+            calls[0].1.ends_with("/reply") && calls[0].2.contains("Got it: @_user_1 hello, Aviary"),
+            "{calls:?}"
+        );
+
+        testing::push_feishu_answer(Err("denied".into()));
+        let (outcome, _) = run("im.message.receive_v1.json");
+        testing::clear_config();
+        assert_eq!(outcome, Outcome::retry("reply failed: denied"));
     }
 
     #[test]
