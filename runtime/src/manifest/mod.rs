@@ -38,6 +38,13 @@
 //! (`heartbeat_interval_ms = 0`, an empty `app_id`, …).
 //!
 //! The app secret and encrypt key live in [`Secret`], whose `Debug`/`Display` print `***`.
+//!
+//! # `[[handler]]` key `openapi`
+//!
+//! `openapi = ["/open-apis/im/v1/messages", …]`: the OpenAPI path prefixes the handler may call
+//! with the `feishu-request` import (each starts with `/open-apis/`, matches whole segments;
+//! no `.`/`..` segments). Unset or empty: every call is denied. The grant carries the app's
+//! `[feishu]` credentials into [`HandlerSettings::openapi`] (see [`crate::openapi`]).
 
 mod error;
 mod handlers;
