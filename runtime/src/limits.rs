@@ -78,6 +78,11 @@ pub const AUTO_RECONNECT_DEFAULT: bool = true;
 /// Outbound frames (acks, pings) queued for the single writer task.
 pub const WRITER_QUEUE_CAPACITY: usize = 1024;
 
+/// Frames the writer queues before it flushes the socket: under load, up to this many acks
+/// share one write (and one TCP segment train) instead of one syscall each; when the queue is
+/// empty it flushes at once, so a lone ack is never delayed.
+pub const WRITER_BATCH_FRAMES: usize = 64;
+
 /// On shutdown, how long to wait for handlers in flight so their acks can still be sent.
 pub const SHUTDOWN_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 

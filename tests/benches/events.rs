@@ -27,6 +27,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The allocator the `aviary` binary uses (see `runtime/src/main.rs`), so the Aviary rows
+/// measure what `aviary run` does.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use aviary::connection::{ConnectionOptions, ConnectionStats};
 use aviary::dispatch::dedupe::Deduplicating;
 use aviary::dispatch::router::EventPattern;

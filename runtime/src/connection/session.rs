@@ -79,15 +79,22 @@ pub(crate) async fn run_session(
     // Python and Java keep one loop across reconnects; per session is simpler and equivalent).
     // Ping at once, then every PingInterval (read when each sleep starts, so a pong's new
     // interval applies from the next sleep, as in Python §4).
-    let mut next_ping = Instant::now();
+    // Both timers live across iterations (re-armed, not re-created per message). The liveness
+    // timer is checked lazily: when it fires, the deadline is recomputed from the last inbound
+    // message, and it is re-armed if something arrived meanwhile.
+    let ping_timer = sleep_until(Instant::now());
+    tokio::pin!(ping_timer);
     let mut last_inbound = Instant::now();
+    let liveness_timer = sleep_until(liveness_deadline(last_inbound, &cx));
+    tokio::pin!(liveness_timer);
     let mut ready: Option<Ready> = None;
+    let shutdown_token = cx.shutdown;
+    let shutdown = shutdown_token.cancelled();
+    tokio::pin!(shutdown);
 
     let end = loop {
-        let config = cx.config.effective();
-        let liveness_deadline = last_inbound + config.ping_interval + cx.options.liveness_grace;
         tokio::select! {
-            _ = cx.shutdown.cancelled() => break SessionEnd::Shutdown,
+            _ = &mut shutdown => break SessionEnd::Shutdown,
             // SDKs only log a failed ping write (§8.1); with one writer, any failed write means the
             // socket is broken, so we replace it instead of waiting for a read error (go#224).
             result = &mut writer => {
@@ -132,13 +139,17 @@ pub(crate) async fn run_session(
                 };
                 match action {
                     Action::None => {}
-                    Action::Pong(frame) => apply_pong(&frame, &mut cx),
+                    Action::Pong(frame) => {
+                        apply_pong(&frame, &mut cx);
+                        // A new ping interval may move the liveness deadline either way.
+                        liveness_timer.as_mut().reset(liveness_deadline(last_inbound, &cx));
+                    }
                     Action::Complete { payload, completing } => {
                         ready = prepare(&payload, completing, cx.options, cx.stats, &out);
                     }
                 }
             }
-            _ = sleep_until(next_ping) => {
+            _ = &mut ping_timer => {
                 match out.try_send(Outbound::Ping(ping_frame(service_id))) {
                     Ok(()) => {}
                     Err(mpsc::error::TrySendError::Full(_)) => {
@@ -148,11 +159,18 @@ pub(crate) async fn run_session(
                         break SessionEnd::Lost("writer stopped".into());
                     }
                 }
-                next_ping = Instant::now() + config.ping_interval;
+                let interval = cx.config.effective().ping_interval;
+                ping_timer.as_mut().reset(Instant::now() + interval);
             }
             // Node's opt-in `pingTimeout` watchdog, on by default here and sized from the ping
             // interval: any inbound message proves life (oapi-sdk-go#224, openclaw-lark#599).
-            _ = sleep_until(liveness_deadline), if cx.options.liveness && ready.is_none() => {
+            _ = &mut liveness_timer, if cx.options.liveness && ready.is_none() => {
+                let deadline = liveness_deadline(last_inbound, &cx);
+                if Instant::now() < deadline {
+                    liveness_timer.as_mut().reset(deadline);
+                    continue;
+                }
+                let config = cx.config.effective();
                 cx.stats.incr(Counter::liveness_timeouts);
                 let silent = config.ping_interval + cx.options.liveness_grace;
                 break SessionEnd::Lost(format!(
@@ -192,6 +210,12 @@ pub(crate) async fn run_session(
         let _ = writer.await;
     }
     end
+}
+
+/// When the connection counts as dead if nothing arrives after `last_inbound`: one ping
+/// interval (the server's, or the pinned one) plus the configured grace.
+fn liveness_deadline(last_inbound: Instant, cx: &SessionContext<'_>) -> Instant {
+    last_inbound + cx.config.effective().ping_interval + cx.options.liveness_grace
 }
 
 /// Waits (up to [`limits::SHUTDOWN_DRAIN_TIMEOUT`]) for every handler so its ack is sent.

@@ -1,6 +1,7 @@
 //! The single writer task of a session: the only code that writes to the socket. Acks and pings
 //! reach it through a bounded mpsc, so a WebSocket never has two writers.
 
+use std::pin::Pin;
 use std::sync::Arc;
 
 use futures_util::stream::SplitSink;
@@ -9,8 +10,9 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
+use crate::limits;
 use crate::protocol::{encode_frame, Frame};
 
 use super::dial::WsStream;
@@ -37,34 +39,61 @@ pub(crate) async fn run_writer(
     cancel: CancellationToken,
     stats: Arc<ConnectionStats>,
 ) -> Result<(), String> {
+    // One cancellation future for the whole task (not one registration per frame).
+    let cancelled = cancel.cancelled();
+    tokio::pin!(cancelled);
     loop {
         let next = tokio::select! {
             biased;
-            _ = cancel.cancelled() => return Ok(()),
+            _ = &mut cancelled => return Ok(()),
             next = rx.recv() => next,
         };
-        let (message, counter) = match next {
-            None => return Ok(()),
-            Some(Outbound::Close) => {
-                let close = Message::Close(Some(CloseFrame {
-                    code: CloseCode::Normal,
-                    reason: "client shutting down".into(),
-                }));
-                return tokio::select! {
-                    _ = cancel.cancelled() => Ok(()),
-                    r = sink.send(close) => r.map_err(|e| format!("close frame not sent: {}", chain(&e))),
-                };
+        let Some(first) = next else { return Ok(()) };
+        // Queue every frame that is already waiting (up to a bound), then flush once: under
+        // load many acks share one write syscall and one TCP segment instead of one each.
+        let mut item = Some(first);
+        let mut queued = 0;
+        while let Some(outbound) = item.take() {
+            let (message, counter) = match outbound {
+                Outbound::Close => {
+                    flush(&mut sink, cancelled.as_mut()).await?;
+                    let close = Message::Close(Some(CloseFrame {
+                        code: CloseCode::Normal,
+                        reason: "client shutting down".into(),
+                    }));
+                    return tokio::select! {
+                        _ = &mut cancelled => Ok(()),
+                        r = sink.send(close) => r.map_err(|e| format!("close frame not sent: {}", chain(&e))),
+                    };
+                }
+                Outbound::Ping(frame) => (encode_frame(&frame), Counter::pings_sent),
+                Outbound::Ack(frame) => (encode_frame(&frame), Counter::acks_sent),
+            };
+            let fed = tokio::select! {
+                _ = &mut cancelled => return Ok(()),
+                r = sink.feed(Message::Binary(message)) => r,
+            };
+            match fed {
+                Ok(()) => stats.incr(counter),
+                Err(e) => return Err(format!("write failed: {}", chain(&e))),
             }
-            Some(Outbound::Ping(frame)) => (encode_frame(&frame), Counter::pings_sent),
-            Some(Outbound::Ack(frame)) => (encode_frame(&frame), Counter::acks_sent),
-        };
-        let written = tokio::select! {
-            _ = cancel.cancelled() => return Ok(()),
-            r = sink.send(Message::Binary(message)) => r,
-        };
-        match written {
-            Ok(()) => stats.incr(counter),
-            Err(e) => return Err(format!("write failed: {}", chain(&e))),
+            queued += 1;
+            if queued < limits::WRITER_BATCH_FRAMES {
+                item = rx.try_recv().ok();
+            }
         }
+        flush(&mut sink, cancelled.as_mut()).await?;
     }
+}
+
+/// Flushes what `feed` queued; a cancelled flush is not an error (the session is ending).
+async fn flush(
+    sink: &mut SplitSink<WsStream, Message>,
+    cancelled: Pin<&mut WaitForCancellationFuture<'_>>,
+) -> Result<(), String> {
+    let flushed = tokio::select! {
+        _ = cancelled => return Ok(()),
+        r = sink.flush() => r,
+    };
+    flushed.map_err(|e| format!("write failed: {}", chain(&e)))
 }

@@ -12,7 +12,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::watch;
+use tokio::sync::oneshot;
 
 use super::{EventSink, HandleFuture, HandlerResult, InboundEvent};
 use crate::limits::{DEDUPE_MAX_ENTRIES, DEDUPE_WINDOW};
@@ -29,7 +29,9 @@ pub struct Deduplicating<S> {
 struct State {
     done: HashMap<String, HandlerResult>,
     done_order: VecDeque<(Instant, String)>,
-    in_flight: HashMap<String, watch::Receiver<Option<HandlerResult>>>,
+    /// Ids being handled, with the duplicates waiting for their result (no allocation until a
+    /// duplicate actually arrives).
+    in_flight: HashMap<String, Vec<oneshot::Sender<HandlerResult>>>,
     duplicates: u64,
 }
 
@@ -59,7 +61,6 @@ impl<S: EventSink> Deduplicating<S> {
 struct InFlight {
     key: String,
     state: Arc<Mutex<State>>,
-    tx: watch::Sender<Option<HandlerResult>>,
     window: Duration,
     max_entries: usize,
     finished: bool,
@@ -69,28 +70,34 @@ impl InFlight {
     fn finish(mut self, result: &HandlerResult) {
         self.finished = true;
         let mut st = self.state.lock().expect("dedupe lock");
-        st.in_flight.remove(&self.key);
+        let waiters = st.in_flight.remove(&self.key).unwrap_or_default();
         if matches!(result, HandlerResult::Done | HandlerResult::Respond(_)) {
             let now = Instant::now();
-            st.done.insert(self.key.clone(), result.clone());
-            st.done_order.push_back((now, self.key.clone()));
+            let key = std::mem::take(&mut self.key);
+            st.done.insert(key.clone(), result.clone());
+            st.done_order.push_back((now, key));
             expire(&mut st, now, self.window, self.max_entries);
         }
-        let _ = self.tx.send(Some(result.clone()));
+        drop(st);
+        for waiter in waiters {
+            let _ = waiter.send(result.clone());
+        }
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
         if !self.finished {
-            self.state
+            let waiters = self
+                .state
                 .lock()
                 .expect("dedupe lock")
                 .in_flight
-                .remove(&self.key);
-            let _ = self
-                .tx
-                .send(Some(HandlerResult::Failed("handling was cancelled".into())));
+                .remove(&self.key)
+                .unwrap_or_default();
+            for waiter in waiters {
+                let _ = waiter.send(HandlerResult::Failed("handling was cancelled".into()));
+            }
         }
     }
 }
@@ -115,25 +122,21 @@ impl<S: EventSink> EventSink for Deduplicating<S> {
             tracing::info!(dedupe_id = %key, event_type = %event.meta.event_type, "duplicate delivery answered from the dedupe window");
             return Box::pin(async move { result });
         }
-        if let Some(rx) = st.in_flight.get(&key).cloned() {
+        if let Some(waiters) = st.in_flight.get_mut(&key) {
+            let (tx, rx) = oneshot::channel();
+            waiters.push(tx);
             st.duplicates += 1;
             tracing::info!(dedupe_id = %key, "duplicate delivery while the first copy is being handled; waiting for it");
             return Box::pin(async move {
-                let mut rx = rx;
-                let result = match rx.wait_for(Option::is_some).await {
-                    Ok(result) => result.clone().expect("checked by wait_for"),
-                    Err(_) => HandlerResult::Failed("first copy vanished".into()),
-                };
-                result
+                rx.await
+                    .unwrap_or_else(|_| HandlerResult::Failed("first copy vanished".into()))
             });
         }
-        let (tx, rx) = watch::channel(None);
-        st.in_flight.insert(key.clone(), rx);
+        st.in_flight.insert(key.clone(), Vec::new());
         drop(st);
         let guard = InFlight {
             key,
             state: self.state.clone(),
-            tx,
             window: self.window,
             max_entries: self.max_entries,
             finished: false,

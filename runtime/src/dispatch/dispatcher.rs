@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use super::ack;
@@ -191,6 +191,17 @@ impl EventSink for Dispatcher {
             routes,
         });
         Box::pin(async move {
+            if run.routes.len() == 1 {
+                // One handler (the common case): its task's own result, no channel.
+                let task = tokio::spawn(run.clone().execute_one(ticket));
+                let result = match deadline {
+                    None => Some(task.await),
+                    Some(at) => tokio::time::timeout_at(at, task).await.ok(),
+                };
+                // `execute_one` never panics (`call` catches the handler's panics).
+                let result = result.map(|joined| joined.expect("handler task never panics"));
+                return run.decide(vec![result]);
+            }
             let (tx, rx) = mpsc::unbounded_channel();
             tokio::spawn(run.clone().execute(ticket, tx));
             run.collect(rx, deadline).await
@@ -229,13 +240,12 @@ impl Drop for InFlightGauge {
 }
 
 impl Run {
-    /// Waits for the chat's turn and an in-flight slot, then runs the handlers, sending each
-    /// result (position in `routes`, result) as it comes. Runs on its own task.
-    async fn execute(
-        self: Arc<Self>,
+    /// Waits for the chat's turn and an in-flight slot; the returned guards hold both (and the
+    /// in-flight gauge) until dropped.
+    async fn admit(
+        &self,
         mut ticket: Option<LaneTicket>,
-        tx: mpsc::UnboundedSender<(usize, Result<Outcome, Failure>)>,
-    ) {
+    ) -> (Option<LaneTicket>, OwnedSemaphorePermit, InFlightGauge) {
         if let Some(t) = ticket.as_mut() {
             t.turn().await;
         }
@@ -247,7 +257,26 @@ impl Run {
             .await
             .expect("the in-flight semaphore is never closed");
         self.inner.stats.in_flight_delta(true);
-        let gauge = InFlightGauge(self.inner.stats.clone());
+        (ticket, permit, InFlightGauge(self.inner.stats.clone()))
+    }
+
+    /// The single-handler form of [`Run::execute`]: admits the event, runs its one handler and
+    /// returns the result. Runs on its own task.
+    async fn execute_one(self: Arc<Self>, ticket: Option<LaneTicket>) -> Result<Outcome, Failure> {
+        let admitted = self.admit(ticket).await;
+        let result = self.call(self.routes[0]).await;
+        drop(admitted);
+        result
+    }
+
+    /// Waits for the chat's turn and an in-flight slot, then runs the handlers, sending each
+    /// result (position in `routes`, result) as it comes. Runs on its own task.
+    async fn execute(
+        self: Arc<Self>,
+        ticket: Option<LaneTicket>,
+        tx: mpsc::UnboundedSender<(usize, Result<Outcome, Failure>)>,
+    ) {
+        let admitted = self.admit(ticket).await;
         match self.inner.settings.mode {
             DispatchMode::Sequential => {
                 for (pos, &index) in self.routes.iter().enumerate() {
@@ -280,7 +309,7 @@ impl Run {
                 }
             }
         }
-        drop((gauge, permit, ticket));
+        drop(admitted);
     }
 
     /// One handler on this event: waits for a slot of that handler, invokes it, logs and counts
@@ -357,22 +386,25 @@ impl Run {
     ) -> HandlerResult {
         let mut results: Vec<Option<Result<Outcome, Failure>>> = vec![None; self.routes.len()];
         let mut pending = self.routes.len();
-        let mut late = false;
         while pending > 0 {
             let next = match deadline {
                 None => rx.recv().await,
                 Some(at) => match tokio::time::timeout_at(at, rx.recv()).await {
                     Ok(next) => next,
-                    Err(_) => {
-                        late = true;
-                        break;
-                    }
+                    Err(_) => break,
                 },
             };
             let Some((pos, result)) = next else { break };
             results[pos] = Some(result);
             pending -= 1;
         }
+        self.decide(results)
+    }
+
+    /// The ack from the results known (in `routes` order; `None` = not finished: the callback
+    /// deadline passed first), logging and counting a late callback.
+    fn decide(&self, results: Vec<Option<Result<Outcome, Failure>>>) -> HandlerResult {
+        let late = results.iter().any(Option::is_none);
         let slots: Vec<ack::Slot<'_>> = self
             .routes
             .iter()

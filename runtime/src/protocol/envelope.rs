@@ -1,7 +1,7 @@
 //! The event envelope carried by `type=event` frames, §6: schema 2.0 and legacy 1.0, plus the
 //! optional AES-256-CBC decryption of `{"encrypt": …}` payloads (§6.3).
 
-use serde_json::Value;
+mod skeleton;
 
 /// Event or callback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,50 +66,53 @@ pub struct Envelope {
 }
 
 /// Parses a reassembled payload. With `encrypt_key`, an `{"encrypt":…}` payload is decrypted first.
+///
+/// Only the fields the runtime needs are read ([`skeleton`]); the body is skipped without
+/// building a JSON tree, and the text is kept as it arrived for the handlers.
 pub fn parse_envelope(
     payload: &[u8],
     encrypt_key: Option<&str>,
 ) -> Result<Envelope, EnvelopeError> {
     let text = std::str::from_utf8(payload).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
-    if let Some(cipher) = value.get("encrypt").and_then(Value::as_str) {
+    let outer = skeleton::parse(text)?;
+    if let Some(cipher) = outer.encrypt.get() {
         let key = encrypt_key.ok_or(EnvelopeError::Encrypted)?;
         let plain = decrypt(cipher, key)?;
-        let value: Value =
-            serde_json::from_str(&plain).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
-        let meta = meta_of(&value)?;
+        let meta = meta_of(&skeleton::parse(&plain)?)?;
         return Ok(Envelope { meta, json: plain });
     }
-    let meta = meta_of(&value)?;
+    let meta = meta_of(&outer)?;
     Ok(Envelope {
         meta,
         json: text.to_string(),
     })
 }
 
-fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
-    let mut cur = v;
-    for key in path {
-        cur = cur.get(*key)?;
-    }
-    cur.as_str().filter(|s| !s.is_empty())
-}
-
-fn meta_of(v: &Value) -> Result<EventMeta, EnvelopeError> {
-    let is_v2 = str_at(v, &["schema"]).is_some();
+fn meta_of(v: &skeleton::Envelope<'_>) -> Result<EventMeta, EnvelopeError> {
     let owned = |s: Option<&str>| s.unwrap_or("").to_string();
-    if is_v2 {
-        let event_type = str_at(v, &["header", "event_type"]).ok_or(EnvelopeError::NoEventType)?;
-        let event_id = str_at(v, &["header", "event_id"]).ok_or(EnvelopeError::NoEventId)?;
-        let message_id = str_at(v, &["event", "message", "message_id"]);
+    let header = v.header.get();
+    let event = v.event.get();
+    if v.schema.get().is_some() {
+        let event_type = header
+            .and_then(|h| h.event_type.get())
+            .ok_or(EnvelopeError::NoEventType)?;
+        let event_id = header
+            .and_then(|h| h.event_id.get())
+            .ok_or(EnvelopeError::NoEventId)?;
+        let message = event.and_then(|e| e.message.get());
+        let message_id = message.and_then(|m| m.message_id.get());
         let dedupe_id = match message_id {
             Some(m) if event_type.starts_with("im.message.") => m,
             _ => event_id,
         };
-        let chat_id = str_at(v, &["event", "message", "chat_id"])
-            .or_else(|| str_at(v, &["event", "chat_id"]))
-            .or_else(|| str_at(v, &["event", "context", "open_chat_id"]))
+        let chat_id = message
+            .and_then(|m| m.chat_id.get())
+            .or_else(|| event.and_then(|e| e.chat_id.get()))
+            .or_else(|| {
+                event
+                    .and_then(|e| e.context.get())
+                    .and_then(|c| c.open_chat_id.get())
+            })
             .map(str::to_string);
         Ok(EventMeta {
             schema: Schema::V2,
@@ -117,24 +120,26 @@ fn meta_of(v: &Value) -> Result<EventMeta, EnvelopeError> {
             event_id: event_id.to_string(),
             kind: kind_of(event_type),
             event_type: event_type.to_string(),
-            app_id: owned(str_at(v, &["header", "app_id"])),
-            tenant_key: owned(str_at(v, &["header", "tenant_key"])),
-            create_time: owned(str_at(v, &["header", "create_time"])),
+            app_id: owned(header.and_then(|h| h.app_id.get())),
+            tenant_key: owned(header.and_then(|h| h.tenant_key.get())),
+            create_time: owned(header.and_then(|h| h.create_time.get())),
             chat_id,
         })
     } else {
-        let event_type = str_at(v, &["event", "type"]).ok_or(EnvelopeError::NoEventType)?;
-        let uuid = str_at(v, &["uuid"]).ok_or(EnvelopeError::NoEventId)?;
+        let event_type = event
+            .and_then(|e| e.r#type.get())
+            .ok_or(EnvelopeError::NoEventType)?;
+        let uuid = v.uuid.get().ok_or(EnvelopeError::NoEventId)?;
         Ok(EventMeta {
             schema: Schema::V1,
             dedupe_id: uuid.to_string(),
             event_id: uuid.to_string(),
             kind: kind_of(event_type),
             event_type: event_type.to_string(),
-            app_id: owned(str_at(v, &["event", "app_id"])),
-            tenant_key: owned(str_at(v, &["event", "tenant_key"])),
-            create_time: owned(str_at(v, &["ts"])),
-            chat_id: str_at(v, &["event", "open_chat_id"]).map(str::to_string),
+            app_id: owned(event.and_then(|e| e.app_id.get())),
+            tenant_key: owned(event.and_then(|e| e.tenant_key.get())),
+            create_time: owned(v.ts.get()),
+            chat_id: event.and_then(|e| e.open_chat_id.get()).map(str::to_string),
         })
     }
 }
@@ -244,5 +249,48 @@ mod tests {
             parse_envelope(b"{}", None).unwrap_err(),
             EnvelopeError::NoEventType
         );
+    }
+    #[test]
+    fn fields_of_unexpected_types_read_as_absent() {
+        // Wrong types anywhere only hide that field, as a lookup in a JSON tree would.
+        let odd = r#"{"schema":"2.0","header":{"event_id":"e2","event_type":"im.chat.updated_v1",
+            "app_id":7,"tenant_key":null,"create_time":["x"],"extra":{"deep":[1,{"a":2}]}},
+            "event":{"message":"not an object","chat_id":{"id":"oc_9"},"context":{"open_chat_id":"oc_ctx"}}}"#;
+        let env = parse_envelope(odd.as_bytes(), None).unwrap();
+        assert_eq!(env.meta.event_id, "e2");
+        assert_eq!(env.meta.dedupe_id, "e2");
+        assert_eq!(env.meta.app_id, "");
+        assert_eq!(env.meta.tenant_key, "");
+        assert_eq!(env.meta.create_time, "");
+        assert_eq!(env.meta.chat_id.as_deref(), Some("oc_ctx"));
+        assert_eq!(env.json, odd, "the text is kept as it arrived");
+
+        let header_not_object = r#"{"schema":"2.0","header":"x","event":{}}"#;
+        assert_eq!(
+            parse_envelope(header_not_object.as_bytes(), None).unwrap_err(),
+            EnvelopeError::NoEventType
+        );
+        let empty_id = r#"{"schema":"2.0","header":{"event_id":"","event_type":"a.b"}}"#;
+        assert_eq!(
+            parse_envelope(empty_id.as_bytes(), None).unwrap_err(),
+            EnvelopeError::NoEventId
+        );
+        assert!(matches!(
+            parse_envelope(b"[1,2]", None).unwrap_err(),
+            EnvelopeError::NoEventType
+        ));
+        assert!(matches!(
+            parse_envelope(b"{\"schema\":", None).unwrap_err(),
+            EnvelopeError::NotJson(_)
+        ));
+    }
+
+    #[test]
+    fn escaped_strings_are_unescaped() {
+        let escaped = r#"{"schema":"2.0","header":{"event_id":"e\u0031","event_type":"im.message.receive_v1"},
+            "event":{"message":{"message_id":"om_\"q\"","chat_id":"oc_1"}}}"#;
+        let env = parse_envelope(escaped.as_bytes(), None).unwrap();
+        assert_eq!(env.meta.event_id, "e1");
+        assert_eq!(env.meta.dedupe_id, "om_\"q\"");
     }
 }
