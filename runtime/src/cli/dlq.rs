@@ -88,7 +88,7 @@ pub fn execute(manifest: &Manifest, command: &DlqCommand) -> Result<Vec<String>,
     }
     // Disk: the file (refused while `aviary run` has it open). Redis: the shared dead-letter
     // stream (works while instances run; replayed jobs are picked up by one of them).
-    let store = crate::queue::open_store(&manifest.queue, &manifest.feishu.app_id)
+    let store = crate::queue::open_admin_store(&manifest.queue, &manifest.feishu.app_id)
         .map_err(|e| e.to_string())?;
     let store: &dyn QueueStore = store.as_ref();
     let err = |e: crate::queue::StoreError| e.to_string();

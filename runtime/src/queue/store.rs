@@ -155,6 +155,9 @@ pub enum Admission {
     Accepted(Box<JobRecord>),
     /// Its dedupe id was seen within the window: nothing stored, ack 200.
     Duplicate,
+    /// Stored as this job, to be run by another instance (shared stores: the instance that holds
+    /// the earlier, unfinished events of its chat, so the chat's order holds). Ack 200.
+    Forwarded(u64),
     /// The queue holds `capacity` jobs: nothing stored, do not ack (Feishu redelivers).
     Full,
 }
@@ -219,6 +222,22 @@ pub trait QueueStore: Send + Sync + 'static {
     /// (one-process stores) returns nothing.
     fn claim(&self) -> Result<Vec<JobRecord>, StoreError> {
         Ok(Vec::new())
+    }
+
+    /// For a store shared by several instances: waits (briefly, up to a second or so) for jobs
+    /// other instances forwarded to this one (the later events of a chat it holds) and returns
+    /// them. The engine calls it in a loop when [`QueueStore::claim_interval`] is set. The
+    /// default returns nothing.
+    fn wait_forwarded(&self) -> Result<Vec<JobRecord>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    /// For a store shared by several instances: whether `record` (a job with a chat) is the
+    /// oldest unfinished job of its chat in the whole store, so it may run now. The engine asks
+    /// before each run of a chat's job when [`QueueStore::claim_interval`] is set. The default
+    /// (one-process stores, where the engine's own lanes decide) says yes.
+    fn is_next_of_chat(&self, _record: &JobRecord) -> Result<bool, StoreError> {
+        Ok(true)
     }
 
     /// How often the engine calls [`QueueStore::claim`]; `None` (the default) never.
