@@ -7,18 +7,37 @@
 //!   consumer group `aviary`; each instance is one consumer. `XLEN` is the job count (settled
 //!   entries are acked and deleted), so capacity is checked against it.
 //! - `job:<id>`: a hash: `rec` = the JSON [`JobRecord`] (every handler's own state, so a retry
-//!   re-runs only the failed handler), `sid` = its stream entry.
-//! - `dedupe:<dedupe id>`: set with `NX PX <window>`; the window is enforced by Redis expiry
-//!   (`dedupe_max_entries` does not apply: Redis' memory bounds it).
+//!   re-runs only the failed handler), `sid` = its stream entry, `chat` = its chat id (or empty).
+//! - `dedupe:<dedupe id>`: set with `NX PX <window>`; `dedupe_ids`: a sorted set of the ids by
+//!   admission time (Redis `TIME`), pruned of ids older than the window and trimmed to
+//!   `dedupe_max_entries` (oldest first, their keys deleted) in the commit script, at most
+//!   [`lim::DEDUPE_PRUNE_PER_COMMIT`] (+ the batch's admissions) per commit.
 //! - `dead`: a stream of dead letters (`id`, `rec`), read by `aviary dlq`.
-//! - `next_id`: `INCR`ed for each admitted job (ids are unique across instances).
+//! - `next_id`: `INCR`ed for each admitted job (ids are unique across instances and increase in
+//!   arrival order).
+//! - `lane:<chat id>`: a sorted set of the chat's unfinished job ids; `chat:<chat id>`: the
+//!   consumer that holds the chat (the lease), deleted when the lane empties.
+//! - `alive:<consumer>`: `<host> <pid> <token>` of the live process using that consumer name,
+//!   expiring after the claim timeout, renewed by every heartbeat.
+//! - `inbox:<consumer>`: a list of job ids other instances forwarded to that consumer.
 //!
 //! **Ownership.** The instance that admits an event reads it into its own pending entries list
-//! (PEL) in the same script, so it runs it. Every [`lim::REDIS_CLAIM_INTERVAL`] an instance
-//! touches every entry it holds (`XCLAIM … JUSTID`, which resets the idle time) and claims
-//! entries idle for longer than the claim timeout (`XAUTOCLAIM`): those of an instance that was
-//! killed. A settlement is applied only if the entry is still in the settling instance's PEL,
-//! so a stalled instance whose entries were claimed cannot settle them under the new owner.
+//! (PEL) in the same script, so it runs it — unless the event's chat has unfinished jobs held by
+//! another consumer: then the script moves the entry to that consumer's PEL (`XCLAIM`) and
+//! pushes its id to that consumer's inbox, which it waits on (`BLPOP`). So every unfinished job
+//! of a chat is held by one instance, which runs them in id order; before it runs one, it checks
+//! that the job is the head of the chat's lane and still in its PEL. Every
+//! [`lim::REDIS_CLAIM_INTERVAL`] an instance renews its `alive` key, then touches every entry
+//! it holds (`XCLAIM … JUSTID`, which resets the idle time) and claims entries idle for longer
+//! than the claim timeout (`XAUTOCLAIM`): those of an instance that was killed. A claimed entry
+//! of a chat whose holder is dead moves the whole lane to the claimer in the same script (so the
+//! chat's order holds); one whose holder is alive is forwarded to it. A settlement is applied
+//! only if the entry is still in the settling instance's PEL, so a stalled instance whose
+//! entries were claimed cannot settle them under the new owner.
+//!
+//! **Names.** An instance's consumer name is stable (`[queue] instance`, or host + manifest
+//! path), so a restarted instance reads its own PEL at start and resumes at once; its `alive`
+//! key keeps two live processes from sharing a name.
 //!
 //! Each [`QueueStore::commit`] is one Lua script, so a batch is atomic. Durability is Redis':
 //! with `appendonly yes` and `appendfsync always` an acked event survives a Redis crash; with
