@@ -392,6 +392,10 @@ pub mod queue {
     /// (the events waiting for it are then not acked, exactly as with a full disk).
     pub const REDIS_RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
+    /// `aviary dlq` through a running `aviary run`'s socket: how long the CLI waits for the
+    /// answer (a replay of many dead letters rewrites them all in one transaction).
+    pub const DLQ_SOCKET_TIMEOUT: Duration = Duration::from_secs(30);
+
     /// "Queue full" is logged at most this often (every refusal is counted).
     pub const FULL_LOG_INTERVAL: Duration = Duration::from_secs(1);
 

@@ -95,6 +95,8 @@ pub struct Queue {
     stop: CancellationToken,
     done: Arc<tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
     describe: Arc<str>,
+    store: Arc<dyn QueueStore>,
+    sched: mpsc::UnboundedSender<ToScheduler>,
 }
 
 struct RunContext {
@@ -181,6 +183,7 @@ impl Queue {
             ));
         }
         let stop2 = stop.clone();
+        let sched_for_queue = sched_tx.clone();
         let done = tokio::spawn(async move {
             // Returns once every running job's outcome is committed (or the drain timed out);
             // the writer keeps serving until the process ends.
@@ -194,6 +197,8 @@ impl Queue {
             stop,
             done: Arc::new(tokio::sync::Mutex::new(Some(done))),
             describe,
+            store,
+            sched: sched_for_queue,
         })
     }
 
@@ -216,6 +221,38 @@ impl Queue {
             rx.await
                 .map_err(|_| StoreError("the queue writer stopped".into()))?
         }
+    }
+
+    /// The store it runs on (for `aviary dlq` served by the running process).
+    pub fn store(&self) -> Arc<dyn QueueStore> {
+        self.store.clone()
+    }
+
+    /// Moves dead letters back into the queue (`None` = all; see [`QueueStore::replay`]) and
+    /// hands them to this running queue, so their failed handlers run now. Returns the ids moved.
+    pub async fn replay_dead(&self, ids: Option<Vec<u64>>) -> Result<Vec<u64>, StoreError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let moved = store.replay(ids.as_deref(), now_ms())?;
+            let jobs: Vec<JobRecord> = if moved.is_empty() {
+                Vec::new()
+            } else {
+                store
+                    .pending()?
+                    .into_iter()
+                    .filter(|r| moved.contains(&r.id))
+                    .collect()
+            };
+            Ok((moved, jobs))
+        })
+        .await
+        .map_err(|e| StoreError(format!("the replay task failed: {e}")))?
+        .map(|(moved, jobs)| {
+            if !jobs.is_empty() {
+                let _ = self.sched.send(ToScheduler::Jobs(jobs));
+            }
+            moved
+        })
     }
 
     /// Its counters.

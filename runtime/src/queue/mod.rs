@@ -30,6 +30,8 @@
 //! exactly-once. External effects should be keyed by the event's `dedupe_id` when a repeat must
 //! be harmless.
 
+#[cfg(unix)]
+pub mod control;
 pub mod disk;
 pub mod engine;
 pub mod memory;
