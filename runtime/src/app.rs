@@ -190,7 +190,15 @@ pub async fn start_sink(
     #[cfg(unix)]
     let dlq_server = if manifest.queue.backend == crate::manifest::QueueBackend::Disk {
         let socket = queue::control::socket_path(&manifest.queue.path);
-        Some(queue::control::serve(queue.clone(), &socket).map_err(|e| vec![e.to_string()])?)
+        // Not fatal: only `aviary dlq` during the run depends on it (e.g. a path longer than
+        // a socket path may be).
+        match queue::control::serve(queue.clone(), &socket) {
+            Ok(server) => Some(server),
+            Err(e) => {
+                tracing::warn!(error = %e, "aviary dlq cannot reach this process while it runs");
+                None
+            }
+        }
     } else {
         None
     };
