@@ -28,7 +28,8 @@ use tokio_util::sync::CancellationToken;
 use super::retry::RetryPolicy;
 use super::stats::QueueStats;
 use super::store::{
-    now_ms, Admission, Batch, HandlerStatus, JobRecord, NewJob, QueueStore, Settle, StoreError,
+    now_ms, Admission, Batch, ChatTurn, HandlerStatus, JobRecord, NewJob, QueueStore, Settle,
+    StoreError,
 };
 use crate::dispatch::{guest_log, InboundEvent};
 use crate::handler::{Failure, GuestEvent, Invocation, Invoke, Outcome};
@@ -82,6 +83,8 @@ enum ToScheduler {
     /// A job whose chat has an earlier unfinished job elsewhere in a shared store: not run;
     /// it is considered again when more jobs arrive or at the next claim tick.
     NotYet(u64),
+    /// A job another instance took over (shared stores): dropped here, nothing committed.
+    Lost(u64),
     /// A claim tick (shared stores): consider the jobs that were not yet next in their chat.
     Tick,
 }
@@ -502,6 +505,7 @@ impl Scheduler {
                     }
                     Some(ToScheduler::Tick) => self.unblock(),
                     Some(ToScheduler::NotYet(id)) => self.not_yet(id),
+                    Some(ToScheduler::Lost(id)) => self.forget(id),
                     Some(ToScheduler::Settled(settled)) => {
                         for s in settled {
                             self.settled(s);
@@ -621,6 +625,28 @@ impl Scheduler {
         }
     }
 
+    /// Drops job `id` (taken over by another instance): its chat's turn passes on here.
+    fn forget(&mut self, id: u64) {
+        let Some(entry) = self.jobs.remove(&id) else {
+            return;
+        };
+        if entry.running {
+            self.running -= 1;
+        }
+        if let Some(chat) = &entry.record.job.chat_id {
+            let next = self.lanes.get_mut(chat).and_then(|lane| {
+                lane.retain(|j| *j != id);
+                lane.front().copied()
+            });
+            match next {
+                Some(next) => self.consider(next),
+                None => {
+                    self.lanes.remove(chat);
+                }
+            }
+        }
+    }
+
     /// Considers again the chat fronts a shared store held back.
     fn unblock(&mut self) {
         for id in std::mem::take(&mut self.blocked) {
@@ -703,9 +729,14 @@ impl Scheduler {
                         .await
                         .unwrap_or_else(|e| Err(StoreError(format!("the check failed: {e}"))));
                     match next {
-                        Ok(true) => {}
-                        Ok(false) => {
+                        Ok(ChatTurn::Next) => {}
+                        Ok(ChatTurn::NotYet) => {
                             let _ = sched.send(ToScheduler::NotYet(record.id));
+                            return;
+                        }
+                        Ok(ChatTurn::Lost) => {
+                            tracing::warn!(job = record.id, "queue: another instance took this job over (this one stalled longer than claim_idle_secs); not running it here");
+                            let _ = sched.send(ToScheduler::Lost(record.id));
                             return;
                         }
                         Err(e) => {

@@ -45,7 +45,7 @@ pub use engine::{Queue, QueueHandler};
 pub use sink::QueueSink;
 pub use stats::{QueueSnapshot, QueueStats};
 pub use store::{
-    Admission, Batch, HandlerState, HandlerStatus, JobRecord, NewJob, QueueStore, Settle,
+    Admission, Batch, ChatTurn, HandlerState, HandlerStatus, JobRecord, NewJob, QueueStore, Settle,
     StoreError,
 };
 

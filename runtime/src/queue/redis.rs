@@ -49,7 +49,7 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Value};
 
-use super::store::{Admission, Batch, JobRecord, QueueStore, Settle, StoreError};
+use super::store::{Admission, Batch, ChatTurn, JobRecord, QueueStore, Settle, StoreError};
 use crate::limits::queue as lim;
 
 const GROUP: &str = "aviary";
@@ -330,14 +330,15 @@ return 1
 "#;
 
 /// 1 when job ARGV[4] is the head of chat ARGV[3]'s lane (or the lane is empty) and still in
-/// consumer ARGV[2]'s PEL (an instance that stalled and lost its entries does not start them).
+/// consumer ARGV[2]'s PEL; 0 when an earlier job of the chat is unfinished; 2 when the job is
+/// gone or no longer in the PEL (an instance that stalled and lost its entries).
 const IS_NEXT: &str = r#"
 local p, consumer, chat, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local sid = redis.call('HGET', p .. 'job:' .. id, 'sid')
+if not sid then return 2 end
+if #redis.call('XPENDING', p .. 'stream', 'aviary', sid, sid, 1, consumer) == 0 then return 2 end
 local head = redis.call('ZRANGE', p .. 'lane:' .. chat, 0, 0)
 if #head > 0 and head[1] ~= id then return 0 end
-local sid = redis.call('HGET', p .. 'job:' .. id, 'sid')
-if not sid then return 0 end
-if #redis.call('XPENDING', p .. 'stream', 'aviary', sid, sid, 1, consumer) == 0 then return 0 end
 return 1
 "#;
 
@@ -788,9 +789,9 @@ impl QueueStore for RedisStore {
         Ok(records)
     }
 
-    fn is_next_of_chat(&self, record: &JobRecord) -> Result<bool, StoreError> {
+    fn is_next_of_chat(&self, record: &JobRecord) -> Result<ChatTurn, StoreError> {
         let Some(chat) = &record.job.chat_id else {
-            return Ok(true);
+            return Ok(ChatTurn::Next);
         };
         let mut conn = self.conn.clone();
         let script = redis::Script::new(IS_NEXT);
@@ -799,8 +800,15 @@ impl QueueStore for RedisStore {
             .arg(&self.consumer)
             .arg(chat)
             .arg(record.id);
-        let next: i64 = self.block(call.invoke_async(&mut conn), "cannot read a chat's lane")?;
-        Ok(next == 1)
+        let turn: i64 = self.block(call.invoke_async(&mut conn), "cannot read a chat's lane")?;
+        Ok(match turn {
+            1 => ChatTurn::Next,
+            2 => {
+                self.held.lock().expect("held lock").remove(&record.id);
+                ChatTurn::Lost
+            }
+            _ => ChatTurn::NotYet,
+        })
     }
 
     fn claim_interval(&self) -> Option<Duration> {
@@ -1073,7 +1081,7 @@ pub mod test_server {
 mod tests {
     use super::test_server::RedisServer;
     use super::*;
-    use crate::queue::store::{HandlerStatus, NewJob};
+    use crate::queue::store::{ChatTurn, HandlerStatus, NewJob};
 
     /// An event of its own chat (`oc_<id>`).
     fn job(id: &str) -> NewJob {
@@ -1491,6 +1499,32 @@ mod tests {
             Admission::Forwarded(_)
         ));
         assert_eq!(two.claim().unwrap().len(), 1, "x4 joins two");
+    }
+
+    #[test]
+    fn a_chats_job_runs_only_as_its_lanes_head_and_a_stalled_holder_learns_it_lost_the_chat() {
+        let server = RedisServer::start();
+        let stalled = open(&server, "cli_a", "stalled");
+        let other = open(&server, "cli_a", "other");
+        let mut big = batch(
+            vec![chat_job("1", "oc_x"), chat_job("2", "oc_x"), job("3")],
+            vec![],
+            1,
+        );
+        big.capacity = 100;
+        let out: Vec<JobRecord> = stalled.commit(big).unwrap().iter().map(accepted).collect();
+        assert_eq!(stalled.is_next_of_chat(&out[0]).unwrap(), ChatTurn::Next);
+        assert_eq!(stalled.is_next_of_chat(&out[1]).unwrap(), ChatTurn::NotYet);
+        assert_eq!(stalled.is_next_of_chat(&out[2]).unwrap(), ChatTurn::Next);
+        // No heartbeat for longer than the claim timeout: its chat moves to `other`.
+        std::thread::sleep(Duration::from_millis(700));
+        assert_eq!(
+            ids(&other.claim().unwrap()),
+            vec![out[0].id, out[1].id, out[2].id]
+        );
+        assert_eq!(stalled.is_next_of_chat(&out[0]).unwrap(), ChatTurn::Lost);
+        assert_eq!(other.is_next_of_chat(&out[0]).unwrap(), ChatTurn::Next);
+        assert_eq!(other.is_next_of_chat(&out[1]).unwrap(), ChatTurn::NotYet);
     }
 
     #[test]

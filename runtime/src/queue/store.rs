@@ -179,6 +179,18 @@ pub struct Batch {
     pub capacity: u64,
 }
 
+/// Whether a chat's job may run now (see [`QueueStore::is_next_of_chat`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatTurn {
+    /// It is the oldest unfinished job of its chat: run it.
+    Next,
+    /// An earlier job of its chat is unfinished (on its way here): wait.
+    NotYet,
+    /// It is no longer this instance's (another instance took it over while this one was
+    /// stalled, or it was settled): forget it here.
+    Lost,
+}
+
 /// A storage failure, in one line naming what failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -232,12 +244,13 @@ pub trait QueueStore: Send + Sync + 'static {
         Ok(Vec::new())
     }
 
-    /// For a store shared by several instances: whether `record` (a job with a chat) is the
-    /// oldest unfinished job of its chat in the whole store, so it may run now. The engine asks
-    /// before each run of a chat's job when [`QueueStore::claim_interval`] is set. The default
-    /// (one-process stores, where the engine's own lanes decide) says yes.
-    fn is_next_of_chat(&self, _record: &JobRecord) -> Result<bool, StoreError> {
-        Ok(true)
+    /// For a store shared by several instances: whether `record` (a job with a chat) may run
+    /// now, i.e. is the oldest unfinished job of its chat in the whole store and still this
+    /// instance's. The engine asks before each run of a chat's job when
+    /// [`QueueStore::claim_interval`] is set. The default (one-process stores, where the
+    /// engine's own lanes decide) says [`ChatTurn::Next`].
+    fn is_next_of_chat(&self, _record: &JobRecord) -> Result<ChatTurn, StoreError> {
+        Ok(ChatTurn::Next)
     }
 
     /// How often the engine calls [`QueueStore::claim`]; `None` (the default) never.
