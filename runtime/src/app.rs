@@ -56,6 +56,8 @@ pub fn run(args: RunArgs) -> ExitCode {
             sink,
             queue,
             dispatch_stats,
+            #[cfg(unix)]
+                dlq_server: _dlq_server,
         } = match start_sink(&manifest, &wasm::sandbox_loader).await {
             Ok(running) => running,
             Err(errors) => {
@@ -115,6 +117,9 @@ pub struct RunningSink {
     /// The synchronous dispatcher's counters (all handler calls with `ack = "after-handle"`;
     /// card callbacks and unrouted events with the queue), when there are handlers.
     pub dispatch_stats: Option<Arc<DispatchStats>>,
+    /// Disk queue: `aviary dlq` served on the socket next to the queue file while this runs.
+    #[cfg(unix)]
+    pub dlq_server: Option<queue::control::ControlServer>,
 }
 
 /// Builds the sink of `aviary run` from the manifest: with `[queue] ack = "after-persist"`
@@ -131,6 +136,8 @@ pub async fn start_sink(
             sink,
             queue: None,
             dispatch_stats,
+            #[cfg(unix)]
+            dlq_server: None,
         });
     }
     let store = queue::open_store(&manifest.queue, &manifest.feishu.app_id)
@@ -180,10 +187,27 @@ pub async fn start_sink(
         manifest.dispatch.per_chat_ordering,
         Arc::new(Deduplicating::new(dispatcher)),
     );
+    #[cfg(unix)]
+    let dlq_server = if manifest.queue.backend == crate::manifest::QueueBackend::Disk {
+        let socket = queue::control::socket_path(&manifest.queue.path);
+        // Not fatal: only `aviary dlq` during the run depends on it (e.g. a path longer than
+        // a socket path may be).
+        match queue::control::serve(queue.clone(), &socket) {
+            Ok(server) => Some(server),
+            Err(e) => {
+                tracing::warn!(error = %e, "aviary dlq cannot reach this process while it runs");
+                None
+            }
+        }
+    } else {
+        None
+    };
     Ok(RunningSink {
         sink: Arc::new(sink),
         queue: Some(queue),
         dispatch_stats,
+        #[cfg(unix)]
+        dlq_server,
     })
 }
 

@@ -381,12 +381,29 @@ pub mod queue {
     /// paired with would be ideal; the store uses `min(this, claim_idle / 3)`.
     pub const REDIS_CLAIM_INTERVAL: Duration = Duration::from_secs(5);
 
+    /// Redis backend, default instance names: a process whose name (`<host>-<hash>`) is held by
+    /// a live process tries `<name>-2`, `<name>-3`, … up to this many, so this many instances can
+    /// run from one manifest on one host without `[queue] instance`.
+    pub const REDIS_INSTANCE_SLOTS: usize = 64;
+
+    /// Longest `queue.instance` (it is part of Redis key names and the consumer name).
+    pub const MAX_INSTANCE_NAME: usize = 128;
+
+    /// Redis backend: how long one blocking wait (`BLPOP`) for jobs forwarded by other instances
+    /// lasts before it is renewed: short, so a stopping instance is not held up, long enough
+    /// that an idle instance costs Redis one command a second.
+    pub const REDIS_INBOX_WAIT: Duration = Duration::from_secs(1);
+
     /// Redis backend: most entries claimed or read per poll, so one poll stays short.
     pub const REDIS_CLAIM_BATCH: usize = 1_000;
 
     /// Redis backend: how long one Redis command may take before the store reports an error
     /// (the events waiting for it are then not acked, exactly as with a full disk).
     pub const REDIS_RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+    /// `aviary dlq` through a running `aviary run`'s socket: how long the CLI waits for the
+    /// answer (a replay of many dead letters rewrites them all in one transaction).
+    pub const DLQ_SOCKET_TIMEOUT: Duration = Duration::from_secs(30);
 
     /// "Queue full" is logged at most this often (every refusal is counted).
     pub const FULL_LOG_INTERVAL: Duration = Duration::from_secs(1);

@@ -24,7 +24,7 @@ fn manifest(dir: &Path, emu: &Emulator, redis_url: &str) -> PathBuf {
     write_manifest(
         dir,
         emu,
-        &format!("backend = \"{redis_url}\"\nclaim_idle_secs = 2\n"),
+        &format!("backend = \"{redis_url}\"\nclaim_idle_secs = 5\n"),
         "max_attempts = 3\nbackoff_ms = 2000\nbackoff_max_ms = 4000\n",
     )
 }
@@ -55,7 +55,7 @@ async fn three_instances_share_one_redis_one_is_sigkilled_every_event_handled_on
     let mut runs: Vec<Run> = (0..INSTANCES)
         .map(|i| spawn(&manifest, dir.0.join(format!("run-{i}.log")), None))
         .collect();
-    let logs: Vec<PathBuf> = runs.iter().map(|r| r.log.clone()).collect();
+    let mut logs: Vec<PathBuf> = runs.iter().map(|r| r.log.clone()).collect();
     // Wait until all three are connected, so the pushes spread over them.
     let deadline = Instant::now() + Duration::from_secs(60);
     while emu.connections().len() < INSTANCES {
@@ -84,22 +84,26 @@ async fn three_instances_share_one_redis_one_is_sigkilled_every_event_handled_on
         .get_connection()
         .unwrap();
     let stream = format!("aviary:{{{APP_ID}}}:stream");
-    let consumer0_prefix = format!("-{}-", runs[0].child.id());
-    let held_by_0 = |conn: &mut redis::Connection| -> Vec<(String, String)> {
-        let consumers: Vec<redis::Value> = redis::cmd("XINFO")
-            .arg("CONSUMERS")
-            .arg(&stream)
-            .arg("aviary")
-            .query(conn)
-            .unwrap_or_default();
-        let mut name = None;
-        for c in consumers {
-            let map: HashMap<String, redis::Value> = redis::from_redis_value(c).unwrap();
-            let n: String = redis::from_redis_value(map["name"].clone()).unwrap();
-            if n.contains(&consumer0_prefix) {
-                name = Some(n);
+    // An instance's consumer name: the one whose liveness key (`<host> <pid> <token>`) has its
+    // pid (instances started from one manifest take `<host>-<hash>`, `…-2`, `…-3`).
+    let mut names: HashMap<String, String> = HashMap::new();
+    let mut held_by = |conn: &mut redis::Connection, pid: &str| -> Vec<(String, String)> {
+        if !names.contains_key(pid) {
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg(format!("aviary:{{{APP_ID}}}:alive:*"))
+                .query(conn)
+                .unwrap_or_default();
+            for k in keys {
+                let v: Option<String> = redis::cmd("GET").arg(&k).query(conn).unwrap();
+                if v.is_some_and(|v| v.split(' ').nth(1) == Some(pid)) {
+                    names.insert(
+                        pid.to_string(),
+                        k.rsplit_once(":alive:").unwrap().1.to_string(),
+                    );
+                }
             }
         }
+        let name = names.get(pid).cloned();
         let Some(name) = name else { return Vec::new() };
         let pending: Vec<(String, String, u64, u64)> = redis::cmd("XPENDING")
             .arg(&stream)
@@ -134,22 +138,31 @@ async fn three_instances_share_one_redis_one_is_sigkilled_every_event_handled_on
             })
             .collect()
     };
+    // With per-chat order across instances, a chat's events go to the instance holding it, so
+    // the victim is whichever instance is well into its share and holds jobs (admitted or
+    // forwarded to it, not yet settled: running, or waiting for a retry); it becomes index 0.
+    let pids: Vec<String> = runs.iter().map(|r| r.child.id().to_string()).collect();
     let started = Instant::now();
-    loop {
+    let victim = 'found: loop {
         // Retries wait 1-2 s (backoff 2 s with jitter), so retry-once events stay held.
-        if effects(&logs[0]).len() >= 300 && held_by_0(&mut conn).len() >= 3 {
-            break;
+        for (k, pid) in pids.iter().enumerate() {
+            if effects(&logs[k]).len() >= 200 && held_by(&mut conn, pid).len() >= 3 {
+                break 'found k;
+            }
         }
         assert!(
             started.elapsed() < Duration::from_secs(60),
-            "instance 0 never got going"
+            "no instance got going: effects per instance: {:?}",
+            logs.iter().map(|l| effects(l).len()).collect::<Vec<_>>()
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    };
+    runs.swap(0, victim);
+    logs.swap(0, victim);
     runs[0].child.kill().unwrap();
     runs[0].child.wait().unwrap();
     let killed_at = effects(&logs[0]).len();
-    let orphaned = held_by_0(&mut conn);
+    let orphaned = held_by(&mut conn, &pids[victim]);
     assert!(!orphaned.is_empty(), "the killed instance held no job");
     pusher.await.unwrap();
 
@@ -298,4 +311,287 @@ async fn three_instances_share_one_redis_one_is_sigkilled_every_event_handled_on
     let listed = String::from_utf8_lossy(&out.stdout);
     assert_eq!(listed.lines().count(), requested_dead.len(), "{listed}");
     assert!(listed.contains("rejected: asked to reject"), "{listed}");
+}
+
+/// An `im.message.receive_v1` envelope `om_<i>` in chat `chat`.
+fn chat_envelope(i: usize, chat: &str, text: &str) -> serde_json::Value {
+    let mut e = envelope(i, text);
+    e["event"]["message"]["chat_id"] = serde_json::Value::String(chat.into());
+    e
+}
+
+/// `effect` lines of one log with their timestamps (the log's first column, RFC 3339 UTC with
+/// microseconds: the processes share one clock, so strings sort in time order).
+fn timed_effects(log: &Path) -> Vec<(String, String, u32)> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let ts = l.split_whitespace().next()?.to_string();
+            let (id, attempt) = effects_of_line(l)?;
+            Some((ts, id, attempt))
+        })
+        .collect()
+}
+
+fn effects_of_line(line: &str) -> Option<(String, u32)> {
+    let rest = &line[line.find("effect ")? + 7..];
+    let mut words = rest.split_whitespace();
+    let id = words.next()?.to_string();
+    (words.next()? == "attempt").then_some(())?;
+    let n = words
+        .next()?
+        .trim_end_matches(|c: char| !c.is_ascii_digit());
+    Some((id, n.parse().ok()?))
+}
+
+async fn wait_connected(emu: &Emulator, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while emu.connections().len() < n {
+        assert!(
+            Instant::now() < deadline,
+            "the instances did not all connect"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Per-chat order across instances: three `aviary run` processes on one Redis, the emulator
+/// spreading each chat's messages over them at random. Each round pushes one message per chat
+/// and waits for the acks, so each chat's messages arrive (are stored) in push order; some ask
+/// for one retry, holding their chat for the backoff while later messages of the chat land on
+/// other instances. Every chat's effects (all instances' logs merged by time) must follow the
+/// push order: a message's retry comes before the next message's first run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_keep_each_chats_order() {
+    const ROUNDS: usize = 40;
+    const CHATS: usize = 6;
+    const INSTANCES: usize = 3;
+    let redis = RedisServer::start();
+    let dir = Dir::new("redis-order");
+    let emu = Emulator::start(emulator_config()).await.unwrap();
+    let manifest = write_manifest(
+        &dir.0,
+        &emu,
+        &format!("backend = \"{}\"\nclaim_idle_secs = 30\n", redis.url(4)),
+        "max_attempts = 3\nbackoff_ms = 600\nbackoff_max_ms = 1200\n",
+    );
+    let mut runs: Vec<Run> = (0..INSTANCES)
+        .map(|i| spawn(&manifest, dir.0.join(format!("run-{i}.log")), None))
+        .collect();
+    let logs: Vec<PathBuf> = runs.iter().map(|r| r.log.clone()).collect();
+    wait_connected(&emu, INSTANCES).await;
+    let mut retry_once = HashSet::new();
+    let mut chat_of = HashMap::new();
+    for r in 0..ROUNDS {
+        let mut ids = Vec::new();
+        for c in 0..CHATS {
+            let i = r * CHATS + c;
+            let text = if (r + c) % 5 == 0 {
+                retry_once.insert(format!("om_{i}"));
+                "retry-once"
+            } else {
+                "hello"
+            };
+            chat_of.insert(format!("om_{i}"), (c, r));
+            ids.push(emu.push_event(&chat_envelope(i, &format!("oc_{c}"), text)));
+        }
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !ids
+            .iter()
+            .all(|&id| emu.delivery(id).is_some_and(|d| d.acked))
+        {
+            assert!(Instant::now() < deadline, "round {r} was not acked");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    let mut conn = redis::Client::open(redis.url(4))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let stream = format!("aviary:{{{APP_ID}}}:stream");
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let done: HashSet<(String, u32)> = logs.iter().flat_map(|l| effects(l)).collect();
+        let finished = chat_of
+            .keys()
+            .all(|id| done.contains(&(id.clone(), if retry_once.contains(id) { 2 } else { 1 })));
+        let held: u64 = redis::cmd("XLEN").arg(&stream).query(&mut conn).unwrap();
+        if finished && held == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} effects, {held} jobs held",
+            done.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for run in &mut runs {
+        assert_eq!(sigterm(run), Some(0), "graceful exit");
+    }
+    // All effects by time, per chat: (round, attempt, instance).
+    let mut all: Vec<(String, String, u32, usize)> = Vec::new();
+    for (n, log) in logs.iter().enumerate() {
+        all.extend(
+            timed_effects(log)
+                .into_iter()
+                .map(|(ts, id, a)| (ts, id, a, n)),
+        );
+    }
+    all.sort();
+    let mut per_chat: BTreeMap<usize, Vec<(usize, u32, usize)>> = BTreeMap::new();
+    for (_, id, attempt, n) in &all {
+        let (c, r) = chat_of[id];
+        per_chat.entry(c).or_default().push((r, *attempt, *n));
+    }
+    let mut spread = 0;
+    for (c, seq) in &per_chat {
+        let want: Vec<(usize, u32)> = (0..ROUNDS)
+            .flat_map(|r| {
+                let id = format!("om_{}", r * CHATS + c);
+                let n = if retry_once.contains(&id) { 2 } else { 1 };
+                (1..=n).map(move |a| (r, a))
+            })
+            .collect();
+        let got: Vec<(usize, u32)> = seq.iter().map(|&(r, a, _)| (r, a)).collect();
+        assert_eq!(
+            got, want,
+            "chat oc_{c}: effects (round, attempt) out of order"
+        );
+        let instances: HashSet<usize> = seq.iter().map(|&(.., n)| n).collect();
+        if instances.len() > 1 {
+            spread += 1;
+        }
+    }
+    // The point: each chat's messages reached several instances (cluster mode), so their
+    // order was kept across instances, not merely within one.
+    let mut connections_per_chat: HashMap<usize, HashSet<u64>> = HashMap::new();
+    for d in emu.deliveries() {
+        let Some(i) = d
+            .event_id
+            .as_deref()
+            .and_then(|e| e.strip_prefix("ev-"))
+            .and_then(|n| n.parse::<usize>().ok())
+        else {
+            continue;
+        };
+        if let Some(first) = d.attempts.first() {
+            connections_per_chat
+                .entry(i % CHATS)
+                .or_default()
+                .insert(first.connection);
+        }
+    }
+    let arrived_spread = connections_per_chat
+        .values()
+        .filter(|c| c.len() > 1)
+        .count();
+    assert!(
+        arrived_spread > 0,
+        "no chat's messages reached more than one instance: the test proved nothing"
+    );
+    eprintln!(
+        "per-chat order held over {INSTANCES} instances: {arrived_spread} of {CHATS} chats \
+         arrived at several, {spread} ran on several"
+    );
+}
+
+/// A SIGKILLed instance restarted under the same name (`[queue] instance`) resumes its own
+/// pending entries at start, although `claim_idle_secs` (600 s) is far beyond this test's
+/// deadline and no other instance exists to claim them; a second live process with that name is
+/// refused with an error naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_instance_resumes_its_own_entries_at_once() {
+    const N: usize = 300;
+    let redis = RedisServer::start();
+    let dir = Dir::new("redis-restart");
+    let emu = Emulator::start(emulator_config()).await.unwrap();
+    let manifest = write_manifest(
+        &dir.0,
+        &emu,
+        &format!(
+            "backend = \"{}\"\nclaim_idle_secs = 600\ninstance = \"solo\"\n",
+            redis.url(5)
+        ),
+        "max_attempts = 3\nbackoff_ms = 3000\nbackoff_max_ms = 4000\n",
+    );
+    let mut first = spawn(&manifest, dir.0.join("first.log"), None);
+    wait_connected(&emu, 1).await;
+    // Same name, while the first runs: refused.
+    let mut twin = spawn(&manifest, dir.0.join("twin.log"), None);
+    let status = twin.child.wait().unwrap();
+    let twin_log = std::fs::read_to_string(&twin.log).unwrap();
+    assert!(!status.success(), "{twin_log}");
+    assert!(
+        twin_log.contains("instance name `solo` is in use by another live process"),
+        "{twin_log}"
+    );
+    let mut retry_once = HashSet::new();
+    for i in 0..N {
+        let text = if i % 10 == 3 {
+            retry_once.insert(format!("om_{i}"));
+            "retry-once"
+        } else {
+            "hello"
+        };
+        emu.push_event(&envelope(i, text));
+    }
+    let mut conn = redis::Client::open(redis.url(5))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let stream = format!("aviary:{{{APP_ID}}}:stream");
+    let held = |conn: &mut redis::Connection| -> usize {
+        let p: Vec<(String, String, u64, u64)> = redis::cmd("XPENDING")
+            .arg(&stream)
+            .arg("aviary")
+            .arg("-")
+            .arg("+")
+            .arg(100_000)
+            .arg("solo")
+            .query(conn)
+            .unwrap_or_default();
+        p.len()
+    };
+    let started = Instant::now();
+    while !(effects(&first.log).len() >= N / 2 && held(&mut conn) >= 3) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "never got going"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let orphaned = held(&mut conn);
+    assert!(orphaned > 0);
+    let second = spawn(&manifest, dir.0.join("second.log"), None);
+    let logs = [first.log.clone(), second.log.clone()];
+    // Far below claim_idle_secs: only resuming its own entries can finish in time.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let done: HashSet<(String, u32)> = logs.iter().flat_map(|l| effects(l)).collect();
+        let finished = (0..N).all(|i| {
+            let id = format!("om_{i}");
+            let last = if retry_once.contains(&id) { 2 } else { 1 };
+            done.contains(&(id, last))
+        });
+        let len: u64 = redis::cmd("XLEN").arg(&stream).query(&mut conn).unwrap();
+        if finished && len == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} effects, {len} jobs held; the restarted instance's log:\n{}",
+            done.len(),
+            std::fs::read_to_string(&logs[1]).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let log = std::fs::read_to_string(&logs[1]).unwrap();
+    assert!(
+        log.contains("resuming jobs left by the previous run"),
+        "{log}"
+    );
+    eprintln!("restarted instance resumed {orphaned} entries it held when killed");
 }

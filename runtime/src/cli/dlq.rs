@@ -1,9 +1,10 @@
 //! `aviary dlq list | show <id> | replay <id>… | replay --all | purge -m aviary.toml`: the dead
 //! letters of the manifest's disk queue.
 //!
-//! The queue file is locked by a running `aviary run`, so these commands work while it is
-//! stopped (they say so otherwise); replayed jobs run at its next start, only the handlers that
-//! gave up run again, with their attempts reset.
+//! The queue file is locked by a running `aviary run`; then these commands go through that
+//! process (its socket next to the file, see [`crate::queue::control`]) and a replay runs the
+//! jobs at once. When it is stopped they use the file, and replayed jobs run at the next start.
+//! Either way only the handlers that gave up run again, with their attempts reset.
 //!
 //! Exit codes: 0 on success; 1 when the queue cannot be opened or an id is not a dead letter;
 //! 2 when the manifest cannot be loaded.
@@ -30,8 +31,9 @@ pub struct DlqArgs {
     pub command: DlqCommand,
 }
 
-/// `aviary dlq` subcommands.
-#[derive(Debug, clap::Subcommand)]
+/// `aviary dlq` subcommands (also the request a running `aviary run` answers on its socket).
+#[derive(Debug, Clone, clap::Subcommand, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DlqCommand {
     /// One line per dead letter: id, event type, dedupe id, the handlers that gave up and why.
     List,
@@ -86,11 +88,59 @@ pub fn execute(manifest: &Manifest, command: &DlqCommand) -> Result<Vec<String>,
             manifest.path.display()
         ));
     }
-    // Disk: the file (refused while `aviary run` has it open). Redis: the shared dead-letter
-    // stream (works while instances run; replayed jobs are picked up by one of them).
-    let store = crate::queue::open_store(&manifest.queue, &manifest.feishu.app_id)
-        .map_err(|e| e.to_string())?;
-    let store: &dyn QueueStore = store.as_ref();
+    // Disk: the file, or, while `aviary run` has it open (locked), that process through its
+    // socket. Redis: the shared dead-letter stream (works while instances run; replayed jobs
+    // are picked up by one of them).
+    let store = match crate::queue::open_admin_store(&manifest.queue, &manifest.feishu.app_id) {
+        Ok(store) => store,
+        Err(e) if manifest.queue.backend == QueueBackend::Disk => {
+            return through_running(&manifest.queue.path, command, e.to_string())
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    execute_on(
+        store.as_ref(),
+        command,
+        "their failed handlers run at the next `aviary run`",
+    )
+}
+
+/// The queue file at `path` could not be opened (`why`): asks the `aviary run` that holds it.
+#[cfg(unix)]
+fn through_running(
+    path: &std::path::Path,
+    command: &DlqCommand,
+    why: String,
+) -> Result<Vec<String>, String> {
+    let socket = crate::queue::control::socket_path(path);
+    if !socket.exists() {
+        return Err(why);
+    }
+    crate::queue::control::request(&socket, command).map_err(|e| match e {
+        Ok(message) => message,
+        Err(io) => format!(
+            "{why}; and the running aviary does not answer on {}: {io}",
+            socket.display()
+        ),
+    })
+}
+
+#[cfg(not(unix))]
+fn through_running(
+    _path: &std::path::Path,
+    _command: &DlqCommand,
+    why: String,
+) -> Result<Vec<String>, String> {
+    Err(why)
+}
+
+/// Runs one subcommand on an open store; `replayed_note` ends the replay line (when the
+/// replayed handlers will run).
+pub fn execute_on(
+    store: &dyn QueueStore,
+    command: &DlqCommand,
+    replayed_note: &str,
+) -> Result<Vec<String>, String> {
     let err = |e: crate::queue::StoreError| e.to_string();
     match command {
         DlqCommand::List => {
@@ -111,26 +161,7 @@ pub fn execute(manifest: &Manifest, command: &DlqCommand) -> Result<Vec<String>,
         DlqCommand::Replay { ids, all } => {
             let chosen = if *all { None } else { Some(ids.as_slice()) };
             let moved = store.replay(chosen, now_ms()).map_err(err)?;
-            if let Some(ids) = chosen {
-                let missing: Vec<String> = ids
-                    .iter()
-                    .filter(|id| !moved.contains(id))
-                    .map(|id| id.to_string())
-                    .collect();
-                if !missing.is_empty() {
-                    return Err(format!(
-                        "no dead letter with id {} (replayed: {:?})",
-                        missing.join(", "),
-                        moved
-                    ));
-                }
-            }
-            Ok(vec![format!(
-                "replayed {} dead letter{} {:?}; their failed handlers run at the next `aviary run`",
-                moved.len(),
-                if moved.len() == 1 { "" } else { "s" },
-                moved
-            )])
+            replay_lines(chosen.map(|c| c.to_vec()).as_ref(), &moved, replayed_note)
         }
         DlqCommand::Purge => {
             let n = store.purge().map_err(err)?;
@@ -140,6 +171,35 @@ pub fn execute(manifest: &Manifest, command: &DlqCommand) -> Result<Vec<String>,
             )])
         }
     }
+}
+
+/// What a replay prints: an error if an asked-for id was not a dead letter, else the ids moved
+/// and `note` (when their handlers run).
+pub fn replay_lines(
+    asked: Option<&Vec<u64>>,
+    moved: &[u64],
+    note: &str,
+) -> Result<Vec<String>, String> {
+    if let Some(ids) = asked {
+        let missing: Vec<String> = ids
+            .iter()
+            .filter(|id| !moved.contains(id))
+            .map(|id| id.to_string())
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "no dead letter with id {} (replayed: {:?})",
+                missing.join(", "),
+                moved
+            ));
+        }
+    }
+    Ok(vec![format!(
+        "replayed {} dead letter{} {:?}; {note}",
+        moved.len(),
+        if moved.len() == 1 { "" } else { "s" },
+        moved
+    )])
 }
 
 fn list_line(r: &JobRecord) -> String {

@@ -48,6 +48,11 @@ pub struct QueueSettings {
     pub ack: AckMode,
     /// Redis backend: another instance's entry idle this long is claimed.
     pub claim_idle: Duration,
+    /// Redis backend: this process's consumer name (`[queue] instance`), when set; `None`
+    /// derives it from the host name and the manifest's path (see [`QueueSettings::instance_base`]).
+    pub instance: Option<String>,
+    /// The manifest's path, for the default instance name.
+    pub manifest_path: PathBuf,
 }
 
 impl QueueSettings {
@@ -61,7 +66,26 @@ impl QueueSettings {
             dedupe_max_entries: lim::DEDUPE_MAX_ENTRIES,
             ack: AckMode::AfterPersist,
             claim_idle: lim::REDIS_CLAIM_IDLE,
+            instance: None,
+            manifest_path: dir.join("aviary.toml"),
         }
+    }
+
+    /// The default instance name: `<host>-<8 hex digits of a hash of the manifest's absolute
+    /// path>`, stable across restarts of the same deployment.
+    pub fn instance_base(&self) -> String {
+        use sha2::Digest;
+        let path = std::fs::canonicalize(&self.manifest_path)
+            .unwrap_or_else(|_| self.manifest_path.clone());
+        let digest = sha2::Sha256::digest(path.to_string_lossy().as_bytes());
+        format!(
+            "{}-{:02x}{:02x}{:02x}{:02x}",
+            crate::queue::redis::hostname(),
+            digest[0],
+            digest[1],
+            digest[2],
+            digest[3]
+        )
     }
 }
 
@@ -69,6 +93,7 @@ impl Context<'_> {
     pub(super) fn queue(&self, raw: RawQueue) -> Result<QueueSettings, ManifestError> {
         let dir = self.path.parent().unwrap_or(Path::new("")).to_path_buf();
         let mut q = QueueSettings::defaults_in(&dir);
+        q.manifest_path = self.path.to_path_buf();
         let mut problems = Vec::new();
         let mut push = |r: Result<(), ManifestError>| {
             if let Err(e) = r {
@@ -173,6 +198,27 @@ impl Context<'_> {
                 ));
             } else {
                 q.claim_idle = Duration::from_secs(secs);
+            }
+        }
+        if let Some(v) = &raw.instance {
+            let name = v.get_ref().trim();
+            if name.is_empty()
+                || name.len() > lim::MAX_INSTANCE_NAME
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            {
+                push(self.invalid(
+                    &v.span(),
+                    "queue.instance",
+                    format!(
+                        "`{name}` is not a valid instance name: 1 to {} characters of A-Z a-z \
+                         0-9 - _ .",
+                        lim::MAX_INSTANCE_NAME
+                    ),
+                ));
+            } else {
+                q.instance = Some(name.to_string());
             }
         }
         if let Some(a) = &raw.ack {

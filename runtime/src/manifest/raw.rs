@@ -38,6 +38,7 @@ pub(super) const QUEUE_KEYS: &[&str] = &[
     "dedupe_max_entries",
     "ack",
     "claim_idle_secs",
+    "instance",
 ];
 /// Keys allowed in each `[[handler]]`.
 pub(super) const HANDLER_KEYS: &[&str] = &[
@@ -131,6 +132,7 @@ pub(super) struct RawQueue {
     pub dedupe_max_entries: Option<Spanned<u64>>,
     pub ack: Option<Spanned<String>>,
     pub claim_idle_secs: Option<Spanned<u64>>,
+    pub instance: Option<Spanned<String>>,
 }
 
 /// One `[[handler]]`.

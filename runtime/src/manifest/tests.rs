@@ -500,6 +500,24 @@ mod queue {
     }
 
     #[test]
+    fn an_instance_name_is_checked_and_defaults_to_host_and_manifest_hash() {
+        let m = parse(&format!("{MINIMAL}[queue]\ninstance = \"bot-1.a_b\"\n")).unwrap();
+        assert_eq!(m.queue.instance.as_deref(), Some("bot-1.a_b"));
+        let m = parse(MINIMAL).unwrap();
+        assert_eq!(m.queue.instance, None);
+        let base = m.queue.instance_base();
+        let (host, hash) = base.rsplit_once('-').unwrap();
+        assert_eq!(host, crate::queue::redis::hostname());
+        assert_eq!(hash.len(), 8, "{base}");
+        assert_eq!(base, m.queue.instance_base(), "stable");
+        let msg = err(&format!("{MINIMAL}[queue]\ninstance = \"two words\"\n"));
+        assert!(
+            msg.contains(":5:12: queue.instance") && msg.contains("`two words`"),
+            "{msg}"
+        );
+    }
+
+    #[test]
     fn defaults_and_every_key() {
         let m = parse(MINIMAL).unwrap();
         assert_eq!(m.queue.backend, QueueBackend::Disk);

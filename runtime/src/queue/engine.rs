@@ -28,7 +28,8 @@ use tokio_util::sync::CancellationToken;
 use super::retry::RetryPolicy;
 use super::stats::QueueStats;
 use super::store::{
-    now_ms, Admission, Batch, HandlerStatus, JobRecord, NewJob, QueueStore, Settle, StoreError,
+    now_ms, Admission, Batch, ChatTurn, HandlerStatus, JobRecord, NewJob, QueueStore, Settle,
+    StoreError,
 };
 use crate::dispatch::{guest_log, InboundEvent};
 use crate::handler::{Failure, GuestEvent, Invocation, Invoke, Outcome};
@@ -79,6 +80,13 @@ enum Op {
 enum ToScheduler {
     Jobs(Vec<JobRecord>),
     Settled(Vec<Settle>),
+    /// A job whose chat has an earlier unfinished job elsewhere in a shared store: not run;
+    /// it is considered again when more jobs arrive or at the next claim tick.
+    NotYet(u64),
+    /// A job another instance took over (shared stores): dropped here, nothing committed.
+    Lost(u64),
+    /// A claim tick (shared stores): consider the jobs that were not yet next in their chat.
+    Tick,
 }
 
 /// A running queue: admit events with [`Queue::admit`]; stop with [`Queue::shutdown`].
@@ -90,6 +98,8 @@ pub struct Queue {
     stop: CancellationToken,
     done: Arc<tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
     describe: Arc<str>,
+    store: Arc<dyn QueueStore>,
+    sched: mpsc::UnboundedSender<ToScheduler>,
 }
 
 struct RunContext {
@@ -97,6 +107,8 @@ struct RunContext {
     mode: DispatchMode,
     ops: mpsc::UnboundedSender<Op>,
     stats: Arc<QueueStats>,
+    /// Set for stores shared by several instances: asked whether a chat's job is next.
+    shared: Option<(Arc<dyn QueueStore>, mpsc::UnboundedSender<ToScheduler>)>,
 }
 
 impl Queue {
@@ -143,12 +155,16 @@ impl Queue {
             mode: config.mode,
             ops: ops_tx.clone(),
             stats: stats.clone(),
+            shared: store
+                .claim_interval()
+                .map(|_| (store.clone(), sched_tx.clone())),
         });
         let mut scheduler = Scheduler {
             jobs: HashMap::new(),
             lanes: HashMap::new(),
             timers: BinaryHeap::new(),
             ready: BTreeSet::new(),
+            blocked: BTreeSet::new(),
             running: 0,
             max_in_flight: config.max_in_flight.max(1),
             cx,
@@ -157,6 +173,9 @@ impl Queue {
         };
         for record in pending {
             scheduler.add(record);
+        }
+        if store.claim_interval().is_some() {
+            tokio::spawn(run_inbox(store.clone(), sched_tx.clone(), stop.clone()));
         }
         if let Some(every) = store.claim_interval() {
             tokio::spawn(run_claimer(
@@ -167,6 +186,7 @@ impl Queue {
             ));
         }
         let stop2 = stop.clone();
+        let sched_for_queue = sched_tx.clone();
         let done = tokio::spawn(async move {
             // Returns once every running job's outcome is committed (or the drain timed out);
             // the writer keeps serving until the process ends.
@@ -180,6 +200,8 @@ impl Queue {
             stop,
             done: Arc::new(tokio::sync::Mutex::new(Some(done))),
             describe,
+            store,
+            sched: sched_for_queue,
         })
     }
 
@@ -202,6 +224,38 @@ impl Queue {
             rx.await
                 .map_err(|_| StoreError("the queue writer stopped".into()))?
         }
+    }
+
+    /// The store it runs on (for `aviary dlq` served by the running process).
+    pub fn store(&self) -> Arc<dyn QueueStore> {
+        self.store.clone()
+    }
+
+    /// Moves dead letters back into the queue (`None` = all; see [`QueueStore::replay`]) and
+    /// hands them to this running queue, so their failed handlers run now. Returns the ids moved.
+    pub async fn replay_dead(&self, ids: Option<Vec<u64>>) -> Result<Vec<u64>, StoreError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let moved = store.replay(ids.as_deref(), now_ms())?;
+            let jobs: Vec<JobRecord> = if moved.is_empty() {
+                Vec::new()
+            } else {
+                store
+                    .pending()?
+                    .into_iter()
+                    .filter(|r| moved.contains(&r.id))
+                    .collect()
+            };
+            Ok((moved, jobs))
+        })
+        .await
+        .map_err(|e| StoreError(format!("the replay task failed: {e}")))?
+        .map(|(moved, jobs)| {
+            if !jobs.is_empty() {
+                let _ = self.sched.send(ToScheduler::Jobs(jobs));
+            }
+            moved
+        })
     }
 
     /// Its counters.
@@ -245,7 +299,7 @@ async fn run_claimer(
         let s = store.clone();
         match tokio::task::spawn_blocking(move || s.claim()).await {
             Ok(Ok(jobs)) if !jobs.is_empty() => {
-                tracing::info!(jobs = jobs.len(), "queue: took over jobs (another instance stopped, or dead letters were replayed)");
+                tracing::info!(jobs = jobs.len(), "queue: took over jobs (another instance stopped, forwarded its chat's events here, or dead letters were replayed)");
                 if sched.send(ToScheduler::Jobs(jobs)).is_err() {
                     return;
                 }
@@ -255,6 +309,37 @@ async fn run_claimer(
                 tracing::warn!(error = %e, "queue: cannot claim pending jobs; will try again")
             }
             Err(e) => tracing::warn!(error = %e, "queue: the claim task failed"),
+        }
+        if sched.send(ToScheduler::Tick).is_err() {
+            return;
+        }
+    }
+}
+
+/// For shared stores: waits for jobs other instances forwarded here (later events of chats this
+/// instance holds) and hands them to the scheduler at once, until the queue stops.
+async fn run_inbox(
+    store: Arc<dyn QueueStore>,
+    sched: mpsc::UnboundedSender<ToScheduler>,
+    stop: CancellationToken,
+) {
+    while !stop.is_cancelled() {
+        let s = store.clone();
+        match tokio::task::spawn_blocking(move || s.wait_forwarded()).await {
+            Ok(Ok(jobs)) if !jobs.is_empty() => {
+                if sched.send(ToScheduler::Jobs(jobs)).is_err() {
+                    return;
+                }
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "queue: cannot read forwarded jobs; will try again");
+                tokio::select! {
+                    _ = tokio::time::sleep(lim::COMMIT_RETRY_DELAY) => {}
+                    _ = stop.cancelled() => return,
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "queue: the inbox task failed"),
         }
     }
 }
@@ -329,6 +414,7 @@ async fn run_writer(
                             stats.accepted(1);
                             jobs.push((**r).clone());
                         }
+                        Admission::Forwarded(_) => stats.accepted(1),
                         Admission::Duplicate => stats.duplicates(1),
                         Admission::Full => stats.refused_full(1),
                     }
@@ -372,6 +458,9 @@ struct Scheduler {
     lanes: HashMap<String, VecDeque<u64>>,
     timers: BinaryHeap<Reverse<(u64, u64)>>,
     ready: BTreeSet<u64>,
+    /// Chat fronts a shared store said are not next yet (an earlier job of the chat is
+    /// elsewhere); considered again on every message.
+    blocked: BTreeSet<u64>,
     running: usize,
     max_in_flight: usize,
     cx: Arc<RunContext>,
@@ -412,7 +501,11 @@ impl Scheduler {
                         for record in jobs {
                             self.add(record);
                         }
+                        self.unblock();
                     }
+                    Some(ToScheduler::Tick) => self.unblock(),
+                    Some(ToScheduler::NotYet(id)) => self.not_yet(id),
+                    Some(ToScheduler::Lost(id)) => self.forget(id),
                     Some(ToScheduler::Settled(settled)) => {
                         for s in settled {
                             self.settled(s);
@@ -451,7 +544,15 @@ impl Scheduler {
             return;
         }
         if let Some(chat) = &record.job.chat_id {
-            self.lanes.entry(chat.clone()).or_default().push_back(id);
+            // In id (arrival) order: a shared store may hand over a chat's earlier job after a
+            // later one (forwarded by another instance). Never ahead of a running front.
+            let lane = self.lanes.entry(chat.clone()).or_default();
+            let front_running = lane
+                .front()
+                .is_some_and(|f| self.jobs.get(f).is_some_and(|e| e.running));
+            let start = usize::from(front_running).min(lane.len());
+            let at = start + lane.iter().skip(start).take_while(|&&j| j < id).count();
+            lane.insert(at, id);
         }
         self.jobs.insert(
             id,
@@ -503,6 +604,68 @@ impl Scheduler {
         }
     }
 
+    /// `id` was not run: its chat has an earlier unfinished job. That job may have reached this
+    /// instance while `id` was being checked (and queued behind it): the lane is put back in id
+    /// order and its front considered; `id` waits in `blocked` otherwise.
+    fn not_yet(&mut self, id: u64) {
+        let Some(entry) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        if entry.running {
+            entry.running = false;
+            self.running -= 1;
+        }
+        let chat = entry.record.job.chat_id.clone();
+        self.blocked.insert(id);
+        if let Some(lane) = chat.as_ref().and_then(|c| self.lanes.get_mut(c)) {
+            lane.make_contiguous().sort_unstable();
+            if let Some(&front) = lane.front() {
+                self.consider(front);
+            }
+        }
+    }
+
+    /// Drops job `id` (taken over by another instance): its chat's turn passes on here.
+    fn forget(&mut self, id: u64) {
+        let Some(entry) = self.jobs.remove(&id) else {
+            return;
+        };
+        if entry.running {
+            self.running -= 1;
+        }
+        if let Some(chat) = &entry.record.job.chat_id {
+            let next = self.lanes.get_mut(chat).and_then(|lane| {
+                lane.retain(|j| *j != id);
+                lane.front().copied()
+            });
+            match next {
+                Some(next) => self.consider(next),
+                None => {
+                    self.lanes.remove(chat);
+                }
+            }
+        }
+    }
+
+    /// Considers again the chat fronts a shared store held back.
+    fn unblock(&mut self) {
+        for id in std::mem::take(&mut self.blocked) {
+            self.consider(id);
+        }
+    }
+
+    /// Whether `id` is the front of its chat's lane (or has no chat).
+    fn is_front(&self, id: u64) -> bool {
+        match self
+            .jobs
+            .get(&id)
+            .and_then(|e| e.record.job.chat_id.as_ref())
+        {
+            Some(chat) => self.lanes.get(chat).and_then(|l| l.front()) == Some(&id),
+            None => true,
+        }
+    }
+
     /// Puts `id` on the ready set or a timer if it may run.
     fn consider(&mut self, id: u64) {
         let Some(entry) = self.jobs.get(&id) else {
@@ -550,11 +713,39 @@ impl Scheduler {
             if entry.running {
                 continue;
             }
+            if !self.is_front(id) {
+                // An earlier job of its chat arrived after it was made ready.
+                continue;
+            }
+            let entry = self.jobs.get_mut(&id).expect("checked above");
             entry.running = true;
             self.running += 1;
             let record = entry.record.clone();
             let cx = self.cx.clone();
             tokio::spawn(async move {
+                if let (Some((store, sched)), Some(_)) = (&cx.shared, &record.job.chat_id) {
+                    let (store, r) = (store.clone(), record.clone());
+                    let next = tokio::task::spawn_blocking(move || store.is_next_of_chat(&r))
+                        .await
+                        .unwrap_or_else(|e| Err(StoreError(format!("the check failed: {e}"))));
+                    match next {
+                        Ok(ChatTurn::Next) => {}
+                        Ok(ChatTurn::NotYet) => {
+                            let _ = sched.send(ToScheduler::NotYet(record.id));
+                            return;
+                        }
+                        Ok(ChatTurn::Lost) => {
+                            tracing::warn!(job = record.id, "queue: another instance took this job over (this one stalled longer than claim_idle_secs); not running it here");
+                            let _ = sched.send(ToScheduler::Lost(record.id));
+                            return;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "queue: cannot check a chat's order; will try again");
+                            let _ = sched.send(ToScheduler::NotYet(record.id));
+                            return;
+                        }
+                    }
+                }
                 let settle = run_job(&cx, record).await;
                 let _ = cx.ops.send(Op::Settle(settle));
             });

@@ -30,6 +30,8 @@
 //! exactly-once. External effects should be keyed by the event's `dedupe_id` when a repeat must
 //! be harmless.
 
+#[cfg(unix)]
+pub mod control;
 pub mod disk;
 pub mod engine;
 pub mod memory;
@@ -43,7 +45,7 @@ pub use engine::{Queue, QueueHandler};
 pub use sink::QueueSink;
 pub use stats::{QueueSnapshot, QueueStats};
 pub use store::{
-    Admission, Batch, HandlerState, HandlerStatus, JobRecord, NewJob, QueueStore, Settle,
+    Admission, Batch, ChatTurn, HandlerState, HandlerStatus, JobRecord, NewJob, QueueStore, Settle,
     StoreError,
 };
 
@@ -52,7 +54,9 @@ use std::sync::Arc;
 
 use crate::manifest::{QueueBackend, QueueSettings};
 
-/// Opens the store the manifest's `[queue]` names (`app_id` prefixes the Redis keys). The error
+/// Opens the store the manifest's `[queue]` names (`app_id` prefixes the Redis keys) for
+/// `aviary run`: on Redis under the instance's name (`[queue] instance`, or the default from
+/// [`QueueSettings::instance_base`]), so a restart resumes its own pending entries. The error
 /// is one line that says what failed and where (e.g. the path that cannot be created, or the
 /// Redis URL with its password redacted).
 pub fn open_store(
@@ -62,26 +66,39 @@ pub fn open_store(
     match &settings.backend {
         QueueBackend::Memory => Ok(Arc::new(memory::MemoryStore::new())),
         QueueBackend::Disk => Ok(Arc::new(disk::DiskStore::open(&settings.path)?)),
+        QueueBackend::Redis(url) => Ok(Arc::new(match &settings.instance {
+            Some(name) => redis::RedisStore::open(url, app_id, name, settings.claim_idle)?,
+            None => redis::RedisStore::open_instance(
+                url,
+                app_id,
+                &settings.instance_base(),
+                settings.claim_idle,
+            )?,
+        })),
+    }
+}
+
+/// Opens the store for the `dlq` commands: on Redis as a consumer of its own (it runs no job).
+pub fn open_admin_store(
+    settings: &QueueSettings,
+    app_id: &str,
+) -> Result<Arc<dyn QueueStore>, StoreError> {
+    match &settings.backend {
         QueueBackend::Redis(url) => Ok(Arc::new(redis::RedisStore::open(
             url,
             app_id,
             &consumer_name(),
             settings.claim_idle,
         )?)),
+        _ => open_store(settings, app_id),
     }
 }
 
-/// A consumer name unique to this process: host, pid and a random suffix (a restarted
-/// instance is a new consumer; its predecessor's entries are claimed after the idle timeout).
+/// A consumer name unique to this process: host, pid and a random suffix.
 pub fn consumer_name() -> String {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|| "host".into());
     format!(
-        "{host}-{}-{:08x}",
+        "{}-{}-{:08x}",
+        redis::hostname(),
         std::process::id(),
         rand::random::<u32>()
     )

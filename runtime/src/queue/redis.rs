@@ -7,18 +7,37 @@
 //!   consumer group `aviary`; each instance is one consumer. `XLEN` is the job count (settled
 //!   entries are acked and deleted), so capacity is checked against it.
 //! - `job:<id>`: a hash: `rec` = the JSON [`JobRecord`] (every handler's own state, so a retry
-//!   re-runs only the failed handler), `sid` = its stream entry.
-//! - `dedupe:<dedupe id>`: set with `NX PX <window>`; the window is enforced by Redis expiry
-//!   (`dedupe_max_entries` does not apply: Redis' memory bounds it).
+//!   re-runs only the failed handler), `sid` = its stream entry, `chat` = its chat id (or empty).
+//! - `dedupe:<dedupe id>`: set with `NX PX <window>`; `dedupe_ids`: a sorted set of the ids by
+//!   admission time (Redis `TIME`), pruned of ids older than the window and trimmed to
+//!   `dedupe_max_entries` (oldest first, their keys deleted) in the commit script, at most
+//!   [`lim::DEDUPE_PRUNE_PER_COMMIT`] (+ the batch's admissions) per commit.
 //! - `dead`: a stream of dead letters (`id`, `rec`), read by `aviary dlq`.
-//! - `next_id`: `INCR`ed for each admitted job (ids are unique across instances).
+//! - `next_id`: `INCR`ed for each admitted job (ids are unique across instances and increase in
+//!   arrival order).
+//! - `lane:<chat id>`: a sorted set of the chat's unfinished job ids; `chat:<chat id>`: the
+//!   consumer that holds the chat (the lease), deleted when the lane empties.
+//! - `alive:<consumer>`: `<host> <pid> <token>` of the live process using that consumer name,
+//!   expiring after the claim timeout, renewed by every heartbeat.
+//! - `inbox:<consumer>`: a list of job ids other instances forwarded to that consumer.
 //!
 //! **Ownership.** The instance that admits an event reads it into its own pending entries list
-//! (PEL) in the same script, so it runs it. Every [`lim::REDIS_CLAIM_INTERVAL`] an instance
-//! touches every entry it holds (`XCLAIM … JUSTID`, which resets the idle time) and claims
-//! entries idle for longer than the claim timeout (`XAUTOCLAIM`): those of an instance that was
-//! killed. A settlement is applied only if the entry is still in the settling instance's PEL,
-//! so a stalled instance whose entries were claimed cannot settle them under the new owner.
+//! (PEL) in the same script, so it runs it — unless the event's chat has unfinished jobs held by
+//! another consumer: then the script moves the entry to that consumer's PEL (`XCLAIM`) and
+//! pushes its id to that consumer's inbox, which it waits on (`BLPOP`). So every unfinished job
+//! of a chat is held by one instance, which runs them in id order; before it runs one, it checks
+//! that the job is the head of the chat's lane and still in its PEL. Every
+//! [`lim::REDIS_CLAIM_INTERVAL`] an instance renews its `alive` key, then touches every entry
+//! it holds (`XCLAIM … JUSTID`, which resets the idle time) and claims entries idle for longer
+//! than the claim timeout (`XAUTOCLAIM`): those of an instance that was killed. A claimed entry
+//! of a chat whose holder is dead moves the whole lane to the claimer in the same script (so the
+//! chat's order holds); one whose holder is alive is forwarded to it. A settlement is applied
+//! only if the entry is still in the settling instance's PEL, so a stalled instance whose
+//! entries were claimed cannot settle them under the new owner.
+//!
+//! **Names.** An instance's consumer name is stable (`[queue] instance`, or host + manifest
+//! path), so a restarted instance reads its own PEL at start and resumes at once; its `alive`
+//! key keeps two live processes from sharing a name.
 //!
 //! Each [`QueueStore::commit`] is one Lua script, so a batch is atomic. Durability is Redis':
 //! with `appendonly yes` and `appendfsync always` an acked event survives a Redis crash; with
@@ -30,7 +49,7 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Value};
 
-use super::store::{Admission, Batch, JobRecord, QueueStore, Settle, StoreError};
+use super::store::{Admission, Batch, ChatTurn, JobRecord, QueueStore, Settle, StoreError};
 use crate::limits::queue as lim;
 
 const GROUP: &str = "aviary";
@@ -81,10 +100,16 @@ impl std::fmt::Debug for RedisUrl {
 pub struct RedisStore {
     rt: Option<tokio::runtime::Runtime>,
     conn: ConnectionManager,
+    /// A second connection for the blocking wait on this instance's inbox.
+    inbox_conn: ConnectionManager,
     url: RedisUrl,
     prefix: String,
     consumer: String,
+    /// This process's value of the liveness key (`<host> <pid> <token>`).
+    alive: String,
     claim_idle: Duration,
+    commit_script: redis::Script,
+    take_script: redis::Script,
     /// Entries this consumer received while admitting (e.g. replayed dead letters) that were
     /// not its own admissions: handed to the engine by the next [`QueueStore::claim`].
     stash: Mutex<Vec<u64>>,
@@ -96,18 +121,58 @@ pub struct RedisStore {
 
 impl Drop for RedisStore {
     fn drop(&mut self) {
+        // A stopped instance frees its name at once, so its restart need not wait.
+        let key = self.key(&format!("alive:{}", self.consumer));
+        let mut conn = self.conn.clone();
+        let alive = self.alive.clone();
+        let _ = self.block(
+            async move {
+                redis::Script::new(RELEASE)
+                    .key(key)
+                    .arg(alive)
+                    .invoke_async::<Value>(&mut conn)
+                    .await
+            },
+            "cannot release the instance name",
+        );
         if let Some(rt) = self.rt.take() {
             rt.shutdown_background();
         }
     }
 }
 
+/// Lua shared by the scripts that hand entries to instances: `route(id, sid)` for an entry just
+/// read into `consumer`'s PEL decides who runs it (the chat's lease holder while the chat has
+/// other unfinished jobs, else `consumer`, which then takes the lease); `forward` moves an entry
+/// to another consumer's PEL and inbox.
+const ROUTING: &str = r#"
+local function forward(owner, id, sid)
+  redis.call('XCLAIM', stream, 'aviary', owner, 0, sid, 'JUSTID')
+  redis.call('RPUSH', p .. 'inbox:' .. owner, id)
+end
+local function route(id, sid)
+  local chat = redis.call('HGET', p .. 'job:' .. id, 'chat')
+  if not chat or chat == '' then return true end
+  local lk = p .. 'chat:' .. chat
+  local owner = redis.call('GET', lk)
+  if owner and owner ~= consumer and redis.call('ZCARD', p .. 'lane:' .. chat) > 1 then
+    forward(owner, id, sid)
+    return false
+  end
+  redis.call('SET', lk, consumer)
+  return true
+end
+"#;
+
 const COMMIT: &str = r#"
 local p, consumer = ARGV[1], ARGV[2]
 local window = math.max(tonumber(ARGV[3]), 1)
 local cap = tonumber(ARGV[4])
+local max_ids = tonumber(ARGV[5])
+local prune = tonumber(ARGV[6])
 local stream = p .. 'stream'
-local i = 5
+--ROUTING--
+local i = 7
 local ns = tonumber(ARGV[i]); i = i + 1
 for _ = 1, ns do
   local kind, id, rec = ARGV[i], ARGV[i + 1], ARGV[i + 2]; i = i + 3
@@ -119,42 +184,168 @@ for _ = 1, ns do
       if kind == 'R' then
         redis.call('HSET', jk, 'rec', rec)
       else
+        local chat = redis.call('HGET', jk, 'chat')
         redis.call('XACK', stream, 'aviary', sid)
         redis.call('XDEL', stream, sid)
         redis.call('DEL', jk)
         if kind == 'X' then
-          redis.call('XADD', p .. 'dead', '*', 'id', id, 'rec', rec)
+          redis.call('XADD', p .. 'dead', '*', 'id', id, 'rec', rec, 'chat', chat or '')
+        end
+        if chat and chat ~= '' then
+          local lane = p .. 'lane:' .. chat
+          redis.call('ZREM', lane, id)
+          if redis.call('ZCARD', lane) == 0 then
+            redis.call('DEL', p .. 'chat:' .. chat)
+          end
         end
       end
     end
   end
 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ids = p .. 'dedupe_ids'
 local na = tonumber(ARGV[i]); i = i + 1
-local out, extra, added = {}, {}, 0
+local out, extra, away, target, added = {}, {}, {}, {}, 0
 for _ = 1, na do
-  local dk, rec = p .. 'dedupe:' .. ARGV[i], ARGV[i + 1]; i = i + 2
+  local did, rec, chat = ARGV[i], ARGV[i + 1], ARGV[i + 2]; i = i + 3
+  local dk = p .. 'dedupe:' .. did
   if redis.call('EXISTS', dk) == 1 then
     out[#out + 1] = 0
   elseif redis.call('XLEN', stream) >= cap then
     out[#out + 1] = -1
   else
     redis.call('SET', dk, '1', 'PX', window)
+    redis.call('ZADD', ids, now, did)
     local id = redis.call('INCR', p .. 'next_id')
     local sid = redis.call('XADD', stream, '*', 'job', id)
-    redis.call('HSET', p .. 'job:' .. id, 'rec', rec, 'sid', sid)
+    redis.call('HSET', p .. 'job:' .. id, 'rec', rec, 'sid', sid, 'chat', chat)
+    if chat ~= '' then
+      local lane = p .. 'lane:' .. chat
+      redis.call('ZADD', lane, id, id)
+      local lk = p .. 'chat:' .. chat
+      local owner = redis.call('GET', lk)
+      if redis.call('ZCARD', lane) > 1 and owner and owner ~= consumer then
+        target[tostring(id)] = owner
+      else
+        redis.call('SET', lk, consumer)
+      end
+    end
     out[#out + 1] = id
     added = added + 1
+  end
+end
+-- The dedupe set's bounds: ids older than the window leave the index (their keys expired),
+-- and beyond max_ids the oldest are forgotten (bounded work per commit).
+local old = redis.call('ZRANGEBYSCORE', ids, '-inf', now - window, 'LIMIT', 0, prune)
+if #old > 0 then redis.call('ZREM', ids, unpack(old)) end
+local over = redis.call('ZCARD', ids) - max_ids
+if over > 0 then
+  local popped = redis.call('ZPOPMIN', ids, math.min(over, prune + added))
+  for k = 1, #popped, 2 do
+    redis.call('DEL', p .. 'dedupe:' .. popped[k])
   end
 end
 if added > 0 then
   local r = redis.call('XREADGROUP', 'GROUP', 'aviary', consumer, 'STREAMS', stream, '>')
   if r then
     for _, e in ipairs(r[1][2]) do
-      extra[#extra + 1] = tonumber(e[2][2])
+      local id = e[2][2]
+      local owner = target[id]
+      if owner then
+        forward(owner, id, e[1])
+        away[#away + 1] = tonumber(id)
+      elseif route(id, e[1]) then
+        extra[#extra + 1] = tonumber(id)
+      end
     end
   end
 end
-return {out, extra}
+return {out, extra, away}
+"#;
+
+/// Hands this consumer what it should take over, in one script (so no entry can be routed in
+/// between): entries other instances forwarded to it (its inbox), entries nobody has read yet
+/// (replayed dead letters), and entries idle for ARGV[3] ms (a dead instance's). A chat whose
+/// lease holder is dead moves here whole (every unfinished job of it), so its order holds; an
+/// idle entry of a chat whose holder is alive is forwarded to that holder. Returns job ids.
+const TAKE: &str = r#"
+local p, consumer, idle, count = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local stream = p .. 'stream'
+--ROUTING--
+local keep = {}
+local inbox = redis.call('LPOP', p .. 'inbox:' .. consumer, count) or {}
+for _, id in ipairs(inbox) do
+  local sid = redis.call('HGET', p .. 'job:' .. id, 'sid')
+  if sid and #redis.call('XPENDING', stream, 'aviary', sid, sid, 1, consumer) > 0 then
+    keep[#keep + 1] = tonumber(id)
+  end
+end
+local r = redis.call('XREADGROUP', 'GROUP', 'aviary', consumer, 'COUNT', count, 'STREAMS', stream, '>')
+if r then
+  for _, e in ipairs(r[1][2]) do
+    if route(e[2][2], e[1]) then keep[#keep + 1] = tonumber(e[2][2]) end
+  end
+end
+local c = redis.call('XAUTOCLAIM', stream, 'aviary', consumer, idle, '0-0', 'COUNT', count)
+for _, e in ipairs(c[2]) do
+  if e and e[2] then
+    local id = e[2][2]
+    local chat = redis.call('HGET', p .. 'job:' .. id, 'chat')
+    if not chat or chat == '' then
+      keep[#keep + 1] = tonumber(id)
+    else
+      local lk = p .. 'chat:' .. chat
+      local owner = redis.call('GET', lk)
+      if owner == consumer then
+        keep[#keep + 1] = tonumber(id)
+      elseif owner and redis.call('EXISTS', p .. 'alive:' .. owner) == 1 then
+        forward(owner, id, e[1])
+      else
+        redis.call('SET', lk, consumer)
+        for _, jid in ipairs(redis.call('ZRANGE', p .. 'lane:' .. chat, 0, -1)) do
+          local sid = redis.call('HGET', p .. 'job:' .. jid, 'sid')
+          if sid then
+            redis.call('XCLAIM', stream, 'aviary', consumer, 0, sid, 'JUSTID')
+            keep[#keep + 1] = tonumber(jid)
+          end
+        end
+      end
+    end
+  end
+end
+return keep
+"#;
+
+/// Sets the instance's liveness key KEYS[1] to ARGV[1] (`<host> <pid> <token>`) for ARGV[3] ms
+/// when it is free, already ours, or holds ARGV[2] (a holder the caller found dead). Returns 1,
+/// or the current holder's value.
+const ALIVE: &str = r#"
+local cur = redis.call('GET', KEYS[1])
+if cur and cur ~= ARGV[1] and cur ~= ARGV[2] then
+  return cur
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return 1
+"#;
+
+/// 1 when job ARGV[4] is the head of chat ARGV[3]'s lane (or the lane is empty) and still in
+/// consumer ARGV[2]'s PEL; 0 when an earlier job of the chat is unfinished; 2 when the job is
+/// gone or no longer in the PEL (an instance that stalled and lost its entries).
+const IS_NEXT: &str = r#"
+local p, consumer, chat, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local sid = redis.call('HGET', p .. 'job:' .. id, 'sid')
+if not sid then return 2 end
+if #redis.call('XPENDING', p .. 'stream', 'aviary', sid, sid, 1, consumer) == 0 then return 2 end
+local head = redis.call('ZRANGE', p .. 'lane:' .. chat, 0, 0)
+if #head > 0 and head[1] ~= id then return 0 end
+return 1
+"#;
+
+/// Deletes the liveness key if it is still ours.
+const RELEASE: &str = r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
 "#;
 
 /// Deletes the group's consumers (not ours) that hold no entry and did nothing for ARGV[3] ms
@@ -171,20 +362,47 @@ end
 return 0
 "#;
 
+/// Moves dead letters (id, dead entry, revived record, chat) back into the stream and their
+/// chats' lanes; the next instance to read new entries routes them.
 const REPLAY: &str = r#"
 local p = ARGV[1]
 local moved = {}
 local i = 2
 while i <= #ARGV do
-  local id, dsid, rec = ARGV[i], ARGV[i + 1], ARGV[i + 2]; i = i + 3
+  local id, dsid, rec, chat = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]; i = i + 4
   if redis.call('XDEL', p .. 'dead', dsid) == 1 then
     local sid = redis.call('XADD', p .. 'stream', '*', 'job', id)
-    redis.call('HSET', p .. 'job:' .. id, 'rec', rec, 'sid', sid)
+    redis.call('HSET', p .. 'job:' .. id, 'rec', rec, 'sid', sid, 'chat', chat)
+    if chat ~= '' then
+      redis.call('ZADD', p .. 'lane:' .. chat, id, id)
+    end
     moved[#moved + 1] = tonumber(id)
   end
 end
 return moved
 "#;
+
+/// This host's name (`HOSTNAME`, else `/etc/hostname`, else `host`), without spaces.
+pub fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().replace(' ', "_"))
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into())
+}
+
+/// Whether process `pid` of this host runs (Linux: `/proc/<pid>`; elsewhere it is assumed to,
+/// so a name is never taken from a live process).
+fn process_runs(pid: &str) -> bool {
+    match pid.parse::<u32>() {
+        Ok(pid) if cfg!(target_os = "linux") => {
+            pid == std::process::id() || std::path::Path::new(&format!("/proc/{pid}")).exists()
+        }
+        _ => true,
+    }
+}
 
 fn encode(record: &JobRecord) -> String {
     serde_json::to_string(record).expect("a job record always serializes")
@@ -221,13 +439,102 @@ fn entries(v: &Value) -> Vec<(String, u64)> {
 
 impl RedisStore {
     /// Connects to `url` and makes sure the consumer group exists. Keys start with
-    /// `aviary:{<app_id>}:`; this instance is consumer `consumer` (unique per process) and
-    /// claims other consumers' entries idle for longer than `claim_idle`. Errors name the
-    /// (redacted) URL and what failed.
+    /// `aviary:{<app_id>}:`; this instance is consumer `consumer` and claims other consumers'
+    /// entries idle for longer than `claim_idle`. The name is registered as live
+    /// (`alive:<consumer>`, renewed by every heartbeat); if another live process holds it the
+    /// open fails, saying so. Errors name the (redacted) URL and what failed.
     pub fn open(
         url: &RedisUrl,
         app_id: &str,
         consumer: &str,
+        claim_idle: Duration,
+    ) -> Result<RedisStore, StoreError> {
+        let mut store = RedisStore::connect(url, app_id, claim_idle)?;
+        match store.register(consumer)? {
+            None => Ok(store),
+            Some(holder) => Err(StoreError(format!(
+                "queue {url}: instance name `{consumer}` is in use by another live process \
+                 ({holder}); give each process its own `[queue] instance`, or, if that process \
+                 just died on another host, start again after claim_idle_secs ({} s)",
+                claim_idle.as_secs()
+            ))),
+        }
+    }
+
+    /// Like [`RedisStore::open`] for `aviary run`'s default identity: consumer `base`, or, when
+    /// a live process holds that name, `base-2`, `base-3`, … (up to
+    /// [`lim::REDIS_INSTANCE_SLOTS`]): the first name that is free or whose holder was a process
+    /// of this host that is gone. So a restarted instance gets its predecessor's name back and
+    /// resumes its pending entries at once, and several instances started from one manifest on
+    /// one host get distinct names.
+    pub fn open_instance(
+        url: &RedisUrl,
+        app_id: &str,
+        base: &str,
+        claim_idle: Duration,
+    ) -> Result<RedisStore, StoreError> {
+        let mut store = RedisStore::connect(url, app_id, claim_idle)?;
+        for slot in 1..=lim::REDIS_INSTANCE_SLOTS {
+            let name = if slot == 1 {
+                base.to_string()
+            } else {
+                format!("{base}-{slot}")
+            };
+            if store.register(&name)?.is_none() {
+                return Ok(store);
+            }
+        }
+        Err(StoreError(format!(
+            "queue {url}: the instance names `{base}` … `{base}-{}` are all held by live \
+             processes; set `[queue] instance` to tell this process apart",
+            lim::REDIS_INSTANCE_SLOTS
+        )))
+    }
+
+    /// Takes `name` as this store's consumer if its liveness key is free, ours, or held by a
+    /// process of this host that no longer runs. Returns the holder's description otherwise.
+    fn register(&mut self, name: &str) -> Result<Option<String>, StoreError> {
+        let key = self.key(&format!("alive:{name}"));
+        let ms = self.claim_idle.as_millis() as u64;
+        let mut stale = String::new();
+        for _ in 0..2 {
+            let mut conn = self.conn.clone();
+            let script = redis::Script::new(ALIVE);
+            let (k, me, st) = (key.clone(), self.alive.clone(), stale.clone());
+            let got: Value = self.block(
+                async move {
+                    script
+                        .key(k)
+                        .arg(me)
+                        .arg(st)
+                        .arg(ms)
+                        .invoke_async(&mut conn)
+                        .await
+                },
+                "cannot register the instance name",
+            )?;
+            let holder = match got {
+                Value::Int(1) => {
+                    self.consumer = name.to_string();
+                    return Ok(None);
+                }
+                other => redis::from_redis_value::<String>(other).unwrap_or_default(),
+            };
+            let mut parts = holder.split(' ');
+            let (host, pid) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            if host == hostname() && !process_runs(pid) && stale.is_empty() {
+                // Our host's process that held the name is gone (killed): take over its name.
+                stale = holder;
+                continue;
+            }
+            return Ok(Some(format!("process {pid} on host {host}")));
+        }
+        Ok(Some("a process that keeps re-registering".into()))
+    }
+
+    fn connect(
+        url: &RedisUrl,
+        app_id: &str,
         claim_idle: Duration,
     ) -> Result<RedisStore, StoreError> {
         let fail = |what: &str, e: &dyn std::fmt::Display| {
@@ -251,7 +558,11 @@ impl RedisStore {
                         .set_connection_timeout(Some(lim::REDIS_RESPONSE_TIMEOUT))
                         .set_response_timeout(Some(lim::REDIS_RESPONSE_TIMEOUT))
                         .set_number_of_retries(2);
-                    let mut conn = ConnectionManager::new_with_config(client, config)
+                    let mut conn =
+                        ConnectionManager::new_with_config(client.clone(), config.clone())
+                            .await
+                            .map_err(|e| fail("cannot connect", &e))?;
+                    let inbox = ConnectionManager::new_with_config(client, config)
                         .await
                         .map_err(|e| fail("cannot connect", &e))?;
                     let created: redis::RedisResult<()> = redis::cmd("XGROUP")
@@ -267,7 +578,7 @@ impl RedisStore {
                         Err(e) if e.code() == Some("BUSYGROUP") => {}
                         Err(e) => return Err(fail("cannot create the consumer group", &e)),
                     }
-                    Ok(conn)
+                    Ok((conn, inbox))
                 })
             })
             .join()
@@ -279,11 +590,20 @@ impl RedisStore {
         })?;
         Ok(RedisStore {
             rt: Some(rt),
-            conn: connected,
+            conn: connected.0,
+            inbox_conn: connected.1,
             url: url.clone(),
             prefix,
-            consumer: consumer.to_string(),
+            consumer: String::new(),
+            alive: format!(
+                "{} {} {:016x}",
+                hostname(),
+                std::process::id(),
+                rand::random::<u64>()
+            ),
             claim_idle,
+            commit_script: redis::Script::new(&COMMIT.replace("--ROUTING--", ROUTING)),
+            take_script: redis::Script::new(&TAKE.replace("--ROUTING--", ROUTING)),
             stash: Mutex::new(Vec::new()),
             held: Mutex::default(),
             suspects: Mutex::default(),
@@ -348,12 +668,13 @@ impl QueueStore for RedisStore {
     }
 
     fn commit(&self, batch: Batch) -> Result<Vec<Admission>, StoreError> {
-        let script = redis::Script::new(COMMIT);
-        let mut call = script.prepare_invoke();
+        let mut call = self.commit_script.prepare_invoke();
         call.arg(&self.prefix)
             .arg(&self.consumer)
             .arg(batch.dedupe_window.as_millis() as u64)
             .arg(batch.capacity)
+            .arg(batch.dedupe_max_entries.max(1))
+            .arg(lim::DEDUPE_PRUNE_PER_COMMIT)
             .arg(batch.settle.len());
         for s in &batch.settle {
             match s {
@@ -366,34 +687,40 @@ impl QueueStore for RedisStore {
         let mut fresh = Vec::with_capacity(batch.admit.len());
         for job in &batch.admit {
             let record = JobRecord::new(0, batch.now_ms, job.clone());
-            call.arg(&job.dedupe_id).arg(encode(&record));
+            call.arg(&job.dedupe_id)
+                .arg(encode(&record))
+                .arg(job.chat_id.as_deref().unwrap_or(""));
             fresh.push(record);
         }
         let mut conn = self.conn.clone();
-        let (out, extra): (Vec<i64>, Vec<u64>) =
+        let (out, extra, away): (Vec<i64>, Vec<u64>, Vec<u64>) =
             self.block(call.invoke_async(&mut conn), "cannot commit")?;
+        let away: std::collections::HashSet<u64> = away.into_iter().collect();
         let admitted: Vec<Admission> = out
             .iter()
             .zip(fresh)
             .map(|(&r, mut record)| match r {
                 0 => Admission::Duplicate,
                 r if r < 0 => Admission::Full,
+                id if away.contains(&(id as u64)) => Admission::Forwarded(id as u64),
                 id => {
                     record.id = id as u64;
                     Admission::Accepted(Box::new(record))
                 }
             })
             .collect();
-        let mine: std::collections::HashSet<i64> = out.iter().copied().filter(|&r| r > 0).collect();
-        let others: Vec<u64> = extra
-            .into_iter()
-            .filter(|id| !mine.contains(&(*id as i64)))
+        let mine: std::collections::HashSet<u64> = out
+            .iter()
+            .filter(|&&r| r > 0)
+            .map(|&r| r as u64)
+            .filter(|id| !away.contains(id))
             .collect();
+        let others: Vec<u64> = extra.into_iter().filter(|id| !mine.contains(id)).collect();
         if !others.is_empty() {
             self.stash.lock().expect("stash lock").extend(others);
         }
         let mut held = self.held.lock().expect("held lock");
-        held.extend(mine.iter().map(|&id| id as u64));
+        held.extend(mine.iter().copied());
         for s in &batch.settle {
             if !matches!(s, Settle::Retry(_)) {
                 held.remove(&s.id());
@@ -404,10 +731,129 @@ impl QueueStore for RedisStore {
     }
 
     fn pending(&self) -> Result<Vec<JobRecord>, StoreError> {
-        self.claim()
+        self.take(true)
     }
 
     fn claim(&self) -> Result<Vec<JobRecord>, StoreError> {
+        self.take(false)
+    }
+
+    fn wait_forwarded(&self) -> Result<Vec<JobRecord>, StoreError> {
+        let inbox = self.key(&format!("inbox:{}", self.consumer));
+        let stream = self.key("stream");
+        let prefix = self.prefix.clone();
+        let consumer = self.consumer.clone();
+        let mut wait = self.inbox_conn.clone();
+        let mut conn = self.conn.clone();
+        let records = self.block(
+            async move {
+                let first: Option<(String, u64)> = redis::cmd("BLPOP")
+                    .arg(&inbox)
+                    .arg(lim::REDIS_INBOX_WAIT.as_secs_f64())
+                    .query_async(&mut wait)
+                    .await?;
+                let Some((_, first)) = first else {
+                    return Ok(Vec::new());
+                };
+                let more: Option<Vec<u64>> = redis::cmd("LPOP")
+                    .arg(&inbox)
+                    .arg(lim::REDIS_CLAIM_BATCH)
+                    .query_async(&mut conn)
+                    .await?;
+                let mut found = Vec::new();
+                for id in std::iter::once(first).chain(more.unwrap_or_default()) {
+                    let sid: Option<String> = conn.hget(format!("{prefix}job:{id}"), "sid").await?;
+                    let Some(sid) = sid else { continue };
+                    // Still ours (not taken over while it waited here).
+                    let mine: Vec<Value> = redis::cmd("XPENDING")
+                        .arg(&stream)
+                        .arg(GROUP)
+                        .arg(&sid)
+                        .arg(&sid)
+                        .arg(1)
+                        .arg(&consumer)
+                        .query_async(&mut conn)
+                        .await?;
+                    if !mine.is_empty() {
+                        found.push((sid, id));
+                    }
+                }
+                RedisStore::records(&mut conn, &prefix, &stream, found).await
+            },
+            "cannot read the forwarded jobs",
+        )?;
+        self.held
+            .lock()
+            .expect("held lock")
+            .extend(records.iter().map(|r| r.id));
+        Ok(records)
+    }
+
+    fn is_next_of_chat(&self, record: &JobRecord) -> Result<ChatTurn, StoreError> {
+        let Some(chat) = &record.job.chat_id else {
+            return Ok(ChatTurn::Next);
+        };
+        let mut conn = self.conn.clone();
+        let script = redis::Script::new(IS_NEXT);
+        let mut call = script.prepare_invoke();
+        call.arg(&self.prefix)
+            .arg(&self.consumer)
+            .arg(chat)
+            .arg(record.id);
+        let turn: i64 = self.block(call.invoke_async(&mut conn), "cannot read a chat's lane")?;
+        Ok(match turn {
+            1 => ChatTurn::Next,
+            2 => {
+                self.held.lock().expect("held lock").remove(&record.id);
+                ChatTurn::Lost
+            }
+            _ => ChatTurn::NotYet,
+        })
+    }
+
+    fn claim_interval(&self) -> Option<Duration> {
+        Some(lim::REDIS_CLAIM_INTERVAL.min(self.claim_idle / 3))
+    }
+
+    fn dead_letters(&self) -> Result<Vec<JobRecord>, StoreError> {
+        Ok(self.dead_entries()?.into_iter().map(|(_, r)| r).collect())
+    }
+
+    fn replay(&self, ids: Option<&[u64]>, now_ms: u64) -> Result<Vec<u64>, StoreError> {
+        let replay = redis::Script::new(REPLAY);
+        let mut script = replay.prepare_invoke();
+        script.arg(&self.prefix);
+        for (dsid, mut r) in self.dead_entries()? {
+            if ids.is_some_and(|ids| !ids.contains(&r.id)) {
+                continue;
+            }
+            r.revive(now_ms);
+            let chat = r.job.chat_id.clone().unwrap_or_default();
+            script.arg(r.id).arg(dsid).arg(encode(&r)).arg(chat);
+        }
+        let mut conn = self.conn.clone();
+        self.block(script.invoke_async(&mut conn), "cannot replay")
+    }
+
+    fn purge(&self) -> Result<u64, StoreError> {
+        let dead = self.key("dead");
+        let mut conn = self.conn.clone();
+        self.block(
+            async move {
+                let n: u64 = conn.xlen(&dead).await?;
+                let _: () = conn.del(&dead).await?;
+                Ok(n)
+            },
+            "cannot purge the dead letters",
+        )
+    }
+}
+
+impl RedisStore {
+    /// The heartbeat and takeover: renews the liveness key, touches every entry this consumer
+    /// holds, and returns what it should run that the engine does not hold yet (at `start`:
+    /// every entry it holds, i.e. what this instance name left when it stopped or was killed).
+    fn take(&self, start: bool) -> Result<Vec<JobRecord>, StoreError> {
         let stream = self.key("stream");
         let prefix = self.prefix.clone();
         let consumer = self.consumer.clone();
@@ -415,9 +861,22 @@ impl QueueStore for RedisStore {
         let stashed: Vec<u64> = std::mem::take(&mut *self.stash.lock().expect("stash lock"));
         let known = self.held.lock().expect("held lock").clone();
         let previous = std::mem::take(&mut *self.suspects.lock().expect("suspects lock"));
+        let alive_key = self.key(&format!("alive:{consumer}"));
+        let alive = self.alive.clone();
+        let take = self.take_script.clone();
         let mut conn = self.conn.clone();
-        let (records, suspects) = self.block(
+        let (records, suspects, lost_name) = self.block(
             async move {
+                // Liveness first, then the entries: a dead instance's key has expired by the
+                // time its entries are idle enough to claim.
+                let renewed: Value = redis::Script::new(ALIVE)
+                    .key(&alive_key)
+                    .arg(&alive)
+                    .arg("")
+                    .arg(idle)
+                    .invoke_async(&mut conn)
+                    .await?;
+                let lost_name = !matches!(renewed, Value::Int(1));
                 // Heartbeat: touch every entry we hold, so nobody claims a live instance's work.
                 let held: Vec<(String, String, u64, u64)> = redis::cmd("XPENDING")
                     .arg(&stream)
@@ -441,59 +900,26 @@ impl QueueStore for RedisStore {
                 let mut found: Vec<(String, u64)> = Vec::new();
                 // Entries we own that the engine does not hold (a commit that ran in Redis but
                 // whose reply was lost): seen twice in a row, one interval apart, so an admission
-                // whose reply is on its way is not taken for one.
+                // whose reply is on its way is not taken for one. At start, all of them.
                 let mut suspects = std::collections::HashSet::new();
                 for (sid, id) in ours {
                     if !known.contains(&id) {
-                        if previous.contains(&id) {
+                        if start || previous.contains(&id) {
                             found.push((sid, id));
                         } else {
                             suspects.insert(id);
                         }
                     }
                 }
-                // Entries nobody has read yet (replayed dead letters).
-                let read: Value = redis::cmd("XREADGROUP")
-                    .arg("GROUP")
-                    .arg(GROUP)
-                    .arg(&consumer)
-                    .arg("COUNT")
-                    .arg(lim::REDIS_CLAIM_BATCH)
-                    .arg("STREAMS")
-                    .arg(&stream)
-                    .arg(">")
-                    .query_async(&mut conn)
-                    .await?;
-                if let Value::Array(streams) = &read {
-                    for s in streams {
-                        if let Value::Array(parts) = s {
-                            if let Some(list) = parts.get(1) {
-                                found.extend(entries(list));
-                            }
-                        }
-                    }
-                } else if let Value::Map(streams) = &read {
-                    for (_, list) in streams {
-                        found.extend(entries(list));
-                    }
-                }
-                // Entries of instances that stopped touching them.
-                let claimed: Value = redis::cmd("XAUTOCLAIM")
-                    .arg(&stream)
-                    .arg(GROUP)
+                // Forwarded to us, replayed dead letters, a dead instance's entries.
+                let taken: Vec<u64> = take
+                    .arg(&prefix)
                     .arg(&consumer)
                     .arg(idle)
-                    .arg("0-0")
-                    .arg("COUNT")
                     .arg(lim::REDIS_CLAIM_BATCH)
-                    .query_async(&mut conn)
+                    .invoke_async(&mut conn)
                     .await?;
-                if let Value::Array(parts) = &claimed {
-                    if let Some(list) = parts.get(1) {
-                        found.extend(entries(list));
-                    }
-                }
-                for id in stashed {
+                for id in taken.into_iter().chain(stashed) {
                     let sid: Option<String> = conn.hget(format!("{prefix}job:{id}"), "sid").await?;
                     if let Some(sid) = sid {
                         found.push((sid, id));
@@ -510,10 +936,17 @@ impl QueueStore for RedisStore {
                 found.sort_by_key(|(_, id)| *id);
                 found.dedup_by_key(|(_, id)| *id);
                 let records = RedisStore::records(&mut conn, &prefix, &stream, found).await?;
-                Ok((records, suspects))
+                Ok((records, suspects, lost_name))
             },
             "cannot read or claim pending entries",
         )?;
+        if lost_name {
+            tracing::error!(
+                instance = %self.consumer,
+                "queue: another process registered this instance name while this one was \
+                 stalled; two processes now share one name — give each its own [queue] instance"
+            );
+        }
         *self.suspects.lock().expect("suspects lock") = suspects;
         self.held
             .lock()
@@ -522,44 +955,6 @@ impl QueueStore for RedisStore {
         Ok(records)
     }
 
-    fn claim_interval(&self) -> Option<Duration> {
-        Some(lim::REDIS_CLAIM_INTERVAL.min(self.claim_idle / 3))
-    }
-
-    fn dead_letters(&self) -> Result<Vec<JobRecord>, StoreError> {
-        Ok(self.dead_entries()?.into_iter().map(|(_, r)| r).collect())
-    }
-
-    fn replay(&self, ids: Option<&[u64]>, now_ms: u64) -> Result<Vec<u64>, StoreError> {
-        let replay = redis::Script::new(REPLAY);
-        let mut script = replay.prepare_invoke();
-        script.arg(&self.prefix);
-        for (dsid, mut r) in self.dead_entries()? {
-            if ids.is_some_and(|ids| !ids.contains(&r.id)) {
-                continue;
-            }
-            r.revive(now_ms);
-            script.arg(r.id).arg(dsid).arg(encode(&r));
-        }
-        let mut conn = self.conn.clone();
-        self.block(script.invoke_async(&mut conn), "cannot replay")
-    }
-
-    fn purge(&self) -> Result<u64, StoreError> {
-        let dead = self.key("dead");
-        let mut conn = self.conn.clone();
-        self.block(
-            async move {
-                let n: u64 = conn.xlen(&dead).await?;
-                let _: () = conn.del(&dead).await?;
-                Ok(n)
-            },
-            "cannot purge the dead letters",
-        )
-    }
-}
-
-impl RedisStore {
     /// Every dead letter with its entry id in the `dead` stream, by id.
     fn dead_entries(&self) -> Result<Vec<(String, JobRecord)>, StoreError> {
         let dead = self.key("dead");
@@ -686,14 +1081,19 @@ pub mod test_server {
 mod tests {
     use super::test_server::RedisServer;
     use super::*;
-    use crate::queue::store::{HandlerStatus, NewJob};
+    use crate::queue::store::{ChatTurn, HandlerStatus, NewJob};
 
+    /// An event of its own chat (`oc_<id>`).
     fn job(id: &str) -> NewJob {
+        chat_job(id, &format!("oc_{id}"))
+    }
+
+    fn chat_job(id: &str, chat: &str) -> NewJob {
         NewJob {
             dedupe_id: id.into(),
             event_id: id.into(),
             event_type: "im.message.receive_v1".into(),
-            chat_id: Some("oc_1".into()),
+            chat_id: Some(chat.into()),
             trace_id: String::new(),
             envelope: "{}".into(),
             handlers: vec!["a".into(), "b".into()],
@@ -997,6 +1397,213 @@ mod tests {
             ))
             .unwrap();
         assert!(store.held.lock().unwrap().is_empty());
+    }
+
+    fn ids(records: &[JobRecord]) -> Vec<u64> {
+        records.iter().map(|r| r.id).collect()
+    }
+
+    #[test]
+    fn a_chats_later_events_go_to_the_instance_holding_its_earlier_ones() {
+        let server = RedisServer::start();
+        let idle = Duration::from_secs(30);
+        let a = open_idle(&server, "cli_a", "a", idle);
+        let b = open_idle(&server, "cli_a", "b", idle);
+        let mut big = batch(vec![chat_job("1", "oc_x")], vec![], 1);
+        big.capacity = 100;
+        let x1 = accepted(&a.commit(big.clone()).unwrap()[0]);
+        big.admit = vec![chat_job("2", "oc_x"), chat_job("3", "oc_y")];
+        let out = b.commit(big.clone()).unwrap();
+        let Admission::Forwarded(x2) = out[0] else {
+            panic!("oc_x's earlier event is unfinished on a: {:?}", out[0]);
+        };
+        let y3 = accepted(&out[1]);
+        assert!(b.claim().unwrap().is_empty(), "b must not run x2");
+        assert_eq!(ids(&a.claim().unwrap()), vec![x2], "a's inbox");
+        assert!(a.claim().unwrap().is_empty(), "handed over once");
+        // While x2 is unfinished (even waiting for a retry), oc_x stays with a.
+        big.admit = vec![];
+        big.settle = vec![Settle::Done(x1.id)];
+        a.commit(big.clone()).unwrap();
+        big.settle = vec![];
+        big.admit = vec![chat_job("4", "oc_x")];
+        let Admission::Forwarded(x4) = b.commit(big.clone()).unwrap()[0] else {
+            panic!("x2 is unfinished on a");
+        };
+        assert_eq!(ids(&a.claim().unwrap()), vec![x4]);
+        big.admit = vec![];
+        big.settle = vec![Settle::Done(x2), Settle::Done(x4)];
+        a.commit(big.clone()).unwrap();
+        // The chat is free again: its next event stays with whoever admits it.
+        big.settle = vec![Settle::Done(y3.id)];
+        big.admit = vec![chat_job("5", "oc_x")];
+        let x5 = accepted(&b.commit(big.clone()).unwrap()[0]);
+        assert!(x5.id > x4);
+        let mut conn = redis::Client::open(server.url(0))
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        let owner: String = redis::cmd("GET")
+            .arg("aviary:{cli_a}:chat:oc_x")
+            .query(&mut conn)
+            .unwrap();
+        assert_eq!(owner, "b");
+        big.admit = vec![];
+        big.settle = vec![Settle::Done(x5.id)];
+        b.commit(big).unwrap();
+        let left: Vec<String> = redis::cmd("KEYS")
+            .arg("aviary:{cli_a}:*")
+            .query(&mut conn)
+            .unwrap();
+        assert!(
+            !left
+                .iter()
+                .any(|k| k.contains(":lane:") || k.contains(":chat:")),
+            "no lane or lease left once every job settled: {left:?}"
+        );
+    }
+
+    #[test]
+    fn a_dead_holders_chat_moves_whole_to_one_claimer() {
+        let server = RedisServer::start();
+        let dying = open(&server, "cli_a", "dying");
+        let one = open(&server, "cli_a", "one");
+        let two = open(&server, "cli_a", "two");
+        let mut big = batch(
+            vec![chat_job("1", "oc_x"), chat_job("2", "oc_x")],
+            vec![],
+            1,
+        );
+        big.capacity = 100;
+        let first: Vec<u64> = dying
+            .commit(big.clone())
+            .unwrap()
+            .iter()
+            .map(|a| accepted(a).id)
+            .collect();
+        // As if SIGKILLed: its liveness key expires and its entries go idle.
+        std::mem::forget(dying);
+        std::thread::sleep(Duration::from_millis(700));
+        // A new event of the chat still joins its (dead) holder: it must not run before 1 and 2.
+        big.admit = vec![chat_job("3", "oc_x")];
+        let Admission::Forwarded(third) = one.commit(big.clone()).unwrap()[0] else {
+            panic!("x3 must follow x1 and x2");
+        };
+        // 1 and 2 are idle, 3 is not: the claimer still takes the whole chat, in order.
+        let got = two.claim().unwrap();
+        assert_eq!(ids(&got), vec![first[0], first[1], third]);
+        assert!(one.claim().unwrap().is_empty(), "nothing of oc_x for one");
+        big.admit = vec![chat_job("4", "oc_x")];
+        assert!(matches!(
+            one.commit(big.clone()).unwrap()[0],
+            Admission::Forwarded(_)
+        ));
+        assert_eq!(two.claim().unwrap().len(), 1, "x4 joins two");
+    }
+
+    #[test]
+    fn a_chats_job_runs_only_as_its_lanes_head_and_a_stalled_holder_learns_it_lost_the_chat() {
+        let server = RedisServer::start();
+        let stalled = open(&server, "cli_a", "stalled");
+        let other = open(&server, "cli_a", "other");
+        let mut big = batch(
+            vec![chat_job("1", "oc_x"), chat_job("2", "oc_x"), job("3")],
+            vec![],
+            1,
+        );
+        big.capacity = 100;
+        let out: Vec<JobRecord> = stalled.commit(big).unwrap().iter().map(accepted).collect();
+        assert_eq!(stalled.is_next_of_chat(&out[0]).unwrap(), ChatTurn::Next);
+        assert_eq!(stalled.is_next_of_chat(&out[1]).unwrap(), ChatTurn::NotYet);
+        assert_eq!(stalled.is_next_of_chat(&out[2]).unwrap(), ChatTurn::Next);
+        // No heartbeat for longer than the claim timeout: its chat moves to `other`.
+        std::thread::sleep(Duration::from_millis(700));
+        assert_eq!(
+            ids(&other.claim().unwrap()),
+            vec![out[0].id, out[1].id, out[2].id]
+        );
+        assert_eq!(stalled.is_next_of_chat(&out[0]).unwrap(), ChatTurn::Lost);
+        assert_eq!(other.is_next_of_chat(&out[0]).unwrap(), ChatTurn::Next);
+        assert_eq!(other.is_next_of_chat(&out[1]).unwrap(), ChatTurn::NotYet);
+    }
+
+    #[test]
+    fn the_dedupe_set_is_bounded_by_count_as_well_as_by_the_window() {
+        let server = RedisServer::start();
+        let store = open_idle(&server, "cli_a", "one", Duration::from_secs(30));
+        let mut b = batch(
+            ["a", "b", "c", "d", "e"].iter().map(|i| job(i)).collect(),
+            vec![],
+            1,
+        );
+        b.capacity = 100;
+        b.dedupe_window = Duration::from_secs(3600);
+        let out = store.commit(b.clone()).unwrap();
+        assert!(out.iter().all(|a| matches!(a, Admission::Accepted(_))));
+        let mut conn = redis::Client::open(server.url(0))
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        let kept: u64 = redis::cmd("ZCARD")
+            .arg("aviary:{cli_a}:dedupe_ids")
+            .query(&mut conn)
+            .unwrap();
+        assert_eq!(kept, 3, "dedupe_max_entries = 3");
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("aviary:{cli_a}:dedupe:*")
+            .query(&mut conn)
+            .unwrap();
+        assert_eq!(keys.len(), 3, "{keys:?}");
+        // The oldest (a, b) are forgotten, the newest (e) is still a duplicate.
+        b.admit = vec![job("e"), job("a")];
+        let out = store.commit(b).unwrap();
+        assert_eq!(out[0], Admission::Duplicate);
+        assert!(matches!(out[1], Admission::Accepted(_)), "{:?}", out[1]);
+    }
+
+    #[test]
+    fn an_instance_name_is_held_by_one_live_process_and_resumed_after_it_died() {
+        let server = RedisServer::start();
+        let idle = Duration::from_secs(30);
+        let url = RedisUrl::new(server.url(0));
+        let first = open_idle(&server, "cli_a", "inst", idle);
+        let e = RedisStore::open(&url, "cli_a", "inst", idle)
+            .err()
+            .expect("the name is held");
+        assert!(
+            e.0.contains("instance name `inst` is in use by another live process"),
+            "{e}"
+        );
+        // The default identity falls back to the next free name.
+        let second = RedisStore::open_instance(&url, "cli_a", "inst", idle).unwrap();
+        assert_eq!(second.consumer(), "inst-2");
+        drop(second);
+        let j = accepted(&first.commit(batch(vec![job("j")], vec![], 1)).unwrap()[0]);
+        // Killed (its key stays): a holder on this host whose process is gone is replaced...
+        std::mem::forget(first);
+        let mut conn = redis::Client::open(server.url(0))
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        let _: () = redis::cmd("SET")
+            .arg("aviary:{cli_a}:alive:inst")
+            .arg(format!("{} 4000000000 dead", hostname()))
+            .query(&mut conn)
+            .unwrap();
+        let again = open_idle(&server, "cli_a", "inst", idle);
+        // ...and the restarted instance resumes its entries at once, not after `idle`.
+        assert_eq!(ids(&again.pending().unwrap()), vec![j.id]);
+        drop(again);
+        // A holder on another host is never replaced.
+        let _: () = redis::cmd("SET")
+            .arg("aviary:{cli_a}:alive:inst")
+            .arg("elsewhere 1 tok")
+            .query(&mut conn)
+            .unwrap();
+        let e = RedisStore::open(&url, "cli_a", "inst", idle)
+            .err()
+            .expect("held on another host");
+        assert!(e.0.contains("host elsewhere"), "{e}");
     }
 
     #[test]

@@ -78,7 +78,7 @@ impl EventSink for QueueSink {
         let admitted = queue.submit(job);
         Box::pin(async move {
             match admitted.await {
-                Ok(Admission::Accepted(_)) => HandlerResult::Done,
+                Ok(Admission::Accepted(_) | Admission::Forwarded(_)) => HandlerResult::Done,
                 Ok(Admission::Duplicate) => {
                     tracing::info!(dedupe_id = %event.meta.dedupe_id, event_type = %event.meta.event_type, "duplicate delivery; already queued or handled, acking 200");
                     HandlerResult::Done

@@ -155,6 +155,9 @@ pub enum Admission {
     Accepted(Box<JobRecord>),
     /// Its dedupe id was seen within the window: nothing stored, ack 200.
     Duplicate,
+    /// Stored as this job, to be run by another instance (shared stores: the instance that holds
+    /// the earlier, unfinished events of its chat, so the chat's order holds). Ack 200.
+    Forwarded(u64),
     /// The queue holds `capacity` jobs: nothing stored, do not ack (Feishu redelivers).
     Full,
 }
@@ -174,6 +177,18 @@ pub struct Batch {
     pub dedupe_max_entries: u64,
     /// Most jobs (not dead letters) held.
     pub capacity: u64,
+}
+
+/// Whether a chat's job may run now (see [`QueueStore::is_next_of_chat`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatTurn {
+    /// It is the oldest unfinished job of its chat: run it.
+    Next,
+    /// An earlier job of its chat is unfinished (on its way here): wait.
+    NotYet,
+    /// It is no longer this instance's (another instance took it over while this one was
+    /// stalled, or it was settled): forget it here.
+    Lost,
 }
 
 /// A storage failure, in one line naming what failed.
@@ -219,6 +234,23 @@ pub trait QueueStore: Send + Sync + 'static {
     /// (one-process stores) returns nothing.
     fn claim(&self) -> Result<Vec<JobRecord>, StoreError> {
         Ok(Vec::new())
+    }
+
+    /// For a store shared by several instances: waits (briefly, up to a second or so) for jobs
+    /// other instances forwarded to this one (the later events of a chat it holds) and returns
+    /// them. The engine calls it in a loop when [`QueueStore::claim_interval`] is set. The
+    /// default returns nothing.
+    fn wait_forwarded(&self) -> Result<Vec<JobRecord>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    /// For a store shared by several instances: whether `record` (a job with a chat) may run
+    /// now, i.e. is the oldest unfinished job of its chat in the whole store and still this
+    /// instance's. The engine asks before each run of a chat's job when
+    /// [`QueueStore::claim_interval`] is set. The default (one-process stores, where the
+    /// engine's own lanes decide) says [`ChatTurn::Next`].
+    fn is_next_of_chat(&self, _record: &JobRecord) -> Result<ChatTurn, StoreError> {
+        Ok(ChatTurn::Next)
     }
 
     /// How often the engine calls [`QueueStore::claim`]; `None` (the default) never.

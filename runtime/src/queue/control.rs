@@ -1,0 +1,156 @@
+//! `aviary dlq` against a running `aviary run` (disk backend): the queue file is locked while
+//! `aviary run` has it open, so the running process serves the dlq commands on a Unix socket
+//! next to the file (`<queue path>.sock`, mode 0600: only the file's owner may connect) and
+//! the CLI uses it when the file is locked.
+//!
+//! Protocol: the client writes one JSON [`crate::cli::dlq::DlqCommand`] and a newline; the
+//! server answers one JSON line, `{"ok": [lines to print]}` or `{"err": "message"}`, and
+//! closes. A replay through the socket hands the jobs to the running queue, so their failed
+//! handlers run at once.
+
+use std::path::{Path, PathBuf};
+
+use super::engine::Queue;
+use super::store::StoreError;
+use crate::cli::dlq::DlqCommand;
+
+/// The socket of the queue file at `store_path`.
+pub fn socket_path(store_path: &Path) -> PathBuf {
+    let mut s = store_path.as_os_str().to_owned();
+    s.push(".sock");
+    PathBuf::from(s)
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Reply {
+    Ok(Vec<String>),
+    Err(String),
+}
+
+/// The running server; removes its socket file when dropped.
+pub struct ControlServer {
+    path: PathBuf,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for ControlServer {
+    fn drop(&mut self) {
+        self.task.abort();
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Serves the dlq commands for `queue` on `path` (a stale socket file there, left by a killed
+/// process, is replaced: the caller holds the queue file's lock, so no other process serves
+/// it). Errors name the path.
+#[cfg(unix)]
+pub fn serve(queue: Queue, path: &Path) -> Result<ControlServer, StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    let fail = |what: &str, e: std::io::Error| {
+        StoreError(format!("dlq socket {}: {what}: {e}", path.display()))
+    };
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(fail("cannot remove the stale socket", e)),
+    }
+    // Connecting needs write permission on the socket: the usual umask (022) already keeps
+    // others out between bind and chmod; 0600 keeps out the group as well.
+    let listener = tokio::net::UnixListener::bind(path).map_err(|e| fail("cannot listen", e))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| fail("cannot restrict its permissions", e))?;
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let queue = queue.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut line = String::new();
+                let mut reader = BufReader::new(read).take_line_limit();
+                let reply = match reader.read_line(&mut line).await {
+                    Ok(_) => match serde_json::from_str::<DlqCommand>(&line) {
+                        Ok(command) => answer(&queue, command).await,
+                        Err(e) => Reply::Err(format!("bad request: {e}")),
+                    },
+                    Err(e) => Reply::Err(format!("cannot read the request: {e}")),
+                };
+                let mut out = serde_json::to_vec(&reply).expect("replies serialize");
+                out.push(b'\n');
+                let _ = write.write_all(&out).await;
+                let _ = write.shutdown().await;
+            });
+        }
+    });
+    Ok(ControlServer {
+        path: path.to_path_buf(),
+        task,
+    })
+}
+
+/// Bounds a request line (a dlq command is a few bytes).
+trait TakeLine: Sized {
+    fn take_line_limit(self) -> tokio::io::Take<Self>;
+}
+
+impl<R: tokio::io::AsyncRead> TakeLine for R {
+    fn take_line_limit(self) -> tokio::io::Take<R> {
+        tokio::io::AsyncReadExt::take(self, 64 * 1024)
+    }
+}
+
+async fn answer(queue: &Queue, command: DlqCommand) -> Reply {
+    let store = queue.store();
+    let result = match &command {
+        DlqCommand::Replay { ids, all } => {
+            let chosen = if *all { None } else { Some(ids.clone()) };
+            match queue.replay_dead(chosen).await {
+                Ok(moved) => crate::cli::dlq::replay_lines(
+                    if *all { None } else { Some(ids) },
+                    &moved,
+                    "they run now in the running aviary",
+                ),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        _ => tokio::task::spawn_blocking(move || {
+            crate::cli::dlq::execute_on(store.as_ref(), &command, "")
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("the dlq task failed: {e}"))),
+    };
+    match result {
+        Ok(lines) => Reply::Ok(lines),
+        Err(e) => Reply::Err(e),
+    }
+}
+
+/// Sends `command` to the `aviary run` serving `path`; returns the lines to print, or its error
+/// (`Err(Ok(message))`), or why it could not be asked (`Err(Err(io error))`).
+#[cfg(unix)]
+pub fn request(
+    path: &Path,
+    command: &DlqCommand,
+) -> Result<Vec<String>, Result<String, std::io::Error>> {
+    use std::io::{BufRead, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(path).map_err(Err)?;
+    stream
+        .set_read_timeout(Some(crate::limits::queue::DLQ_SOCKET_TIMEOUT))
+        .map_err(Err)?;
+    let mut line = serde_json::to_vec(command).expect("commands serialize");
+    line.push(b'\n');
+    stream.write_all(&line).map_err(Err)?;
+    let mut reply = String::new();
+    std::io::BufReader::new(stream)
+        .read_line(&mut reply)
+        .map_err(Err)?;
+    match serde_json::from_str::<Reply>(&reply) {
+        Ok(Reply::Ok(lines)) => Ok(lines),
+        Ok(Reply::Err(e)) => Err(Ok(e)),
+        Err(e) => Err(Err(std::io::Error::other(format!("unreadable reply: {e}")))),
+    }
+}
