@@ -134,7 +134,7 @@ impl Inbound {
         }
     }
 
-    fn on_event_fragment(&mut self, frame: Frame, now: Instant) -> Action {
+    fn on_event_fragment(&mut self, mut frame: Frame, now: Instant) -> Action {
         // Missing sum/seq are treated as 1/0, as Go does (Python/Java drop the frame): an
         // unfragmented event without them is still a valid event.
         let sum = parse_number(frame.header(SUM), 1);
@@ -148,9 +148,11 @@ impl Inbound {
             None if sum <= 1 => String::new(),
             None => return self.drop_fragment(&frame, "fragment without message_id"),
         };
+        // The payload moves out of the frame (the frame stays as the ack's template).
+        let payload = frame.payload.take().unwrap_or_default();
         let outcome = self
             .reassembler
-            .offer(&message_id, sum, seq, frame.payload_bytes(), now);
+            .offer_owned(&message_id, sum, seq, payload, now);
         let action = match outcome {
             Fragment::Complete(payload) => Action::Complete {
                 payload,

@@ -15,7 +15,7 @@ use tokio_util::task::TaskTracker;
 use crate::dispatch::{EventSink, InboundEvent};
 use crate::limits;
 use crate::protocol::control::{parse_pong, ping_frame, PongPayload};
-use crate::protocol::envelope::parse_envelope;
+use crate::protocol::envelope::parse_envelope_owned;
 use crate::protocol::headers::{MESSAGE_ID, TRACE_ID};
 use crate::protocol::{build_ack, AckBody, Frame};
 
@@ -145,7 +145,7 @@ pub(crate) async fn run_session(
                         liveness_timer.as_mut().reset(liveness_deadline(last_inbound, &cx));
                     }
                     Action::Complete { payload, completing } => {
-                        ready = prepare(&payload, completing, cx.options, cx.stats, &out);
+                        ready = prepare(payload, completing, cx.options, cx.stats, &out);
                     }
                 }
             }
@@ -271,7 +271,7 @@ pub(crate) fn log_applied(source: &str, applied: &super::config::Applied) {
 
 /// Parses a complete payload into an event, or acks 500 at once when it is unusable.
 fn prepare(
-    payload: &[u8],
+    payload: Vec<u8>,
     completing: Frame,
     options: &ConnectionOptions,
     stats: &ConnectionStats,
@@ -280,7 +280,8 @@ fn prepare(
     let trace_id = completing.header(TRACE_ID).unwrap_or("").to_string();
     let frame_message_id = completing.header(MESSAGE_ID).unwrap_or("").to_string();
     let key = options.encrypt_key.as_ref().map(|k| k.expose());
-    match parse_envelope(payload, key) {
+    let bytes = payload.len();
+    match parse_envelope_owned(payload, key) {
         Ok(envelope) => Some(Ready {
             event: InboundEvent {
                 meta: envelope.meta,
@@ -295,7 +296,7 @@ fn prepare(
             tracing::warn!(
                 trace_id = %trace_id,
                 message_id = %frame_message_id,
-                bytes = payload.len(),
+                bytes,
                 error = %e,
                 "event payload is not a usable envelope; acking 500"
             );

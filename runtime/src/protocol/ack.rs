@@ -50,7 +50,18 @@ impl AckBody {
 
 /// Builds the ack for a completed message from the frame that completed it.
 pub fn build_ack(completing: &Frame, biz_rt_ms: u64, body: &AckBody) -> Frame {
-    let mut ack = completing.clone();
+    // Every field but the payload (the event, possibly large) is echoed.
+    let mut ack = Frame {
+        seq_id: completing.seq_id,
+        log_id: completing.log_id,
+        service: completing.service,
+        method: completing.method,
+        headers: completing.headers.clone(),
+        payload_encoding: completing.payload_encoding.clone(),
+        payload_type: completing.payload_type.clone(),
+        payload: None,
+        log_id_new: completing.log_id_new.clone(),
+    };
     ack.push_header(BIZ_RT, biz_rt_ms.to_string());
     ack.payload = Some(body.to_payload());
     ack

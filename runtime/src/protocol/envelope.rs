@@ -73,8 +73,17 @@ pub fn parse_envelope(
     payload: &[u8],
     encrypt_key: Option<&str>,
 ) -> Result<Envelope, EnvelopeError> {
-    let text = std::str::from_utf8(payload).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
-    let outer = skeleton::parse(text)?;
+    parse_envelope_owned(payload.to_vec(), encrypt_key)
+}
+
+/// [`parse_envelope`] taking the payload by value: the text becomes the envelope's `json`
+/// without a copy.
+pub fn parse_envelope_owned(
+    payload: Vec<u8>,
+    encrypt_key: Option<&str>,
+) -> Result<Envelope, EnvelopeError> {
+    let text = String::from_utf8(payload).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
+    let outer = skeleton::parse(&text)?;
     if let Some(cipher) = outer.encrypt.get() {
         let key = encrypt_key.ok_or(EnvelopeError::Encrypted)?;
         let plain = decrypt(cipher, key)?;
@@ -82,10 +91,8 @@ pub fn parse_envelope(
         return Ok(Envelope { meta, json: plain });
     }
     let meta = meta_of(&outer)?;
-    Ok(Envelope {
-        meta,
-        json: text.to_string(),
-    })
+    drop(outer);
+    Ok(Envelope { meta, json: text })
 }
 
 fn meta_of(v: &skeleton::Envelope<'_>) -> Result<EventMeta, EnvelopeError> {

@@ -90,6 +90,19 @@ impl Reassembler {
         payload: &[u8],
         now: Instant,
     ) -> Fragment {
+        self.offer_owned(message_id, sum, seq, payload.to_vec(), now)
+    }
+
+    /// [`Reassembler::offer`] taking the payload by value: an unfragmented message is handed
+    /// back without a copy, and a fragment is stored as it is.
+    pub fn offer_owned(
+        &mut self,
+        message_id: &str,
+        sum: u32,
+        seq: u32,
+        payload: Vec<u8>,
+        now: Instant,
+    ) -> Fragment {
         self.expire(now);
         if payload.len() > self.limits.max_message_bytes {
             self.remove(message_id);
@@ -101,7 +114,7 @@ impl Reassembler {
             if seq != 0 {
                 return Fragment::Rejected(RejectReason::BadMetadata { sum, seq });
             }
-            return Fragment::Complete(payload.to_vec());
+            return Fragment::Complete(payload);
         }
         if seq >= sum {
             self.remove(message_id);
@@ -151,11 +164,12 @@ impl Reassembler {
                 last_touched: now,
                 first_seen: arrivals,
             });
-        entry.parts[seq as usize] = Some(payload.to_vec());
+        let len = payload.len();
+        entry.parts[seq as usize] = Some(payload);
         entry.received += 1;
-        entry.bytes += payload.len();
+        entry.bytes += len;
         entry.last_touched = now;
-        self.pending_bytes += payload.len();
+        self.pending_bytes += len;
         if entry.received < entry.sum {
             return Fragment::Pending;
         }
