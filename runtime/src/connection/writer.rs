@@ -53,6 +53,7 @@ pub(crate) async fn run_writer(
         // load many acks share one write syscall and one TCP segment instead of one each.
         let mut item = Some(first);
         let mut queued = 0;
+        let mut yielded = false;
         while let Some(outbound) = item.take() {
             let (message, counter) = match outbound {
                 Outbound::Close => {
@@ -80,6 +81,13 @@ pub(crate) async fn run_writer(
             queued += 1;
             if queued < limits::WRITER_BATCH_FRAMES {
                 item = rx.try_recv().ok();
+                if item.is_none() && !yielded {
+                    // Let the handler tasks that are about to finish queue their acks too;
+                    // under load this turns many one-ack writes into a few batched ones.
+                    yielded = true;
+                    tokio::task::yield_now().await;
+                    item = rx.try_recv().ok();
+                }
             }
         }
         flush(&mut sink, cancelled.as_mut()).await?;
