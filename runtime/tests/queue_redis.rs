@@ -2,7 +2,10 @@
 //! `redis-server` (started on a free port by the test) against the emulator in cluster mode
 //! (each event goes to one random live connection); one of them is SIGKILLed mid-run. Every
 //! event must be handled exactly once, except handler runs cut off by the kill (the same rule
-//! as queue_crash.rs), and the killed instance's jobs must be claimed by the survivors.
+//! as queue_crash.rs), the killed instance's jobs must be claimed by the survivors, and every
+//! event must have exactly one effect: the recorder replies to each event through the
+//! `feishu-request` import, and the emulator must have sent exactly one reply per event and
+//! nothing else.
 //! Needs `redis-server` on PATH (scripts/setup-tests.sh installs it); without it the test fails.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -18,19 +21,20 @@ use aviary::queue::QueueStore;
 mod queue_support;
 use queue_support::*;
 
-/// The manifest of this test: the Redis queue at `redis_url`, a short claim timeout, and
-/// retries slow enough that a killed instance surely holds jobs.
+/// The manifest of this test: the Redis queue at `redis_url`, a short claim timeout,
+/// retries slow enough that a killed instance surely holds jobs, and a reply to every event.
 fn manifest(dir: &Path, emu: &Emulator, redis_url: &str) -> PathBuf {
     write_manifest(
         dir,
         emu,
         &format!("backend = \"{redis_url}\"\nclaim_idle_secs = 5\n"),
-        "max_attempts = 3\nbackoff_ms = 2000\nbackoff_max_ms = 4000\n",
+        &format!("max_attempts = 3\nbackoff_ms = 2000\nbackoff_max_ms = 4000\n{REPLY}"),
     )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_instances_share_one_redis_one_is_sigkilled_every_event_handled_once() {
+async fn three_instances_share_one_redis_one_is_sigkilled_every_event_handled_and_replied_to_once()
+{
     const N: usize = 3_000;
     const INSTANCES: usize = 3;
     let redis = RedisServer::start();
@@ -175,13 +179,14 @@ async fn three_instances_share_one_redis_one_is_sigkilled_every_event_handled_on
             .collect();
         let unacked = emu.deliveries().iter().filter(|d| !d.acked).count();
         let held: u64 = redis::cmd("XLEN").arg(&stream).query(&mut conn).unwrap();
-        if all.len() == N && unacked == 0 && held == 0 {
+        let replied = replies_per_message(&emu).len();
+        if all.len() == N && unacked == 0 && held == 0 && replied == N {
             break;
         }
         assert!(
             Instant::now() < deadline,
-            "{} of {N} events have an effect, {unacked} deliveries unacked, {held} jobs held; \
-             a survivor's log:\n{}",
+            "{} of {N} events have an effect, {replied} a reply, {unacked} deliveries unacked, \
+             {held} jobs held; a survivor's log:\n{}",
             all.len(),
             std::fs::read_to_string(&logs[1])
                 .unwrap_or_default()
@@ -276,11 +281,47 @@ async fn three_instances_share_one_redis_one_is_sigkilled_every_event_handled_on
         cut_off_reruns <= 32,
         "{cut_off_reruns} reruns after one kill (max_in_flight 32)"
     );
+    // Exactly once by effect, across instances: one reply per event and nothing else, whatever
+    // ran twice (runs cut off by the kill and re-run by a survivor, retries): a re-run sends
+    // the same uuid, and the emulator, like Feishu, answers it without sending again.
+    let suppressed = assert_one_reply_per_event(&emu, N);
+    let total_runs: usize = logs.iter().map(|l| effects(l).len()).sum();
+    let reply_calls = |what: &str| -> usize {
+        logs.iter()
+            .map(|l| {
+                std::fs::read_to_string(l)
+                    .unwrap_or_default()
+                    .matches(what)
+                    .count()
+            })
+            .sum()
+    };
+    let (replies_ok, replies_err) = (reply_calls("openapi ok "), reply_calls("openapi err "));
+    assert!(
+        suppressed >= (retry_once.len() + cut_off_reruns) as u64,
+        "every retry and every re-run re-sent its reply and was suppressed: {suppressed} < {} + \
+         {cut_off_reruns}",
+        retry_once.len()
+    );
+    // A guest's log lines are written when its call returns, so a run the kill cut off
+    // mid-call left no `effect` line; the suppressed replies show the ones that had replied.
+    // Either way a SIGKILL cuts off at most max_in_flight (32) runs.
+    let cut_off_mid_call = suppressed as usize - retry_once.len() - cut_off_reruns;
+    assert!(
+        cut_off_reruns + cut_off_mid_call <= 32,
+        "{cut_off_reruns} + {cut_off_mid_call} runs cut off by one kill (max_in_flight 32)"
+    );
     eprintln!(
         "redis multi-instance: {N} events over {INSTANCES} instances (handled per instance: \
          {by_run:?}; instance 0 SIGKILLed after {killed_at}), {cut_off_reruns} runs cut off by \
-         the kill and run again; it held {} jobs when killed, taken over by the survivors",
-        orphaned.len()
+         the kill and run again; it held {} jobs when killed, taken over by the survivors; \
+         {} retried runs; {cut_off_mid_call} more runs cut off mid-call (after their reply, \
+         before their log lines) and run again; {total_runs} handler runs logged, {replies_ok} reply calls answered \
+         ({replies_err} failed); {} replies sent (one per event), {suppressed} duplicate replies \
+         suppressed by uuid",
+        orphaned.len(),
+        retry_once.len(),
+        emu.sent_messages().len()
     );
 
     // Only the requested dead letters, and `aviary dlq` reads them from Redis.
@@ -373,7 +414,7 @@ async fn three_instances_keep_each_chats_order() {
         &dir.0,
         &emu,
         &format!("backend = \"{}\"\nclaim_idle_secs = 30\n", redis.url(4)),
-        "max_attempts = 3\nbackoff_ms = 600\nbackoff_max_ms = 1200\n",
+        &format!("max_attempts = 3\nbackoff_ms = 600\nbackoff_max_ms = 1200\n{REPLY}"),
     );
     let mut runs: Vec<Run> = (0..INSTANCES)
         .map(|i| spawn(&manifest, dir.0.join(format!("run-{i}.log")), None))
@@ -490,9 +531,11 @@ async fn three_instances_keep_each_chats_order() {
         arrived_spread > 0,
         "no chat's messages reached more than one instance: the test proved nothing"
     );
+    let suppressed = assert_one_reply_per_event(&emu, ROUNDS * CHATS);
     eprintln!(
         "per-chat order held over {INSTANCES} instances: {arrived_spread} of {CHATS} chats \
-         arrived at several, {spread} ran on several"
+         arrived at several, {spread} ran on several; one reply per event, {suppressed} \
+         repeated replies (retries) suppressed"
     );
 }
 
