@@ -5,7 +5,7 @@
 //! as queue_crash.rs), the killed instance's jobs must be claimed by the survivors, and every
 //! event must have exactly one effect: the recorder replies to each event through the
 //! `feishu-request` import, and the emulator must have sent exactly one reply per event and
-//! nothing else.
+//! nothing else. Also `rediss://`: TLS to a `redis-server` with certificates made by the test.
 //! Needs `redis-server` on PATH (scripts/setup-tests.sh installs it); without it the test fails.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -637,4 +637,179 @@ async fn a_restarted_instance_resumes_its_own_entries_at_once() {
         "{log}"
     );
     eprintln!("restarted instance resumed {orphaned} entries it held when killed");
+}
+
+/// A CA (its certificate in `<name>-ca.pem`) and, signed by it, a server certificate for
+/// 127.0.0.1 (`<name>-cert.pem`, key `<name>-key.pem`), written to `dir`. Returns
+/// (ca, cert, key).
+fn tls_files(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, format!("aviary test CA {name}"));
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    let files = (
+        dir.join(format!("{name}-ca.pem")),
+        dir.join(format!("{name}-cert.pem")),
+        dir.join(format!("{name}-key.pem")),
+    );
+    std::fs::write(&files.0, ca_cert.pem()).unwrap();
+    std::fs::write(&files.1, cert.pem()).unwrap();
+    std::fs::write(&files.2, key.serialize_pem()).unwrap();
+    files
+}
+
+/// Runs `aviary run` on `manifest` until it exits by itself; returns its exit code and log.
+async fn run_until_exit(manifest: &Path, log: PathBuf) -> (Option<i32>, String) {
+    let mut run = spawn(manifest, log, None);
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = run.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "did not exit");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    (
+        status.code(),
+        std::fs::read_to_string(&run.log).unwrap_or_default(),
+    )
+}
+
+/// `rediss://`: `aviary run` on a TLS-only `redis-server` whose certificate is signed by a CA
+/// made here, trusted through `[queue] tls_ca`: events flow (each handled and replied to once,
+/// a dead letter readable by `aviary dlq` over TLS). With another CA, or with the built-in
+/// roots, it refuses to start, and the error names the URL (password redacted), the TLS
+/// failure and what to set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_flow_over_rediss_and_an_untrusted_certificate_is_a_clear_error() {
+    const N: usize = 60;
+    let dir = Dir::new("redis-tls");
+    let (ca, cert, key) = tls_files(&dir.0, "good");
+    let (other_ca, ..) = tls_files(&dir.0, "other");
+    let redis = RedisServer::start_tls(&cert, &key);
+    assert!(redis.url(0).starts_with("rediss://"));
+    let emu = Emulator::start(emulator_config()).await.unwrap();
+    let manifest = write_manifest(
+        &dir.0,
+        &emu,
+        &format!(
+            "backend = \"{}\"\ntls_ca = \"{}\"\n",
+            redis.url(0),
+            ca.display()
+        ),
+        &format!("max_attempts = 2\nbackoff_ms = 20\nbackoff_max_ms = 100\n{REPLY}"),
+    );
+    let mut run = spawn(&manifest, dir.0.join("tls.log"), None);
+    wait_connected(&emu, 1).await;
+    for i in 0..N {
+        let text = match i % 20 {
+            3 => "please reject",
+            7 => "retry-once",
+            _ => "hello",
+        };
+        emu.push_event(&envelope(i, text));
+    }
+    let mut conn = redis::Client::build_with_tls(
+        redis.url(0),
+        redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(std::fs::read(&ca).unwrap()),
+        },
+    )
+    .unwrap()
+    .get_connection()
+    .unwrap();
+    let stream = format!("aviary:{{{APP_ID}}}:stream");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let handled: HashSet<String> = effects(&run.log).into_iter().map(|(id, _)| id).collect();
+        let unacked = emu.deliveries().iter().filter(|d| !d.acked).count();
+        let held: u64 = redis::cmd("XLEN").arg(&stream).query(&mut conn).unwrap();
+        if handled.len() == N && unacked == 0 && held == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {N} handled, {unacked} unacked, {held} held:\n{}",
+            handled.len(),
+            std::fs::read_to_string(&run.log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(sigterm(&mut run), Some(0), "graceful exit");
+    let mut runs: HashMap<(String, u32), usize> = HashMap::new();
+    for e in effects(&run.log) {
+        *runs.entry(e).or_default() += 1;
+    }
+    assert!(
+        runs.values().all(|&n| n == 1),
+        "an attempt ran twice: {runs:?}"
+    );
+    assert_eq!(
+        runs.len(),
+        N + N / 20,
+        "one run per event, two for retry-once"
+    );
+    let suppressed = assert_one_reply_per_event(&emu, N);
+    let out = Command::new(binary())
+        .args(["dlq", "list", "-m"])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(listed.lines().count(), N / 20, "{listed}");
+
+    // The server's certificate is not signed by the CA given, or by a public one: refused,
+    // naming the URL without its password, what failed and what to set.
+    let url = format!("rediss://:hunter2@127.0.0.1:{}/0", redis.port());
+    let shown = format!("rediss://:***@127.0.0.1:{}/0", redis.port());
+    for (tag, ca_line, says) in [
+        (
+            "wrong-ca",
+            format!("tls_ca = \"{}\"\n", other_ca.display()),
+            format!("not signed by the CA in tls_ca `{}`", other_ca.display()),
+        ),
+        (
+            "no-ca",
+            String::new(),
+            "for a private CA set `[queue] tls_ca`".to_string(),
+        ),
+    ] {
+        let sub = dir.0.join(tag);
+        std::fs::create_dir_all(&sub).unwrap();
+        let manifest = write_manifest(&sub, &emu, &format!("backend = \"{url}\"\n{ca_line}"), "");
+        let (code, log) = run_until_exit(&manifest, sub.join("run.log")).await;
+        assert_eq!(code, Some(1), "{tag}: {log}");
+        let errors: Vec<&str> = log.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(errors.len(), 1, "{tag}: {log}");
+        let error = errors[0];
+        assert!(
+            error.contains(&shown)
+                && error.contains("cannot connect")
+                && error.to_ascii_lowercase().contains("certificate")
+                && error.contains(&says),
+            "{tag}: {error}"
+        );
+        assert!(!log.contains("hunter2"), "{tag}: password leaked: {log}");
+        eprintln!("{tag}: {error}");
+    }
+    eprintln!(
+        "rediss: {N} events through a TLS redis-server, one reply each ({suppressed} repeated \
+         replies suppressed); an untrusted certificate refused"
+    );
 }
