@@ -386,6 +386,10 @@ pub mod queue {
     /// run from one manifest on one host without `[queue] instance`.
     pub const REDIS_INSTANCE_SLOTS: usize = 64;
 
+    /// Largest `queue.tls_ca` file read: a CA bundle (even all of Mozilla's roots, ~250 KiB)
+    /// fits; anything bigger is not a CA file.
+    pub const REDIS_TLS_CA_MAX_BYTES: u64 = 1024 * 1024;
+
     /// Longest `queue.instance` (it is part of Redis key names and the consumer name).
     pub const MAX_INSTANCE_NAME: usize = 128;
 

@@ -20,9 +20,7 @@ use queue_support::*;
 fn manifest(dir: &Path, emu: &Emulator, queue_path: &str, extra: &str, reply: bool) -> PathBuf {
     let mut handler = "max_attempts = 3\nbackoff_ms = 20\nbackoff_max_ms = 100\n".to_string();
     if reply {
-        handler.push_str(
-            "openapi = [\"/open-apis/im/v1/messages\"]\n[handler.config]\nreply = \"yes\"\n",
-        );
+        handler.push_str(REPLY);
     }
     write_manifest(
         dir,
@@ -30,17 +28,6 @@ fn manifest(dir: &Path, emu: &Emulator, queue_path: &str, extra: &str, reply: bo
         &format!("path = \"{queue_path}\"\n{extra}"),
         &handler,
     )
-}
-
-/// How many replies the emulator created for each message id.
-fn replies_per_message(emu: &Emulator) -> HashMap<String, usize> {
-    let mut per = HashMap::new();
-    for m in emu.sent_messages() {
-        if let Some(parent) = m.reply_to {
-            *per.entry(parent).or_insert(0) += 1;
-        }
-    }
-    per
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,18 +177,8 @@ async fn ten_thousand_events_survive_repeated_sigkill_each_with_exactly_one_repl
     // Exactly once by effect: every event has exactly one reply, whatever was re-run (runs cut
     // off by a kill, retries): a re-run sends the same uuid and the emulator, like Feishu,
     // answers it without sending a second message.
-    let replies = replies_per_message(&emu);
-    let twice: Vec<(&String, &usize)> = replies.iter().filter(|(_, &n)| n != 1).collect();
-    assert!(
-        twice.is_empty(),
-        "events with more than one reply: {twice:?}"
-    );
-    let expected: HashSet<String> = (0..N).map(|i| format!("om_{i}")).collect();
-    let replied: HashSet<String> = replies.keys().cloned().collect();
-    assert_eq!(replied, expected, "every event replied to");
-    assert_eq!(emu.sent_messages().len(), N, "no other message was sent");
+    let suppressed = assert_one_reply_per_event(&emu, N);
     let retried_runs = retry_once.len() + 2 * always_retry.len();
-    let suppressed = emu.duplicate_messages_suppressed();
     assert!(
         suppressed >= retried_runs as u64,
         "every retry re-sent its reply and was suppressed: {suppressed} < {retried_runs}"

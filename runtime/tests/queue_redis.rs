@@ -2,7 +2,10 @@
 //! `redis-server` (started on a free port by the test) against the emulator in cluster mode
 //! (each event goes to one random live connection); one of them is SIGKILLed mid-run. Every
 //! event must be handled exactly once, except handler runs cut off by the kill (the same rule
-//! as queue_crash.rs), and the killed instance's jobs must be claimed by the survivors.
+//! as queue_crash.rs), the killed instance's jobs must be claimed by the survivors, and every
+//! event must have exactly one effect: the recorder replies to each event through the
+//! `feishu-request` import, and the emulator must have sent exactly one reply per event and
+//! nothing else. Also `rediss://`: TLS to a `redis-server` with certificates made by the test.
 //! Needs `redis-server` on PATH (scripts/setup-tests.sh installs it); without it the test fails.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -18,19 +21,20 @@ use aviary::queue::QueueStore;
 mod queue_support;
 use queue_support::*;
 
-/// The manifest of this test: the Redis queue at `redis_url`, a short claim timeout, and
-/// retries slow enough that a killed instance surely holds jobs.
+/// The manifest of this test: the Redis queue at `redis_url`, a short claim timeout,
+/// retries slow enough that a killed instance surely holds jobs, and a reply to every event.
 fn manifest(dir: &Path, emu: &Emulator, redis_url: &str) -> PathBuf {
     write_manifest(
         dir,
         emu,
         &format!("backend = \"{redis_url}\"\nclaim_idle_secs = 5\n"),
-        "max_attempts = 3\nbackoff_ms = 2000\nbackoff_max_ms = 4000\n",
+        &format!("max_attempts = 3\nbackoff_ms = 2000\nbackoff_max_ms = 4000\n{REPLY}"),
     )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_instances_share_one_redis_one_is_sigkilled_every_event_handled_once() {
+async fn three_instances_share_one_redis_one_is_sigkilled_every_event_handled_and_replied_to_once()
+{
     const N: usize = 3_000;
     const INSTANCES: usize = 3;
     let redis = RedisServer::start();
@@ -175,13 +179,14 @@ async fn three_instances_share_one_redis_one_is_sigkilled_every_event_handled_on
             .collect();
         let unacked = emu.deliveries().iter().filter(|d| !d.acked).count();
         let held: u64 = redis::cmd("XLEN").arg(&stream).query(&mut conn).unwrap();
-        if all.len() == N && unacked == 0 && held == 0 {
+        let replied = replies_per_message(&emu).len();
+        if all.len() == N && unacked == 0 && held == 0 && replied == N {
             break;
         }
         assert!(
             Instant::now() < deadline,
-            "{} of {N} events have an effect, {unacked} deliveries unacked, {held} jobs held; \
-             a survivor's log:\n{}",
+            "{} of {N} events have an effect, {replied} a reply, {unacked} deliveries unacked, \
+             {held} jobs held; a survivor's log:\n{}",
             all.len(),
             std::fs::read_to_string(&logs[1])
                 .unwrap_or_default()
@@ -276,11 +281,47 @@ async fn three_instances_share_one_redis_one_is_sigkilled_every_event_handled_on
         cut_off_reruns <= 32,
         "{cut_off_reruns} reruns after one kill (max_in_flight 32)"
     );
+    // Exactly once by effect, across instances: one reply per event and nothing else, whatever
+    // ran twice (runs cut off by the kill and re-run by a survivor, retries): a re-run sends
+    // the same uuid, and the emulator, like Feishu, answers it without sending again.
+    let suppressed = assert_one_reply_per_event(&emu, N);
+    let total_runs: usize = logs.iter().map(|l| effects(l).len()).sum();
+    let reply_calls = |what: &str| -> usize {
+        logs.iter()
+            .map(|l| {
+                std::fs::read_to_string(l)
+                    .unwrap_or_default()
+                    .matches(what)
+                    .count()
+            })
+            .sum()
+    };
+    let (replies_ok, replies_err) = (reply_calls("openapi ok "), reply_calls("openapi err "));
+    assert!(
+        suppressed >= (retry_once.len() + cut_off_reruns) as u64,
+        "every retry and every re-run re-sent its reply and was suppressed: {suppressed} < {} + \
+         {cut_off_reruns}",
+        retry_once.len()
+    );
+    // A guest's log lines are written when its call returns, so a run the kill cut off
+    // mid-call left no `effect` line; the suppressed replies show the ones that had replied.
+    // Either way a SIGKILL cuts off at most max_in_flight (32) runs.
+    let cut_off_mid_call = suppressed as usize - retry_once.len() - cut_off_reruns;
+    assert!(
+        cut_off_reruns + cut_off_mid_call <= 32,
+        "{cut_off_reruns} + {cut_off_mid_call} runs cut off by one kill (max_in_flight 32)"
+    );
     eprintln!(
         "redis multi-instance: {N} events over {INSTANCES} instances (handled per instance: \
          {by_run:?}; instance 0 SIGKILLed after {killed_at}), {cut_off_reruns} runs cut off by \
-         the kill and run again; it held {} jobs when killed, taken over by the survivors",
-        orphaned.len()
+         the kill and run again; it held {} jobs when killed, taken over by the survivors; \
+         {} retried runs; {cut_off_mid_call} more runs cut off mid-call (after their reply, \
+         before their log lines) and run again; {total_runs} handler runs logged, {replies_ok} reply calls answered \
+         ({replies_err} failed); {} replies sent (one per event), {suppressed} duplicate replies \
+         suppressed by uuid",
+        orphaned.len(),
+        retry_once.len(),
+        emu.sent_messages().len()
     );
 
     // Only the requested dead letters, and `aviary dlq` reads them from Redis.
@@ -373,7 +414,7 @@ async fn three_instances_keep_each_chats_order() {
         &dir.0,
         &emu,
         &format!("backend = \"{}\"\nclaim_idle_secs = 30\n", redis.url(4)),
-        "max_attempts = 3\nbackoff_ms = 600\nbackoff_max_ms = 1200\n",
+        &format!("max_attempts = 3\nbackoff_ms = 600\nbackoff_max_ms = 1200\n{REPLY}"),
     );
     let mut runs: Vec<Run> = (0..INSTANCES)
         .map(|i| spawn(&manifest, dir.0.join(format!("run-{i}.log")), None))
@@ -490,9 +531,11 @@ async fn three_instances_keep_each_chats_order() {
         arrived_spread > 0,
         "no chat's messages reached more than one instance: the test proved nothing"
     );
+    let suppressed = assert_one_reply_per_event(&emu, ROUNDS * CHATS);
     eprintln!(
         "per-chat order held over {INSTANCES} instances: {arrived_spread} of {CHATS} chats \
-         arrived at several, {spread} ran on several"
+         arrived at several, {spread} ran on several; one reply per event, {suppressed} \
+         repeated replies (retries) suppressed"
     );
 }
 
@@ -594,4 +637,179 @@ async fn a_restarted_instance_resumes_its_own_entries_at_once() {
         "{log}"
     );
     eprintln!("restarted instance resumed {orphaned} entries it held when killed");
+}
+
+/// A CA (its certificate in `<name>-ca.pem`) and, signed by it, a server certificate for
+/// 127.0.0.1 (`<name>-cert.pem`, key `<name>-key.pem`), written to `dir`. Returns
+/// (ca, cert, key).
+fn tls_files(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, format!("aviary test CA {name}"));
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    let files = (
+        dir.join(format!("{name}-ca.pem")),
+        dir.join(format!("{name}-cert.pem")),
+        dir.join(format!("{name}-key.pem")),
+    );
+    std::fs::write(&files.0, ca_cert.pem()).unwrap();
+    std::fs::write(&files.1, cert.pem()).unwrap();
+    std::fs::write(&files.2, key.serialize_pem()).unwrap();
+    files
+}
+
+/// Runs `aviary run` on `manifest` until it exits by itself; returns its exit code and log.
+async fn run_until_exit(manifest: &Path, log: PathBuf) -> (Option<i32>, String) {
+    let mut run = spawn(manifest, log, None);
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = run.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "did not exit");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    (
+        status.code(),
+        std::fs::read_to_string(&run.log).unwrap_or_default(),
+    )
+}
+
+/// `rediss://`: `aviary run` on a TLS-only `redis-server` whose certificate is signed by a CA
+/// made here, trusted through `[queue] tls_ca`: events flow (each handled and replied to once,
+/// a dead letter readable by `aviary dlq` over TLS). With another CA, or with the built-in
+/// roots, it refuses to start, and the error names the URL (password redacted), the TLS
+/// failure and what to set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_flow_over_rediss_and_an_untrusted_certificate_is_a_clear_error() {
+    const N: usize = 60;
+    let dir = Dir::new("redis-tls");
+    let (ca, cert, key) = tls_files(&dir.0, "good");
+    let (other_ca, ..) = tls_files(&dir.0, "other");
+    let redis = RedisServer::start_tls(&cert, &key);
+    assert!(redis.url(0).starts_with("rediss://"));
+    let emu = Emulator::start(emulator_config()).await.unwrap();
+    let manifest = write_manifest(
+        &dir.0,
+        &emu,
+        &format!(
+            "backend = \"{}\"\ntls_ca = \"{}\"\n",
+            redis.url(0),
+            ca.display()
+        ),
+        &format!("max_attempts = 2\nbackoff_ms = 20\nbackoff_max_ms = 100\n{REPLY}"),
+    );
+    let mut run = spawn(&manifest, dir.0.join("tls.log"), None);
+    wait_connected(&emu, 1).await;
+    for i in 0..N {
+        let text = match i % 20 {
+            3 => "please reject",
+            7 => "retry-once",
+            _ => "hello",
+        };
+        emu.push_event(&envelope(i, text));
+    }
+    let mut conn = redis::Client::build_with_tls(
+        redis.url(0),
+        redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(std::fs::read(&ca).unwrap()),
+        },
+    )
+    .unwrap()
+    .get_connection()
+    .unwrap();
+    let stream = format!("aviary:{{{APP_ID}}}:stream");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let handled: HashSet<String> = effects(&run.log).into_iter().map(|(id, _)| id).collect();
+        let unacked = emu.deliveries().iter().filter(|d| !d.acked).count();
+        let held: u64 = redis::cmd("XLEN").arg(&stream).query(&mut conn).unwrap();
+        if handled.len() == N && unacked == 0 && held == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {N} handled, {unacked} unacked, {held} held:\n{}",
+            handled.len(),
+            std::fs::read_to_string(&run.log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(sigterm(&mut run), Some(0), "graceful exit");
+    let mut runs: HashMap<(String, u32), usize> = HashMap::new();
+    for e in effects(&run.log) {
+        *runs.entry(e).or_default() += 1;
+    }
+    assert!(
+        runs.values().all(|&n| n == 1),
+        "an attempt ran twice: {runs:?}"
+    );
+    assert_eq!(
+        runs.len(),
+        N + N / 20,
+        "one run per event, two for retry-once"
+    );
+    let suppressed = assert_one_reply_per_event(&emu, N);
+    let out = Command::new(binary())
+        .args(["dlq", "list", "-m"])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(listed.lines().count(), N / 20, "{listed}");
+
+    // The server's certificate is not signed by the CA given, or by a public one: refused,
+    // naming the URL without its password, what failed and what to set.
+    let url = format!("rediss://:hunter2@127.0.0.1:{}/0", redis.port());
+    let shown = format!("rediss://:***@127.0.0.1:{}/0", redis.port());
+    for (tag, ca_line, says) in [
+        (
+            "wrong-ca",
+            format!("tls_ca = \"{}\"\n", other_ca.display()),
+            format!("not signed by the CA in tls_ca `{}`", other_ca.display()),
+        ),
+        (
+            "no-ca",
+            String::new(),
+            "for a private CA set `[queue] tls_ca`".to_string(),
+        ),
+    ] {
+        let sub = dir.0.join(tag);
+        std::fs::create_dir_all(&sub).unwrap();
+        let manifest = write_manifest(&sub, &emu, &format!("backend = \"{url}\"\n{ca_line}"), "");
+        let (code, log) = run_until_exit(&manifest, sub.join("run.log")).await;
+        assert_eq!(code, Some(1), "{tag}: {log}");
+        let errors: Vec<&str> = log.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(errors.len(), 1, "{tag}: {log}");
+        let error = errors[0];
+        assert!(
+            error.contains(&shown)
+                && error.contains("cannot connect")
+                && error.to_ascii_lowercase().contains("certificate")
+                && error.contains(&says),
+            "{tag}: {error}"
+        );
+        assert!(!log.contains("hunter2"), "{tag}: password leaked: {log}");
+        eprintln!("{tag}: {error}");
+    }
+    eprintln!(
+        "rediss: {N} events through a TLS redis-server, one reply each ({suppressed} repeated \
+         replies suppressed); an untrusted certificate refused"
+    );
 }

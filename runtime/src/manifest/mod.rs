@@ -184,7 +184,9 @@ impl Manifest {
         self.handlers.iter().find(|h| h.name == name)
     }
 
-    /// Validates manifest text. `path` is only used in error messages; `env` looks up `${VAR}`.
+    /// Validates manifest text. `path` is used in error messages and to resolve relative paths
+    /// (of these, only `[queue] tls_ca` is read here: it must hold a PEM certificate); `env`
+    /// looks up `${VAR}`.
     pub fn parse(
         text: &str,
         path: impl AsRef<Path>,

@@ -15,8 +15,9 @@ pub enum QueueBackend {
     Disk,
     /// Process memory: the same semantics, lost on exit.
     Memory,
-    /// A Redis server shared by several instances of the app (`redis://host:port/db`); the
-    /// URL's password is redacted wherever it is shown.
+    /// A Redis server shared by several instances of the app (`redis://host:port/db`, or
+    /// `rediss://` for TLS, with `tls_ca` when set); the URL's password is redacted wherever
+    /// it is shown.
     Redis(RedisUrl),
 }
 
@@ -106,24 +107,28 @@ impl Context<'_> {
                 match v.trim() {
                     "disk" => q.backend = QueueBackend::Disk,
                     "memory" => q.backend = QueueBackend::Memory,
-                    other if other.starts_with("rediss://") => {
-                        return self.invalid(
-                            &b.span(),
-                            "queue.backend",
-                            "TLS (`rediss://`) is not built into this version; use redis:// \
-                             (e.g. through a local TLS tunnel)",
-                        )
-                    }
-                    other if other.starts_with("redis://") => {
-                        if let Err(e) = url::Url::parse(other) {
-                            return self.invalid(
-                                &b.span(),
-                                "queue.backend",
-                                format!(
-                                    "`{}` is not a valid redis:// URL: {e}",
-                                    RedisUrl::new(other).redacted()
-                                ),
-                            );
+                    other if other.starts_with("redis://") || other.starts_with("rediss://") => {
+                        let shown = RedisUrl::new(other).redacted();
+                        match url::Url::parse(other) {
+                            Err(e) => {
+                                return self.invalid(
+                                    &b.span(),
+                                    "queue.backend",
+                                    format!("`{shown}` is not a valid Redis URL: {e}"),
+                                )
+                            }
+                            Ok(u) if u.fragment().is_some() => {
+                                return self.invalid(
+                                    &b.span(),
+                                    "queue.backend",
+                                    format!(
+                                        "`{shown}`: a URL fragment (`#…`, e.g. `#insecure`) is \
+                                         not supported; the server's certificate is always \
+                                         verified (for a private CA set `tls_ca`)"
+                                    ),
+                                )
+                            }
+                            Ok(_) => {}
                         }
                         q.backend = QueueBackend::Redis(RedisUrl::new(other));
                     }
@@ -131,7 +136,10 @@ impl Context<'_> {
                         return self.invalid(
                             &b.span(),
                             "queue.backend",
-                            format!("`{other}` is not \"disk\", \"memory\" or a redis:// URL"),
+                            format!(
+                                "`{other}` is not \"disk\", \"memory\", a redis:// or a \
+                                 rediss:// URL"
+                            ),
                         )
                     }
                 }
@@ -219,6 +227,22 @@ impl Context<'_> {
                 ));
             } else {
                 q.instance = Some(name.to_string());
+            }
+        }
+        if let Some(v) = &raw.tls_ca {
+            let path = dir.join(v.get_ref().trim());
+            match &mut q.backend {
+                QueueBackend::Redis(url) if url.is_tls() => {
+                    match crate::queue::redis::read_tls_ca(&path) {
+                        Ok(_) => *url = url.clone().with_tls_ca(path),
+                        Err(e) => push(self.invalid(&v.span(), "queue.tls_ca", e)),
+                    }
+                }
+                _ => push(self.invalid(
+                    &v.span(),
+                    "queue.tls_ca",
+                    "only applies to a rediss:// (TLS) backend",
+                )),
             }
         }
         if let Some(a) = &raw.ack {

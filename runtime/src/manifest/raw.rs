@@ -39,6 +39,7 @@ pub(super) const QUEUE_KEYS: &[&str] = &[
     "ack",
     "claim_idle_secs",
     "instance",
+    "tls_ca",
 ];
 /// Keys allowed in each `[[handler]]`.
 pub(super) const HANDLER_KEYS: &[&str] = &[
@@ -133,6 +134,7 @@ pub(super) struct RawQueue {
     pub ack: Option<Spanned<String>>,
     pub claim_idle_secs: Option<Spanned<u64>>,
     pub instance: Option<Spanned<String>>,
+    pub tls_ca: Option<Spanned<String>>,
 }
 
 /// One `[[handler]]`.

@@ -490,13 +490,77 @@ mod queue {
             msg.contains("queue.backend") && !msg.contains("pw"),
             "{msg}"
         );
-        let msg = err(&format!(
+        // TLS: accepted; certificate checks cannot be turned off.
+        let m = parse(&format!(
             "{MINIMAL}[queue]\nbackend = \"rediss://:pw@10.0.0.7:6380/0\"\n"
+        ))
+        .unwrap();
+        let QueueBackend::Redis(url) = &m.queue.backend else {
+            panic!("{:?}", m.queue.backend)
+        };
+        assert!(url.is_tls() && url.tls_ca().is_none());
+        let msg = err(&format!(
+            "{MINIMAL}[queue]\nbackend = \"rediss://:pw@10.0.0.7:6380/0#insecure\"\n"
         ));
         assert!(
-            msg.contains("queue.backend") && msg.contains("TLS") && !msg.contains("pw@"),
+            msg.contains("queue.backend") && msg.contains("#insecure") && !msg.contains("pw@"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn tls_ca_must_be_a_pem_certificate_file_for_a_rediss_backend() {
+        let dir = std::env::temp_dir().join(format!("aviary-tls-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("ca.pem"),
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("key.pem"), "-----BEGIN PRIVATE KEY-----\n").unwrap();
+        let manifest = |queue: &str| {
+            Manifest::parse(
+                &format!("{MINIMAL}[queue]\n{queue}"),
+                dir.join("aviary.toml"),
+                &env,
+            )
+        };
+        let tls = "backend = \"rediss://10.0.0.7:6380/0\"\n";
+        let m = manifest(&format!("{tls}tls_ca = \"ca.pem\"\n")).unwrap();
+        let QueueBackend::Redis(url) = &m.queue.backend else {
+            panic!("{:?}", m.queue.backend)
+        };
+        assert_eq!(
+            url.tls_ca(),
+            Some(dir.join("ca.pem").as_path()),
+            "relative to the manifest"
+        );
+        let msg = manifest(&format!("{tls}tls_ca = \"key.pem\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("queue.tls_ca")
+                && msg.contains("key.pem")
+                && msg.contains("no PEM certificate"),
+            "{msg}"
+        );
+        let msg = manifest(&format!("{tls}tls_ca = \"missing.pem\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("queue.tls_ca")
+                && msg.contains("cannot read tls_ca")
+                && msg.contains("missing.pem"),
+            "{msg}"
+        );
+        let msg = manifest("backend = \"redis://10.0.0.7:6380/0\"\ntls_ca = \"ca.pem\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("queue.tls_ca") && msg.contains("only applies to a rediss://"),
+            "{msg}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

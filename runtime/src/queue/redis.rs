@@ -1,4 +1,6 @@
 //! The `redis://` backend: one queue shared by several Aviary instances of one app.
+//! `rediss://` connects with TLS (rustls; Mozilla's roots, or only the CA of
+//! [`RedisUrl::with_tls_ca`]).
 //!
 //! **Layout.** Every key starts with `aviary:{<app id>}:` (the braces are a Redis Cluster hash
 //! tag, so one app's keys live in one slot; several apps share a Redis without meeting):
@@ -43,6 +45,7 @@
 //! with `appendonly yes` and `appendfsync always` an acked event survives a Redis crash; with
 //! `everysec` up to a second can be lost; with persistence off, a Redis restart loses the queue.
 
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -54,24 +57,49 @@ use crate::limits::queue as lim;
 
 const GROUP: &str = "aviary";
 
-/// A `redis://` URL whose password is never shown (`Display` and `Debug` redact it).
+/// Where the Redis backend is: a `redis://` or `rediss://` (TLS) URL whose password is never
+/// shown (`Display` and `Debug` redact it), and for `rediss://` the PEM file of the CA that
+/// signed the server's certificate (`[queue] tls_ca`), if not one of Mozilla's roots.
 #[derive(Clone, PartialEq, Eq)]
-pub struct RedisUrl(String);
+pub struct RedisUrl {
+    url: String,
+    tls_ca: Option<PathBuf>,
+}
 
 impl RedisUrl {
     /// Wraps a URL (not validated here; [`RedisStore::open`] reports a bad one).
     pub fn new(url: impl Into<String>) -> RedisUrl {
-        RedisUrl(url.into())
+        RedisUrl {
+            url: url.into(),
+            tls_ca: None,
+        }
+    }
+
+    /// For a `rediss://` URL: trust only the CA certificate(s) in this PEM file (instead of the
+    /// built-in Mozilla roots), e.g. for a self-signed deployment. Read when connecting.
+    pub fn with_tls_ca(mut self, pem_file: impl Into<PathBuf>) -> RedisUrl {
+        self.tls_ca = Some(pem_file.into());
+        self
+    }
+
+    /// The CA file set by [`RedisUrl::with_tls_ca`].
+    pub fn tls_ca(&self) -> Option<&Path> {
+        self.tls_ca.as_deref()
+    }
+
+    /// Whether the URL asks for TLS (`rediss://`).
+    pub fn is_tls(&self) -> bool {
+        self.url.trim_start().starts_with("rediss://")
     }
 
     /// The URL with its password, for connecting only.
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.url
     }
 
     /// The URL with the password replaced by `***` (what logs and errors show).
     pub fn redacted(&self) -> String {
-        match url::Url::parse(&self.0) {
+        match url::Url::parse(&self.url) {
             Ok(mut u) => {
                 if u.password().is_some() {
                     let _ = u.set_password(Some("***"));
@@ -81,6 +109,62 @@ impl RedisUrl {
             Err(_) => "<unparsable redis URL>".into(),
         }
     }
+
+    /// A client for this URL: for `rediss://` with [`RedisUrl::tls_ca`], one that trusts that
+    /// CA only. Errors say what is wrong (not naming the URL; the caller does).
+    fn client(&self) -> Result<redis::Client, String> {
+        let Some(ca) = &self.tls_ca else {
+            return redis::Client::open(self.expose()).map_err(|e| format!("bad URL: {e}"));
+        };
+        let pem = read_tls_ca(ca)?;
+        redis::Client::build_with_tls(
+            self.expose(),
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(pem),
+            },
+        )
+        .map_err(|e| format!("cannot use tls_ca `{}`: {e}", ca.display()))
+    }
+}
+
+/// For a `rediss://` connection whose TLS handshake failed on the server's certificate: what
+/// was trusted, and what to do about it (appended to the error).
+fn tls_hint(url: &RedisUrl, error: &str) -> String {
+    if !url.is_tls() || !error.to_ascii_lowercase().contains("certificate") {
+        return String::new();
+    }
+    match url.tls_ca() {
+        Some(ca) => format!(
+            " (TLS: the server's certificate is not signed by the CA in tls_ca `{}`, or does \
+             not name the URL's host)",
+            ca.display()
+        ),
+        None => " (TLS: the server's certificate is not signed by a public CA (Mozilla's \
+                 roots), or does not name the URL's host; for a private CA set `[queue] tls_ca`)"
+            .into(),
+    }
+}
+
+/// Reads a CA file for `tls_ca`: bounded, and it must hold at least one PEM certificate.
+pub(crate) fn read_tls_ca(path: &Path) -> Result<Vec<u8>, String> {
+    let what = |e: &dyn std::fmt::Display| format!("cannot read tls_ca `{}`: {e}", path.display());
+    let len = std::fs::metadata(path).map_err(|e| what(&e))?.len();
+    if len > lim::REDIS_TLS_CA_MAX_BYTES {
+        return Err(format!(
+            "tls_ca `{}` is {len} bytes, more than the {} a CA bundle needs",
+            path.display(),
+            lim::REDIS_TLS_CA_MAX_BYTES
+        ));
+    }
+    let pem = std::fs::read(path).map_err(|e| what(&e))?;
+    if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+        return Err(format!(
+            "tls_ca `{}` holds no PEM certificate (`-----BEGIN CERTIFICATE-----`)",
+            path.display()
+        ));
+    }
+    Ok(pem)
 }
 
 impl std::fmt::Display for RedisUrl {
@@ -538,9 +622,15 @@ impl RedisStore {
         claim_idle: Duration,
     ) -> Result<RedisStore, StoreError> {
         let fail = |what: &str, e: &dyn std::fmt::Display| {
-            StoreError(format!("queue {}: {what}: {e}", url.redacted()))
+            StoreError(format!(
+                "queue {}: {what}: {e}{}",
+                url.redacted(),
+                tls_hint(url, &e.to_string())
+            ))
         };
-        let client = redis::Client::open(url.expose()).map_err(|e| fail("bad URL", &e))?;
+        let client = url
+            .client()
+            .map_err(|e| StoreError(format!("queue {}: {e}", url.redacted())))?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("aviary-redis")
@@ -587,7 +677,16 @@ impl RedisStore {
                     "queue redis: the connect thread panicked".into(),
                 ))
             })
-        })?;
+        });
+        let connected = match connected {
+            Ok(c) => c,
+            Err(e) => {
+                // `open` may be called from async code, where dropping a runtime (which waits
+                // for its blocking threads) panics.
+                rt.shutdown_background();
+                return Err(e);
+            }
+        };
         Ok(RedisStore {
             rt: Some(rt),
             conn: connected.0,
@@ -1007,6 +1106,7 @@ pub mod test_server {
         child: Child,
         port: u16,
         dir: std::path::PathBuf,
+        tls: bool,
     }
 
     impl RedisServer {
@@ -1017,6 +1117,17 @@ pub mod test_server {
 
         /// Starts one with these extra arguments (e.g. `--appendonly yes --appendfsync always`).
         pub fn start_with(extra: &[&str]) -> RedisServer {
+            RedisServer::spawn(None, extra)
+        }
+
+        /// Starts one that only speaks TLS (`--port 0 --tls-port <free port>`) with this
+        /// certificate and key (PEM files) and no client certificates; [`RedisServer::url`] is
+        /// then `rediss://`.
+        pub fn start_tls(cert: &std::path::Path, key: &std::path::Path) -> RedisServer {
+            RedisServer::spawn(Some((cert, key)), &["--appendonly", "no"])
+        }
+
+        fn spawn(tls: Option<(&std::path::Path, &std::path::Path)>, extra: &[&str]) -> RedisServer {
             let port = std::net::TcpListener::bind("127.0.0.1:0")
                 .and_then(|l| l.local_addr())
                 .expect("a free port")
@@ -1025,8 +1136,22 @@ pub mod test_server {
                 std::env::temp_dir().join(format!("aviary-redis-{}-{port}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).expect("temp dir");
-            let child = Command::new("redis-server")
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            let mut cmd = Command::new("redis-server");
+            match tls {
+                None => {
+                    cmd.args(["--port", &port.to_string()]);
+                }
+                Some((cert, key)) => {
+                    cmd.args(["--port", "0", "--tls-port", &port.to_string()])
+                        .arg("--tls-cert-file")
+                        .arg(cert)
+                        .arg("--tls-key-file")
+                        .arg(key)
+                        .args(["--tls-auth-clients", "no"]);
+                }
+            }
+            let child = cmd
+                .args(["--bind", "127.0.0.1"])
                 .args(["--save", ""])
                 .args(extra)
                 .arg("--dir")
@@ -1040,14 +1165,26 @@ pub mod test_server {
                          scripts/setup-tests.sh (installs it with apt-get)"
                     )
                 });
-            let mut server = RedisServer { child, port, dir };
+            let mut server = RedisServer {
+                child,
+                port,
+                dir,
+                tls: tls.is_some(),
+            };
             let deadline = Instant::now() + Duration::from_secs(10);
             loop {
                 if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
                     return server;
                 }
                 if let Ok(Some(status)) = server.child.try_wait() {
-                    panic!("redis-server exited at once ({status})");
+                    panic!(
+                        "redis-server exited at once ({status}){}",
+                        if server.tls {
+                            " (is it built with TLS? `redis-server --tls-port` needs it)"
+                        } else {
+                            ""
+                        }
+                    );
                 }
                 assert!(
                     Instant::now() < deadline,
@@ -1062,9 +1199,10 @@ pub mod test_server {
             self.port
         }
 
-        /// `redis://127.0.0.1:<port>/<db>`.
+        /// `redis://127.0.0.1:<port>/<db>` (`rediss://` for [`RedisServer::start_tls`]).
         pub fn url(&self, db: u32) -> String {
-            format!("redis://127.0.0.1:{}/{db}", self.port)
+            let scheme = if self.tls { "rediss" } else { "redis" };
+            format!("{scheme}://127.0.0.1:{}/{db}", self.port)
         }
     }
 

@@ -1,8 +1,10 @@
 //! What the queue tests that run the real `aviary run` binary share: the recorder guest, a
-//! manifest writer, process start/stop, envelopes, the emulator settings and the parsing of
-//! the guest's `effect <id> attempt <n>` log lines.
+//! manifest writer, process start/stop, envelopes, the emulator settings, the parsing of
+//! the guest's `effect <id> attempt <n>` log lines, and the exactly-once-by-effect check on
+//! the recorder's replies.
 #![allow(dead_code)] // each test crate uses its own subset
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -192,4 +194,54 @@ pub fn write_manifest(dir: &Path, emu: &Emulator, queue_table: &str, retry: &str
     let path = dir.join("aviary.toml");
     std::fs::write(&path, text).unwrap();
     path
+}
+
+/// `[[handler]]` lines that let the recorder reply to messages and make it reply to every
+/// event (its effect, which the emulator records; a re-run sends the same `uuid`).
+pub const REPLY: &str =
+    "openapi = [\"/open-apis/im/v1/messages\"]\n[handler.config]\nreply = \"yes\"\n";
+
+/// How many replies the emulator created for each message id.
+pub fn replies_per_message(emu: &Emulator) -> HashMap<String, usize> {
+    let mut per = HashMap::new();
+    for m in emu.sent_messages() {
+        if let Some(parent) = m.reply_to {
+            *per.entry(parent).or_insert(0) += 1;
+        }
+    }
+    per
+}
+
+/// Exactly once by effect, for events `om_0` … `om_<n-1>` handled by the replying recorder:
+/// the emulator sent exactly one message per event, a reply to it saying `effect <id>`, and
+/// nothing else, whatever ran more than once. Returns how many repeated replies the emulator
+/// suppressed by `uuid` (re-runs after a crash, retries).
+pub fn assert_one_reply_per_event(emu: &Emulator, n: usize) -> u64 {
+    let replies = replies_per_message(emu);
+    let not_once: Vec<(&String, &usize)> = replies.iter().filter(|(_, &k)| k != 1).collect();
+    assert!(
+        not_once.is_empty(),
+        "events with more than one reply: {not_once:?}"
+    );
+    let expected: HashSet<String> = (0..n).map(|i| format!("om_{i}")).collect();
+    let replied: HashSet<String> = replies.keys().cloned().collect();
+    let missing: Vec<&String> = expected.difference(&replied).take(20).collect();
+    let extra: Vec<&String> = replied.difference(&expected).take(20).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{} of {n} events replied to; missing (first 20): {missing:?}; replies to unknown \
+         messages: {extra:?}",
+        replied.intersection(&expected).count()
+    );
+    let sent = emu.sent_messages();
+    assert_eq!(sent.len(), n, "no other message was sent");
+    for m in &sent {
+        let parent = m.reply_to.as_deref().unwrap_or_default();
+        assert!(
+            m.content.contains(&format!("effect {parent}\"")),
+            "the reply to {parent} is another event's: {}",
+            m.content
+        );
+    }
+    emu.duplicate_messages_suppressed()
 }
