@@ -21,13 +21,15 @@ use aviary::queue::QueueStore;
 mod queue_support;
 use queue_support::*;
 
-/// The manifest of this test: the Redis queue at `redis_url`, a short claim timeout,
+/// The manifest of this test: the Redis queue at `redis_url`, a claim timeout short enough for
+/// the test yet long enough that a live instance on a loaded 2-core machine (heartbeats late
+/// under load) is not mistaken for a dead one,
 /// retries slow enough that a killed instance surely holds jobs, and a reply to every event.
 fn manifest(dir: &Path, emu: &Emulator, redis_url: &str) -> PathBuf {
     write_manifest(
         dir,
         emu,
-        &format!("backend = \"{redis_url}\"\nclaim_idle_secs = 5\n"),
+        &format!("backend = \"{redis_url}\"\nclaim_idle_secs = 10\n"),
         &format!("max_attempts = 3\nbackoff_ms = 2000\nbackoff_max_ms = 4000\n{REPLY}"),
     )
 }
