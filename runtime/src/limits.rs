@@ -235,9 +235,11 @@ pub mod sandbox {
     /// with it 15 µs (the slot no longer page-faults after each reset).
     pub const MEMORY_KEEP_RESIDENT_BYTES: usize = 1024 * 1024;
 
-    /// Bytes of each table reset in place when its slot is reused (tables of Rust guests are a
-    /// few hundred entries, 8 bytes each).
-    pub const TABLE_KEEP_RESIDENT_BYTES: usize = 64 * 1024;
+    /// Bytes of each table reset in place when its slot is reused. One host page: tables of
+    /// Rust guests are a few hundred entries, 8 bytes each (the example: 122 and 10), and a
+    /// table of at most one page kept resident is reset with a memset, without the
+    /// PAGEMAP_SCAN ioctl wasmtime uses for larger ones (one ioctl per table per drop).
+    pub const TABLE_KEEP_RESIDENT_BYTES: usize = 4096;
 
     /// Most instances of one handler kept idle for reuse (`reuse = N` handlers only).
     pub const MAX_IDLE_REUSED_INSTANCES: usize = 8;

@@ -2,15 +2,17 @@
 //! (store, limits, instantiate, call, classify).
 
 use std::collections::BTreeMap;
+use std::future::{poll_fn, Future};
 use std::path::{Path, PathBuf};
+use std::pin::{pin, Pin};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Instant;
 
 use wasmtime::{Engine, Store, UpdateDeadline};
 
 use crate::handler::{Failure, GuestEvent, Invocation, Invoke, InvokeFuture, Outcome};
 use crate::limits::sandbox::{MAX_IDLE_REUSED_INSTANCES, UNLIMITED_FUEL};
-use crate::protocol::envelope::EventKind;
 use crate::sandbox::bindings::{self, Handler, HandlerPre};
 use crate::sandbox::classify::{classify, CallLimits};
 use crate::sandbox::guest::GuestInfo;
@@ -36,6 +38,8 @@ struct Inner {
     from_cache: bool,
     guest: Option<GuestInfo>,
     idle: Mutex<Vec<Warm>>,
+    /// Host states of finished calls, ready for the next store (see [`HostState::recycle`]).
+    spare: Mutex<Vec<HostState>>,
 }
 
 /// An instance kept for reuse, with the number of events it has served.
@@ -73,6 +77,7 @@ impl LoadedHandler {
             from_cache: p.from_cache,
             guest: p.guest,
             idle: Mutex::new(Vec::new()),
+            spare: Mutex::new(Vec::new()),
         }))
     }
 
@@ -123,17 +128,20 @@ impl LoadedHandler {
         let fuel_ok = store.set_fuel(budget);
         store.set_epoch_deadline(1);
 
-        let ev = to_wit(event);
         let call = async {
             fuel_ok?;
             let instance = match instance {
                 Some(i) => i,
                 None => inner.pre.instantiate_async(&mut store).await?,
             };
-            let outcome = instance.call_handle(&mut store, &ev).await?;
+            // Lowered straight from `event`'s strings (no copy of the envelope).
+            let handle = bindings::handle_func(&instance, &store)?;
+            let (outcome,) = handle
+                .call_async(&mut store, (bindings::EventRef::new(event),))
+                .await?;
             wasmtime::Result::Ok((instance, outcome))
         };
-        let result = tokio::time::timeout(limits.timeout, call).await;
+        let result = timeout_at(start + limits.timeout, call).await;
 
         let fuel_used = store.get_fuel().ok().map(|left| budget - left);
         let peak_memory_bytes = store.data().limiter.peak();
@@ -166,12 +174,15 @@ impl LoadedHandler {
 
     fn new_store(&self) -> Store<HostState> {
         let inner = &*self.0;
-        let state = HostState::new(
-            inner.limits.memory_bytes,
-            inner.config.clone(),
-            inner.openapi.clone(),
-            inner.shared_name.clone(),
-        );
+        let spare = inner.spare.lock().unwrap().pop();
+        let state = spare.unwrap_or_else(|| {
+            HostState::new(
+                inner.limits.memory_bytes,
+                inner.config.clone(),
+                inner.openapi.clone(),
+                inner.shared_name.clone(),
+            )
+        });
         let mut store = Store::new(&inner.engine, state);
         store.limiter(|s| &mut s.limiter);
         // Every tick: trap once past the call's deadline, else yield to the executor so a busy
@@ -197,7 +208,17 @@ impl LoadedHandler {
     /// Keeps a healthy instance for its next event if the reuse policy allows; otherwise drops
     /// it (with pooling, dropping the store is where the memory slot is reset).
     fn keep(&self, store: Store<HostState>, instance: Handler, served: u32) {
-        let Some(limit) = self.0.reuse else { return };
+        let Some(limit) = self.0.reuse else {
+            // Instance per event: the instance goes with the store (its pool slot is reset
+            // here); the host state of this clean call is kept for the next store.
+            let _ = instance;
+            let state = store.into_data().recycle(self.0.limits.memory_bytes);
+            let mut spare = self.0.spare.lock().unwrap();
+            if spare.len() < MAX_IDLE_REUSED_INSTANCES {
+                spare.push(state);
+            }
+            return;
+        };
         if served >= limit {
             return;
         }
@@ -234,21 +255,26 @@ impl std::fmt::Debug for LoadedHandler {
     }
 }
 
-fn to_wit(e: &GuestEvent) -> bindings::Event {
-    bindings::Event {
-        dedupe_id: e.dedupe_id.clone(),
-        event_id: e.event_id.clone(),
-        event_type: e.event_type.clone(),
-        kind: match e.kind {
-            EventKind::Event => bindings::EventKind::Event,
-            EventKind::Callback => bindings::EventKind::Callback,
-        },
-        app_id: e.app_id.clone(),
-        tenant_key: e.tenant_key.clone(),
-        create_time: e.create_time.clone(),
-        attempt: e.attempt,
-        envelope: e.envelope.clone(),
-    }
+/// The call ran past its wall-clock deadline.
+struct Elapsed;
+
+/// `tokio::time::timeout_at`, except that the timer is only created (and registered with the
+/// runtime's timer wheel) if `fut` does not finish on its first poll. Most calls never wait (a
+/// handler that neither blocks in a host call nor runs past an epoch tick completes in one
+/// poll), so they skip the timer's setup and teardown; the bound is the same absolute
+/// deadline either way, and like tokio's, `fut` is polled before the timer.
+async fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Result<F::Output, Elapsed> {
+    let mut fut = pin!(fut);
+    let mut timer: Option<Pin<Box<tokio::time::Sleep>>> = None;
+    poll_fn(|cx| {
+        if let Poll::Ready(out) = fut.as_mut().poll(cx) {
+            return Poll::Ready(Ok(out));
+        }
+        let timer =
+            timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline.into())));
+        timer.as_mut().poll(cx).map(|()| Err(Elapsed))
+    })
+    .await
 }
 
 fn from_wit(o: bindings::Outcome) -> Outcome {

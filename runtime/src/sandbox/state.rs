@@ -60,4 +60,22 @@ impl HostState {
             },
         }
     }
+
+    /// The state of a store whose call finished cleanly, made ready for the next store (and
+    /// its fresh instance): a fresh resource table (whatever the guest left in it is dropped),
+    /// limiter, call identity, and fresh WASI random generators and clocks (reseeded, so no
+    /// generator state, which a guest advances by drawing, carries from one event to the
+    /// next). The rest of the deny-all WASI context (no environment, arguments, files or
+    /// sockets; stdio into the log sink) holds nothing a call can change, and the log sink is
+    /// emptied; keeping them saves building a `WasiCtx` per event.
+    pub(crate) fn recycle(mut self, memory_limit: u64) -> Self {
+        *self.wasi.random() = wasmtime_wasi::random::WasiRandomCtx::default();
+        *self.wasi.clocks() = wasmtime_wasi::clocks::WasiClocksCtx::default();
+        self.table = host::wasi::table();
+        self.limiter = TotalMemoryLimiter::new(memory_limit);
+        let _ = self.logs.take();
+        self.call.dedupe_id.clear();
+        self.call.next_request = 0;
+        self
+    }
 }
