@@ -45,7 +45,7 @@ use aviary::protocol::envelope::parse_envelope;
 use aviary::protocol::{decode_frame, encode_frame, FrameType};
 use aviary::sandbox::{HandlerSpec, Sandbox, SandboxConfig};
 use aviary_tests::peers::{Peer, PeerKind};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_tungstenite::tungstenite::Message;
@@ -519,20 +519,28 @@ async fn trivial_client(domain: String, shutdown: CancellationToken) {
             _ = shutdown.cancelled() => return,
             msg = rx.next() => msg,
         };
-        let Some(Ok(Message::Binary(bytes))) = msg else {
+        // Ack this frame and every one already received, then write them in one flush (as
+        // Aviary's writer does), so this row measures the emulator, not one syscall per ack.
+        let mut next = Some(msg);
+        while let Some(msg) = next.take() {
             match msg {
-                Some(Ok(_)) => continue,
+                Some(Ok(Message::Binary(bytes))) => {
+                    if let Ok(frame) = decode_frame(&bytes) {
+                        if frame.frame_type() == Some(FrameType::Data) {
+                            let ack = build_ack(&frame, 0, &AckBody::Ok);
+                            if tx.feed(Message::Binary(encode_frame(&ack))).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+                Some(Ok(_)) => {}
                 _ => return,
             }
-        };
-        let Ok(frame) = decode_frame(&bytes) else {
-            continue;
-        };
-        if frame.frame_type() == Some(FrameType::Data) {
-            let ack = build_ack(&frame, 0, &AckBody::Ok);
-            if tx.send(Message::Binary(encode_frame(&ack))).await.is_err() {
-                return;
-            }
+            next = rx.next().now_or_never();
+        }
+        if tx.flush().await.is_err() {
+            return;
         }
     }
 }
