@@ -5,33 +5,12 @@
 
 use std::collections::HashSet;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use aviary::emulator::Emulator;
 
 mod queue_support;
 use queue_support::*;
-
-fn dlq(manifest: &Path, args: &[&str]) -> Output {
-    Command::new(binary())
-        .arg("dlq")
-        .args(args)
-        .arg("-m")
-        .arg(manifest)
-        .output()
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "dlq failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dlq_commands_work_while_aviary_run_holds_the_queue_file() {

@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aviary::emulator::{DeliveryStatus, Emulator};
@@ -204,13 +203,7 @@ async fn ten_thousand_events_survive_repeated_sigkill_each_with_exactly_one_repl
     drop(store);
 
     // The CLI sees the same.
-    let out = Command::new(binary())
-        .args(["dlq", "list", "-m"])
-        .arg(&manifest)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let listed = String::from_utf8_lossy(&out.stdout);
+    let listed = dlq_list(&manifest);
     assert_eq!(listed.lines().count(), requested_dead.len(), "{listed}");
     assert!(listed.contains("rejected: asked to reject"), "{listed}");
     assert!(listed.contains("attempt 3 of 3"), "{listed}");

@@ -10,7 +10,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aviary::emulator::{DeliveryStatus, Emulator};
@@ -341,17 +340,7 @@ async fn three_instances_share_one_redis_one_is_sigkilled_every_event_handled_an
         .map(|r| r.job.dedupe_id)
         .collect();
     assert_eq!(dead, requested_dead);
-    let out = Command::new(binary())
-        .args(["dlq", "list", "-m"])
-        .arg(&manifest)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let listed = String::from_utf8_lossy(&out.stdout);
+    let listed = dlq_list(&manifest);
     assert_eq!(listed.lines().count(), requested_dead.len(), "{listed}");
     assert!(listed.contains("rejected: asked to reject"), "{listed}");
 }
@@ -370,21 +359,10 @@ fn timed_effects(log: &Path) -> Vec<(String, String, u32)> {
     text.lines()
         .filter_map(|l| {
             let ts = l.split_whitespace().next()?.to_string();
-            let (id, attempt) = effects_of_line(l)?;
+            let (id, attempt) = effect_of_line(l)?;
             Some((ts, id, attempt))
         })
         .collect()
-}
-
-fn effects_of_line(line: &str) -> Option<(String, u32)> {
-    let rest = &line[line.find("effect ")? + 7..];
-    let mut words = rest.split_whitespace();
-    let id = words.next()?.to_string();
-    (words.next()? == "attempt").then_some(())?;
-    let n = words
-        .next()?
-        .trim_end_matches(|c: char| !c.is_ascii_digit());
-    Some((id, n.parse().ok()?))
 }
 
 async fn wait_connected(emu: &Emulator, n: usize) {
@@ -763,17 +741,7 @@ async fn events_flow_over_rediss_and_an_untrusted_certificate_is_a_clear_error()
         "one run per event, two for retry-once"
     );
     let suppressed = assert_one_reply_per_event(&emu, N);
-    let out = Command::new(binary())
-        .args(["dlq", "list", "-m"])
-        .arg(&manifest)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let listed = String::from_utf8_lossy(&out.stdout);
+    let listed = dlq_list(&manifest);
     assert_eq!(listed.lines().count(), N / 20, "{listed}");
 
     // The server's certificate is not signed by the CA given, or by a public one: refused,

@@ -1,12 +1,12 @@
 //! What the queue tests that run the real `aviary run` binary share: the recorder guest, a
 //! manifest writer, process start/stop, envelopes, the emulator settings, the parsing of
-//! the guest's `effect <id> attempt <n>` log lines, and the exactly-once-by-effect check on
-//! the recorder's replies.
+//! the guest's `effect <id> attempt <n>` log lines, `aviary dlq` runs, and the
+//! exactly-once-by-effect check on the recorder's replies.
 #![allow(dead_code)] // each test crate uses its own subset
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use aviary::emulator::{Emulator, EmulatorConfig};
@@ -132,18 +132,45 @@ pub fn envelope(i: usize, text: &str) -> serde_json::Value {
 /// `effect <id> attempt <n>` lines of one log: (id, attempt) in order.
 pub fn effects(log: &Path) -> Vec<(String, u32)> {
     let text = std::fs::read_to_string(log).unwrap_or_default();
-    text.lines()
-        .filter_map(|l| {
-            let rest = &l[l.find("effect ")? + 7..];
-            let mut words = rest.split_whitespace();
-            let id = words.next()?.to_string();
-            (words.next()? == "attempt").then_some(())?;
-            let n = words
-                .next()?
-                .trim_end_matches(|c: char| !c.is_ascii_digit());
-            Some((id, n.parse().ok()?))
-        })
-        .collect()
+    text.lines().filter_map(effect_of_line).collect()
+}
+
+/// The (id, attempt) of one `effect <id> attempt <n>` log line, if it is one.
+pub fn effect_of_line(line: &str) -> Option<(String, u32)> {
+    let rest = &line[line.find("effect ")? + 7..];
+    let mut words = rest.split_whitespace();
+    let id = words.next()?.to_string();
+    (words.next()? == "attempt").then_some(())?;
+    let n = words
+        .next()?
+        .trim_end_matches(|c: char| !c.is_ascii_digit());
+    Some((id, n.parse().ok()?))
+}
+
+/// `aviary dlq <args…> -m <manifest>`, as it came out.
+pub fn dlq(manifest: &Path, args: &[&str]) -> Output {
+    Command::new(binary())
+        .arg("dlq")
+        .args(args)
+        .arg("-m")
+        .arg(manifest)
+        .output()
+        .unwrap()
+}
+
+/// What a `dlq` command printed; asserts it succeeded (showing its stderr if not).
+pub fn stdout(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "dlq failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// `aviary dlq list -m <manifest>`: asserts it succeeded and returns what it printed.
+pub fn dlq_list(manifest: &Path) -> String {
+    stdout(&dlq(manifest, &["list"]))
 }
 
 pub fn sigterm(run: &mut Run) -> Option<i32> {
