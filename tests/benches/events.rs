@@ -436,9 +436,7 @@ async fn burst_result(emu: &Emulator, payloads: Vec<Vec<u8>>) -> Value {
     let n = payloads.len() as u64;
     let cpu_before = process_cpu();
     let started = Instant::now();
-    for p in payloads {
-        emu.push(p, PushOptions::default());
-    }
+    emu.push_many(payloads.into_iter().map(|p| (p, PushOptions::default())));
     let deadline = started + Duration::from_secs(600);
     while emu.acks_ok_total() < n {
         if Instant::now() > deadline {

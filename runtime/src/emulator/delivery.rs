@@ -23,7 +23,7 @@ use super::records::{
 use super::state::{push_bounded, random_hex, Outbound, Shared, State};
 use crate::limits::emulator as limits;
 use crate::protocol::ack::parse_ack_payload;
-use crate::protocol::envelope::parse_envelope;
+use crate::protocol::envelope::event_id_of;
 use crate::protocol::fragment::{fragment_count, fragment_frames, DataMessage};
 use crate::protocol::headers::{BIZ_RT, MESSAGE_ID};
 use crate::protocol::{encode_frame, Frame, MessageType};
@@ -61,9 +61,7 @@ impl State {
         self.evict_finished_deliveries();
         let id = DeliveryId(self.next_delivery);
         self.next_delivery += 1;
-        let event_id = parse_envelope(&payload, None)
-            .ok()
-            .map(|envelope| envelope.meta.event_id);
+        let event_id = event_id_of(&payload);
         let record = DeliveryRecord {
             id,
             event_id,
@@ -129,15 +127,34 @@ impl State {
                 _ => {} // stale: acked, failed or rescheduled since
             }
         }
-        if !self.connections.is_empty() {
-            let due = std::mem::take(&mut self.blocked);
-            for id in due {
-                if !self.try_send(id, now, rng) {
-                    self.blocked.push_back(id);
-                }
-            }
+        if !self.connections.is_empty() && self.send_due(now, rng) {
+            return Some(now); // more to send: step again after letting acks in
         }
         self.next_wake()
+    }
+
+    /// Sends due messages in push order, at most [`limits::SEND_BATCH`] per call, so the
+    /// state lock is released between slices of a large burst and acks are matched while it
+    /// goes out. Messages that cannot be sent now (their connection is gone) keep their place.
+    /// Returns whether sendable messages are left for another call.
+    fn send_due(&mut self, now: Instant, rng: &mut impl Rng) -> bool {
+        let mut unsent = Vec::new();
+        let mut sent = 0;
+        while sent < limits::SEND_BATCH {
+            let Some(id) = self.blocked.pop_front() else {
+                break;
+            };
+            if self.try_send(id, now, rng) {
+                sent += 1;
+            } else {
+                unsent.push(id);
+            }
+        }
+        let more = sent == limits::SEND_BATCH && !self.blocked.is_empty();
+        for id in unsent.into_iter().rev() {
+            self.blocked.push_front(id);
+        }
+        more
     }
 
     /// Schedules `id` to be looked at when `at` comes.
@@ -290,8 +307,11 @@ impl State {
     }
 
     /// Handles a data frame from a client: an ack if its payload parses as one (recorded and
-    /// matched to its delivery by `message_id`), junk otherwise.
-    pub(crate) fn on_data_frame(&mut self, connection: u64, frame: Frame, now: Instant) {
+    /// matched to its delivery by `message_id`), junk otherwise. Returns whether the engine
+    /// must look again (a failed attempt scheduled a redelivery); a 200 ack only completes its
+    /// delivery, whose timer is then skipped as stale.
+    #[must_use]
+    pub(crate) fn on_data_frame(&mut self, connection: u64, frame: Frame, now: Instant) -> bool {
         let (code, data) = match parse_ack_payload(frame.payload_bytes()) {
             Ok(parsed) => parsed,
             Err(reason) => {
@@ -304,14 +324,14 @@ impl State {
                         kind: NonAck::UnexpectedFrame { frame, reason },
                     },
                 );
-                return;
+                return false;
             }
         };
         if self.ack_loss > 0.0 && rand::random::<f64>() < self.ack_loss {
             // A lost (or hopelessly late) ack: the attempt times out and is redelivered.
             self.acks_lost_total += 1;
             tracing::debug!(connection, "ack thrown away (ack loss)");
-            return;
+            return false;
         }
         let message_id = frame.header(MESSAGE_ID).unwrap_or("").to_string();
         let biz_rt = frame.header(BIZ_RT).map(str::to_string);
@@ -334,10 +354,10 @@ impl State {
             },
         );
         let Some(id) = delivery else {
-            return;
+            return false;
         };
         let Some(entry) = self.deliveries.get_mut(&id) else {
-            return;
+            return false;
         };
         entry.record.last_code = Some(code);
         let in_time = matches!(
@@ -345,7 +365,7 @@ impl State {
             Phase::InFlight { message_id: m, deadline } if *m == message_id && now <= *deadline
         );
         if !in_time {
-            return; // late or repeated: recorded only
+            return false; // late or repeated: recorded only
         }
         if code == 200 {
             if let Some(last) = entry.record.attempts.last_mut() {
@@ -355,8 +375,10 @@ impl State {
             entry.record.status = DeliveryStatus::Acked;
             entry.phase = Phase::Done;
             self.active.remove(&id);
+            false
         } else {
             self.fail_attempt(id, AttemptOutcome::Failed(code), now);
+            true
         }
     }
 }
@@ -365,8 +387,14 @@ impl State {
 pub(crate) async fn run_engine(shared: Arc<Shared>, cancel: CancellationToken) {
     let mut rng = StdRng::from_entropy();
     loop {
-        let next = shared.lock().step(Instant::now(), &mut rng);
+        let now = Instant::now();
+        let next = shared.lock().step(now, &mut rng);
         shared.changed();
+        if next.is_some_and(|at| at <= now) {
+            // A burst is going out in slices: let the gateway's tasks run in between.
+            tokio::task::yield_now().await;
+            continue;
+        }
         let sleep = async {
             match next {
                 Some(at) => tokio::time::sleep_until(at.into()).await,
@@ -489,7 +517,11 @@ mod tests {
         let ok = s.enqueue(ENVELOPE.to_vec(), PushOptions::default(), now);
         s.step(now, &mut rng);
         let sent = frames(&mut rx);
-        s.on_data_frame(1, build_ack(&sent[sent.len() - 1], 1, &AckBody::Ok), now);
+        let wake = s.on_data_frame(1, build_ack(&sent[sent.len() - 1], 1, &AckBody::Ok), now);
+        assert!(
+            !wake,
+            "a 200 ack completes its delivery without waking the engine"
+        );
         let record = &s.deliveries[&ok].record;
         assert!(record.acked);
         assert_eq!(record.status, DeliveryStatus::Acked);
@@ -499,10 +531,14 @@ mod tests {
         let failing = s.enqueue(ENVELOPE.to_vec(), PushOptions::default(), now);
         s.step(now, &mut rng);
         let first = frames(&mut rx);
-        s.on_data_frame(
+        let wake = s.on_data_frame(
             1,
             build_ack(first.last().unwrap(), 1, &AckBody::Failed),
             now,
+        );
+        assert!(
+            wake,
+            "a failed attempt schedules a redelivery the engine must see"
         );
         assert_eq!(
             s.deliveries[&failing].record.status,
@@ -538,7 +574,7 @@ mod tests {
             ]
         );
         // A late ack is recorded but changes nothing.
-        s.on_data_frame(1, build_ack(second.last().unwrap(), 1, &AckBody::Ok), t3);
+        assert!(!s.on_data_frame(1, build_ack(second.last().unwrap(), 1, &AckBody::Ok), t3));
         assert!(!s.deliveries[&failing].record.acked);
         assert_eq!(s.acks.back().unwrap().delivery, Some(failing));
     }
@@ -565,9 +601,48 @@ mod tests {
             payload: Some(b"not json".to_vec()),
             ..Default::default()
         };
-        s.on_data_frame(1, junk, now);
+        assert!(!s.on_data_frame(1, junk, now));
         assert_eq!(s.non_acks.len(), 1);
         assert!(s.acks.is_empty());
+    }
+
+    #[test]
+    fn a_burst_goes_out_in_slices_and_a_message_for_a_gone_connection_keeps_its_place() {
+        let mut s = state();
+        let mut rng = StdRng::seed_from_u64(6);
+        let mut rx = connect(&mut s, 1);
+        let now = Instant::now();
+        let stuck = s.enqueue(
+            b"{}".to_vec(),
+            PushOptions {
+                connection: Some(9),
+                ..Default::default()
+            },
+            now,
+        );
+        for _ in 0..limits::SEND_BATCH + 5 {
+            s.enqueue(b"{}".to_vec(), PushOptions::default(), now);
+        }
+        assert_eq!(
+            s.step(now, &mut rng),
+            Some(now),
+            "more to send: step again now"
+        );
+        assert_eq!(frames(&mut rx).len(), limits::SEND_BATCH);
+        let next = s.step(now, &mut rng);
+        assert_eq!(frames(&mut rx).len(), 5);
+        assert_eq!(
+            next,
+            Some(now + Duration::from_secs(3)),
+            "then the ack deadline"
+        );
+        assert_eq!(s.blocked.iter().copied().collect::<Vec<_>>(), [stuck]);
+        assert_eq!(s.deliveries[&stuck].record.status, DeliveryStatus::Waiting);
+        // The targeted connection appears: the waiting message goes out.
+        let mut rx9 = connect(&mut s, 9);
+        s.step(now, &mut rng);
+        assert_eq!(frames(&mut rx9).len(), 1);
+        assert!(s.blocked.is_empty());
     }
 
     #[test]

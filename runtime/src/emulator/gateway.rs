@@ -9,7 +9,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::stream::SplitSink;
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::handshake::server::{
@@ -24,14 +25,16 @@ use tokio_util::sync::CancellationToken;
 
 use super::config::{Fault, HandshakeAnswer, PongMode, RawMessage};
 use super::records::{ConnectionInfo, NonAck, NonAckRecord, PingRecord};
-use super::state::{push_bounded, LiveConnection, Outbound, Shared};
+use super::state::{push_bounded, LiveConnection, Outbound, Shared, State};
 use crate::limits::emulator as limits;
 use crate::protocol::control::pong_frame;
 use crate::protocol::handshake::{
     AUTH_EXCEED_CONN_LIMIT, HANDSHAKE_AUTH_ERR_CODE, HANDSHAKE_MSG, HANDSHAKE_STATUS,
     STATUS_AUTH_FAILED,
 };
-use crate::protocol::{decode_frame, encode_frame, ClientConfigUpdate, FrameType, MessageType};
+use crate::protocol::{
+    decode_frame, encode_frame, ClientConfigUpdate, Frame, FrameType, MessageType,
+};
 
 /// Path of the gateway's WebSocket endpoint (as in production URLs).
 pub const WS_PATH: &str = "/ws/v2";
@@ -283,47 +286,66 @@ async fn serve(
     let (mut sink, mut stream) = ws.split();
     let (reply_tx, mut reply_rx) = mpsc::unbounded_channel::<Vec<u8>>();
     let reader = async {
+        let mut replies = Vec::new();
         loop {
-            match stream.next().await {
-                None => return,
-                Some(Err(e)) => {
-                    tracing::info!(connection = id, error = %e, "read failed");
-                    return;
-                }
-                Some(Ok(message)) => {
-                    if let Some(reply) = on_message(shared, id, message) {
-                        let _ = reply_tx.send(reply);
+            // The next message, then whatever is already buffered behind it (up to a batch),
+            // handled together under one lock.
+            let mut batch = Vec::new();
+            let mut next = Some(stream.next().await);
+            let mut end = false;
+            while let Some(item) = next.take() {
+                match item {
+                    None => end = true,
+                    Some(Err(e)) => {
+                        tracing::info!(connection = id, error = %e, "read failed");
+                        end = true;
+                    }
+                    Some(Ok(message)) => {
+                        batch.push(message);
+                        if batch.len() < READ_BATCH {
+                            next = stream.next().now_or_never();
+                        }
                     }
                 }
+            }
+            if !batch.is_empty() {
+                on_messages(shared, id, batch, &mut replies);
+                for reply in replies.drain(..) {
+                    let _ = reply_tx.send(reply);
+                }
+            }
+            if end {
+                return;
             }
         }
     };
     let writer = async {
         loop {
-            let message = tokio::select! {
+            let first = tokio::select! {
                 biased;
                 _ = cancel.cancelled() => return WriterEnd::Cancelled,
                 reply = reply_rx.recv() => match reply {
-                    Some(bytes) => Message::Binary(bytes),
+                    Some(bytes) => Next::Send(Message::Binary(bytes)),
                     None => return WriterEnd::Stopped,
                 },
                 command = rx.recv() => match command {
                     None => return WriterEnd::Stopped,
-                    Some(Outbound::Frame(bytes)) | Some(Outbound::Raw(RawMessage::Binary(bytes))) => {
-                        Message::Binary(bytes)
-                    }
-                    Some(Outbound::Raw(RawMessage::Text(text))) => Message::Text(text),
-                    Some(Outbound::Raw(RawMessage::Ping(payload))) => Message::Ping(payload),
-                    Some(Outbound::Fault(fault)) => return WriterEnd::Fault(fault),
+                    Some(command) => Next::of(command),
                 },
             };
-            let sent = tokio::select! {
+            // Queue what is already waiting behind it (pongs first), then write it all with one
+            // flush; a scripted fault still comes after everything queued before it.
+            let written = tokio::select! {
                 _ = cancel.cancelled() => return WriterEnd::Cancelled,
-                sent = sink.send(message) => sent,
+                written = write_batch(&mut sink, first, &mut reply_rx, &mut rx) => written,
             };
-            if let Err(e) = sent {
-                tracing::info!(connection = id, error = %e, "send failed");
-                return WriterEnd::Stopped;
+            match written {
+                Ok(None) => {}
+                Ok(Some(fault)) => return WriterEnd::Fault(fault),
+                Err(e) => {
+                    tracing::info!(connection = id, error = %e, "send failed");
+                    return WriterEnd::Stopped;
+                }
             }
         }
     };
@@ -343,6 +365,58 @@ async fn serve(
         WriterEnd::Fault(fault) => apply_fault(shared, id, ws, fault).await,
         WriterEnd::Stopped => {}
     }
+}
+
+/// What the writer does with one queued command.
+enum Next {
+    Send(Message),
+    Fault(Fault),
+}
+
+impl Next {
+    fn of(command: Outbound) -> Next {
+        match command {
+            Outbound::Frame(bytes) | Outbound::Raw(RawMessage::Binary(bytes)) => {
+                Next::Send(Message::Binary(bytes))
+            }
+            Outbound::Raw(RawMessage::Text(text)) => Next::Send(Message::Text(text)),
+            Outbound::Raw(RawMessage::Ping(payload)) => Next::Send(Message::Ping(payload)),
+            Outbound::Fault(fault) => Next::Fault(fault),
+        }
+    }
+}
+
+/// Writes `first` and up to [`limits::WRITE_BATCH_FRAMES`] − 1 messages already queued behind
+/// it, then flushes once. Returns the fault met in the queue, if any (written after everything
+/// queued before it, so a fault still cuts the stream where the script put it).
+async fn write_batch(
+    sink: &mut SplitSink<Ws, Message>,
+    first: Next,
+    replies: &mut mpsc::UnboundedReceiver<Vec<u8>>,
+    commands: &mut mpsc::UnboundedReceiver<Outbound>,
+) -> Result<Option<Fault>, tokio_tungstenite::tungstenite::Error> {
+    let mut next = Some(first);
+    let mut fed = 0;
+    let mut fault = None;
+    while let Some(item) = next.take() {
+        match item {
+            Next::Send(message) => sink.feed(message).await?,
+            Next::Fault(f) => {
+                fault = Some(f);
+                break;
+            }
+        }
+        fed += 1;
+        if fed == limits::WRITE_BATCH_FRAMES {
+            break;
+        }
+        next = match replies.try_recv() {
+            Ok(bytes) => Some(Next::Send(Message::Binary(bytes))),
+            Err(_) => commands.try_recv().ok().map(Next::of),
+        };
+    }
+    sink.flush().await?;
+    Ok(fault)
 }
 
 /// Ends the connection as the fault says.
@@ -379,49 +453,87 @@ async fn close(shared: &Shared, id: u64, mut ws: Ws, code: u16, reason: &str) {
     let _ = tokio::time::timeout(limits::CLOSE_HANDSHAKE_TIMEOUT, drain).await;
 }
 
-/// Handles one inbound message; returns a frame to send back (a pong), if any.
-fn on_message(shared: &Shared, id: u64, message: Message) -> Option<Vec<u8>> {
-    let now = Instant::now();
-    let reply = match message {
-        Message::Binary(bytes) => on_binary(shared, id, &bytes, now),
-        Message::Text(text) => {
-            tracing::warn!(connection = id, "text message from client (junk)");
-            let text = truncate_str(&text, limits::MAX_RECORDED_JUNK_BYTES);
-            record_junk(shared, id, now, NonAck::Text(text));
-            None
-        }
-        Message::Pong(_) => {
-            shared.lock().ws_pongs_received += 1;
-            None
-        }
-        // RFC 6455 pings are answered by tungstenite; close ends the stream next.
-        Message::Ping(_) | Message::Close(_) | Message::Frame(_) => None,
-    };
-    shared.changed();
-    reply
+/// Most inbound messages already in the read buffer handled under one hold of the state lock:
+/// a client that acks in batches costs one lock, one wake-up and one change notice per batch.
+const READ_BATCH: usize = 64;
+
+/// One inbound message, decoded before the state lock is taken.
+enum Inbound {
+    Frame(Frame),
+    Undecodable {
+        bytes: Vec<u8>,
+        error: String,
+    },
+    Text(String),
+    Pong,
+    /// RFC 6455 pings are answered by tungstenite; close ends the stream next.
+    Ignored,
 }
 
-fn on_binary(shared: &Shared, id: u64, bytes: &[u8], now: Instant) -> Option<Vec<u8>> {
-    let frame = match decode_frame(bytes) {
-        Ok(frame) => frame,
-        Err(e) => {
-            tracing::warn!(connection = id, error = %e, "undecodable message from client");
-            let kept = bytes[..bytes.len().min(limits::MAX_RECORDED_JUNK_BYTES)].to_vec();
-            record_junk(
-                shared,
-                id,
-                now,
-                NonAck::Undecodable {
-                    bytes: kept,
+impl Inbound {
+    fn decode(message: Message) -> Inbound {
+        match message {
+            Message::Binary(bytes) => match decode_frame(&bytes) {
+                Ok(frame) => Inbound::Frame(frame),
+                Err(e) => Inbound::Undecodable {
+                    bytes: bytes[..bytes.len().min(limits::MAX_RECORDED_JUNK_BYTES)].to_vec(),
                     error: e.to_string(),
                 },
-            );
-            return None;
+            },
+            Message::Text(text) => {
+                Inbound::Text(truncate_str(&text, limits::MAX_RECORDED_JUNK_BYTES))
+            }
+            Message::Pong(_) => Inbound::Pong,
+            Message::Ping(_) | Message::Close(_) | Message::Frame(_) => Inbound::Ignored,
         }
-    };
+    }
+}
+
+/// Handles one inbound message; returns a frame to send back (a pong), if any.
+fn on_message(shared: &Shared, id: u64, message: Message) -> Option<Vec<u8>> {
+    let mut replies = Vec::new();
+    on_messages(shared, id, vec![message], &mut replies);
+    replies.pop()
+}
+
+/// Handles messages in arrival order under one lock; pongs to send back go to `replies`.
+fn on_messages(shared: &Shared, id: u64, messages: Vec<Message>, replies: &mut Vec<Vec<u8>>) {
+    let inbound: Vec<Inbound> = messages.into_iter().map(Inbound::decode).collect();
+    let now = Instant::now();
+    let mut wake_engine = false;
+    {
+        let mut state = shared.lock();
+        for message in inbound {
+            match message {
+                Inbound::Frame(frame) => {
+                    let (reply, wake) = on_frame(&mut state, id, frame, now);
+                    replies.extend(reply);
+                    wake_engine |= wake;
+                }
+                Inbound::Undecodable { bytes, error } => {
+                    tracing::warn!(connection = id, %error, "undecodable message from client");
+                    record_junk(&mut state, id, now, NonAck::Undecodable { bytes, error });
+                }
+                Inbound::Text(text) => {
+                    tracing::warn!(connection = id, "text message from client (junk)");
+                    record_junk(&mut state, id, now, NonAck::Text(text));
+                }
+                Inbound::Pong => state.ws_pongs_received += 1,
+                Inbound::Ignored => {}
+            }
+        }
+    }
+    if wake_engine {
+        shared.engine.notify_one();
+    }
+    shared.changed();
+}
+
+/// Handles one decoded frame: a pong for a ping, an ack (or junk) for a data frame. Returns the
+/// reply to send, if any, and whether the delivery engine must look again.
+fn on_frame(state: &mut State, id: u64, frame: Frame, now: Instant) -> (Option<Vec<u8>>, bool) {
     match (frame.frame_type(), frame.message_type()) {
         (Some(FrameType::Control), Some(MessageType::Ping)) => {
-            let mut state = shared.lock();
             push_bounded(
                 &mut state.pings,
                 PingRecord {
@@ -449,30 +561,26 @@ fn on_binary(shared: &Shared, id: u64, bytes: &[u8], now: Instant) -> Option<Vec
                     pong.payload = Some(b"{\"PingInterval\": not json".to_vec());
                     pong
                 }
-                PongMode::Silent => return None,
+                PongMode::Silent => return (None, false),
             };
-            Some(encode_frame(&pong))
+            (Some(encode_frame(&pong)), false)
         }
-        (Some(FrameType::Data), _) => {
-            shared.lock().on_data_frame(id, frame, now);
-            shared.engine.notify_one();
-            None
-        }
+        (Some(FrameType::Data), _) => (None, state.on_data_frame(id, frame, now)),
         (frame_type, message_type) => {
             let reason = match frame_type {
                 None => format!("unknown method {}", frame.method),
                 Some(_) => format!("control frame of type {:?}", frame.header("type")),
             };
             tracing::warn!(connection = id, ?message_type, %reason, "unexpected frame from client");
-            record_junk(shared, id, now, NonAck::UnexpectedFrame { frame, reason });
-            None
+            record_junk(state, id, now, NonAck::UnexpectedFrame { frame, reason });
+            (None, false)
         }
     }
 }
 
-fn record_junk(shared: &Shared, connection: u64, at: Instant, kind: NonAck) {
+fn record_junk(state: &mut State, connection: u64, at: Instant, kind: NonAck) {
     push_bounded(
-        &mut shared.lock().non_acks,
+        &mut state.non_acks,
         NonAckRecord {
             connection,
             at,

@@ -185,6 +185,15 @@ impl Emulator {
         self.shared.push(payload, opts)
     }
 
+    /// Pushes a burst at once, in order (one lock and one wake-up for all of them); returns
+    /// the delivery ids in the same order.
+    pub fn push_many(
+        &self,
+        messages: impl IntoIterator<Item = (Vec<u8>, PushOptions)>,
+    ) -> Vec<DeliveryId> {
+        self.shared.push_many(messages)
+    }
+
     /// Sends a message verbatim to every live connection; returns how many.
     pub fn send_raw(&self, msg: RawMessage) -> usize {
         self.shared.broadcast(|| Outbound::Raw(msg.clone()))

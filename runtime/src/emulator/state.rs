@@ -257,6 +257,24 @@ impl Shared {
         id
     }
 
+    /// Queues several messages in order (one lock, one wake-up) and returns their ids.
+    pub fn push_many(
+        &self,
+        messages: impl IntoIterator<Item = (Vec<u8>, PushOptions)>,
+    ) -> Vec<DeliveryId> {
+        let now = Instant::now();
+        let ids = {
+            let mut state = self.lock();
+            messages
+                .into_iter()
+                .map(|(payload, opts)| state.enqueue(payload, opts, now))
+                .collect()
+        };
+        self.engine.notify_one();
+        self.changed();
+        ids
+    }
+
     /// Sends a command to every live connection; returns how many got it.
     pub fn broadcast(&self, make: impl Fn() -> Outbound) -> usize {
         let state = self.lock();
@@ -306,9 +324,17 @@ pub(crate) fn push_bounded<T>(log: &mut VecDeque<T>, item: T) {
 /// Lower-case hex of `len` random nibbles.
 pub(crate) fn random_hex(rng: &mut impl Rng, len: usize) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    (0..len)
-        .map(|_| HEX[rng.gen_range(0..16)] as char)
-        .collect()
+    let mut out = String::with_capacity(len);
+    let mut bits = 0u64;
+    for i in 0..len {
+        // One 64-bit draw gives 16 digits (the delivery engine makes two ids per event).
+        if i % 16 == 0 {
+            bits = rng.gen();
+        }
+        out.push(HEX[(bits & 0xf) as usize] as char);
+        bits >>= 4;
+    }
+    out
 }
 
 /// A random UUID-shaped string (8-4-4-4-12 hex).
@@ -365,6 +391,28 @@ mod tests {
         assert!(s.token_valid(&a, now + Duration::from_secs(99)));
         assert!(!s.token_valid(&a, now + Duration::from_secs(100)));
         assert!(!s.token_valid("t-forged", now));
+    }
+
+    #[test]
+    fn random_hex_has_the_length_asked_and_varies() {
+        let mut rng = rand::thread_rng();
+        for len in [0, 4, 15, 16, 17, 32, 40] {
+            let h = random_hex(&mut rng, len);
+            assert_eq!(h.len(), len);
+            assert!(h
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        }
+        let ids: std::collections::HashSet<_> =
+            (0..1000).map(|_| random_hex(&mut rng, 32)).collect();
+        assert_eq!(ids.len(), 1000);
+        // Every digit appears in every position over many draws (no stuck nibble).
+        let many: Vec<String> = (0..2000).map(|_| random_hex(&mut rng, 32)).collect();
+        for pos in 0..32 {
+            let seen: std::collections::HashSet<u8> =
+                many.iter().map(|h| h.as_bytes()[pos]).collect();
+            assert_eq!(seen.len(), 16, "position {pos}");
+        }
     }
 
     #[test]

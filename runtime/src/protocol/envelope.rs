@@ -95,6 +95,25 @@ pub fn parse_envelope_owned(
     Ok(Envelope { meta, json: text })
 }
 
+/// The event id of a plain envelope (v2 `header.event_id`, v1 `uuid`) — what
+/// [`parse_envelope`] would put in `meta.event_id` — read without copying the text or building
+/// the rest of the metadata. `None` for an encrypted envelope or one `parse_envelope` refuses.
+pub fn event_id_of(payload: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(payload).ok()?;
+    let v = skeleton::parse(text).ok()?;
+    if v.encrypt.get().is_some() {
+        return None;
+    }
+    if v.schema.get().is_some() {
+        let header = v.header.get()?;
+        header.event_type.get()?;
+        header.event_id.get().map(str::to_string)
+    } else {
+        v.event.get()?.r#type.get()?;
+        v.uuid.get().map(str::to_string)
+    }
+}
+
 fn meta_of(v: &skeleton::Envelope<'_>) -> Result<EventMeta, EnvelopeError> {
     let owned = |s: Option<&str>| s.unwrap_or("").to_string();
     let header = v.header.get();
@@ -199,6 +218,31 @@ mod tests {
     use super::*;
 
     const MSG: &str = r#"{"schema":"2.0","header":{"event_id":"e1","event_type":"im.message.receive_v1","create_time":"1608725989000","token":"","app_id":"cli_x","tenant_key":"tk"},"event":{"message":{"message_id":"om_1","chat_id":"oc_1"}}}"#;
+
+    #[test]
+    fn event_id_of_agrees_with_parse_envelope() {
+        let samples: [&[u8]; 9] = [
+            MSG.as_bytes(),
+            br#"{"uuid":"u1","ts":"1","type":"event_callback","event":{"type":"message"}}"#,
+            br#"{"uuid":"u1","event":{}}"#,
+            br#"{"schema":"2.0","header":{"event_id":"e2"}}"#,
+            br#"{"schema":"2.0","header":{"event_type":"t"}}"#,
+            br#"{"encrypt":"abc"}"#,
+            br#"{"schema":"2.0","header":{"event_id":"","event_type":"t"}}"#,
+            b"not json",
+            b"\xff\xfe",
+        ];
+        for payload in samples {
+            let expected = parse_envelope(payload, None).ok().map(|e| e.meta.event_id);
+            assert_eq!(
+                event_id_of(payload),
+                expected,
+                "{}",
+                String::from_utf8_lossy(payload)
+            );
+        }
+        assert_eq!(event_id_of(MSG.as_bytes()).as_deref(), Some("e1"));
+    }
 
     #[test]
     fn v2_message_dedupes_on_message_id() {
