@@ -5,7 +5,11 @@
 //! neither blocks; `feishu-request` is async (network I/O; the guest blocks, the executor
 //! does not).
 
-use wasmtime::component::{ComponentType, Lower, TypedFunc};
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{
+    ComponentExportIndex, ComponentType, Func, InstancePre, Lower, TypedFunc,
+};
+use wasmtime::Store;
 
 use crate::handler::GuestEvent;
 use crate::protocol::envelope::EventKind as HostEventKind;
@@ -22,7 +26,7 @@ pub(crate) use self::aviary::handler::types::EventKind;
 /// The WIT `event` record borrowed from a [`GuestEvent`]: the generated [`Event`] owns its
 /// strings, so passing it would copy the whole envelope on every call; this lowers the same
 /// record straight from the host's strings. Field names and order are the WIT record's; the
-/// type is checked against the component's own `handle` export (see [`handle_func`]).
+/// type is checked against the component's own `handle` export at load (see [`HandlePre`]).
 #[derive(ComponentType, Lower)]
 #[component(record)]
 pub(crate) struct EventRef<'a> {
@@ -62,11 +66,68 @@ impl<'a> EventRef<'a> {
     }
 }
 
-/// The `handle` export of `instance`, typed to take an [`EventRef`]. Type-checked against the
-/// component (a few hundred ns, so it is done on every call rather than trusted).
-pub(crate) fn handle_func<'a>(
-    instance: &Handler,
-    store: impl wasmtime::AsContext,
-) -> wasmtime::Result<TypedFunc<(EventRef<'a>,), (Outcome,)>> {
-    instance.func_handle().func().typed(store)
+/// The pre-instantiated component with its `handle` export found and type-checked once, at
+/// load, against [`EventRef`] and [`Outcome`]: a call then neither looks the export up by name
+/// nor type-checks it again (the generated bindings do both on every instantiation).
+pub(crate) struct HandlePre<T: 'static> {
+    pre: InstancePre<T>,
+    handle: ComponentExportIndex,
+}
+
+impl<T: 'static> Clone for HandlePre<T> {
+    fn clone(&self) -> Self {
+        HandlePre {
+            pre: self.pre.clone(),
+            handle: self.handle,
+        }
+    }
+}
+
+impl<T: Send + 'static> HandlePre<T> {
+    /// Checks the `handle` export of a component that already passed the world check.
+    pub(crate) fn new(world: &HandlerPre<T>) -> wasmtime::Result<Self> {
+        let pre = world.instance_pre().clone();
+        let (item, handle) = pre
+            .component()
+            .get_export(None, "handle")
+            .ok_or_else(|| wasmtime::format_err!("no export `handle` found"))?;
+        match item {
+            ComponentItem::ComponentFunc(func) => func
+                .typecheck::<(EventRef<'_>,), (Outcome,)>(&pre.instance_type())
+                .map_err(|e| e.context("type-checking export func `handle`"))?,
+            _ => wasmtime::bail!("export `handle` is not a function"),
+        }
+        Ok(HandlePre { pre, handle })
+    }
+
+    /// The component.
+    pub(crate) fn component(&self) -> &wasmtime::component::Component {
+        self.pre.component()
+    }
+
+    /// A fresh instance in `store`, and its `handle`.
+    pub(crate) async fn instantiate_async(
+        &self,
+        store: &mut Store<T>,
+    ) -> wasmtime::Result<HandleExport> {
+        let instance = self.pre.instantiate_async(&mut *store).await?;
+        let func = instance
+            .get_func(&mut *store, self.handle)
+            .ok_or_else(|| wasmtime::format_err!("no export `handle` found"))?;
+        Ok(HandleExport(func))
+    }
+}
+
+/// The `handle` export of one instance made by [`HandlePre::instantiate_async`].
+#[derive(Clone, Copy)]
+pub(crate) struct HandleExport(Func);
+
+impl HandleExport {
+    /// The export, typed to take an [`EventRef`].
+    pub(crate) fn typed<'a>(self) -> TypedFunc<(EventRef<'a>,), (Outcome,)> {
+        // SAFETY: `self.0` is the `handle` export of an instance of the component whose
+        // `handle` was type-checked against exactly these parameter and result types in
+        // `HandlePre::new` (an instance cannot change its component's types).
+        unsafe { TypedFunc::new_unchecked(self.0) }
+    }
 }

@@ -13,7 +13,7 @@ use wasmtime::{Engine, Store, UpdateDeadline};
 
 use crate::handler::{Failure, GuestEvent, Invocation, Invoke, InvokeFuture, Outcome};
 use crate::limits::sandbox::{MAX_IDLE_REUSED_INSTANCES, UNLIMITED_FUEL};
-use crate::sandbox::bindings::{self, Handler, HandlerPre};
+use crate::sandbox::bindings::{self, HandleExport, HandlePre};
 use crate::sandbox::classify::{classify, CallLimits};
 use crate::sandbox::guest::GuestInfo;
 use crate::sandbox::spec::{HandlerLimits, OpenApiAccess};
@@ -30,7 +30,7 @@ struct Inner {
     shared_name: Arc<str>,
     path: PathBuf,
     engine: Engine,
-    pre: HandlerPre<HostState>,
+    pre: HandlePre<HostState>,
     limits: HandlerLimits,
     reuse: Option<u32>,
     config: Arc<BTreeMap<String, String>>,
@@ -45,7 +45,7 @@ struct Inner {
 /// An instance kept for reuse, with the number of events it has served.
 struct Warm {
     store: Store<HostState>,
-    instance: Handler,
+    instance: HandleExport,
     served: u32,
 }
 
@@ -53,7 +53,7 @@ pub(crate) struct LoadParts {
     pub name: String,
     pub path: PathBuf,
     pub engine: Engine,
-    pub pre: HandlerPre<HostState>,
+    pub pre: HandlePre<HostState>,
     pub limits: HandlerLimits,
     pub reuse: Option<u32>,
     pub config: BTreeMap<String, String>,
@@ -135,8 +135,8 @@ impl LoadedHandler {
                 None => inner.pre.instantiate_async(&mut store).await?,
             };
             // Lowered straight from `event`'s strings (no copy of the envelope).
-            let handle = bindings::handle_func(&instance, &store)?;
-            let (outcome,) = handle
+            let (outcome,) = instance
+                .typed()
                 .call_async(&mut store, (bindings::EventRef::new(event),))
                 .await?;
             wasmtime::Result::Ok((instance, outcome))
@@ -207,7 +207,7 @@ impl LoadedHandler {
 
     /// Keeps a healthy instance for its next event if the reuse policy allows; otherwise drops
     /// it (with pooling, dropping the store is where the memory slot is reset).
-    fn keep(&self, store: Store<HostState>, instance: Handler, served: u32) {
+    fn keep(&self, store: Store<HostState>, instance: HandleExport, served: u32) {
         let Some(limit) = self.0.reuse else {
             // Instance per event: the instance goes with the store (its pool slot is reset
             // here); the host state of this clean call is kept for the next store.

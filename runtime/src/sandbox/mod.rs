@@ -91,7 +91,7 @@ pub use spec::{HandlerLimits, HandlerSpec, OpenApiAccess};
 pub use version::WIT_VERSION;
 
 use crate::limits::sandbox as limits;
-use bindings::HandlerPre;
+use bindings::{HandlePre, HandlerPre};
 use state::HostState;
 
 /// Process-wide sandbox settings.
@@ -199,8 +199,8 @@ impl Sandbox {
     /// except keeping the result. Also fills the cache.
     pub fn check(&self, component: &Path) -> Result<ComponentInfo, LoadError> {
         let (pre, from_cache, guest) = self.prepare(component)?;
-        let wit_version = version::imported_version(&self.engine, pre.instance_pre().component())
-            .unwrap_or_default();
+        let wit_version =
+            version::imported_version(&self.engine, pre.component()).unwrap_or_default();
         Ok(ComponentInfo {
             wit_version,
             from_cache,
@@ -217,7 +217,7 @@ impl Sandbox {
     fn prepare(
         &self,
         path: &Path,
-    ) -> Result<(HandlerPre<HostState>, bool, Option<guest::GuestInfo>), LoadError> {
+    ) -> Result<(HandlePre<HostState>, bool, Option<guest::GuestInfo>), LoadError> {
         let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
             path: path.to_path_buf(),
             source,
@@ -242,10 +242,12 @@ impl Sandbox {
                     path: path.to_path_buf(),
                     message: format!("{e:#}"),
                 })?;
-        let pre = HandlerPre::new(instance_pre).map_err(|e| LoadError::World {
-            path: path.to_path_buf(),
-            message: format!("{e:#}"),
-        })?;
+        let pre = HandlerPre::new(instance_pre)
+            .and_then(|world| HandlePre::new(&world))
+            .map_err(|e| LoadError::World {
+                path: path.to_path_buf(),
+                message: format!("{e:#}"),
+            })?;
         Ok((pre, from_cache, guest))
     }
 }
