@@ -358,3 +358,82 @@ async fn gateway_keeps_reading_while_its_writes_to_the_client_are_blocked() {
     drop(ws);
     emu.shutdown().await;
 }
+
+/// The gateway writes queued frames in batches and reads buffered acks in batches: a burst
+/// pushed with `push_many` and a close fault queued right behind it reach the client in that
+/// order (every event before the close frame), and acks the client sends in one write are all
+/// matched to their deliveries.
+#[tokio::test]
+async fn batched_writes_keep_a_fault_behind_the_burst_and_batched_acks_all_count() {
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let (mut ws, _) = connect_async(url(&emu).await).await.unwrap();
+    emu.wait_for_connections(1, WAIT).await.unwrap();
+    let n = 300; // more than one send slice and one write batch
+    let envelope = |i: usize| {
+        format!(
+            r#"{{"schema":"2.0","header":{{"event_id":"b{i}","event_type":"t"}},"event":{{}}}}"#
+        )
+        .into_bytes()
+    };
+    let ids = emu.push_many((0..n).map(|i| (envelope(i), PushOptions::default())));
+    assert_eq!(ids.len(), n);
+    let mut frames = Vec::new();
+    for _ in 0..n {
+        frames.push(next_frame(&mut ws).await);
+    }
+    let event_ids: Vec<String> = frames
+        .iter()
+        .map(|f| {
+            let v: Value = serde_json::from_slice(f.payload_bytes()).unwrap();
+            v["header"]["event_id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let expected: Vec<String> = (0..n).map(|i| format!("b{i}")).collect();
+    assert_eq!(event_ids, expected, "pushed order is kept");
+
+    // All acks in one flush: the gateway reads them as a batch.
+    for frame in &frames {
+        ws.feed(Message::Binary(encode_frame(&build_ack(
+            frame,
+            1,
+            &AckBody::Ok,
+        ))))
+        .await
+        .unwrap();
+    }
+    ws.flush().await.unwrap();
+    for id in &ids {
+        assert!(emu.wait_for_delivery(*id, WAIT).await.unwrap().acked);
+    }
+    assert_eq!(emu.acks().len(), n);
+
+    // A second burst with a close fault queued behind it: every event arrives before the close.
+    let more = emu.push_many((n..n + 100).map(|i| (envelope(i), PushOptions::default())));
+    let last = more[more.len() - 1];
+    emu.shared
+        .wait_until(WAIT, |s| {
+            // In flight: its frame is queued for the connection's writer.
+            s.deliveries
+                .get(&last)
+                .filter(|d| d.record.status == DeliveryStatus::InFlight)
+                .map(|_| ())
+        })
+        .await
+        .expect("the second burst was handed to the connection");
+    assert_eq!(emu.fault(Fault::Close(4000)), 1);
+    let mut data_frames = 0;
+    let mut close = None;
+    while let Ok(Some(Ok(message))) = tokio::time::timeout(WAIT, ws.next()).await {
+        match message {
+            Message::Binary(_) => {
+                assert!(close.is_none(), "an event after the close frame");
+                data_frames += 1;
+            }
+            Message::Close(Some(frame)) => close = Some(u16::from(frame.code)),
+            _ => {}
+        }
+    }
+    assert_eq!(data_frames, 100);
+    assert_eq!(close, Some(4000));
+    emu.shutdown().await;
+}
