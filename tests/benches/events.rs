@@ -194,6 +194,12 @@ fn main() {
         }
     }
     print_table(args.n, &rows);
+    let _ = std::fs::remove_dir_all(bench_cache_dir());
+}
+
+/// This run's private compile cache (removed when the run ends).
+fn bench_cache_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("aviary-bench-cache-{}", std::process::id()))
 }
 
 /// The example Rust handler, loaded in a sandbox with a private compile cache.
@@ -209,7 +215,7 @@ fn example_handler() -> Result<Arc<dyn Invoke>, String> {
             wasm.display()
         ));
     }
-    let cache = std::env::temp_dir().join(format!("aviary-bench-cache-{}", std::process::id()));
+    let cache = bench_cache_dir();
     let sandbox = Sandbox::new(SandboxConfig {
         cache_dir: Some(cache),
         ..SandboxConfig::default()
