@@ -302,7 +302,7 @@ async fn serve(
                     }
                     Some(Ok(message)) => {
                         batch.push(message);
-                        if batch.len() < READ_BATCH {
+                        if batch.len() < limits::READ_BATCH_MESSAGES {
                             next = stream.next().now_or_never();
                         }
                     }
@@ -452,10 +452,6 @@ async fn close(shared: &Shared, id: u64, mut ws: Ws, code: u16, reason: &str) {
     };
     let _ = tokio::time::timeout(limits::CLOSE_HANDSHAKE_TIMEOUT, drain).await;
 }
-
-/// Most inbound messages already in the read buffer handled under one hold of the state lock:
-/// a client that acks in batches costs one lock, one wake-up and one change notice per batch.
-const READ_BATCH: usize = 64;
 
 /// One inbound message, decoded before the state lock is taken.
 enum Inbound {
