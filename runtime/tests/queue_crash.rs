@@ -216,17 +216,8 @@ async fn an_unusable_queue_path_is_a_clear_error_and_nothing_is_acked() {
     std::fs::write(dir.0.join("not-a-dir"), b"x").unwrap();
     let manifest = manifest(&dir.0, &emu, "not-a-dir/queue.redb", "", false);
     emu.push_event(&envelope(1, "hello"));
-    let mut run = spawn(&manifest, dir.0.join("run.log"), None);
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = run.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(start.elapsed() < Duration::from_secs(60), "did not exit");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let out = std::fs::read_to_string(&run.log).unwrap();
-    assert_eq!(status.code(), Some(1), "{out}");
+    let (code, out) = run_until_exit(&manifest, dir.0.join("run.log")).await;
+    assert_eq!(code, Some(1), "{out}");
     let errors: Vec<&str> = out.lines().filter(|l| l.starts_with("error:")).collect();
     assert_eq!(errors.len(), 1, "{out}");
     assert!(

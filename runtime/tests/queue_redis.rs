@@ -648,23 +648,6 @@ fn tls_files(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
     files
 }
 
-/// Runs `aviary run` on `manifest` until it exits by itself; returns its exit code and log.
-async fn run_until_exit(manifest: &Path, log: PathBuf) -> (Option<i32>, String) {
-    let mut run = spawn(manifest, log, None);
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = run.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(start.elapsed() < Duration::from_secs(60), "did not exit");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    (
-        status.code(),
-        std::fs::read_to_string(&run.log).unwrap_or_default(),
-    )
-}
-
 /// `rediss://`: `aviary run` on a TLS-only `redis-server` whose certificate is signed by a CA
 /// made here, trusted through `[queue] tls_ca`: events flow (each handled and replied to once,
 /// a dead letter readable by `aviary dlq` over TLS). With another CA, or with the built-in

@@ -173,6 +173,24 @@ pub fn dlq_list(manifest: &Path) -> String {
     stdout(&dlq(manifest, &["list"]))
 }
 
+/// Runs `aviary run` on `manifest` until it exits by itself (at most 60 s); returns its exit
+/// code and log.
+pub async fn run_until_exit(manifest: &Path, log: PathBuf) -> (Option<i32>, String) {
+    let mut run = spawn(manifest, log, None);
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = run.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "did not exit");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    (
+        status.code(),
+        std::fs::read_to_string(&run.log).unwrap_or_default(),
+    )
+}
+
 pub fn sigterm(run: &mut Run) -> Option<i32> {
     let pid = run.child.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
