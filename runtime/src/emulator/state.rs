@@ -251,10 +251,7 @@ impl Shared {
 
     /// Queues a message for delivery and wakes the engine.
     pub fn push(&self, payload: Vec<u8>, opts: PushOptions) -> DeliveryId {
-        let id = self.lock().enqueue(payload, opts, Instant::now());
-        self.engine.notify_one();
-        self.changed();
-        id
+        self.push_many([(payload, opts)])[0]
     }
 
     /// Queues several messages in order (one lock, one wake-up) and returns their ids.
