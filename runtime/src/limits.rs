@@ -201,8 +201,9 @@ pub mod sandbox {
     /// Rough calibration on the 2-core VM: about 10 M fuel per ms of guest CPU.
     pub const DEFAULT_FUEL: Option<u64> = None;
 
-    /// Fuel given to a call of a handler without a fuel budget (the engine always meters
-    /// fuel, see the sandbox module doc): effectively unlimited, the timeout ends the call.
+    /// Fuel given to a call of a handler without a fuel budget when its fuel is metered anyway
+    /// (`aviary invoke` meters every handler, to show what it uses): effectively unlimited, the
+    /// timeout ends the call.
     pub const UNLIMITED_FUEL: u64 = u64::MAX;
 
     /// Period of the epoch ticker thread. A busy guest yields to the executor every tick and

@@ -14,6 +14,10 @@
 //! A second line shows the same on an event type the handler ignores (`{}` envelope), to
 //! separate the sandbox's fixed cost from the guest's own work.
 //!
+//! Row (r) is row (a) with `reuse = 1000` (one instance serves 1,000 events, as JavaScript,
+//! Python and Go guests do by default): the difference between (a) and (r) is the price of a
+//! fresh instance per event, and between (r) and (b) the guest's own work plus the call.
+//!
 //! Each end-to-end row starts a fresh emulator **in its own OS process** (this binary re-run
 //! with `AVIARY_BENCH_EMULATOR` set; redelivery off, so slow clients are measured, not re-sent
 //! to), connects one client (Aviary and the trivial client in this process, the SDKs in theirs),
@@ -84,7 +88,7 @@ enum Client {
 /// A row other than (a): its key, its name, and how to make its client.
 type OtherRow = (char, &'static str, fn() -> Client);
 
-/// Command line: the burst size (default 100,000) and `--rows` (default all: `1abcde`).
+/// Command line: the burst size (default 100,000) and `--rows` (default all: `1arbcde`).
 struct Args {
     n: usize,
     rows: String,
@@ -94,7 +98,7 @@ impl Args {
     fn parse() -> Args {
         let mut args = Args {
             n: 100_000,
-            rows: "1abcde".into(),
+            rows: "1arbcde".into(),
         };
         let mut it = std::env::args().skip(1);
         while let Some(a) = it.next() {
@@ -130,7 +134,8 @@ fn main() {
     let mut rows = Vec::new();
     let mut overhead = Vec::new();
     rt.block_on(async {
-        let handler = example_handler();
+        let handler = example_handler(None);
+        let reused = example_handler(Some(REUSE_ROW_EVENTS));
         if args.wants('1') {
             if let Ok(handler) = &handler {
                 let message = real_message_event();
@@ -144,9 +149,19 @@ fn main() {
                 ));
             }
         }
-        if args.wants('a') {
-            let name = "(a) Aviary, Rust Wasm handler, instance per event";
-            match &handler {
+        let wasm_rows = [
+            (
+                'a',
+                "(a) Aviary, Rust Wasm handler, instance per event",
+                &handler,
+            ),
+            ('r', "(r) Aviary, Rust Wasm handler, reuse = 1000", &reused),
+        ];
+        for (key, name, handler) in wasm_rows {
+            if !args.wants(key) {
+                continue;
+            }
+            match handler {
                 Ok(handler) => {
                     let dispatcher = Dispatcher::new(
                         DispatchSettings::default(),
@@ -202,8 +217,12 @@ fn bench_cache_dir() -> std::path::PathBuf {
     std::env::temp_dir().join(format!("aviary-bench-cache-{}", std::process::id()))
 }
 
-/// The example Rust handler, loaded in a sandbox with a private compile cache.
-fn example_handler() -> Result<Arc<dyn Invoke>, String> {
+/// Events one instance serves in row (r) (the manifest's `reuse`; the JS/Python default).
+const REUSE_ROW_EVENTS: u32 = 1000;
+
+/// The example Rust handler, loaded in a sandbox with a private compile cache; `reuse` as in
+/// the manifest (`None`: an instance per event).
+fn example_handler(reuse: Option<u32>) -> Result<Arc<dyn Invoke>, String> {
     let root = aviary_tests::repo_root();
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
@@ -221,9 +240,9 @@ fn example_handler() -> Result<Arc<dyn Invoke>, String> {
         ..SandboxConfig::default()
     })
     .map_err(|e| format!("sandbox: {e}"))?;
-    let handler = sandbox
-        .load(HandlerSpec::new("rust-example", wasm))
-        .map_err(|e| e.to_string())?;
+    let mut spec = HandlerSpec::new("rust-example", wasm);
+    spec.reuse = reuse;
+    let handler = sandbox.load(spec).map_err(|e| e.to_string())?;
     Ok(Arc::new(handler))
 }
 

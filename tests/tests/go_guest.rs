@@ -296,10 +296,16 @@ async fn check_and_invoke_work_on_the_go_example() {
         handler: "go-audit".into(),
         event: repo_root().join("examples/events/contact.user.updated_v3.json"),
     };
-    let ran = invoke(&args, &wasm::sandbox_loader).await.unwrap();
+    // As `aviary invoke` runs it: fuel metered although the example sets no budget.
+    let ran = invoke(&args, &wasm::metering_sandbox_loader).await.unwrap();
     assert_eq!(ran.invocation.result, Ok(Outcome::Done));
     let text = render(&ran);
     assert!(text.contains("outcome  done"), "{text}");
+    let used = ran.invocation.fuel_used.expect("invoke meters fuel");
+    assert!(
+        text.contains(&format!("fuel     {used} (no limit)")),
+        "{text}"
+    );
     let audit = ran
         .invocation
         .logs

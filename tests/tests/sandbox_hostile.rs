@@ -200,7 +200,8 @@ async fn the_well_behaved_handler_logs_reads_config_and_answers() {
         "{:?}",
         inv.logs
     );
-    assert!(inv.fuel_used.unwrap() > 0);
+    // No fuel budget: the handler runs without fuel checks, so there is no count.
+    assert_eq!(inv.fuel_used, None);
     assert!(inv.peak_memory_bytes > 0);
 
     let plain = run(

@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use aviary::handler::{Failure, GuestEvent, Invoke};
+use aviary::protocol::envelope::EventKind;
 use aviary::sandbox::{HandlerLimits, HandlerSpec, LoadError, Sandbox, SandboxConfig};
 use aviary_tests::guests::guest;
 
@@ -138,4 +140,97 @@ fn check_reports_the_wit_version() {
     let sb = sandbox_in(&dir);
     let info = sb.check(&guest("well-behaved")).unwrap();
     assert_eq!(info.wit_version, aviary::sandbox::WIT_VERSION);
+}
+
+fn event(id: &str) -> GuestEvent {
+    GuestEvent {
+        dedupe_id: id.to_string(),
+        event_id: id.to_string(),
+        event_type: "im.message.receive_v1".to_string(),
+        kind: EventKind::Event,
+        app_id: "cli_test".to_string(),
+        tenant_key: "tenant".to_string(),
+        create_time: "1700000000000".to_string(),
+        attempt: 1,
+        envelope: "{}".to_string(),
+    }
+}
+
+/// Only handlers with a fuel budget run on the fuel-metered engine; each engine compiles and
+/// caches its own code (metered code from the cache must never come back unmetered, or a
+/// budget would stop being enforced after a restart).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fuel_is_metered_only_for_handlers_with_a_budget_and_each_engine_caches_its_own_code() {
+    let dir = temp_dir("fuel-engines");
+    let budget = HandlerLimits {
+        fuel: Some(5_000_000),
+        ..HandlerLimits::default()
+    };
+    let burner = |name: &str, limits: HandlerLimits| {
+        let mut spec = HandlerSpec::new(name, guest("fuel-burner"));
+        spec.limits = limits;
+        spec
+    };
+    let sb = sandbox_in(&dir);
+    // Without a budget: no fuel checks, no fuel reported; the timeout ends the burn.
+    let plain = sb
+        .load(burner(
+            "plain",
+            HandlerLimits {
+                timeout: Duration::from_millis(200),
+                ..HandlerLimits::default()
+            },
+        ))
+        .unwrap();
+    let inv = plain.invoke(&event("e1")).await;
+    assert!(
+        matches!(inv.result, Err(Failure::Timeout { .. })),
+        "{:?}",
+        inv.result
+    );
+    assert_eq!(inv.fuel_used, None);
+    // The same component with a budget, same sandbox and cache: compiled again (metered).
+    let metered = sb.load(burner("metered", budget)).unwrap();
+    assert!(!metered.from_cache());
+    assert_eq!(sb.compile_count(), 2);
+    let inv = metered.invoke(&event("e2")).await;
+    assert_eq!(inv.result, Err(Failure::OutOfFuel { limit: 5_000_000 }));
+    let used = inv.fuel_used.expect("metered handlers report fuel");
+    assert!((4_900_000..=5_000_000).contains(&used), "{used}");
+
+    // After a restart both come from the cache, each still on its own engine.
+    let again = sandbox_in(&dir);
+    let metered = again.load(burner("metered", budget)).unwrap();
+    let plain = again
+        .load(burner("plain", HandlerLimits::default()))
+        .unwrap();
+    assert!(metered.from_cache() && plain.from_cache());
+    assert_eq!(again.compile_count(), 0);
+    let inv = metered.invoke(&event("e3")).await;
+    assert!(
+        matches!(inv.result, Err(Failure::OutOfFuel { .. })),
+        "{:?}",
+        inv.result
+    );
+
+    // `meter_fuel_always` (what `aviary invoke` uses): fuel is reported without a budget.
+    let always = Sandbox::new(SandboxConfig {
+        cache_dir: Some(dir.clone()),
+        meter_fuel_always: true,
+        ..SandboxConfig::default()
+    })
+    .unwrap();
+    let mut spec = HandlerSpec::new("recorder", guest("well-behaved"));
+    spec.config = [("greeting".to_string(), "hi".to_string())].into();
+    let h = always.load(spec).unwrap();
+    let inv = h
+        .invoke(&GuestEvent {
+            kind: EventKind::Callback,
+            event_type: "card.action.trigger".into(),
+            ..event("e4")
+        })
+        .await;
+    assert!(inv.result.is_ok(), "{:?}", inv.result);
+    assert!(inv.fuel_used.unwrap() > 0);
+    let _ = std::fs::remove_dir_all(&dir);
 }

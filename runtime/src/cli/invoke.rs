@@ -29,7 +29,8 @@ pub struct InvokeArgs {
     pub event: PathBuf,
 }
 
-/// Runs `aviary invoke` with the Wasm sandbox.
+/// Runs `aviary invoke` with the Wasm sandbox, metering fuel even for a handler without a
+/// budget (so the report shows what it uses).
 pub fn run(args: InvokeArgs) -> ExitCode {
     let runtime = match process::tokio_runtime() {
         Ok(rt) => rt,
@@ -38,7 +39,7 @@ pub fn run(args: InvokeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(invoke(&args, &wasm::sandbox_loader)) {
+    match runtime.block_on(invoke(&args, &wasm::metering_sandbox_loader)) {
         Ok(ran) => {
             print!("{}", render(&ran));
             ExitCode::from(exit_code(&ran.invocation))

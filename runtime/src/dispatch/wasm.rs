@@ -10,12 +10,26 @@ use crate::manifest::HandlerSettings;
 use crate::openapi::{FeishuClient, OpenApiApp};
 use crate::sandbox::{HandlerLimits, HandlerSpec, OpenApiAccess, Sandbox, SandboxConfig};
 
-/// The loader that compiles and instantiates handlers in the Wasm sandbox (one engine for the
-/// process; compiled components cached under the default cache directory). Handlers granted
-/// OpenAPI access share one [`FeishuClient`] (one token cache) per app.
+/// The loader that compiles and instantiates handlers in the Wasm sandbox (one per process;
+/// compiled components cached under the default cache directory). Fuel is metered only for
+/// handlers with a fuel budget. Handlers granted OpenAPI access share one [`FeishuClient`]
+/// (one token cache) per app.
 pub fn sandbox_loader() -> Result<Box<dyn HandlerLoader>, String> {
-    let sandbox = Sandbox::new(SandboxConfig::default())
-        .map_err(|e| format!("cannot start the Wasm sandbox: {e:#}"))?;
+    loader_with(SandboxConfig::default())
+}
+
+/// [`sandbox_loader`], but fuel is metered for every handler, so each call reports the fuel
+/// it used even without a budget (`aviary invoke`, where a developer picks a budget).
+pub fn metering_sandbox_loader() -> Result<Box<dyn HandlerLoader>, String> {
+    loader_with(SandboxConfig {
+        meter_fuel_always: true,
+        ..SandboxConfig::default()
+    })
+}
+
+fn loader_with(config: SandboxConfig) -> Result<Box<dyn HandlerLoader>, String> {
+    let sandbox =
+        Sandbox::new(config).map_err(|e| format!("cannot start the Wasm sandbox: {e:#}"))?;
     let clients: Mutex<Vec<(OpenApiApp, Arc<FeishuClient>)>> = Mutex::new(Vec::new());
     Ok(Box::new(
         move |h: &HandlerSettings| -> Result<Arc<dyn Invoke>, String> {

@@ -11,9 +11,10 @@ use wasmtime::{
 use crate::limits::sandbox as limits;
 use crate::sandbox::SandboxConfig;
 
-/// Builds the engine: pooling allocator sized by `config`, epoch interruption, fuel metering
-/// (always compiled in; see the module doc of [`crate::sandbox`]) and symbolicated backtraces.
-pub(crate) fn build(config: &SandboxConfig) -> wasmtime::Result<Engine> {
+/// Builds an engine: pooling allocator sized by `config`, epoch interruption, symbolicated
+/// backtraces, and fuel metering compiled in when `metered` (see "Fuel" in the module doc of
+/// [`crate::sandbox`]).
+pub(crate) fn build(config: &SandboxConfig, metered: bool) -> wasmtime::Result<Engine> {
     let instances = config.max_instances.max(1);
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(instances)
@@ -31,7 +32,7 @@ pub(crate) fn build(config: &SandboxConfig) -> wasmtime::Result<Engine> {
 
     let mut cfg = Config::new();
     cfg.epoch_interruption(true)
-        .consume_fuel(true)
+        .consume_fuel(metered)
         .wasm_backtrace_details(WasmBacktraceDetails::Enable)
         .wasm_backtrace_max_frames(NonZeroUsize::new(limits::MAX_BACKTRACE_FRAMES))
         .memory_reservation(config.max_memory_bytes)

@@ -35,6 +35,9 @@ pub enum LoadError {
     /// Imports something the sandbox does not provide (e.g. wasi:http).
     #[error("{}: imports what Aviary does not provide: {message}", path.display())]
     Imports { path: PathBuf, message: String },
+    /// The engine the handler needs (fuel-metered or not) could not be created.
+    #[error("cannot start the Wasm engine: {message}")]
+    Engine { message: String },
     /// The handler's limits or reuse policy are out of range.
     #[error("handler `{handler}`: {message}")]
     Limits { handler: String, message: String },

@@ -30,6 +30,8 @@ struct Inner {
     shared_name: Arc<str>,
     path: PathBuf,
     engine: Engine,
+    /// Whether `engine` meters fuel (then every call gets a budget and reports its use).
+    metered: bool,
     pre: HandlePre<HostState>,
     limits: HandlerLimits,
     reuse: Option<u32>,
@@ -53,6 +55,7 @@ pub(crate) struct LoadParts {
     pub name: String,
     pub path: PathBuf,
     pub engine: Engine,
+    pub metered: bool,
     pub pre: HandlePre<HostState>,
     pub limits: HandlerLimits,
     pub reuse: Option<u32>,
@@ -69,6 +72,7 @@ impl LoadedHandler {
             name: p.name,
             path: p.path,
             engine: p.engine,
+            metered: p.metered,
             pre: p.pre,
             limits: p.limits,
             reuse: p.reuse,
@@ -125,7 +129,11 @@ impl LoadedHandler {
         let _ = store.data().logs.take();
         store.data_mut().call.dedupe_id.clone_from(&event.dedupe_id);
         store.data_mut().call.next_request = 0;
-        let fuel_ok = store.set_fuel(budget);
+        let fuel_ok = if inner.metered {
+            store.set_fuel(budget)
+        } else {
+            Ok(())
+        };
         store.set_epoch_deadline(1);
 
         let call = async {
@@ -143,7 +151,10 @@ impl LoadedHandler {
         };
         let result = timeout_at(start + limits.timeout, call).await;
 
-        let fuel_used = store.get_fuel().ok().map(|left| budget - left);
+        let fuel_used = inner
+            .metered
+            .then(|| store.get_fuel().ok().map(|left| budget - left))
+            .flatten();
         let peak_memory_bytes = store.data().limiter.peak();
         let logs = store.data().logs.take();
         let result = match result {

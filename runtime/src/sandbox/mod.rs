@@ -3,7 +3,7 @@
 //! other handlers or other events.
 //!
 //! ```text
-//! Sandbox::new(SandboxConfig)      one engine per process + epoch ticker thread + disk cache
+//! Sandbox::new(SandboxConfig)      engines (fuel-metered or not) + epoch tickers + disk cache
 //!   └─ load(HandlerSpec)           read → header check → compile or cache hit → version/world
 //!        │                          check → link (deny-all WASI + log + config-get +
 //!        │                          feishu-request) → pre-instantiate
@@ -22,14 +22,17 @@
 //! - **Fuel** (optional, default none): a deterministic instruction budget.
 //!
 //! # Fuel on/off per handler
-//! Fuel metering is compiled into the code, so it is an engine-wide property. The sandbox always
-//! compiles with fuel and gives handlers without a fuel budget `u64::MAX` per call. One engine
-//! means one instance pool, one ticker, one cache key, and `fuel_used` is reported for every
-//! handler. The cost, measured on wasmtime 48 on a 2-core VM (`shared/notes/wasmtime-host.md`
-//! §2.4): +29–32% guest CPU for fuel alone, and with epochs also on (always, here) +49% on a
-//! JSON parse and +102% on call-heavy `fib`; a tight loop is unaffected. At event sizes (a 17 KB
-//! parse ≈ 0.1 ms) this is tens of µs, which buys the metric and the per-handler switch without
-//! a second engine (a second pool of virtual memory and a second compile per component).
+//! Fuel metering is compiled into the code, so it is a property of the engine. The sandbox has
+//! two engines, each with its own instance pool, epoch ticker, linker and cache key: handlers
+//! with a fuel budget run on the metered one, the others (the default) on one without fuel
+//! checks, so they do not pay for a budget they do not have. Measured on wasmtime 48 on a
+//! 2-core VM (`shared/notes/wasmtime-host.md` §2.4): fuel costs +29–32% guest CPU on its own,
+//! and with epochs also on (always, here) +49% on a JSON parse and +102% on call-heavy `fib`
+//! (interpreters such as the JS and Python guests are call-heavy); on the example handler's
+//! message event it is ~1.7 of ~24 µs per call. An engine is built when the first handler
+//! needs it. [`Invocation::fuel_used`](crate::handler::Invocation::fuel_used) is reported for
+//! metered handlers only; [`SandboxConfig::meter_fuel_always`] meters every handler (`aviary
+//! invoke` sets it, so a developer sees what a handler uses before choosing a budget).
 //!
 //! # Instances and reuse
 //! By default every event gets a fresh instance from the pre-instantiated handler, so no state
@@ -79,6 +82,7 @@ mod version;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use wasmtime::component::Linker;
@@ -102,12 +106,17 @@ pub struct SandboxConfig {
     pub cache_dir: Option<PathBuf>,
     /// `false` turns the disk cache off (every load compiles).
     pub cache: bool,
-    /// Component instances alive at once over all handlers (the pool size).
+    /// Component instances alive at once over all handlers of one engine (the pool size; the
+    /// fuel-metered and the unmetered engine have one pool each).
     pub max_instances: u32,
     /// Largest single linear memory (the pool's slot size); caps every handler's `memory`.
     pub max_memory_bytes: u64,
     /// Period of the epoch ticker.
     pub epoch_tick: Duration,
+    /// Meter fuel for every handler, also those without a fuel budget (they get
+    /// [`limits::UNLIMITED_FUEL`] and report what they used). Off by default: unbudgeted
+    /// handlers then run without fuel checks (see "Fuel" in the module doc).
+    pub meter_fuel_always: bool,
 }
 
 impl Default for SandboxConfig {
@@ -118,6 +127,7 @@ impl Default for SandboxConfig {
             max_instances: limits::POOL_INSTANCES,
             max_memory_bytes: limits::MAX_MEMORY_BYTES,
             epoch_tick: limits::EPOCH_TICK,
+            meter_fuel_always: false,
         }
     }
 }
@@ -133,19 +143,17 @@ pub struct ComponentInfo {
     pub guest: Option<guest::GuestInfo>,
 }
 
-/// The engine, its epoch ticker, the compile cache and the linker shared by every handler.
-pub struct Sandbox {
+/// One engine (fuel metering on or off) with its epoch ticker, linker and compile cache,
+/// shared by every handler that runs on it.
+struct Flavor {
     engine: Engine,
     linker: Linker<HostState>,
     cache: cache::CompileCache,
-    config: SandboxConfig,
-    compiled: AtomicU64,
 }
 
-impl Sandbox {
-    /// Creates the engine (pooling allocator, epochs, fuel, backtraces) and starts its ticker.
-    pub fn new(config: SandboxConfig) -> anyhow::Result<Sandbox> {
-        let engine = engine::build(&config).map_err(anyhow::Error::from)?;
+impl Flavor {
+    fn new(config: &SandboxConfig, metered: bool) -> anyhow::Result<Flavor> {
+        let engine = engine::build(config, metered).map_err(anyhow::Error::from)?;
         engine::start_ticker(&engine, config.epoch_tick)?;
         let linker = host::linker(&engine).map_err(anyhow::Error::from)?;
         let dir = if config.cache {
@@ -154,13 +162,52 @@ impl Sandbox {
             None
         };
         let cache = cache::CompileCache::new(&engine, dir);
-        Ok(Sandbox {
+        Ok(Flavor {
             engine,
             linker,
             cache,
+        })
+    }
+}
+
+/// The engines, their epoch tickers, compile caches and linkers, shared by every handler.
+pub struct Sandbox {
+    /// For handlers without a fuel budget (no fuel checks compiled in).
+    unmetered: OnceLock<Flavor>,
+    /// For handlers with a fuel budget, and for all of them with `meter_fuel_always`.
+    metered: OnceLock<Flavor>,
+    config: SandboxConfig,
+    compiled: AtomicU64,
+}
+
+impl Sandbox {
+    /// Creates the engine most handlers run on (pooling allocator, epochs, backtraces; fuel
+    /// metering only with [`SandboxConfig::meter_fuel_always`]) and starts its ticker; the
+    /// other engine is built when the first handler needs it.
+    pub fn new(config: SandboxConfig) -> anyhow::Result<Sandbox> {
+        let sandbox = Sandbox {
+            unmetered: OnceLock::new(),
+            metered: OnceLock::new(),
             config,
             compiled: AtomicU64::new(0),
-        })
+        };
+        sandbox.flavor(sandbox.config.meter_fuel_always)?;
+        Ok(sandbox)
+    }
+
+    /// The engine for metered (`true`) or unmetered handlers, built on first use.
+    fn flavor(&self, metered: bool) -> anyhow::Result<&Flavor> {
+        let cell = if metered {
+            &self.metered
+        } else {
+            &self.unmetered
+        };
+        if let Some(flavor) = cell.get() {
+            return Ok(flavor);
+        }
+        // Loads run one at a time in practice; if two race, one engine is dropped unused.
+        let _ = cell.set(Flavor::new(&self.config, metered)?);
+        Ok(cell.get().expect("just set"))
     }
 
     /// Loads a handler: compiles (or takes from the cache), checks version and world, links and
@@ -176,7 +223,11 @@ impl Sandbox {
                 message,
             });
         }
-        let (pre, from_cache, guest) = self.prepare(&spec.component)?;
+        let metered = self.config.meter_fuel_always || spec.limits.fuel.is_some();
+        let flavor = self.flavor(metered).map_err(|e| LoadError::Engine {
+            message: format!("{e:#}"),
+        })?;
+        let (pre, from_cache, guest) = self.prepare(flavor, &spec.component)?;
         // Unset in the manifest: interpreted guests (JavaScript, Python) reuse instances.
         let reuse = spec
             .reuse
@@ -184,7 +235,8 @@ impl Sandbox {
         Ok(LoadedHandler::new(loaded::LoadParts {
             name: spec.name,
             path: spec.component,
-            engine: self.engine.clone(),
+            engine: flavor.engine.clone(),
+            metered,
             pre,
             limits: spec.limits,
             reuse,
@@ -195,12 +247,17 @@ impl Sandbox {
         }))
     }
 
-    /// Validates a component without running it (for `aviary check`): everything `load` does
-    /// except keeping the result. Also fills the cache.
+    /// Validates a component without running it: everything `load` does for a handler without
+    /// a fuel budget, except keeping the result. Also fills that engine's cache.
     pub fn check(&self, component: &Path) -> Result<ComponentInfo, LoadError> {
-        let (pre, from_cache, guest) = self.prepare(component)?;
+        let flavor = self
+            .flavor(self.config.meter_fuel_always)
+            .map_err(|e| LoadError::Engine {
+                message: format!("{e:#}"),
+            })?;
+        let (pre, from_cache, guest) = self.prepare(flavor, component)?;
         let wit_version =
-            version::imported_version(&self.engine, pre.component()).unwrap_or_default();
+            version::imported_version(&flavor.engine, pre.component()).unwrap_or_default();
         Ok(ComponentInfo {
             wit_version,
             from_cache,
@@ -216,6 +273,7 @@ impl Sandbox {
     #[allow(clippy::type_complexity)]
     fn prepare(
         &self,
+        flavor: &Flavor,
         path: &Path,
     ) -> Result<(HandlePre<HostState>, bool, Option<guest::GuestInfo>), LoadError> {
         let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
@@ -225,8 +283,9 @@ impl Sandbox {
         version::check_header(&bytes, path)?;
         let guest = guest::read(&bytes);
         let (component, from_cache) =
-            self.cache
-                .load(&self.engine, &bytes, path)
+            flavor
+                .cache
+                .load(&flavor.engine, &bytes, path)
                 .map_err(|e| LoadError::Compile {
                     path: path.to_path_buf(),
                     message: format!("{e:#}"),
@@ -234,9 +293,10 @@ impl Sandbox {
         if !from_cache {
             self.compiled.fetch_add(1, Ordering::Relaxed);
         }
-        version::check(&self.engine, &component, path)?;
+        version::check(&flavor.engine, &component, path)?;
         let instance_pre =
-            self.linker
+            flavor
+                .linker
                 .instantiate_pre(&component)
                 .map_err(|e| LoadError::Imports {
                     path: path.to_path_buf(),
