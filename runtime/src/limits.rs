@@ -222,8 +222,9 @@ pub mod sandbox {
     /// Longest single log line kept (8 KiB); longer lines are cut and marked.
     pub const MAX_LOG_LINE_BYTES: usize = 8 * 1024;
 
-    /// Component instances alive at once over all handlers (events in flight plus idle reused
-    /// instances). Above this, instantiation fails with a host error instead of growing memory.
+    /// Component instances alive at once over all handlers of one engine (events in flight plus
+    /// idle reused instances; handlers with a fuel budget have their own engine and pool).
+    /// Above this, instantiation fails with a host error instead of growing memory.
     pub const POOL_INSTANCES: u32 = 256;
 
     /// Linear memories in the pool per instance slot (most components have one; a component
