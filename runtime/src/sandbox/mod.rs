@@ -41,7 +41,7 @@
 //! the dirtied pages went back to the kernel and were faulted in again). The pool now resets
 //! only the pages a call dirtied, in place (Linux PAGEMAP_SCAN, up to
 //! [`crate::limits::sandbox::MEMORY_KEEP_RESIDENT_BYTES`]), so a fresh instance of the example
-//! handler costs ~15 µs in total on the 2-core development VM. A handler may opt in to `reuse = N`: an instance then serves up to `N`
+//! handler costs ~12 µs in total on the 2-core development VM. A handler may opt in to `reuse = N`: an instance then serves up to `N`
 //! events, **and its global state (statics, heap) persists between those events**: a handler
 //! must not rely on it being either present or absent. Any failure (trap, timeout, memory,
 //! fuel) discards the instance; a trapped instance is never entered again.
