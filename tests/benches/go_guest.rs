@@ -64,7 +64,8 @@ fn main() {
         .expect("fills the cache");
     let sandbox = cached_sandbox();
     let t = Instant::now();
-    let fresh = sandbox.load(spec(&built.path, None)).expect("loads");
+    // `reuse = 1`: a fresh instance per event (unset, a Go component reuses instances).
+    let fresh = sandbox.load(spec(&built.path, Some(1))).expect("loads");
     let cached_load = t.elapsed();
     assert!(fresh.from_cache());
     let reused = sandbox
