@@ -151,8 +151,9 @@ pub fn componentize(mut core: Vec<u8>) -> anyhow::Result<Vec<u8>> {
 }
 
 /// The `aviary:guest` custom section ([`crate::sandbox::guest`]) naming Go, appended to the
-/// component: a fresh Go instance starts the Go runtime (~0.4–1.1 ms per event on a quiet VM, 2–8 ms on a busy one), so the
-/// sandbox reuses Go instances by default, as it does for JavaScript and Python.
+/// component: a fresh Go instance starts the Go runtime (~0.4–1.1 ms per event on a quiet VM,
+/// 2–8 ms on a busy one), so the sandbox reuses Go instances by default, as it does for
+/// JavaScript and Python.
 fn guest_marker(go_version: &str) -> Vec<u8> {
     use wasm_encoder::Encode;
     let payload = serde_json::json!({
