@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::{repo_root, target_dir};
+use aviary::handler::GuestEvent;
+use aviary::protocol::envelope::EventKind;
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -62,4 +64,20 @@ pub fn guest(name: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// An event as the runtime hands it to a guest, with a `{}` envelope: what the test guests
+/// (which read only the record's fields) need.
+pub fn event(id: &str, event_type: &str, kind: EventKind) -> GuestEvent {
+    GuestEvent {
+        dedupe_id: id.to_string(),
+        event_id: id.to_string(),
+        event_type: event_type.to_string(),
+        kind,
+        app_id: "cli_test".to_string(),
+        tenant_key: "tenant".to_string(),
+        create_time: "1700000000000".to_string(),
+        attempt: 1,
+        envelope: "{}".to_string(),
+    }
 }

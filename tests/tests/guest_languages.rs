@@ -75,21 +75,12 @@ fn limits(timeout_ms: u64, memory_mb: u64) -> HandlerLimits {
 }
 
 fn event(id: &str, event_type: &str) -> GuestEvent {
-    GuestEvent {
-        dedupe_id: id.to_string(),
-        event_id: id.to_string(),
-        event_type: event_type.to_string(),
-        kind: if event_type == "card.action.trigger" {
-            EventKind::Callback
-        } else {
-            EventKind::Event
-        },
-        app_id: "cli_test".to_string(),
-        tenant_key: "tenant".to_string(),
-        create_time: "1700000000000".to_string(),
-        attempt: 1,
-        envelope: "{}".to_string(),
-    }
+    let kind = if event_type == "card.action.trigger" {
+        EventKind::Callback
+    } else {
+        EventKind::Event
+    };
+    aviary_tests::guests::event(id, event_type, kind)
 }
 
 fn assert_answers(inv: &Invocation, id: &str) {

@@ -9,7 +9,7 @@ use aviary::handler::{Failure, GuestEvent, Invocation, Invoke, LogStream, Outcom
 use aviary::limits::sandbox::MAX_LOG_LINES;
 use aviary::protocol::envelope::EventKind;
 use aviary::sandbox::{HandlerLimits, HandlerSpec, LoadedHandler, Sandbox, SandboxConfig};
-use aviary_tests::guests::guest;
+use aviary_tests::guests::{event, guest};
 
 /// One sandbox per test binary, caching into a private temp dir.
 fn sandbox() -> &'static Sandbox {
@@ -35,20 +35,6 @@ fn limits(timeout_ms: u64) -> HandlerLimits {
     HandlerLimits {
         timeout: Duration::from_millis(timeout_ms),
         ..HandlerLimits::default()
-    }
-}
-
-fn event(id: &str, event_type: &str, kind: EventKind) -> GuestEvent {
-    GuestEvent {
-        dedupe_id: id.to_string(),
-        event_id: id.to_string(),
-        event_type: event_type.to_string(),
-        kind,
-        app_id: "cli_test".to_string(),
-        tenant_key: "tenant".to_string(),
-        create_time: "1700000000000".to_string(),
-        attempt: 1,
-        envelope: "{}".to_string(),
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use aviary::handler::{Failure, GuestEvent, Invoke};
 use aviary::protocol::envelope::EventKind;
 use aviary::sandbox::{HandlerLimits, HandlerSpec, LoadError, Sandbox, SandboxConfig};
-use aviary_tests::guests::guest;
+use aviary_tests::guests::{event, guest};
 
 fn temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
@@ -142,18 +142,8 @@ fn check_reports_the_wit_version() {
     assert_eq!(info.wit_version, aviary::sandbox::WIT_VERSION);
 }
 
-fn event(id: &str) -> GuestEvent {
-    GuestEvent {
-        dedupe_id: id.to_string(),
-        event_id: id.to_string(),
-        event_type: "im.message.receive_v1".to_string(),
-        kind: EventKind::Event,
-        app_id: "cli_test".to_string(),
-        tenant_key: "tenant".to_string(),
-        create_time: "1700000000000".to_string(),
-        attempt: 1,
-        envelope: "{}".to_string(),
-    }
+fn message(id: &str) -> GuestEvent {
+    event(id, "im.message.receive_v1", EventKind::Event)
 }
 
 /// Only handlers with a fuel budget run on the fuel-metered engine; each engine compiles and
@@ -182,7 +172,7 @@ async fn fuel_is_metered_only_for_handlers_with_a_budget_and_each_engine_caches_
             },
         ))
         .unwrap();
-    let inv = plain.invoke(&event("e1")).await;
+    let inv = plain.invoke(&message("e1")).await;
     assert!(
         matches!(inv.result, Err(Failure::Timeout { .. })),
         "{:?}",
@@ -193,7 +183,7 @@ async fn fuel_is_metered_only_for_handlers_with_a_budget_and_each_engine_caches_
     let metered = sb.load(burner("metered", budget)).unwrap();
     assert!(!metered.from_cache());
     assert_eq!(sb.compile_count(), 2);
-    let inv = metered.invoke(&event("e2")).await;
+    let inv = metered.invoke(&message("e2")).await;
     assert_eq!(inv.result, Err(Failure::OutOfFuel { limit: 5_000_000 }));
     let used = inv.fuel_used.expect("metered handlers report fuel");
     assert!((4_900_000..=5_000_000).contains(&used), "{used}");
@@ -206,7 +196,7 @@ async fn fuel_is_metered_only_for_handlers_with_a_budget_and_each_engine_caches_
         .unwrap();
     assert!(metered.from_cache() && plain.from_cache());
     assert_eq!(again.compile_count(), 0);
-    let inv = metered.invoke(&event("e3")).await;
+    let inv = metered.invoke(&message("e3")).await;
     assert!(
         matches!(inv.result, Err(Failure::OutOfFuel { .. })),
         "{:?}",
@@ -224,11 +214,7 @@ async fn fuel_is_metered_only_for_handlers_with_a_budget_and_each_engine_caches_
     spec.config = [("greeting".to_string(), "hi".to_string())].into();
     let h = always.load(spec).unwrap();
     let inv = h
-        .invoke(&GuestEvent {
-            kind: EventKind::Callback,
-            event_type: "card.action.trigger".into(),
-            ..event("e4")
-        })
+        .invoke(&event("e4", "card.action.trigger", EventKind::Callback))
         .await;
     assert!(inv.result.is_ok(), "{:?}", inv.result);
     assert!(inv.fuel_used.unwrap() > 0);
