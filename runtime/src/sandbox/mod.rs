@@ -196,7 +196,7 @@ impl Sandbox {
     }
 
     /// The engine for metered (`true`) or unmetered handlers, built on first use.
-    fn flavor(&self, metered: bool) -> anyhow::Result<&Flavor> {
+    fn flavor(&self, metered: bool) -> Result<&Flavor, LoadError> {
         let cell = if metered {
             &self.metered
         } else {
@@ -206,7 +206,10 @@ impl Sandbox {
             return Ok(flavor);
         }
         // Loads run one at a time in practice; if two race, one engine is dropped unused.
-        let _ = cell.set(Flavor::new(&self.config, metered)?);
+        let flavor = Flavor::new(&self.config, metered).map_err(|e| LoadError::Engine {
+            message: format!("{e:#}"),
+        })?;
+        let _ = cell.set(flavor);
         Ok(cell.get().expect("just set"))
     }
 
@@ -224,9 +227,7 @@ impl Sandbox {
             });
         }
         let metered = self.config.meter_fuel_always || spec.limits.fuel.is_some();
-        let flavor = self.flavor(metered).map_err(|e| LoadError::Engine {
-            message: format!("{e:#}"),
-        })?;
+        let flavor = self.flavor(metered)?;
         let (pre, from_cache, guest) = self.prepare(flavor, &spec.component)?;
         // Unset in the manifest: interpreted guests (JavaScript, Python) reuse instances.
         let reuse = spec
@@ -250,11 +251,7 @@ impl Sandbox {
     /// Validates a component without running it: everything `load` does for a handler without
     /// a fuel budget, except keeping the result. Also fills that engine's cache.
     pub fn check(&self, component: &Path) -> Result<ComponentInfo, LoadError> {
-        let flavor = self
-            .flavor(self.config.meter_fuel_always)
-            .map_err(|e| LoadError::Engine {
-                message: format!("{e:#}"),
-            })?;
+        let flavor = self.flavor(self.config.meter_fuel_always)?;
         let (pre, from_cache, guest) = self.prepare(flavor, component)?;
         let wit_version =
             version::imported_version(&flavor.engine, pre.component()).unwrap_or_default();
