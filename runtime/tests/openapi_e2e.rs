@@ -1,15 +1,27 @@
 //! The `feishu-request` import through the real path: the emulator pushes an event, the real
 //! `aviary run` binary runs the recorder guest (tests/guests/recorder), which replies through
 //! the import, and the emulator records the OpenAPI calls and the messages they created.
+//!
+//! Then the grant's path checks through `aviary invoke` and `aviary run`, with the emulator as
+//! the recording server (it records every request it gets, inside `/open-apis/` or not): the
+//! traversal corpus (`openapi_support/corpus.rs`) is denied naming the handler and the key,
+//! generated paths (a property test) reach the server only when granted, and `aviary check`
+//! and `aviary invoke` print each handler's grants.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aviary::emulator::Emulator;
+use aviary::openapi::token::TOKEN_PATH;
+use aviary::openapi::{CheckedUrl, Method, OpenApiGrant};
 
 mod queue_support;
 use queue_support::*;
+
+mod openapi_support;
+use openapi_support::corpus::{GRANTED, TRAVERSALS};
 
 /// A manifest with the in-memory queue, quick retries and one handler `rec` (the recorder
 /// guest, replying to every message) with the handler lines `grant` (e.g. an `openapi` key).
@@ -130,8 +142,8 @@ async fn a_call_without_a_grant_or_outside_it_is_denied_with_a_clear_error() {
         (
             "other",
             "openapi = [\"/open-apis/contact/v3\"]",
-            "denied: handler `rec` may not call POST /open-apis/im/v1/messages/om_7/reply: it \
-             is not under any prefix of its manifest key `openapi` ([\"/open-apis/contact/v3\"])",
+            "denied: handler `rec` may not call POST /open-apis/im/v1/messages/om_7/reply: no \
+             entry of its manifest key `openapi` covers the path ([\"/open-apis/contact/v3\"])",
         ),
     ] {
         let dir = Dir::new(&format!("openapi-denied-{tag}"));
@@ -166,4 +178,315 @@ async fn a_call_without_a_grant_or_outside_it_is_denied_with_a_clear_error() {
         );
         assert!(emu.sent_messages().is_empty());
     }
+}
+
+/// A TOML string holding `s` (`$` doubled: the manifest expands `${VAR}`).
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.replace('$', "$$")).to_string()
+}
+
+/// A manifest of recorder handlers (name, `openapi` entries, `"METHOD PATH"` requests the
+/// guest makes on every event), calling the emulator as the app's domain.
+fn request_manifest(
+    dir: &Path,
+    emu: &Emulator,
+    handlers: &[(String, Vec<&str>, Vec<String>)],
+) -> PathBuf {
+    let component = toml_string(&recorder_wasm().display().to_string());
+    let mut text = format!(
+        "[feishu]\napp_id = \"{APP_ID}\"\napp_secret = \"emulator-secret\"\ndomain = \"{}\"\n\n\
+         [queue]\nbackend = \"memory\"\n\n",
+        emu.domain()
+    );
+    for (name, grant, requests) in handlers {
+        let grant: Vec<String> = grant.iter().map(|g| toml_string(g)).collect();
+        text += &format!(
+            "[[handler]]\nname = \"{name}\"\ncomponent = {component}\nevents = [\"*\"]\n\
+             openapi = [{}]\n[handler.config]\n",
+            grant.join(", ")
+        );
+        for (i, r) in requests.iter().enumerate() {
+            text += &format!("request_{i} = {}\n", toml_string(r));
+        }
+    }
+    let path = dir.join("aviary.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `aviary <args…>` (sharing the manifest directory's compile cache): exit code and
+/// stdout + stderr.
+fn aviary(manifest: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(binary())
+        .args(args)
+        .arg("-m")
+        .arg(manifest)
+        .env("XDG_CACHE_HOME", manifest.parent().unwrap().join("cache"))
+        .output()
+        .expect("aviary runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+/// `aviary invoke` of `handler` on `event`.
+fn invoke(manifest: &Path, handler: &str, event: &Path) -> (Option<i32>, String) {
+    aviary(manifest, &["invoke", handler, event.to_str().unwrap()])
+}
+
+/// What the emulator received, the host's own token fetches left out: (method, path?query).
+fn seen(emu: &Emulator) -> Vec<(String, String)> {
+    emu.openapi_calls()
+        .into_iter()
+        .filter(|c| !(c.method == "POST" && c.path == TOKEN_PATH))
+        .map(|c| {
+            let target = match c.query.as_str() {
+                "" => c.path.clone(),
+                q => format!("{}?{q}", c.path),
+            };
+            (c.method, target)
+        })
+        .collect()
+}
+
+/// The corpus split over handlers `t0`, `t1`, … (a call's log is bounded), each granted only
+/// [`GRANTED`], the methods taking turns; and `ctl`, with method grants, two calls that are
+/// sent and two that are denied.
+fn corpus_handlers() -> Vec<(String, Vec<&'static str>, Vec<String>)> {
+    let mut handlers: Vec<(String, Vec<&str>, Vec<String>)> = TRAVERSALS
+        .chunks(20)
+        .enumerate()
+        .map(|(n, chunk)| {
+            let requests = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, p)| format!("{} {p}", Method::ALL[(n * 20 + i) % 5]))
+                .collect();
+            (format!("t{n}"), vec![GRANTED], requests)
+        })
+        .collect();
+    handlers.push((
+        "ctl".to_string(),
+        vec![
+            "POST /open-apis/im/v1/messages",
+            "GET /open-apis/contact/v3/users",
+        ],
+        CONTROL.iter().map(|r| r.to_string()).collect(),
+    ));
+    handlers
+}
+
+/// `ctl`'s requests: 0 and 3 are granted, 1 (a traversal) and 2 (the method) are not.
+const CONTROL: [&str; 4] = [
+    "POST /open-apis/im/v1/messages/om_1/reply",
+    "GET /open-apis/contact/v3/users/../../../im/v1/messages",
+    "DELETE /open-apis/contact/v3/users/ou_1",
+    "GET /open-apis/contact/v3/users/ou_1?user_id_type=open_id",
+];
+
+/// What the emulator must have seen from `ctl`, and nothing else.
+fn control_seen() -> Vec<(String, String)> {
+    vec![
+        (
+            "POST".to_string(),
+            "/open-apis/im/v1/messages/om_1/reply".to_string(),
+        ),
+        (
+            "GET".to_string(),
+            "/open-apis/contact/v3/users/ou_1?user_id_type=open_id".to_string(),
+        ),
+    ]
+}
+
+/// Each of `handler`'s `n` requests was denied, naming the handler and the key, in `out`.
+fn assert_all_denied(out: &str, handler: &str, n: usize) {
+    for i in 0..n {
+        let head = format!("request {i} err denied: handler `{handler}` may not call ");
+        assert!(
+            out.lines()
+                .any(|l| l.contains(&head) && l.contains("manifest key `openapi`")),
+            "{handler} request {i} was not denied as expected:\n{out}"
+        );
+    }
+    assert!(
+        out.contains(&format!("requests done {n}")),
+        "{handler}: {out}"
+    );
+}
+
+/// `ctl`'s granted calls were answered by the server (the emulator emulates neither, so both
+/// are errors from it), the other two denied.
+fn assert_control(out: &str) {
+    for (i, expected) in [
+        (0, "request 0 err POST /open-apis/im/v1/messages/om_1/reply: HTTP 400"),
+        (1, "request 1 err denied: handler `ctl` may not call GET \"/open-apis/contact/v3/users/../../../im/v1/messages\": a dot segment `..`"),
+        (2, "request 2 err denied: handler `ctl` may not call DELETE /open-apis/contact/v3/users/ou_1: its manifest key `openapi` grants the path for GET only"),
+        (3, "request 3 err GET /open-apis/contact/v3/users/ou_1?user_id_type=open_id: HTTP 404"),
+    ] {
+        assert!(out.contains(expected), "ctl request {i}: {expected}\n{out}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_traversal_corpus_is_denied_through_aviary_invoke_and_check_lists_the_grants() {
+    let dir = Dir::new("openapi-corpus-invoke");
+    let emu = Emulator::start(emulator_config()).await.unwrap();
+    let handlers = corpus_handlers();
+    let manifest = request_manifest(&dir.0, &emu, &handlers);
+    let event = dir.0.join("event.json");
+    std::fs::write(&event, envelope(1, "hello").to_string()).unwrap();
+
+    let (code, out) = aviary(&manifest, &["check"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("  handler t0: ")
+            && out.contains("    openapi: /open-apis/im/v1/messages (every method)"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "    openapi: POST /open-apis/im/v1/messages, GET /open-apis/contact/v3/users"
+        ),
+        "{out}"
+    );
+
+    for (name, _, requests) in &handlers {
+        let (code, out) = tokio::task::block_in_place(|| invoke(&manifest, name, &event));
+        assert_eq!(code, Some(0), "{name}: {out}");
+        if name == "ctl" {
+            assert!(
+                out.contains(
+                    "openapi  POST /open-apis/im/v1/messages, GET /open-apis/contact/v3/users"
+                ),
+                "{out}"
+            );
+            assert_control(&out);
+        } else {
+            assert!(
+                out.contains("openapi  /open-apis/im/v1/messages (every method)"),
+                "{out}"
+            );
+            assert_all_denied(&out, name, requests.len());
+        }
+    }
+    assert_eq!(
+        seen(&emu),
+        control_seen(),
+        "the server saw only ctl's granted calls"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_traversal_corpus_is_denied_through_aviary_run() {
+    let dir = Dir::new("openapi-corpus-run");
+    let emu = Emulator::start(emulator_config()).await.unwrap();
+    let handlers = corpus_handlers();
+    let manifest = request_manifest(&dir.0, &emu, &handlers);
+    emu.push_event(&envelope(1, "hello"));
+    let mut run = spawn(&manifest, dir.0.join("run.log"), None);
+    wait_for(&run.log, "every handler's requests", || {
+        log_text(&run.log).matches("requests done").count() >= handlers.len()
+    })
+    .await;
+    assert_eq!(sigterm(&mut run), Some(0));
+    let out = log_text(&run.log);
+    for (name, _, requests) in &handlers {
+        if name != "ctl" {
+            assert_all_denied(&out, name, requests.len());
+        }
+    }
+    assert_control(&out);
+    assert_eq!(
+        seen(&emu),
+        control_seen(),
+        "the server saw only ctl's granted calls"
+    );
+}
+
+/// Generated paths (random segments of `.`, `%`, hex digits, `/`, `\`, `;`), random methods,
+/// sent by the guest through `aviary invoke`: every request the server receives parses to
+/// itself and is under a grant with a method it allows, and exactly the calls not denied reach
+/// it.
+#[test]
+fn generated_paths_through_aviary_invoke_reach_the_server_only_when_granted() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestCaseError, TestRunner};
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let emu = rt.block_on(Emulator::start(emulator_config())).unwrap();
+    let dir = Dir::new("openapi-prop-invoke");
+    let event = dir.0.join("event.json");
+    std::fs::write(&event, envelope(1, "hello").to_string()).unwrap();
+    let grant_list = vec![
+        "POST /open-apis/im/v1/messages",
+        "GET /open-apis/contact/v3/users",
+        "/open-apis/drive/v1",
+    ];
+    let grant = OpenApiGrant::parse(&grant_list).unwrap();
+    let method = prop::sample::select(vec!["GET", "POST", "PUT", "PATCH", "DELETE", "get"]);
+    let base = prop::sample::select(vec![
+        "/open-apis/im/v1/messages",
+        "/open-apis/contact/v3/users",
+        "/open-apis/drive/v1",
+        "/open-apis/im/v1",
+        "/open-apis",
+    ]);
+    // Most segments are plain hex (so some calls are granted); the others mix in the rest.
+    let segment = prop_oneof![3 => "[0-9a-f]{1,6}", 1 => "[.%0-9a-fA-F/\\\\;]{0,6}"];
+    let segments = prop::collection::vec(segment, 0..5);
+    let query = prop::sample::select(vec!["", "?a=1", "?/../", "?x=%2e%2e%2f"]);
+    let request = (method, base, segments, query).prop_map(|(m, b, s, q)| {
+        let path: String = std::iter::once(b.to_string())
+            .chain(s.iter().map(|s| format!("/{s}")))
+            .chain(std::iter::once(q.to_string()))
+            .collect();
+        format!("{m} {path}")
+    });
+    let mut runner = TestRunner::new(Config {
+        cases: 4,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let reached = std::cell::Cell::new(0);
+    runner
+        .run(&prop::collection::vec(request, 40), |requests| {
+            let before = seen(&emu).len();
+            let handlers = [("prop".to_string(), grant_list.clone(), requests.clone())];
+            let manifest = request_manifest(&dir.0, &emu, &handlers);
+            let (code, out) = invoke(&manifest, "prop", &event);
+            prop_assert_eq!(code, Some(0), "{}", out);
+            prop_assert!(out.contains("requests done 40"), "{}", out);
+            let denied = out.matches("err denied: handler `prop`").count();
+            let new = seen(&emu).split_off(before);
+            for (method, target) in &new {
+                let url = CheckedUrl::new(&emu.domain(), target);
+                prop_assert!(
+                    url.is_ok(),
+                    "{} {:?} reached the server: {:?}",
+                    method,
+                    target,
+                    url
+                );
+                let url = url.unwrap();
+                prop_assert_eq!(url.to_string(), target.clone());
+                let m = Method::parse(method).unwrap();
+                prop_assert!(
+                    grant.allows(m, &url),
+                    "{} {} is not granted",
+                    method,
+                    target
+                );
+            }
+            prop_assert_eq!(new.len() + denied, 40, "{}", out);
+            reached.set(reached.get() + new.len());
+            Ok::<(), TestCaseError>(())
+        })
+        .unwrap();
+    assert!(
+        reached.get() > 0,
+        "no generated call was granted: the property proved nothing"
+    );
 }

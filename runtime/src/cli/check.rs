@@ -1,5 +1,6 @@
 //! `aviary check -m aviary.toml`: validates the manifest and loads (compiles and checks) every
-//! handler's component, then prints a short summary.
+//! handler's component, then prints a short summary: the dispatch settings and, per handler,
+//! its component, events and limits and what its `openapi` key grants.
 //!
 //! Exit codes: 0 when everything is fine; 1 with every problem found (manifest values, missing
 //! component files, components that do not load), one `error: file:line:col: key: …` line
@@ -98,7 +99,13 @@ fn summary(m: &Manifest) -> Vec<String> {
     if m.handlers.is_empty() {
         lines.push("  no handlers: `aviary run` logs and acks every event".into());
     }
-    lines.extend(m.handlers.iter().map(handler_line));
+    for h in &m.handlers {
+        lines.push(handler_line(h));
+        lines.push(format!(
+            "    openapi: {}",
+            crate::openapi::grant_summary(h.openapi.as_ref())
+        ));
+    }
     lines
 }
 

@@ -1,7 +1,8 @@
 //! `aviary invoke -m aviary.toml <handler> <event.json>`: runs one event through one handler
-//! and prints the outcome, fuel and peak memory against their limits, wall time, and the
-//! guest's logs (like Shopify's function-runner). The event file is an envelope as Feishu sends
-//! it (encrypted ones are decrypted with `feishu.encrypt_key`); the attempt is 1.
+//! and prints what its `openapi` key grants, the outcome, fuel and peak memory against their
+//! limits, wall time, and the guest's logs (like Shopify's function-runner). The event file is
+//! an envelope as Feishu sends it (encrypted ones are decrypted with `feishu.encrypt_key`); the
+//! attempt is 1.
 //!
 //! Exit codes: 0 when the handler returned `done` or `respond`; 1 for `retry`, `reject` or a
 //! failure; 2 when it could not be run (manifest, unknown handler, unreadable event, load error).
@@ -137,6 +138,11 @@ pub fn render(ran: &Ran) -> String {
     let (h, e, inv) = (&ran.handler, &ran.event, &ran.invocation);
     let mut out = String::new();
     let _ = writeln!(out, "handler  {} ({})", h.name, h.component.display());
+    let _ = writeln!(
+        out,
+        "openapi  {}",
+        crate::openapi::grant_summary(h.openapi.as_ref())
+    );
     let _ = writeln!(
         out,
         "event    {} {} ({:?}, attempt {})",

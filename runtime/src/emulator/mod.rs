@@ -21,7 +21,9 @@
 //!   99992402. Send and reply honour `uuid` as Feishu does: a uuid already used within 1 hour
 //!   gets the first request's answer and creates no message (counted in
 //!   [`Emulator::duplicate_messages_suppressed`]); created messages are in
-//!   [`Emulator::sent_messages`].
+//!   [`Emulator::sent_messages`]. Any other request to the HTTP port (outside the endpoint and
+//!   the control API) is recorded there too and answered 404, so nothing a client sends to
+//!   the wrong place goes unseen.
 //! - The control API under `/_emulator/` (JSON; times are milliseconds since start):
 //!
 //! | request | effect / answer |
@@ -134,6 +136,9 @@ impl Emulator {
             .route(ENDPOINT_PATH, any(endpoint::handle))
             .route("/open-apis/*rest", any(openapi::handle))
             .nest("/_emulator", control::router())
+            // Every other request is recorded as an OpenAPI call too (and answered 404), so a
+            // test sees any request that escaped `/open-apis/`.
+            .fallback(openapi::handle)
             .with_state(Arc::clone(&shared));
         let http_cancel = cancel.clone();
         let http_task = tokio::spawn(async move {

@@ -1,5 +1,6 @@
 //! The OpenAPI stubs handlers need for replies (§9): tenant_access_token, send message and reply
-//! to message. Every `/open-apis/...` request is recorded; unknown paths get a 404 JSON error.
+//! to message. Every `/open-apis/...` request (and any request routed nowhere else) is
+//! recorded; unknown paths get a 404 JSON error.
 //! Send and reply honour `uuid` as Feishu does (§9.2): the same uuid within
 //! [`MESSAGE_UUID_WINDOW`] (1 h) gets the first request's answer and creates no second
 //! message; every created message is recorded in `State::sent_messages`.
@@ -48,7 +49,8 @@ const MSG_TYPES: [&str; 10] = [
     "share_user",
 ];
 
-/// The axum fallback handler for everything under `/open-apis/`.
+/// The axum handler for everything under `/open-apis/`, and the fallback for every path not
+/// routed elsewhere (recorded, then 404: `route` emulates only `/open-apis/` paths).
 pub(crate) async fn handle(
     AxumState(shared): AxumState<Arc<Shared>>,
     method: Method,

@@ -190,7 +190,7 @@ pub enum NonAck {
     },
 }
 
-/// One call to the OpenAPI stubs (`/open-apis/...`).
+/// One call to the OpenAPI stubs (`/open-apis/...`), or any other request routed nowhere else.
 #[derive(Debug, Clone)]
 pub struct OpenApiCall {
     /// When.

@@ -13,7 +13,6 @@ use super::{Context, ManifestError};
 use crate::dispatch::router::EventPattern;
 use crate::limits::dispatch as lim;
 use crate::limits::queue as qlim;
-use crate::openapi::grant::prefix_problem;
 use crate::openapi::{OpenApiGrant, OpenApiSettings};
 use crate::queue::retry::RetryPolicy;
 
@@ -54,8 +53,9 @@ pub struct HandlerSettings {
     pub retry: RetryPolicy,
     /// `[handler.config]`: what the guest reads with `config-get` (`${VAR}` expanded).
     pub config: BTreeMap<String, String>,
-    /// `openapi = ["/open-apis/…", …]`: the OpenAPI path prefixes this handler may call with
-    /// `feishu-request`, and the app it calls as (`[feishu]`). `None`: every call is denied.
+    /// `openapi = ["POST /open-apis/…", "/open-apis/…", …]`: what this handler may call with
+    /// `feishu-request` (see [`OpenApiGrant`]), and the app it calls as (`[feishu]`). `None`:
+    /// every call is denied.
     pub openapi: Option<OpenApiSettings>,
 }
 
@@ -366,29 +366,26 @@ fn handler_settings(
         backoff_max,
     };
 
-    let mut prefixes: Vec<String> = Vec::new();
-    for prefix in raw.openapi.iter().flat_map(|l| l.get_ref()) {
-        let value = prefix.get_ref().trim();
-        let value = if value.len() > 1 {
-            value.trim_end_matches('/')
-        } else {
-            value
-        };
-        match prefix_problem(value) {
-            Some(why) => p.add(&prefix.span(), "handler.openapi", format!("{who}: {why}")),
-            None if prefixes.iter().any(|x| x == value) => p.add(
-                &prefix.span(),
-                "handler.openapi",
-                format!("{who}: `{value}` is listed twice"),
-            ),
-            None => prefixes.push(value.to_string()),
-        }
-    }
+    let written: Vec<&Spanned<String>> = raw.openapi.iter().flat_map(|l| l.get_ref()).collect();
+    let values: Vec<&str> = written.iter().map(|v| v.get_ref().as_str()).collect();
     // The app is filled in once `[feishu]` is known (`Manifest::parse`).
-    let openapi = (!prefixes.is_empty()).then(|| OpenApiSettings {
-        app: Default::default(),
-        grant: OpenApiGrant { prefixes },
-    });
+    let openapi = match OpenApiGrant::parse(&values) {
+        Ok(grant) => (!grant.is_empty()).then(|| OpenApiSettings {
+            app: Default::default(),
+            grant,
+        }),
+        Err(problems) => {
+            for problem in problems {
+                let span = written[problem.index].span();
+                p.add(
+                    &span,
+                    "handler.openapi",
+                    format!("{who}: {}", problem.message),
+                );
+            }
+            None
+        }
+    };
 
     let mut config = BTreeMap::new();
     for (key, value) in raw.config.iter().flatten() {

@@ -41,10 +41,10 @@
 //!
 //! # `[[handler]]` key `openapi`
 //!
-//! `openapi = ["/open-apis/im/v1/messages", …]`: the OpenAPI path prefixes the handler may call
-//! with the `feishu-request` import (each starts with `/open-apis/`, matches whole segments;
-//! no `.`/`..` segments). Unset or empty: every call is denied. The grant carries the app's
-//! `[feishu]` credentials into [`HandlerSettings::openapi`] (see [`crate::openapi`]).
+//! `openapi = ["POST /open-apis/im/v1/messages", "/open-apis/contact/v3", …]`: what the handler
+//! may call with the `feishu-request` import, parsed by [`crate::openapi::OpenApiGrant::parse`]
+//! (a bare prefix means every method; `docs/openapi.md`). Unset or empty: every call is denied.
+//! The grant carries the app's `[feishu]` credentials into [`HandlerSettings::openapi`].
 
 mod error;
 mod handlers;

@@ -641,7 +641,7 @@ fn openapi_grants_carry_the_app_and_bad_prefixes_are_named() {
     );
     let m = parse(&text).unwrap();
     let granted = m.handler("bot").unwrap().openapi.as_ref().unwrap();
-    assert_eq!(granted.grant.prefixes, vec!["/open-apis/im/v1/messages"]);
+    assert_eq!(granted.grant.quoted(), r#"["/open-apis/im/v1/messages"]"#);
     assert_eq!(granted.app.app_id, "cli_1");
     assert_eq!(granted.app.app_secret.expose(), "s3cr3t-value");
     assert_eq!(granted.app.domain, "http://127.0.0.1:9");

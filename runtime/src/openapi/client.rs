@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::call::CheckedCall;
+use super::grant::Method;
 use super::token::{TokenCache, TOKEN_INVALID_CODES};
 use super::OpenApiApp;
 use crate::limits::openapi::{MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES};
@@ -40,27 +42,44 @@ impl FeishuClient {
         &self.app.app_id
     }
 
-    /// Sends `method path` with `body` (JSON text; empty for none) and the app's token,
-    /// within `timeout` (token fetch included). `Ok`: the body of a 2xx answer whose `code` is
-    /// 0 or absent. `Err`: why not, naming method and path, with Feishu's code and answer when
-    /// there is one. Neither ever holds the token or the app secret.
+    /// The app's domain: what calls are checked against ([`super::call::check`]).
+    pub fn domain(&self) -> &str {
+        &self.app.domain
+    }
+
+    /// Sends the checked `call` — its URL exactly as checked — with `body` (JSON text; empty
+    /// for none) and the app's token, within `timeout` (token fetch included). `Ok`: the body
+    /// of a 2xx answer whose `code` is 0 or absent. `Err`: why not, naming method and path,
+    /// with Feishu's code and answer when there is one. Neither ever holds the token or the
+    /// app secret.
     pub async fn request(
         &self,
-        method: &str,
-        path: &str,
+        call: &CheckedCall,
         body: &str,
         timeout: Duration,
     ) -> Result<String, String> {
-        let what = format!("{method} {path}");
+        let what = call.to_string();
+        if call.url().domain() != self.app.domain {
+            return Err(format!(
+                "{what}: checked for the domain `{}`, not this app's",
+                call.url().domain()
+            ));
+        }
         if body.len() > MAX_REQUEST_BYTES {
             return Err(format!(
                 "{what}: the body is {} bytes, more than {MAX_REQUEST_BYTES}",
                 body.len()
             ));
         }
-        let method = reqwest::Method::from_bytes(method.as_bytes())
-            .map_err(|_| format!("{what}: `{method}` is not an HTTP method"))?;
-        match tokio::time::timeout(timeout, self.with_token(&method, path, body, &what)).await {
+        let method = match call.method() {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
+            Method::Patch => reqwest::Method::PATCH,
+            Method::Delete => reqwest::Method::DELETE,
+        };
+        let url = call.url().url();
+        match tokio::time::timeout(timeout, self.with_token(&method, url, body, &what)).await {
             Ok(result) => result,
             Err(_) => Err(format!("{what}: no answer within {timeout:?}")),
         }
@@ -69,15 +88,17 @@ impl FeishuClient {
     async fn with_token(
         &self,
         method: &reqwest::Method,
-        path: &str,
+        url: &url::Url,
         body: &str,
         what: &str,
     ) -> Result<String, String> {
         let mut refreshed = false;
         loop {
             let token = self.token.get(&self.http, &self.app).await?;
-            let url = format!("{}{path}", self.app.domain.trim_end_matches('/'));
-            let mut request = self.http.request(method.clone(), &url).bearer_auth(&token);
+            let mut request = self
+                .http
+                .request(method.clone(), url.clone())
+                .bearer_auth(&token);
             if !body.is_empty() {
                 request = request
                     .header(

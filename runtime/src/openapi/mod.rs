@@ -1,8 +1,14 @@
 //! The host side of the `feishu-request` import: handlers call the Feishu/Lark OpenAPI as the
 //! app, and the host makes that safe and idempotent.
 //!
-//! - [`grant`]: which paths a handler may call (manifest key `openapi`, a path-prefix
-//!   allow-list; denied by default) and what a valid path looks like.
+//! - [`path`]: what a guest's path may look like, and the URL it is sent as: parsed once with
+//!   the parser the HTTP client uses and refused unless it parses to itself (no dot segment in
+//!   any spelling, no encoded `/`, `\\` or `.`, …). The full rules and their order are in
+//!   `docs/openapi.md`.
+//! - [`grant`]: which methods and paths a handler may call (manifest key `openapi`, a list of
+//!   `"METHOD /open-apis/…"` or bare prefixes meaning every method; denied by default).
+//! - [`call`]: one call checked in order (method, path, grant) into the only thing the client
+//!   sends, a [`CheckedCall`].
 //! - [`idempotency`]: the `uuid` the host puts into send and reply requests, derived from
 //!   (app id, handler, event dedupe id, index of the call in the run), so a re-run of the same
 //!   (event, handler) — after a crash, a timeout or a `retry` — sends nothing twice within
@@ -14,16 +20,20 @@
 //! The app secret and the token never reach the guest, logs or error messages: the guest gets
 //! the response body (or an error naming the method, path and Feishu's code), nothing else.
 
+pub mod call;
 pub mod client;
 pub mod grant;
 pub mod idempotency;
+pub mod path;
 pub mod token;
 
 #[cfg(test)]
 mod tests;
 
+pub use call::CheckedCall;
 pub use client::FeishuClient;
-pub use grant::OpenApiGrant;
+pub use grant::{Method, OpenApiGrant};
+pub use path::CheckedUrl;
 
 use crate::manifest::Secret;
 
@@ -32,7 +42,7 @@ use crate::manifest::Secret;
 pub struct OpenApiSettings {
     /// The app the calls are made as (`[feishu]`).
     pub app: OpenApiApp,
-    /// The paths granted (`openapi`).
+    /// The methods and paths granted (`openapi`).
     pub grant: OpenApiGrant,
 }
 
@@ -45,4 +55,13 @@ pub struct OpenApiApp {
     pub app_secret: Secret,
     /// Base URL of the OpenAPI, e.g. `https://open.feishu.cn` or the emulator's URL.
     pub domain: String,
+}
+
+/// What a handler may call, for `aviary check` and `aviary invoke`: its grant's
+/// [`OpenApiGrant::summary`], or that every call is denied.
+pub fn grant_summary(settings: Option<&OpenApiSettings>) -> String {
+    match settings {
+        Some(s) if !s.grant.is_empty() => s.grant.summary(),
+        _ => "none (every feishu-request is denied)".to_string(),
+    }
 }

@@ -1,5 +1,7 @@
 //! The client against a stub OpenAPI on 127.0.0.1: token caching, the refresh on an invalid
-//! token, error answers, the response cap and the timeout.
+//! token, error answers, the response cap and the timeout. Then the path checks against the
+//! emulator as a recording server: the traversal corpus is denied before anything is sent, and
+//! for generated paths every request the server sees is under the grant (a property test).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -74,6 +76,18 @@ async fn start() -> (String, Arc<Stub>) {
     (format!("http://{addr}"), stub)
 }
 
+/// `method path`, checked for `c` against a grant of the stub's paths.
+fn call(c: &FeishuClient, method: &str, path: &str) -> CheckedCall {
+    let grant = OpenApiGrant::parse(&[
+        "POST /open-apis/echo",
+        "GET /open-apis/fail",
+        "GET /open-apis/huge",
+        "GET /open-apis/slow",
+    ])
+    .unwrap();
+    call::check("test", &grant, c.domain(), method, path).unwrap()
+}
+
 fn client(domain: &str, secret: &str) -> FeishuClient {
     FeishuClient::new(OpenApiApp {
         app_id: "cli_test".into(),
@@ -90,7 +104,7 @@ async fn an_invalid_token_is_refreshed_once_then_cached() {
     let (domain, stub) = start().await;
     let c = client(&domain, "sekret");
     let answer = c
-        .request("POST", "/open-apis/echo", r#"{"a":1}"#, LONG)
+        .request(&call(&c, "POST", "/open-apis/echo"), r#"{"a":1}"#, LONG)
         .await
         .unwrap();
     let v: Value = serde_json::from_str(&answer).unwrap();
@@ -100,7 +114,7 @@ async fn an_invalid_token_is_refreshed_once_then_cached() {
         2,
         "t-1 refused, t-2 fetched"
     );
-    c.request("POST", "/open-apis/echo", "", LONG)
+    c.request(&call(&c, "POST", "/open-apis/echo"), "", LONG)
         .await
         .unwrap();
     assert_eq!(stub.tokens_issued.load(Ordering::SeqCst), 2, "t-2 cached");
@@ -111,7 +125,7 @@ async fn errors_name_the_call_and_never_hold_secret_or_token() {
     let (domain, _stub) = start().await;
     let c = client(&domain, "sekret");
     let failed = c
-        .request("GET", "/open-apis/fail", "", LONG)
+        .request(&call(&c, "GET", "/open-apis/fail"), "", LONG)
         .await
         .unwrap_err();
     assert!(
@@ -120,12 +134,16 @@ async fn errors_name_the_call_and_never_hold_secret_or_token() {
     );
     assert!(failed.contains("bot not in chat"), "{failed}");
     let huge = c
-        .request("GET", "/open-apis/huge", "", LONG)
+        .request(&call(&c, "GET", "/open-apis/huge"), "", LONG)
         .await
         .unwrap_err();
     assert!(huge.contains("larger than 1048576 bytes"), "{huge}");
     let slow = c
-        .request("GET", "/open-apis/slow", "", Duration::from_millis(200))
+        .request(
+            &call(&c, "GET", "/open-apis/slow"),
+            "",
+            Duration::from_millis(200),
+        )
         .await
         .unwrap_err();
     assert!(slow.contains("no answer within"), "{slow}");
@@ -135,7 +153,7 @@ async fn errors_name_the_call_and_never_hold_secret_or_token() {
 
     let wrong = client(&domain, "wrong");
     let e = wrong
-        .request("GET", "/open-apis/fail", "", LONG)
+        .request(&call(&wrong, "GET", "/open-apis/fail"), "", LONG)
         .await
         .unwrap_err();
     assert!(
@@ -143,4 +161,187 @@ async fn errors_name_the_call_and_never_hold_secret_or_token() {
         "{e}"
     );
     assert!(!e.contains("wrong"), "the secret is not quoted: {e}");
+}
+
+#[tokio::test]
+async fn a_call_checked_for_another_domain_is_not_sent() {
+    let (domain, stub) = start().await;
+    let c = client(&domain, "sekret");
+    let other = client("http://127.0.0.1:9", "sekret");
+    let e = c
+        .request(&call(&other, "POST", "/open-apis/echo"), "", LONG)
+        .await
+        .unwrap_err();
+    assert!(
+        e.contains("checked for the domain `http://127.0.0.1:9`"),
+        "{e}"
+    );
+    assert_eq!(stub.tokens_issued.load(Ordering::SeqCst), 0, "nothing sent");
+}
+
+#[path = "../../tests/openapi_support/corpus.rs"]
+mod corpus;
+
+use super::token::TOKEN_PATH;
+use crate::emulator::{Emulator, EmulatorConfig};
+
+fn emulator_client(emu: &Emulator) -> FeishuClient {
+    let config = EmulatorConfig::default();
+    FeishuClient::new(OpenApiApp {
+        app_id: config.app_id,
+        app_secret: config.app_secret.as_str().into(),
+        domain: emu.domain(),
+    })
+    .unwrap()
+}
+
+/// What the server saw, the host's own token fetches left out: (method, path?query).
+fn seen(emu: &Emulator) -> Vec<(String, String)> {
+    emu.openapi_calls()
+        .into_iter()
+        .filter(|c| !(c.method == "POST" && c.path == TOKEN_PATH))
+        .map(|c| {
+            let target = match c.query.as_str() {
+                "" => c.path.clone(),
+                q => format!("{}?{q}", c.path),
+            };
+            (c.method, target)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_traversal_spelling_is_denied_naming_the_handler_and_the_key() {
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let c = emulator_client(&emu);
+    let narrow = OpenApiGrant::parse(&[corpus::GRANTED]).unwrap();
+    // The path rules do not depend on the grant: a wide one denies the corpus as well.
+    let wide = OpenApiGrant::parse(&["/open-apis/im", "/open-apis/contact"]).unwrap();
+    for path in corpus::TRAVERSALS {
+        for grant in [&narrow, &wide] {
+            for method in Method::ALL {
+                let e =
+                    call::check("rec", grant, c.domain(), method.as_str(), path).expect_err(path);
+                assert!(
+                    e.starts_with("denied: handler `rec` may not call ") && e.contains("`openapi`"),
+                    "{path:?}: {e}"
+                );
+            }
+        }
+    }
+    // The control: a granted call is sent, and it is the only thing the server saw.
+    let ok = call::check(
+        "rec",
+        &narrow,
+        c.domain(),
+        "POST",
+        "/open-apis/im/v1/messages/om_1/reply",
+    )
+    .unwrap();
+    let body = r#"{"msg_type":"text","content":"{\"text\":\"hi\"}"}"#;
+    c.request(&ok, body, LONG).await.unwrap();
+    assert_eq!(
+        seen(&emu),
+        [(
+            "POST".to_string(),
+            "/open-apis/im/v1/messages/om_1/reply".to_string()
+        )]
+    );
+}
+
+/// Generated paths (random segments of `.`, `%`, hex digits, `/`, `\`, `;`) below granted and
+/// other prefixes, with random methods: every request the emulator receives is the checked
+/// one, under a grant with a method it allows, and parses to itself; a denied call sends
+/// nothing.
+#[test]
+fn whatever_the_path_the_server_sees_only_granted_calls() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestCaseError, TestRunner};
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let emu = rt
+        .block_on(Emulator::start(EmulatorConfig::default()))
+        .unwrap();
+    let c = emulator_client(&emu);
+    let grant = OpenApiGrant::parse(&[
+        "POST /open-apis/im/v1/messages",
+        "GET /open-apis/contact/v3/users",
+        "/open-apis/drive/v1",
+    ])
+    .unwrap();
+    let method = prop::sample::select(vec![
+        "GET", "POST", "PUT", "PATCH", "DELETE", "get", "Post", "FETCH",
+    ]);
+    let base = prop::sample::select(vec![
+        "/open-apis/im/v1/messages",
+        "/open-apis/contact/v3/users",
+        "/open-apis/drive/v1",
+        "/open-apis/im/v1",
+        "/open-apis/im/v1/messages_x",
+        "/open-apis",
+        "",
+    ]);
+    // Most segments are plain hex (so some calls are granted); the others mix in the rest.
+    let segment = prop_oneof![3 => "[0-9a-f]{1,6}", 1 => "[.%0-9a-fA-F/\\\\;]{0,6}"];
+    let segments = prop::collection::vec(segment, 0..6);
+    let query = prop::sample::select(vec!["", "?a=1", "?x=%2e%2e%2f", "?/../", "?a=%zz"]);
+    let mut runner = TestRunner::new(Config {
+        cases: 600,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let sent = std::cell::Cell::new(0usize);
+    runner
+        .run(
+            &(method, base, segments, query),
+            |(method, base, segments, query)| {
+                let path: String = std::iter::once(base.to_string())
+                    .chain(segments.iter().map(|s| format!("/{s}")))
+                    .chain(std::iter::once(query.to_string()))
+                    .collect();
+                let before = seen(&emu).len();
+                match call::check("prop", &grant, c.domain(), method, &path) {
+                    Err(e) => {
+                        prop_assert!(
+                            e.starts_with("denied: handler `prop`") && e.contains("`openapi`"),
+                            "{}",
+                            e
+                        );
+                        prop_assert_eq!(seen(&emu).len(), before, "a denied call sent nothing");
+                    }
+                    Ok(checked) => {
+                        sent.set(sent.get() + 1);
+                        let _ = rt.block_on(c.request(&checked, "{}", LONG));
+                        let new = seen(&emu).split_off(before);
+                        prop_assert_eq!(
+                            new,
+                            vec![(checked.method().to_string(), checked.url().to_string())],
+                            "what was checked is what arrived ({:?})",
+                            path
+                        );
+                    }
+                }
+                Ok::<(), TestCaseError>(())
+            },
+        )
+        .unwrap();
+    // Independently of the checks above: each request the server got, re-read from the
+    // server's record, parses to itself and is granted.
+    let all = seen(&emu);
+    for (method, target) in &all {
+        let url = CheckedUrl::new(c.domain(), target)
+            .unwrap_or_else(|e| panic!("{method} {target:?} reached the server: {e}"));
+        assert_eq!(url.to_string(), *target);
+        let method = Method::parse(method).unwrap();
+        assert!(
+            grant.allows(method, &url),
+            "{method} {target} is not granted"
+        );
+    }
+    assert_eq!(all.len(), sent.get());
+    assert!(
+        sent.get() >= 20,
+        "the generator reaches the server too rarely to prove much: {} of 600",
+        sent.get()
+    );
 }

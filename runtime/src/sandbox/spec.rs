@@ -28,7 +28,7 @@ pub struct HandlerSpec {
     pub reuse: Option<u32>,
     /// Settings the guest reads with `config-get` (`[handler.config]` in the manifest).
     pub config: BTreeMap<String, String>,
-    /// The `feishu-request` import: the app's client and the paths this handler may call.
+    /// The `feishu-request` import: the app's client and what this handler may call.
     /// `None`: every call is denied.
     pub openapi: Option<OpenApiAccess>,
 }
@@ -38,7 +38,7 @@ pub struct HandlerSpec {
 pub struct OpenApiAccess {
     /// The app's OpenAPI client (shared by the app's handlers: one token cache).
     pub client: Arc<FeishuClient>,
-    /// The path prefixes granted (manifest key `openapi`).
+    /// The methods and path prefixes granted (manifest key `openapi`).
     pub grant: OpenApiGrant,
 }
 

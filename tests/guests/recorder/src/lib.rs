@@ -6,6 +6,11 @@
 //! `feishu-request` import (text `effect <dedupe_id>`; the host adds the token and the `uuid`),
 //! so a test can count effects from the emulator's sent messages, and logs
 //! `openapi ok <response>` or `openapi err <error>`. A failed reply is a `retry`.
+//!
+//! With `request_0`, `request_1`, … (`"METHOD PATH"`) in its config it makes those
+//! `feishu-request` calls in order (body `{}`, empty for GET), logs `request <i> ok <response>`
+//! or `request <i> err <error>` for each and then `requests done <n>`, so a test can send any
+//! method and path through the import.
 wit_bindgen::generate!({ world: "handler", path: "../../../wit" });
 
 struct Component;
@@ -26,12 +31,29 @@ fn reply(event: &Event) -> Result<(), String> {
     }
 }
 
+fn configured_requests() {
+    let mut n = 0;
+    while let Some(request) = config_get(&format!("request_{n}")) {
+        let (method, path) = request.split_once(' ').unwrap_or((request.as_str(), ""));
+        let body = if method == "GET" { "" } else { "{}" };
+        match feishu_request(method, path, body) {
+            Ok(answer) => log(Level::Info, &format!("request {n} ok {answer}")),
+            Err(e) => log(Level::Info, &format!("request {n} err {e}")),
+        }
+        n += 1;
+    }
+    if n > 0 {
+        log(Level::Info, &format!("requests done {n}"));
+    }
+}
+
 impl Guest for Component {
     fn handle(event: Event) -> Outcome {
         log(
             Level::Info,
             &format!("effect {} attempt {}", event.dedupe_id, event.attempt),
         );
+        configured_requests();
         if config_get("reply").as_deref() == Some("yes") {
             if let Err(e) = reply(&event) {
                 return Outcome::Retry(format!("reply failed: {e}"));

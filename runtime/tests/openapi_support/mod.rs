@@ -1,0 +1,2 @@
+//! What the OpenAPI tests share: the traversal corpus.
+pub mod corpus;
