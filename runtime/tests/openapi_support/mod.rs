@@ -1,2 +1,3 @@
-//! What the OpenAPI tests share: the traversal corpus.
+//! What the OpenAPI tests share: the traversal corpus and the property test's parts.
 pub mod corpus;
+pub mod wire;
