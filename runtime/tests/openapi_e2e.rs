@@ -457,3 +457,33 @@ fn generated_paths_through_aviary_invoke_reach_the_server_only_when_granted() {
         "no generated call was granted: the property proved nothing"
     );
 }
+
+#[test]
+fn aviary_check_names_each_bad_openapi_entry_at_its_line() {
+    let dir = Dir::new("openapi-check-bad");
+    let text = format!(
+        "[feishu]\napp_id = \"{APP_ID}\"\napp_secret = \"s\"\n\n\
+         [[handler]]\nname = \"bad\"\ncomponent = \"bad.wasm\"\nevents = [\"*\"]\n\
+         openapi = [\n  \"FETCH /open-apis/im\",\n  \"GET /open-apis/im/../x\",\n  \"/open-apis/im/v1/%2e%2e\",\n  \
+         \"POST /open-apis/im/v1/messages\",\n  \"post /open-apis/im/v1/messages/\",\n]\n"
+    );
+    let manifest = dir.0.join("aviary.toml");
+    std::fs::write(&manifest, text).unwrap();
+    let (code, out) = aviary(&manifest, &["check"]);
+    assert_eq!(code, Some(1), "{out}");
+    for (line, why) in [
+        (
+            10,
+            "`FETCH` is not a method (GET, POST, PUT, PATCH, DELETE)",
+        ),
+        (11, "a dot segment `..` at byte 14"),
+        (12, "write the prefix without `%` escapes"),
+        (14, "`POST /open-apis/im/v1/messages` is listed twice"),
+    ] {
+        let at = format!("aviary.toml:{line}:3: handler.openapi: handler `bad`: ");
+        assert!(
+            out.lines().any(|l| l.contains(&at) && l.contains(why)),
+            "line {line}: {why}\n{out}"
+        );
+    }
+}

@@ -3,7 +3,7 @@
 //!
 //! - [`path`]: what a guest's path may look like, and the URL it is sent as: parsed once with
 //!   the parser the HTTP client uses and refused unless it parses to itself (no dot segment in
-//!   any spelling, no encoded `/`, `\\` or `.`, …). The full rules and their order are in
+//!   any spelling, no encoded `/`, `\` or `.`, …). The full rules and their order are in
 //!   `docs/openapi.md`.
 //! - [`grant`]: which methods and paths a handler may call (manifest key `openapi`, a list of
 //!   `"METHOD /open-apis/…"` or bare prefixes meaning every method; denied by default).
