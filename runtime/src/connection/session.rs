@@ -77,13 +77,15 @@ pub(crate) async fn run_session(
     sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // A ping loop per session that starts with an immediate ping, as Node does on `open` (Go,
     // Python and Java keep one loop across reconnects; per session is simpler and equivalent).
-    // Ping at once, then every PingInterval (read when each sleep starts, so a pong's new
-    // interval applies from the next sleep, as in Python §4).
+    // Ping at once, then every PingInterval. A pong that changes the interval re-arms the
+    // timer at once from the last ping (the SDKs read it only when the next sleep starts, so
+    // lowering 120 s to 1 s took effect up to two minutes late).
     // Both timers live across iterations (re-armed, not re-created per message). The liveness
     // timer is checked lazily: when it fires, the deadline is recomputed from the last inbound
     // message, and it is re-armed if something arrived meanwhile.
     let ping_timer = sleep_until(Instant::now());
     tokio::pin!(ping_timer);
+    let mut last_ping = Instant::now();
     let mut last_inbound = Instant::now();
     let liveness_timer = sleep_until(liveness_deadline(last_inbound, &cx));
     tokio::pin!(liveness_timer);
@@ -141,7 +143,9 @@ pub(crate) async fn run_session(
                     Action::None => {}
                     Action::Pong(frame) => {
                         apply_pong(&frame, &mut cx);
-                        // A new ping interval may move the liveness deadline either way.
+                        // A new ping interval moves the next ping and the liveness deadline,
+                        // either way, at once (a deadline already past fires immediately).
+                        ping_timer.as_mut().reset(last_ping + cx.config.effective().ping_interval);
                         liveness_timer.as_mut().reset(liveness_deadline(last_inbound, &cx));
                     }
                     Action::Complete { payload, completing } => {
@@ -159,8 +163,9 @@ pub(crate) async fn run_session(
                         break SessionEnd::Lost("writer stopped".into());
                     }
                 }
+                last_ping = Instant::now();
                 let interval = cx.config.effective().ping_interval;
-                ping_timer.as_mut().reset(Instant::now() + interval);
+                ping_timer.as_mut().reset(last_ping + interval);
             }
             // Node's opt-in `pingTimeout` watchdog, on by default here and sized from the ping
             // interval: any inbound message proves life (oapi-sdk-go#224, openclaw-lark#599).

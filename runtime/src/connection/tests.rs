@@ -532,6 +532,43 @@ async fn pong_config_applies_except_pinned_keys() {
     r.finish().await.unwrap();
 }
 
+#[tokio::test]
+async fn a_pong_that_lowers_the_ping_interval_applies_to_the_next_ping_at_once() {
+    let mut fake = Fake::start(Upgrade::Accept).await;
+    let mut options = fake.options();
+    options.heartbeat_interval = None; // the server's PingInterval (120 s from the endpoint)
+    let r = start(options, Arc::new(LogSink));
+    let mut conn = fake.conn().await;
+    let first = conn.frame().await;
+    assert_eq!(first.header("type"), Some("ping"));
+    assert_eq!(r.stats.config().ping_interval, Duration::from_secs(120));
+    let update = crate::protocol::ClientConfigUpdate {
+        ping_interval: Some(1),
+        ..Default::default()
+    };
+    let lowered = tokio::time::Instant::now();
+    conn.send(&crate::protocol::control::pong_frame(&first, Some(&update)));
+    // The next ping comes about 1 s after the first one, not after the old 120 s (WAIT is 5 s).
+    let second = conn.frame().await;
+    assert_eq!(second.header("type"), Some("ping"));
+    assert_eq!(r.stats.config().ping_interval, Duration::from_secs(1));
+    assert!(
+        lowered.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        lowered.elapsed()
+    );
+    // And it keeps the new pace: a third ping within the new interval (plus slack).
+    let third = conn.frame().await;
+    assert_eq!(third.header("type"), Some("ping"));
+    assert!(
+        lowered.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        lowered.elapsed()
+    );
+    r.shutdown.cancel();
+    r.finish().await.unwrap();
+}
+
 /// A sink that blocks every event until a permit is released, then answers with a callback body.
 struct Gate {
     release: Arc<tokio::sync::Semaphore>,
