@@ -470,6 +470,36 @@ pub mod openapi {
     /// expire on the way.
     pub const TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(10 * 60);
 
+    /// Feishu's limit of the send and reply APIs per receiver: 5 messages per second to one
+    /// user or one chat (shared by the bots in it). Exceeding it answers HTTP 429 / code
+    /// 99991400, so the host paces sends and replies under it for every guest language
+    /// (`openapi::pacing`); the emulator enforces the same number. (Feishu's per-app limits,
+    /// 50 per second and 1,000 per minute, are met by retrying a 429 after its reset.)
+    pub const RECEIVER_SEND_LIMIT: usize = 5;
+
+    /// The window of [`RECEIVER_SEND_LIMIT`].
+    pub const RECEIVER_SEND_WINDOW: Duration = Duration::from_secs(1);
+
+    /// The host counts each send window this much longer than Feishu, so scheduling and network
+    /// jitter between a send's start here and its arrival there cannot put one send too many
+    /// into one of Feishu's windows.
+    pub const PACING_MARGIN: Duration = Duration::from_millis(50);
+
+    /// Receivers whose recent sends the pacer remembers before it forgets the idle ones (a
+    /// bound on its memory; an idle receiver has nothing left to pace).
+    pub const MAX_PACED_RECEIVERS: usize = 10_000;
+
+    /// Feishu's "too many requests" code (with HTTP 429 and `x-ogw-ratelimit-reset`).
+    pub const RATE_LIMITED_CODE: i64 = 99991400;
+
+    /// How often one call is retried after Feishu answered 429 (each after the reset it names,
+    /// and only while that fits the handler's deadline); then the call fails as rate limited.
+    pub const MAX_RATE_LIMIT_RETRIES: u32 = 3;
+
+    /// When Feishu answers 429 without a readable `x-ogw-ratelimit-reset`, the host waits this
+    /// long before retrying (Feishu's windows are one second).
+    pub const RATE_LIMIT_DEFAULT_RESET: Duration = Duration::from_secs(1);
+
     /// Length of the derived `uuid` idempotency key: 32 hex characters (128 bits of SHA-256),
     /// below Feishu's 50-character limit.
     pub const UUID_HEX_CHARS: usize = 32;

@@ -487,3 +487,49 @@ fn aviary_check_names_each_bad_openapi_entry_at_its_line() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_to_one_message_are_paced_under_feishus_limit_and_each_lands_once() {
+    let dir = Dir::new("openapi-paced");
+    let emu = Emulator::start(emulator_config()).await.unwrap();
+    let manifest = manifest(
+        &dir.0,
+        &emu,
+        "openapi = [\"POST /open-apis/im/v1/messages\"]\ntimeout_ms = 20000",
+    );
+    // The recorder reads `replies` from its config: twelve replies to one message in one run,
+    // more than Feishu's five per second to one receiver.
+    let text = std::fs::read_to_string(&manifest).unwrap() + "replies = \"12\"\n";
+    std::fs::write(&manifest, text).unwrap();
+    emu.push_event(&envelope(1, "hello"));
+    let mut run = spawn(&manifest, dir.0.join("run.log"), None);
+    wait_for(&run.log, "twelve replies", || {
+        log_text(&run.log).matches("openapi ok").count() >= 12
+    })
+    .await;
+    wait_for(&run.log, "the run done", || {
+        effects(&run.log).contains(&("om_1".to_string(), 1))
+    })
+    .await;
+    assert_eq!(sigterm(&mut run), Some(0));
+    let out = log_text(&run.log);
+    assert!(!out.contains("openapi err"), "{out}");
+    let sent: Vec<_> = emu
+        .sent_messages()
+        .into_iter()
+        .filter(|m| m.reply_to.as_deref() == Some("om_1"))
+        .collect();
+    assert_eq!(sent.len(), 12, "each reply landed once: {sent:?}");
+    let mut uuids: Vec<_> = sent.iter().map(|m| m.uuid.clone().unwrap()).collect();
+    uuids.sort();
+    uuids.dedup();
+    assert_eq!(uuids.len(), 12, "twelve distinct keys");
+    // What the emulator accepted keeps Feishu's limit in every window of one second.
+    for run in sent.windows(6) {
+        assert!(
+            run[5].at.duration_since(run[0].at) >= std::time::Duration::from_secs(1),
+            "six accepted replies within one second"
+        );
+    }
+    emu.shutdown().await;
+}

@@ -21,7 +21,9 @@
 //!   99992402. Send and reply honour `uuid` as Feishu does: a uuid already used within 1 hour
 //!   gets the first request's answer and creates no message (counted in
 //!   [`Emulator::duplicate_messages_suppressed`]); created messages are in
-//!   [`Emulator::sent_messages`]. Any other request to the HTTP port (outside the endpoint and
+//!   [`Emulator::sent_messages`]. More than Feishu's 5 sends per second to one receiver (a
+//!   reply: to one parent message) are answered HTTP 429, code 99991400, with
+//!   `x-ogw-ratelimit-reset` ([`Emulator::rate_limited_sends`]). Any other request to the HTTP port (outside the endpoint and
 //!   the control API) is recorded there too and answered 404, so nothing a client sends to
 //!   the wrong place goes unseen.
 //! - The control API under `/_emulator/` (JSON; times are milliseconds since start):
@@ -425,6 +427,13 @@ impl Emulator {
     /// were answered with the first request's answer instead of creating a message.
     pub fn duplicate_messages_suppressed(&self) -> u64 {
         self.shared.lock().duplicate_messages_suppressed
+    }
+
+    /// How many send/reply requests were answered HTTP 429 / code 99991400 because their
+    /// receiver (chat or user of a send, parent message of a reply) already had Feishu's limit
+    /// of messages within the last second.
+    pub fn rate_limited_sends(&self) -> u64 {
+        self.shared.lock().rate_limited_sends
     }
 
     /// Stops every task, closes the ports, and waits (briefly) for the tasks to end.

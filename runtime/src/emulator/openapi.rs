@@ -18,6 +18,8 @@ use super::endpoint::header_pairs;
 use super::records::{OpenApiCall, SentMessage};
 use super::state::{push_bounded, random_hex, Shared, State};
 use crate::limits::emulator::MESSAGE_UUID_WINDOW;
+use crate::limits::openapi::{RATE_LIMITED_CODE, RECEIVER_SEND_LIMIT};
+use crate::openapi::pacing::receiver_of;
 
 /// Path of the self-built app token API.
 pub const TENANT_TOKEN_PATH: &str = "/open-apis/auth/v3/tenant_access_token/internal";
@@ -74,12 +76,42 @@ pub(crate) async fn handle(
         body: body_json,
     };
     let mut state = shared.lock();
-    let (status, answer) = route(&mut state, &call, now);
+    let limited = rate_limit(&mut state, &call, now);
+    let (status, answer) = match limited {
+        Some(_) => error(
+            StatusCode::TOO_MANY_REQUESTS,
+            RATE_LIMITED_CODE,
+            "request trigger frequency limit",
+        ),
+        None => route(&mut state, &call, now),
+    };
     tracing::info!(method = %call.method, path = %call.path, status = status.as_u16(), code = %answer["code"], "openapi call");
     push_bounded(&mut state.openapi_calls, call);
     drop(state);
     shared.changed();
-    (status, axum::Json(answer)).into_response()
+    let mut response = (status, axum::Json(answer)).into_response();
+    if let Some(reset) = limited {
+        let headers = response.headers_mut();
+        headers.insert("x-ogw-ratelimit-limit", RECEIVER_SEND_LIMIT.into());
+        headers.insert("x-ogw-ratelimit-reset", reset.into());
+    }
+    response
+}
+
+/// Feishu's per-receiver limit on send and reply: `Some(seconds until a slot frees)` when this
+/// request exceeds it (counted, answered 429), `None` when it may go on.
+fn rate_limit(state: &mut State, call: &OpenApiCall, now: Instant) -> Option<u64> {
+    if call.method != "POST" {
+        return None;
+    }
+    let query = (!call.query.is_empty()).then_some(call.query.as_str());
+    let receiver = receiver_of(call.path.as_str(), query, &call.body.to_string())?;
+    let wait = state
+        .send_windows
+        .admit(&receiver, tokio::time::Instant::from_std(now))?;
+    state.rate_limited_sends += 1;
+    // Whole seconds, rounded up, as the header carries them.
+    Some(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
 }
 
 fn error(status: StatusCode, code: i64, msg: &str) -> (StatusCode, Value) {

@@ -92,6 +92,10 @@ pub(crate) struct State {
     pub sent_messages: VecDeque<SentMessage>,
     /// Send/reply `uuid`s seen within the last hour: when, and the first request's answer.
     pub message_uuids: HashMap<String, (Instant, serde_json::Value)>,
+    /// Send/reply arrivals per receiver, judged against Feishu's per-receiver limit.
+    pub send_windows: crate::openapi::pacing::Windows,
+    /// Send/reply requests answered 429 (code 99991400) for exceeding that limit.
+    pub rate_limited_sends: u64,
     /// Send/reply requests answered from `message_uuids` instead of creating a message.
     pub duplicate_messages_suppressed: u64,
 }
@@ -132,6 +136,11 @@ impl State {
             openapi_calls: VecDeque::new(),
             sent_messages: VecDeque::new(),
             message_uuids: HashMap::new(),
+            send_windows: crate::openapi::pacing::Windows::new(
+                crate::limits::openapi::RECEIVER_SEND_LIMIT,
+                crate::limits::openapi::RECEIVER_SEND_WINDOW,
+            ),
+            rate_limited_sends: 0,
             duplicate_messages_suppressed: 0,
         }
     }

@@ -1,15 +1,23 @@
 //! One OpenAPI request as the app: the token from [`super::token`], a timeout, a size cap on
-//! both bodies, and one retry with a fresh token when Feishu says the token is invalid.
+//! both bodies, one retry with a fresh token when Feishu says the token is invalid, sends and
+//! replies paced under Feishu's rate limits ([`super::pacing`]), and a rate-limited answer
+//! (HTTP 429 / code 99991400) retried after `x-ogw-ratelimit-reset` when that fits the deadline.
 
 use std::time::Duration;
 
 use serde_json::Value;
 
+use tokio::time::Instant;
+
 use super::call::CheckedCall;
 use super::grant::Method;
+use super::pacing::{receiver_of, RateLimited, SendPacer};
 use super::token::{TokenCache, TOKEN_INVALID_CODES};
 use super::OpenApiApp;
-use crate::limits::openapi::{MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES};
+use crate::limits::openapi::{
+    MAX_RATE_LIMIT_RETRIES, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, RATE_LIMITED_CODE,
+    RATE_LIMIT_DEFAULT_RESET, RECEIVER_SEND_LIMIT, RECEIVER_SEND_WINDOW,
+};
 
 /// Most bytes of a Feishu error body quoted in an error message.
 const ERROR_BODY_QUOTE: usize = 2048;
@@ -21,6 +29,15 @@ pub struct FeishuClient {
     app: OpenApiApp,
     http: reqwest::Client,
     token: TokenCache,
+    pacer: SendPacer,
+}
+
+/// Why one attempt did not return a body.
+enum Failure {
+    /// Feishu said too many requests; try again after this long.
+    RateLimited(Duration, String),
+    /// Anything else: the error for the guest.
+    Other(String),
 }
 
 impl FeishuClient {
@@ -34,6 +51,7 @@ impl FeishuClient {
             app,
             http,
             token: TokenCache::default(),
+            pacer: SendPacer::default(),
         })
     }
 
@@ -79,7 +97,41 @@ impl FeishuClient {
             Method::Delete => reqwest::Method::DELETE,
         };
         let url = call.url().url();
-        match tokio::time::timeout(timeout, self.with_token(&method, url, body, &what)).await {
+        let deadline = Instant::now() + timeout;
+        let paced = (method == reqwest::Method::POST)
+            .then(|| receiver_of(call.url().path(), call.url().query(), body))
+            .flatten();
+        let attempts = async {
+            let mut retries = 0;
+            loop {
+                match self
+                    .with_token(&method, url, body, &what, paced.as_deref(), deadline)
+                    .await
+                {
+                    Ok(text) => return Ok(text),
+                    Err(Failure::Other(e)) => return Err(e),
+                    Err(Failure::RateLimited(reset, answer)) => {
+                        let fits = Instant::now() + reset <= deadline;
+                        if !fits || retries >= MAX_RATE_LIMIT_RETRIES {
+                            return Err(format!(
+                                "{what}: rate limited by Feishu (HTTP 429, code \
+                                 {RATE_LIMITED_CODE}, reset in {reset:?}); {} (answer `retry` \
+                                 to try again later): {answer}",
+                                if fits {
+                                    "still limited after retrying"
+                                } else {
+                                    "waiting would pass the handler's deadline"
+                                }
+                            ));
+                        }
+                        retries += 1;
+                        tracing::debug!(%what, ?reset, "rate limited by Feishu; retrying after the reset");
+                        tokio::time::sleep(reset).await;
+                    }
+                }
+            }
+        };
+        match tokio::time::timeout_at(deadline, attempts).await {
             Ok(result) => result,
             Err(_) => Err(format!("{what}: no answer within {timeout:?}")),
         }
@@ -91,10 +143,30 @@ impl FeishuClient {
         url: &url::Url,
         body: &str,
         what: &str,
-    ) -> Result<String, String> {
+        paced: Option<&str>,
+        deadline: Instant,
+    ) -> Result<String, Failure> {
         let mut refreshed = false;
         loop {
-            let token = self.token.get(&self.http, &self.app).await?;
+            let token = self
+                .token
+                .get(&self.http, &self.app)
+                .await
+                .map_err(Failure::Other)?;
+            if let Some(receiver) = &paced {
+                self.pacer
+                    .acquire(receiver, deadline)
+                    .await
+                    .map_err(|RateLimited(wait)| {
+                        format!(
+                            "{what}: rate limited: Feishu allows {RECEIVER_SEND_LIMIT} messages \
+                         per {RECEIVER_SEND_WINDOW:?} to one chat or user; the next slot is \
+                         {wait:?} away, past the handler's deadline (answer `retry` to try \
+                         again later)"
+                        )
+                    })
+                    .map_err(Failure::Other)?;
+            }
             let mut request = self
                 .http
                 .request(method.clone(), url.clone())
@@ -110,14 +182,23 @@ impl FeishuClient {
             let response = request
                 .send()
                 .await
-                .map_err(|e| format!("{what}: {}", e.without_url()))?;
+                .map_err(|e| Failure::Other(format!("{what}: {}", e.without_url())))?;
             let status = response.status();
+            let reset = rate_limit_reset(response.headers());
             let text = read_capped(response)
                 .await
-                .map_err(|e| format!("{what}: {e}"))?;
+                .map_err(|e| Failure::Other(format!("{what}: {e}")))?;
             let code = serde_json::from_str::<Value>(&text)
                 .ok()
                 .and_then(|v| v.get("code").and_then(Value::as_i64));
+            if status == reqwest::StatusCode::TOO_MANY_REQUESTS || code == Some(RATE_LIMITED_CODE) {
+                // Nothing was done: wait for the window Feishu names, then the caller retries.
+                let quote = cut(&text, ERROR_BODY_QUOTE).to_string();
+                return Err(Failure::RateLimited(
+                    reset.unwrap_or(RATE_LIMIT_DEFAULT_RESET),
+                    quote,
+                ));
+            }
             if let Some(c) = code.filter(|c| TOKEN_INVALID_CODES.contains(c)) {
                 if !refreshed {
                     // The token was refused, so nothing was done: fetch a new one, try again.
@@ -125,18 +206,32 @@ impl FeishuClient {
                     refreshed = true;
                     continue;
                 }
-                return Err(format!("{what}: the token was refused twice (code {c})"));
+                return Err(Failure::Other(format!(
+                    "{what}: the token was refused twice (code {c})"
+                )));
             }
             if status.is_success() && code.unwrap_or(0) == 0 {
                 return Ok(text);
             }
             let quote = cut(&text, ERROR_BODY_QUOTE);
-            return Err(match code {
+            return Err(Failure::Other(match code {
                 Some(c) => format!("{what}: HTTP {status}, code {c}: {quote}"),
                 None => format!("{what}: HTTP {status}: {quote}"),
-            });
+            }));
         }
     }
+}
+
+/// Feishu's `x-ogw-ratelimit-reset`: whole seconds until the limit's window resets.
+fn rate_limit_reset(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let secs: u64 = headers
+        .get("x-ogw-ratelimit-reset")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(secs))
 }
 
 /// The body of `response`, refusing one over [`MAX_RESPONSE_BYTES`] without buffering it.

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::limits::openapi::UUID_HEX_CHARS;
 
-const MESSAGES: &str = "/open-apis/im/v1/messages";
+pub(crate) const MESSAGES: &str = "/open-apis/im/v1/messages";
 
 /// Whether this request takes a `uuid` in its JSON body: send and reply message.
 pub fn takes_uuid(method: &str, path: &str) -> bool {

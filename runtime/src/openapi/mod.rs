@@ -24,6 +24,7 @@ pub mod call;
 pub mod client;
 pub mod grant;
 pub mod idempotency;
+pub mod pacing;
 pub mod path;
 pub mod token;
 

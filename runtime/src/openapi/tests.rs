@@ -309,3 +309,186 @@ fn whatever_the_path_the_server_sees_only_granted_calls() {
         sent.get()
     );
 }
+
+/// The emulator's stub: a send to `chat` with text `text`.
+fn send_body(chat: &str, text: &str) -> String {
+    json!({"receive_id": chat, "msg_type": "text", "content": json!({"text": text}).to_string()})
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_emulator_answers_429_past_five_sends_per_second_to_one_chat() {
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let config = EmulatorConfig::default();
+    let http = reqwest::Client::new();
+    let answer: Value = http
+        .post(format!("{}{TOKEN_PATH}", emu.domain()))
+        .json(&json!({"app_id": config.app_id, "app_secret": config.app_secret.as_str()}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tenant = answer["tenant_access_token"].as_str().unwrap().to_string();
+    // A raw burst, not paced by the host: the sixth within a second is refused.
+    let url = format!(
+        "{}/open-apis/im/v1/messages?receive_id_type=chat_id",
+        emu.domain()
+    );
+    let mut statuses = Vec::new();
+    let mut reset = None;
+    for i in 0..6 {
+        let r = http
+            .post(&url)
+            .bearer_auth(&tenant)
+            .header("content-type", "application/json")
+            .body(send_body("oc_burst", &format!("m{i}")))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+        if r.status() == 429 {
+            reset = r.headers().get("x-ogw-ratelimit-reset").cloned();
+            let v: Value = r.json().await.unwrap();
+            assert_eq!(v["code"], crate::limits::openapi::RATE_LIMITED_CODE);
+        }
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 429]);
+    assert_eq!(reset.unwrap().to_str().unwrap(), "1");
+    assert_eq!(emu.rate_limited_sends(), 1);
+    // Another chat is not affected.
+    let other = format!(
+        "{}/open-apis/im/v1/messages?receive_id_type=chat_id",
+        emu.domain()
+    );
+    let r = http
+        .post(&other)
+        .bearer_auth(&tenant)
+        .header("content-type", "application/json")
+        .body(send_body("oc_other", "x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_host_paces_sends_to_one_chat_and_every_one_lands_once() {
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let c = emulator_client(&emu);
+    let grant = OpenApiGrant::parse(&["POST /open-apis/im/v1/messages"]).unwrap();
+    let send = call::check(
+        "t",
+        &grant,
+        c.domain(),
+        "POST",
+        "/open-apis/im/v1/messages?receive_id_type=chat_id",
+    )
+    .unwrap();
+    for i in 0..12 {
+        c.request(&send, &send_body("oc_paced", &format!("m{i}")), LONG)
+            .await
+            .unwrap_or_else(|e| panic!("send {i}: {e}"));
+    }
+    let texts: Vec<String> = emu.sent_messages().into_iter().map(|m| m.content).collect();
+    let expected: Vec<String> = (0..12)
+        .map(|i| json!({"text": format!("m{i}")}).to_string())
+        .collect();
+    assert_eq!(texts, expected, "each send landed once, in order");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_send_that_cannot_be_paced_inside_its_deadline_says_it_was_rate_limited() {
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let c = emulator_client(&emu);
+    let grant = OpenApiGrant::parse(&["POST /open-apis/im/v1/messages"]).unwrap();
+    let reply = call::check(
+        "t",
+        &grant,
+        c.domain(),
+        "POST",
+        "/open-apis/im/v1/messages/om_1/reply",
+    )
+    .unwrap();
+    let body = json!({"msg_type": "text", "content": "{\"text\":\"r\"}"}).to_string();
+    for _ in 0..crate::limits::openapi::RECEIVER_SEND_LIMIT {
+        c.request(&reply, &body, LONG).await.unwrap();
+    }
+    let refused = c
+        .request(&reply, &body, Duration::from_millis(300))
+        .await
+        .unwrap_err();
+    assert!(refused.contains("rate limited"), "{refused}");
+    assert!(refused.contains("answer `retry`"), "{refused}");
+    assert_eq!(
+        emu.sent_messages().len(),
+        5,
+        "nothing was sent for the refused call"
+    );
+    assert_eq!(
+        emu.rate_limited_sends(),
+        0,
+        "the host did not send it at all"
+    );
+    emu.shutdown().await;
+}
+
+#[derive(Default)]
+struct Limited {
+    hits: AtomicUsize,
+}
+
+#[tokio::test]
+async fn a_429_is_retried_after_its_reset_when_that_fits_the_deadline() {
+    let stub = Arc::new(Limited::default());
+    let app = Router::new()
+        .route(
+            "/open-apis/auth/v3/tenant_access_token/internal",
+            post(|| async { Json(json!({"code": 0, "tenant_access_token": "t", "expire": 7200})) }),
+        )
+        .route(
+            "/open-apis/limited",
+            post(|State(s): State<Arc<Limited>>| async move {
+                if s.hits.fetch_add(1, Ordering::SeqCst) == 0 {
+                    let mut headers = HeaderMap::new();
+                    headers.insert("x-ogw-ratelimit-reset", "1".parse().unwrap());
+                    return (
+                        axum::http::StatusCode::TOO_MANY_REQUESTS,
+                        headers,
+                        Json(json!({"code": 99991400, "msg": "request trigger frequency limit"})),
+                    );
+                }
+                (
+                    axum::http::StatusCode::OK,
+                    HeaderMap::new(),
+                    Json(json!({"code": 0})),
+                )
+            }),
+        )
+        .with_state(stub.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let domain = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let c = client(&domain, "any");
+    let grant = OpenApiGrant::parse(&["POST /open-apis/limited"]).unwrap();
+    let limited = call::check("t", &grant, c.domain(), "POST", "/open-apis/limited").unwrap();
+    // A deadline shorter than the reset: refused at once, without waiting.
+    let early = c
+        .request(&limited, "{}", Duration::from_millis(500))
+        .await
+        .unwrap_err();
+    assert!(early.contains("rate limited by Feishu"), "{early}");
+    assert!(early.contains("pass the handler's deadline"), "{early}");
+    assert_eq!(stub.hits.load(Ordering::SeqCst), 1);
+    // The next call is answered 429 again only if the stub says so; reset the stub's count.
+    stub.hits.store(0, Ordering::SeqCst);
+    c.request(&limited, "{}", LONG).await.unwrap();
+    assert_eq!(
+        stub.hits.load(Ordering::SeqCst),
+        2,
+        "one 429, then the retry"
+    );
+}

@@ -5,7 +5,8 @@
 //! With `[handler.config] reply = "yes"` it first replies to the message through the
 //! `feishu-request` import (text `effect <dedupe_id>`; the host adds the token and the `uuid`),
 //! so a test can count effects from the emulator's sent messages, and logs
-//! `openapi ok <response>` or `openapi err <error>`. A failed reply is a `retry`.
+//! `openapi ok <response>` or `openapi err <error>`. A failed reply is a `retry`. With
+//! `replies = "N"` it replies N times (each call its own `uuid`).
 //!
 //! With `request_0`, `request_1`, … (`"METHOD PATH"`) in its config it makes those
 //! `feishu-request` calls in order (body `{}`, empty for GET), logs `request <i> ok <response>`
@@ -55,8 +56,11 @@ impl Guest for Component {
         );
         configured_requests();
         if config_get("reply").as_deref() == Some("yes") {
-            if let Err(e) = reply(&event) {
-                return Outcome::Retry(format!("reply failed: {e}"));
+            let times: u32 = config_get("replies").and_then(|n| n.parse().ok()).unwrap_or(1);
+            for _ in 0..times {
+                if let Err(e) = reply(&event) {
+                    return Outcome::Retry(format!("reply failed: {e}"));
+                }
             }
         }
         let text = &event.envelope;
