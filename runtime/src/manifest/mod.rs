@@ -464,3 +464,5 @@ fn backticked_after(message: &str, prefix: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod docs_keys;
