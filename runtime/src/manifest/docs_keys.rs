@@ -77,12 +77,17 @@ impl<'de> MapAccess<'de> for Fields {
         seed: K,
     ) -> Result<Option<K::Value>, ProbeError> {
         match self.fields.get(self.next) {
-            Some(field) => seed.deserialize(BorrowedStrDeserializer::new(field)).map(Some),
+            Some(field) => seed
+                .deserialize(BorrowedStrDeserializer::new(field))
+                .map(Some),
             None => Ok(None),
         }
     }
 
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, ProbeError> {
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, ProbeError> {
         let field = self.fields[self.next];
         self.next += 1;
         // serde's private fields (`toml::Spanned` is a struct of `$__…start`, `…end`, `…value`)
@@ -97,7 +102,10 @@ impl<'de> MapAccess<'de> for Fields {
                 }
             }
         } else {
-            self.probe.keys.borrow_mut().insert(self.probe.at(field).path);
+            self.probe
+                .keys
+                .borrow_mut()
+                .insert(self.probe.at(field).path);
             self.probe.at(field)
         };
         seed.deserialize(probe)
@@ -128,7 +136,10 @@ struct NoEntries;
 impl<'de> MapAccess<'de> for NoEntries {
     type Error = ProbeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, _: K) -> Result<Option<K::Value>, ProbeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        _: K,
+    ) -> Result<Option<K::Value>, ProbeError> {
         Ok(None)
     }
 
@@ -252,4 +263,3 @@ fn every_manifest_key_is_in_docs_manifest_md() {
         "docs/manifest.md does not document these manifest keys: {missing:?}"
     );
 }
-

@@ -425,6 +425,6 @@ fn backticked_after(message: &str, prefix: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod docs_keys;
+#[cfg(test)]
+mod tests;

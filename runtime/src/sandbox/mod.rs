@@ -26,7 +26,7 @@
 //! two engines, each with its own instance pool, epoch ticker, linker and cache key: handlers
 //! with a fuel budget run on the metered one, the others (the default) on one without fuel
 //! checks, so they do not pay for a budget they do not have. Measured on wasmtime 48 on a
-//! 2-core VM (`shared/notes/wasmtime-host.md` §2.4): fuel costs +29–32% guest CPU on its own,
+//! 2-core VM (`docs/sandbox.md`, "Fuel"): fuel costs +29–32% guest CPU on its own,
 //! and with epochs also on (always, here) +49% on a JSON parse and +102% on call-heavy `fib`
 //! (interpreters such as the JS and Python guests are call-heavy); on the example handler's
 //! message event it is ~1.7 of ~24 µs per call. An engine is built when the first handler
