@@ -182,7 +182,7 @@ pub mod emulator {
 }
 
 /// Defaults and bounds of the handler sandbox ([`crate::sandbox`]), each with its reason.
-/// Measurements cited are from `shared/notes/wasmtime-host.md` §2.4 (wasmtime 48, 2-core VM).
+/// Measurements cited are in `docs/sandbox.md`, "Fuel" (wasmtime 48, 2-core VM).
 pub mod sandbox {
     use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! 1.7.5) and Node (`@larksuiteoapi/node-sdk` 1.74.0) clients connect to it, ping, and ack a
 //! plain event, a fragmented event and a card callback exactly as the spec says, ignore a
 //! `type=card` frame and junk, and reconnect after a server close
-//! (`shared/protocol/feishu-long-connection.md` §1–§5, §8, §10 scenarios 1, 9, 11, 12, 15,
+//! (`docs/protocol.md` §1–§5, §8, §10 scenarios 1, 9, 11, 12, 15,
 //! 17, 19, 23).
 //!
 //! Needs `bash scripts/install-peers.sh` first; without the SDKs these tests fail (never skip).

@@ -7,7 +7,7 @@ const USAGE = `usage: aviary-js build <handler.js|.ts> -o <handler.wasm> [--engi
 Bundles the handler with the aviary-js SDK and builds a WebAssembly component of world
 aviary:handler@0.1.0. Engines: quickjs (the default: 1.7 MB, ~0.3 ms per fresh instance,
 ~15 us per event reused) or starlingmonkey (SpiderMonkey: 12 MB, ~1.3 ms fresh, ~47 us reused;
-more Web APIs). See the README's "Writing handlers" section.`;
+more Web APIs). See docs/handlers.md in the Aviary repository.`;
 
 function usage(message) {
   if (message) console.error(`error: ${message}`);

@@ -1,4 +1,4 @@
-//! `aviary emulator`: runs the [`Emulator`](super::Emulator) until SIGINT/SIGTERM (or until
+//! `aviary emulator`: runs the [`Emulator`] until SIGINT/SIGTERM (or until
 //! `--exit-after-acks` is reached). Prints `emulator listening on http://127.0.0.1:PORT` on
 //! stdout first, so scripts can read the port; logs go to stderr (`RUST_LOG`, default `info`).
 //!

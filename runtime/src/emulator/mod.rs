@@ -1,5 +1,5 @@
 //! The Feishu side of the long connection, on 127.0.0.1, for tests, the demo and benchmarks.
-//! It speaks the protocol of `shared/protocol/feishu-long-connection.md` (§n below) well enough
+//! It speaks the protocol of `docs/protocol.md` (§n below; usage: `docs/emulator.md`) well enough
 //! that the official Python and Node SDKs run against it unmodified
 //! (`tests/tests/official_sdks.rs`).
 //!

@@ -1,6 +1,6 @@
 //! Rewrites the core module `go build -buildmode=c-shared` produced so that the component
 //! model can call into it without running Go code at the wrong time
-//! (`shared/notes/guest-toolchains.md` F6/F7):
+//! (`docs/handlers.md`, "Why the Go build patches the module"):
 //!
 //! * `cabi_realloc` (used by the host to pass the event's strings and `config-get` answers) and
 //!   `cabi_realloc_adapter` (used by the WASI adapter for its state) are added as raw-wasm bump

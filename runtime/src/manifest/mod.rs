@@ -1,50 +1,12 @@
 //! The TOML manifest (`aviary run --manifest aviary.toml`), parsed once into typed, validated
 //! settings. Nothing outside this module sees raw TOML.
 //!
-//! # MANIFEST.md: `[feishu]` and `[connection]`
-//!
-//! ```toml
-//! [feishu]
-//! app_id = "cli_a1b2c3d4e5f6a7b8"
-//! app_secret = "${FEISHU_APP_SECRET}"   # literal or ${ENV_VAR}; never printed anywhere
-//! domain = "feishu"                      # "feishu" (default) | "lark" | any http(s) URL
-//! encrypt_key = "${FEISHU_ENCRYPT_KEY}"  # optional; only to decrypt {"encrypt":…} payloads
-//!
-//! [connection]                           # every key optional
-//! auto_reconnect = true                  # default true
-//! max_reconnect_attempts = -1            # unset: the server's ReconnectCount (-1 = unlimited)
-//! reconnect_delay_ms = 5000              # unset: the server's ReconnectInterval
-//! reconnect_jitter_ms = 1000             # unset: the server's ReconnectNonce
-//! heartbeat_interval_ms = 30000          # unset: the server's PingInterval; must be > 0
-//! liveness = true                        # default true: reconnect when the socket goes silent
-//! liveness_grace_ms = 30000              # silence allowed beyond one ping interval
-//! connection_timeout_ms = 15000          # endpoint request, and separately the handshake; > 0
-//! receive_queue_capacity = 1024          # events handled at once before reading pauses
-//! ```
-//!
-//! **Pins versus the server.** Four `[connection]` keys correspond to the server's `ClientConfig`
-//! (sent in the endpoint answer and in pongs): `max_reconnect_attempts` ↔ `ReconnectCount`,
-//! `reconnect_delay_ms` ↔ `ReconnectInterval`, `reconnect_jitter_ms` ↔ `ReconnectNonce`,
-//! `heartbeat_interval_ms` ↔ `PingInterval`. Where the manifest sets one, it wins for the whole
-//! run and the server's updates to that setting are ignored (logged at debug). Where it is unset,
-//! the server's latest value rules (before the first answer: the SDK defaults, §1.2).
-//!
-//! **Strings** may reference environment variables as `${NAME}` (anywhere in the value; `$$` is a
-//! literal `$`). A reference to an unset variable is an error naming the variable and the key,
-//! never the value.
-//!
-//! **Errors** always name the file, the line and the dotted key: unknown keys (typos and tables
-//! of later versions such as `[[handler]]`), missing keys, wrong types and bad values
-//! (`heartbeat_interval_ms = 0`, an empty `app_id`, …).
-//!
-//! The app secret and encrypt key live in [`Secret`], whose `Debug`/`Display` print `***`.
-//!
-//! # `[[handler]]` key `openapi`
-//!
-//! `openapi = ["POST /open-apis/im/v1/messages", "/open-apis/contact/v3", …]`: what the handler
-//! may call with the `feishu-request` import, parsed by [`crate::openapi::OpenApiGrant::parse`]
-//! (a bare prefix means every method; `docs/openapi.md`). Unset or empty: every call is denied.
-//! The grant carries the app's `[feishu]` credentials into [`HandlerSettings::openapi`].
+//! The reference for every key — defaults, bounds, `${VAR}` expansion, who wins between the
+//! manifest and the server's `ClientConfig` — is `docs/manifest.md` (a test, `docs_keys.rs`,
+//! fails when a key the parser accepts is missing there). Errors always name the file, the line
+//! and the dotted key; the app secret and encrypt key live in [`Secret`], whose
+//! `Debug`/`Display` print `***`. An `openapi` grant carries the app's `[feishu]` credentials
+//! into [`HandlerSettings::openapi`] (see [`crate::openapi`]).
 
 mod error;
 mod handlers;
@@ -462,5 +424,7 @@ fn backticked_after(message: &str, prefix: &str) -> Option<String> {
     Some(message[start..start + len].to_string())
 }
 
+#[cfg(test)]
+mod docs_keys;
 #[cfg(test)]
 mod tests;

@@ -67,7 +67,7 @@ pub struct Envelope {
 
 /// Parses a reassembled payload. With `encrypt_key`, an `{"encrypt":…}` payload is decrypted first.
 ///
-/// Only the fields the runtime needs are read ([`skeleton`]); the body is skipped without
+/// Only the fields the runtime needs are read (`skeleton`); the body is skipped without
 /// building a JSON tree, and the text is kept as it arrived for the handlers.
 pub fn parse_envelope(
     payload: &[u8],

@@ -2,7 +2,7 @@
 //! (time is always passed in), no logging. The runtime's session and the emulator both use
 //! this module, so every frame is encoded and decoded in exactly one place.
 //!
-//! The specification is `shared/protocol/feishu-long-connection.md`; section numbers in the
+//! The specification is `docs/protocol.md`; section numbers in the
 //! doc comments below (§n) refer to it.
 
 pub mod ack;

@@ -18,7 +18,7 @@
 //!   `tokio::time::timeout`, which also ends calls blocked in a host function (e.g. a WASI sleep),
 //!   which epochs cannot interrupt. Both are reset at the start of every call.
 //! - **Memory** (default [`crate::limits::dispatch::HANDLER_MEMORY_MB`]): the *total* over all the instance's linear memories, enforced by
-//!   our own `ResourceLimiter` ([`limiter`]), which also records the peak.
+//!   our own `ResourceLimiter` (`limiter`), which also records the peak.
 //! - **Fuel** (optional, default none): a deterministic instruction budget.
 //!
 //! # Fuel on/off per handler
@@ -26,7 +26,7 @@
 //! two engines, each with its own instance pool, epoch ticker, linker and cache key: handlers
 //! with a fuel budget run on the metered one, the others (the default) on one without fuel
 //! checks, so they do not pay for a budget they do not have. Measured on wasmtime 48 on a
-//! 2-core VM (`shared/notes/wasmtime-host.md` §2.4): fuel costs +29–32% guest CPU on its own,
+//! 2-core VM (`docs/sandbox.md`, "Fuel"): fuel costs +29–32% guest CPU on its own,
 //! and with epochs also on (always, here) +49% on a JSON parse and +102% on call-heavy `fib`
 //! (interpreters such as the JS and Python guests are call-heavy); on the example handler's
 //! message event it is ~1.7 of ~24 µs per call. An engine is built when the first handler
@@ -53,12 +53,12 @@
 //! `reuse = 1` forces a fresh instance per event for any guest.
 //!
 //! # Capabilities
-//! WASI is linked with everything denied ([`host::wasi`]): no files, environment, arguments,
+//! WASI is linked with everything denied (`host::wasi`): no files, environment, arguments,
 //! sockets or host stdio; stdout/stderr are captured (capped) into [`Invocation::logs`](crate::handler::Invocation::logs) with
-//! their stream. `log` lines go to the same capped list ([`host::log`]); `config-get` reads the
-//! handler's own settings ([`host::config`]); `feishu-request` calls the Feishu OpenAPI only
+//! their stream. `log` lines go to the same capped list (`host::log`); `config-get` reads the
+//! handler's own settings (`host::config`); `feishu-request` calls the Feishu OpenAPI only
 //! on the paths the manifest grants the handler, with the token and idempotency keys added by
-//! the host ([`host::feishu`], [`crate::openapi`]). The sandbox emits nothing to `tracing` per call;
+//! the host (`host::feishu`, [`crate::openapi`]). The sandbox emits nothing to `tracing` per call;
 //! the caller, which knows event and trace ids, emits them (`crate::dispatch::guest_log`).
 //!
 //! # Failures
