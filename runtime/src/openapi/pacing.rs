@@ -1,7 +1,7 @@
 //! Feishu's per-receiver rate limit of sends and replies, kept by the host for every handler of
 //! an app: a send or reply waits until it fits under
-//! [`RECEIVER_SEND_LIMIT`](crate::limits::openapi::RECEIVER_SEND_LIMIT) per
-//! [`RECEIVER_SEND_WINDOW`](crate::limits::openapi::RECEIVER_SEND_WINDOW), or fails at once as
+//! [`crate::limits::openapi::RECEIVER_SEND_LIMIT`] per
+//! [`crate::limits::openapi::RECEIVER_SEND_WINDOW`], or fails at once as
 //! rate limited when the wait would outlast the handler's deadline.
 //!
 //! The limit is a sliding window: at most `limit` sends started in any `window`. The host
