@@ -23,6 +23,10 @@
 //! | `vc.meeting.meeting_started_v1` | [`MeetingStarted`] |
 //! | `vc.meeting.meeting_ended_v1` | [`MeetingEnded`] |
 //! | `card.action.trigger` (callback) | [`CardAction`] |
+//!
+//! A message's `content` is typed by [`Message::parse_content`] ([`MessageContent`], one model
+//! per `message_type`); mentions: [`Message::text_with_names`],
+//! [`Message::text_without_mentions`], [`Message::mentions_bot`], [`Message::mentions_all`].
 
 use crate::de::model;
 use serde::de::DeserializeOwned;
@@ -31,6 +35,7 @@ mod approval;
 mod calendar;
 mod card_action;
 mod contact;
+mod content;
 mod im;
 mod vc;
 
@@ -38,6 +43,7 @@ pub use approval::*;
 pub use calendar::*;
 pub use card_action::*;
 pub use contact::*;
+pub use content::*;
 pub use im::*;
 pub use vc::*;
 
