@@ -2,7 +2,6 @@ package aviary
 
 import (
 	"encoding/json"
-	"strings"
 )
 
 // Typed models of Feishu event bodies (the envelope's "event" object), the same list as the
@@ -167,17 +166,6 @@ func (m *Message) Text() string {
 		return ""
 	}
 	return c.Text
-}
-
-// TextWithoutMentions is Text with the @mention placeholders removed and spaces collapsed.
-func (m *Message) TextWithoutMentions() string {
-	t := m.Text()
-	for _, men := range m.Mentions {
-		if men.Key != "" {
-			t = strings.ReplaceAll(t, men.Key, "")
-		}
-	}
-	return strings.Join(strings.Fields(t), " ")
 }
 
 // Mention is an @mention in a message.
