@@ -8,47 +8,12 @@ The models are lenient like the Rust ones: a missing or ``null`` field gets its 
 from __future__ import annotations
 
 import json
-import typing
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Union
 
-
-def _load(tp: Any, value: Any) -> Any:
-    origin = typing.get_origin(tp)
-    if origin is Union:  # Optional[X]
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if value is None:
-            return None
-        return _load(args[0], value) if len(args) == 1 else value
-    if origin in (list, List):
-        (item,) = typing.get_args(tp) or (Any,)
-        return [_load(item, v) for v in value] if isinstance(value, list) else []
-    if origin in (dict, Dict):
-        return dict(value) if isinstance(value, dict) else {}
-    if is_dataclass(tp):
-        return _from_dict(tp, value if isinstance(value, dict) else {})
-    if tp is str:
-        return value if isinstance(value, str) else ("" if value is None else str(value))
-    if tp is bool:
-        return value if isinstance(value, bool) else False
-    if tp is int:
-        return value if isinstance(value, int) and not isinstance(value, bool) else 0
-    return value
-
-
-_HINTS: Dict[type, Dict[str, Any]] = {}
-
-
-def _from_dict(cls: Any, data: Dict[str, Any]) -> Any:
-    hints = _HINTS.get(cls)
-    if hints is None:
-        hints = typing.get_type_hints(cls)
-        _HINTS[cls] = hints
-    kwargs = {}
-    for f in fields(cls):
-        key = f.metadata.get("json", f.name)
-        kwargs[f.name] = _load(hints[f.name], data.get(key))
-    return cls(**kwargs)
+from . import content as _content
+from ._model import _from_dict
+from .content import MessageContent
 
 
 # ---- shared ---------------------------------------------------------------------------------
@@ -116,15 +81,53 @@ class Message:
         t = c.get("text") if isinstance(c, dict) else None
         return t if isinstance(t, str) else None
 
-    def text_without_mentions(self) -> Optional[str]:
-        """``text()`` without the mention keys, whitespace collapsed."""
-        text = self.text()
+    def parse_content(self) -> MessageContent:
+        """The content as the dataclass for ``message_type`` (``content.UnknownContent`` for
+        other types). Raises ``ValueError`` when the content is not JSON."""
+        return _content.parse_content(self.message_type, self.content)
+
+    def plain_text(self) -> Optional[str]:
+        """The content of any message type as text, mention placeholders kept; ``None`` when
+        the content is not JSON."""
+        try:
+            return self.parse_content().plain_text()
+        except ValueError:
+            return None
+
+    def text_with_names(self) -> Optional[str]:
+        """``plain_text()`` with each ``@_user_N`` replaced by ``@name`` and ``@_all`` by ``@all``."""
+        text = self.plain_text()
         if text is None:
             return None
-        for m in self.mentions:
-            if m.key:
-                text = text.replace(m.key, "")
-        return " ".join(text.split())
+        for m in self._mentions_longest_first():
+            text = text.replace(m.key, f"@{m.name}" if m.name else "")
+        return text.replace(_content.AT_ALL, "@all")
+
+    def text_without_mentions(self) -> Optional[str]:
+        """``plain_text()`` without the mention placeholders (and ``@_all``), spaces collapsed
+        within each line, trimmed: what the user typed after @bot (every message type)."""
+        text = self.plain_text()
+        if text is None:
+            return None
+        for m in self._mentions_longest_first():
+            text = text.replace(m.key, "")
+        lines = text.replace(_content.AT_ALL, "").split("\n")
+        return "\n".join(" ".join(line.split()) for line in lines).strip()
+
+    def mentions_bot(self, bot_open_id: str) -> bool:
+        """Whether the bot with this open_id (from config, or learned from
+        ``im.chat.member.bot.added_v1``) is @-mentioned."""
+        return bool(bot_open_id) and any(m.id.open_id == bot_open_id for m in self.mentions)
+
+    def mentions_all(self) -> bool:
+        """Whether the message @-mentions everyone."""
+        if any(m.key == _content.AT_ALL for m in self.mentions):
+            return True
+        return _content.AT_ALL in (self.plain_text() or "")
+
+    def _mentions_longest_first(self) -> List[Mention]:
+        # Longest key first, so @_user_1 never eats the start of @_user_10.
+        return sorted((m for m in self.mentions if m.key), key=lambda m: -len(m.key))
 
 
 @dataclass
@@ -137,6 +140,12 @@ class MessageReceive:
 
     def text(self) -> Optional[str]:
         return self.message.text()
+
+    def parse_content(self) -> MessageContent:
+        return self.message.parse_content()
+
+    def mentions_bot(self, bot_open_id: str) -> bool:
+        return self.message.mentions_bot(bot_open_id)
 
     def from_app(self) -> bool:
         """Whether another app (bot) sent it: most bots ignore those."""
