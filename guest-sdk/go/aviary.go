@@ -36,6 +36,11 @@
 // @_user_N to @name, [Message.TextWithoutMentions] strips them (every type, not only text),
 // [Message.MentionsBot] and [Message.MentionsAll] tell who is mentioned. Every SDK is checked
 // against the same examples/events/messages/expected.json.
+//
+// Events bots need are typed too (see [EventTypes]): the bot added to or removed from a chat,
+// reactions, recalls, disbanded chats, the first p2p open and the bot menu;
+// [CardAction.FormValueString], [CardAction.OpenChatID] and [CardAction.OpenMessageID] read the
+// new-style card callback. Their samples are checked against examples/events/expected/events.json.
 package aviary
 
 import (
