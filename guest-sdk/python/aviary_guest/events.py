@@ -244,6 +244,113 @@ class ChatUpdated:
     moderator_list: ModeratorList = field(default_factory=ModeratorList)
 
 
+# ---- bot membership, reactions, recalls, p2p, menu --------------------------------------------
+
+
+@dataclass
+class _ChatEvent:
+    chat_id: str = ""
+    operator_id: UserId = _uid()
+    external: bool = False
+    operator_tenant_key: str = ""
+    #: The chat's name.
+    name: str = ""
+    i18n_names: Dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ChatMemberBotAdded(_ChatEvent):
+    """``im.chat.member.bot.added_v1``: the bot was added to a chat."""
+
+    EVENT_TYPE = "im.chat.member.bot.added_v1"
+
+
+@dataclass
+class ChatMemberBotDeleted(_ChatEvent):
+    """``im.chat.member.bot.deleted_v1``: the bot was removed from a chat."""
+
+    EVENT_TYPE = "im.chat.member.bot.deleted_v1"
+
+
+@dataclass
+class ChatDisbanded(_ChatEvent):
+    """``im.chat.disbanded_v1``"""
+
+    EVENT_TYPE = "im.chat.disbanded_v1"
+
+
+@dataclass
+class ReactionType:
+    #: e.g. ``THUMBSUP``.
+    emoji_type: str = ""
+
+
+@dataclass
+class _Reaction:
+    message_id: str = ""
+    reaction_type: ReactionType = field(default_factory=ReactionType)
+    #: ``user`` (``user_id`` set) or ``app`` (``app_id`` set).
+    operator_type: str = ""
+    user_id: UserId = _uid()
+    app_id: str = ""
+    #: Epoch milliseconds, as a string.
+    action_time: str = ""
+
+
+@dataclass
+class ReactionCreated(_Reaction):
+    """``im.message.reaction.created_v1``"""
+
+    EVENT_TYPE = "im.message.reaction.created_v1"
+
+
+@dataclass
+class ReactionDeleted(_Reaction):
+    """``im.message.reaction.deleted_v1``"""
+
+    EVENT_TYPE = "im.message.reaction.deleted_v1"
+
+
+@dataclass
+class MessageRecalled:
+    """``im.message.recalled_v1``"""
+
+    EVENT_TYPE = "im.message.recalled_v1"
+    message_id: str = ""
+    chat_id: str = ""
+    recall_time: str = ""
+    #: ``message_owner``, ``group_owner``, ``group_manager``, ``enterprise_manager``.
+    recall_type: str = ""
+
+
+@dataclass
+class BotP2pChatEntered:
+    """``im.chat.access_event.bot_p2p_chat_entered_v1``: a user opened the p2p chat."""
+
+    EVENT_TYPE = "im.chat.access_event.bot_p2p_chat_entered_v1"
+    chat_id: str = ""
+    operator_id: UserId = _uid()
+    last_message_id: str = ""
+    last_message_create_time: str = ""
+
+
+@dataclass
+class MenuOperator:
+    operator_name: str = ""
+    operator_id: UserId = _uid()
+
+
+@dataclass
+class BotMenu:
+    """``application.bot.menu_v6``: a user clicked the bot menu item ``event_key``."""
+
+    EVENT_TYPE = "application.bot.menu_v6"
+    operator: MenuOperator = field(default_factory=MenuOperator)
+    event_key: str = ""
+    #: Epoch seconds.
+    timestamp: int = 0
+
+
 # ---- contact ----------------------------------------------------------------------------------
 
 
@@ -510,6 +617,19 @@ class CardAction:
         """``action.value[key]`` when it is a string."""
         return self.action.value_str(key)
 
+    def form_value_str(self, name: str) -> Optional[str]:
+        """``action.form_value[name]`` (a form submission) when it is a string."""
+        v = self.action.form_value.get(name) if isinstance(self.action.form_value, dict) else None
+        return v if isinstance(v, str) else None
+
+    def open_chat_id(self) -> str:
+        """The chat of the card's message (``context.open_chat_id``)."""
+        return self.context.open_chat_id
+
+    def open_message_id(self) -> str:
+        """The card's message (``context.open_message_id``), for updating it."""
+        return self.context.open_message_id
+
 
 @dataclass
 class Other:
@@ -525,6 +645,14 @@ _MODELS = [
     ChatMemberUserAdded,
     ChatMemberUserDeleted,
     ChatUpdated,
+    ChatMemberBotAdded,
+    ChatMemberBotDeleted,
+    ReactionCreated,
+    ReactionDeleted,
+    MessageRecalled,
+    ChatDisbanded,
+    BotP2pChatEntered,
+    BotMenu,
     UserCreated,
     UserUpdated,
     UserDeleted,
@@ -548,6 +676,14 @@ TypedEvent = Union[
     ChatMemberUserAdded,
     ChatMemberUserDeleted,
     ChatUpdated,
+    ChatMemberBotAdded,
+    ChatMemberBotDeleted,
+    ReactionCreated,
+    ReactionDeleted,
+    MessageRecalled,
+    ChatDisbanded,
+    BotP2pChatEntered,
+    BotMenu,
     UserCreated,
     UserUpdated,
     UserDeleted,
