@@ -191,6 +191,32 @@ export interface ChatUpdated {
   moderator_list?: { added_member_list?: Moderator[]; removed_member_list?: Moderator[] };
 }
 
+export interface ChatEvent {
+  chat_id?: string; operator_id?: UserId; external?: boolean; operator_tenant_key?: string;
+  name?: string; i18n_names?: Record<string, string>;
+}
+export type ChatMemberBotAdded = ChatEvent;
+export type ChatMemberBotDeleted = ChatEvent;
+export type ChatDisbanded = ChatEvent;
+export interface Reaction {
+  message_id?: string; reaction_type?: { emoji_type?: string };
+  /** 'user' (user_id set) or 'app' (app_id set). */
+  operator_type?: string; user_id?: UserId; app_id?: string; action_time?: string;
+}
+export type ReactionCreated = Reaction;
+export type ReactionDeleted = Reaction;
+export interface MessageRecalled { message_id?: string; chat_id?: string; recall_time?: string; recall_type?: string }
+export interface BotP2pChatEntered {
+  chat_id?: string; operator_id?: UserId; last_message_id?: string; last_message_create_time?: string;
+}
+export interface BotMenu {
+  operator?: { operator_name?: string; operator_id?: UserId };
+  /** The menu item's event_key. */
+  event_key?: string;
+  /** Epoch seconds. */
+  timestamp?: number;
+}
+
 export interface User {
   open_id?: string; union_id?: string; user_id?: string; name?: string; en_name?: string; nickname?: string;
   email?: string; enterprise_email?: string; job_title?: string; mobile?: string; gender?: number;
@@ -244,6 +270,10 @@ export class CardAction {
   context?: { url?: string; preview_token?: string; open_message_id?: string; open_chat_id?: string };
   /** `action.value[key]` when it is a string. */
   valueStr(key: string): string | undefined;
+  /** `action.form_value[name]` (a form submission) when it is a string. */
+  formValueStr(name: string): string | undefined;
+  openChatId(): string;
+  openMessageId(): string;
 }
 
 /** `event.typed()`: switch on `type` to narrow `body`. */
@@ -253,6 +283,14 @@ export type TypedEvent =
   | { type: 'im.chat.member.user_added_v1'; body: ChatMemberUserAdded }
   | { type: 'im.chat.member.user_deleted_v1'; body: ChatMemberUserDeleted }
   | { type: 'im.chat.updated_v1'; body: ChatUpdated }
+  | { type: 'im.chat.member.bot.added_v1'; body: ChatMemberBotAdded }
+  | { type: 'im.chat.member.bot.deleted_v1'; body: ChatMemberBotDeleted }
+  | { type: 'im.message.reaction.created_v1'; body: ReactionCreated }
+  | { type: 'im.message.reaction.deleted_v1'; body: ReactionDeleted }
+  | { type: 'im.message.recalled_v1'; body: MessageRecalled }
+  | { type: 'im.chat.disbanded_v1'; body: ChatDisbanded }
+  | { type: 'im.chat.access_event.bot_p2p_chat_entered_v1'; body: BotP2pChatEntered }
+  | { type: 'application.bot.menu_v6'; body: BotMenu }
   | { type: 'contact.user.created_v3'; body: UserCreated }
   | { type: 'contact.user.updated_v3'; body: UserUpdated }
   | { type: 'contact.user.deleted_v3'; body: UserDeleted }

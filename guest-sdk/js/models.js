@@ -3,7 +3,7 @@
 // these; `Message`, `MessageReceive` and `CardAction` carry the helper methods.
 
 import { AT_ALL, parseContent } from './content.js';
-import { any, bool, list, model, optBool, optInt, str, strMap } from './model.js';
+import { any, bool, int, list, model, optBool, optInt, str, strMap } from './model.js';
 
 const userId = model({ union_id: str, user_id: str, open_id: str });
 
@@ -108,6 +108,22 @@ export class CardAction {
     const v = this.action.value?.[key];
     return typeof v === 'string' ? v : undefined;
   }
+
+  /** `action.form_value[name]` (a form submission) when it is a string. */
+  formValueStr(name) {
+    const v = this.action.form_value?.[name];
+    return typeof v === 'string' ? v : undefined;
+  }
+
+  /** The chat of the card's message (`context.open_chat_id`). */
+  openChatId() {
+    return this.context.open_chat_id;
+  }
+
+  /** The card's message (`context.open_message_id`), for updating it. */
+  openMessageId() {
+    return this.context.open_message_id;
+  }
 }
 
 const cardAction = model(
@@ -163,6 +179,14 @@ const meetingChange = model({
   operator: meetingUser,
 });
 
+const chatEvent = model({
+  chat_id: str, operator_id: userId, external: bool, operator_tenant_key: str, name: str, i18n_names: strMap,
+});
+const reaction = model({
+  message_id: str, reaction_type: model({ emoji_type: str }), operator_type: str, user_id: userId,
+  app_id: str, action_time: str,
+});
+
 /** event type -> model (its `load(body)` builds the typed body). */
 export const EVENT_MODELS = Object.freeze({
   'im.message.receive_v1': messageReceiveModel,
@@ -176,6 +200,18 @@ export const EVENT_MODELS = Object.freeze({
     chat_id: str, operator_id: userId, external: bool, operator_tenant_key: str,
     after_change: chatChange, before_change: chatChange,
     moderator_list: model({ added_member_list: list(moderator), removed_member_list: list(moderator) }),
+  }),
+  'im.chat.member.bot.added_v1': chatEvent,
+  'im.chat.member.bot.deleted_v1': chatEvent,
+  'im.message.reaction.created_v1': reaction,
+  'im.message.reaction.deleted_v1': reaction,
+  'im.message.recalled_v1': model({ message_id: str, chat_id: str, recall_time: str, recall_type: str }),
+  'im.chat.disbanded_v1': chatEvent,
+  'im.chat.access_event.bot_p2p_chat_entered_v1': model({
+    chat_id: str, operator_id: userId, last_message_id: str, last_message_create_time: str,
+  }),
+  'application.bot.menu_v6': model({
+    operator: model({ operator_name: str, operator_id: userId }), event_key: str, timestamp: int,
   }),
   'contact.user.created_v3': model({ object: user }),
   'contact.user.updated_v3': model({ object: user, old_object: user }),
