@@ -27,6 +27,20 @@
 // The package uses only the standard library and stays within what TinyGo accepts. On other
 // targets than wasip1 (plain `go test`), the host imports are replaced by an in-process shim:
 // see [SetTestConfig] and [TestLogs].
+//
+// # Message content and mentions
+//
+// [Message.ParseContent] types the content of im.message.receive_v1 by message_type (a
+// [MessageContent]: *TextContent, *PostContent, *ImageContent, … or *UnknownContent with the
+// raw JSON); [Message.PlainText] renders any type as text, [Message.TextWithNames] resolves
+// @_user_N to @name, [Message.TextWithoutMentions] strips them (every type, not only text),
+// [Message.MentionsBot] and [Message.MentionsAll] tell who is mentioned. Every SDK is checked
+// against the same examples/events/messages/expected.json.
+//
+// Events bots need are typed too (see [EventTypes]): the bot added to or removed from a chat,
+// reactions, recalls, disbanded chats, the first p2p open and the bot menu;
+// [CardAction.FormValueString], [CardAction.OpenChatID] and [CardAction.OpenMessageID] read the
+// new-style card callback. Their samples are checked against examples/events/expected/events.json.
 package aviary
 
 import (

@@ -2,7 +2,6 @@ package aviary
 
 import (
 	"encoding/json"
-	"strings"
 )
 
 // Typed models of Feishu event bodies (the envelope's "event" object), the same list as the
@@ -14,6 +13,14 @@ import (
 //	im.chat.member.user_added_v1          *ChatMemberUserAdded
 //	im.chat.member.user_deleted_v1        *ChatMemberUserDeleted
 //	im.chat.updated_v1                    *ChatUpdated
+//	im.chat.member.bot.added_v1           *ChatMemberBotAdded
+//	im.chat.member.bot.deleted_v1         *ChatMemberBotDeleted
+//	im.message.reaction.created_v1        *ReactionCreated
+//	im.message.reaction.deleted_v1        *ReactionDeleted
+//	im.message.recalled_v1                *MessageRecalled
+//	im.chat.disbanded_v1                  *ChatDisbanded
+//	im.chat.access_event.bot_p2p_chat_entered_v1 *BotP2pChatEntered
+//	application.bot.menu_v6               *BotMenu
 //	contact.user.created_v3               *UserCreated
 //	contact.user.updated_v3               *UserUpdated
 //	contact.user.deleted_v3               *UserDeleted
@@ -34,6 +41,14 @@ var EventTypes = []string{
 	"im.chat.member.user_added_v1",
 	"im.chat.member.user_deleted_v1",
 	"im.chat.updated_v1",
+	"im.chat.member.bot.added_v1",
+	"im.chat.member.bot.deleted_v1",
+	"im.message.reaction.created_v1",
+	"im.message.reaction.deleted_v1",
+	"im.message.recalled_v1",
+	"im.chat.disbanded_v1",
+	"im.chat.access_event.bot_p2p_chat_entered_v1",
+	"application.bot.menu_v6",
 	"contact.user.created_v3",
 	"contact.user.updated_v3",
 	"contact.user.deleted_v3",
@@ -60,6 +75,22 @@ func newModel(eventType string) any {
 		return &ChatMemberUserDeleted{}
 	case "im.chat.updated_v1":
 		return &ChatUpdated{}
+	case "im.chat.member.bot.added_v1":
+		return &ChatMemberBotAdded{}
+	case "im.chat.member.bot.deleted_v1":
+		return &ChatMemberBotDeleted{}
+	case "im.message.reaction.created_v1":
+		return &ReactionCreated{}
+	case "im.message.reaction.deleted_v1":
+		return &ReactionDeleted{}
+	case "im.message.recalled_v1":
+		return &MessageRecalled{}
+	case "im.chat.disbanded_v1":
+		return &ChatDisbanded{}
+	case "im.chat.access_event.bot_p2p_chat_entered_v1":
+		return &BotP2pChatEntered{}
+	case "application.bot.menu_v6":
+		return &BotMenu{}
 	case "contact.user.created_v3":
 		return &UserCreated{}
 	case "contact.user.updated_v3":
@@ -167,17 +198,6 @@ func (m *Message) Text() string {
 		return ""
 	}
 	return c.Text
-}
-
-// TextWithoutMentions is Text with the @mention placeholders removed and spaces collapsed.
-func (m *Message) TextWithoutMentions() string {
-	t := m.Text()
-	for _, men := range m.Mentions {
-		if men.Key != "" {
-			t = strings.ReplaceAll(t, men.Key, "")
-		}
-	}
-	return strings.Join(strings.Fields(t), " ")
 }
 
 // Mention is an @mention in a message.

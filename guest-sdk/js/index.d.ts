@@ -1,5 +1,6 @@
 // Types of aviary-js, the JavaScript SDK for Aviary handlers (world aviary:handler@0.1.0).
-// Models describe Feishu's JSON as received: every field may be missing, so all are optional.
+// `event.typed()` bodies are runtime models (every field set, defaults for missing ones); the
+// interfaces mark fields optional so they also describe raw bodies (`event.body()`).
 
 /** What handling came to (the WIT variant `outcome`). */
 export type Outcome =
@@ -62,11 +63,22 @@ export class Event {
 }
 
 export const EVENT_TYPES: readonly string[];
+/** event type -> runtime model; `load(body)` builds the typed body. */
+export const EVENT_MODELS: Readonly<Record<string, { load(body: unknown): any }>>;
 
-export function messageText(message: MessageReceive | Message): string | undefined;
-export function textWithoutMentions(message: MessageReceive | Message): string | undefined;
+/** An `im.message.receive_v1` body or its `message`, raw or typed. */
+export type MessageLike = MessageReceive | Message | RawMessageReceive | RawMessage;
+export function messageText(message: MessageLike): string | undefined;
+/** The content of any message type as text, `@_user_N` placeholders kept; undefined for bad JSON. */
+export function plainText(message: MessageLike): string | undefined;
+/** plainText() with `@_user_N` replaced by `@name` and `@_all` by `@all`. */
+export function textWithNames(message: MessageLike): string | undefined;
+/** plainText() without the placeholders (and `@_all`), spaces collapsed per line, trimmed. */
+export function textWithoutMentions(message: MessageLike): string | undefined;
+export function mentionsBot(message: MessageLike, botOpenId: string): boolean;
+export function mentionsAll(message: MessageLike): boolean;
 export function fromApp(receive: MessageReceive): boolean;
-export function cardValue(action: CardAction, key: string): string | undefined;
+export function cardValue(action: CardAction | Record<string, any>, key: string): string | undefined;
 
 // ---- models -------------------------------------------------------------------------------
 
@@ -74,14 +86,89 @@ export interface UserId { open_id?: string; union_id?: string; user_id?: string 
 
 export interface Sender { sender_id?: UserId; sender_type?: string; tenant_key?: string }
 export interface Mention { key?: string; id?: UserId; name?: string; tenant_key?: string }
-export interface Message {
+export interface RawMessage {
   message_id?: string; root_id?: string; parent_id?: string; create_time?: string; update_time?: string;
   chat_id?: string; thread_id?: string; chat_type?: 'p2p' | 'group' | string;
   message_type?: string;
-  /** The content as a JSON string, e.g. '{"text":"hello"}': see messageText(). */
+  /** The content as a JSON string, e.g. '{"text":"hello"}': see parseContent(). */
   content?: string; mentions?: Mention[]; user_agent?: string;
 }
-export interface MessageReceive { sender?: Sender; message?: Message }
+export interface RawMessageReceive { sender?: Sender; message?: RawMessage }
+
+/** A received message (runtime model). */
+export class Message {
+  message_id: string; root_id: string; parent_id: string; create_time: string; update_time: string;
+  chat_id: string; thread_id: string; chat_type: 'p2p' | 'group' | string; message_type: string;
+  /** The content as a JSON string; see parseContent(). */
+  content: string;
+  mentions: Required<Mention>[]; user_agent: string;
+  /** The content as the model for its message_type. Throws a SyntaxError for bad JSON. */
+  parseContent(): TypedContent;
+  text(): string | undefined;
+  plainText(): string | undefined;
+  textWithNames(): string | undefined;
+  textWithoutMentions(): string | undefined;
+  mentionsBot(botOpenId: string): boolean;
+  mentionsAll(): boolean;
+}
+/** im.message.receive_v1 (runtime model). */
+export class MessageReceive {
+  sender: Required<Sender>; message: Message;
+  text(): string | undefined;
+  parseContent(): TypedContent;
+  mentionsBot(botOpenId: string): boolean;
+  fromApp(): boolean;
+}
+
+// ---- message content (parseContent) --------------------------------------------------------
+
+export const AT_ALL: '@_all';
+/** The message types with a content model. */
+export const MESSAGE_TYPES: readonly string[];
+export type ContentKind =
+  | 'text' | 'post' | 'image' | 'file' | 'audio' | 'media' | 'sticker' | 'interactive'
+  | 'share_chat' | 'share_user' | 'merge_forward' | 'location' | 'todo' | 'system' | 'unknown';
+/** Base of every content model: switch on `kind` (a TypedContent). */
+export abstract class MessageContent {
+  readonly kind: ContentKind;
+  /** Text as is; post/todo/interactive as title + one line per paragraph; others a tag like `[image]`; unknown ''. */
+  plainText(): string;
+}
+export class PostElement {
+  /** text, a, at, img, media, emotion, code_block, hr, md */
+  tag: string; text: string; href: string; user_id: string; user_name: string; image_key: string;
+  file_key: string; emoji_type: string; language: string; style: string[]; width: number; height: number;
+  plainText(): string;
+}
+export interface TextContent extends MessageContent { readonly kind: 'text'; text: string }
+export interface PostContent extends MessageContent { readonly kind: 'post'; title: string; content: PostElement[][] }
+export interface ImageContent extends MessageContent { readonly kind: 'image'; image_key: string }
+export interface FileContent extends MessageContent { readonly kind: 'file'; file_key: string; file_name: string }
+export interface AudioContent extends MessageContent { readonly kind: 'audio'; file_key: string; duration: number }
+export interface MediaContent extends MessageContent {
+  readonly kind: 'media'; file_key: string; image_key: string; file_name: string; duration: number;
+}
+export interface StickerContent extends MessageContent { readonly kind: 'sticker'; file_key: string }
+export interface InteractiveContent extends MessageContent { readonly kind: 'interactive'; title: string; elements: PostElement[][] }
+export interface ShareChatContent extends MessageContent { readonly kind: 'share_chat'; chat_id: string }
+export interface ShareUserContent extends MessageContent { readonly kind: 'share_user'; user_id: string }
+export interface MergeForwardContent extends MessageContent { readonly kind: 'merge_forward'; content: string }
+export interface LocationContent extends MessageContent { readonly kind: 'location'; name: string; longitude: string; latitude: string }
+export interface TodoContent extends MessageContent {
+  readonly kind: 'todo'; task_id: string; summary: { title: string; content: PostElement[][] }; due_time: string;
+}
+export interface SystemContent extends MessageContent {
+  readonly kind: 'system'; template: string; from_user: string[]; to_chatters: string[];
+  divider_text: { text: string; i18n_text?: Record<string, string> };
+}
+export interface UnknownContent extends MessageContent { readonly kind: 'unknown'; message_type: string; raw: unknown }
+export type TypedContent =
+  | TextContent | PostContent | ImageContent | FileContent | AudioContent | MediaContent | StickerContent
+  | InteractiveContent | ShareChatContent | ShareUserContent | MergeForwardContent | LocationContent
+  | TodoContent | SystemContent | UnknownContent;
+/** `content` (a JSON string) as the model for `messageType`. Throws a SyntaxError for bad JSON. */
+export function parseContent(messageType: string, content: string): TypedContent;
+
 export interface MessageRead { reader?: { reader_id?: UserId; read_time?: string; tenant_key?: string }; message_id_list?: string[] }
 export interface ChatMember { name?: string; tenant_key?: string; user_id?: UserId }
 export interface ChatMembersChanged {
@@ -102,6 +189,32 @@ export interface ChatUpdated {
   chat_id?: string; operator_id?: UserId; external?: boolean; operator_tenant_key?: string;
   after_change?: ChatChange; before_change?: ChatChange;
   moderator_list?: { added_member_list?: Moderator[]; removed_member_list?: Moderator[] };
+}
+
+export interface ChatEvent {
+  chat_id?: string; operator_id?: UserId; external?: boolean; operator_tenant_key?: string;
+  name?: string; i18n_names?: Record<string, string>;
+}
+export type ChatMemberBotAdded = ChatEvent;
+export type ChatMemberBotDeleted = ChatEvent;
+export type ChatDisbanded = ChatEvent;
+export interface Reaction {
+  message_id?: string; reaction_type?: { emoji_type?: string };
+  /** 'user' (user_id set) or 'app' (app_id set). */
+  operator_type?: string; user_id?: UserId; app_id?: string; action_time?: string;
+}
+export type ReactionCreated = Reaction;
+export type ReactionDeleted = Reaction;
+export interface MessageRecalled { message_id?: string; chat_id?: string; recall_time?: string; recall_type?: string }
+export interface BotP2pChatEntered {
+  chat_id?: string; operator_id?: UserId; last_message_id?: string; last_message_create_time?: string;
+}
+export interface BotMenu {
+  operator?: { operator_name?: string; operator_id?: UserId };
+  /** The menu item's event_key. */
+  event_key?: string;
+  /** Epoch seconds. */
+  timestamp?: number;
 }
 
 export interface User {
@@ -143,7 +256,8 @@ export interface MeetingChange { meeting?: Meeting; operator?: MeetingUser }
 export type MeetingStarted = MeetingChange;
 export type MeetingEnded = MeetingChange;
 
-export interface CardAction {
+/** card.action.trigger (runtime model). */
+export class CardAction {
   operator?: { tenant_key?: string; user_id?: string; open_id?: string; union_id?: string };
   /** Token for delayed card updates (30 minutes, two updates). */
   token?: string;
@@ -154,6 +268,12 @@ export interface CardAction {
   };
   host?: string; delivery_type?: string;
   context?: { url?: string; preview_token?: string; open_message_id?: string; open_chat_id?: string };
+  /** `action.value[key]` when it is a string. */
+  valueStr(key: string): string | undefined;
+  /** `action.form_value[name]` (a form submission) when it is a string. */
+  formValueStr(name: string): string | undefined;
+  openChatId(): string;
+  openMessageId(): string;
 }
 
 /** `event.typed()`: switch on `type` to narrow `body`. */
@@ -163,6 +283,14 @@ export type TypedEvent =
   | { type: 'im.chat.member.user_added_v1'; body: ChatMemberUserAdded }
   | { type: 'im.chat.member.user_deleted_v1'; body: ChatMemberUserDeleted }
   | { type: 'im.chat.updated_v1'; body: ChatUpdated }
+  | { type: 'im.chat.member.bot.added_v1'; body: ChatMemberBotAdded }
+  | { type: 'im.chat.member.bot.deleted_v1'; body: ChatMemberBotDeleted }
+  | { type: 'im.message.reaction.created_v1'; body: ReactionCreated }
+  | { type: 'im.message.reaction.deleted_v1'; body: ReactionDeleted }
+  | { type: 'im.message.recalled_v1'; body: MessageRecalled }
+  | { type: 'im.chat.disbanded_v1'; body: ChatDisbanded }
+  | { type: 'im.chat.access_event.bot_p2p_chat_entered_v1'; body: BotP2pChatEntered }
+  | { type: 'application.bot.menu_v6'; body: BotMenu }
   | { type: 'contact.user.created_v3'; body: UserCreated }
   | { type: 'contact.user.updated_v3'; body: UserUpdated }
   | { type: 'contact.user.deleted_v3'; body: UserDeleted }

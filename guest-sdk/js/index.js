@@ -4,6 +4,11 @@
 // installs the host functions in `globalThis.__aviaryHost`, so the same source builds for
 // QuickJS (host imports are globals) and StarlingMonkey (host imports are ES modules).
 
+import { EVENT_MODELS, toMessage } from './models.js';
+
+export { AT_ALL, MESSAGE_TYPES, MessageContent, PostElement, parseContent } from './content.js';
+export { CardAction, EVENT_MODELS, Message, MessageReceive } from './models.js';
+
 /** The event types with a typed model (the same list as the Rust SDK's `TypedEvent`). */
 export const EVENT_TYPES = Object.freeze([
   'im.message.receive_v1',
@@ -11,6 +16,14 @@ export const EVENT_TYPES = Object.freeze([
   'im.chat.member.user_added_v1',
   'im.chat.member.user_deleted_v1',
   'im.chat.updated_v1',
+  'im.chat.member.bot.added_v1',
+  'im.chat.member.bot.deleted_v1',
+  'im.message.reaction.created_v1',
+  'im.message.reaction.deleted_v1',
+  'im.message.recalled_v1',
+  'im.chat.disbanded_v1',
+  'im.chat.access_event.bot_p2p_chat_entered_v1',
+  'application.bot.menu_v6',
   'contact.user.created_v3',
   'contact.user.updated_v3',
   'contact.user.deleted_v3',
@@ -187,37 +200,48 @@ export class Event {
 
   /**
    * `{type, body}` for the typed event types (see EVENT_TYPES; `type` narrows `body` in
-   * TypeScript), `{type: 'other', eventType, body}` for the others.
+   * TypeScript), with `body` a runtime model (every field present, defaults for missing or
+   * null ones, unknown fields dropped; `Message`, `MessageReceive` and `CardAction` have
+   * methods); `{type: 'other', eventType, body}` with the raw body for the others.
    */
   typed() {
-    if (KNOWN.has(this.eventType)) return { type: this.eventType, body: this.body() };
+    if (KNOWN.has(this.eventType)) return { type: this.eventType, body: EVENT_MODELS[this.eventType].load(this.body()) };
     return { type: 'other', eventType: this.eventType, body: this.body() };
   }
 }
 
 // ---- helpers on models ---------------------------------------------------------------------
 
+// Each takes an `im.message.receive_v1` body or its `message`, raw or typed.
+
 /** The text of a `text` message (mention keys like `@_user_1` included), else undefined. */
 export function messageText(message) {
-  const m = message?.message ?? message;
-  if (!m || m.message_type !== 'text' || typeof m.content !== 'string') return undefined;
-  try {
-    const c = JSON.parse(m.content);
-    return typeof c?.text === 'string' ? c.text : undefined;
-  } catch {
-    return undefined;
-  }
+  return toMessage(message).text();
 }
 
-/** `messageText` without the mention keys, whitespace collapsed: what was typed after @bot. */
+/** The content of any message type as text, mention placeholders kept; undefined for bad JSON. */
+export function plainText(message) {
+  return toMessage(message).plainText();
+}
+
+/** `plainText` with each `@_user_N` replaced by `@name` and `@_all` by `@all`. */
+export function textWithNames(message) {
+  return toMessage(message).textWithNames();
+}
+
+/** `plainText` without the mention keys (and `@_all`), spaces collapsed per line: what was typed after @bot. */
 export function textWithoutMentions(message) {
-  const m = message?.message ?? message;
-  let text = messageText(m);
-  if (text === undefined) return undefined;
-  for (const mention of m.mentions ?? []) {
-    if (mention?.key) text = text.split(mention.key).join('');
-  }
-  return text.split(/\s+/).filter(Boolean).join(' ');
+  return toMessage(message).textWithoutMentions();
+}
+
+/** Whether the bot with this open_id is @-mentioned. */
+export function mentionsBot(message, botOpenId) {
+  return toMessage(message).mentionsBot(botOpenId);
+}
+
+/** Whether the message @-mentions everyone. */
+export function mentionsAll(message) {
+  return toMessage(message).mentionsAll();
 }
 
 /** Whether another app (bot) sent this `im.message.receive_v1` body. */

@@ -8,47 +8,12 @@ The models are lenient like the Rust ones: a missing or ``null`` field gets its 
 from __future__ import annotations
 
 import json
-import typing
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Union
 
-
-def _load(tp: Any, value: Any) -> Any:
-    origin = typing.get_origin(tp)
-    if origin is Union:  # Optional[X]
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if value is None:
-            return None
-        return _load(args[0], value) if len(args) == 1 else value
-    if origin in (list, List):
-        (item,) = typing.get_args(tp) or (Any,)
-        return [_load(item, v) for v in value] if isinstance(value, list) else []
-    if origin in (dict, Dict):
-        return dict(value) if isinstance(value, dict) else {}
-    if is_dataclass(tp):
-        return _from_dict(tp, value if isinstance(value, dict) else {})
-    if tp is str:
-        return value if isinstance(value, str) else ("" if value is None else str(value))
-    if tp is bool:
-        return value if isinstance(value, bool) else False
-    if tp is int:
-        return value if isinstance(value, int) and not isinstance(value, bool) else 0
-    return value
-
-
-_HINTS: Dict[type, Dict[str, Any]] = {}
-
-
-def _from_dict(cls: Any, data: Dict[str, Any]) -> Any:
-    hints = _HINTS.get(cls)
-    if hints is None:
-        hints = typing.get_type_hints(cls)
-        _HINTS[cls] = hints
-    kwargs = {}
-    for f in fields(cls):
-        key = f.metadata.get("json", f.name)
-        kwargs[f.name] = _load(hints[f.name], data.get(key))
-    return cls(**kwargs)
+from . import content as _content
+from ._model import _from_dict
+from .content import MessageContent
 
 
 # ---- shared ---------------------------------------------------------------------------------
@@ -116,15 +81,53 @@ class Message:
         t = c.get("text") if isinstance(c, dict) else None
         return t if isinstance(t, str) else None
 
-    def text_without_mentions(self) -> Optional[str]:
-        """``text()`` without the mention keys, whitespace collapsed."""
-        text = self.text()
+    def parse_content(self) -> MessageContent:
+        """The content as the dataclass for ``message_type`` (``content.UnknownContent`` for
+        other types). Raises ``ValueError`` when the content is not JSON."""
+        return _content.parse_content(self.message_type, self.content)
+
+    def plain_text(self) -> Optional[str]:
+        """The content of any message type as text, mention placeholders kept; ``None`` when
+        the content is not JSON."""
+        try:
+            return self.parse_content().plain_text()
+        except ValueError:
+            return None
+
+    def text_with_names(self) -> Optional[str]:
+        """``plain_text()`` with each ``@_user_N`` replaced by ``@name`` and ``@_all`` by ``@all``."""
+        text = self.plain_text()
         if text is None:
             return None
-        for m in self.mentions:
-            if m.key:
-                text = text.replace(m.key, "")
-        return " ".join(text.split())
+        for m in self._mentions_longest_first():
+            text = text.replace(m.key, f"@{m.name}" if m.name else "")
+        return text.replace(_content.AT_ALL, "@all")
+
+    def text_without_mentions(self) -> Optional[str]:
+        """``plain_text()`` without the mention placeholders (and ``@_all``), spaces collapsed
+        within each line, trimmed: what the user typed after @bot (every message type)."""
+        text = self.plain_text()
+        if text is None:
+            return None
+        for m in self._mentions_longest_first():
+            text = text.replace(m.key, "")
+        lines = text.replace(_content.AT_ALL, "").split("\n")
+        return "\n".join(" ".join(line.split()) for line in lines).strip()
+
+    def mentions_bot(self, bot_open_id: str) -> bool:
+        """Whether the bot with this open_id (from config, or learned from
+        ``im.chat.member.bot.added_v1``) is @-mentioned."""
+        return bool(bot_open_id) and any(m.id.open_id == bot_open_id for m in self.mentions)
+
+    def mentions_all(self) -> bool:
+        """Whether the message @-mentions everyone."""
+        if any(m.key == _content.AT_ALL for m in self.mentions):
+            return True
+        return _content.AT_ALL in (self.plain_text() or "")
+
+    def _mentions_longest_first(self) -> List[Mention]:
+        # Longest key first, so @_user_1 never eats the start of @_user_10.
+        return sorted((m for m in self.mentions if m.key), key=lambda m: -len(m.key))
 
 
 @dataclass
@@ -137,6 +140,12 @@ class MessageReceive:
 
     def text(self) -> Optional[str]:
         return self.message.text()
+
+    def parse_content(self) -> MessageContent:
+        return self.message.parse_content()
+
+    def mentions_bot(self, bot_open_id: str) -> bool:
+        return self.message.mentions_bot(bot_open_id)
 
     def from_app(self) -> bool:
         """Whether another app (bot) sent it: most bots ignore those."""
@@ -233,6 +242,113 @@ class ChatUpdated:
     after_change: ChatChange = field(default_factory=ChatChange)
     before_change: ChatChange = field(default_factory=ChatChange)
     moderator_list: ModeratorList = field(default_factory=ModeratorList)
+
+
+# ---- bot membership, reactions, recalls, p2p, menu --------------------------------------------
+
+
+@dataclass
+class _ChatEvent:
+    chat_id: str = ""
+    operator_id: UserId = _uid()
+    external: bool = False
+    operator_tenant_key: str = ""
+    #: The chat's name.
+    name: str = ""
+    i18n_names: Dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ChatMemberBotAdded(_ChatEvent):
+    """``im.chat.member.bot.added_v1``: the bot was added to a chat."""
+
+    EVENT_TYPE = "im.chat.member.bot.added_v1"
+
+
+@dataclass
+class ChatMemberBotDeleted(_ChatEvent):
+    """``im.chat.member.bot.deleted_v1``: the bot was removed from a chat."""
+
+    EVENT_TYPE = "im.chat.member.bot.deleted_v1"
+
+
+@dataclass
+class ChatDisbanded(_ChatEvent):
+    """``im.chat.disbanded_v1``"""
+
+    EVENT_TYPE = "im.chat.disbanded_v1"
+
+
+@dataclass
+class ReactionType:
+    #: e.g. ``THUMBSUP``.
+    emoji_type: str = ""
+
+
+@dataclass
+class _Reaction:
+    message_id: str = ""
+    reaction_type: ReactionType = field(default_factory=ReactionType)
+    #: ``user`` (``user_id`` set) or ``app`` (``app_id`` set).
+    operator_type: str = ""
+    user_id: UserId = _uid()
+    app_id: str = ""
+    #: Epoch milliseconds, as a string.
+    action_time: str = ""
+
+
+@dataclass
+class ReactionCreated(_Reaction):
+    """``im.message.reaction.created_v1``"""
+
+    EVENT_TYPE = "im.message.reaction.created_v1"
+
+
+@dataclass
+class ReactionDeleted(_Reaction):
+    """``im.message.reaction.deleted_v1``"""
+
+    EVENT_TYPE = "im.message.reaction.deleted_v1"
+
+
+@dataclass
+class MessageRecalled:
+    """``im.message.recalled_v1``"""
+
+    EVENT_TYPE = "im.message.recalled_v1"
+    message_id: str = ""
+    chat_id: str = ""
+    recall_time: str = ""
+    #: ``message_owner``, ``group_owner``, ``group_manager``, ``enterprise_manager``.
+    recall_type: str = ""
+
+
+@dataclass
+class BotP2pChatEntered:
+    """``im.chat.access_event.bot_p2p_chat_entered_v1``: a user opened the p2p chat."""
+
+    EVENT_TYPE = "im.chat.access_event.bot_p2p_chat_entered_v1"
+    chat_id: str = ""
+    operator_id: UserId = _uid()
+    last_message_id: str = ""
+    last_message_create_time: str = ""
+
+
+@dataclass
+class MenuOperator:
+    operator_name: str = ""
+    operator_id: UserId = _uid()
+
+
+@dataclass
+class BotMenu:
+    """``application.bot.menu_v6``: a user clicked the bot menu item ``event_key``."""
+
+    EVENT_TYPE = "application.bot.menu_v6"
+    operator: MenuOperator = field(default_factory=MenuOperator)
+    event_key: str = ""
+    #: Epoch seconds.
+    timestamp: int = 0
 
 
 # ---- contact ----------------------------------------------------------------------------------
@@ -501,6 +617,19 @@ class CardAction:
         """``action.value[key]`` when it is a string."""
         return self.action.value_str(key)
 
+    def form_value_str(self, name: str) -> Optional[str]:
+        """``action.form_value[name]`` (a form submission) when it is a string."""
+        v = self.action.form_value.get(name) if isinstance(self.action.form_value, dict) else None
+        return v if isinstance(v, str) else None
+
+    def open_chat_id(self) -> str:
+        """The chat of the card's message (``context.open_chat_id``)."""
+        return self.context.open_chat_id
+
+    def open_message_id(self) -> str:
+        """The card's message (``context.open_message_id``), for updating it."""
+        return self.context.open_message_id
+
 
 @dataclass
 class Other:
@@ -516,6 +645,14 @@ _MODELS = [
     ChatMemberUserAdded,
     ChatMemberUserDeleted,
     ChatUpdated,
+    ChatMemberBotAdded,
+    ChatMemberBotDeleted,
+    ReactionCreated,
+    ReactionDeleted,
+    MessageRecalled,
+    ChatDisbanded,
+    BotP2pChatEntered,
+    BotMenu,
     UserCreated,
     UserUpdated,
     UserDeleted,
@@ -539,6 +676,14 @@ TypedEvent = Union[
     ChatMemberUserAdded,
     ChatMemberUserDeleted,
     ChatUpdated,
+    ChatMemberBotAdded,
+    ChatMemberBotDeleted,
+    ReactionCreated,
+    ReactionDeleted,
+    MessageRecalled,
+    ChatDisbanded,
+    BotP2pChatEntered,
+    BotMenu,
     UserCreated,
     UserUpdated,
     UserDeleted,

@@ -84,6 +84,14 @@ fn models_read_every_field_they_declare() {
         ChatMemberUserAdded,
         ChatMemberUserDeleted,
         ChatUpdated,
+        ChatMemberBotAdded,
+        ChatMemberBotDeleted,
+        ReactionCreated,
+        ReactionDeleted,
+        MessageRecalled,
+        ChatDisbanded,
+        BotP2pChatEntered,
+        BotMenu,
         UserCreated,
         UserUpdated,
         UserDeleted,
@@ -173,4 +181,43 @@ fn legacy_envelope() {
         ev.json().unwrap()["uuid"],
         "41b5f371157e3d5341b38b20396e77a3"
     );
+}
+
+/// Every file of `examples/events/expected/events.json` (shared by every SDK) types to the
+/// listed body values.
+#[test]
+fn samples_type_to_the_shared_expectations() {
+    let path = events_dir().join("expected/events.json");
+    let exp: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    fn subset(path: &str, want: &serde_json::Value, got: &serde_json::Value) {
+        match (want, got) {
+            (serde_json::Value::Object(w), serde_json::Value::Object(g)) => {
+                for (k, wv) in w {
+                    let gv = g.get(k).unwrap_or_else(|| panic!("{path}.{k} missing"));
+                    subset(&format!("{path}.{k}"), wv, gv);
+                }
+            }
+            _ => assert_eq!(want, got, "{path}"),
+        }
+    }
+    let samples = exp["samples"].as_object().unwrap();
+    assert!(samples.len() >= 9);
+    for (file, want) in samples {
+        let ev = sample(file.strip_suffix(".json").unwrap());
+        assert_eq!(ev.event_type, want["event_type"], "{file}");
+        let typed = ev.typed().unwrap();
+        assert_eq!(typed.event_type(), want["event_type"].as_str(), "{file}");
+        subset(file, &want["body"], &serde_json::to_value(&typed).unwrap());
+    }
+}
+
+#[test]
+fn card_action_form_values() {
+    let a: CardAction = sample("card.action.trigger").body().unwrap();
+    assert_eq!(a.form_value_str("reason"), Some("ship it"));
+    assert_eq!(a.form_value_str("env"), None);
+    assert_eq!(a.action.form_value["env"][1], "staging");
+    assert_eq!(a.open_chat_id(), "oc_e4d2605ca917e695f54f11aaf56edb21");
+    assert_eq!(a.open_message_id(), "om_574d639e4a44e4dd646eaf628e2f2d26");
 }

@@ -70,4 +70,19 @@ impl CardAction {
     pub fn value_str(&self, key: &str) -> Option<&str> {
         self.action.value_str(key)
     }
+
+    /// `action.form_value[name]` (a form submission) when it is a string.
+    pub fn form_value_str(&self, name: &str) -> Option<&str> {
+        self.action.form_value.get(name)?.as_str()
+    }
+
+    /// The chat of the card's message (`context.open_chat_id`).
+    pub fn open_chat_id(&self) -> &str {
+        &self.context.open_chat_id
+    }
+
+    /// The card's message (`context.open_message_id`), for updating it through the OpenAPI.
+    pub fn open_message_id(&self) -> &str {
+        &self.context.open_message_id
+    }
 }

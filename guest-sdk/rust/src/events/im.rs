@@ -1,6 +1,6 @@
 //! `im.*` events: messages and chats.
 
-use super::UserId;
+use super::{MessageContent, UserId};
 use crate::de::model;
 use std::collections::BTreeMap;
 
@@ -75,22 +75,83 @@ impl Message {
         }
     }
 
-    /// [`Message::text`] without the mention keys, trimmed: what the user typed after `@bot`.
-    pub fn text_without_mentions(&self) -> Option<String> {
-        let mut text = self.text()?;
-        for m in &self.mentions {
-            if !m.key.is_empty() {
-                text = text.replace(&m.key, "");
-            }
+    /// The content typed by `message_type` ([`MessageContent::Unknown`] for other types).
+    pub fn parse_content(&self) -> Result<MessageContent, serde_json::Error> {
+        MessageContent::parse(&self.message_type, &self.content)
+    }
+
+    /// The content as plain text, any message type ([`MessageContent::plain_text`]), mention
+    /// placeholders kept; `None` for unparsable content.
+    pub fn plain_text(&self) -> Option<String> {
+        self.parse_content().ok().map(|c| c.plain_text())
+    }
+
+    /// [`Message::plain_text`] with each `@_user_N` replaced by `@name` and `@_all` by `@all`.
+    pub fn text_with_names(&self) -> Option<String> {
+        let mut text = self.plain_text()?;
+        for m in self.mentions_longest_first() {
+            let name = if m.name.is_empty() {
+                String::new()
+            } else {
+                format!("@{}", m.name)
+            };
+            text = text.replace(&m.key, &name);
         }
-        Some(text.split_whitespace().collect::<Vec<_>>().join(" "))
+        Some(text.replace(AT_ALL, "@all"))
+    }
+
+    /// [`Message::plain_text`] without the mention placeholders (and `@_all`), spaces collapsed
+    /// within each line, trimmed: what the user typed after `@bot`.
+    pub fn text_without_mentions(&self) -> Option<String> {
+        let mut text = self.plain_text()?;
+        for m in self.mentions_longest_first() {
+            text = text.replace(&m.key, "");
+        }
+        let text = text.replace(AT_ALL, "");
+        let lines: Vec<String> = text
+            .split('\n')
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect();
+        Some(lines.join("\n").trim().to_string())
+    }
+
+    /// Whether the bot with this open_id is @-mentioned (from config, or learned from
+    /// `im.chat.member.bot.added_v1`).
+    pub fn mentions_bot(&self, bot_open_id: &str) -> bool {
+        !bot_open_id.is_empty() && self.mentions.iter().any(|m| m.id.open_id == bot_open_id)
+    }
+
+    /// Whether the message @-mentions everyone (`@_all` in the text, or an `at` of all).
+    pub fn mentions_all(&self) -> bool {
+        self.mentions.iter().any(|m| m.key == AT_ALL)
+            || self.plain_text().is_some_and(|t| t.contains(AT_ALL))
+    }
+
+    /// Mentions with a key, longest key first (so `@_user_1` never eats part of `@_user_10`).
+    fn mentions_longest_first(&self) -> Vec<&Mention> {
+        let mut ms: Vec<&Mention> = self.mentions.iter().filter(|m| !m.key.is_empty()).collect();
+        ms.sort_by_key(|m| std::cmp::Reverse(m.key.len()));
+        ms
     }
 }
+
+/// The placeholder Feishu puts in the text for an @all.
+const AT_ALL: &str = "@_all";
 
 impl MessageReceive {
     /// The text of a `text` message; see [`Message::text`].
     pub fn text(&self) -> Option<String> {
         self.message.text()
+    }
+
+    /// The content typed by `message_type`; see [`Message::parse_content`].
+    pub fn parse_content(&self) -> Result<MessageContent, serde_json::Error> {
+        self.message.parse_content()
+    }
+
+    /// Whether the bot with this open_id is @-mentioned; see [`Message::mentions_bot`].
+    pub fn mentions_bot(&self, bot_open_id: &str) -> bool {
+        self.message.mentions_bot(bot_open_id)
     }
 
     /// Whether another app (bot) sent it: most bots should ignore those.

@@ -11,6 +11,14 @@
 //! | `im.chat.member.user_added_v1` | [`ChatMemberUserAdded`] |
 //! | `im.chat.member.user_deleted_v1` | [`ChatMemberUserDeleted`] |
 //! | `im.chat.updated_v1` | [`ChatUpdated`] |
+//! | `im.chat.member.bot.added_v1` | [`ChatMemberBotAdded`] |
+//! | `im.chat.member.bot.deleted_v1` | [`ChatMemberBotDeleted`] |
+//! | `im.message.reaction.created_v1` | [`ReactionCreated`] |
+//! | `im.message.reaction.deleted_v1` | [`ReactionDeleted`] |
+//! | `im.message.recalled_v1` | [`MessageRecalled`] |
+//! | `im.chat.disbanded_v1` | [`ChatDisbanded`] |
+//! | `im.chat.access_event.bot_p2p_chat_entered_v1` | [`BotP2pChatEntered`] |
+//! | `application.bot.menu_v6` | [`BotMenu`] |
 //! | `contact.user.created_v3` | [`UserCreated`] |
 //! | `contact.user.updated_v3` | [`UserUpdated`] |
 //! | `contact.user.deleted_v3` | [`UserDeleted`] |
@@ -23,6 +31,10 @@
 //! | `vc.meeting.meeting_started_v1` | [`MeetingStarted`] |
 //! | `vc.meeting.meeting_ended_v1` | [`MeetingEnded`] |
 //! | `card.action.trigger` (callback) | [`CardAction`] |
+//!
+//! A message's `content` is typed by [`Message::parse_content`] ([`MessageContent`], one model
+//! per `message_type`); mentions: [`Message::text_with_names`],
+//! [`Message::text_without_mentions`], [`Message::mentions_bot`], [`Message::mentions_all`].
 
 use crate::de::model;
 use serde::de::DeserializeOwned;
@@ -31,14 +43,18 @@ mod approval;
 mod calendar;
 mod card_action;
 mod contact;
+mod content;
 mod im;
+mod im_chat;
 mod vc;
 
 pub use approval::*;
 pub use calendar::*;
 pub use card_action::*;
 pub use contact::*;
+pub use content::*;
 pub use im::*;
+pub use im_chat::*;
 pub use vc::*;
 
 /// A typed event body with its Feishu event type.
@@ -65,8 +81,10 @@ macro_rules! typed_events {
             }
         )*
 
-        /// Every typed event, chosen by event type; see [`crate::Event::typed`].
-        #[derive(Debug, Clone, PartialEq)]
+        /// Every typed event, chosen by event type; see [`crate::Event::typed`]. Serializes as
+        /// its body (`Other` as `null`).
+        #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+        #[serde(untagged)]
         #[allow(clippy::large_enum_variant)]
         #[non_exhaustive]
         pub enum TypedEvent {
@@ -109,6 +127,22 @@ typed_events! {
     ChatMemberUserDeleted(ChatMemberUserDeleted) = "im.chat.member.user_deleted_v1",
     /// `im.chat.updated_v1`
     ChatUpdated(ChatUpdated) = "im.chat.updated_v1",
+    /// `im.chat.member.bot.added_v1`
+    ChatMemberBotAdded(ChatMemberBotAdded) = "im.chat.member.bot.added_v1",
+    /// `im.chat.member.bot.deleted_v1`
+    ChatMemberBotDeleted(ChatMemberBotDeleted) = "im.chat.member.bot.deleted_v1",
+    /// `im.message.reaction.created_v1`
+    ReactionCreated(ReactionCreated) = "im.message.reaction.created_v1",
+    /// `im.message.reaction.deleted_v1`
+    ReactionDeleted(ReactionDeleted) = "im.message.reaction.deleted_v1",
+    /// `im.message.recalled_v1`
+    MessageRecalled(MessageRecalled) = "im.message.recalled_v1",
+    /// `im.chat.disbanded_v1`
+    ChatDisbanded(ChatDisbanded) = "im.chat.disbanded_v1",
+    /// `im.chat.access_event.bot_p2p_chat_entered_v1`
+    BotP2pChatEntered(BotP2pChatEntered) = "im.chat.access_event.bot_p2p_chat_entered_v1",
+    /// `application.bot.menu_v6`
+    BotMenu(BotMenu) = "application.bot.menu_v6",
     /// `contact.user.created_v3`
     UserCreated(UserCreated) = "contact.user.created_v3",
     /// `contact.user.updated_v3`
