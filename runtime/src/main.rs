@@ -14,6 +14,15 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Debug, Parser)]
 #[command(name = "aviary", version, about)]
 struct Cli {
+    /// How log lines are written to stderr: `text` (default) or `json` (one object per line).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "AVIARY_LOG_FORMAT",
+        default_value = "text"
+    )]
+    log_format: aviary::process::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -36,6 +45,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    aviary::process::set_log_format(cli.log_format);
     match cli.command {
         Command::Run(args) => aviary::app::run(args),
         Command::Check(args) => aviary::cli::check::run(args),

@@ -1,14 +1,44 @@
 //! What every subcommand needs from the process: logging, an async runtime, and the stop signal.
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`). A second call is a no-op.
+use std::sync::OnceLock;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event, coloured on a terminal (the default).
+    #[default]
+    Text,
+    /// One JSON object per line: `timestamp`, `level`, `target`, `fields` (with `message`),
+    /// and the fields of the enclosing spans (`span`, `spans`: app, conn id, trace id, event
+    /// id, event type, handler), for log collectors.
+    Json,
+}
+
+static LOG_FORMAT: OnceLock<LogFormat> = OnceLock::new();
+
+/// Chooses the format [`init_tracing`] uses (`aviary --log-format`); only the first call counts.
+pub fn set_log_format(format: LogFormat) {
+    let _ = LOG_FORMAT.set(format);
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`), in the format chosen with
+/// [`set_log_format`] (text unless told otherwise). A second call is a no-op.
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match LOG_FORMAT.get().copied().unwrap_or_default() {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .try_init(),
+    };
 }
 
 /// A multi-threaded tokio runtime; the error says why it could not start.

@@ -169,3 +169,61 @@ async fn run_rejects_unknown_manifest_keys_naming_file_line_and_key() {
     assert!(out.contains("aviary.toml"), "names the file:\n{out}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_format_json_writes_one_object_per_line_with_the_event_fields_and_no_secret() {
+    let emu = emulator().await;
+    let dir = temp_dir("json-logs");
+    let manifest = write_manifest(
+        &dir,
+        &format!(
+            "[feishu]\napp_id = \"cli_0123456789abcdef\"\napp_secret = \"${{AVIARY_TEST_SECRET}}\"\ndomain = \"{}\"\n",
+            emu.domain()
+        ),
+    );
+    let child = spawn_run(
+        &manifest,
+        &[
+            ("AVIARY_TEST_SECRET", "emulator-secret"),
+            ("AVIARY_LOG_FORMAT", "json"),
+        ],
+    );
+    emu.wait_for_connections(1, Duration::from_secs(20))
+        .await
+        .unwrap();
+    emu.push_event(&envelope(7));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !emu.deliveries().iter().any(|d| d.acked) {
+        assert!(Instant::now() < deadline, "the event was not acked");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pid = child.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let (code, out) = output_of(child, Duration::from_secs(20)).await;
+    assert_eq!(code, Some(0), "{out}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(lines.len() >= 3, "{out}");
+    for l in &lines {
+        assert!(l["timestamp"].is_string() && l["level"].is_string(), "{l}");
+        assert!(l["fields"]["message"].is_string(), "{l}");
+    }
+    // The event's line carries the span fields a log collector filters on.
+    let event_line = lines
+        .iter()
+        .find(|l| l.to_string().contains("ev-7"))
+        .unwrap_or_else(|| panic!("no line names the event:\n{out}"));
+    let spans = event_line["spans"].to_string();
+    assert!(spans.contains("conn_id"), "{event_line}");
+    assert!(
+        !out.contains("emulator-secret"),
+        "the secret leaked:\n{out}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
