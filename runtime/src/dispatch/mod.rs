@@ -27,6 +27,7 @@ pub mod wasm;
 pub use dispatcher::{Dispatcher, HandlerEntry};
 pub use stats::{DispatchSnapshot, DispatchStats, HandlerSnapshot};
 
+use crate::handler::GuestEvent;
 use crate::protocol::envelope::EventMeta;
 
 /// One complete event taken off the connection.
@@ -40,6 +41,43 @@ pub struct InboundEvent {
     pub trace_id: String,
     /// The frame's `message_id` header (the delivery, not the Feishu message).
     pub frame_message_id: String,
+}
+
+/// The guest's view of an [`InboundEvent`]; defined here so that [`crate::handler`] does not
+/// depend on dispatch.
+impl GuestEvent {
+    /// The guest's view of an event taken off the connection.
+    pub fn from_inbound(event: &InboundEvent, attempt: u32) -> Self {
+        let m = &event.meta;
+        GuestEvent {
+            dedupe_id: m.dedupe_id.clone(),
+            event_id: m.event_id.clone(),
+            event_type: m.event_type.clone(),
+            kind: m.kind,
+            app_id: m.app_id.clone(),
+            tenant_key: m.tenant_key.clone(),
+            create_time: m.create_time.clone(),
+            attempt,
+            envelope: event.json.clone(),
+        }
+    }
+
+    /// Same as [`GuestEvent::from_inbound`], taking the event apart instead of copying its
+    /// strings (the envelope is the big one): what dispatch uses on the hot path.
+    pub fn from_inbound_owned(event: InboundEvent, attempt: u32) -> Self {
+        let m = event.meta;
+        GuestEvent {
+            dedupe_id: m.dedupe_id,
+            event_id: m.event_id,
+            event_type: m.event_type,
+            kind: m.kind,
+            app_id: m.app_id,
+            tenant_key: m.tenant_key,
+            create_time: m.create_time,
+            attempt,
+            envelope: event.json,
+        }
+    }
 }
 
 /// What handling an event came to; decides the ack.

@@ -51,16 +51,15 @@ mod handlers;
 mod interpolate;
 mod queue;
 mod raw;
-mod secret;
 mod source;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use crate::secret::Secret;
 pub use error::ManifestError;
 pub use handlers::{DispatchMode, DispatchSettings, HandlerSettings, Location};
 pub use queue::{AckMode, QueueBackend, QueueSettings};
-pub use secret::Secret;
 
 use crate::connection::ConnectionOptions;
 use crate::limits;

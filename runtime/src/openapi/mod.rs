@@ -25,7 +25,7 @@ mod tests;
 pub use client::FeishuClient;
 pub use grant::OpenApiGrant;
 
-use crate::manifest::Secret;
+use crate::secret::Secret;
 
 /// One handler's OpenAPI access as the manifest states it.
 #[derive(Debug, Clone, PartialEq, Eq)]
