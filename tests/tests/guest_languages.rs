@@ -8,11 +8,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use aviary::app::wasm;
 use aviary::cli::check::check;
 use aviary::cli::invoke::{invoke, InvokeArgs};
 use aviary::dispatch::dedupe::Deduplicating;
 use aviary::dispatch::router::EventPattern;
-use aviary::dispatch::{wasm, Dispatcher, HandlerEntry};
+use aviary::dispatch::{Dispatcher, HandlerEntry};
 use aviary::handler::{Failure, GuestEvent, Invocation, Invoke, Outcome};
 use aviary::limits::sandbox::HEAVY_GUEST_DEFAULT_REUSE;
 use aviary::manifest::DispatchSettings;

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::MakeLoader;
-use crate::dispatch::loading::load_handlers;
-use crate::dispatch::wasm;
+use crate::app::loading::load_handlers;
+use crate::app::wasm;
 use crate::manifest::{DispatchMode, HandlerSettings, Manifest};
 
 /// Flags of `aviary check`.

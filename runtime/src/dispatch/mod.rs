@@ -7,8 +7,9 @@
 //! - [`ack`]: what the handlers' results come to (the ack);
 //! - [`dispatcher`]: concurrency, ordering, callback deadline;
 //! - [`stats`], [`guest_log`]: counters and the guests' log lines;
-//! - [`loading`]: building the dispatcher from the manifest through a [`loading::HandlerLoader`];
-//! - [`wasm`]: the one file that knows the Wasm sandbox.
+//!
+//! Building a dispatcher from the manifest (and the Wasm sandbox) is the composition root's job:
+//! [`crate::app`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,10 +20,8 @@ pub mod dedupe;
 pub mod dispatcher;
 pub mod guest_log;
 pub mod lanes;
-pub mod loading;
 pub mod router;
 pub mod stats;
-pub mod wasm;
 
 pub use dispatcher::{Dispatcher, HandlerEntry};
 pub use stats::{DispatchSnapshot, DispatchStats, HandlerSnapshot};
