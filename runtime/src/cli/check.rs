@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use super::MakeLoader;
 use crate::app::loading::load_handlers;
 use crate::app::wasm;
-use crate::manifest::{DispatchMode, HandlerSettings, Manifest};
+use crate::manifest::{HandlerSettings, Manifest};
 
 /// Flags of `aviary check`.
 #[derive(Debug, clap::Args)]
@@ -86,10 +86,7 @@ fn summary(m: &Manifest) -> Vec<String> {
         ),
         format!(
             "  dispatch: {}, per-chat ordering {}, max_in_flight {}, callback deadline {} ms",
-            match d.mode {
-                DispatchMode::Parallel => "parallel",
-                DispatchMode::Sequential => "sequential",
-            },
+            d.mode.name(),
             if d.per_chat_ordering { "on" } else { "off" },
             d.max_in_flight,
             d.callback_deadline.as_millis()

@@ -6,6 +6,7 @@
 //! - [`lanes`]: per-chat arrival order;
 //! - [`ack`]: what the handlers' results come to (the ack);
 //! - [`dispatcher`]: concurrency, ordering, callback deadline;
+//! - [`settings`]: `[dispatch]`'s type and bounds;
 //! - [`stats`], [`guest_log`]: counters and the guests' log lines;
 //!
 //! Building a dispatcher from the manifest (and the Wasm sandbox) is the composition root's job:
@@ -21,9 +22,11 @@ pub mod dispatcher;
 pub mod guest_log;
 pub mod lanes;
 pub mod router;
+pub mod settings;
 pub mod stats;
 
 pub use dispatcher::{Dispatcher, HandlerEntry};
+pub use settings::{DispatchMode, DispatchSettings};
 pub use stats::{DispatchSnapshot, DispatchStats, HandlerSnapshot};
 
 use crate::handler::GuestEvent;

@@ -58,10 +58,11 @@ use std::time::Duration;
 
 pub use crate::secret::Secret;
 pub use error::ManifestError;
-pub use handlers::{DispatchMode, DispatchSettings, HandlerSettings, Location};
+pub use handlers::{HandlerSettings, Location};
 pub use queue::{AckMode, QueueBackend, QueueSettings};
 
 use crate::connection::ConnectionOptions;
+use crate::dispatch::DispatchSettings;
 use crate::limits;
 use crate::protocol::endpoint::resolve_domain;
 use interpolate::{interpolate, InterpolateError};

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::dispatch::DispatchMode;
 
 const PATH: &str = "bots/aviary.toml";
 
