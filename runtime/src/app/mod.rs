@@ -27,9 +27,10 @@ use crate::connection::{self, ConnectionStats};
 use crate::dispatch::dedupe::Deduplicating;
 use crate::dispatch::router::Router;
 use crate::dispatch::{stats, DispatchStats, Dispatcher, EventSink, LogSink};
-use crate::manifest::{AckMode, Manifest};
+use crate::manifest::Manifest;
 use crate::process;
 use crate::queue::engine::QueueConfig;
+use crate::queue::AckMode;
 use crate::queue::{self, Queue, QueueHandler, QueueSink};
 
 /// Flags of `aviary run`.
@@ -196,7 +197,7 @@ pub async fn start_sink(
         Arc::new(Deduplicating::new(dispatcher)),
     );
     #[cfg(unix)]
-    let dlq_server = if manifest.queue.backend == crate::manifest::QueueBackend::Disk {
+    let dlq_server = if manifest.queue.backend == crate::queue::QueueBackend::Disk {
         let socket = queue::control::socket_path(&manifest.queue.path);
         // Not fatal: only `aviary dlq` during the run depends on it (e.g. a path longer than
         // a socket path may be).

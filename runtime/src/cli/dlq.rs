@@ -12,8 +12,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::manifest::{Manifest, QueueBackend};
+use crate::manifest::Manifest;
 use crate::queue::store::{now_ms, HandlerStatus, JobRecord, QueueStore};
+use crate::queue::QueueBackend;
 
 /// Flags of `aviary dlq`.
 #[derive(Debug, clap::Args)]

@@ -59,12 +59,12 @@ use std::time::Duration;
 pub use crate::secret::Secret;
 pub use error::ManifestError;
 pub use handlers::{HandlerSettings, Location};
-pub use queue::{AckMode, QueueBackend, QueueSettings};
 
 use crate::connection::ConnectionOptions;
 use crate::dispatch::DispatchSettings;
 use crate::limits;
 use crate::protocol::endpoint::resolve_domain;
+use crate::queue::QueueSettings;
 use interpolate::{interpolate, InterpolateError};
 use raw::{allowed_keys, RawConnection, RawFeishu, RawManifest};
 use source::{dotted, Source};
