@@ -31,6 +31,7 @@
 //! be harmless.
 
 #[cfg(unix)]
+pub mod admin;
 pub mod control;
 pub mod disk;
 pub mod engine;
