@@ -6,7 +6,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use crate::dispatch::InboundEvent;
 use crate::protocol::envelope::EventKind;
 
 /// The event as passed to a handler (the WIT `event` record).
@@ -22,41 +21,6 @@ pub struct GuestEvent {
     /// 1 for the first delivery to this handler.
     pub attempt: u32,
     pub envelope: String,
-}
-
-impl GuestEvent {
-    /// The guest's view of an event taken off the connection.
-    pub fn from_inbound(event: &InboundEvent, attempt: u32) -> Self {
-        let m = &event.meta;
-        GuestEvent {
-            dedupe_id: m.dedupe_id.clone(),
-            event_id: m.event_id.clone(),
-            event_type: m.event_type.clone(),
-            kind: m.kind,
-            app_id: m.app_id.clone(),
-            tenant_key: m.tenant_key.clone(),
-            create_time: m.create_time.clone(),
-            attempt,
-            envelope: event.json.clone(),
-        }
-    }
-
-    /// Same as [`GuestEvent::from_inbound`], taking the event apart instead of copying its
-    /// strings (the envelope is the big one): what dispatch uses on the hot path.
-    pub fn from_inbound_owned(event: InboundEvent, attempt: u32) -> Self {
-        let m = event.meta;
-        GuestEvent {
-            dedupe_id: m.dedupe_id,
-            event_id: m.event_id,
-            event_type: m.event_type,
-            kind: m.kind,
-            app_id: m.app_id,
-            tenant_key: m.tenant_key,
-            create_time: m.create_time,
-            attempt,
-            envelope: event.json,
-        }
-    }
 }
 
 /// What a handler returned (the WIT `outcome` variant).

@@ -8,16 +8,19 @@
 //! - [`handler`]: the host-side vocabulary of handlers ([`handler::Invoke`]).
 //! - [`cli`]: `aviary check` and `aviary invoke`.
 //! - [`emulator`]: Feishu's side on 127.0.0.1 for tests and the demo.
+//! - [`guest_abi`]: what host and guest builds agree on beyond WIT (arena traps, custom section).
 //! - [`sandbox`]: runs handlers as WebAssembly components under limits.
 //! - [`openapi`]: the host side of the `feishu-request` import (grants, token, uuid keys).
 //! - [`queue`]: the durable queue (persist, then ack; retries, dead letters).
 //! - [`limits`]: every limit and timeout, with its reason.
+//! - [`secret`]: a string that never prints itself (app secret, encrypt key).
 
 pub mod app;
 pub mod cli;
 pub mod connection;
 pub mod dispatch;
 pub mod emulator;
+pub mod guest_abi;
 pub mod guest_build;
 pub mod handler;
 pub mod limits;
@@ -27,3 +30,4 @@ pub mod process;
 pub mod protocol;
 pub mod queue;
 pub mod sandbox;
+pub mod secret;

@@ -5,6 +5,16 @@ use std::time::Duration;
 
 use crate::protocol::reassembly::ReassemblyLimits;
 
+/// The one wording of a count bound: `n` when it is in `1..=max`, else why not. Each subsystem's
+/// settings type checks its fields with it; the manifest attaches the key and the line.
+pub fn within(n: u64, max: u64) -> Result<u64, String> {
+    if n == 0 || n > max {
+        Err(format!("must be between 1 and {max} (got {n})"))
+    } else {
+        Ok(n)
+    }
+}
+
 /// Endpoint request timeout. Node uses 15 s for the same request (§1.1); a slower answer is
 /// treated as retryable.
 pub const ENDPOINT_TIMEOUT: Duration = Duration::from_secs(15);

@@ -23,10 +23,10 @@ use std::time::{Duration, Instant};
 
 use aviary::connection::{ConnectionOptions, ConnectionStats};
 use aviary::dispatch::router::{EventPattern, Router};
+use aviary::dispatch::{DispatchMode, DispatchSettings};
 use aviary::dispatch::{Dispatcher, EventSink};
 use aviary::emulator::{Emulator, EmulatorConfig};
 use aviary::handler::{GuestEvent, Invocation, Invoke, InvokeFuture, Outcome};
-use aviary::manifest::{DispatchMode, DispatchSettings};
 use aviary::queue::engine::QueueConfig;
 use aviary::queue::redis::test_server::RedisServer;
 use aviary::queue::redis::{RedisStore, RedisUrl};

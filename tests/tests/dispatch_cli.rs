@@ -5,9 +5,9 @@ mod dispatch_fakes;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use aviary::app::loading::HandlerLoader;
 use aviary::cli::check::check;
 use aviary::cli::invoke::{exit_code, invoke, render, InvokeArgs};
-use aviary::dispatch::loading::HandlerLoader;
 use aviary::handler::{Failure, Invoke, Outcome};
 use aviary::manifest::HandlerSettings;
 use dispatch_fakes::{envelope, Fake, Journal, Script};

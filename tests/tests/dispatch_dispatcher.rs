@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aviary::dispatch::router::EventPattern;
+use aviary::dispatch::{DispatchMode, DispatchSettings};
 use aviary::dispatch::{Dispatcher, EventSink, HandlerEntry, HandlerResult};
 use aviary::handler::{Invoke, Outcome};
-use aviary::manifest::{DispatchMode, DispatchSettings};
 use dispatch_fakes::*;
 
 fn pats(list: &[&str]) -> Vec<EventPattern> {

@@ -8,14 +8,15 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use aviary::app::wasm;
 use aviary::cli::check::check;
 use aviary::cli::invoke::{invoke, render, InvokeArgs};
 use aviary::dispatch::dedupe::Deduplicating;
 use aviary::dispatch::router::EventPattern;
-use aviary::dispatch::{wasm, Dispatcher, HandlerEntry};
+use aviary::dispatch::DispatchSettings;
+use aviary::dispatch::{Dispatcher, HandlerEntry};
 use aviary::guest_build::{self, BuildError, GoBuild};
 use aviary::handler::{Failure, GuestEvent, Invocation, Invoke, LogStream, Outcome};
-use aviary::manifest::DispatchSettings;
 use aviary::protocol::envelope::EventKind;
 use aviary::sandbox::{HandlerLimits, HandlerSpec, LoadedHandler, Sandbox, SandboxConfig};
 use aviary_tests::go_guests::{go_audit, go_binary, go_test_guest};

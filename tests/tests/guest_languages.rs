@@ -8,14 +8,15 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use aviary::app::wasm;
 use aviary::cli::check::check;
 use aviary::cli::invoke::{invoke, InvokeArgs};
 use aviary::dispatch::dedupe::Deduplicating;
 use aviary::dispatch::router::EventPattern;
-use aviary::dispatch::{wasm, Dispatcher, HandlerEntry};
+use aviary::dispatch::DispatchSettings;
+use aviary::dispatch::{Dispatcher, HandlerEntry};
 use aviary::handler::{Failure, GuestEvent, Invocation, Invoke, Outcome};
 use aviary::limits::sandbox::HEAVY_GUEST_DEFAULT_REUSE;
-use aviary::manifest::DispatchSettings;
 use aviary::protocol::envelope::EventKind;
 use aviary::sandbox::{HandlerLimits, HandlerSpec, LoadedHandler, Sandbox, SandboxConfig};
 use aviary_tests::lang_guests::{self, js, py, JsEngine};

@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aviary::dispatch::router::{EventPattern, Router};
+use aviary::dispatch::{DispatchMode, DispatchSettings};
 use aviary::dispatch::{Dispatcher, EventSink};
 use aviary::handler::{GuestEvent, Invocation, Invoke, InvokeFuture, Outcome};
-use aviary::manifest::{DispatchMode, DispatchSettings};
 use aviary::queue::engine::QueueConfig;
 use aviary::queue::retry::RetryPolicy;
 use aviary::queue::{Queue, QueueHandler, QueueSink, QueueStore};

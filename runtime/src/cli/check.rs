@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::MakeLoader;
-use crate::dispatch::loading::load_handlers;
-use crate::dispatch::wasm;
-use crate::manifest::{DispatchMode, HandlerSettings, Manifest};
+use crate::app::loading::load_handlers;
+use crate::app::wasm;
+use crate::manifest::{HandlerSettings, Manifest};
 
 /// Flags of `aviary check`.
 #[derive(Debug, clap::Args)]
@@ -87,10 +87,7 @@ fn summary(m: &Manifest) -> Vec<String> {
         ),
         format!(
             "  dispatch: {}, per-chat ordering {}, max_in_flight {}, callback deadline {} ms",
-            match d.mode {
-                DispatchMode::Parallel => "parallel",
-                DispatchMode::Sequential => "sequential",
-            },
+            d.mode.name(),
             if d.per_chat_ordering { "on" } else { "off" },
             d.max_in_flight,
             d.callback_deadline.as_millis()

@@ -12,8 +12,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::manifest::{Manifest, QueueBackend};
-use crate::queue::store::{now_ms, HandlerStatus, JobRecord, QueueStore};
+use crate::manifest::Manifest;
+use crate::queue::admin::{self, DeadLetterOp, DeadLetterResult};
+use crate::queue::store::{HandlerStatus, JobRecord};
+use crate::queue::QueueBackend;
 
 /// Flags of `aviary dlq`.
 #[derive(Debug, clap::Args)]
@@ -31,9 +33,8 @@ pub struct DlqArgs {
     pub command: DlqCommand,
 }
 
-/// `aviary dlq` subcommands (also the request a running `aviary run` answers on its socket).
-#[derive(Debug, Clone, clap::Subcommand, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// `aviary dlq` subcommands.
+#[derive(Debug, Clone, clap::Subcommand)]
 pub enum DlqCommand {
     /// One line per dead letter: id, event type, dedupe id, the handlers that gave up and why.
     List,
@@ -53,6 +54,20 @@ pub enum DlqCommand {
     },
     /// Delete every dead letter.
     Purge,
+}
+
+impl DlqCommand {
+    /// The queue's operation this subcommand asks for.
+    pub fn op(&self) -> DeadLetterOp {
+        match self {
+            DlqCommand::List => DeadLetterOp::List,
+            DlqCommand::Show { id } => DeadLetterOp::Show { id: *id },
+            DlqCommand::Replay { ids, all } => DeadLetterOp::Replay {
+                ids: (!*all).then(|| ids.clone()),
+            },
+            DlqCommand::Purge => DeadLetterOp::Purge,
+        }
+    }
 }
 
 /// Runs `aviary dlq`.
@@ -98,11 +113,11 @@ pub fn execute(manifest: &Manifest, command: &DlqCommand) -> Result<Vec<String>,
         }
         Err(e) => return Err(e.to_string()),
     };
-    execute_on(
-        store.as_ref(),
-        command,
+    let result = admin::execute_on(store.as_ref(), &command.op())?;
+    Ok(lines(
+        &result,
         "their failed handlers run at the next `aviary run`",
-    )
+    ))
 }
 
 /// The queue file at `path` could not be opened (`why`): asks the `aviary run` that holds it.
@@ -116,13 +131,15 @@ fn through_running(
     if !socket.exists() {
         return Err(why);
     }
-    crate::queue::control::request(&socket, command).map_err(|e| match e {
-        Ok(message) => message,
-        Err(io) => format!(
-            "{why}; and the running aviary does not answer on {}: {io}",
-            socket.display()
-        ),
-    })
+    crate::queue::control::request(&socket, &command.op())
+        .map(|result| lines(&result, "they run now in the running aviary"))
+        .map_err(|e| match e {
+            Ok(message) => message,
+            Err(io) => format!(
+                "{why}; and the running aviary does not answer on {}: {io}",
+                socket.display()
+            ),
+        })
 }
 
 #[cfg(not(unix))]
@@ -134,72 +151,24 @@ fn through_running(
     Err(why)
 }
 
-/// Runs one subcommand on an open store; `replayed_note` ends the replay line (when the
-/// replayed handlers will run).
-pub fn execute_on(
-    store: &dyn QueueStore,
-    command: &DlqCommand,
-    replayed_note: &str,
-) -> Result<Vec<String>, String> {
-    let err = |e: crate::queue::StoreError| e.to_string();
-    match command {
-        DlqCommand::List => {
-            let dead = store.dead_letters().map_err(err)?;
-            if dead.is_empty() {
-                return Ok(vec!["no dead letters".into()]);
-            }
-            Ok(dead.iter().map(list_line).collect())
-        }
-        DlqCommand::Show { id } => {
-            let dead = store.dead_letters().map_err(err)?;
-            let record = dead
-                .iter()
-                .find(|r| r.id == *id)
-                .ok_or_else(|| format!("no dead letter with id {id} (see `aviary dlq list`)"))?;
-            Ok(vec![show(record)])
-        }
-        DlqCommand::Replay { ids, all } => {
-            let chosen = if *all { None } else { Some(ids.as_slice()) };
-            let moved = store.replay(chosen, now_ms()).map_err(err)?;
-            replay_lines(chosen.map(|c| c.to_vec()).as_ref(), &moved, replayed_note)
-        }
-        DlqCommand::Purge => {
-            let n = store.purge().map_err(err)?;
-            Ok(vec![format!(
-                "purged {n} dead letter{}",
-                if n == 1 { "" } else { "s" }
-            )])
-        }
+/// What to print for `result`; `replayed_note` ends the replay line (when the replayed
+/// handlers will run).
+fn lines(result: &DeadLetterResult, replayed_note: &str) -> Vec<String> {
+    match result {
+        DeadLetterResult::List(dead) if dead.is_empty() => vec!["no dead letters".into()],
+        DeadLetterResult::List(dead) => dead.iter().map(list_line).collect(),
+        DeadLetterResult::Show(record) => vec![show(record)],
+        DeadLetterResult::Replayed(moved) => vec![format!(
+            "replayed {} dead letter{} {:?}; {replayed_note}",
+            moved.len(),
+            if moved.len() == 1 { "" } else { "s" },
+            moved
+        )],
+        DeadLetterResult::Purged(n) => vec![format!(
+            "purged {n} dead letter{}",
+            if *n == 1 { "" } else { "s" }
+        )],
     }
-}
-
-/// What a replay prints: an error if an asked-for id was not a dead letter, else the ids moved
-/// and `note` (when their handlers run).
-pub fn replay_lines(
-    asked: Option<&Vec<u64>>,
-    moved: &[u64],
-    note: &str,
-) -> Result<Vec<String>, String> {
-    if let Some(ids) = asked {
-        let missing: Vec<String> = ids
-            .iter()
-            .filter(|id| !moved.contains(id))
-            .map(|id| id.to_string())
-            .collect();
-        if !missing.is_empty() {
-            return Err(format!(
-                "no dead letter with id {} (replayed: {:?})",
-                missing.join(", "),
-                moved
-            ));
-        }
-    }
-    Ok(vec![format!(
-        "replayed {} dead letter{} {:?}; {note}",
-        moved.len(),
-        if moved.len() == 1 { "" } else { "s" },
-        moved
-    )])
 }
 
 fn list_line(r: &JobRecord) -> String {
@@ -244,7 +213,7 @@ fn show(r: &JobRecord) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::queue::store::{Batch, HandlerStatus, NewJob, Settle};
+    use crate::queue::store::{now_ms, Batch, HandlerStatus, NewJob, QueueStore, Settle};
     use crate::queue::Admission;
     use std::time::Duration;
 

@@ -12,7 +12,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::MakeLoader;
-use crate::dispatch::{wasm, InboundEvent};
+use crate::app::wasm;
+use crate::dispatch::InboundEvent;
 use crate::handler::{GuestEvent, Invocation, LogStream, Outcome};
 use crate::manifest::{HandlerSettings, Manifest};
 use crate::process;

@@ -1,14 +1,14 @@
 //! Subcommands that work on a manifest without connecting: `aviary check`, `aviary invoke` and
 //! `aviary dlq`.
 //! Each takes the sandbox loader as a parameter in its library entry point, so it is testable
-//! with fake handlers; the binary passes [`crate::dispatch::wasm::sandbox_loader`].
+//! with fake handlers; the binary passes [`crate::app::wasm::sandbox_loader`].
 
 pub mod check;
 pub mod dlq;
 pub mod guest;
 pub mod invoke;
 
-use crate::dispatch::loading::HandlerLoader;
+use crate::app::loading::HandlerLoader;
 
 /// Makes the loader handlers are loaded with (the Wasm sandbox in the binary).
 pub type MakeLoader<'a> = &'a dyn Fn() -> Result<Box<dyn HandlerLoader>, String>;

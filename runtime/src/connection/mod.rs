@@ -35,4 +35,4 @@ pub use policy::{attempt_allowed, jitter};
 pub use stats::{ConnectionState, ConnectionStats, StatsSnapshot};
 pub use supervisor::run;
 
-pub use crate::manifest::Secret;
+pub use crate::secret::Secret;

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::limits;
-use crate::manifest::Secret;
+use crate::secret::Secret;
 
 use super::config::ConfigPins;
 

@@ -34,11 +34,11 @@ use super::ack;
 use super::guest_log;
 use super::lanes::{ChatLanes, LaneTicket};
 use super::router::{EventPattern, Router};
+use super::settings::{DispatchMode, DispatchSettings};
 use super::stats::{CallCounter, DispatchStats};
 use super::{EventSink, HandleFuture, HandlerResult, InboundEvent};
 use crate::handler::{Failure, GuestEvent, Invocation, Invoke, Outcome};
 use crate::limits::dispatch as lim;
-use crate::manifest::{DispatchMode, DispatchSettings};
 use crate::protocol::envelope::EventKind;
 
 /// One handler as dispatch sees it: what runs it and what it subscribes to.

@@ -6,9 +6,11 @@
 //! - [`lanes`]: per-chat arrival order;
 //! - [`ack`]: what the handlers' results come to (the ack);
 //! - [`dispatcher`]: concurrency, ordering, callback deadline;
+//! - [`settings`]: `[dispatch]`'s type and bounds;
 //! - [`stats`], [`guest_log`]: counters and the guests' log lines;
-//! - [`loading`]: building the dispatcher from the manifest through a [`loading::HandlerLoader`];
-//! - [`wasm`]: the one file that knows the Wasm sandbox.
+//!
+//! Building a dispatcher from the manifest (and the Wasm sandbox) is the composition root's job:
+//! [`crate::app`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,14 +21,15 @@ pub mod dedupe;
 pub mod dispatcher;
 pub mod guest_log;
 pub mod lanes;
-pub mod loading;
 pub mod router;
+pub mod settings;
 pub mod stats;
-pub mod wasm;
 
 pub use dispatcher::{Dispatcher, HandlerEntry};
+pub use settings::{DispatchMode, DispatchSettings};
 pub use stats::{DispatchSnapshot, DispatchStats, HandlerSnapshot};
 
+use crate::handler::GuestEvent;
 use crate::protocol::envelope::EventMeta;
 
 /// One complete event taken off the connection.
@@ -40,6 +43,43 @@ pub struct InboundEvent {
     pub trace_id: String,
     /// The frame's `message_id` header (the delivery, not the Feishu message).
     pub frame_message_id: String,
+}
+
+/// The guest's view of an [`InboundEvent`]; defined here so that [`crate::handler`] does not
+/// depend on dispatch.
+impl GuestEvent {
+    /// The guest's view of an event taken off the connection.
+    pub fn from_inbound(event: &InboundEvent, attempt: u32) -> Self {
+        let m = &event.meta;
+        GuestEvent {
+            dedupe_id: m.dedupe_id.clone(),
+            event_id: m.event_id.clone(),
+            event_type: m.event_type.clone(),
+            kind: m.kind,
+            app_id: m.app_id.clone(),
+            tenant_key: m.tenant_key.clone(),
+            create_time: m.create_time.clone(),
+            attempt,
+            envelope: event.json.clone(),
+        }
+    }
+
+    /// Same as [`GuestEvent::from_inbound`], taking the event apart instead of copying its
+    /// strings (the envelope is the big one): what dispatch uses on the hot path.
+    pub fn from_inbound_owned(event: InboundEvent, attempt: u32) -> Self {
+        let m = event.meta;
+        GuestEvent {
+            dedupe_id: m.dedupe_id,
+            event_id: m.event_id,
+            event_type: m.event_type,
+            kind: m.kind,
+            app_id: m.app_id,
+            tenant_key: m.tenant_key,
+            create_time: m.create_time,
+            attempt,
+            envelope: event.json,
+        }
+    }
 }
 
 /// What handling an event came to; decides the ack.

@@ -150,7 +150,7 @@ pub fn componentize(mut core: Vec<u8>) -> anyhow::Result<Vec<u8>> {
         .encode()
 }
 
-/// The `aviary:guest` custom section ([`crate::sandbox::guest`]) naming Go, appended to the
+/// The `aviary:guest` custom section ([`crate::guest_abi::section`]) naming Go, appended to the
 /// component: a fresh Go instance starts the Go runtime (~0.4–1.1 ms per event on a quiet VM,
 /// 2–8 ms on a busy one), so the sandbox reuses Go instances by default, as it does for
 /// JavaScript and Python.
@@ -163,7 +163,7 @@ fn guest_marker(go_version: &str) -> Vec<u8> {
     })
     .to_string();
     let mut body = Vec::new();
-    crate::sandbox::guest::SECTION.encode(&mut body);
+    crate::guest_abi::section::SECTION.encode(&mut body);
     body.extend_from_slice(payload.as_bytes());
     let mut section = vec![0u8]; // custom section id
     body.len().encode(&mut section);

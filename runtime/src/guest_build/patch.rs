@@ -21,17 +21,9 @@ use wasm_encoder::{
 };
 use wasmparser::{KnownCustom, Name, Operator, Parser, Payload, TypeRef};
 
-/// The descriptor magic of the argument arena ("AVIARY-ARGARENA!").
-pub const ARG_ARENA_MAGIC: &[u8; 16] = b"AVIARY-ARGARENA!";
-/// The descriptor magic of the WASI adapter's arena ("AVIARY-ADPARENA!").
-pub const ADAPTER_ARENA_MAGIC: &[u8; 16] = b"AVIARY-ADPARENA!";
-/// The module whose function imports the build replaces by defined functions.
-pub const BUILD_IMPORT_MODULE: &str = "aviary:build";
-/// Prefix of the name of the function that traps when an event does not fit the argument arena;
-/// the arena size in bytes follows.
-pub const ARG_ARENA_FULL: &str = "aviary_argument_arena_full_";
-/// Same, for the adapter's arena.
-pub const ADAPTER_ARENA_FULL: &str = "aviary_adapter_arena_full_";
+pub use crate::guest_abi::{
+    ADAPTER_ARENA_FULL, ADAPTER_ARENA_MAGIC, ARG_ARENA_FULL, ARG_ARENA_MAGIC, BUILD_IMPORT_MODULE,
+};
 
 // Descriptor layout (little-endian u32 words): magic (16 bytes), size, bump offset, needed
 // offset of the last refused request, unused, arena address (low 4 bytes of a pointer).

@@ -11,6 +11,7 @@ use toml::Spanned;
 use super::raw::{RawDispatch, RawHandler};
 use super::{Context, ManifestError};
 use crate::dispatch::router::EventPattern;
+use crate::dispatch::{DispatchMode, DispatchSettings};
 use crate::limits::dispatch as lim;
 use crate::limits::queue as qlim;
 use crate::openapi::{OpenApiGrant, OpenApiSettings};
@@ -66,40 +67,6 @@ impl HandlerSettings {
     }
 }
 
-/// How several handlers of one event run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum DispatchMode {
-    /// All at once (the default).
-    #[default]
-    Parallel,
-    /// One after another, in manifest order.
-    Sequential,
-}
-
-/// `[dispatch]`, validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DispatchSettings {
-    /// How several handlers of one event run.
-    pub mode: DispatchMode,
-    /// Handle events of one chat in arrival order (different chats still in parallel).
-    pub per_chat_ordering: bool,
-    /// Events whose handlers run at once; more wait (and eventually pause the connection).
-    pub max_in_flight: usize,
-    /// How long a card callback waits for an answer before acking without one.
-    pub callback_deadline: Duration,
-}
-
-impl Default for DispatchSettings {
-    fn default() -> Self {
-        DispatchSettings {
-            mode: DispatchMode::Parallel,
-            per_chat_ordering: false,
-            max_in_flight: lim::MAX_IN_FLIGHT,
-            callback_deadline: lim::CALLBACK_DEADLINE,
-        }
-    }
-}
-
 /// Collects problems instead of stopping at the first.
 struct Problems<'c, 'a> {
     cx: &'c Context<'a>,
@@ -115,21 +82,27 @@ impl Problems<'_, '_> {
 
     /// A count in `1..=max`, or the default.
     fn count(&mut self, v: &Option<Spanned<u64>>, key: &str, max: u64, default: u64) -> u64 {
+        self.checked(v, key, |n| crate::limits::within(n, max), default)
+    }
+
+    /// The value as the owning subsystem's `check` accepts it, or the default (and a problem
+    /// at `key`, on the value's line).
+    fn checked<T>(
+        &mut self,
+        v: &Option<Spanned<u64>>,
+        key: &str,
+        check: impl FnOnce(u64) -> Result<T, String>,
+        default: T,
+    ) -> T {
         match v {
             None => default,
-            Some(v) => {
-                let n = *v.get_ref();
-                if n == 0 || n > max {
-                    self.add(
-                        &v.span(),
-                        key,
-                        format!("must be between 1 and {max} (got {n})"),
-                    );
+            Some(v) => match check(*v.get_ref()) {
+                Ok(t) => t,
+                Err(why) => {
+                    self.add(&v.span(), key, why);
                     default
-                } else {
-                    n
                 }
-            }
+            },
         }
     }
 }
@@ -167,32 +140,23 @@ fn dispatch_settings(p: &mut Problems<'_, '_>, raw: RawDispatch) -> DispatchSett
     let d = DispatchSettings::default();
     let mode = match &raw.mode {
         None => d.mode,
-        Some(m) => match m.get_ref().as_str() {
-            "parallel" => DispatchMode::Parallel,
-            "sequential" => DispatchMode::Sequential,
-            other => {
-                p.add(
-                    &m.span(),
-                    "dispatch.mode",
-                    format!("`{other}` is neither \"parallel\" nor \"sequential\""),
-                );
-                d.mode
-            }
-        },
+        Some(m) => DispatchMode::from_name(m.get_ref()).unwrap_or_else(|why| {
+            p.add(&m.span(), "dispatch.mode", why);
+            d.mode
+        }),
     };
-    let max_in_flight = p.count(
+    let max_in_flight = p.checked(
         &raw.max_in_flight,
         "dispatch.max_in_flight",
-        lim::MAX_CONCURRENCY_BOUND as u64,
-        d.max_in_flight as u64,
-    ) as usize;
-    let max_deadline = lim::MAX_CALLBACK_DEADLINE.as_millis() as u64;
-    let callback_deadline = Duration::from_millis(p.count(
+        DispatchSettings::check_max_in_flight,
+        d.max_in_flight,
+    );
+    let callback_deadline = p.checked(
         &raw.callback_deadline_ms,
         "dispatch.callback_deadline_ms",
-        max_deadline,
-        d.callback_deadline.as_millis() as u64,
-    ));
+        DispatchSettings::check_callback_deadline_ms,
+        d.callback_deadline,
+    );
     DispatchSettings {
         mode,
         per_chat_ordering: raw
@@ -314,12 +278,12 @@ fn handler_settings(
         lim::HANDLER_MAX_MEMORY_MB,
         lim::HANDLER_MEMORY_MB,
     );
-    let max_concurrency = p.count(
+    let max_concurrency = p.checked(
         &raw.max_concurrency,
         "handler.max_concurrency",
-        lim::MAX_CONCURRENCY_BOUND as u64,
-        lim::HANDLER_MAX_CONCURRENCY as u64,
-    ) as usize;
+        DispatchSettings::check_max_concurrency,
+        lim::HANDLER_MAX_CONCURRENCY,
+    );
     let reuse = raw
         .reuse
         .as_ref()

@@ -13,20 +13,20 @@ mod handlers;
 mod interpolate;
 mod queue;
 mod raw;
-mod secret;
 mod source;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use crate::secret::Secret;
 pub use error::ManifestError;
-pub use handlers::{DispatchMode, DispatchSettings, HandlerSettings, Location};
-pub use queue::{AckMode, QueueBackend, QueueSettings};
-pub use secret::Secret;
+pub use handlers::{HandlerSettings, Location};
 
 use crate::connection::ConnectionOptions;
+use crate::dispatch::DispatchSettings;
 use crate::limits;
 use crate::protocol::endpoint::resolve_domain;
+use crate::queue::QueueSettings;
 use interpolate::{interpolate, InterpolateError};
 use raw::{allowed_keys, RawConnection, RawFeishu, RawManifest};
 use source::{dotted, Source};

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::dispatch::DispatchMode;
 
 const PATH: &str = "bots/aviary.toml";
 
@@ -465,7 +466,7 @@ component = "e.wasm"
 
 mod queue {
     use super::*;
-    use crate::manifest::{AckMode, QueueBackend};
+    use crate::queue::{AckMode, QueueBackend};
 
     #[test]
     fn a_redis_url_is_accepted_and_its_password_never_shown() {

@@ -36,7 +36,7 @@ pub use client::FeishuClient;
 pub use grant::{Method, OpenApiGrant};
 pub use path::CheckedUrl;
 
-use crate::manifest::Secret;
+use crate::secret::Secret;
 
 /// One handler's OpenAPI access as the manifest states it.
 #[derive(Debug, Clone, PartialEq, Eq)]

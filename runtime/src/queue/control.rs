@@ -3,16 +3,16 @@
 //! next to the file (`<queue path>.sock`, mode 0600: only the file's owner may connect) and
 //! the CLI uses it when the file is locked.
 //!
-//! Protocol: the client writes one JSON [`crate::cli::dlq::DlqCommand`] and a newline; the
-//! server answers one JSON line, `{"ok": [lines to print]}` or `{"err": "message"}`, and
+//! Protocol (serde_json lines): the client writes one JSON [`DeadLetterOp`] and a newline; the
+//! server answers one JSON line, `{"ok": <DeadLetterResult>}` or `{"err": "message"}`, and
 //! closes. A replay through the socket hands the jobs to the running queue, so their failed
 //! handlers run at once.
 
 use std::path::{Path, PathBuf};
 
+use super::admin::{self, DeadLetterOp, DeadLetterResult};
 use super::engine::Queue;
 use super::store::StoreError;
-use crate::cli::dlq::DlqCommand;
 
 /// The socket of the queue file at `store_path`.
 pub fn socket_path(store_path: &Path) -> PathBuf {
@@ -24,7 +24,7 @@ pub fn socket_path(store_path: &Path) -> PathBuf {
 #[derive(serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Reply {
-    Ok(Vec<String>),
+    Ok(DeadLetterResult),
     Err(String),
 }
 
@@ -73,8 +73,11 @@ pub fn serve(queue: Queue, path: &Path) -> Result<ControlServer, StoreError> {
                 let mut line = String::new();
                 let mut reader = BufReader::new(read).take_line_limit();
                 let reply = match reader.read_line(&mut line).await {
-                    Ok(_) => match serde_json::from_str::<DlqCommand>(&line) {
-                        Ok(command) => answer(&queue, command).await,
+                    Ok(_) => match serde_json::from_str::<DeadLetterOp>(&line) {
+                        Ok(op) => match admin::execute_live(&queue, op).await {
+                            Ok(result) => Reply::Ok(result),
+                            Err(e) => Reply::Err(e),
+                        },
                         Err(e) => Reply::Err(format!("bad request: {e}")),
                     },
                     Err(e) => Reply::Err(format!("cannot read the request: {e}")),
@@ -103,45 +106,19 @@ impl<R: tokio::io::AsyncRead> TakeLine for R {
     }
 }
 
-async fn answer(queue: &Queue, command: DlqCommand) -> Reply {
-    let store = queue.store();
-    let result = match &command {
-        DlqCommand::Replay { ids, all } => {
-            let chosen = if *all { None } else { Some(ids.clone()) };
-            match queue.replay_dead(chosen).await {
-                Ok(moved) => crate::cli::dlq::replay_lines(
-                    if *all { None } else { Some(ids) },
-                    &moved,
-                    "they run now in the running aviary",
-                ),
-                Err(e) => Err(e.to_string()),
-            }
-        }
-        _ => tokio::task::spawn_blocking(move || {
-            crate::cli::dlq::execute_on(store.as_ref(), &command, "")
-        })
-        .await
-        .unwrap_or_else(|e| Err(format!("the dlq task failed: {e}"))),
-    };
-    match result {
-        Ok(lines) => Reply::Ok(lines),
-        Err(e) => Reply::Err(e),
-    }
-}
-
-/// Sends `command` to the `aviary run` serving `path`; returns the lines to print, or its error
+/// Sends `op` to the `aviary run` serving `path`; returns its result, or its error
 /// (`Err(Ok(message))`), or why it could not be asked (`Err(Err(io error))`).
 #[cfg(unix)]
 pub fn request(
     path: &Path,
-    command: &DlqCommand,
-) -> Result<Vec<String>, Result<String, std::io::Error>> {
+    op: &DeadLetterOp,
+) -> Result<DeadLetterResult, Result<String, std::io::Error>> {
     use std::io::{BufRead, Write};
     let mut stream = std::os::unix::net::UnixStream::connect(path).map_err(Err)?;
     stream
         .set_read_timeout(Some(crate::limits::queue::DLQ_SOCKET_TIMEOUT))
         .map_err(Err)?;
-    let mut line = serde_json::to_vec(command).expect("commands serialize");
+    let mut line = serde_json::to_vec(op).expect("operations serialize");
     line.push(b'\n');
     stream.write_all(&line).map_err(Err)?;
     let mut reply = String::new();
@@ -149,7 +126,7 @@ pub fn request(
         .read_line(&mut reply)
         .map_err(Err)?;
     match serde_json::from_str::<Reply>(&reply) {
-        Ok(Reply::Ok(lines)) => Ok(lines),
+        Ok(Reply::Ok(result)) => Ok(result),
         Ok(Reply::Err(e)) => Err(Ok(e)),
         Err(e) => Err(Err(std::io::Error::other(format!("unreadable reply: {e}")))),
     }

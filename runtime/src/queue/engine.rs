@@ -31,10 +31,10 @@ use super::store::{
     now_ms, Admission, Batch, ChatTurn, HandlerStatus, JobRecord, NewJob, QueueStore, Settle,
     StoreError,
 };
+use crate::dispatch::DispatchMode;
 use crate::dispatch::{guest_log, InboundEvent};
 use crate::handler::{Failure, GuestEvent, Invocation, Invoke, Outcome};
 use crate::limits::queue as lim;
-use crate::manifest::DispatchMode;
 use crate::protocol::envelope::parse_envelope;
 
 /// One handler as the queue runs it.

@@ -31,17 +31,20 @@
 //! be harmless.
 
 #[cfg(unix)]
+pub mod admin;
 pub mod control;
 pub mod disk;
 pub mod engine;
 pub mod memory;
 pub mod redis;
 pub mod retry;
+pub mod settings;
 pub mod sink;
 pub mod stats;
 pub mod store;
 
 pub use engine::{Queue, QueueHandler};
+pub use settings::{AckMode, QueueBackend, QueueSettings};
 pub use sink::QueueSink;
 pub use stats::{QueueSnapshot, QueueStats};
 pub use store::{
@@ -51,8 +54,6 @@ pub use store::{
 
 use std::path::Path;
 use std::sync::Arc;
-
-use crate::manifest::{QueueBackend, QueueSettings};
 
 /// Opens the store the manifest's `[queue]` names (`app_id` prefixes the Redis keys) for
 /// `aviary run`: on Redis under the instance's name (`[queue] instance`, or the default from

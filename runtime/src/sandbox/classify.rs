@@ -48,11 +48,11 @@ pub(crate) fn classify(err: &wasmtime::Error, limits: &CallLimits, logs: &[Guest
     }
 }
 
-/// A trap in the allocator `aviary guest build` injects (`crate::guest_build::patch`): the host's
+/// A trap in the allocator `aviary guest build` injects (`crate::guest_build`, ABI in [`crate::guest_abi`]): the host's
 /// arguments (the event) did not fit the guest's static argument arena. The function's name
 /// carries the arena size.
 fn arena_full(err: &wasmtime::Error) -> Option<Failure> {
-    use crate::guest_build::patch::{ADAPTER_ARENA_FULL, ARG_ARENA_FULL};
+    use crate::guest_abi::{ADAPTER_ARENA_FULL, ARG_ARENA_FULL};
     let bt = err.downcast_ref::<WasmBacktrace>()?;
     bt.frames().iter().find_map(|frame| {
         let name = frame.func_name()?;

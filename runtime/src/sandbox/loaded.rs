@@ -11,11 +11,11 @@ use std::time::Instant;
 
 use wasmtime::{Engine, Store, UpdateDeadline};
 
+use crate::guest_abi::section::GuestInfo;
 use crate::handler::{Failure, GuestEvent, Invocation, Invoke, InvokeFuture, Outcome};
 use crate::limits::sandbox::{MAX_IDLE_REUSED_INSTANCES, UNLIMITED_FUEL};
 use crate::sandbox::bindings::{self, HandleExport, HandlePre};
 use crate::sandbox::classify::{classify, CallLimits};
-use crate::sandbox::guest::GuestInfo;
 use crate::sandbox::spec::{HandlerLimits, OpenApiAccess};
 use crate::sandbox::state::HostState;
 

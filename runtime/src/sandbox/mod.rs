@@ -71,7 +71,6 @@ mod cache;
 mod classify;
 mod engine;
 mod error;
-pub mod guest;
 pub(crate) mod host;
 pub(crate) mod limiter;
 mod loaded;
@@ -94,6 +93,7 @@ pub use loaded::LoadedHandler;
 pub use spec::{HandlerLimits, HandlerSpec, OpenApiAccess};
 pub use version::WIT_VERSION;
 
+use crate::guest_abi::section::{self, GuestInfo};
 use crate::limits::sandbox as limits;
 use bindings::{HandlePre, HandlerPre};
 use state::HostState;
@@ -140,7 +140,7 @@ pub struct ComponentInfo {
     /// Whether the compiled code came from the disk cache.
     pub from_cache: bool,
     /// The `aviary:guest` marker, for components built by the JS or Python SDK.
-    pub guest: Option<guest::GuestInfo>,
+    pub guest: Option<GuestInfo>,
 }
 
 /// One engine (fuel metering on or off) with its epoch ticker, linker and compile cache,
@@ -232,7 +232,7 @@ impl Sandbox {
         // Unset in the manifest: interpreted guests (JavaScript, Python) reuse instances.
         let reuse = spec
             .reuse
-            .or_else(|| guest.as_ref().and_then(guest::GuestInfo::default_reuse));
+            .or_else(|| guest.as_ref().and_then(GuestInfo::default_reuse));
         Ok(LoadedHandler::new(loaded::LoadParts {
             name: spec.name,
             path: spec.component,
@@ -272,13 +272,13 @@ impl Sandbox {
         &self,
         flavor: &Flavor,
         path: &Path,
-    ) -> Result<(HandlePre<HostState>, bool, Option<guest::GuestInfo>), LoadError> {
+    ) -> Result<(HandlePre<HostState>, bool, Option<GuestInfo>), LoadError> {
         let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
             path: path.to_path_buf(),
             source,
         })?;
         version::check_header(&bytes, path)?;
-        let guest = guest::read(&bytes);
+        let guest = section::read(&bytes);
         let (component, from_cache) =
             flavor
                 .cache

@@ -22,7 +22,7 @@ pub struct HandlerSpec {
     pub limits: HandlerLimits,
     /// `None` (default): the guest's default — a fresh instance per event, except for
     /// components marked as JavaScript or Python, which reuse instances (see
-    /// [`crate::sandbox::guest`]). `Some(1)`: always fresh. `Some(n)`: an instance serves up to `n`
+    /// [`crate::guest_abi::section`]). `Some(1)`: always fresh. `Some(n)`: an instance serves up to `n`
     /// events, so guest globals persist between those events; an instance that trapped or
     /// timed out is never reused. See the module doc of [`crate::sandbox`].
     pub reuse: Option<u32>,

@@ -1,4 +1,4 @@
-//! THE glue between dispatch and the Wasm sandbox ([`crate::sandbox`]):
+//! The glue between dispatch and the Wasm sandbox ([`crate::sandbox`]):
 //! the only code that names sandbox types. Everything else goes through
 //! [`super::loading::HandlerLoader`], so it compiles and is tested without wasmtime.
 

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{Dispatcher, HandlerEntry};
+use crate::dispatch::{Dispatcher, HandlerEntry};
 use crate::handler::Invoke;
 use crate::manifest::{HandlerSettings, Manifest};
 

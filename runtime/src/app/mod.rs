@@ -4,6 +4,10 @@
 //! the built-in [`LogSink`] when the manifest has no `[[handler]]` — until SIGINT/SIGTERM
 //! (graceful) or a fatal error.
 //!
+//! This module is the composition root: the one place that wires manifest → sandbox →
+//! dispatcher → queue → connection ([`loading`] builds the dispatcher through a
+//! [`loading::HandlerLoader`], [`wasm`] is the one file that names sandbox types).
+//!
 //! Exit codes: 0 after a graceful stop, 1 on a fatal connection error or a handler that cannot
 //! be loaded (one `error: …` line each), 2 when the manifest cannot be loaded (the precise
 //! messages on stderr).
@@ -14,14 +18,19 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+pub mod loading;
+pub mod wasm;
+
+use loading::{build_dispatcher, entries, load_handlers, HandlerLoader};
+
 use crate::connection::{self, ConnectionStats};
 use crate::dispatch::dedupe::Deduplicating;
-use crate::dispatch::loading::{build_dispatcher, entries, load_handlers, HandlerLoader};
 use crate::dispatch::router::Router;
-use crate::dispatch::{stats, wasm, DispatchStats, Dispatcher, EventSink, LogSink};
-use crate::manifest::{AckMode, Manifest};
+use crate::dispatch::{stats, DispatchStats, Dispatcher, EventSink, LogSink};
+use crate::manifest::Manifest;
 use crate::process;
 use crate::queue::engine::QueueConfig;
+use crate::queue::AckMode;
 use crate::queue::{self, Queue, QueueHandler, QueueSink};
 
 /// Flags of `aviary run`.
@@ -188,7 +197,7 @@ pub async fn start_sink(
         Arc::new(Deduplicating::new(dispatcher)),
     );
     #[cfg(unix)]
-    let dlq_server = if manifest.queue.backend == crate::manifest::QueueBackend::Disk {
+    let dlq_server = if manifest.queue.backend == crate::queue::QueueBackend::Disk {
         let socket = queue::control::socket_path(&manifest.queue.path);
         // Not fatal: only `aviary dlq` during the run depends on it (e.g. a path longer than
         // a socket path may be).
