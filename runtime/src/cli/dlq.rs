@@ -66,7 +66,17 @@ pub fn run(args: DlqArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match execute(&manifest, &args.command) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(execute(&manifest, &args.command)) {
         Ok(lines) => {
             for line in lines {
                 println!("{line}");
@@ -81,7 +91,7 @@ pub fn run(args: DlqArgs) -> ExitCode {
 }
 
 /// Runs one subcommand on the manifest's queue; returns what to print.
-pub fn execute(manifest: &Manifest, command: &DlqCommand) -> Result<Vec<String>, String> {
+pub async fn execute(manifest: &Manifest, command: &DlqCommand) -> Result<Vec<String>, String> {
     if manifest.queue.backend == QueueBackend::Memory {
         return Err(format!(
             "{}: [queue] backend = \"memory\" keeps no dead letters between runs",
@@ -91,7 +101,8 @@ pub fn execute(manifest: &Manifest, command: &DlqCommand) -> Result<Vec<String>,
     // Disk: the file, or, while `aviary run` has it open (locked), that process through its
     // socket. Redis: the shared dead-letter stream (works while instances run; replayed jobs
     // are picked up by one of them).
-    let store = match crate::queue::open_admin_store(&manifest.queue, &manifest.feishu.app_id) {
+    let store = match crate::queue::open_admin_store(&manifest.queue, &manifest.feishu.app_id).await
+    {
         Ok(store) => store,
         Err(e) if manifest.queue.backend == QueueBackend::Disk => {
             return through_running(&manifest.queue.path, command, e.to_string())
@@ -103,6 +114,7 @@ pub fn execute(manifest: &Manifest, command: &DlqCommand) -> Result<Vec<String>,
         command,
         "their failed handlers run at the next `aviary run`",
     )
+    .await
 }
 
 /// The queue file at `path` could not be opened (`why`): asks the `aviary run` that holds it.
@@ -136,7 +148,7 @@ fn through_running(
 
 /// Runs one subcommand on an open store; `replayed_note` ends the replay line (when the
 /// replayed handlers will run).
-pub fn execute_on(
+pub async fn execute_on(
     store: &dyn QueueStore,
     command: &DlqCommand,
     replayed_note: &str,
@@ -144,14 +156,14 @@ pub fn execute_on(
     let err = |e: crate::queue::StoreError| e.to_string();
     match command {
         DlqCommand::List => {
-            let dead = store.dead_letters().map_err(err)?;
+            let dead = store.dead_letters().await.map_err(err)?;
             if dead.is_empty() {
                 return Ok(vec!["no dead letters".into()]);
             }
             Ok(dead.iter().map(list_line).collect())
         }
         DlqCommand::Show { id } => {
-            let dead = store.dead_letters().map_err(err)?;
+            let dead = store.dead_letters().await.map_err(err)?;
             let record = dead
                 .iter()
                 .find(|r| r.id == *id)
@@ -160,11 +172,11 @@ pub fn execute_on(
         }
         DlqCommand::Replay { ids, all } => {
             let chosen = if *all { None } else { Some(ids.as_slice()) };
-            let moved = store.replay(chosen, now_ms()).map_err(err)?;
+            let moved = store.replay(chosen, now_ms()).await.map_err(err)?;
             replay_lines(chosen.map(|c| c.to_vec()).as_ref(), &moved, replayed_note)
         }
         DlqCommand::Purge => {
-            let n = store.purge().map_err(err)?;
+            let n = store.purge().await.map_err(err)?;
             Ok(vec![format!(
                 "purged {n} dead letter{}",
                 if n == 1 { "" } else { "s" }
@@ -248,8 +260,8 @@ mod tests {
     use crate::queue::Admission;
     use std::time::Duration;
 
-    #[test]
-    fn list_show_replay_purge() {
+    #[tokio::test]
+    async fn list_show_replay_purge() {
         let dir = std::env::temp_dir().join(format!("aviary-dlq-cli-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -280,6 +292,7 @@ mod tests {
         };
         let out = store
             .commit(batch(vec![job("e1"), job("e2")], vec![]))
+            .await
             .unwrap();
         let dead: Vec<Settle> = out
             .into_iter()
@@ -293,39 +306,48 @@ mod tests {
                 other => panic!("{other:?}"),
             })
             .collect();
-        store.commit(batch(vec![], dead)).unwrap();
+        store.commit(batch(vec![], dead)).await.unwrap();
         drop(store);
 
-        let list = execute(&manifest, &DlqCommand::List).unwrap();
+        let list = execute(&manifest, &DlqCommand::List).await.unwrap();
         assert_eq!(list.len(), 2);
         assert!(
             list[0].starts_with("1\tx.y\te1\th: rejected: no"),
             "{list:?}"
         );
-        let show = execute(&manifest, &DlqCommand::Show { id: 2 }).unwrap();
+        let show = execute(&manifest, &DlqCommand::Show { id: 2 })
+            .await
+            .unwrap();
         let v: serde_json::Value = serde_json::from_str(&show[0]).unwrap();
         assert_eq!(v["dedupe_id"], "e2");
         assert_eq!(v["envelope"]["schema"], "2.0");
         assert!(execute(&manifest, &DlqCommand::Show { id: 9 })
+            .await
             .unwrap_err()
             .contains("no dead letter with id 9"));
-        let replay = |ids: Vec<u64>, all| execute(&manifest, &DlqCommand::Replay { ids, all });
-        assert!(replay(vec![1], false).unwrap()[0].contains("replayed 1 dead letter [1]"));
-        assert!(replay(vec![1], false)
+        let replay_1 = DlqCommand::Replay {
+            ids: vec![1],
+            all: false,
+        };
+        assert!(
+            execute(&manifest, &replay_1).await.unwrap()[0].contains("replayed 1 dead letter [1]")
+        );
+        assert!(execute(&manifest, &replay_1)
+            .await
             .unwrap_err()
             .contains("no dead letter with id 1"));
         let store = crate::queue::open_disk(&manifest.queue.path).unwrap();
-        let pending = store.pending().unwrap();
+        let pending = store.pending().await.unwrap();
         assert_eq!(pending.len(), 1);
         assert_eq!(pending[0].states[0].status, HandlerStatus::Pending);
         assert_eq!(pending[0].states[0].attempts, 0);
         drop(store);
         assert_eq!(
-            execute(&manifest, &DlqCommand::Purge).unwrap(),
+            execute(&manifest, &DlqCommand::Purge).await.unwrap(),
             vec!["purged 1 dead letter"]
         );
         assert_eq!(
-            execute(&manifest, &DlqCommand::List).unwrap(),
+            execute(&manifest, &DlqCommand::List).await.unwrap(),
             vec!["no dead letters"]
         );
         let _ = std::fs::remove_dir_all(&dir);

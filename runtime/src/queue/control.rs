@@ -49,9 +49,7 @@ pub fn serve(queue: Queue, path: &Path) -> Result<ControlServer, StoreError> {
     use std::os::unix::fs::PermissionsExt;
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-    let fail = |what: &str, e: std::io::Error| {
-        StoreError(format!("dlq socket {}: {what}: {e}", path.display()))
-    };
+    let fail = |what, e| StoreError::socket(path, what, e);
     match std::fs::remove_file(path) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -117,11 +115,7 @@ async fn answer(queue: &Queue, command: DlqCommand) -> Reply {
                 Err(e) => Err(e.to_string()),
             }
         }
-        _ => tokio::task::spawn_blocking(move || {
-            crate::cli::dlq::execute_on(store.as_ref(), &command, "")
-        })
-        .await
-        .unwrap_or_else(|e| Err(format!("the dlq task failed: {e}"))),
+        _ => crate::cli::dlq::execute_on(store.as_ref(), &command, "").await,
     };
     match result {
         Ok(lines) => Reply::Ok(lines),
