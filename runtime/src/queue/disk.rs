@@ -528,9 +528,9 @@ mod tests {
             e.to_string().contains("plain-file") && e.to_string().contains("cannot create"),
             "{e}"
         );
-        // The cause is kept as the source, not only in the message.
+        // The cause is kept as the source (shared behind an Arc), not only in the message.
         let io = std::error::Error::source(&e)
-            .and_then(|s| s.downcast_ref::<std::io::Error>())
+            .and_then(|s| s.downcast_ref::<Arc<std::io::Error>>())
             .expect("the io error is the source");
         assert_eq!(io.kind(), std::io::ErrorKind::AlreadyExists, "{io}");
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
