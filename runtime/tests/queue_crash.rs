@@ -192,9 +192,13 @@ async fn ten_thousand_events_survive_repeated_sigkill_each_with_exactly_one_repl
 
     // Nothing left but the dead letters that were asked for.
     let store = aviary::queue::open_disk(&dir.0.join("q/queue.redb")).unwrap();
-    assert!(store.pending().unwrap().is_empty(), "no job left behind");
+    assert!(
+        store.pending().await.unwrap().is_empty(),
+        "no job left behind"
+    );
     let dead: HashSet<String> = store
         .dead_letters()
+        .await
         .unwrap()
         .into_iter()
         .map(|r| r.job.dedupe_id)

@@ -332,9 +332,11 @@ async fn three_instances_share_one_redis_one_is_sigkilled_every_event_handled_an
         "checker",
         Duration::from_secs(60),
     )
+    .await
     .unwrap();
     let dead: HashSet<String> = store
         .dead_letters()
+        .await
         .unwrap()
         .into_iter()
         .map(|r| r.job.dedupe_id)

@@ -171,7 +171,7 @@ async fn end_to_end_row(store: Arc<dyn QueueStore>, n: usize) -> f64 {
 }
 
 /// A Redis store on `server` (claims never run here: the idle timeout is long).
-fn redis_store(server: &RedisServer) -> Arc<dyn QueueStore> {
+async fn redis_store(server: &RedisServer) -> Arc<dyn QueueStore> {
     Arc::new(
         RedisStore::open(
             &RedisUrl::new(server.url(0)),
@@ -179,6 +179,7 @@ fn redis_store(server: &RedisServer) -> Arc<dyn QueueStore> {
             "bench",
             Duration::from_secs(300),
         )
+        .await
         .expect("the bench's redis-server"),
     )
 }
@@ -211,7 +212,7 @@ fn main() {
             ("redis, appendfsync always", &["--appendonly", "yes", "--appendfsync", "always"][..]),
         ] {
             let server = RedisServer::start_with(args);
-            let store = redis_store(&server);
+            let store = redis_store(&server).await;
             let (rate, commits) = store_row(store, n).await;
             println!(
                 "| (1) store, 2,048 concurrent admits | {label} | {rate:.0} | {commits} commits, {:.0} events per commit; redis-server on 127.0.0.1 |",
@@ -224,7 +225,7 @@ fn main() {
         let rate = end_to_end_row(Arc::new(aviary::queue::memory::MemoryStore::new()), n).await;
         println!("| (2) emulator burst → connection → queue → ack | memory | {rate:.0} | emulator in-process |");
         let server = RedisServer::start_with(&["--appendonly", "yes", "--appendfsync", "always"]);
-        let rate = end_to_end_row(redis_store(&server), n).await;
+        let rate = end_to_end_row(redis_store(&server).await, n).await;
         println!("| (2) emulator burst → connection → queue → ack | redis, appendfsync always | {rate:.0} | emulator in-process |");
     });
     let _ = std::fs::remove_dir_all(&dir);

@@ -232,8 +232,8 @@ async fn redelivery_storm_each_event_handled_once_and_a_retry_reruns_only_the_fa
         sorted.sort();
         assert_eq!(in_chat, sorted, "chat oc_{chat} ran out of order");
     }
-    assert!(store.pending().unwrap().is_empty());
-    assert!(store.dead_letters().unwrap().is_empty());
+    assert!(store.pending().await.unwrap().is_empty());
+    assert!(store.dead_letters().await.unwrap().is_empty());
     shutdown.cancel();
     queue.shutdown().await;
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
@@ -279,7 +279,7 @@ async fn reject_and_exhausted_retries_are_dead_letters_and_replay_runs_only_the_
         "acked once persisted"
     );
     drained(&queue).await;
-    let dead = store.dead_letters().unwrap();
+    let dead = store.dead_letters().await.unwrap();
     assert_eq!(dead.len(), 2, "{dead:#?}");
     let exhausted = dead.iter().find(|d| d.job.dedupe_id == "om_1").unwrap();
     let states: Vec<_> = exhausted
@@ -306,6 +306,7 @@ async fn reject_and_exhausted_retries_are_dead_letters_and_replay_runs_only_the_
     // Replay om_1 and restart on the same store: only `flaky` runs again, from attempt 1.
     let moved = store
         .replay(Some(&[exhausted.id]), aviary::queue::store::now_ms())
+        .await
         .unwrap();
     assert_eq!(moved, vec![exhausted.id]);
     runs.lock().unwrap().clear();
@@ -327,7 +328,7 @@ async fn reject_and_exhausted_retries_are_dead_letters_and_replay_runs_only_the_
         ]
     );
     assert_eq!(
-        store.dead_letters().unwrap().len(),
+        store.dead_letters().await.unwrap().len(),
         1,
         "the rejected one stays"
     );
@@ -430,6 +431,7 @@ async fn jobs_left_by_a_previous_run_resume_in_chat_order_and_a_retry_holds_the_
             dedupe_max_entries: 100,
             capacity: 100,
         })
+        .await
         .unwrap();
     drop(store);
     let store = Arc::new(aviary::queue::disk::DiskStore::open(&path).unwrap());
@@ -466,7 +468,7 @@ async fn jobs_left_by_a_previous_run_resume_in_chat_order_and_a_retry_holds_the_
             .any(|(_, id, a)| id == "m3" && *a == 2),
         "chat c2 ran too"
     );
-    assert!(store.pending().unwrap().is_empty());
+    assert!(store.pending().await.unwrap().is_empty());
     queue.shutdown().await;
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }

@@ -150,6 +150,7 @@ pub async fn start_sink(
         });
     }
     let store = queue::open_store(&manifest.queue, &manifest.feishu.app_id)
+        .await
         .map_err(|e| vec![e.to_string()])?;
     let loader = make_loader().map_err(|e| vec![e])?;
     let loaded = load_handlers(manifest, loader.as_ref())

@@ -81,7 +81,17 @@ pub fn run(args: DlqArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match execute(&manifest, &args.command) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(execute(&manifest, &args.command)) {
         Ok(lines) => {
             for line in lines {
                 println!("{line}");
@@ -96,7 +106,7 @@ pub fn run(args: DlqArgs) -> ExitCode {
 }
 
 /// Runs one subcommand on the manifest's queue; returns what to print.
-pub fn execute(manifest: &Manifest, command: &DlqCommand) -> Result<Vec<String>, String> {
+pub async fn execute(manifest: &Manifest, command: &DlqCommand) -> Result<Vec<String>, String> {
     if manifest.queue.backend == QueueBackend::Memory {
         return Err(format!(
             "{}: [queue] backend = \"memory\" keeps no dead letters between runs",
@@ -106,14 +116,15 @@ pub fn execute(manifest: &Manifest, command: &DlqCommand) -> Result<Vec<String>,
     // Disk: the file, or, while `aviary run` has it open (locked), that process through its
     // socket. Redis: the shared dead-letter stream (works while instances run; replayed jobs
     // are picked up by one of them).
-    let store = match crate::queue::open_admin_store(&manifest.queue, &manifest.feishu.app_id) {
+    let store = match crate::queue::open_admin_store(&manifest.queue, &manifest.feishu.app_id).await
+    {
         Ok(store) => store,
         Err(e) if manifest.queue.backend == QueueBackend::Disk => {
             return through_running(&manifest.queue.path, command, e.to_string())
         }
         Err(e) => return Err(e.to_string()),
     };
-    let result = admin::execute_on(store.as_ref(), &command.op())?;
+    let result = admin::execute_on(store.as_ref(), &command.op()).await?;
     Ok(lines(
         &result,
         "their failed handlers run at the next `aviary run`",
@@ -217,8 +228,8 @@ mod tests {
     use crate::queue::Admission;
     use std::time::Duration;
 
-    #[test]
-    fn list_show_replay_purge() {
+    #[tokio::test]
+    async fn list_show_replay_purge() {
         let dir = std::env::temp_dir().join(format!("aviary-dlq-cli-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -249,6 +260,7 @@ mod tests {
         };
         let out = store
             .commit(batch(vec![job("e1"), job("e2")], vec![]))
+            .await
             .unwrap();
         let dead: Vec<Settle> = out
             .into_iter()
@@ -262,39 +274,48 @@ mod tests {
                 other => panic!("{other:?}"),
             })
             .collect();
-        store.commit(batch(vec![], dead)).unwrap();
+        store.commit(batch(vec![], dead)).await.unwrap();
         drop(store);
 
-        let list = execute(&manifest, &DlqCommand::List).unwrap();
+        let list = execute(&manifest, &DlqCommand::List).await.unwrap();
         assert_eq!(list.len(), 2);
         assert!(
             list[0].starts_with("1\tx.y\te1\th: rejected: no"),
             "{list:?}"
         );
-        let show = execute(&manifest, &DlqCommand::Show { id: 2 }).unwrap();
+        let show = execute(&manifest, &DlqCommand::Show { id: 2 })
+            .await
+            .unwrap();
         let v: serde_json::Value = serde_json::from_str(&show[0]).unwrap();
         assert_eq!(v["dedupe_id"], "e2");
         assert_eq!(v["envelope"]["schema"], "2.0");
         assert!(execute(&manifest, &DlqCommand::Show { id: 9 })
+            .await
             .unwrap_err()
             .contains("no dead letter with id 9"));
-        let replay = |ids: Vec<u64>, all| execute(&manifest, &DlqCommand::Replay { ids, all });
-        assert!(replay(vec![1], false).unwrap()[0].contains("replayed 1 dead letter [1]"));
-        assert!(replay(vec![1], false)
+        let replay_1 = DlqCommand::Replay {
+            ids: vec![1],
+            all: false,
+        };
+        assert!(
+            execute(&manifest, &replay_1).await.unwrap()[0].contains("replayed 1 dead letter [1]")
+        );
+        assert!(execute(&manifest, &replay_1)
+            .await
             .unwrap_err()
             .contains("no dead letter with id 1"));
         let store = crate::queue::open_disk(&manifest.queue.path).unwrap();
-        let pending = store.pending().unwrap();
+        let pending = store.pending().await.unwrap();
         assert_eq!(pending.len(), 1);
         assert_eq!(pending[0].states[0].status, HandlerStatus::Pending);
         assert_eq!(pending[0].states[0].attempts, 0);
         drop(store);
         assert_eq!(
-            execute(&manifest, &DlqCommand::Purge).unwrap(),
+            execute(&manifest, &DlqCommand::Purge).await.unwrap(),
             vec!["purged 1 dead letter"]
         );
         assert_eq!(
-            execute(&manifest, &DlqCommand::List).unwrap(),
+            execute(&manifest, &DlqCommand::List).await.unwrap(),
             vec!["no dead letters"]
         );
         let _ = std::fs::remove_dir_all(&dir);

@@ -43,22 +43,28 @@ pub enum DeadLetterResult {
 
 /// Runs `op` on an open store. The error is one line naming what is wrong (an id that is not
 /// a dead letter, or the store's failure).
-pub fn execute_on(store: &dyn QueueStore, op: &DeadLetterOp) -> Result<DeadLetterResult, String> {
+pub async fn execute_on(
+    store: &dyn QueueStore,
+    op: &DeadLetterOp,
+) -> Result<DeadLetterResult, String> {
     let err = |e: super::StoreError| e.to_string();
     match op {
-        DeadLetterOp::List => Ok(DeadLetterResult::List(store.dead_letters().map_err(err)?)),
+        DeadLetterOp::List => Ok(DeadLetterResult::List(
+            store.dead_letters().await.map_err(err)?,
+        )),
         DeadLetterOp::Show { id } => store
             .dead_letters()
+            .await
             .map_err(err)?
             .into_iter()
             .find(|r| r.id == *id)
             .map(|r| DeadLetterResult::Show(Box::new(r)))
             .ok_or_else(|| format!("no dead letter with id {id} (see `aviary dlq list`)")),
         DeadLetterOp::Replay { ids } => {
-            let moved = store.replay(ids.as_deref(), now_ms()).map_err(err)?;
+            let moved = store.replay(ids.as_deref(), now_ms()).await.map_err(err)?;
             replayed(ids.as_deref(), moved)
         }
-        DeadLetterOp::Purge => Ok(DeadLetterResult::Purged(store.purge().map_err(err)?)),
+        DeadLetterOp::Purge => Ok(DeadLetterResult::Purged(store.purge().await.map_err(err)?)),
     }
 }
 
@@ -74,9 +80,7 @@ pub async fn execute_live(queue: &Queue, op: DeadLetterOp) -> Result<DeadLetterR
         }
         op => {
             let store = queue.store();
-            tokio::task::spawn_blocking(move || execute_on(store.as_ref(), &op))
-                .await
-                .unwrap_or_else(|e| Err(format!("the dlq task failed: {e}")))
+            execute_on(store.as_ref(), &op).await
         }
     }
 }

@@ -49,9 +49,7 @@ pub fn serve(queue: Queue, path: &Path) -> Result<ControlServer, StoreError> {
     use std::os::unix::fs::PermissionsExt;
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-    let fail = |what: &str, e: std::io::Error| {
-        StoreError(format!("dlq socket {}: {what}: {e}", path.display()))
-    };
+    let fail = |what, e| StoreError::socket(path, what, e);
     match std::fs::remove_file(path) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

@@ -15,6 +15,7 @@
 //! age order, `meta` (`next_id`).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
@@ -28,8 +29,15 @@ const DEDUPE_AGE: TableDefinition<(u64, &str), ()> = TableDefinition::new("dedup
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const NEXT_ID: &str = "next_id";
 
-/// The queue in one redb file (see the module doc).
+/// The queue in one redb file (see the module doc). redb blocks (a commit fsyncs), so every
+/// [`QueueStore`] method runs its transaction on [`tokio::task::spawn_blocking`] and the
+/// caller's task only awaits it.
 pub struct DiskStore {
+    file: Arc<File>,
+}
+
+/// The open file, shared with the blocking tasks.
+struct File {
     /// `None` after a failed write: redb refuses every later transaction of a database that saw
     /// an I/O error, so the next operation reopens the file (which rolls back to the last
     /// durable commit) — once the disk has room again, the queue recovers without a restart.
@@ -37,8 +45,8 @@ pub struct DiskStore {
     path: PathBuf,
 }
 
-fn err(path: &Path, what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError(format!("queue {}: {what}: {e}", path.display()))
+fn err(path: &Path, what: &'static str, e: impl Into<redb::Error>) -> StoreError {
+    StoreError::disk(path, what, e)
 }
 
 fn encode(record: &JobRecord) -> Vec<u8> {
@@ -46,34 +54,62 @@ fn encode(record: &JobRecord) -> Vec<u8> {
 }
 
 fn decode(path: &Path, bytes: &[u8]) -> Result<JobRecord, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| err(path, "a stored job is unreadable", e))
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Unreadable {
+        queue: path.display().to_string(),
+        what: "a stored job",
+        source: Arc::new(e),
+    })
 }
 
 impl DiskStore {
     /// Opens (or creates) the queue file at `path`, creating its directory. Fails with a clear
     /// message when the path cannot be created or written, or another process has it open.
+    /// Blocking (a few file operations): call it before the queue runs, or from
+    /// `spawn_blocking`.
     pub fn open(path: &Path) -> Result<DiskStore, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| err(path, "cannot create the queue directory", e))?;
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::CreateDir {
+                path: path.to_path_buf(),
+                source: Arc::new(e),
+            })?;
         }
-        let store = DiskStore {
-            db: std::sync::Mutex::new(Some(Self::open_db(path)?)),
+        let file = File {
+            db: std::sync::Mutex::new(Some(File::open_db(path)?)),
             path: path.to_path_buf(),
         };
         // Create the tables, so readers never meet a missing one.
-        store.write(|_| Ok(()))?;
-        Ok(store)
+        file.write(|_| Ok(()))?;
+        Ok(DiskStore {
+            file: Arc::new(file),
+        })
     }
 
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.file.path
+    }
+
+    /// Runs `f` on the file on a blocking thread.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&File) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let file = self.file.clone();
+        tokio::task::spawn_blocking(move || f(&file))
+            .await
+            .map_err(|e| StoreError::Blocking {
+                path: self.file.path.clone(),
+                source: Arc::new(e),
+            })?
+    }
+}
+
+impl File {
     fn open_db(path: &Path) -> Result<Database, StoreError> {
         Database::create(path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => err(
-                path,
-                "cannot open",
-                "another aviary process has this queue open (stop it first, or give each \
-                 instance its own [queue] path)",
-            ),
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked {
+                path: path.to_path_buf(),
+            },
             other => err(path, "cannot open or create the queue file", other),
         })
     }
@@ -94,11 +130,6 @@ impl DiskStore {
             *guard = None;
         }
         result
-    }
-
-    /// The file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     fn write<T>(
@@ -200,11 +231,8 @@ impl Tables<'_> {
     }
 }
 
-impl QueueStore for DiskStore {
-    fn describe(&self) -> String {
-        format!("disk {}", self.path.display())
-    }
-
+/// The transactions, run on a blocking thread.
+impl File {
     fn commit(&self, batch: Batch) -> Result<Vec<Admission>, StoreError> {
         self.write(|t| {
             for s in &batch.settle {
@@ -279,18 +307,10 @@ impl QueueStore for DiskStore {
         })
     }
 
-    fn pending(&self) -> Result<Vec<JobRecord>, StoreError> {
-        self.read_table(JOBS)
-    }
-
-    fn dead_letters(&self) -> Result<Vec<JobRecord>, StoreError> {
-        self.read_table(DEAD)
-    }
-
-    fn replay(&self, ids: Option<&[u64]>, now_ms: u64) -> Result<Vec<u64>, StoreError> {
+    fn replay(&self, ids: Option<Vec<u64>>, now_ms: u64) -> Result<Vec<u64>, StoreError> {
         self.write(|t| {
             let chosen: Vec<u64> = match ids {
-                Some(ids) => ids.to_vec(),
+                Some(ids) => ids,
                 None => {
                     let mut all = Vec::new();
                     for row in t.dead.iter().map_err(|e| err(t.path, "dead letters", e))? {
@@ -331,6 +351,34 @@ impl QueueStore for DiskStore {
     }
 }
 
+#[async_trait::async_trait]
+impl QueueStore for DiskStore {
+    fn describe(&self) -> String {
+        format!("disk {}", self.file.path.display())
+    }
+
+    async fn commit(&self, batch: Batch) -> Result<Vec<Admission>, StoreError> {
+        self.blocking(move |f| f.commit(batch)).await
+    }
+
+    async fn pending(&self) -> Result<Vec<JobRecord>, StoreError> {
+        self.blocking(|f| f.read_table(JOBS)).await
+    }
+
+    async fn dead_letters(&self) -> Result<Vec<JobRecord>, StoreError> {
+        self.blocking(|f| f.read_table(DEAD)).await
+    }
+
+    async fn replay(&self, ids: Option<&[u64]>, now_ms: u64) -> Result<Vec<u64>, StoreError> {
+        let ids = ids.map(<[u64]>::to_vec);
+        self.blocking(move |f| f.replay(ids, now_ms)).await
+    }
+
+    async fn purge(&self) -> Result<u64, StoreError> {
+        self.blocking(|f| f.purge()).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,8 +415,8 @@ mod tests {
         p
     }
 
-    #[test]
-    fn admits_dedupes_bounds_settles_and_survives_reopen() {
+    #[tokio::test]
+    async fn admits_dedupes_bounds_settles_and_survives_reopen() {
         let path = temp("basic");
         let store = DiskStore::open(&path).unwrap();
         let out = store
@@ -382,6 +430,7 @@ mod tests {
                 vec![],
                 1000,
             ))
+            .await
             .unwrap();
         assert!(matches!(out[0], Admission::Accepted(ref r) if r.id == 1));
         assert_eq!(out[1], Admission::Duplicate, "a duplicate within one batch");
@@ -394,7 +443,7 @@ mod tests {
         drop(store);
 
         let store = DiskStore::open(&path).unwrap();
-        assert_eq!(store.pending().unwrap().len(), 2);
+        assert_eq!(store.pending().await.unwrap().len(), 2);
         first.states[0].status = HandlerStatus::Dead;
         first.states[1].status = HandlerStatus::Done;
         let out = store
@@ -403,6 +452,7 @@ mod tests {
                 vec![Settle::of(first), Settle::Done(2)],
                 2000,
             ))
+            .await
             .unwrap();
         assert!(
             matches!(out[0], Admission::Accepted(ref r) if r.id == 3),
@@ -413,19 +463,20 @@ mod tests {
             Admission::Duplicate,
             "a stays deduped after it finished"
         );
-        assert_eq!(store.pending().unwrap().len(), 1);
-        let dead = store.dead_letters().unwrap();
+        assert_eq!(store.pending().await.unwrap().len(), 1);
+        let dead = store.dead_letters().await.unwrap();
         assert_eq!(dead.len(), 1);
         assert_eq!(dead[0].id, 1);
 
         // After the window, an id is new again.
         let out = store
             .commit(batch(vec![job("a", None)], vec![], 20_000))
+            .await
             .unwrap();
         assert!(matches!(out[0], Admission::Accepted(_)));
 
-        assert_eq!(store.replay(None, 3000).unwrap(), vec![1]);
-        let back = store.pending().unwrap();
+        assert_eq!(store.replay(None, 3000).await.unwrap(), vec![1]);
+        let back = store.pending().await.unwrap();
         let replayed = back.iter().find(|r| r.id == 1).unwrap();
         assert_eq!(replayed.states[0].status, HandlerStatus::Pending);
         assert_eq!(
@@ -433,26 +484,29 @@ mod tests {
             HandlerStatus::Done,
             "only the dead handler runs again"
         );
-        assert_eq!(store.purge().unwrap(), 0);
+        assert_eq!(store.purge().await.unwrap(), 0);
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 
-    #[test]
-    fn dedupe_set_is_bounded() {
+    #[tokio::test]
+    async fn dedupe_set_is_bounded() {
         let path = temp("bound");
         let store = DiskStore::open(&path).unwrap();
         for (i, id) in ["a", "b", "c", "d", "e"].iter().enumerate() {
             let out = store
                 .commit(batch(vec![job(id, None)], vec![], 1000 + i as u64))
+                .await
                 .unwrap();
             if let Admission::Accepted(r) = &out[0] {
                 store
                     .commit(batch(vec![], vec![Settle::Done(r.id)], 1000))
+                    .await
                     .unwrap();
             }
         }
         let out = store
             .commit(batch(vec![job("a", None)], vec![], 2000))
+            .await
             .unwrap();
         assert!(
             matches!(out[0], Admission::Accepted(_)),
@@ -461,19 +515,24 @@ mod tests {
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 
-    #[test]
-    fn a_second_process_cannot_open_the_same_queue_and_a_bad_path_is_named() {
+    #[tokio::test]
+    async fn a_second_process_cannot_open_the_same_queue_and_a_bad_path_is_named() {
         let path = temp("lock");
         let _store = DiskStore::open(&path).unwrap();
         let e = DiskStore::open(&path).err().unwrap();
-        assert!(e.0.contains("another aviary process"), "{e}");
+        assert!(e.to_string().contains("another aviary process"), "{e}");
         let file = path.parent().unwrap().join("plain-file");
         std::fs::write(&file, b"x").unwrap();
         let e = DiskStore::open(&file.join("q.redb")).err().unwrap();
         assert!(
-            e.0.contains("plain-file") && e.0.contains("cannot create"),
+            e.to_string().contains("plain-file") && e.to_string().contains("cannot create"),
             "{e}"
         );
+        // The cause is kept as the source (shared behind an Arc), not only in the message.
+        let io = std::error::Error::source(&e)
+            .and_then(|s| s.downcast_ref::<Arc<std::io::Error>>())
+            .expect("the io error is the source");
+        assert_eq!(io.kind(), std::io::ErrorKind::AlreadyExists, "{io}");
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 }

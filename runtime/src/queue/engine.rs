@@ -119,10 +119,7 @@ impl Queue {
         handlers: Vec<QueueHandler>,
         config: QueueConfig,
     ) -> Result<Queue, StoreError> {
-        let loader = store.clone();
-        let pending = tokio::task::spawn_blocking(move || loader.pending())
-            .await
-            .map_err(|e| StoreError(format!("loading the queue: {e}")))??;
+        let pending = guarded(store.pending(), "loading the queue").await?;
         let describe: Arc<str> = store.describe().into();
         if !pending.is_empty() {
             tracing::info!(jobs = pending.len(), queue = %describe, "resuming jobs left by the previous run");
@@ -220,9 +217,8 @@ impl Queue {
         let (tx, rx) = oneshot::channel();
         let sent = self.ops.send(Op::Admit(job, tx));
         async move {
-            sent.map_err(|_| StoreError("the queue is shut down".into()))?;
-            rx.await
-                .map_err(|_| StoreError("the queue writer stopped".into()))?
+            sent.map_err(|_| StoreError::ShutDown)?;
+            rx.await.map_err(|_| StoreError::WriterStopped)?
         }
     }
 
@@ -234,28 +230,19 @@ impl Queue {
     /// Moves dead letters back into the queue (`None` = all; see [`QueueStore::replay`]) and
     /// hands them to this running queue, so their failed handlers run now. Returns the ids moved.
     pub async fn replay_dead(&self, ids: Option<Vec<u64>>) -> Result<Vec<u64>, StoreError> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || {
-            let moved = store.replay(ids.as_deref(), now_ms())?;
-            let jobs: Vec<JobRecord> = if moved.is_empty() {
-                Vec::new()
-            } else {
-                store
-                    .pending()?
-                    .into_iter()
-                    .filter(|r| moved.contains(&r.id))
-                    .collect()
-            };
-            Ok((moved, jobs))
-        })
-        .await
-        .map_err(|e| StoreError(format!("the replay task failed: {e}")))?
-        .map(|(moved, jobs)| {
+        let store = &self.store;
+        let moved = guarded(store.replay(ids.as_deref(), now_ms()), "replaying").await?;
+        if !moved.is_empty() {
+            let jobs: Vec<JobRecord> = guarded(store.pending(), "replaying")
+                .await?
+                .into_iter()
+                .filter(|r| moved.contains(&r.id))
+                .collect();
             if !jobs.is_empty() {
                 let _ = self.sched.send(ToScheduler::Jobs(jobs));
             }
-            moved
-        })
+        }
+        Ok(moved)
     }
 
     /// Its counters.
@@ -296,19 +283,17 @@ async fn run_claimer(
             _ = tokio::time::sleep(every) => {}
             _ = stop.cancelled() => return,
         }
-        let s = store.clone();
-        match tokio::task::spawn_blocking(move || s.claim()).await {
-            Ok(Ok(jobs)) if !jobs.is_empty() => {
+        match guarded(store.claim(), "claiming").await {
+            Ok(jobs) if !jobs.is_empty() => {
                 tracing::info!(jobs = jobs.len(), "queue: took over jobs (another instance stopped, forwarded its chat's events here, or dead letters were replayed)");
                 if sched.send(ToScheduler::Jobs(jobs)).is_err() {
                     return;
                 }
             }
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => {
+            Ok(_) => {}
+            Err(e) => {
                 tracing::warn!(error = %e, "queue: cannot claim pending jobs; will try again")
             }
-            Err(e) => tracing::warn!(error = %e, "queue: the claim task failed"),
         }
         if sched.send(ToScheduler::Tick).is_err() {
             return;
@@ -324,22 +309,20 @@ async fn run_inbox(
     stop: CancellationToken,
 ) {
     while !stop.is_cancelled() {
-        let s = store.clone();
-        match tokio::task::spawn_blocking(move || s.wait_forwarded()).await {
-            Ok(Ok(jobs)) if !jobs.is_empty() => {
+        match guarded(store.wait_forwarded(), "reading forwarded jobs").await {
+            Ok(jobs) if !jobs.is_empty() => {
                 if sched.send(ToScheduler::Jobs(jobs)).is_err() {
                     return;
                 }
             }
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => {
+            Ok(_) => {}
+            Err(e) => {
                 tracing::warn!(error = %e, "queue: cannot read forwarded jobs; will try again");
                 tokio::select! {
                     _ = tokio::time::sleep(lim::COMMIT_RETRY_DELAY) => {}
                     _ = stop.cancelled() => return,
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "queue: the inbox task failed"),
         }
     }
 }
@@ -400,10 +383,7 @@ async fn run_writer(
             dedupe_max_entries: config.dedupe_max_entries,
             capacity: config.capacity,
         };
-        let store2 = store.clone();
-        let result = tokio::task::spawn_blocking(move || store2.commit(batch))
-            .await
-            .unwrap_or_else(|e| Err(StoreError(format!("the commit task failed: {e}"))));
+        let result = guarded(store.commit(batch), "committing").await;
         match result {
             Ok(admissions) => {
                 stats.commits(1);
@@ -724,10 +704,8 @@ impl Scheduler {
             let cx = self.cx.clone();
             tokio::spawn(async move {
                 if let (Some((store, sched)), Some(_)) = (&cx.shared, &record.job.chat_id) {
-                    let (store, r) = (store.clone(), record.clone());
-                    let next = tokio::task::spawn_blocking(move || store.is_next_of_chat(&r))
-                        .await
-                        .unwrap_or_else(|e| Err(StoreError(format!("the check failed: {e}"))));
+                    let next =
+                        guarded(store.is_next_of_chat(&record), "checking a chat's order").await;
                     match next {
                         Ok(ChatTurn::Next) => {}
                         Ok(ChatTurn::NotYet) => {
@@ -751,6 +729,19 @@ impl Scheduler {
             });
         }
     }
+}
+
+/// Awaits a store call; a panic in the backend becomes an error (as a failed blocking task did
+/// when the store was called on blocking threads), so the writer, the claimer and the inbox
+/// keep running.
+async fn guarded<T>(
+    call: impl std::future::Future<Output = Result<T, StoreError>>,
+    what: &'static str,
+) -> Result<T, StoreError> {
+    AssertUnwindSafe(call)
+        .catch_unwind()
+        .await
+        .unwrap_or(Err(StoreError::Panicked { what }))
 }
 
 /// Runs the job's due handlers and works out what becomes of it.

@@ -1,6 +1,7 @@
 //! The `memory` backend: the disk backend's semantics (dedupe window and bound, capacity,
 //! per-handler state, dead letters) in process memory. Nothing survives a restart; use it when
-//! the early ack matters more than durability, or in tests.
+//! the early ack matters more than durability, or in tests. Its methods take a short lock and
+//! never wait, so they run on the caller's task.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
@@ -29,12 +30,13 @@ impl MemoryStore {
     }
 }
 
+#[async_trait::async_trait]
 impl QueueStore for MemoryStore {
     fn describe(&self) -> String {
         "memory (not durable)".into()
     }
 
-    fn commit(&self, batch: Batch) -> Result<Vec<Admission>, StoreError> {
+    async fn commit(&self, batch: Batch) -> Result<Vec<Admission>, StoreError> {
         let mut st = self.state.lock().expect("queue lock");
         let st = &mut *st;
         for s in batch.settle {
@@ -85,7 +87,7 @@ impl QueueStore for MemoryStore {
         Ok(out)
     }
 
-    fn pending(&self) -> Result<Vec<JobRecord>, StoreError> {
+    async fn pending(&self) -> Result<Vec<JobRecord>, StoreError> {
         Ok(self
             .state
             .lock()
@@ -96,7 +98,7 @@ impl QueueStore for MemoryStore {
             .collect())
     }
 
-    fn dead_letters(&self) -> Result<Vec<JobRecord>, StoreError> {
+    async fn dead_letters(&self) -> Result<Vec<JobRecord>, StoreError> {
         Ok(self
             .state
             .lock()
@@ -107,7 +109,7 @@ impl QueueStore for MemoryStore {
             .collect())
     }
 
-    fn replay(&self, ids: Option<&[u64]>, now_ms: u64) -> Result<Vec<u64>, StoreError> {
+    async fn replay(&self, ids: Option<&[u64]>, now_ms: u64) -> Result<Vec<u64>, StoreError> {
         let mut st = self.state.lock().expect("queue lock");
         let chosen: Vec<u64> = match ids {
             Some(ids) => ids.to_vec(),
@@ -124,7 +126,7 @@ impl QueueStore for MemoryStore {
         Ok(moved)
     }
 
-    fn purge(&self) -> Result<u64, StoreError> {
+    async fn purge(&self) -> Result<u64, StoreError> {
         let mut st = self.state.lock().expect("queue lock");
         let n = st.dead.len() as u64;
         st.dead.clear();

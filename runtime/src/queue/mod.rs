@@ -13,7 +13,8 @@
 //! ```
 //!
 //! - [`store`]: the [`QueueStore`] trait every backend implements (one durable transaction per
-//!   batch of admissions and settlements), plus the record types.
+//!   batch of admissions and settlements; async, awaited on the caller's runtime), plus the
+//!   record types and [`StoreError`].
 //! - [`disk`]: the default backend on [redb](https://docs.rs/redb); [`memory`]: the same
 //!   semantics without durability; [`redis`]: one queue shared by several instances (a
 //!   stream with a consumer group; a dead instance's jobs are claimed by the others).
@@ -35,6 +36,7 @@ pub mod admin;
 pub mod control;
 pub mod disk;
 pub mod engine;
+mod error;
 pub mod memory;
 pub mod redis;
 pub mod retry;
@@ -60,7 +62,7 @@ use std::sync::Arc;
 /// [`QueueSettings::instance_base`]), so a restart resumes its own pending entries. The error
 /// is one line that says what failed and where (e.g. the path that cannot be created, or the
 /// Redis URL with its password redacted).
-pub fn open_store(
+pub async fn open_store(
     settings: &QueueSettings,
     app_id: &str,
 ) -> Result<Arc<dyn QueueStore>, StoreError> {
@@ -68,30 +70,30 @@ pub fn open_store(
         QueueBackend::Memory => Ok(Arc::new(memory::MemoryStore::new())),
         QueueBackend::Disk => Ok(Arc::new(disk::DiskStore::open(&settings.path)?)),
         QueueBackend::Redis(url) => Ok(Arc::new(match &settings.instance {
-            Some(name) => redis::RedisStore::open(url, app_id, name, settings.claim_idle)?,
-            None => redis::RedisStore::open_instance(
-                url,
-                app_id,
-                &settings.instance_base(),
-                settings.claim_idle,
-            )?,
+            Some(name) => redis::RedisStore::open(url, app_id, name, settings.claim_idle).await?,
+            None => {
+                redis::RedisStore::open_instance(
+                    url,
+                    app_id,
+                    &settings.instance_base(),
+                    settings.claim_idle,
+                )
+                .await?
+            }
         })),
     }
 }
 
 /// Opens the store for the `dlq` commands: on Redis as a consumer of its own (it runs no job).
-pub fn open_admin_store(
+pub async fn open_admin_store(
     settings: &QueueSettings,
     app_id: &str,
 ) -> Result<Arc<dyn QueueStore>, StoreError> {
     match &settings.backend {
-        QueueBackend::Redis(url) => Ok(Arc::new(redis::RedisStore::open(
-            url,
-            app_id,
-            &consumer_name(),
-            settings.claim_idle,
-        )?)),
-        _ => open_store(settings, app_id),
+        QueueBackend::Redis(url) => Ok(Arc::new(
+            redis::RedisStore::open(url, app_id, &consumer_name(), settings.claim_idle).await?,
+        )),
+        _ => open_store(settings, app_id).await,
     }
 }
 

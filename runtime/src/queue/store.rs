@@ -191,21 +191,20 @@ pub enum ChatTurn {
     Lost,
 }
 
-/// A storage failure, in one line naming what failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct StoreError(pub String);
+pub use super::error::StoreError;
 
-impl StoreError {
-    /// Wraps any error with what was being done.
-    pub fn context(what: impl std::fmt::Display, e: impl std::fmt::Display) -> StoreError {
-        StoreError(format!("{what}: {e}"))
-    }
-}
-
-/// A queue backend. Every method is blocking (the engine calls it on a blocking thread). A
-/// backend must apply a whole [`Batch`] atomically and durably before `commit` returns (the
-/// disk backend fsyncs), and must keep the dedupe set and the job count consistent with it.
+/// A queue backend. A backend must apply a whole [`Batch`] atomically and durably before
+/// `commit` resolves (the disk backend fsyncs), and must keep the dedupe set and the job count
+/// consistent with it.
+///
+/// The methods are async and are awaited on the caller's Tokio runtime (the engine's tasks): a
+/// backend that talks to a server (Redis) uses that runtime's I/O; one that blocks (redb's
+/// fsync) moves its work to [`tokio::task::spawn_blocking`] itself, so no caller ever blocks a
+/// runtime thread. The trait is used as `dyn QueueStore` (the engine, `aviary dlq` and the
+/// control socket hold `Arc<dyn QueueStore>`), which native `async fn` in traits does not
+/// allow: hence [`async_trait`] (boxed futures, one allocation per call — noise next to a
+/// commit).
+#[async_trait::async_trait]
 pub trait QueueStore: Send + Sync + 'static {
     /// What and where, for logs (e.g. `disk /var/lib/aviary/queue.redb`).
     fn describe(&self) -> String;
@@ -213,26 +212,26 @@ pub trait QueueStore: Send + Sync + 'static {
     /// Applies `batch` in one transaction: first the settlements, then each admission in order
     /// (a duplicate within the batch is a duplicate). Returns one [`Admission`] per
     /// `batch.admit`, in order. On error nothing of the batch is stored.
-    fn commit(&self, batch: Batch) -> Result<Vec<Admission>, StoreError>;
+    async fn commit(&self, batch: Batch) -> Result<Vec<Admission>, StoreError>;
 
     /// Every job that is not a dead letter, by id (what to run after a restart).
-    fn pending(&self) -> Result<Vec<JobRecord>, StoreError>;
+    async fn pending(&self) -> Result<Vec<JobRecord>, StoreError>;
 
     /// Every dead letter, by id.
-    fn dead_letters(&self) -> Result<Vec<JobRecord>, StoreError>;
+    async fn dead_letters(&self) -> Result<Vec<JobRecord>, StoreError>;
 
     /// Moves dead letters back into the queue (`None` = all), their dead handlers pending again
     /// with attempts reset. Returns the ids moved.
-    fn replay(&self, ids: Option<&[u64]>, now_ms: u64) -> Result<Vec<u64>, StoreError>;
+    async fn replay(&self, ids: Option<&[u64]>, now_ms: u64) -> Result<Vec<u64>, StoreError>;
 
     /// Deletes every dead letter; returns how many.
-    fn purge(&self) -> Result<u64, StoreError>;
+    async fn purge(&self) -> Result<u64, StoreError>;
 
     /// Jobs this instance should take over now: for a store shared by several instances
     /// (Redis), those of a dead instance and replayed dead letters. Called every
     /// [`QueueStore::claim_interval`]; a job the engine already holds is ignored. The default
     /// (one-process stores) returns nothing.
-    fn claim(&self) -> Result<Vec<JobRecord>, StoreError> {
+    async fn claim(&self) -> Result<Vec<JobRecord>, StoreError> {
         Ok(Vec::new())
     }
 
@@ -240,7 +239,7 @@ pub trait QueueStore: Send + Sync + 'static {
     /// other instances forwarded to this one (the later events of a chat it holds) and returns
     /// them. The engine calls it in a loop when [`QueueStore::claim_interval`] is set. The
     /// default returns nothing.
-    fn wait_forwarded(&self) -> Result<Vec<JobRecord>, StoreError> {
+    async fn wait_forwarded(&self) -> Result<Vec<JobRecord>, StoreError> {
         Ok(Vec::new())
     }
 
@@ -249,7 +248,7 @@ pub trait QueueStore: Send + Sync + 'static {
     /// instance's. The engine asks before each run of a chat's job when
     /// [`QueueStore::claim_interval`] is set. The default (one-process stores, where the
     /// engine's own lanes decide) says [`ChatTurn::Next`].
-    fn is_next_of_chat(&self, _record: &JobRecord) -> Result<ChatTurn, StoreError> {
+    async fn is_next_of_chat(&self, _record: &JobRecord) -> Result<ChatTurn, StoreError> {
         Ok(ChatTurn::Next)
     }
 
