@@ -309,10 +309,6 @@ pub mod dispatch {
     /// guest with room to spare and a JavaScript engine guest (which needs tens of MiB).
     pub const HANDLER_MEMORY_MB: u64 = 128;
 
-    /// Largest `handler.memory_mb`: the sandbox's memory slot size
-    /// ([`super::sandbox::MAX_MEMORY_BYTES`]), so the manifest refuses what the sandbox would.
-    pub const HANDLER_MAX_MEMORY_MB: u64 = super::sandbox::MAX_MEMORY_BYTES / (1024 * 1024);
-
     /// Default `handler.max_concurrency`: calls of one handler at once. Bounds the worst-case
     /// memory of a handler at 8 × `memory_mb` (1 GiB at the default) while letting a handler
     /// that waits on the network overlap a few events.
