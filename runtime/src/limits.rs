@@ -15,20 +15,14 @@ pub fn within(n: u64, max: u64) -> Result<u64, String> {
     }
 }
 
-/// Endpoint request timeout. Node uses 15 s for the same request (§1.1); a slower answer is
-/// treated as retryable.
-pub const ENDPOINT_TIMEOUT: Duration = Duration::from_secs(15);
-
 /// Default `connection.connection_timeout_ms`: applies to the endpoint request and, separately,
-/// to the WebSocket handshake. Same 15 s as Node's endpoint timeout (§1.1).
+/// to the WebSocket handshake (TCP + TLS + upgrade). Same 15 s as Node's endpoint timeout
+/// (§1.1); a slower answer is treated as retryable.
 pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Largest endpoint answer read (64 KiB). A real answer is a URL and four numbers (< 1 KiB);
 /// anything bigger is refused as a retryable error instead of being buffered.
 pub const ENDPOINT_MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// WebSocket handshake timeout (TCP + TLS + upgrade). Same budget as the endpoint request.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Extra time beyond the ping interval before a connection with no inbound frame is declared
 /// dead and replaced. 30 s matches the 150 s users settled on for a 120 s ping
@@ -308,10 +302,6 @@ pub mod dispatch {
     /// Default `handler.memory_mb`: total linear memory of one instance. 128 MiB fits a Rust
     /// guest with room to spare and a JavaScript engine guest (which needs tens of MiB).
     pub const HANDLER_MEMORY_MB: u64 = 128;
-
-    /// Largest `handler.memory_mb`: the sandbox's memory slot size
-    /// ([`super::sandbox::MAX_MEMORY_BYTES`]), so the manifest refuses what the sandbox would.
-    pub const HANDLER_MAX_MEMORY_MB: u64 = super::sandbox::MAX_MEMORY_BYTES / (1024 * 1024);
 
     /// Default `handler.max_concurrency`: calls of one handler at once. Bounds the worst-case
     /// memory of a handler at 8 × `memory_mb` (1 GiB at the default) while letting a handler

@@ -120,6 +120,38 @@ fn check_lists_every_problem() {
     assert_eq!(check(&m, &fake_loader).code, 2);
 }
 
+/// A sandbox bound the manifest can see (`timeout_ms` above 300 s, `reuse` above 10,000) is
+/// reported by `aviary check` at its key, not as a failure to load the component.
+#[test]
+fn check_reports_sandbox_bounds_at_their_key() {
+    let d = Dir::new("bounds");
+    d.write("ok.wasm", "");
+    let m = d.write(
+        "aviary.toml",
+        &format!(
+            "{HEAD}[[handler]]\nname = \"a\"\ncomponent = \"ok.wasm\"\nevents = [\"*\"]\n\
+             timeout_ms = 300001\nreuse = 10001\n"
+        ),
+    );
+    let r = check(&m, &fake_loader);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(r.errors.len(), 2, "{r:?}");
+    assert!(
+        r.errors[0].contains("aviary.toml:8:14: handler.timeout_ms")
+            && r.errors[0].contains("between 1 and 300000 (got 300001)"),
+        "{r:?}"
+    );
+    assert!(
+        r.errors[1].contains("aviary.toml:9:9: handler.reuse")
+            && r.errors[1].contains("between 1 and 10000 (got 10001)"),
+        "{r:?}"
+    );
+    assert!(
+        r.errors.iter().all(|e| !e.contains("handler.component")),
+        "{r:?}"
+    );
+}
+
 fn invoke_args(d: &Dir, handler: &str, outcome: &str) -> InvokeArgs {
     d.write("ok.wasm", "");
     let m = d.write(

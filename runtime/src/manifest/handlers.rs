@@ -16,6 +16,7 @@ use crate::limits::dispatch as lim;
 use crate::limits::queue as qlim;
 use crate::openapi::{OpenApiGrant, OpenApiSettings};
 use crate::queue::retry::RetryPolicy;
+use crate::sandbox::HandlerLimits;
 
 /// Where a value was written in the manifest (1-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,16 +267,16 @@ fn handler_settings(
         }
         v => v.as_ref().map(|v| *v.get_ref()),
     };
-    let timeout = Duration::from_millis(p.count(
+    let timeout = p.checked(
         &raw.timeout_ms,
         "handler.timeout_ms",
-        u32::MAX as u64,
-        lim::HANDLER_TIMEOUT.as_millis() as u64,
-    ));
-    let memory_mb = p.count(
+        HandlerLimits::check_timeout_ms,
+        lim::HANDLER_TIMEOUT,
+    );
+    let memory_mb = p.checked(
         &raw.memory_mb,
         "handler.memory_mb",
-        lim::HANDLER_MAX_MEMORY_MB,
+        HandlerLimits::check_memory_mb,
         lim::HANDLER_MEMORY_MB,
     );
     let max_concurrency = p.checked(
@@ -287,7 +288,7 @@ fn handler_settings(
     let reuse = raw
         .reuse
         .as_ref()
-        .map(|_| p.count(&raw.reuse, "handler.reuse", u32::MAX as u64, 1) as u32);
+        .map(|_| p.checked(&raw.reuse, "handler.reuse", HandlerLimits::check_reuse, 1));
 
     let max_attempts = p.count(
         &raw.max_attempts,

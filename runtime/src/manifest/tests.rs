@@ -420,6 +420,46 @@ component = "e.wasm"
         assert_eq!(e.to_string().lines().count(), expect.len());
     }
 
+    /// The sandbox's own bounds (`timeout_ms` ≤ 300 s, `reuse` ≤ 10,000, `memory_mb` ≤ the
+    /// pool's slot) are reported at their key and line, not later as a load failure.
+    #[test]
+    fn sandbox_bounds_are_reported_at_their_key() {
+        let head = "[[handler]]\nname = \"a\"\ncomponent = \"a.wasm\"\nevents = [\"*\"]\n";
+        let at_bounds = with(&format!(
+            "{head}timeout_ms = 300000\nreuse = 10000\nmemory_mb = 1024\n"
+        ));
+        let h = &parse(&at_bounds).unwrap().handlers[0];
+        assert_eq!(h.timeout, Duration::from_secs(300));
+        assert_eq!(h.reuse, Some(10_000));
+        assert_eq!(h.memory_mb, 1024);
+
+        let e = parse(&with(&format!(
+            "{head}timeout_ms = 300001\nreuse = 10001\nmemory_mb = 1025\n"
+        )))
+        .unwrap_err();
+        let problems: Vec<String> = e.problems().iter().map(|p| p.to_string()).collect();
+        let expect = [
+            (
+                ":8:",
+                "handler.timeout_ms",
+                "between 1 and 300000 (got 300001)",
+            ),
+            (":9:", "handler.reuse", "between 1 and 10000 (got 10001)"),
+            (":10:", "handler.memory_mb", "between 1 and 1024 (got 1025)"),
+        ];
+        for (line, key, why) in expect {
+            assert!(
+                problems.iter().any(|p| p.starts_with(PATH)
+                    && p.contains(line)
+                    && p.contains(key)
+                    && p.contains(why)),
+                "no problem {line} {key} {why} in:\n{}",
+                problems.join("\n")
+            );
+        }
+        assert_eq!(problems.len(), expect.len(), "{}", problems.join("\n"));
+    }
+
     #[test]
     fn duplicate_pattern_and_missing_config_env() {
         let msg = err(&with(

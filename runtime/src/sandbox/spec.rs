@@ -79,7 +79,24 @@ impl Default for HandlerLimits {
 }
 
 impl HandlerLimits {
-    /// Why these limits cannot be used, if they cannot.
+    /// Checks a `timeout_ms` (`1..=`[`defaults::MAX_TIMEOUT`]).
+    pub fn check_timeout_ms(ms: u64) -> Result<Duration, String> {
+        crate::limits::within(ms, defaults::MAX_TIMEOUT.as_millis() as u64)
+            .map(Duration::from_millis)
+    }
+
+    /// Checks a `memory_mb` (`1..=`[`defaults::MAX_MEMORY_BYTES`] in MiB, the pool's slot size).
+    pub fn check_memory_mb(mb: u64) -> Result<u64, String> {
+        crate::limits::within(mb, defaults::MAX_MEMORY_BYTES / (1024 * 1024))
+    }
+
+    /// Checks a `reuse` (`1..=`[`defaults::MAX_REUSE`]).
+    pub fn check_reuse(n: u64) -> Result<u32, String> {
+        crate::limits::within(n, defaults::MAX_REUSE as u64).map(|n| n as u32)
+    }
+
+    /// Why these limits cannot be used, if they cannot (for specs not built by the manifest,
+    /// which has checked each field with the functions above).
     pub(crate) fn problem(&self, reuse: Option<u32>, max_memory_bytes: u64) -> Option<String> {
         if self.timeout.is_zero() || self.timeout > defaults::MAX_TIMEOUT {
             return Some(format!(
