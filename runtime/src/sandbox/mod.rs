@@ -46,7 +46,7 @@
 //! must not rely on it being either present or absent. Any failure (trap, timeout, memory,
 //! fuel) discards the instance; a trapped instance is never entered again.
 //!
-//! When the manifest sets no `reuse`, the default depends on the guest ([`guest`]): components
+//! When the manifest sets no `reuse`, the default depends on the guest (`guest`): components
 //! marked as JavaScript or Python by their SDK's build command reuse instances
 //! ([`crate::limits::sandbox::HEAVY_GUEST_DEFAULT_REUSE`] events each), because a fresh
 //! instance costs them 0.3–2 ms per event; everything else gets a fresh instance per event.
