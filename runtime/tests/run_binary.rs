@@ -59,6 +59,28 @@ async fn output_of(mut child: Aviary, timeout: Duration) -> (Option<i32>, String
     (status.code(), out)
 }
 
+/// A manifest for `emu` whose app secret comes from `AVIARY_TEST_SECRET`.
+fn secret_from_env_manifest(dir: &std::path::Path, emu: &Emulator) -> std::path::PathBuf {
+    write_manifest(
+        dir,
+        &format!(
+            "[feishu]\napp_id = \"cli_0123456789abcdef\"\napp_secret = \"${{AVIARY_TEST_SECRET}}\"\ndomain = \"{}\"\n",
+            emu.domain()
+        ),
+    )
+}
+
+/// Stops `child` with SIGTERM; its exit code and output.
+async fn sigterm(child: Aviary) -> (Option<i32>, String) {
+    let pid = child.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    output_of(child, Duration::from_secs(20)).await
+}
+
 async fn emulator() -> Emulator {
     Emulator::start(EmulatorConfig::fast()).await.unwrap()
 }
@@ -77,13 +99,7 @@ fn envelope(i: usize) -> serde_json::Value {
 async fn run_survives_20_forced_disconnects_with_every_event_acked() {
     let emu = emulator().await;
     let dir = temp_dir("reconnect");
-    let manifest = write_manifest(
-        &dir,
-        &format!(
-            "[feishu]\napp_id = \"cli_0123456789abcdef\"\napp_secret = \"${{AVIARY_TEST_SECRET}}\"\ndomain = \"{}\"\n",
-            emu.domain()
-        ),
-    );
+    let manifest = secret_from_env_manifest(&dir, &emu);
     let child = spawn_run(&manifest, &[("AVIARY_TEST_SECRET", "emulator-secret")]);
     emu.wait_for_connections(1, Duration::from_secs(20))
         .await
@@ -123,13 +139,7 @@ async fn run_survives_20_forced_disconnects_with_every_event_acked() {
     }
     assert!(emu.connections_total() >= 21);
     // Graceful stop on SIGTERM: exit 0.
-    let pid = child.0.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let (code, out) = output_of(child, Duration::from_secs(20)).await;
+    let (code, out) = sigterm(child).await;
     assert_eq!(code, Some(0), "graceful exit on SIGTERM; output:\n{out}");
     assert!(
         !out.contains("emulator-secret"),
@@ -174,13 +184,7 @@ async fn run_rejects_unknown_manifest_keys_naming_file_line_and_key() {
 async fn log_format_json_writes_one_object_per_line_with_the_event_fields_and_no_secret() {
     let emu = emulator().await;
     let dir = temp_dir("json-logs");
-    let manifest = write_manifest(
-        &dir,
-        &format!(
-            "[feishu]\napp_id = \"cli_0123456789abcdef\"\napp_secret = \"${{AVIARY_TEST_SECRET}}\"\ndomain = \"{}\"\n",
-            emu.domain()
-        ),
-    );
+    let manifest = secret_from_env_manifest(&dir, &emu);
     let child = spawn_run(
         &manifest,
         &[
@@ -197,13 +201,7 @@ async fn log_format_json_writes_one_object_per_line_with_the_event_fields_and_no
         assert!(Instant::now() < deadline, "the event was not acked");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let pid = child.0.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let (code, out) = output_of(child, Duration::from_secs(20)).await;
+    let (code, out) = sigterm(child).await;
     assert_eq!(code, Some(0), "{out}");
     let lines: Vec<serde_json::Value> = out
         .lines()
