@@ -14,7 +14,6 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aviary::emulator::Emulator;
-use aviary::openapi::token::TOKEN_PATH;
 use aviary::openapi::Method;
 
 mod queue_support;
@@ -238,21 +237,6 @@ fn invoke(manifest: &Path, handler: &str, event: &Path) -> (Option<i32>, String)
     aviary(manifest, &["invoke", handler, event.to_str().unwrap()])
 }
 
-/// What the emulator received, the host's own token fetches left out: (method, path?query).
-fn seen(emu: &Emulator) -> Vec<(String, String)> {
-    emu.openapi_calls()
-        .into_iter()
-        .filter(|c| !(c.method == "POST" && c.path == TOKEN_PATH))
-        .map(|c| {
-            let target = match c.query.as_str() {
-                "" => c.path.clone(),
-                q => format!("{}?{q}", c.path),
-            };
-            (c.method, target)
-        })
-        .collect()
-}
-
 /// The corpus split over handlers `t0`, `t1`, … (a call's log is bounded), each granted only
 /// [`GRANTED`], the methods taking turns; and `ctl`, with method grants, two calls that are
 /// sent and two that are denied.
@@ -374,7 +358,7 @@ async fn the_traversal_corpus_is_denied_through_aviary_invoke_and_check_lists_th
         }
     }
     assert_eq!(
-        seen(&emu),
+        emu.requests_besides_tokens(),
         control_seen(),
         "the server saw only ctl's granted calls"
     );
@@ -401,7 +385,7 @@ async fn the_traversal_corpus_is_denied_through_aviary_run() {
     }
     assert_control(&out);
     assert_eq!(
-        seen(&emu),
+        emu.requests_besides_tokens(),
         control_seen(),
         "the server saw only ctl's granted calls"
     );
@@ -430,7 +414,7 @@ fn generated_paths_through_aviary_invoke_reach_the_server_only_when_granted() {
     let calls = prop::collection::vec(wire::call(), 40);
     runner
         .run(&calls, |calls| {
-            let before = seen(&emu).len();
+            let before = emu.requests_besides_tokens().len();
             let requests: Vec<String> = calls.iter().map(|(m, p)| format!("{m} {p}")).collect();
             let handlers = [("prop".to_string(), wire::GRANT.to_vec(), requests)];
             let manifest = request_manifest(&dir.0, &emu, &handlers);
@@ -438,7 +422,7 @@ fn generated_paths_through_aviary_invoke_reach_the_server_only_when_granted() {
             prop_assert_eq!(code, Some(0), "{}", out);
             prop_assert!(out.contains("requests done 40"), "{}", out);
             let denied = out.matches("err denied: handler `prop`").count();
-            let new = seen(&emu).split_off(before);
+            let new = emu.requests_besides_tokens().split_off(before);
             for (method, target) in &new {
                 let problem = wire::wire_problem(method, target);
                 prop_assert!(problem.is_none(), "{} {:?}: {:?}", method, target, problem);

@@ -416,6 +416,24 @@ impl Emulator {
         self.shared.lock().openapi_calls.iter().cloned().collect()
     }
 
+    /// Every request recorded besides the client's own token fetches, as
+    /// (method, `path?query`): what a client's callers made it send.
+    pub fn requests_besides_tokens(&self) -> Vec<(String, String)> {
+        self.shared
+            .lock()
+            .openapi_calls
+            .iter()
+            .filter(|c| !(c.method == "POST" && c.path == openapi::TENANT_TOKEN_PATH))
+            .map(|c| {
+                let target = match c.query.as_str() {
+                    "" => c.path.clone(),
+                    q => format!("{}?{q}", c.path),
+                };
+                (c.method.clone(), target)
+            })
+            .collect()
+    }
+
     /// Every message created by the send and reply stubs, in order (bounded log). A request
     /// whose `uuid` was already used within the last hour creates none (see
     /// [`Emulator::duplicate_messages_suppressed`]).

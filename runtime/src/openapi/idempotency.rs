@@ -16,21 +16,33 @@ use sha2::{Digest, Sha256};
 
 use crate::limits::openapi::UUID_HEX_CHARS;
 
-pub(crate) const MESSAGES: &str = "/open-apis/im/v1/messages";
+const MESSAGES: &str = "/open-apis/im/v1/messages";
 
-/// Whether this request takes a `uuid` in its JSON body: send and reply message.
-pub fn takes_uuid(method: &str, path: &str) -> bool {
-    if !method.eq_ignore_ascii_case("POST") {
-        return false;
-    }
+/// Which message-creating API a POST path (query allowed) is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MessageApi<'a> {
+    /// `POST /open-apis/im/v1/messages`.
+    Send,
+    /// `POST /open-apis/im/v1/messages/{id}/reply`, with the parent message id.
+    Reply(&'a str),
+}
+
+/// The message API `path` names, if any (see [`MessageApi`]).
+pub(crate) fn message_api(path: &str) -> Option<MessageApi<'_>> {
     let path = path.split('?').next().unwrap_or("").trim_end_matches('/');
     if path == MESSAGES {
-        return true;
+        return Some(MessageApi::Send);
     }
     path.strip_prefix(MESSAGES)
         .and_then(|r| r.strip_prefix('/'))
         .and_then(|r| r.strip_suffix("/reply"))
-        .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+        .filter(|id| !id.is_empty() && !id.contains('/'))
+        .map(MessageApi::Reply)
+}
+
+/// Whether this request takes a `uuid` in its JSON body: send and reply message.
+pub fn takes_uuid(method: &str, path: &str) -> bool {
+    method.eq_ignore_ascii_case("POST") && message_api(path).is_some()
 }
 
 /// The key of call `index` of `handler`'s run on the event `dedupe_id` of app `app_id`.

@@ -16,6 +16,8 @@ use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use tokio::sync::Mutex;
+
+use crate::openapi::idempotency::{message_api, MessageApi};
 use tokio::time::Instant;
 
 use crate::limits::openapi::{
@@ -151,26 +153,23 @@ impl SendPacer {
 /// What a send or reply is paced against: `receive_id_type:receive_id` of a send (from its
 /// query and JSON body), `reply:<message id>` of a reply. `None`: not a send or reply.
 pub fn receiver_of(path: &str, query: Option<&str>, body: &str) -> Option<Receiver> {
-    let messages = crate::openapi::idempotency::MESSAGES;
-    if path == messages {
-        let id_type = url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
-            .find(|(k, _)| k == "receive_id_type")
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default();
-        let id = serde_json::from_str::<serde_json::Value>(body)
-            .ok()
-            .and_then(|v| {
-                v.get("receive_id")
-                    .and_then(|r| r.as_str().map(str::to_string))
-            })
-            .unwrap_or_default();
-        return Some(format!("{id_type}:{id}"));
+    match message_api(path)? {
+        MessageApi::Send => {
+            let id_type = url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+                .find(|(k, _)| k == "receive_id_type")
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default();
+            let id = serde_json::from_str::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| {
+                    v.get("receive_id")
+                        .and_then(|r| r.as_str().map(str::to_string))
+                })
+                .unwrap_or_default();
+            Some(format!("{id_type}:{id}"))
+        }
+        MessageApi::Reply(parent) => Some(format!("reply:{parent}")),
     }
-    let parent = path
-        .strip_prefix(messages)?
-        .strip_prefix('/')?
-        .strip_suffix("/reply")?;
-    Some(format!("reply:{parent}"))
 }
 
 #[cfg(test)]

@@ -197,21 +197,6 @@ fn emulator_client(emu: &Emulator) -> FeishuClient {
     .unwrap()
 }
 
-/// What the server saw, the host's own token fetches left out: (method, path?query).
-fn seen(emu: &Emulator) -> Vec<(String, String)> {
-    emu.openapi_calls()
-        .into_iter()
-        .filter(|c| !(c.method == "POST" && c.path == TOKEN_PATH))
-        .map(|c| {
-            let target = match c.query.as_str() {
-                "" => c.path.clone(),
-                q => format!("{}?{q}", c.path),
-            };
-            (c.method, target)
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn every_traversal_spelling_is_denied_naming_the_handler_and_the_key() {
     let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
@@ -243,7 +228,7 @@ async fn every_traversal_spelling_is_denied_naming_the_handler_and_the_key() {
     let body = r#"{"msg_type":"text","content":"{\"text\":\"hi\"}"}"#;
     c.request(&ok, body, LONG).await.unwrap();
     assert_eq!(
-        seen(&emu),
+        emu.requests_besides_tokens(),
         [(
             "POST".to_string(),
             "/open-apis/im/v1/messages/om_1/reply".to_string()
@@ -274,7 +259,7 @@ fn whatever_the_path_the_server_sees_only_granted_calls() {
     let sent = std::cell::Cell::new(0usize);
     runner
         .run(&wire::call(), |(method, path)| {
-            let before = seen(&emu).len();
+            let before = emu.requests_besides_tokens().len();
             match call::check("prop", &grant, c.domain(), &method, &path) {
                 Err(e) => {
                     prop_assert!(
@@ -282,12 +267,16 @@ fn whatever_the_path_the_server_sees_only_granted_calls() {
                         "{}",
                         e
                     );
-                    prop_assert_eq!(seen(&emu).len(), before, "a denied call sent nothing");
+                    prop_assert_eq!(
+                        emu.requests_besides_tokens().len(),
+                        before,
+                        "a denied call sent nothing"
+                    );
                 }
                 Ok(checked) => {
                     sent.set(sent.get() + 1);
                     let _ = rt.block_on(c.request(&checked, "{}", LONG));
-                    let new = seen(&emu).split_off(before);
+                    let new = emu.requests_besides_tokens().split_off(before);
                     prop_assert_eq!(new.len(), 1, "one request for {:?}", path);
                     let (m, target) = &new[0];
                     prop_assert_eq!(target, &path, "sent as written");
