@@ -2,8 +2,9 @@
 # The demo: `aviary emulator` plays Feishu on 127.0.0.1 and forces a disconnect every 2 s
 # (close 1000, close 1001, abrupt reset, drop without close frame, in turn); `aviary run`
 # connects with examples/aviary.toml (its domain pointed at the emulator) and runs the four
-# example handlers as sandboxed WebAssembly components: Rust (examples/rust-handler), Go
-# (examples/go-audit), JavaScript (examples/js-card) and Python (examples/py-greeter). The
+# example handlers as sandboxed WebAssembly components, built by `aviary build`: Rust
+# (examples/rust-handler), Go (examples/go-audit), JavaScript (examples/js-card) and Python
+# (examples/py-greeter). The
 # script pushes the sample events of examples/events/ in several rounds through the emulator's
 # control API; the same events in later rounds are redeliveries, which Aviary answers from its
 # dedupe window. Once every push is acked it stops Aviary and prints what happened: pushes,
@@ -40,31 +41,22 @@ step() {
 }
 
 echo "== building (logs in $work/build-*.log)"
-# The guest toolchains and the JavaScript and Python handlers build in the background while
-# cargo builds Aviary and the Rust handler.
-(
-  bash scripts/install-guest-toolchains.sh &&
-    node guest-sdk/js/bin/aviary-js.js build examples/js-card/handler.js -o examples/js-card/js_card.wasm &&
-    PYTHONPATH=guest-sdk/python "$target/guest-py/venv/bin/python" -m aviary_guest build \
-      examples/py-greeter/app.py -o examples/py-greeter/py_greeter.wasm
-) >"$work/build-guests.log" 2>&1 &
-guests=$!
+# The guest toolchains install in the background while cargo builds Aviary.
+bash scripts/install-guest-toolchains.sh >"$work/build-toolchains.log" 2>&1 &
+toolchains=$!
 step "aviary (cargo build -p aviary)" "$work/build-aviary.log" nice cargo build -p aviary
-if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
-  step "the wasm32-wasip2 target" "$work/build-target.log" rustup target add wasm32-wasip2
-fi
-step "Rust handler (examples/rust-handler)" "$work/build-rust.log" \
-  cargo build --release --target wasm32-wasip2 --manifest-path examples/Cargo.toml
-step "toolchains, JavaScript and Python handlers" "$work/build-guests.log" wait "$guests"
+step "toolchains (scripts/install-guest-toolchains.sh)" "$work/build-toolchains.log" wait "$toolchains"
 bin="$target/debug/aviary"
 if [ -z "${AVIARY_GO:-}" ] && ! command -v go >/dev/null; then
   AVIARY_GO=$(bash scripts/install-go.sh 2>/dev/null)
   export AVIARY_GO
 fi
-go_wasm="$target/go-audit.wasm"
-step "Go handler (examples/go-audit)" "$work/build-go.log" \
-  "$bin" guest build --lang go examples/go-audit -o "$go_wasm"
-handler_wasm="$target/wasm32-wasip2/release/rust_handler.wasm"
+export AVIARY_PY="${AVIARY_PY:-$target/guest-py/venv/bin/aviary-py}"
+echo "== aviary build -m examples/aviary.toml (each handler from the source its [handler.build] names)"
+if ! "$bin" build -m examples/aviary.toml 2>"$work/build-handlers.log" | sed 's/^/  /'; then
+  cat "$work/build-handlers.log" >&2
+  exit 1
+fi
 
 # A fresh durable queue (its dedupe window would otherwise take this run's events for
 # redeliveries of the last run's).
@@ -90,10 +82,7 @@ trap cleanup EXIT
 for _ in $(seq 100); do grep -q 'listening on' "$work/emulator.out" 2>/dev/null && break; sleep 0.1; done
 domain=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/emulator.out" | head -1)
 [ -n "$domain" ] || { echo "emulator did not start; see $emulator_log" >&2; exit 1; }
-sed -e "s#^domain = .*#domain = \"$domain\"#" \
-  -e "s#^component = \"target/wasm32-wasip2/.*#component = \"$handler_wasm\"#" \
-  -e "s#^component = \"target/go-audit.wasm\"#component = \"$go_wasm\"#" \
-  -e "s#^component = \"\(js-card\|py-greeter\)/#component = \"$root/examples/\1/#" \
+sed -e "s#^domain = .*#domain = \"$domain\"#" -e "s#^component = \"#component = \"$root/examples/#" \
   examples/aviary.toml >"$work/aviary.toml"
 
 echo "== aviary check -m $work/aviary.toml"

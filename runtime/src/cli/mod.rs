@@ -1,8 +1,9 @@
-//! Subcommands that work on a manifest without connecting: `aviary check`, `aviary invoke` and
-//! `aviary dlq`.
+//! Subcommands that work on a manifest without connecting: `aviary check`, `aviary invoke`,
+//! `aviary build` and `aviary dlq`.
 //! Each takes the sandbox loader as a parameter in its library entry point, so it is testable
 //! with fake handlers; the binary passes [`crate::app::wasm::sandbox_loader`].
 
+pub mod build;
 pub mod check;
 pub mod dlq;
 pub mod guest;

@@ -10,6 +10,7 @@ use toml::Spanned;
 
 use super::raw::{RawDispatch, RawHandler};
 use super::{Context, ManifestError};
+use crate::build::BuildSettings;
 use crate::dispatch::router::EventPattern;
 use crate::dispatch::{DispatchMode, DispatchSettings};
 use crate::limits::dispatch as lim;
@@ -59,6 +60,8 @@ pub struct HandlerSettings {
     /// `feishu-request` (see [`OpenApiGrant`]), and the app it calls as (`[feishu]`). `None`:
     /// every call is denied.
     pub openapi: Option<OpenApiSettings>,
+    /// `[handler.build]`: how `aviary build` makes `component`; `None`: built elsewhere.
+    pub build: Option<BuildSettings>,
 }
 
 impl HandlerSettings {
@@ -370,6 +373,12 @@ fn handler_settings(
         }
     }
 
+    let build = raw.build.as_ref().and_then(|b| {
+        p.cx.build_settings(b, base, &who)
+            .map_err(|e| p.list.push(e))
+            .ok()
+    });
+
     (p.list.len() == errors_before).then_some(HandlerSettings {
         name,
         component,
@@ -384,5 +393,6 @@ fn handler_settings(
         retry,
         config,
         openapi,
+        build,
     })
 }

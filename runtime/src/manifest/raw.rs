@@ -57,7 +57,10 @@ pub(super) const HANDLER_KEYS: &[&str] = &[
     "backoff_max_ms",
     "openapi",
     "config",
+    "build",
 ];
+/// Keys allowed in `[handler.build]`.
+pub(super) const BUILD_KEYS: &[&str] = &["source", "lang", "command"];
 
 /// The allowed keys of a table, by dotted table name ("" = top level).
 pub(super) fn allowed_keys(table: &str) -> &'static [&'static str] {
@@ -68,6 +71,7 @@ pub(super) fn allowed_keys(table: &str) -> &'static [&'static str] {
         "dispatch" => DISPATCH_KEYS,
         "queue" => QUEUE_KEYS,
         "handler" => HANDLER_KEYS,
+        "handler.build" => BUILD_KEYS,
         _ => &[],
     }
 }
@@ -156,4 +160,14 @@ pub(super) struct RawHandler {
     pub backoff_max_ms: Option<Spanned<u64>>,
     pub openapi: Option<Spanned<Vec<Spanned<String>>>>,
     pub config: Option<std::collections::BTreeMap<String, Spanned<String>>>,
+    pub build: Option<Spanned<RawBuild>>,
+}
+
+/// `[handler.build]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBuild {
+    pub source: Option<Spanned<String>>,
+    pub lang: Option<Spanned<String>>,
+    pub command: Option<Spanned<String>>,
 }
