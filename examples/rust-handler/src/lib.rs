@@ -111,7 +111,12 @@ mod tests {
     use aviary_guest::testing;
 
     fn run(file: &str) -> (Outcome, Vec<(Level, String)>) {
-        let path = format!("{}/../events/{file}", env!("CARGO_MANIFEST_DIR"));
+        // examples/events next to the example; events/ inside a project `aviary new` made.
+        let dir = env!("CARGO_MANIFEST_DIR");
+        let path = [format!("{dir}/events/{file}"), format!("{dir}/../events/{file}")]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).is_file())
+            .unwrap_or_else(|| panic!("no sample {file}"));
         let json = std::fs::read_to_string(&path).unwrap();
         testing::take_logs();
         let outcome = Bot::handle(Event::from_envelope(json).unwrap());

@@ -209,6 +209,15 @@ pub fn build(
         std::fs::create_dir_all(parent)
             .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
     }
+    // Absolute paths: tools run in other directories, and `parent()` of a bare file name is "".
+    let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let settings = &BuildSettings {
+        source: settings.source.as_deref().map(abs),
+        dir: abs(&settings.dir),
+        ..settings.clone()
+    };
+    let written = component;
+    let component = &abs(component);
     let tool = match (&settings.command, settings.language()?) {
         (Some(command), _) => {
             shell::build(command, &settings.dir, component, progress)?;
@@ -237,7 +246,7 @@ pub fn build(
         })?
         .len();
     Ok(Built {
-        component: component.to_path_buf(),
+        component: written.to_path_buf(),
         bytes,
         time: started.elapsed(),
         tool,

@@ -10,6 +10,7 @@ pub mod dlq;
 pub mod emulator;
 pub mod guest;
 pub mod invoke;
+pub mod new;
 
 use crate::app::loading::HandlerLoader;
 
