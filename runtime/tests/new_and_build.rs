@@ -173,6 +173,23 @@ fn python_scaffold_builds_from_a_fresh_venv_checks_and_invokes() {
         project.join(".venv/bin/aviary-py").exists(),
         "aviary build made a .venv from requirements.txt"
     );
+    // The wheel pip built from guest-sdk/python carries the WIT and is typed.
+    let site = std::fs::read_dir(project.join(".venv/lib"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+        .join("site-packages/aviary_guest");
+    assert!(
+        site.join("wit/handler.wit").is_file() && site.join("py.typed").is_file(),
+        "{}",
+        site.display()
+    );
+    assert!(
+        !site.join("wit").is_symlink(),
+        "installed as a copy, not linked to the checkout"
+    );
     let report = invoke_as_the_readme_says(&project);
     assert_eq!(outcome(&report), "done");
     assert!(
