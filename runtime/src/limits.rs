@@ -5,11 +5,21 @@ use std::time::Duration;
 
 use crate::protocol::reassembly::ReassemblyLimits;
 
-/// The one wording of a count bound: `n` when it is in `1..=max`, else why not. Each subsystem's
-/// settings type checks its fields with it; the manifest attaches the key and the line.
-pub fn within(n: u64, max: u64) -> Result<u64, String> {
+/// A count outside `1..=max`; its message is the one wording of a count bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("must be between 1 and {max} (got {got})")]
+pub struct OutOfRange {
+    /// The largest value allowed.
+    pub max: u64,
+    /// The value given.
+    pub got: u64,
+}
+
+/// `n` when it is in `1..=max`, else [`OutOfRange`]. Each subsystem's settings type checks its
+/// count fields with it; the manifest attaches the key and the line.
+pub fn within(n: u64, max: u64) -> Result<u64, OutOfRange> {
     if n == 0 || n > max {
-        Err(format!("must be between 1 and {max} (got {n})"))
+        Err(OutOfRange { max, got: n })
     } else {
         Ok(n)
     }
@@ -119,7 +129,7 @@ pub mod sandbox {
     pub const MAX_TIMEOUT: Duration = Duration::from_secs(300);
 
     /// Largest single linear memory any handler may have (the pooling allocator's slot size;
-    /// a handler's `memory` above this is refused at load). Each slot reserves this much
+    /// `HandlerLimits` refuses a handler `memory` above it). Each slot reserves this much
     /// virtual address space (never committed until used), times [`MEMORIES_PER_INSTANCE`] ×
     /// [`POOL_INSTANCES`].
     pub const MAX_MEMORY_BYTES: u64 = 1024 * 1024 * 1024;

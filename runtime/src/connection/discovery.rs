@@ -30,7 +30,7 @@ pub(crate) struct Endpoint {
 /// The HTTP client for discovery. The timeout is `connection_timeout`.
 pub(crate) fn http_client(options: &ConnectionOptions) -> reqwest::Client {
     reqwest::Client::builder()
-        .timeout(options.connection_timeout)
+        .timeout(options.settings.connection_timeout())
         .user_agent(concat!("aviary/", env!("CARGO_PKG_VERSION")))
         .build()
         .unwrap_or_else(|_| reqwest::Client::new())

@@ -169,7 +169,7 @@ pub(crate) async fn run_session(
             }
             // Node's opt-in `pingTimeout` watchdog, on by default here and sized from the ping
             // interval: any inbound message proves life (oapi-sdk-go#224, openclaw-lark#599).
-            _ = &mut liveness_timer, if cx.options.liveness && ready.is_none() => {
+            _ = &mut liveness_timer, if cx.options.settings.liveness && ready.is_none() => {
                 let deadline = liveness_deadline(last_inbound, &cx);
                 if Instant::now() < deadline {
                     liveness_timer.as_mut().reset(deadline);
@@ -177,10 +177,10 @@ pub(crate) async fn run_session(
                 }
                 let config = cx.config.effective();
                 cx.stats.incr(Counter::liveness_timeouts);
-                let silent = config.ping_interval + cx.options.liveness_grace;
+                let silent = config.ping_interval + cx.options.settings.liveness_grace;
                 break SessionEnd::Lost(format!(
                     "liveness timeout: nothing received for {silent:?} (ping interval {:?} + grace {:?})",
-                    config.ping_interval, cx.options.liveness_grace
+                    config.ping_interval, cx.options.settings.liveness_grace
                 ));
             }
             _ = sweep.tick() => inbound.sweep(std::time::Instant::now()),
@@ -220,7 +220,7 @@ pub(crate) async fn run_session(
 /// When the connection counts as dead if nothing arrives after `last_inbound`: one ping
 /// interval (the server's, or the pinned one) plus the configured grace.
 fn liveness_deadline(last_inbound: Instant, cx: &SessionContext<'_>) -> Instant {
-    last_inbound + cx.config.effective().ping_interval + cx.options.liveness_grace
+    last_inbound + cx.config.effective().ping_interval + cx.options.settings.liveness_grace
 }
 
 /// Waits (up to [`limits::SHUTDOWN_DRAIN_TIMEOUT`]) for every handler so its ack is sent.

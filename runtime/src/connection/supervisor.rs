@@ -87,7 +87,7 @@ impl Supervisor {
         let config = ConfigState::new(options.pins());
         stats.set_config(config.effective());
         Supervisor {
-            permits: Arc::new(Semaphore::new(options.receive_queue_capacity)),
+            permits: Arc::new(Semaphore::new(options.settings.receive_queue_capacity())),
             http: http_client(&options),
             options,
             config,
@@ -109,7 +109,7 @@ impl Supervisor {
                 Attempt::Fatal(e) => return Err(e),
                 Attempt::Retry(reason) => {
                     tracing::warn!(reason = %reason, "connect attempt failed");
-                    if !self.options.auto_reconnect {
+                    if !self.options.settings.auto_reconnect {
                         return Err(FatalError::ConnectFailed { reason });
                     }
                     reason
@@ -123,7 +123,7 @@ impl Supervisor {
                     SessionEnd::Lost(reason) => {
                         // Newer Go: with auto-reconnect off a lost connection ends the run with
                         // an error (old Go/Python leave a dead client blocking).
-                        if !self.options.auto_reconnect {
+                        if !self.options.settings.auto_reconnect {
                             return Err(FatalError::Disconnected);
                         }
                         reason
@@ -225,7 +225,10 @@ impl Supervisor {
         self.stats.set_state(ConnectionState::Connecting);
         tracing::debug!(url = %redact_url(&endpoint.url), conn_id = %device_id, "dialling");
         match self
-            .or_shutdown(dial(&endpoint.url, self.options.connection_timeout))
+            .or_shutdown(dial(
+                &endpoint.url,
+                self.options.settings.connection_timeout(),
+            ))
             .await
         {
             None => Attempt::Shutdown,

@@ -38,7 +38,7 @@ pub enum LoadError {
     /// The engine the handler needs (fuel-metered or not) could not be created.
     #[error("cannot start the Wasm engine: {message}")]
     Engine { message: String },
-    /// The handler's limits or reuse policy are out of range.
+    /// The handler's memory limit is larger than the sandbox's pool slots.
     #[error("handler `{handler}`: {message}")]
     Limits { handler: String, message: String },
 }

@@ -90,7 +90,7 @@ use wasmtime::Engine;
 pub use cache::default_cache_dir;
 pub use error::LoadError;
 pub use loaded::LoadedHandler;
-pub use spec::{HandlerLimits, HandlerSpec, OpenApiAccess};
+pub use spec::{HandlerLimits, HandlerSpec, LimitError, OpenApiAccess};
 pub use version::WIT_VERSION;
 
 use crate::guest_abi::section::{self, GuestInfo};
@@ -217,21 +217,24 @@ impl Sandbox {
     /// pre-instantiates. CPU-heavy on a cache miss (~0.1 s per MB of component): call it from
     /// a blocking context or `spawn_blocking`.
     pub fn load(&self, spec: HandlerSpec) -> Result<LoadedHandler, LoadError> {
-        if let Some(message) = spec
-            .limits
-            .problem(spec.reuse, self.config.max_memory_bytes)
-        {
+        // The limits are valid by construction; only the pool's slot size is this sandbox's.
+        if spec.limits.memory_bytes() > self.config.max_memory_bytes {
             return Err(LoadError::Limits {
                 handler: spec.name,
-                message,
+                message: format!(
+                    "memory {} bytes is more than the {} bytes of this sandbox's pool slots",
+                    spec.limits.memory_bytes(),
+                    self.config.max_memory_bytes
+                ),
             });
         }
-        let metered = self.config.meter_fuel_always || spec.limits.fuel.is_some();
+        let metered = self.config.meter_fuel_always || spec.limits.fuel().is_some();
         let flavor = self.flavor(metered)?;
         let (pre, from_cache, guest) = self.prepare(flavor, &spec.component)?;
         // Unset in the manifest: interpreted guests (JavaScript, Python) reuse instances.
         let reuse = spec
-            .reuse
+            .limits
+            .reuse()
             .or_else(|| guest.as_ref().and_then(GuestInfo::default_reuse));
         Ok(LoadedHandler::new(loaded::LoadParts {
             name: spec.name,
