@@ -40,7 +40,9 @@ fn loader_with(config: SandboxConfig) -> Result<Box<dyn HandlerLoader>, String> 
                     let client = match clients.iter().find(|(app, _)| *app == o.app) {
                         Some((_, c)) => c.clone(),
                         None => {
-                            let c = Arc::new(FeishuClient::new(o.app.clone())?);
+                            let c = Arc::new(
+                                FeishuClient::new(o.app.clone()).map_err(|e| e.to_string())?,
+                            );
                             clients.push((o.app.clone(), c.clone()));
                             c
                         }

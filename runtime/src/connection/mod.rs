@@ -30,7 +30,7 @@ mod writer;
 mod tests;
 
 pub use config::{Applied, ConfigPins, ConfigState};
-pub use error::FatalError;
+pub use error::{ConnectError, FatalError, InvalidOptions};
 pub use options::ConnectionOptions;
 pub use policy::{attempt_allowed, jitter};
 pub use settings::{ConnectionSettings, SettingError};

@@ -3,6 +3,7 @@
 use crate::secret::Secret;
 
 use super::config::ConfigPins;
+use super::error::InvalidOptions;
 use super::settings::ConnectionSettings;
 
 /// Options of one long connection. Build with [`ConnectionOptions::new`] (every setting at its
@@ -51,12 +52,12 @@ impl ConnectionOptions {
 
     /// Checks the credentials (the settings are valid by construction); the manifest already
     /// guarantees both for the options it builds.
-    pub(crate) fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), InvalidOptions> {
         if self.app_id.trim().is_empty() {
-            return Err("app_id is empty".into());
+            return Err(InvalidOptions::EmptyAppId);
         }
         if self.app_secret.is_empty() {
-            return Err("app_secret is empty".into());
+            return Err(InvalidOptions::EmptyAppSecret);
         }
         Ok(())
     }

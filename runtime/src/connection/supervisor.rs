@@ -19,7 +19,7 @@ use crate::protocol::endpoint::connection_ids;
 use super::config::ConfigState;
 use super::dial::{dial, WsStream};
 use super::discovery::{discover, http_client, redact_url, AttemptError};
-use super::error::FatalError;
+use super::error::{ConnectError, FatalError};
 use super::options::ConnectionOptions;
 use super::policy::{attempt_allowed, jitter};
 use super::session::{drain, lifetime, log_applied, run_session, SessionContext, SessionEnd};
@@ -61,7 +61,7 @@ enum Attempt {
         device_id: String,
         service_id: i32,
     },
-    Retry(String),
+    Retry(ConnectError),
     Fatal(FatalError),
     Shutdown,
 }
@@ -137,7 +137,7 @@ impl Supervisor {
     /// The reconnect procedure of §8.3: one jitter in `[0, ReconnectNonce)`, then attempts spaced
     /// by `ReconnectInterval`, at most `ReconnectCount` of them (negative = unlimited). The
     /// latest config is read before every wait. Returns the first attempt that is not retryable.
-    async fn reconnect(&mut self, mut last_error: String) -> Result<Attempt, FatalError> {
+    async fn reconnect(&mut self, mut last_error: ConnectError) -> Result<Attempt, FatalError> {
         let nonce = self.config.effective().reconnect_nonce;
         let pause = jitter(nonce, &mut rand::thread_rng());
         if !self.wait(0, pause).await {

@@ -427,7 +427,11 @@ async fn auto_reconnect_off_ends_with_disconnected() {
     let r = start(options, Arc::new(LogSink));
     let conn = fake.conn().await;
     drop(conn); // the fake drops the socket without a close frame
-    assert_eq!(r.finish().await, Err(FatalError::Disconnected));
+    let result = r.finish().await;
+    assert!(
+        matches!(result, Err(FatalError::Disconnected)),
+        "{result:?}"
+    );
 }
 
 #[tokio::test]

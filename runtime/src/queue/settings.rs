@@ -41,7 +41,7 @@ pub enum QueueSettingError {
         "must be at least {} (Feishu's first redelivery comes ~18 s after the first push; the \
          default {} outlasts its whole ladder)",
         lim::MIN_DEDUPE_WINDOW.as_secs(),
-        lim::DEDUPE_WINDOW.as_secs()
+        crate::limits::DEDUPE_WINDOW.as_secs()
     )]
     DedupeWindowTooShort,
     /// A count that must be positive is zero.
@@ -162,7 +162,7 @@ impl QueueSettings {
             backend: QueueBackend::Disk,
             path: dir.join(lim::DEFAULT_PATH),
             capacity: lim::CAPACITY,
-            dedupe_window: lim::DEDUPE_WINDOW,
+            dedupe_window: crate::limits::DEDUPE_WINDOW,
             dedupe_max_entries: lim::DEDUPE_MAX_ENTRIES,
             ack: AckMode::AfterPersist,
             claim_idle: lim::REDIS_CLAIM_IDLE,

@@ -4,6 +4,7 @@
 use wasmtime::{Trap, WasmBacktrace};
 
 use crate::handler::{Failure, GuestLog, LogLevel, LogStream};
+use crate::limits::sandbox::UNLIMITED_FUEL;
 use crate::sandbox::limiter::MemoryLimitExceeded;
 use crate::sandbox::HandlerLimits;
 
@@ -24,7 +25,7 @@ pub(crate) fn classify(
     }
     match err.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => Failure::OutOfFuel {
-            limit: limits.fuel().unwrap_or(u64::MAX),
+            limit: limits.fuel().unwrap_or(UNLIMITED_FUEL),
         },
         Some(Trap::Interrupt) => Failure::Timeout {
             limit: limits.timeout(),

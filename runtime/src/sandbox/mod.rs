@@ -88,7 +88,7 @@ use wasmtime::component::Linker;
 use wasmtime::Engine;
 
 pub use cache::default_cache_dir;
-pub use error::LoadError;
+pub use error::{LoadError, WorldError};
 pub use loaded::LoadedHandler;
 pub use spec::{HandlerLimits, HandlerSpec, LimitError, OpenApiAccess};
 pub use version::WIT_VERSION;
@@ -206,9 +206,8 @@ impl Sandbox {
             return Ok(flavor);
         }
         // Loads run one at a time in practice; if two race, one engine is dropped unused.
-        let flavor = Flavor::new(&self.config, metered).map_err(|e| LoadError::Engine {
-            message: format!("{e:#}"),
-        })?;
+        let flavor =
+            Flavor::new(&self.config, metered).map_err(|source| LoadError::Engine { source })?;
         let _ = cell.set(flavor);
         Ok(cell.get().expect("just set"))
     }
@@ -286,27 +285,26 @@ impl Sandbox {
             flavor
                 .cache
                 .load(&flavor.engine, &bytes, path)
-                .map_err(|e| LoadError::Compile {
+                .map_err(|source| LoadError::Compile {
                     path: path.to_path_buf(),
-                    message: format!("{e:#}"),
+                    source,
                 })?;
         if !from_cache {
             self.compiled.fetch_add(1, Ordering::Relaxed);
         }
         version::check(&flavor.engine, &component, path)?;
-        let instance_pre =
-            flavor
-                .linker
-                .instantiate_pre(&component)
-                .map_err(|e| LoadError::Imports {
-                    path: path.to_path_buf(),
-                    message: format!("{e:#}"),
-                })?;
+        let instance_pre = flavor
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|source| LoadError::Imports {
+                path: path.to_path_buf(),
+                source,
+            })?;
         let pre = HandlerPre::new(instance_pre)
             .and_then(|world| HandlePre::new(&world))
             .map_err(|e| LoadError::World {
                 path: path.to_path_buf(),
-                message: format!("{e:#}"),
+                reason: WorldError::Bindings(e),
             })?;
         Ok((pre, from_cache, guest))
     }
