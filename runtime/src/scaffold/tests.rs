@@ -92,7 +92,7 @@ fn every_language_and_template_makes_a_manifest_that_parses_and_names_its_build(
             let h = &m.handlers[0];
             assert_eq!(h.name, created.name);
             let template = templates::template(t).unwrap();
-            let events: Vec<String> = h.events.iter().map(|p| p.to_string()).collect();
+            let events: Vec<String> = h.route.events.iter().map(|p| p.to_string()).collect();
             assert_eq!(events, template.events);
             assert_eq!(h.openapi.is_some(), !template.openapi.is_empty());
             for (k, v) in *config {
