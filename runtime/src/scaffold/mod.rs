@@ -226,7 +226,7 @@ fn cargo_toml(name: &str, sdk: &Path) -> String {
         "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n\
          [lib]\ncrate-type = [\"cdylib\"]\n\n\
          [dependencies]\n# The Rust SDK is not published: a path dependency on the checkout's copy.\n\
-         aviary-guest = {{ path = \"{}\" }}\n\n\
+         aviary-guest = {{ path = \"{}\" }}\nserde_json = \"1\"\n\n\
          # Its own workspace: a handler targets wasm32-wasip2, apart from any host workspace.\n\
          [workspace]\n\n{}",
         sdk.display(),
