@@ -14,13 +14,8 @@
 # Installs only what it needs (scripts/install-guest-toolchains.sh: the wasm32-wasip2 target,
 # Go, the JavaScript and Python toolchains). Builds and logs go to files under $work
 # ($DEMO_WORK, default <target>/demo; <target> is $CARGO_TARGET_DIR or target/).
-#
-# `bash scripts/demo.sh --console` then keeps the emulator and Aviary running and serves the dev
-# console (the emulator's page at /_console/: connection, composer, chats with cards) until
-# Ctrl-C.
+# It ends with the command that opens the same handlers in the dev console (`aviary dev`).
 set -euo pipefail
-console=0
-[ "${1:-}" = "--console" ] && console=1
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 target=${CARGO_TARGET_DIR:-$root/target}
@@ -87,7 +82,6 @@ trap cleanup EXIT
 
 for _ in $(seq 100); do grep -q 'listening on' "$work/emulator.out" 2>/dev/null && break; sleep 0.1; done
 domain=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/emulator.out" | head -1)
-console_url="$domain/_console/"
 [ -n "$domain" ] || { echo "emulator did not start; see $emulator_log" >&2; exit 1; }
 sed -e "s#^domain = .*#domain = \"$domain\"#" -e "s#^component = \"#component = \"$root/examples/#" \
   examples/aviary.toml >"$work/aviary.toml"
@@ -115,18 +109,12 @@ echo
 echo "  logs: aviary   $aviary_log"
 echo "        emulator $emulator_log"
 echo "        builds   $work/build-*.log"
-if [ "$console" -eq 0 ]; then
-  echo "  dev console: bash scripts/demo.sh --console  (the same run, then the console stays up;"
-  echo "               \`aviary dev -m examples/aviary.toml\` will do this in one command)"
-fi
+echo
+echo "  the dev console (push events, chat, click cards, force disconnects; type \"card\" in a chat):"
+echo "    ${AVIARY_GO:+AVIARY_GO=$AVIARY_GO }AVIARY_PY=$AVIARY_PY $bin dev -m examples/aviary.toml"
 if [ "$status" -ne 0 ]; then
   echo "== demo FAILED: not every push was acked (see the logs)" >&2
   exit "$status"
 fi
 echo "== demo passed in $((SECONDS - started)) s: all $pushed pushes acked with code 200 across forced disconnects"
-if [ "$console" -eq 1 ]; then
-  RUST_LOG=info,aviary::runs=debug "$bin" run --manifest "$work/aviary.toml" 2>>"$aviary_log" &
-  aviary_pid=$!
-  echo "== dev console: $console_url  (type \"card\" in a chat for a card; Ctrl-C stops)"
-  wait "$aviary_pid" || true
-fi
+

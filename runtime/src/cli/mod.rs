@@ -5,6 +5,8 @@
 
 pub mod build;
 pub mod check;
+#[cfg(feature = "emulator")]
+pub mod dev;
 pub mod dlq;
 #[cfg(feature = "emulator")]
 pub mod emulator;

@@ -196,7 +196,7 @@ pub fn create(p: &NewProject) -> Result<Created, String> {
     files.push(("README.md".into(), readme(&name, p.lang, template)));
     files.push((
         ".gitignore".into(),
-        "target/\nnode_modules/\n.venv/\n*.wasm\n.aviary/\n".into(),
+        "target/\nnode_modules/\n.venv/\n*.wasm\n.aviary/\n.aviary-dev.toml\n".into(),
     ));
     for (file, text) in &files {
         let path = p.dir.join(file);
