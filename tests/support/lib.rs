@@ -315,6 +315,7 @@ pub fn init_tracing() {
 
 pub mod go_guests;
 pub mod guests;
+pub mod http_server;
 pub mod lang_guests;
 pub mod peers;
 

@@ -15,6 +15,7 @@ use crate::dispatch::{DispatchMode, DispatchSettings};
 use crate::limits::dispatch as lim;
 use crate::limits::queue as qlim;
 use crate::openapi::{OpenApiGrant, OpenApiSettings};
+use crate::outbound::OutboundSettings;
 use crate::queue::retry::RetryPolicy;
 use crate::sandbox::HandlerLimits;
 
@@ -59,6 +60,9 @@ pub struct HandlerSettings {
     /// `feishu-request` (see [`OpenApiGrant`]), and the app it calls as (`[feishu]`). `None`:
     /// every call is denied.
     pub openapi: Option<OpenApiSettings>,
+    /// `allowed_outbound_hosts` and `[handler.http]`: where `http-send` may go and its limits.
+    /// An empty allow-list (the default) denies every request.
+    pub http: OutboundSettings,
 }
 
 impl HandlerSettings {
@@ -69,13 +73,18 @@ impl HandlerSettings {
 }
 
 /// Collects problems instead of stopping at the first.
-struct Problems<'c, 'a> {
-    cx: &'c Context<'a>,
-    list: Vec<ManifestError>,
+pub(super) struct Problems<'c, 'a> {
+    pub(super) cx: &'c Context<'a>,
+    pub(super) list: Vec<ManifestError>,
 }
 
 impl Problems<'_, '_> {
-    fn add(&mut self, span: &std::ops::Range<usize>, key: &str, message: impl Into<String>) {
+    pub(super) fn add(
+        &mut self,
+        span: &std::ops::Range<usize>,
+        key: &str,
+        message: impl Into<String>,
+    ) {
         if let Err(e) = self.cx.invalid::<()>(span, key, message) {
             self.list.push(e);
         }
@@ -88,7 +97,7 @@ impl Problems<'_, '_> {
 
     /// The value as the owning subsystem's `check` accepts it, or the default (and a problem
     /// at `key`, on the value's line).
-    fn checked<T>(
+    pub(super) fn checked<T>(
         &mut self,
         v: &Option<Spanned<u64>>,
         key: &str,
@@ -352,6 +361,8 @@ fn handler_settings(
         }
     };
 
+    let http = super::outbound::settings(p, &raw, base, &who);
+
     let mut config = BTreeMap::new();
     for (key, value) in raw.config.iter().flatten() {
         if key.trim().is_empty() {
@@ -384,5 +395,6 @@ fn handler_settings(
         retry,
         config,
         openapi,
+        http,
     })
 }

@@ -11,6 +11,7 @@
 mod error;
 mod handlers;
 mod interpolate;
+mod outbound;
 mod queue;
 mod raw;
 mod source;
@@ -426,5 +427,7 @@ fn backticked_after(message: &str, prefix: &str) -> Option<String> {
 
 #[cfg(test)]
 mod docs_keys;
+#[cfg(test)]
+mod outbound_tests;
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::openapi::{FeishuClient, OpenApiGrant};
+use crate::outbound::OutboundHttp;
 
 use crate::limits::sandbox as defaults;
 
@@ -31,6 +32,9 @@ pub struct HandlerSpec {
     /// The `feishu-request` import: the app's client and what this handler may call.
     /// `None`: every call is denied.
     pub openapi: Option<OpenApiAccess>,
+    /// The `http-send` import: the handler's allow-list, limits, client and counters
+    /// (manifest key `allowed_outbound_hosts`). `None`: every call is denied (and counted).
+    pub http: Option<Arc<OutboundHttp>>,
 }
 
 /// What a handler may do with the `feishu-request` import.
@@ -52,6 +56,7 @@ impl HandlerSpec {
             reuse: None,
             config: BTreeMap::new(),
             openapi: None,
+            http: None,
         }
     }
 }
