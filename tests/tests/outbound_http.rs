@@ -431,3 +431,107 @@ async fn allowed_requests_work_and_every_refusal_is_clear_counted_and_contained(
     shutdown.cancel();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The same calls from every guest language, each through its SDK's idiomatic client
+/// (Rust `aviary_guest::http`, JavaScript `fetch` on QuickJS and StarlingMonkey, Python
+/// `aviary_guest.http`, Go `net/http` over `httpclient.Transport`): plain HTTP with a header,
+/// HTTPS to `localhost` with a UTF-8 body (the CA trusted through `http.tls_ca`), a denied host
+/// and an oversized answer, each counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allowed_calls_work_from_every_language() {
+    use aviary_tests::go_guests::go_component;
+    use aviary_tests::lang_guests::{js, py, JsEngine};
+    let dir = scratch("languages");
+    let certs = TestCerts::generate();
+    let ca = certs.write_ca(&dir, "ca.pem");
+    let plain = TestServer::http().await;
+    let tls = TestServer::https(&certs).await;
+    let evil = TestServer::http().await;
+    plain.route("/big", Reply::Big(5000));
+    let t = tls.port();
+    let guests: Vec<(&str, PathBuf)> = vec![
+        ("rust", guest("http-client")),
+        ("quickjs", js("tests/guests-js/http.js", JsEngine::QuickJs)),
+        (
+            "starlingmonkey",
+            js("tests/guests-js/http.js", JsEngine::StarlingMonkey),
+        ),
+        ("python", py("tests/guests-py/http_guest.py")),
+        (
+            "go",
+            go_component(
+                "tests/go-guests/http",
+                aviary::guest_build::DEFAULT_ARENA_MIB,
+            )
+            .path,
+        ),
+    ];
+    let sandbox = sandbox();
+    let hosts = vec![plain.origin(), format!("https://localhost:{t}")];
+    let limits = HttpLimits {
+        max_response_bytes: 1000,
+        ..HttpLimits::default()
+    };
+    for (lang, component) in guests {
+        let list = [
+            (
+                "GET",
+                plain.url(&format!("/echo?lang={lang}")),
+                "X-Lang: yes",
+                "",
+            ),
+            (
+                "POST",
+                format!("https://localhost:{t}/echo"),
+                "Content-Type: text/plain",
+                "hé ✓",
+            ),
+            ("GET", evil.url("/"), "", ""),
+            ("GET", plain.url("/big"), "", ""),
+        ];
+        let handler = load(
+            &sandbox,
+            lang,
+            component,
+            "card.action.trigger",
+            OutboundHttp::with_lookup(lang, settings(&hosts, limits, Some(&ca)), lookup()),
+            requests(&list),
+        );
+        let (emu, _dispatcher, shutdown) = start(vec![handler.entry.clone()]).await;
+        let r = callback_results(&emu, &format!("ev-{lang}")).await;
+        assert_eq!(r.len(), 4, "{lang}: {r:#?}");
+        expect(&r, 0, "ok 200 ", &[]);
+        let e0 = echo(&r, 0);
+        assert_eq!(e0["target"], format!("/echo?lang={lang}"), "{lang}");
+        assert_eq!(header(&e0, "x-lang"), Some("yes"), "{lang}: {e0}");
+        expect(&r, 1, "ok 200 ", &[]);
+        let e1 = echo(&r, 1);
+        assert_eq!(e1["method"], "POST", "{lang}");
+        assert_eq!(e1["body"], "hé ✓", "{lang}: the body arrives as UTF-8");
+        assert_eq!(header(&e1, "content-type"), Some("text/plain"), "{lang}");
+        expect(
+            &r,
+            2,
+            &format!(
+                "err denied: handler `{lang}` may not send GET {}",
+                evil.url("/")
+            ),
+            &["allowed_outbound_hosts"],
+        );
+        expect(&r, 3, "err GET ", &["larger than 1000 bytes"]);
+        assert_eq!(
+            handler.http.stats().snapshot(),
+            HttpStatsSnapshot {
+                answered: 2,
+                denied: 1,
+                too_large: 1,
+                ..Default::default()
+            },
+            "{lang}"
+        );
+        shutdown.cancel();
+    }
+    assert!(evil.requests().is_empty());
+    assert_eq!(tls.requests().len(), 5, "one HTTPS call per language");
+    let _ = std::fs::remove_dir_all(&dir);
+}

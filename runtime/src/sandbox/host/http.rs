@@ -8,7 +8,6 @@
 
 use crate::handler::LogLevel;
 use crate::outbound::HttpRequest;
-use crate::sandbox::bindings::HttpResponse;
 use crate::sandbox::state::HostState;
 
 /// Runs one `http-send` call of the current handler run.
@@ -18,7 +17,7 @@ pub(crate) async fn send(
     url: String,
     headers: String,
     body: Vec<u8>,
-) -> Result<HttpResponse, String> {
+) -> Result<(u16, String, Vec<u8>), String> {
     state.call.http_requests = state.call.http_requests.saturating_add(1);
     let request = HttpRequest {
         method,
@@ -31,11 +30,7 @@ pub(crate) async fn send(
         .send(request, state.call.http_requests, state.deadline)
         .await
     {
-        Ok(answer) => Ok(HttpResponse {
-            status: answer.status,
-            headers: answer.headers,
-            body: answer.body,
-        }),
+        Ok(answer) => Ok((answer.status, answer.headers, answer.body)),
         Err(message) => {
             state
                 .logs

@@ -40,7 +40,7 @@ impl HandlerImports for HostState {
         url: String,
         headers: String,
         body: Vec<u8>,
-    ) -> Result<bindings::HttpResponse, String> {
+    ) -> Result<(u16, String, Vec<u8>), String> {
         http::send(self, method, url, headers, body).await
     }
 }
