@@ -21,7 +21,7 @@ use aviary::handler::{GuestEvent, Invoke, Outcome};
 use aviary::outbound::{AllowList, HttpRequest, OutboundHttp, OutboundSettings};
 use aviary::protocol::envelope::EventKind;
 use aviary::sandbox::{HandlerSpec, Sandbox, SandboxConfig};
-use aviary_tests::guests::guest;
+use aviary_test_support::guests::guest;
 
 fn main() {
     let n: usize = std::env::args()

@@ -18,15 +18,15 @@ use std::time::Duration;
 use aviary::dispatch::dedupe::Deduplicating;
 use aviary::dispatch::router::EventPattern;
 use aviary::dispatch::{DispatchSettings, Dispatcher, HandlerEntry};
-use aviary::emulator::Emulator;
 use aviary::handler::Invoke;
 use aviary::outbound::{
     AllowList, HttpLimits, HttpStatsSnapshot, OutboundHttp, OutboundSettings, StaticLookup,
 };
 use aviary::sandbox::{HandlerSpec, Sandbox, SandboxConfig};
-use aviary_tests::guests::guest;
-use aviary_tests::http_server::{Reply, TestCerts, TestServer};
-use aviary_tests::*;
+use aviary_emulator::Emulator;
+use aviary_test_support::guests::guest;
+use aviary_test_support::http_server::{Reply, TestCerts, TestServer};
+use aviary_test_support::*;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
@@ -34,7 +34,7 @@ const WAIT: Duration = Duration::from_secs(60);
 
 fn sandbox() -> Sandbox {
     Sandbox::new(SandboxConfig {
-        cache_dir: Some(aviary_tests::lang_guests::sandbox_cache_dir()),
+        cache_dir: Some(aviary_test_support::lang_guests::sandbox_cache_dir()),
         ..SandboxConfig::default()
     })
     .expect("sandbox starts")
@@ -439,8 +439,8 @@ async fn allowed_requests_work_and_every_refusal_is_clear_counted_and_contained(
 /// and an oversized answer, each counted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn allowed_calls_work_from_every_language() {
-    use aviary_tests::go_guests::go_component;
-    use aviary_tests::lang_guests::{js, py, JsEngine};
+    use aviary_test_support::go_guests::go_component;
+    use aviary_test_support::lang_guests::{js, py, JsEngine};
     let dir = scratch("languages");
     let certs = TestCerts::generate();
     let ca = certs.write_ca(&dir, "ca.pem");
