@@ -185,9 +185,9 @@ fn header<'a>(echo: &'a Value, name: &str) -> Option<&'a str> {
 }
 
 /// Every allowed call works over HTTP and HTTPS; every refusal — denied host, port and scheme,
-/// a redirect to a denied host, a name resolving to a loopback address, an oversized answer
-/// (with and without a length), a slow server past the timeout, userinfo, a `Host` header, one
-/// request too many — is a clear error naming the handler and the key, is counted, never reaches
+/// a redirect to a denied host, a name resolving to a loopback address (asked for directly and
+/// reached by a redirect), an oversized answer (with and without a length), a slow server past
+/// the timeout, userinfo, a `Host` header, one request too many — is a clear error naming the handler and the key, is counted, never reaches
 /// a server it must not reach, and leaves the neighbouring handlers working.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn allowed_requests_work_and_every_refusal_is_clear_counted_and_contained() {
@@ -209,6 +209,10 @@ async fn allowed_requests_work_and_every_refusal_is_clear_counted_and_contained(
     plain.route("/big-unsized", Reply::BigUnsized(5000));
     plain.route("/slow", Reply::Slow(Duration::from_secs(3)));
     let (p, t, e) = (plain.port(), tls.port(), evil.port());
+    plain.route(
+        "/redirect-rebind",
+        Reply::Redirect(302, format!("http://rebind.test:{p}/echo")),
+    );
     let hosts = vec![
         plain.origin(),
         format!("https://localhost:{t}"),
@@ -218,7 +222,7 @@ async fn allowed_requests_work_and_every_refusal_is_clear_counted_and_contained(
     let limits = HttpLimits {
         max_response_bytes: 1000,
         timeout: Duration::from_millis(400),
-        max_requests: 14,
+        max_requests: 15,
         ..HttpLimits::default()
     };
     let list = [
@@ -246,6 +250,7 @@ async fn allowed_requests_work_and_every_refusal_is_clear_counted_and_contained(
         ("GET", plain.url("/slow"), "", ""),
         ("GET", format!("http://user:pw@127.0.0.1:{p}/"), "", ""),
         ("GET", plain.url("/echo"), "Host: evil.test", ""),
+        ("GET", plain.url("/redirect-rebind"), "", ""),
         ("GET", plain.url("/echo"), "", ""),
     ];
     let sandbox = sandbox();
@@ -371,7 +376,13 @@ async fn allowed_requests_work_and_every_refusal_is_clear_counted_and_contained(
     expect(
         &r,
         14,
-        "err denied: handler `client` may make 14 requests per call (manifest key `http.max_requests`)",
+        denied,
+        &["`rebind.test` resolves to 127.0.0.1, a loopback address"],
+    );
+    expect(
+        &r,
+        15,
+        "err denied: handler `client` may make 15 requests per call (manifest key `http.max_requests`)",
         &[],
     );
 
@@ -386,11 +397,12 @@ async fn allowed_requests_work_and_every_refusal_is_clear_counted_and_contained(
         "/big",
         "/big-unsized",
         "/slow",
+        "/redirect-rebind",
         "/echo?from=neighbour",
     ] {
         assert!(seen.iter().any(|s| s == want), "{want} not in {seen:?}");
     }
-    assert_eq!(seen.len(), 8, "nothing else reached the server: {seen:?}");
+    assert_eq!(seen.len(), 9, "nothing else reached the server: {seen:?}");
     for q in plain.requests().iter().chain(&tls.requests()) {
         assert_eq!(q.header("authorization"), None, "{q:?}");
         let raw = format!("{q:?}");
@@ -405,7 +417,7 @@ async fn allowed_requests_work_and_every_refusal_is_clear_counted_and_contained(
         stats(&client),
         HttpStatsSnapshot {
             answered: 4,
-            denied: 8,
+            denied: 9,
             timeout: 1,
             too_large: 2,
             failed: 0

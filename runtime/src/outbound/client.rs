@@ -13,7 +13,7 @@
 //! 7. the body is within `http.max_request_bytes`.
 //!
 //! Then the request is sent to the checked URL. A host *name* is resolved by
-//! [`super::resolve::CheckedResolver`] and refused when it resolves to an internal address. A
+//! the checking resolver of [`super::resolve`] and refused when it resolves to an internal address. A
 //! redirect (301, 302, 303, 307, 308 with a `Location`) is followed up to
 //! [`MAX_REDIRECTS`] times, each hop's URL checked by steps 4 and 5 (and the resolver) like
 //! the first; 303, and 301/302 after a `POST`, continue as a `GET` without body (as browsers

@@ -24,7 +24,7 @@ pub(crate) struct Written<'a> {
     pub rest: &'a str,
 }
 
-/// A host that passed [`host`]: a lowercase ASCII name or an IP address.
+/// A host that passed the checks of this module: a lowercase ASCII name or an IP address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum HostName {
     /// A domain name (lowercase ASCII, no trailing dot).
