@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use aviary::handler::{GuestEvent, Invoke, Outcome};
 use aviary::outbound::{AllowList, HttpRequest, OutboundHttp, OutboundSettings};
 use aviary::protocol::envelope::EventKind;
-use aviary::sandbox::{HandlerSpec, Sandbox, SandboxConfig};
+use aviary::sandbox::{HandlerLimits, HandlerSpec, Sandbox, SandboxConfig};
 use aviary_test_support::guests::guest;
 
 fn main() {
@@ -74,7 +74,9 @@ async fn run(n: usize) {
     let sandbox = Sandbox::new(SandboxConfig::default()).expect("sandbox");
     let load = |url: Option<&str>| {
         let mut spec = HandlerSpec::new("bench", guest("http-client"));
-        spec.reuse = Some(10_000);
+        spec.limits = HandlerLimits::default()
+            .with_reuse(Some(10_000))
+            .expect("a valid reuse");
         if let Some(url) = url {
             spec.config = BTreeMap::from([("request_0".to_string(), format!("GET {url}"))]);
         }

@@ -35,6 +35,7 @@ pub use stats::{HttpOutcome, HttpStats, HttpStatsSnapshot};
 pub use target::Target;
 
 use crate::limits::http as lim;
+use crate::limits::OutOfRange;
 
 /// One handler's outbound HTTP as the manifest states it (`allowed_outbound_hosts` and
 /// `[handler.http]`); built by the manifest, checked by the functions here.
@@ -78,18 +79,18 @@ impl Default for HttpLimits {
 
 impl HttpLimits {
     /// Checks a body limit (`1..=`[`lim::MAX_BODY_BYTES_BOUND`]).
-    pub fn check_body_bytes(n: u64) -> Result<u64, String> {
+    pub fn check_body_bytes(n: u64) -> Result<u64, OutOfRange> {
         crate::limits::within(n, lim::MAX_BODY_BYTES_BOUND)
     }
 
     /// Checks `http.timeout_ms` (`1..=` the largest handler timeout).
-    pub fn check_timeout_ms(ms: u64) -> Result<Duration, String> {
+    pub fn check_timeout_ms(ms: u64) -> Result<Duration, OutOfRange> {
         let max = crate::limits::sandbox::MAX_TIMEOUT.as_millis() as u64;
         crate::limits::within(ms, max).map(Duration::from_millis)
     }
 
     /// Checks `http.max_requests` (`1..=`[`lim::MAX_REQUESTS_PER_CALL_BOUND`]).
-    pub fn check_max_requests(n: u64) -> Result<u32, String> {
+    pub fn check_max_requests(n: u64) -> Result<u32, OutOfRange> {
         crate::limits::within(n, lim::MAX_REQUESTS_PER_CALL_BOUND as u64).map(|n| n as u32)
     }
 }
