@@ -219,12 +219,11 @@ async fn allowed_requests_work_and_every_refusal_is_clear_counted_and_contained(
         tls.origin(),
         format!("http://rebind.test:{p}"),
     ];
-    let limits = HttpLimits {
-        max_response_bytes: 1000,
-        timeout: Duration::from_millis(400),
-        max_requests: 15,
-        ..HttpLimits::default()
-    };
+    let limits = HttpLimits::default()
+        .with_max_response_bytes(1000)
+        .and_then(|l| l.with_timeout_ms(400))
+        .and_then(|l| l.with_max_requests(15))
+        .unwrap();
     let list = [
         (
             "GET",
@@ -480,10 +479,7 @@ async fn allowed_calls_work_from_every_language() {
     ];
     let sandbox = sandbox();
     let hosts = vec![plain.origin(), format!("https://localhost:{t}")];
-    let limits = HttpLimits {
-        max_response_bytes: 1000,
-        ..HttpLimits::default()
-    };
+    let limits = HttpLimits::default().with_max_response_bytes(1000).unwrap();
     for (lang, component) in guests {
         let list = [
             (

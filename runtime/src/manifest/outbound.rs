@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::handlers::Problems;
 use super::raw::RawHandler;
+use crate::limits::OutOfRange;
 use crate::outbound::{AllowList, HttpLimits, OutboundSettings};
 
 /// The handler's outbound HTTP settings (the defaults where a value is missing or wrong; the
@@ -39,33 +40,34 @@ pub(super) fn settings(
             ..OutboundSettings::default()
         };
     };
-    let d = HttpLimits::default();
-    let limits = HttpLimits {
-        max_request_bytes: p.checked(
-            &http.max_request_bytes,
-            "handler.http.max_request_bytes",
-            HttpLimits::check_body_bytes,
-            d.max_request_bytes,
-        ),
-        max_response_bytes: p.checked(
-            &http.max_response_bytes,
-            "handler.http.max_response_bytes",
-            HttpLimits::check_body_bytes,
-            d.max_response_bytes,
-        ),
-        timeout: p.checked(
-            &http.timeout_ms,
-            "handler.http.timeout_ms",
-            HttpLimits::check_timeout_ms,
-            d.timeout,
-        ),
-        max_requests: p.checked(
-            &http.max_requests,
-            "handler.http.max_requests",
-            HttpLimits::check_max_requests,
-            d.max_requests,
-        ),
-    };
+    let mut limits = HttpLimits::default();
+    let mut set =
+        |v: &Option<toml::Spanned<u64>>,
+         key: &str,
+         with: &dyn Fn(HttpLimits, u64) -> Result<HttpLimits, OutOfRange>| {
+            if let Some(v) = v {
+                match with(limits, *v.get_ref()) {
+                    Ok(l) => limits = l,
+                    Err(e) => p.add(&v.span(), key, format!("{who}: {e}")),
+                }
+            }
+        };
+    set(
+        &http.max_request_bytes,
+        "handler.http.max_request_bytes",
+        &|l, n| l.with_max_request_bytes(n),
+    );
+    set(
+        &http.max_response_bytes,
+        "handler.http.max_response_bytes",
+        &|l, n| l.with_max_response_bytes(n),
+    );
+    set(&http.timeout_ms, "handler.http.timeout_ms", &|l, n| {
+        l.with_timeout_ms(n)
+    });
+    set(&http.max_requests, "handler.http.max_requests", &|l, n| {
+        l.with_max_requests(n)
+    });
     let tls_ca = http.tls_ca.as_ref().and_then(|v| {
         let path = base.join(v.get_ref().trim());
         match OutboundSettings::check_tls_ca(&path) {

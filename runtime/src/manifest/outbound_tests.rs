@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::outbound::{HttpLimits, OutboundSettings};
+use crate::outbound::OutboundSettings;
 
 const HEAD: &str = "[feishu]\napp_id = \"cli_1\"\napp_secret = \"s\"\n\
                     [[handler]]\nname = \"bot\"\ncomponent = \"a.wasm\"\nevents = [\"*\"]\n";
@@ -41,14 +41,15 @@ fn hosts_and_limits_are_built_and_denied_by_default() {
         http.allowed.summary(),
         "https://api.example.com, https://*.example.org:8443, http://127.0.0.1:8080"
     );
+    let l = http.limits;
     assert_eq!(
-        http.limits,
-        HttpLimits {
-            max_request_bytes: 2048,
-            max_response_bytes: 4096,
-            timeout: Duration::from_millis(1500),
-            max_requests: 3,
-        }
+        (
+            l.max_request_bytes(),
+            l.max_response_bytes(),
+            l.timeout(),
+            l.max_requests()
+        ),
+        (2048, 4096, Duration::from_millis(1500), 3)
     );
     assert_eq!(
         http.tls_ca.as_deref(),

@@ -39,8 +39,9 @@ use crate::limits::http::{MAX_REDIRECTS, POOL_IDLE_TIMEOUT};
 /// among them.
 pub const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
-/// One request as the guest asks for it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// One request as the guest asks for it. Its `Debug` shows the method, the URL without its
+/// query, the header names and the body's length: never a header value or the body.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct HttpRequest {
     /// `GET`, `POST`, … (any case).
     pub method: String,
@@ -50,6 +51,22 @@ pub struct HttpRequest {
     pub headers: String,
     /// The body (empty for none).
     pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self
+            .headers
+            .lines()
+            .filter_map(|l| l.split_once(':').map(|(n, _)| n.trim()))
+            .collect();
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("url", &redact(&self.url))
+            .field("header_names", &names)
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
 }
 
 /// The answer handed back to the guest.
@@ -158,12 +175,12 @@ impl OutboundHttp {
                  `allowed_outbound_hosts = [\"{suggestion}\"]` to let it reach a host"
             )));
         }
-        if nth > limits.max_requests {
+        if nth > limits.max_requests() {
             return Err(self.deny(format!(
                 "denied: handler `{handler}` may make {} request{} per call (manifest key \
                  `http.max_requests`); this was request {nth}",
-                limits.max_requests,
-                if limits.max_requests == 1 { "" } else { "s" }
+                limits.max_requests(),
+                if limits.max_requests() == 1 { "" } else { "s" }
             )));
         }
         let upper = request.method.to_ascii_uppercase();
@@ -192,16 +209,18 @@ impl OutboundHttp {
             ))
         })?;
         let len = request.body.len() as u64;
-        if len > limits.max_request_bytes {
+        if len > limits.max_request_bytes() {
             return Err(self.deny(format!(
                 "denied: handler `{handler}` may not send {method} {target}: the body is {len} \
                  bytes, more than {} (manifest key `http.max_request_bytes`)",
-                limits.max_request_bytes
+                limits.max_request_bytes()
             )));
         }
         let client = self.client().map_err(|e| Refusal(HttpOutcome::Failed, e))?;
         let now = Instant::now();
-        let budget = limits.timeout.min(deadline.saturating_duration_since(now));
+        let budget = limits
+            .timeout()
+            .min(deadline.saturating_duration_since(now));
         let what = format!("{method} {target}");
         let hops = self.hops(client, method, target, headers, Bytes::from(request.body));
         match tokio::time::timeout_at((now + budget).into(), hops).await {
@@ -211,7 +230,7 @@ impl OutboundHttp {
                 format!(
                     "{what}: no answer within {budget:?} (manifest key `http.timeout_ms` is {} \
                      ms; a request also ends with the handler's `timeout_ms`)",
-                    limits.timeout.as_millis()
+                    limits.timeout().as_millis()
                 ),
             )),
         }
@@ -354,7 +373,7 @@ impl OutboundHttp {
         mut response: reqwest::Response,
         what: &str,
     ) -> Result<Vec<u8>, Refusal> {
-        let max = self.settings.limits.max_response_bytes;
+        let max = self.settings.limits.max_response_bytes();
         let too_big = || {
             Refusal(
                 HttpOutcome::TooLarge,
@@ -452,6 +471,24 @@ fn build_client(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_never_prints_header_values_queries_or_bodies() {
+        let r = HttpRequest {
+            method: "POST".into(),
+            url: "https://api.example.com/v1?key=sk-query".into(),
+            headers: "Authorization: Bearer sk-header\nX-A: 1".into(),
+            body: b"sk-body".to_vec(),
+        };
+        let shown = format!("{r:?}");
+        assert!(
+            shown.contains("Authorization") && shown.contains("body_bytes: 7"),
+            "{shown}"
+        );
+        for secret in ["sk-query", "sk-header", "sk-body"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
 
     #[test]
     fn redact_drops_the_query_and_long_tails() {

@@ -52,18 +52,14 @@ pub struct OutboundSettings {
     pub allow_private_addresses: bool,
 }
 
-/// The limits of one handler's requests; defaults in [`crate::limits::http`].
+/// The limits of one handler's requests (`[handler.http]`); defaults in
+/// [`crate::limits::http`]. Valid by construction: each `with_*` checks its bound once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HttpLimits {
-    /// Largest request body.
-    pub max_request_bytes: u64,
-    /// Largest response body.
-    pub max_response_bytes: u64,
-    /// Longest request (redirects and body included); never longer than what is left of the
-    /// handler's call.
-    pub timeout: Duration,
-    /// Requests one call may make.
-    pub max_requests: u32,
+    max_request_bytes: u64,
+    max_response_bytes: u64,
+    timeout: Duration,
+    max_requests: u32,
 }
 
 impl Default for HttpLimits {
@@ -78,20 +74,62 @@ impl Default for HttpLimits {
 }
 
 impl HttpLimits {
-    /// Checks a body limit (`1..=`[`lim::MAX_BODY_BYTES_BOUND`]).
-    pub fn check_body_bytes(n: u64) -> Result<u64, OutOfRange> {
-        crate::limits::within(n, lim::MAX_BODY_BYTES_BOUND)
+    /// Largest request body.
+    pub fn max_request_bytes(&self) -> u64 {
+        self.max_request_bytes
     }
 
-    /// Checks `http.timeout_ms` (`1..=` the largest handler timeout).
-    pub fn check_timeout_ms(ms: u64) -> Result<Duration, OutOfRange> {
+    /// Largest response body.
+    pub fn max_response_bytes(&self) -> u64 {
+        self.max_response_bytes
+    }
+
+    /// Longest request (redirects and body included); never longer than what is left of the
+    /// handler's call.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Requests one call may make.
+    pub fn max_requests(&self) -> u32 {
+        self.max_requests
+    }
+
+    /// With `http.max_request_bytes` (`1..=`[`lim::MAX_BODY_BYTES_BOUND`]).
+    pub fn with_max_request_bytes(self, n: u64) -> Result<Self, OutOfRange> {
+        let max_request_bytes = crate::limits::within(n, lim::MAX_BODY_BYTES_BOUND)?;
+        Ok(HttpLimits {
+            max_request_bytes,
+            ..self
+        })
+    }
+
+    /// With `http.max_response_bytes` (`1..=`[`lim::MAX_BODY_BYTES_BOUND`]).
+    pub fn with_max_response_bytes(self, n: u64) -> Result<Self, OutOfRange> {
+        let max_response_bytes = crate::limits::within(n, lim::MAX_BODY_BYTES_BOUND)?;
+        Ok(HttpLimits {
+            max_response_bytes,
+            ..self
+        })
+    }
+
+    /// With `http.timeout_ms` (`1..=` the largest handler timeout).
+    pub fn with_timeout_ms(self, ms: u64) -> Result<Self, OutOfRange> {
         let max = crate::limits::sandbox::MAX_TIMEOUT.as_millis() as u64;
-        crate::limits::within(ms, max).map(Duration::from_millis)
+        let ms = crate::limits::within(ms, max)?;
+        Ok(HttpLimits {
+            timeout: Duration::from_millis(ms),
+            ..self
+        })
     }
 
-    /// Checks `http.max_requests` (`1..=`[`lim::MAX_REQUESTS_PER_CALL_BOUND`]).
-    pub fn check_max_requests(n: u64) -> Result<u32, OutOfRange> {
-        crate::limits::within(n, lim::MAX_REQUESTS_PER_CALL_BOUND as u64).map(|n| n as u32)
+    /// With `http.max_requests` (`1..=`[`lim::MAX_REQUESTS_PER_CALL_BOUND`]).
+    pub fn with_max_requests(self, n: u64) -> Result<Self, OutOfRange> {
+        let n = crate::limits::within(n, lim::MAX_REQUESTS_PER_CALL_BOUND as u64)?;
+        Ok(HttpLimits {
+            max_requests: n as u32,
+            ..self
+        })
     }
 }
 
@@ -124,14 +162,15 @@ impl OutboundSettings {
             return "none (every http-send is denied)".to_string();
         }
         let l = &self.limits;
+        let (timeout, max_requests) = (l.timeout(), l.max_requests());
         let mut s = format!(
             "{}; timeout {} ms, request body ≤ {}, response body ≤ {}, ≤ {} request{} per call",
             self.allowed.summary(),
-            l.timeout.as_millis(),
-            size(l.max_request_bytes),
-            size(l.max_response_bytes),
-            l.max_requests,
-            if l.max_requests == 1 { "" } else { "s" }
+            timeout.as_millis(),
+            size(l.max_request_bytes()),
+            size(l.max_response_bytes()),
+            max_requests,
+            if max_requests == 1 { "" } else { "s" }
         );
         if let Some(ca) = &self.tls_ca {
             s.push_str(&format!(", also trusting the CA in {}", ca.display()));
@@ -166,16 +205,21 @@ mod tests {
 
     #[test]
     fn limits_are_checked_against_their_bounds() {
-        assert_eq!(HttpLimits::check_body_bytes(1), Ok(1));
-        assert!(HttpLimits::check_body_bytes(0).is_err());
-        assert!(HttpLimits::check_body_bytes(lim::MAX_BODY_BYTES_BOUND + 1).is_err());
+        let d = HttpLimits::default();
+        assert_eq!(d.with_max_request_bytes(1).unwrap().max_request_bytes(), 1);
+        assert!(d.with_max_request_bytes(0).is_err());
+        assert!(d
+            .with_max_response_bytes(lim::MAX_BODY_BYTES_BOUND + 1)
+            .is_err());
         assert_eq!(
-            HttpLimits::check_timeout_ms(250),
-            Ok(Duration::from_millis(250))
+            d.with_timeout_ms(250).unwrap().timeout(),
+            Duration::from_millis(250)
         );
-        assert!(HttpLimits::check_timeout_ms(300_001).is_err());
-        assert_eq!(HttpLimits::check_max_requests(3), Ok(3));
-        assert!(HttpLimits::check_max_requests(1_001).is_err());
+        let e = d.with_timeout_ms(300_001).unwrap_err();
+        assert_eq!(e.to_string(), "must be between 1 and 300000 (got 300001)");
+        assert_eq!(d.with_max_requests(3).unwrap().max_requests(), 3);
+        assert!(d.with_max_requests(1_001).is_err());
+        assert_eq!(d.max_requests(), lim::MAX_REQUESTS_PER_CALL);
     }
 
     #[test]
@@ -184,10 +228,7 @@ mod tests {
         let s = OutboundSettings {
             allowed: AllowList::parse(&["https://api.example.com", "http://127.0.0.1:8080"])
                 .unwrap(),
-            limits: HttpLimits {
-                max_requests: 1,
-                ..HttpLimits::default()
-            },
+            limits: HttpLimits::default().with_max_requests(1).unwrap(),
             tls_ca: Some("ca.pem".into()),
             allow_private_addresses: true,
         };
