@@ -25,6 +25,9 @@ pub mod stats;
 pub mod target;
 pub mod written;
 
+#[cfg(test)]
+mod properties;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
