@@ -13,6 +13,7 @@
 //! - [`guest_abi`]: what host and guest builds agree on beyond WIT (arena traps, custom section).
 //! - [`sandbox`]: runs handlers as WebAssembly components under limits.
 //! - [`openapi`]: the host side of the `feishu-request` import (grants, token, uuid keys).
+//! - [`outbound`]: the host side of the `http-send` import (allow-list, SSRF rule, limits).
 //! - [`queue`]: the durable queue (persist, then ack; retries, dead letters).
 //! - [`limits`]: every limit and timeout, with its reason.
 //! - [`secret`]: a string that never prints itself (app secret, encrypt key).
@@ -28,6 +29,7 @@ pub mod handler;
 pub mod limits;
 pub mod manifest;
 pub mod openapi;
+pub mod outbound;
 pub mod process;
 pub mod queue;
 pub mod sandbox;

@@ -32,6 +32,9 @@ _LEVELS = {{
     "error": _t.Level.ERROR,
 }}
 _sdk._install(lambda level, message: wit_world.log(_LEVELS.get(level, _t.Level.INFO), message), wit_world.config_get)
+# Outbound HTTP (aviary_guest/http.py).
+from aviary_guest import http as _http
+_http._install(wit_world.http_send)
 
 _handle = getattr(_user, "handle", None)
 if not callable(_handle):

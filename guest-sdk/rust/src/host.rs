@@ -154,6 +154,7 @@ mod shim {
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing {
     use super::shim::{ANSWERS, CONFIG, LOGS, REQUESTS};
+    pub use crate::http::shim::{push_http_answer, take_http_requests};
     use crate::Level;
 
     /// Sets a value returned by [`crate::config::get`] on this thread.

@@ -12,6 +12,7 @@ mod build;
 mod error;
 mod handlers;
 mod interpolate;
+mod outbound;
 mod queue;
 mod raw;
 mod source;
@@ -368,5 +369,7 @@ fn backticked_after(message: &str, prefix: &str) -> Option<String> {
 
 #[cfg(test)]
 mod docs_keys;
+#[cfg(test)]
+mod outbound_tests;
 #[cfg(test)]
 mod tests;
