@@ -12,6 +12,7 @@
 //! - [`sandbox`]: runs handlers as WebAssembly components under limits.
 //! - [`openapi`]: the host side of the `feishu-request` import (grants, token, uuid keys).
 //! - [`queue`]: the durable queue (persist, then ack; retries, dead letters).
+//! - [`kv`]: key-value state of handlers, committed with the event's outcome.
 //! - [`limits`]: every limit and timeout, with its reason.
 //! - [`secret`]: a string that never prints itself (app secret, encrypt key).
 
@@ -23,6 +24,7 @@ pub mod emulator;
 pub mod guest_abi;
 pub mod guest_build;
 pub mod handler;
+pub mod kv;
 pub mod limits;
 pub mod manifest;
 pub mod openapi;

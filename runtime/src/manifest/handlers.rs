@@ -12,6 +12,7 @@ use super::raw::{RawDispatch, RawHandler};
 use super::{Context, ManifestError};
 use crate::dispatch::router::EventPattern;
 use crate::dispatch::{DispatchMode, DispatchSettings};
+use crate::kv::KvGrant;
 use crate::limits::dispatch as lim;
 use crate::limits::queue as qlim;
 use crate::openapi::{OpenApiGrant, OpenApiSettings};
@@ -59,6 +60,9 @@ pub struct HandlerSettings {
     /// `feishu-request` (see [`OpenApiGrant`]), and the app it calls as (`[feishu]`). `None`:
     /// every call is denied.
     pub openapi: Option<OpenApiSettings>,
+    /// `kv = true` (its own namespace) or `kv = "name"` (a shared one): what its `kv-*` calls
+    /// read and write. `None`: every call is denied.
+    pub kv: Option<KvGrant>,
 }
 
 impl HandlerSettings {
@@ -123,12 +127,24 @@ impl Context<'_> {
         let base = self.path.parent().unwrap_or(Path::new("")).to_path_buf();
         let mut names: HashMap<String, usize> = HashMap::new();
         let mut default_at: Option<(String, usize)> = None;
+        let mut kv_written = Vec::new();
         let mut out = Vec::new();
         for raw in handlers {
+            let kv_span = raw.kv.as_ref().map(|v| v.span());
             let Some(h) = handler_settings(&mut p, raw, &base, &mut names, &mut default_at) else {
                 continue;
             };
+            if let (Some(grant), Some(span)) = (&h.kv, kv_span) {
+                kv_written.push(super::kv::Written {
+                    handler: h.name.clone(),
+                    grant: grant.clone(),
+                    span,
+                });
+            }
             out.push(h);
+        }
+        for (span, message) in super::kv::clashes(&kv_written) {
+            p.add(&span, "handler.kv", message);
         }
         match ManifestError::from_list(p.list) {
             None => Ok((dispatch, out)),
@@ -370,6 +386,14 @@ fn handler_settings(
         }
     }
 
+    let kv = match &raw.kv {
+        None => None,
+        Some(v) => super::kv::grant(v, &name).unwrap_or_else(|why| {
+            p.add(&v.span(), "handler.kv", format!("{who}: {why}"));
+            None
+        }),
+    };
+
     (p.list.len() == errors_before).then_some(HandlerSettings {
         name,
         component,
@@ -384,5 +408,6 @@ fn handler_settings(
         retry,
         config,
         openapi,
+        kv,
     })
 }

@@ -11,6 +11,7 @@
 mod error;
 mod handlers;
 mod interpolate;
+mod kv;
 mod queue;
 mod raw;
 mod source;

@@ -57,6 +57,7 @@ pub(super) const HANDLER_KEYS: &[&str] = &[
     "backoff_max_ms",
     "openapi",
     "config",
+    "kv",
 ];
 
 /// The allowed keys of a table, by dotted table name ("" = top level).
@@ -156,4 +157,6 @@ pub(super) struct RawHandler {
     pub backoff_max_ms: Option<Spanned<u64>>,
     pub openapi: Option<Spanned<Vec<Spanned<String>>>>,
     pub config: Option<std::collections::BTreeMap<String, Spanned<String>>>,
+    /// `true`, `false` or a namespace name (checked in `kv.rs`).
+    pub kv: Option<Spanned<toml::Value>>,
 }

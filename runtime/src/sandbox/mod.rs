@@ -90,7 +90,7 @@ use wasmtime::Engine;
 pub use cache::default_cache_dir;
 pub use error::LoadError;
 pub use loaded::LoadedHandler;
-pub use spec::{HandlerLimits, HandlerSpec, OpenApiAccess};
+pub use spec::{HandlerLimits, HandlerSpec, KvAccess, OpenApiAccess};
 pub use version::WIT_VERSION;
 
 use crate::guest_abi::section::{self, GuestInfo};
@@ -244,6 +244,8 @@ impl Sandbox {
             guest,
             config: spec.config,
             openapi: spec.openapi,
+            kv: spec.kv,
+            kv_calls: spec.kv_calls,
             from_cache,
         }))
     }

@@ -9,10 +9,12 @@ use std::time::Instant;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::WasiCtx;
 
+use crate::kv::run::RunState;
+use crate::kv::stats::HandlerCalls;
 use crate::sandbox::host;
 use crate::sandbox::limiter::TotalMemoryLimiter;
 use crate::sandbox::logs::LogSink;
-use crate::sandbox::spec::OpenApiAccess;
+use crate::sandbox::spec::{KvAccess, OpenApiAccess};
 
 /// Who is calling, for `feishu-request`: the handler, the event, and how many OpenAPI calls
 /// this run has made so far (the index of the next one; reset at the start of every call).
@@ -34,6 +36,12 @@ pub(crate) struct HostState {
     pub(crate) deadline: Instant,
     /// The handler's `feishu-request` grant and client; `None`: denied.
     pub(crate) openapi: Option<OpenApiAccess>,
+    /// The handler's `kv-*` grant and store; `None`: denied.
+    pub(crate) kv: Option<KvAccess>,
+    /// Where its `kv-*` calls are counted.
+    pub(crate) kv_calls: Arc<HandlerCalls>,
+    /// The current call's key-value writes (reset at the start of every call).
+    pub(crate) kv_run: RunState,
     /// The current call.
     pub(crate) call: CallContext,
 }
@@ -43,6 +51,7 @@ impl HostState {
         memory_limit: u64,
         config: Arc<BTreeMap<String, String>>,
         openapi: Option<OpenApiAccess>,
+        kv: (Option<KvAccess>, Arc<HandlerCalls>),
         handler: Arc<str>,
     ) -> Self {
         let logs = LogSink::default();
@@ -54,6 +63,9 @@ impl HostState {
             config,
             deadline: Instant::now(),
             openapi,
+            kv: kv.0,
+            kv_calls: kv.1,
+            kv_run: RunState::default(),
             call: CallContext {
                 handler,
                 ..CallContext::default()
@@ -76,6 +88,7 @@ impl HostState {
         let _ = self.logs.take();
         self.call.dedupe_id.clear();
         self.call.next_request = 0;
+        self.kv_run.reset();
         self
     }
 }
