@@ -39,6 +39,8 @@ enum Command {
     Guest(aviary::cli::guest::GuestArgs),
     /// Dead letters of the manifest's queue: list, show, replay, purge.
     Dlq(aviary::cli::dlq::DlqArgs),
+    /// Handlers' key-value state in the manifest's queue backend: list, get, set, delete.
+    Kv(aviary::cli::kv::KvArgs),
     /// Play Feishu on 127.0.0.1 (endpoint API, WebSocket gateway, OpenAPI stubs, control API).
     Emulator(aviary::emulator::cli::EmulatorArgs),
 }
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
         Command::Invoke(args) => aviary::cli::invoke::run(args),
         Command::Guest(args) => aviary::cli::guest::run(args),
         Command::Dlq(args) => aviary::cli::dlq::run(args),
+        Command::Kv(args) => aviary::cli::kv::run(args),
         Command::Emulator(args) => aviary::emulator::cli::run(args),
     }
 }

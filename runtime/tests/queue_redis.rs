@@ -5,7 +5,9 @@
 //! as queue_crash.rs), the killed instance's jobs must be claimed by the survivors, and every
 //! event must have exactly one effect: the recorder replies to each event through the
 //! `feishu-request` import, and the emulator must have sent exactly one reply per event and
-//! nothing else. Also `rediss://`: TLS to a `redis-server` with certificates made by the test.
+//! nothing else; and every chat's key-value counter (incremented by every run, committed with
+//! the run's outcome in the same script) must equal its handled events exactly. Also
+//! `rediss://`: TLS to a `redis-server` with certificates made by the test.
 //! Needs `redis-server` on PATH (scripts/setup-tests.sh installs it); without it the test fails.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -18,18 +20,22 @@ use aviary::queue::redis::{RedisStore, RedisUrl};
 use aviary::queue::QueueStore;
 
 mod queue_support;
+use queue_support::kv::{assert_counts, expected_counts, KV_COUNTER, KV_GRANT};
 use queue_support::*;
 
 /// The manifest of this test: the Redis queue at `redis_url`, a claim timeout short enough for
 /// the test yet long enough that a live instance on a loaded 2-core machine (heartbeats late
 /// under load) is not mistaken for a dead one,
-/// retries slow enough that a killed instance surely holds jobs, and a reply to every event.
+/// retries slow enough that a killed instance surely holds jobs, a reply to every event and a
+/// key-value counter per chat.
 fn manifest(dir: &Path, emu: &Emulator, redis_url: &str) -> PathBuf {
     write_manifest(
         dir,
         emu,
         &format!("backend = \"{redis_url}\"\nclaim_idle_secs = 10\n"),
-        &format!("max_attempts = 3\nbackoff_ms = 2000\nbackoff_max_ms = 4000\n{REPLY}"),
+        &format!(
+            "max_attempts = 3\nbackoff_ms = 2000\nbackoff_max_ms = 4000\n{KV_GRANT}{REPLY}{KV_COUNTER}"
+        ),
     )
 }
 
@@ -345,6 +351,11 @@ async fn three_instances_share_one_redis_one_is_sigkilled_every_event_handled_an
     let listed = dlq_list(&manifest);
     assert_eq!(listed.lines().count(), requested_dead.len(), "{listed}");
     assert!(listed.contains("rejected: asked to reject"), "{listed}");
+
+    // Exactly once by key-value state across instances: runs cut off by the kill (re-run by a
+    // survivor) and retried attempts incremented too, and none of those writes was committed.
+    let chats = assert_counts(&manifest, &expected_counts(N, &requested_dead));
+    eprintln!("redis multi-instance, key-value: {chats} chat counters exact");
 }
 
 /// An `im.message.receive_v1` envelope `om_<i>` in chat `chat`.

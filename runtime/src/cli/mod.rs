@@ -1,5 +1,5 @@
-//! Subcommands that work on a manifest without connecting: `aviary check`, `aviary invoke` and
-//! `aviary dlq`.
+//! Subcommands that work on a manifest without connecting: `aviary check`, `aviary invoke`,
+//! `aviary dlq` and `aviary kv`.
 //! Each takes the sandbox loader as a parameter in its library entry point, so it is testable
 //! with fake handlers; the binary passes [`crate::app::wasm::sandbox_loader`].
 
@@ -7,6 +7,7 @@ pub mod check;
 pub mod dlq;
 pub mod guest;
 pub mod invoke;
+pub mod kv;
 
 use crate::app::loading::HandlerLoader;
 

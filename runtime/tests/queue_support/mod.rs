@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use aviary::emulator::{Emulator, EmulatorConfig};
 
+pub mod kv;
+
 pub const APP_ID: &str = "cli_0123456789abcdef";
 
 pub fn repo_root() -> PathBuf {

@@ -15,6 +15,7 @@
 //! per commit); each namespace's usage (keys, bytes of keys + values), kept exact by every
 //! write and every removal of an expired entry. Reads never return an expired entry.
 
+pub mod admin;
 pub mod apply;
 pub mod disk;
 pub mod memory;
