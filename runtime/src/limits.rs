@@ -5,11 +5,21 @@ use std::time::Duration;
 
 use crate::protocol::reassembly::ReassemblyLimits;
 
-/// The one wording of a count bound: `n` when it is in `1..=max`, else why not. Each subsystem's
-/// settings type checks its fields with it; the manifest attaches the key and the line.
-pub fn within(n: u64, max: u64) -> Result<u64, String> {
+/// A count outside `1..=max`; its message is the one wording of a count bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("must be between 1 and {max} (got {got})")]
+pub struct OutOfRange {
+    /// The largest value allowed.
+    pub max: u64,
+    /// The value given.
+    pub got: u64,
+}
+
+/// `n` when it is in `1..=max`, else [`OutOfRange`]. Each subsystem's settings type checks its
+/// count fields with it; the manifest attaches the key and the line.
+pub fn within(n: u64, max: u64) -> Result<u64, OutOfRange> {
     if n == 0 || n > max {
-        Err(format!("must be between 1 and {max} (got {n})"))
+        Err(OutOfRange { max, got: n })
     } else {
         Ok(n)
     }
@@ -87,7 +97,9 @@ pub const WRITER_QUEUE_CAPACITY: usize = 1024;
 /// empty it flushes at once, so a lone ack is never delayed.
 pub const WRITER_BATCH_FRAMES: usize = 64;
 
-/// On shutdown, how long to wait for handlers in flight so their acks can still be sent.
+/// On shutdown, how long to wait for handlers in flight: the connection's, so their acks can
+/// still be sent, and the queue's running jobs, so they are committed (a job cut off here
+/// simply runs again at the next start).
 pub const SHUTDOWN_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The reassembly bounds above, as the protocol module's type.
@@ -101,89 +113,14 @@ pub fn reassembly_limits() -> ReassemblyLimits {
     }
 }
 
-/// How long a successfully handled event id is remembered to answer redeliveries from memory.
-/// Feishu's retry ladder (15 s, 5 min, 1 h, 6 h) spans about 7.1 h; 8 h outlasts it (§7,
-/// AionCore#796 lost to a 5-minute window).
+/// How long a handled event id is remembered to answer redeliveries: in memory (without the
+/// queue), and the default `queue.dedupe_window_secs` of the durable queue. Feishu's retry
+/// ladder (15 s, 5 min, 1 h, 6 h) spans about 7.1 h; 8 h outlasts it (§7; botmux settled on the
+/// same after AionCore#796 was bitten by a 5-minute window).
 pub const DEDUPE_WINDOW: Duration = Duration::from_secs(8 * 3600);
 
 /// Most event ids remembered for dedupe (oldest forgotten first): ~100 B each, ~10 MiB at most.
 pub const DEDUPE_MAX_ENTRIES: usize = 100_000;
-
-/// Defaults and bounds of the emulator ([`crate::emulator`]), each with its reason.
-pub mod emulator {
-    use std::time::Duration;
-
-    /// `service_id` put into endpoint URLs: the value seen in production URLs (§1.2).
-    pub const SERVICE_ID: i32 = 33554678;
-
-    /// Live connections per app before the gateway refuses with 514/1000040350: Feishu's
-    /// documented limit of 50 connections per app (§7).
-    pub const MAX_CONNECTIONS: usize = 50;
-
-    /// Payloads larger than this are split into `sum`/`seq` fragments. 64 KiB keeps every
-    /// WebSocket message far below Python `websockets`' 1 MiB limit (§2, §10 scenario 27).
-    pub const FRAGMENT_SIZE: usize = 64 * 1024;
-
-    /// How long a client has to ack an event: the documented 3-second deadline (§7).
-    pub const ACK_TIMEOUT: Duration = Duration::from_secs(3);
-
-    /// Waits before each redelivery: the webhook retry schedule the docs say applies to long
-    /// connections too (15 s, 5 min, 1 h, 6 h; §7).
-    pub const REDELIVERY_LADDER: [Duration; 4] = [
-        Duration::from_secs(15),
-        Duration::from_secs(5 * 60),
-        Duration::from_secs(60 * 60),
-        Duration::from_secs(6 * 60 * 60),
-    ];
-
-    /// Most messages the delivery engine sends per hold of the state lock. A burst (100k
-    /// events in the benchmark) goes out in slices, so acks — which need the same lock — are
-    /// matched while it is sent instead of queueing behind the whole burst.
-    pub const SEND_BATCH: usize = 256;
-
-    /// Most queued frames the gateway writes to one socket before it flushes: a burst shares
-    /// writes (as a real server's buffered socket does) instead of one syscall per frame; an
-    /// idle queue flushes at once, so a lone frame is never delayed.
-    pub const WRITE_BATCH_FRAMES: usize = 64;
-
-    /// Most inbound messages already in a connection's read buffer handled under one hold of
-    /// the state lock: a client that acks in batches costs one lock, one engine wake-up and one
-    /// change notice per batch instead of per ack.
-    pub const READ_BATCH_MESSAGES: usize = 64;
-
-    /// Lifetime of an issued tenant_access_token: Feishu's 2 h (§9.1).
-    pub const TENANT_TOKEN_TTL: Duration = Duration::from_secs(2 * 60 * 60);
-
-    /// Most entries kept in each record log (acks, pings, requests, …); the oldest are dropped
-    /// first. Far above any test, small enough to bound a long-running demo's memory.
-    pub const MAX_RECORDS: usize = 100_000;
-
-    /// How long a send/reply `uuid` is remembered: Feishu sends at most one message per uuid
-    /// within 1 hour (§9.2); a later request with the same uuid sends a new message.
-    pub const MESSAGE_UUID_WINDOW: Duration = Duration::from_secs(60 * 60);
-
-    /// Most bytes of a junk message kept in its record: enough to see what it was.
-    pub const MAX_RECORDED_JUNK_BYTES: usize = 4 * 1024;
-
-    /// Largest WebSocket message accepted from a client (16 MiB): acks are tiny, so anything
-    /// near this is hostile; the limit keeps one connection from exhausting memory.
-    pub const MAX_CLIENT_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
-
-    /// An unused connection ticket expires after this long. Clients dial within seconds of the
-    /// endpoint answer; expiry only bounds memory.
-    pub const TICKET_TTL: Duration = Duration::from_secs(10 * 60);
-
-    /// Most unused tickets held; the oldest are dropped first.
-    pub const MAX_OUTSTANDING_TICKETS: usize = 10_000;
-
-    /// After sending a close frame, how long to wait for the client's close reply before
-    /// dropping the TCP connection (§8.2: a server should close TCP after its close frame).
-    pub const CLOSE_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
-
-    /// Time allowed for a WebSocket upgrade request to arrive after TCP accept, so an idle
-    /// socket cannot hold a gateway slot forever.
-    pub const UPGRADE_TIMEOUT: Duration = Duration::from_secs(10);
-}
 
 /// Defaults and bounds of the handler sandbox ([`crate::sandbox`]), each with its reason.
 /// Measurements cited are in `docs/sandbox.md`, "Fuel" (wasmtime 48, 2-core VM).
@@ -195,7 +132,7 @@ pub mod sandbox {
     pub const MAX_TIMEOUT: Duration = Duration::from_secs(300);
 
     /// Largest single linear memory any handler may have (the pooling allocator's slot size;
-    /// a handler's `memory` above this is refused at load). Each slot reserves this much
+    /// `HandlerLimits` refuses a handler `memory` above it). Each slot reserves this much
     /// virtual address space (never committed until used), times [`MEMORIES_PER_INSTANCE`] ×
     /// [`POOL_INSTANCES`].
     pub const MAX_MEMORY_BYTES: u64 = 1024 * 1024 * 1024;
@@ -354,11 +291,6 @@ pub mod queue {
     /// Largest `queue.capacity` (the scheduler keeps each held job's record in memory).
     pub const MAX_CAPACITY: u64 = 10_000_000;
 
-    /// Default `queue.dedupe_window_secs`: 8 h, longer than Feishu's redelivery ladder
-    /// (15 s + 5 min + 1 h + 6 h ≈ 7.1 h, §7); botmux settled on the same after AionCore#796 was
-    /// bitten by a 5-minute window.
-    pub const DEDUPE_WINDOW: Duration = Duration::from_secs(8 * 3600);
-
     /// Shortest `queue.dedupe_window_secs` accepted: the ladder's first step (15 s) plus the 3 s
     /// ack deadline; anything shorter lets the first redelivery through.
     pub const MIN_DEDUPE_WINDOW: Duration = Duration::from_secs(18);
@@ -379,10 +311,6 @@ pub mod queue {
     /// After a failed commit, wait this long before trying the pending settlements again (a
     /// full disk does not clear in microseconds; retrying in a loop would only flood the log).
     pub const COMMIT_RETRY_DELAY: Duration = Duration::from_millis(500);
-
-    /// On shutdown, how long to wait for running jobs to finish and be committed. Matches the
-    /// connection's drain; a job cut off here simply runs again at the next start.
-    pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(10);
 
     /// Redis backend: a pending entry whose owner has not touched it for this long is claimed
     /// (XAUTOCLAIM) by another instance, i.e. how long a SIGKILLed instance's events wait before
@@ -473,8 +401,9 @@ pub mod openapi {
     /// Feishu's limit of the send and reply APIs per receiver: 5 messages per second to one
     /// user or one chat (shared by the bots in it). Exceeding it answers HTTP 429 / code
     /// 99991400, so the host paces sends and replies under it for every guest language
-    /// (`openapi::pacing`); the emulator enforces the same number. (Feishu's per-app limits,
-    /// 50 per second and 1,000 per minute, are met by retrying a 429 after its reset.)
+    /// (`openapi::pacing`); the emulator enforces the same number with code of its own.
+    /// (Feishu's per-app limits, 50 per second and 1,000 per minute, are met by retrying a
+    /// 429 after its reset.)
     pub const RECEIVER_SEND_LIMIT: usize = 5;
 
     /// The window of [`RECEIVER_SEND_LIMIT`].

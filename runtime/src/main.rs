@@ -42,7 +42,8 @@ enum Command {
     /// Handlers' key-value state in the manifest's queue backend: list, get, set, delete.
     Kv(aviary::cli::kv::KvArgs),
     /// Play Feishu on 127.0.0.1 (endpoint API, WebSocket gateway, OpenAPI stubs, control API).
-    Emulator(aviary::emulator::cli::EmulatorArgs),
+    #[cfg(feature = "emulator")]
+    Emulator(aviary_emulator::cli::EmulatorArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +56,7 @@ fn main() -> ExitCode {
         Command::Guest(args) => aviary::cli::guest::run(args),
         Command::Dlq(args) => aviary::cli::dlq::run(args),
         Command::Kv(args) => aviary::cli::kv::run(args),
-        Command::Emulator(args) => aviary::emulator::cli::run(args),
+        #[cfg(feature = "emulator")]
+        Command::Emulator(args) => aviary::cli::emulator::run(args),
     }
 }

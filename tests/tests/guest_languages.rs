@@ -19,8 +19,8 @@ use aviary::handler::{Failure, GuestEvent, Invocation, Invoke, Outcome};
 use aviary::limits::sandbox::HEAVY_GUEST_DEFAULT_REUSE;
 use aviary::protocol::envelope::EventKind;
 use aviary::sandbox::{HandlerLimits, HandlerSpec, LoadedHandler, Sandbox, SandboxConfig};
-use aviary_tests::lang_guests::{self, js, py, JsEngine};
-use aviary_tests::*;
+use aviary_test_support::lang_guests::{self, js, py, JsEngine};
+use aviary_test_support::*;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -60,19 +60,17 @@ fn sandbox() -> &'static Sandbox {
 
 fn load(lang: Lang, limits: HandlerLimits, reuse: Option<u32>) -> LoadedHandler {
     let mut spec = HandlerSpec::new(format!("{lang:?}"), lang.test_guest());
-    spec.limits = limits;
-    spec.reuse = reuse;
+    spec.limits = limits.with_reuse(reuse.map(u64::from)).unwrap();
     spec.config = BTreeMap::from([("greeting".to_string(), "hello from config".to_string())]);
     // Compiling a 12–18 MB component takes seconds: off the async workers.
     sandbox().load(spec).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn limits(timeout_ms: u64, memory_mb: u64) -> HandlerLimits {
-    HandlerLimits {
-        timeout: Duration::from_millis(timeout_ms),
-        memory_bytes: memory_mb << 20,
-        fuel: None,
-    }
+    HandlerLimits::default()
+        .with_timeout_ms(timeout_ms)
+        .and_then(|l| l.with_memory_mb(memory_mb))
+        .unwrap()
 }
 
 fn event(id: &str, event_type: &str) -> GuestEvent {
@@ -81,7 +79,7 @@ fn event(id: &str, event_type: &str) -> GuestEvent {
     } else {
         EventKind::Event
     };
-    aviary_tests::guests::event(id, event_type, kind)
+    aviary_test_support::guests::event(id, event_type, kind)
 }
 
 fn assert_answers(inv: &Invocation, id: &str) {
@@ -241,7 +239,7 @@ async fn check_and_invoke_work_on_the_javascript_and_python_examples() {
     let m = manifest(&dir);
     std::env::set_var(
         "XDG_CACHE_HOME",
-        aviary_tests::target_dir().join("guest-lang"),
+        aviary_test_support::target_dir().join("guest-lang"),
     );
     let report = tokio::task::spawn_blocking({
         let m = m.clone();

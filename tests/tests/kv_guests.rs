@@ -14,7 +14,7 @@ use aviary::kv::{KvQuotas, KvStats, KvStore};
 use aviary::protocol::envelope::EventKind;
 use aviary::queue::kv::memory::MemoryKv;
 use aviary::sandbox::{HandlerSpec, KvAccess, LoadedHandler, Sandbox, SandboxConfig};
-use aviary_tests::lang_guests::{self, js, py, JsEngine};
+use aviary_test_support::lang_guests::{self, js, py, JsEngine};
 use serde_json::{json, Value};
 
 fn sandbox() -> &'static Sandbox {
@@ -54,7 +54,7 @@ async fn exercise(name: &str, path: PathBuf) {
         quotas: KvQuotas::default(),
     };
     let h = load(name, path.clone(), Some(access), &stats).await;
-    let event = |id: &str, ty: &str| aviary_tests::guests::event(id, ty, EventKind::Event);
+    let event = |id: &str, ty: &str| aviary_test_support::guests::event(id, ty, EventKind::Event);
 
     for (n, id) in [(1, "e1"), (2, "e2")] {
         let inv = h.invoke(&event(id, "im.message.receive_v1")).await;
@@ -130,12 +130,12 @@ async fn exercise(name: &str, path: PathBuf) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rust_sdk() {
-    exercise("rust", aviary_tests::guests::guest("kv-sdk")).await;
+    exercise("rust", aviary_test_support::guests::guest("kv-sdk")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn go_sdk() {
-    let path = aviary_tests::go_guests::go_component(
+    let path = aviary_test_support::go_guests::go_component(
         "tests/go-guests/kv",
         aviary::guest_build::DEFAULT_ARENA_MIB,
     )

@@ -9,7 +9,7 @@ use crate::handler::Invoke;
 use crate::kv::KvQuotas;
 use crate::manifest::HandlerSettings;
 use crate::openapi::{FeishuClient, OpenApiApp};
-use crate::sandbox::{HandlerLimits, HandlerSpec, KvAccess, OpenApiAccess, Sandbox, SandboxConfig};
+use crate::sandbox::{HandlerSpec, KvAccess, OpenApiAccess, Sandbox, SandboxConfig};
 
 /// The loader that compiles and instantiates handlers in the Wasm sandbox (one per process;
 /// compiled components cached under the default cache directory). Fuel is metered only for
@@ -56,7 +56,8 @@ impl HandlerLoader for SandboxLoader {
                 let client = match clients.iter().find(|(app, _)| *app == o.app) {
                     Some((_, c)) => c.clone(),
                     None => {
-                        let c = Arc::new(FeishuClient::new(o.app.clone())?);
+                        let c =
+                            Arc::new(FeishuClient::new(o.app.clone()).map_err(|e| e.to_string())?);
                         clients.push((o.app.clone(), c.clone()));
                         c
                     }
@@ -78,12 +79,7 @@ impl HandlerLoader for SandboxLoader {
         let spec = HandlerSpec {
             name: h.name.clone(),
             component: h.component.clone(),
-            limits: HandlerLimits {
-                fuel: h.fuel,
-                timeout: h.timeout,
-                memory_bytes: h.memory_bytes(),
-            },
-            reuse: h.reuse,
+            limits: h.limits,
             config: h.config.clone(),
             openapi,
             kv: kv_access,

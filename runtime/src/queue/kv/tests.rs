@@ -240,7 +240,8 @@ async fn disk_backend() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_backend() {
-    use crate::queue::redis::{test_server::RedisServer, RedisStore, RedisUrl};
+    use crate::queue::redis::{RedisStore, RedisUrl};
+    use aviary_redis_test_server::RedisServer;
     let server = RedisServer::start();
     let url = RedisUrl::new(server.url(0));
     let store = RedisStore::open(&url, "cli_kv", "one", Duration::from_secs(30))
@@ -281,7 +282,8 @@ async fn redis_backend() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_redis_the_writes_of_a_settlement_that_is_refused_are_refused_too() {
-    use crate::queue::redis::{test_server::RedisServer, RedisStore, RedisUrl};
+    use crate::queue::redis::{RedisStore, RedisUrl};
+    use aviary_redis_test_server::RedisServer;
     let server = RedisServer::start();
     let url = RedisUrl::new(server.url(0));
     let idle = Duration::from_millis(600);

@@ -65,8 +65,6 @@ mod dead;
 mod endpoint;
 mod names;
 mod scripts;
-#[doc(hidden)]
-pub mod test_server;
 #[cfg(test)]
 mod tests;
 
