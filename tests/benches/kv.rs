@@ -57,7 +57,9 @@ async fn per_call(store: &dyn KvStore) -> (f64, f64, f64) {
     let run = RunState::default();
     for r in 0..runs {
         for i in 0..100 {
-            run.get(&s, &format!("k{}", (r * 100 + i) % 1000)).await.unwrap();
+            run.get(&s, &format!("k{}", (r * 100 + i) % 1000))
+                .await
+                .unwrap();
         }
     }
     let get = start.elapsed().as_secs_f64() * 1e6 / (runs * 100) as f64;

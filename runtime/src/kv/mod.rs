@@ -12,8 +12,8 @@
 //!
 //! - [`grant`]: the manifest's grant ([`KvGrant`]) and the quotas ([`KvQuotas`]);
 //! - [`run`]: one run's view and the quota checks;
-//! - [`write`]: what a run writes, and what applying a write means (for every backend);
-//! - [`store`]: [`KvStore`], committed state, implemented by each queue backend;
+//! - [`mod@write`]: what a run writes, and what applying a write means (for every backend);
+//! - `store`: [`KvStore`], committed state, implemented by each queue backend;
 //! - [`stats`]: calls counted per handler, operation and outcome.
 
 pub mod grant;

@@ -183,7 +183,19 @@ impl RunState {
         key: &str,
         delta: i64,
     ) -> Result<i64, CallError> {
-        let current = self.get(s, key).await?;
+        s.check_key(key)?;
+        // One read of the committed entry serves both the view and the quota's base.
+        let committed = match self.touched.get(key) {
+            Some(_) => None,
+            None => Some(s.committed(key).await?),
+        };
+        let current = match (&committed, self.touched.get(key).map(|t| &t.write)) {
+            (Some(c), _) => c.clone(),
+            (None, Some(Write::Set { value, .. })) => Some(value.clone()),
+            (None, Some(Write::Delete)) => None,
+            (None, Some(Write::Add(d))) => Some(add_to(s.committed(key).await?.as_deref(), *d)),
+            (None, None) => unreachable!("untouched keys were read above"),
+        };
         let n = match current.as_deref() {
             None => 0,
             Some(v) => match as_integer(v) {
@@ -215,7 +227,8 @@ impl RunState {
             None => Write::Add(delta),
         };
         let bytes = entry_bytes(key, &sum.to_string());
-        self.write(s, key, Some(bytes), write).await?;
+        let base = committed.map(|c| c.map(|v| entry_bytes(key, &v)));
+        self.write_known(s, key, Some(bytes), write, base).await?;
         Ok(sum)
     }
 
@@ -281,6 +294,18 @@ impl RunState {
         bytes: Option<u64>,
         write: Write,
     ) -> Result<(), CallError> {
+        self.write_known(s, key, bytes, write, None).await
+    }
+
+    /// [`RunState::write`] with the committed entry's bytes already read (`Some`), if so.
+    async fn write_known(
+        &mut self,
+        s: &Scope<'_>,
+        key: &str,
+        bytes: Option<u64>,
+        write: Write,
+        committed: Option<Option<u64>>,
+    ) -> Result<(), CallError> {
         let base = match self.touched.get(key) {
             Some(t) => t.base,
             None => {
@@ -293,7 +318,10 @@ impl RunState {
                         ),
                     );
                 }
-                s.committed(key).await?.map(|v| entry_bytes(key, &v))
+                match committed {
+                    Some(base) => base,
+                    None => s.committed(key).await?.map(|v| entry_bytes(key, &v)),
+                }
             }
         };
         let before = self.touched.get(key).map_or(base, |t| t.now);

@@ -1,7 +1,7 @@
 //! Key-value state in the queue's redb file. Tables: `kv` ((namespace, key) → (expiry ms, 0:
 //! none; value)), `kv_expiry` ((expiry ms, namespace, key) → ()) for pruning in expiry order,
 //! `kv_usage` (namespace → (keys, bytes)). A batch's writes go into the commit's own write
-//! transaction ([`commit`]). Reads ([`DiskKv`]) open a read transaction on the caller's task:
+//! transaction (`commit`). Reads ([`DiskKv`]) open a read transaction on the caller's task:
 //! redb's readers see the last commit and never wait for a writer's fsync, and a lookup of a
 //! small entry reads a few cached pages (microseconds), so it is not moved to a blocking thread.
 

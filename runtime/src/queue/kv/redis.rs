@@ -1,6 +1,6 @@
 //! Key-value state in Redis, next to the queue's keys (layout in `lua/kv.lua`), so every
 //! instance of an app shares it. A batch's writes are arguments of the commit script
-//! ([`commit_args`]) and are applied in the branch that applies their job's settlement — only
+//! (`commit_args`) and are applied in the branch that applies their job's settlement — only
 //! while the job is still in the committing instance's pending list — so an instance that
 //! stalled and lost the job to another writes nothing either. Reads are one small script each
 //! (a value with its expiry checked; a page of keys).
