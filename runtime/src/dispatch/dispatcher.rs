@@ -333,6 +333,13 @@ impl Run {
             }
         }
         guest_log::emit(name, &self.event.event_id, &self.trace_id, &invocation.logs);
+        super::run_log::finished(
+            name,
+            &self.event.event_id,
+            &self.trace_id,
+            self.event.attempt,
+            &invocation,
+        );
         self.record(index, name, &invocation);
         invocation.result
     }

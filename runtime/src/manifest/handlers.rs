@@ -9,6 +9,7 @@ use toml::Spanned;
 
 use super::raw::{RawDispatch, RawHandler};
 use super::{Context, ManifestError};
+use crate::build::BuildSettings;
 use crate::dispatch::router::EventPattern;
 use crate::dispatch::{DispatchMode, DispatchSettings, HandlerRoute};
 use crate::kv::KvGrant;
@@ -54,6 +55,8 @@ pub struct HandlerSettings {
     /// `kv = true` (its own namespace) or `kv = "name"` (a shared one): what its `kv-*` calls
     /// read and write. `None`: every call is denied.
     pub kv: Option<KvGrant>,
+    /// `[handler.build]`: how `aviary build` makes `component`; `None`: built elsewhere.
+    pub build: Option<BuildSettings>,
 }
 
 /// Collects problems instead of stopping at the first.
@@ -310,6 +313,11 @@ fn handler_settings(
             None
         }),
     };
+    let build = raw.build.as_ref().and_then(|b| {
+        p.cx.build_settings(b, base, &who)
+            .map_err(|e| p.list.push(e))
+            .ok()
+    });
 
     (p.list.len() == errors_before).then_some(HandlerSettings {
         name,
@@ -321,6 +329,7 @@ fn handler_settings(
         config,
         openapi,
         kv,
+        build,
     })
 }
 

@@ -58,7 +58,10 @@ pub(super) const HANDLER_KEYS: &[&str] = &[
     "openapi",
     "config",
     "kv",
+    "build",
 ];
+/// Keys allowed in `[handler.build]`.
+pub(super) const BUILD_KEYS: &[&str] = &["source", "lang", "command"];
 
 /// The allowed keys of a table, by dotted table name ("" = top level).
 pub(super) fn allowed_keys(table: &str) -> &'static [&'static str] {
@@ -69,6 +72,7 @@ pub(super) fn allowed_keys(table: &str) -> &'static [&'static str] {
         "dispatch" => DISPATCH_KEYS,
         "queue" => QUEUE_KEYS,
         "handler" => HANDLER_KEYS,
+        "handler.build" => BUILD_KEYS,
         _ => &[],
     }
 }
@@ -159,4 +163,14 @@ pub(super) struct RawHandler {
     pub config: Option<std::collections::BTreeMap<String, Spanned<String>>>,
     /// `true`, `false` or a namespace name (checked in `kv.rs`).
     pub kv: Option<Spanned<toml::Value>>,
+    pub build: Option<Spanned<RawBuild>>,
+}
+
+/// `[handler.build]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBuild {
+    pub source: Option<Spanned<String>>,
+    pub lang: Option<Spanned<String>>,
+    pub command: Option<Spanned<String>>,
 }
