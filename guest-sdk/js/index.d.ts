@@ -39,6 +39,25 @@ export const config: {
   getOr(key: string, fallback: string): string;
 };
 
+/** A key-value call the host refused (a denial, a quota, a bad argument, the store). */
+export class KvError extends Error {}
+
+/**
+ * The handler's key-value state (manifest `kv = true` or `kv = "name"`): reads see committed
+ * state plus this run's writes; the writes commit with a done/respond outcome, exactly once.
+ */
+export const kv: {
+  get(key: string): string | undefined;
+  set(key: string, value: string, ttlSecs?: number): void;
+  delete(key: string): void;
+  /** Adds delta (32-bit) and returns the value this run now sees; added at commit. */
+  increment(key: string, delta?: number): number;
+  /** Up to `limit` keys (0: 1,000) starting with `prefix`, after `after`. */
+  list(prefix?: string, after?: string, limit?: number): string[];
+  getJson<T = unknown>(key: string, fallback?: T): T | undefined;
+  setJson(key: string, value: unknown, ttlSecs?: number): void;
+};
+
 export type EventKind = 'event' | 'callback';
 
 export class Event {

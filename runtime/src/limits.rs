@@ -492,3 +492,37 @@ pub mod http {
     /// for a burst of events to reuse it, short enough not to hold sockets for idle handlers.
     pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 }
+
+/// Key-value state of handlers ([`crate::kv`]): the quotas a handler's writes are checked
+/// against (an over-quota write is an error the guest gets, never a trap), and the bounds that
+/// keep one run's write set and one commit short.
+pub mod kv {
+    /// Longest key (bytes). Keys are names (`chat:oc_…:history`), not data; 512 bytes holds any
+    /// composite of Feishu ids with room to spare.
+    pub const MAX_KEY_BYTES: usize = 512;
+
+    /// Largest value (256 KiB): enough for a chat's recent conversation as JSON, small enough
+    /// that a commit carrying a run's writes stays far below a Redis request's and a redb
+    /// page-cache's comfort.
+    pub const MAX_VALUE_BYTES: usize = 256 * 1024;
+
+    /// Most keys in one namespace (100,000): a counter or a conversation per chat for a large
+    /// tenant. Beyond it a write that adds a key is refused (deletes and updates still work).
+    pub const MAX_KEYS_PER_NAMESPACE: u64 = 100_000;
+
+    /// Most bytes (keys + values) in one namespace (64 MiB): bounds what one app's handlers keep
+    /// in the queue's file or Redis next to the queue itself.
+    pub const MAX_BYTES_PER_NAMESPACE: u64 = 64 * 1024 * 1024;
+
+    /// Most distinct keys one run may write (1,000): the run's writes travel in the commit that
+    /// settles its event, which must stay short (one write transaction, one Lua script).
+    pub const MAX_WRITES_PER_RUN: usize = 1_000;
+
+    /// Most keys one `kv-list` call returns (also its default when the guest asks for 0): a
+    /// page; the guest continues after the last key it got.
+    pub const MAX_LIST_KEYS: u32 = 1_000;
+
+    /// Expired entries removed per commit (oldest first), so one commit stays short; reads never
+    /// see an expired entry, so this only bounds how fast their space is given back.
+    pub const EXPIRE_PRUNE_PER_COMMIT: usize = 256;
+}

@@ -36,6 +36,21 @@ _sdk._install(lambda level, message: wit_world.log(_LEVELS.get(level, _t.Level.I
 from aviary_guest import http as _http
 _http._install(wit_world.http_send)
 
+from componentize_py_types import Err as _Err
+from aviary_guest import kv as _kv
+
+
+def _refused(f):
+    def call(*args):
+        try:
+            return f(*args)
+        except _Err as e:
+            raise _kv.KvError(e.value) from None
+    return call
+
+
+_kv._install(*(_refused(f) for f in (wit_world.kv_get, wit_world.kv_set, wit_world.kv_delete, wit_world.kv_increment, wit_world.kv_list)))
+
 _handle = getattr(_user, "handle", None)
 if not callable(_handle):
     raise RuntimeError("{file} must define a function handle(event)")

@@ -45,6 +45,8 @@ mod wasm {
         bindings::feishu_request(method, path, body)
     }
 
+    pub(crate) use crate::kv_host::wasm::*;
+
     fn install_panic_hook() {
         static ONCE: std::sync::Once = std::sync::Once::new();
         ONCE.call_once(|| {
@@ -96,6 +98,8 @@ mod wasm {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) use crate::kv_host::shim::*;
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) use shim::{config_get, feishu_request, log};
 
@@ -156,6 +160,8 @@ pub mod testing {
     use super::shim::{ANSWERS, CONFIG, LOGS, REQUESTS};
     pub use crate::http::shim::{push_http_answer, take_http_requests};
     use crate::Level;
+
+    pub use crate::kv_host::testing::*;
 
     /// Sets a value returned by [`crate::config::get`] on this thread.
     pub fn set_config(key: impl Into<String>, value: impl Into<String>) {

@@ -14,6 +14,8 @@
 //!   with the token and idempotency keys added by the host; granted in the manifest.
 //! * [`http`]: outbound HTTP to the hosts the manifest allows (`allowed_outbound_hosts`):
 //!   `http::get(url)`, `http::Request::post(url).json(&v)?.send()?`.
+//! * [`kv`]: key-value state whose writes commit with the event's outcome (exactly once);
+//!   granted in the manifest.
 //!
 //! ```no_run
 //! use aviary_guest::prelude::*;
@@ -52,6 +54,8 @@ pub mod events;
 pub mod feishu;
 mod host;
 pub mod http;
+pub mod kv;
+mod kv_host;
 mod log;
 mod outcome;
 
@@ -84,6 +88,7 @@ pub mod prelude {
     pub use crate::events::{self, EventBody, TypedEvent};
     pub use crate::feishu;
     pub use crate::http;
+    pub use crate::kv;
     pub use crate::{debug, error, info, trace, warn};
     pub use crate::{Envelope, Event, EventKind, Handler, Level, Outcome};
 }

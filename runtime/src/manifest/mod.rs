@@ -12,6 +12,7 @@ mod build;
 mod error;
 mod handlers;
 mod interpolate;
+mod kv;
 mod outbound;
 mod queue;
 mod raw;

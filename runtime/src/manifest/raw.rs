@@ -57,6 +57,7 @@ pub(super) const HANDLER_KEYS: &[&str] = &[
     "backoff_max_ms",
     "openapi",
     "config",
+    "kv",
     "build",
     // Outbound HTTP (`crate::outbound`).
     "allowed_outbound_hosts",
@@ -174,6 +175,8 @@ pub(super) struct RawHandler {
     pub backoff_max_ms: Option<Spanned<u64>>,
     pub openapi: Option<Spanned<Vec<Spanned<String>>>>,
     pub config: Option<std::collections::BTreeMap<String, Spanned<String>>>,
+    /// `true`, `false` or a namespace name (checked in `kv.rs`).
+    pub kv: Option<Spanned<toml::Value>>,
     pub build: Option<Spanned<RawBuild>>,
     // Outbound HTTP (`crate::outbound`).
     pub allowed_outbound_hosts: Option<Spanned<Vec<Spanned<String>>>>,

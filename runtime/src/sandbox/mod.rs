@@ -90,7 +90,7 @@ use wasmtime::Engine;
 pub use cache::default_cache_dir;
 pub use error::{LoadError, WorldError};
 pub use loaded::LoadedHandler;
-pub use spec::{HandlerLimits, HandlerSpec, LimitError, OpenApiAccess};
+pub use spec::{HandlerLimits, HandlerSpec, KvAccess, LimitError, OpenApiAccess};
 pub use version::WIT_VERSION;
 
 use crate::guest_abi::section::{self, GuestInfo};
@@ -252,6 +252,8 @@ impl Sandbox {
             config: spec.config,
             openapi: spec.openapi,
             http,
+            kv: spec.kv,
+            kv_calls: spec.kv_calls,
             from_cache,
         }))
     }
