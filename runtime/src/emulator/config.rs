@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::limits::emulator as defaults;
+use crate::openapi::pacing::AppSendLimits;
 use crate::protocol::{ClientConfig, ClientConfigUpdate, MessageType};
 
 /// Everything the emulator needs at start. Most of it can be changed later through
@@ -26,6 +27,9 @@ pub struct EmulatorConfig {
     pub redelivery: RedeliveryPolicy,
     /// Lifetime of issued tenant_access_tokens.
     pub tenant_token_ttl: Duration,
+    /// Feishu's per-app limits on sends and replies (50 per second, 1,000 per minute);
+    /// tests that send thousands of replies raise them (and the manifest's to match).
+    pub app_send_limits: AppSendLimits,
 }
 
 impl Default for EmulatorConfig {
@@ -42,6 +46,7 @@ impl Default for EmulatorConfig {
             fragment_size: defaults::FRAGMENT_SIZE,
             redelivery: RedeliveryPolicy::default(),
             tenant_token_ttl: defaults::TENANT_TOKEN_TTL,
+            app_send_limits: AppSendLimits::default(),
         }
     }
 }

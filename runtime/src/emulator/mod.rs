@@ -22,7 +22,8 @@
 //!   gets the first request's answer and creates no message (counted in
 //!   [`Emulator::duplicate_messages_suppressed`]); created messages are in
 //!   [`Emulator::sent_messages`]. More than Feishu's 5 sends per second to one receiver (a
-//!   reply: to one parent message) are answered HTTP 429, code 99991400, with
+//!   reply: to one parent message), or more than the app's 50 per second or 1,000 per minute
+//!   ([`EmulatorConfig::app_send_limits`]), are answered HTTP 429, code 99991400, with
 //!   `x-ogw-ratelimit-reset` ([`Emulator::rate_limited_sends`]). Any other request to the HTTP port (outside the endpoint and
 //!   the control API) is recorded there too and answered 404, so nothing a client sends to
 //!   the wrong place goes unseen.
@@ -449,9 +450,16 @@ impl Emulator {
 
     /// How many send/reply requests were answered HTTP 429 / code 99991400 because their
     /// receiver (chat or user of a send, parent message of a reply) already had Feishu's limit
-    /// of messages within the last second.
+    /// of messages within the last second, or the app its limit per second or per minute.
     pub fn rate_limited_sends(&self) -> u64 {
         self.shared.lock().rate_limited_sends
+    }
+
+    /// How many CardKit operations on a card (`/open-apis/cardkit/v1/cards/{card_id}/…`) were
+    /// answered HTTP 429 / code 99991400 because the card already had Feishu's 10 within the
+    /// last second.
+    pub fn rate_limited_card_ops(&self) -> u64 {
+        self.shared.lock().rate_limited_card_ops
     }
 
     /// Stops every task, closes the ports, and waits (briefly) for the tasks to end.

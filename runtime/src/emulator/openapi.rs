@@ -18,8 +18,8 @@ use super::endpoint::header_pairs;
 use super::records::{OpenApiCall, SentMessage};
 use super::state::{push_bounded, random_hex, Shared, State};
 use crate::limits::emulator::MESSAGE_UUID_WINDOW;
-use crate::limits::openapi::{RATE_LIMITED_CODE, RECEIVER_SEND_LIMIT};
-use crate::openapi::pacing::receiver_of;
+use crate::limits::openapi::RATE_LIMITED_CODE;
+use crate::openapi::pacing::{paced, Paced};
 
 /// Path of the self-built app token API.
 pub const TENANT_TOKEN_PATH: &str = "/open-apis/auth/v3/tenant_access_token/internal";
@@ -90,28 +90,37 @@ pub(crate) async fn handle(
     drop(state);
     shared.changed();
     let mut response = (status, axum::Json(answer)).into_response();
-    if let Some(reset) = limited {
+    if let Some((reset, limit)) = limited {
         let headers = response.headers_mut();
-        headers.insert("x-ogw-ratelimit-limit", RECEIVER_SEND_LIMIT.into());
+        headers.insert("x-ogw-ratelimit-limit", limit.into());
         headers.insert("x-ogw-ratelimit-reset", reset.into());
     }
     response
 }
 
-/// Feishu's per-receiver limit on send and reply: `Some(seconds until a slot frees)` when this
-/// request exceeds it (counted, answered 429), `None` when it may go on.
-fn rate_limit(state: &mut State, call: &OpenApiCall, now: Instant) -> Option<u64> {
-    if call.method != "POST" {
-        return None;
-    }
+/// Feishu's limits on send and reply (per receiver, per app) and on card operations (per
+/// card): `Some(seconds until a slot frees)` when this request exceeds one (counted, answered
+/// 429), `None` when it may go on.
+fn rate_limit(state: &mut State, call: &OpenApiCall, now: Instant) -> Option<(u64, usize)> {
     let query = (!call.query.is_empty()).then_some(call.query.as_str());
-    let receiver = receiver_of(call.path.as_str(), query, &call.body.to_string())?;
-    let wait = state
-        .send_windows
-        .admit(&receiver, tokio::time::Instant::from_std(now))?;
-    state.rate_limited_sends += 1;
+    let what = paced(
+        &call.method,
+        call.path.as_str(),
+        query,
+        &call.body.to_string(),
+    )?;
+    let (wait, limit) = state
+        .rate
+        .admit(&what, tokio::time::Instant::from_std(now))?;
+    match what {
+        Paced::Message(_) => state.rate_limited_sends += 1,
+        Paced::Card(_) => state.rate_limited_card_ops += 1,
+    }
     // Whole seconds, rounded up, as the header carries them.
-    Some(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
+    Some((
+        wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+        limit.count(),
+    ))
 }
 
 fn error(status: StatusCode, code: i64, msg: &str) -> (StatusCode, Value) {

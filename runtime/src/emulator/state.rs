@@ -92,16 +92,20 @@ pub(crate) struct State {
     pub sent_messages: VecDeque<SentMessage>,
     /// Send/reply `uuid`s seen within the last hour: when, and the first request's answer.
     pub message_uuids: HashMap<String, (Instant, serde_json::Value)>,
-    /// Send/reply arrivals per receiver, judged against Feishu's per-receiver limit.
-    pub send_windows: crate::openapi::pacing::Windows,
-    /// Send/reply requests answered 429 (code 99991400) for exceeding that limit.
+    /// Arrivals of sends and replies (per receiver and per app) and of card operations (per
+    /// card), judged against Feishu's limits.
+    pub rate: crate::openapi::pacing::Lanes,
+    /// Send/reply requests answered 429 (code 99991400) for exceeding a limit.
     pub rate_limited_sends: u64,
+    /// Card operations answered 429 for exceeding the per-card limit.
+    pub rate_limited_card_ops: u64,
     /// Send/reply requests answered from `message_uuids` instead of creating a message.
     pub duplicate_messages_suppressed: u64,
 }
 
 impl State {
     pub fn new(config: EmulatorConfig) -> Self {
+        let app_send_limits = config.app_send_limits;
         State {
             config,
             pong_mode: PongMode::Config,
@@ -136,11 +140,9 @@ impl State {
             openapi_calls: VecDeque::new(),
             sent_messages: VecDeque::new(),
             message_uuids: HashMap::new(),
-            send_windows: crate::openapi::pacing::Windows::new(
-                crate::limits::openapi::RECEIVER_SEND_LIMIT,
-                crate::limits::openapi::RECEIVER_SEND_WINDOW,
-            ),
+            rate: crate::openapi::pacing::Lanes::new(app_send_limits, std::time::Duration::ZERO),
             rate_limited_sends: 0,
+            rate_limited_card_ops: 0,
             duplicate_messages_suppressed: 0,
         }
     }

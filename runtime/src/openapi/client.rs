@@ -11,12 +11,12 @@ use tokio::time::Instant;
 
 use super::call::CheckedCall;
 use super::grant::Method;
-use super::pacing::{receiver_of, RateLimited, SendPacer};
+use super::pacing::{paced, Paced, Pacer, RateLimited};
 use super::token::{TokenCache, TOKEN_INVALID_CODES};
 use super::OpenApiApp;
 use crate::limits::openapi::{
     MAX_RATE_LIMIT_RETRIES, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, RATE_LIMITED_CODE,
-    RATE_LIMIT_DEFAULT_RESET, RECEIVER_SEND_LIMIT, RECEIVER_SEND_WINDOW,
+    RATE_LIMIT_DEFAULT_RESET,
 };
 
 /// Most bytes of a Feishu error body quoted in an error message.
@@ -29,7 +29,7 @@ pub struct FeishuClient {
     app: OpenApiApp,
     http: reqwest::Client,
     token: TokenCache,
-    pacer: SendPacer,
+    pacer: Pacer,
 }
 
 /// Why one attempt did not return a body.
@@ -48,10 +48,10 @@ impl FeishuClient {
             .build()
             .map_err(|e| format!("cannot create the OpenAPI HTTP client: {e}"))?;
         Ok(FeishuClient {
+            pacer: Pacer::new(app.send_limits),
             app,
             http,
             token: TokenCache::default(),
-            pacer: SendPacer::default(),
         })
     }
 
@@ -98,14 +98,17 @@ impl FeishuClient {
         };
         let url = call.url().url();
         let deadline = Instant::now() + timeout;
-        let paced = (method == reqwest::Method::POST)
-            .then(|| receiver_of(call.url().path(), call.url().query(), body))
-            .flatten();
+        let paced = paced(
+            call.method().as_str(),
+            call.url().path(),
+            call.url().query(),
+            body,
+        );
         let attempts = async {
             let mut retries = 0;
             loop {
                 match self
-                    .with_token(&method, url, body, &what, paced.as_deref(), deadline)
+                    .with_token(&method, url, body, &what, paced.as_ref(), deadline)
                     .await
                 {
                     Ok(text) => return Ok(text),
@@ -143,7 +146,7 @@ impl FeishuClient {
         url: &url::Url,
         body: &str,
         what: &str,
-        paced: Option<&str>,
+        paced: Option<&Paced>,
         deadline: Instant,
     ) -> Result<String, Failure> {
         let mut refreshed = false;
@@ -153,16 +156,14 @@ impl FeishuClient {
                 .get(&self.http, &self.app)
                 .await
                 .map_err(Failure::Other)?;
-            if let Some(receiver) = &paced {
+            if let Some(paced) = paced {
                 self.pacer
-                    .acquire(receiver, deadline)
+                    .acquire(paced, deadline)
                     .await
-                    .map_err(|RateLimited(wait)| {
+                    .map_err(|RateLimited { wait, limit }| {
                         format!(
-                            "{what}: rate limited: Feishu allows {RECEIVER_SEND_LIMIT} messages \
-                         per {RECEIVER_SEND_WINDOW:?} to one chat or user; the next slot is \
-                         {wait:?} away, past the handler's deadline (answer `retry` to try \
-                         again later)"
+                            "{what}: rate limited: {limit}; the next slot is {wait:?} away, \
+                             past the handler's deadline (answer `retry` to try again later)"
                         )
                     })
                     .map_err(Failure::Other)?;

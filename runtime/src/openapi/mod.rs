@@ -29,6 +29,8 @@ pub mod path;
 pub mod token;
 
 #[cfg(test)]
+mod pacing_tests;
+#[cfg(test)]
 mod tests;
 
 pub use call::CheckedCall;
@@ -56,6 +58,9 @@ pub struct OpenApiApp {
     pub app_secret: Secret,
     /// Base URL of the OpenAPI, e.g. `https://open.feishu.cn` or the emulator's URL.
     pub domain: String,
+    /// Feishu's per-app limits on sends, which the host paces under
+    /// (`app_sends_per_second`, `app_sends_per_minute`).
+    pub send_limits: pacing::AppSendLimits,
 }
 
 /// What a handler may call, for `aviary check` and `aviary invoke`: its grant's
