@@ -306,4 +306,22 @@ export type TypedEvent =
   | { type: 'other'; eventType: string; body: Record<string, any> };
 
 /** @internal used by the generated entry. */
+// ---- the Feishu OpenAPI (feishu-request, feishu-upload) ----
+
+/** A refused or failed OpenAPI call; `message` says which call and why. */
+export class FeishuError extends Error {}
+
+/** The OpenAPI as the app (granted per handler by the manifest key `openapi`). Each throws a FeishuError on failure. */
+export const feishu: {
+  request(method: string, path: string, body?: string): string;
+  requestJson(method: string, path: string, body?: unknown): any;
+  reply(messageId: string, msgType: string, content: unknown): string;
+  replyText(messageId: string, text: string): string;
+  send(receiveIdType: 'open_id' | 'union_id' | 'user_id' | 'email' | 'chat_id', receiveId: string, msgType: string, content: unknown): string;
+  sendText(receiveIdType: 'open_id' | 'union_id' | 'user_id' | 'email' | 'chat_id', receiveId: string, text: string): string;
+  upload(path: string, form: Record<string, string>, fileField: string, fileName: string, bytes: Uint8Array | number[]): string;
+  uploadImage(bytes: Uint8Array | number[], imageType?: 'message' | 'avatar'): string;
+  uploadFile(bytes: Uint8Array | number[], fileType: string, fileName: string): string;
+};
+
 export function __aviaryRun(handle: Handler, event: unknown): Outcome;

@@ -526,6 +526,14 @@ pub mod openapi {
     /// The window of [`CARD_UPDATE_LIMIT`].
     pub const CARD_UPDATE_WINDOW: Duration = Duration::from_secs(1);
 
+    /// Largest file a guest may upload with `feishu-upload`: Feishu's limit for files
+    /// (`im/v1/files`, 30 MB; images are limited to 10 MB by Feishu itself).
+    pub const MAX_UPLOAD_BYTES: usize = 30 * 1024 * 1024;
+
+    /// Longest upload (token fetch included): 30 MiB at a slow uplink. A call never outlives
+    /// the handler's `timeout_ms` either: the shorter of the two applies.
+    pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(60);
+
     // ---- end (sdk) ----
 
     /// Length of the derived `uuid` idempotency key: 32 hex characters (128 bits of SHA-256),

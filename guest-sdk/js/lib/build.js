@@ -50,11 +50,18 @@ function entrySource(engine, userPath) {
     engine === 'starlingmonkey'
       ? // StarlingMonkey: world-level imports are ES modules named after the import.
         `import log from 'log';\nimport configGet from 'config-get';\n` +
-        `globalThis.__aviaryHost = { log, configGet };\n`
+        `globalThis.__aviaryHost = { log, configGet };\n` +
+        // The OpenAPI imports (sdk).
+        `import feishuRequest from 'feishu-request';\nimport feishuUpload from 'feishu-upload';\n` +
+        `Object.assign(globalThis.__aviaryHost, { feishuRequest, feishuUpload });\n`
       : // QuickJS (componentize-qjs): world-level imports are globals, and there is no console.
         `globalThis.__aviaryHost = {\n` +
         `  log: (level, message) => globalThis.log(level, message),\n` +
         `  configGet: (key) => globalThis.configGet(key),\n};\n` +
+        // The OpenAPI imports (sdk).
+        `Object.assign(globalThis.__aviaryHost, {\n` +
+        `  feishuRequest: (m, p, b) => globalThis.feishuRequest(m, p, b),\n` +
+        `  feishuUpload: (p, f, ff, fn, b) => globalThis.feishuUpload(p, f, ff, fn, b),\n});\n` +
         `if (typeof globalThis.console === 'undefined') {\n` +
         `  const line = (level) => (...a) => globalThis.__aviaryHost.log(level, a.map((x) => typeof x === 'string' ? x : JSON.stringify(x)).join(' '));\n` +
         `  globalThis.console = { log: line('info'), info: line('info'), debug: line('debug'), trace: line('trace'), warn: line('warn'), error: line('error') };\n` +
@@ -75,7 +82,8 @@ function entrySource(engine, userPath) {
 export async function bundle(userPath, engine) {
   const { rolldown } = await import('rolldown');
   const problems = [];
-  const external = engine === 'starlingmonkey' ? new Set(['log', 'config-get']) : new Set();
+  const external =
+    engine === 'starlingmonkey' ? new Set(['log', 'config-get', 'feishu-request', 'feishu-upload']) : new Set();
   const build = await rolldown({
     input: ENTRY_ID,
     platform: 'neutral',

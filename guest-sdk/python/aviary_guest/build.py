@@ -33,6 +33,21 @@ _LEVELS = {{
 }}
 _sdk._install(lambda level, message: wit_world.log(_LEVELS.get(level, _t.Level.INFO), message), wit_world.config_get)
 
+# The OpenAPI imports (sdk): answered as (ok, value), so the SDK never imports wit_world.
+from componentize_py_types import Err as _Err
+
+
+def _answer(f):
+    def call(*args):
+        try:
+            return True, f(*args)
+        except _Err as e:
+            return False, e.value
+    return call
+
+
+_sdk.feishu._install(_answer(wit_world.feishu_request), _answer(wit_world.feishu_upload))
+
 _handle = getattr(_user, "handle", None)
 if not callable(_handle):
     raise RuntimeError("{file} must define a function handle(event)")

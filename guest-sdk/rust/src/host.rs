@@ -45,6 +45,16 @@ mod wasm {
         bindings::feishu_request(method, path, body)
     }
 
+    pub(crate) fn feishu_upload(
+        path: &str,
+        form: &str,
+        file_field: &str,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> Result<String, String> {
+        bindings::feishu_upload(path, form, file_field, file_name, bytes)
+    }
+
     fn install_panic_hook() {
         static ONCE: std::sync::Once = std::sync::Once::new();
         ONCE.call_once(|| {
@@ -97,7 +107,7 @@ mod wasm {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-pub(crate) use shim::{config_get, feishu_request, log};
+pub(crate) use shim::{config_get, feishu_request, feishu_upload, log};
 
 #[cfg(not(target_arch = "wasm32"))]
 mod shim {
@@ -110,6 +120,7 @@ mod shim {
         pub(super) static CONFIG: RefCell<BTreeMap<String, String>> = const { RefCell::new(BTreeMap::new()) };
         pub(super) static REQUESTS: RefCell<Vec<(String, String, String)>> = const { RefCell::new(Vec::new()) };
         pub(super) static ANSWERS: RefCell<Vec<Result<String, String>>> = const { RefCell::new(Vec::new()) };
+        pub(super) static UPLOADS: RefCell<Vec<(String, String, Vec<u8>)>> = const { RefCell::new(Vec::new()) };
     }
 
     pub(crate) fn log(level: Level, message: &str) {
@@ -130,9 +141,29 @@ mod shim {
             let mut a = a.borrow_mut();
             (!a.is_empty()).then(|| a.remove(0))
         });
-        queued.unwrap_or_else(|| {
-            Ok(r#"{"code":0,"msg":"success","data":{"message_id":"om_test"}}"#.to_string())
-        })
+        queued.unwrap_or_else(|| Ok(DEFAULT_ANSWER.to_string()))
+    }
+
+    /// What the shim answers when no answer is queued.
+    const DEFAULT_ANSWER: &str = r#"{"code":0,"msg":"success","data":{"message_id":"om_test","image_key":"img_test","file_key":"file_test"}}"#;
+
+    /// Records an upload as `("UPLOAD", path, form)` (and its file in `UPLOADS`) and answers
+    /// like [`feishu_request`].
+    pub(crate) fn feishu_upload(
+        path: &str,
+        form: &str,
+        file_field: &str,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> Result<String, String> {
+        UPLOADS.with(|u| {
+            u.borrow_mut().push((
+                file_field.to_string(),
+                file_name.to_string(),
+                bytes.to_vec(),
+            ))
+        });
+        feishu_request("UPLOAD", path, form)
     }
 }
 
@@ -153,7 +184,7 @@ mod shim {
 /// ```
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing {
-    use super::shim::{ANSWERS, CONFIG, LOGS, REQUESTS};
+    use super::shim::{ANSWERS, CONFIG, LOGS, REQUESTS, UPLOADS};
     use crate::Level;
 
     /// Sets a value returned by [`crate::config::get`] on this thread.
@@ -173,7 +204,7 @@ pub mod testing {
 
     /// Queues the answer of the next [`crate::feishu`] request on this thread (in order).
     /// Without a queued answer a request succeeds with
-    /// `{"code":0,"msg":"success","data":{"message_id":"om_test"}}`.
+    /// `{"code":0,"msg":"success","data":{"message_id":"om_test","image_key":"img_test","file_key":"file_test"}}`.
     pub fn push_feishu_answer(answer: Result<String, String>) {
         ANSWERS.with(|a| a.borrow_mut().push(answer));
     }
@@ -182,5 +213,12 @@ pub mod testing {
     /// `(method, path, body)`.
     pub fn take_feishu_requests() -> Vec<(String, String, String)> {
         REQUESTS.with(|r| std::mem::take(&mut *r.borrow_mut()))
+    }
+
+    /// Returns and forgets the files uploaded on this thread so far, as
+    /// `(file_field, file_name, bytes)`; each upload is also among
+    /// [`take_feishu_requests`] as `("UPLOAD", path, form)`.
+    pub fn take_feishu_uploads() -> Vec<(String, String, Vec<u8>)> {
+        UPLOADS.with(|u| std::mem::take(&mut *u.borrow_mut()))
     }
 }

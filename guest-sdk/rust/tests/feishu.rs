@@ -39,3 +39,31 @@ fn errors_and_odd_answers_come_back_as_errors() {
     assert_eq!(raw, "{\"code\":0}");
     assert_eq!(testing::take_feishu_requests().len(), 3);
 }
+
+#[test]
+fn uploads_send_the_form_and_return_the_key_and_bad_ids_stay_in_the_guest() {
+    testing::take_feishu_requests();
+    let key = feishu::upload_image(b"\x89PNG", "message").unwrap();
+    assert_eq!(key, "img_test");
+    let key = feishu::upload_file(b"%PDF", "pdf", "report.pdf").unwrap();
+    assert_eq!(key, "file_test");
+    let calls = testing::take_feishu_requests();
+    assert_eq!(calls[0].0, "UPLOAD");
+    assert_eq!(calls[0].1, "/open-apis/im/v1/images");
+    assert_eq!(calls[0].2, r#"{"image_type":"message"}"#);
+    let files = testing::take_feishu_uploads();
+    assert_eq!(
+        files[0],
+        (
+            "image".to_string(),
+            "image".to_string(),
+            b"\x89PNG".to_vec()
+        )
+    );
+    assert_eq!(files[1].1, "report.pdf");
+    let e = feishu::reply_text("om_1/../x", "x").unwrap_err();
+    assert!(e.contains("only letters"), "{e}");
+    let e = feishu::send_text("phone", "1", "x").unwrap_err();
+    assert!(e.contains("receive_id_type"), "{e}");
+    assert!(testing::take_feishu_requests().is_empty());
+}

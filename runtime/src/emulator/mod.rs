@@ -74,6 +74,7 @@ pub mod records;
 mod state;
 #[cfg(test)]
 mod tests;
+mod uploads;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -97,6 +98,7 @@ pub use records::{
     DeliveryStatus, EndpointRequestRecord, NonAck, NonAckRecord, OpenApiCall, PingRecord,
     SentMessage,
 };
+pub use uploads::UploadRecord;
 
 use crate::protocol::endpoint::ENDPOINT_PATH;
 use crate::protocol::{ClientConfig, ClientConfigUpdate};
@@ -137,7 +139,12 @@ impl Emulator {
 
         let router = Router::new()
             .route(ENDPOINT_PATH, any(endpoint::handle))
-            .route("/open-apis/*rest", any(openapi::handle))
+            .route(
+                "/open-apis/*rest",
+                any(openapi::handle).layer(axum::extract::DefaultBodyLimit::max(
+                    uploads::MAX_BODY_BYTES,
+                )),
+            )
             .nest("/_emulator", control::router())
             // Every other request is recorded as an OpenAPI call too (and answered 404), so a
             // test sees any request that escaped `/open-apis/`.
@@ -453,6 +460,11 @@ impl Emulator {
     /// of messages within the last second, or the app its limit per second or per minute.
     pub fn rate_limited_sends(&self) -> u64 {
         self.shared.lock().rate_limited_sends
+    }
+
+    /// Every file the upload APIs accepted (`im/v1/images`, `im/v1/files`), oldest first.
+    pub fn uploads(&self) -> Vec<UploadRecord> {
+        self.shared.lock().uploads.iter().cloned().collect()
     }
 
     /// How many CardKit operations on a card (`/open-apis/cardkit/v1/cards/{card_id}/…`) were

@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use super::endpoint::header_pairs;
 use super::records::{OpenApiCall, SentMessage};
 use super::state::{push_bounded, random_hex, Shared, State};
+use super::uploads;
 use crate::limits::emulator::MESSAGE_UUID_WINDOW;
 use crate::limits::openapi::RATE_LIMITED_CODE;
 use crate::openapi::pacing::{paced, Paced};
@@ -61,7 +62,18 @@ pub(crate) async fn handle(
     body: Bytes,
 ) -> Response {
     let now = Instant::now();
-    let body_json = if body.is_empty() {
+    // Uploads (sdk): a multipart body is parsed into its form; the log keeps a summary.
+    let mut form = None;
+    let body_json = if uploads::is_multipart(&headers) {
+        match uploads::parse(&method, &uri, &headers, body).await {
+            Ok(f) => {
+                let summary = f.summary();
+                form = Some(f);
+                summary
+            }
+            Err(why) => json!({"multipart_error": why}),
+        }
+    } else if body.is_empty() {
         Value::Null
     } else {
         serde_json::from_slice(&body)
@@ -83,7 +95,8 @@ pub(crate) async fn handle(
             RATE_LIMITED_CODE,
             "request trigger frequency limit",
         ),
-        None => route(&mut state, &call, now),
+        None => uploads::route(&mut state, &call, form.as_ref(), now)
+            .unwrap_or_else(|| route(&mut state, &call, now)),
     };
     tracing::info!(method = %call.method, path = %call.path, status = status.as_u16(), code = %answer["code"], "openapi call");
     push_bounded(&mut state.openapi_calls, call);
@@ -123,7 +136,7 @@ fn rate_limit(state: &mut State, call: &OpenApiCall, now: Instant) -> Option<(u6
     ))
 }
 
-fn error(status: StatusCode, code: i64, msg: &str) -> (StatusCode, Value) {
+pub(super) fn error(status: StatusCode, code: i64, msg: &str) -> (StatusCode, Value) {
     (status, json!({"code": code, "msg": msg}))
 }
 
@@ -254,7 +267,7 @@ fn tenant_token(state: &mut State, body: &Value, now: Instant) -> (StatusCode, V
     )
 }
 
-fn check_bearer(
+pub(super) fn check_bearer(
     state: &State,
     call: &OpenApiCall,
     now: Instant,

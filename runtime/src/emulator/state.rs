@@ -99,6 +99,8 @@ pub(crate) struct State {
     pub rate_limited_sends: u64,
     /// Card operations answered 429 for exceeding the per-card limit.
     pub rate_limited_card_ops: u64,
+    /// Files accepted by the upload APIs (bounded log).
+    pub uploads: VecDeque<super::uploads::UploadRecord>,
     /// Send/reply requests answered from `message_uuids` instead of creating a message.
     pub duplicate_messages_suppressed: u64,
 }
@@ -143,6 +145,7 @@ impl State {
             rate: crate::openapi::pacing::Lanes::new(app_send_limits, std::time::Duration::ZERO),
             rate_limited_sends: 0,
             rate_limited_card_ops: 0,
+            uploads: VecDeque::new(),
             duplicate_messages_suppressed: 0,
         }
     }

@@ -13,6 +13,7 @@ use super::call::CheckedCall;
 use super::grant::Method;
 use super::pacing::{paced, Paced, Pacer, RateLimited};
 use super::token::{TokenCache, TOKEN_INVALID_CODES};
+use super::upload::Upload;
 use super::OpenApiApp;
 use crate::limits::openapi::{
     MAX_RATE_LIMIT_RETRIES, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, RATE_LIMITED_CODE,
@@ -30,6 +31,15 @@ pub struct FeishuClient {
     http: reqwest::Client,
     token: TokenCache,
     pacer: Pacer,
+}
+
+/// What a request carries.
+#[derive(Clone, Copy)]
+enum Payload<'a> {
+    /// JSON text, or nothing when empty.
+    Json(&'a str),
+    /// A multipart form.
+    Upload(&'a Upload),
 }
 
 /// Why one attempt did not return a body.
@@ -76,6 +86,30 @@ impl FeishuClient {
         body: &str,
         timeout: Duration,
     ) -> Result<String, String> {
+        self.send(call, Payload::Json(body), timeout).await
+    }
+
+    /// Sends the checked `call` as a multipart form ([`Upload`]), like [`FeishuClient::request`]
+    /// otherwise (token, timeout, answers and errors; uploads are not paced).
+    pub async fn upload(
+        &self,
+        call: &CheckedCall,
+        upload: &Upload,
+        timeout: Duration,
+    ) -> Result<String, String> {
+        self.send(call, Payload::Upload(upload), timeout).await
+    }
+
+    async fn send(
+        &self,
+        call: &CheckedCall,
+        payload: Payload<'_>,
+        timeout: Duration,
+    ) -> Result<String, String> {
+        let body = match payload {
+            Payload::Json(body) => body,
+            Payload::Upload(_) => "",
+        };
         let what = call.to_string();
         if call.url().domain() != self.app.domain {
             return Err(format!(
@@ -98,17 +132,20 @@ impl FeishuClient {
         };
         let url = call.url().url();
         let deadline = Instant::now() + timeout;
-        let paced = paced(
-            call.method().as_str(),
-            call.url().path(),
-            call.url().query(),
-            body,
-        );
+        let paced = match payload {
+            Payload::Json(body) => paced(
+                call.method().as_str(),
+                call.url().path(),
+                call.url().query(),
+                body,
+            ),
+            Payload::Upload(_) => None,
+        };
         let attempts = async {
             let mut retries = 0;
             loop {
                 match self
-                    .with_token(&method, url, body, &what, paced.as_ref(), deadline)
+                    .with_token(&method, url, payload, &what, paced.as_ref(), deadline)
                     .await
                 {
                     Ok(text) => return Ok(text),
@@ -144,7 +181,7 @@ impl FeishuClient {
         &self,
         method: &reqwest::Method,
         url: &url::Url,
-        body: &str,
+        payload: Payload<'_>,
         what: &str,
         paced: Option<&Paced>,
         deadline: Instant,
@@ -172,13 +209,17 @@ impl FeishuClient {
                 .http
                 .request(method.clone(), url.clone())
                 .bearer_auth(&token);
-            if !body.is_empty() {
-                request = request
-                    .header(
-                        reqwest::header::CONTENT_TYPE,
-                        "application/json; charset=utf-8",
-                    )
-                    .body(body.to_string());
+            match payload {
+                Payload::Json("") => {}
+                Payload::Json(body) => {
+                    request = request
+                        .header(
+                            reqwest::header::CONTENT_TYPE,
+                            "application/json; charset=utf-8",
+                        )
+                        .body(body.to_string());
+                }
+                Payload::Upload(upload) => request = request.multipart(upload.form()),
             }
             let response = request
                 .send()

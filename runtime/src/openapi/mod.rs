@@ -16,6 +16,7 @@
 //! - [`token`]: the app's tenant_access_token, fetched with app_id/app_secret and cached until
 //!   `expire − 10 min`; refreshed once when Feishu says it is invalid.
 //! - [`client`]: one HTTP request with the token, a timeout and a response-size cap.
+//! - [`upload`]: the multipart form of the `feishu-upload` import, checked before it is sent.
 //!
 //! The app secret and the token never reach the guest, logs or error messages: the guest gets
 //! the response body (or an error naming the method, path and Feishu's code), nothing else.
@@ -27,11 +28,14 @@ pub mod idempotency;
 pub mod pacing;
 pub mod path;
 pub mod token;
+pub mod upload;
 
 #[cfg(test)]
 mod pacing_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod upload_tests;
 
 pub use call::CheckedCall;
 pub use client::FeishuClient;

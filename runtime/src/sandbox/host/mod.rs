@@ -1,12 +1,14 @@
 //! The host side of every import a handler may use, one file per capability. Each enforces its
 //! own grant: WASI is deny-all ([`wasi`]), stdout/stderr are captured ([`stdio`]), `log` is
 //! capped ([`log`]), `config-get` sees only the handler's own settings ([`config`]),
-//! `feishu-request` only the OpenAPI paths the manifest grants ([`feishu`]).
+//! `feishu-request` and `feishu-upload` only the OpenAPI paths the manifest grants ([`feishu`],
+//! [`upload`]).
 
 pub(crate) mod config;
 pub(crate) mod feishu;
 pub(crate) mod log;
 pub(crate) mod stdio;
+pub(crate) mod upload;
 pub(crate) mod wasi;
 
 use wasmtime::component::{HasSelf, Linker};
@@ -30,6 +32,17 @@ impl HandlerImports for HostState {
         body: String,
     ) -> Result<String, String> {
         feishu::request(self, method, path, body).await
+    }
+
+    async fn feishu_upload(
+        &mut self,
+        path: String,
+        form: String,
+        file_field: String,
+        file_name: String,
+        bytes: Vec<u8>,
+    ) -> Result<String, String> {
+        upload::upload(self, path, form, file_field, file_name, bytes).await
     }
 }
 
