@@ -12,8 +12,8 @@ use aviary::app::loading::build_dispatcher;
 use aviary::app::wasm;
 use aviary::dispatch::dedupe::Deduplicating;
 use aviary::manifest::Manifest;
-use aviary_tests::lang_guests::{js, py, JsEngine};
-use aviary_tests::*;
+use aviary_test_support::lang_guests::{js, py, JsEngine};
+use aviary_test_support::*;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -46,7 +46,7 @@ fn rust_example() -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_example_handler_replies_to_the_sample_message_through_its_sdk() {
     let rust = rust_example();
-    let go = aviary_tests::go_guests::go_audit();
+    let go = aviary_test_support::go_guests::go_audit();
     let js_card = js("examples/js-card/handler.js", JsEngine::QuickJs);
     let py_greeter = py("examples/py-greeter/app.py");
     let emu = start_emulator(|c| c.redelivery.enabled = false).await;

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use aviary_tests::message_event;
+use aviary_test_support::message_event;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 

@@ -15,8 +15,8 @@
 //! Each limit is a sliding window: at most `limit` calls started in any `window`. The host
 //! counts each window [`PACING_MARGIN`] longer than Feishu does, so the jitter between the
 //! moment a call is granted here and the moment it arrives cannot push one call too many into
-//! one of Feishu's windows. The emulator judges arrivals with the same [`Lanes`] and no
-//! margin, answering 429 as Feishu does.
+//! one of Feishu's windows. The emulator (crate `aviary-emulator`) judges arrivals with code of
+//! its own and no margin, answering 429 as Feishu does, so a bug here is not repeated there.
 //!
 //! [`RECEIVER_SEND_LIMIT`]: crate::limits::openapi::RECEIVER_SEND_LIMIT
 //! [`RECEIVER_SEND_WINDOW`]: crate::limits::openapi::RECEIVER_SEND_WINDOW

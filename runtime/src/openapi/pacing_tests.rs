@@ -8,12 +8,12 @@ use serde_json::{json, Value};
 use super::pacing::AppSendLimits;
 use super::token::TOKEN_PATH;
 use super::{call, FeishuClient, OpenApiApp, OpenApiGrant};
-use crate::emulator::{Emulator, EmulatorConfig};
 use crate::limits::openapi::RATE_LIMITED_CODE;
+use aviary_emulator::{Emulator, EmulatorConfig};
 
 fn config(per_second: usize, per_minute: usize) -> EmulatorConfig {
     EmulatorConfig {
-        app_send_limits: AppSendLimits {
+        app_send_limits: aviary_emulator::AppSendLimits {
             per_second,
             per_minute,
         },

@@ -186,7 +186,7 @@ mod corpus;
 mod wire;
 
 use super::token::TOKEN_PATH;
-use crate::emulator::{Emulator, EmulatorConfig};
+use aviary_emulator::{Emulator, EmulatorConfig};
 
 fn emulator_client(emu: &Emulator) -> FeishuClient {
     let config = EmulatorConfig::default();
@@ -194,7 +194,10 @@ fn emulator_client(emu: &Emulator) -> FeishuClient {
         app_id: config.app_id,
         app_secret: config.app_secret.as_str().into(),
         domain: emu.domain(),
-        send_limits: config.app_send_limits,
+        send_limits: pacing::AppSendLimits {
+            per_second: config.app_send_limits.per_second,
+            per_minute: config.app_send_limits.per_minute,
+        },
     })
     .unwrap()
 }

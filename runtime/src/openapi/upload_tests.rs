@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::upload::Upload;
 use super::{call, FeishuClient, OpenApiApp, OpenApiGrant};
-use crate::emulator::{Emulator, EmulatorConfig};
+use aviary_emulator::{Emulator, EmulatorConfig};
 
 fn client(emu: &Emulator) -> FeishuClient {
     let config = EmulatorConfig::default();

@@ -13,12 +13,12 @@ use std::time::Duration;
 use aviary::dispatch::dedupe::Deduplicating;
 use aviary::dispatch::router::EventPattern;
 use aviary::dispatch::{DispatchSettings, Dispatcher, HandlerEntry};
-use aviary::emulator::{AckRecord, Emulator, EmulatorConfig};
 use aviary::handler::Invoke;
 use aviary::openapi::{FeishuClient, OpenApiApp, OpenApiGrant};
 use aviary::sandbox::{HandlerLimits, HandlerSpec, OpenApiAccess, Sandbox, SandboxConfig};
-use aviary_tests::lang_guests::{self, js, py, JsEngine};
-use aviary_tests::*;
+use aviary_emulator::{AckRecord, Emulator, EmulatorConfig};
+use aviary_test_support::lang_guests::{self, js, py, JsEngine};
+use aviary_test_support::*;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -51,9 +51,9 @@ impl Lang {
     /// The built test guest.
     pub fn component(self) -> PathBuf {
         match self {
-            Lang::Rust => aviary_tests::guests::guest("sdk-guest"),
+            Lang::Rust => aviary_test_support::guests::guest("sdk-guest"),
             Lang::Go => {
-                aviary_tests::go_guests::go_component(
+                aviary_test_support::go_guests::go_component(
                     "tests/go-guests/sdk",
                     aviary::guest_build::DEFAULT_ARENA_MIB,
                 )

@@ -18,9 +18,9 @@ use super::endpoint::header_pairs;
 use super::records::{OpenApiCall, SentMessage};
 use super::state::{push_bounded, random_hex, Shared, State};
 use super::uploads;
-use crate::limits::emulator::MESSAGE_UUID_WINDOW;
-use crate::limits::openapi::RATE_LIMITED_CODE;
-use crate::openapi::pacing::{paced, Paced};
+use crate::limits::{CARD_OPS_LIMIT, MESSAGE_UUID_WINDOW, RATE_LIMITED_CODE, RECEIVER_SEND_LIMIT};
+use crate::rate_limits::card_of;
+use crate::send_limit::receiver;
 
 /// Path of the self-built app token API.
 pub const TENANT_TOKEN_PATH: &str = "/open-apis/auth/v3/tenant_access_token/internal";
@@ -111,29 +111,42 @@ pub(crate) async fn handle(
     response
 }
 
-/// Feishu's limits on send and reply (per receiver, per app) and on card operations (per
-/// card): `Some(seconds until a slot frees)` when this request exceeds one (counted, answered
-/// 429), `None` when it may go on.
+/// Feishu's limits on send and reply (per receiver; per app, per second and per minute) and
+/// on CardKit operations (per card): `Some((seconds until a slot frees, the limit))` when this
+/// request exceeds one (counted, answered 429), `None` when it may go on (and it is counted in
+/// every window that applies).
 fn rate_limit(state: &mut State, call: &OpenApiCall, now: Instant) -> Option<(u64, usize)> {
-    let query = (!call.query.is_empty()).then_some(call.query.as_str());
-    let what = paced(
-        &call.method,
-        call.path.as_str(),
-        query,
-        &call.body.to_string(),
-    )?;
-    let (wait, limit) = state
-        .rate
-        .admit(&what, tokio::time::Instant::from_std(now))?;
-    match what {
-        Paced::Message(_) => state.rate_limited_sends += 1,
-        Paced::Card(_) => state.rate_limited_card_ops += 1,
-    }
+    let (wait, limit) = if let Some(card) = card_of(&call.path) {
+        let wait = state.card_limit.arrive(card, now)?;
+        state.rate_limited_card_ops += 1;
+        (wait, CARD_OPS_LIMIT)
+    } else {
+        if call.method != "POST" {
+            return None;
+        }
+        let receiver = receiver(&call.path, &call.query, &call.body)?;
+        // The app's windows are checked first and counted last, so a refused send is counted
+        // in none of them.
+        let refused = match state.app_limit.check(now) {
+            Some(app) => Some(app),
+            None => state
+                .send_limit
+                .arrive(&receiver, now)
+                .map(|w| (w, RECEIVER_SEND_LIMIT)),
+        };
+        match refused {
+            None => {
+                state.app_limit.count(now);
+                return None;
+            }
+            Some(r) => {
+                state.rate_limited_sends += 1;
+                r
+            }
+        }
+    };
     // Whole seconds, rounded up, as the header carries them.
-    Some((
-        wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
-        limit.count(),
-    ))
+    Some((wait.as_secs() + u64::from(wait.subsec_nanos() > 0), limit))
 }
 
 pub(super) fn error(status: StatusCode, code: i64, msg: &str) -> (StatusCode, Value) {
@@ -180,7 +193,7 @@ fn route(state: &mut State, call: &OpenApiCall, now: Instant) -> (StatusCode, Va
             state.duplicate_messages_suppressed += 1;
             return (StatusCode::OK, first);
         }
-        if state.message_uuids.len() >= crate::limits::emulator::MAX_RECORDS {
+        if state.message_uuids.len() >= crate::limits::MAX_RECORDS {
             state.message_uuids.retain(|_, (at, _)| fresh(at));
         }
     }
@@ -351,7 +364,7 @@ fn validate_reply(body: &Value) -> Result<Validated, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::config::EmulatorConfig;
+    use crate::config::EmulatorConfig;
 
     fn call(path: &str, query: &str, token: Option<&str>, body: Value) -> OpenApiCall {
         OpenApiCall {

@@ -39,6 +39,7 @@
 //! | `POST /_emulator/fault`, body `{"kind":"close","code":1000}` / `{"kind":"abrupt"}` / `{"kind":"drop"}` | fault every live connection; `{"connections": n}` |
 //! | `GET /_emulator/openapi-calls` | every OpenAPI call: method, path, query, body |
 //! | `GET /_emulator/messages` | `{"messages": [...], "duplicates_suppressed": n}`: every message send/reply created (message_id, reply_to, receive_id_type, receive_id, msg_type, content, uuid) |
+//! | `GET /_emulator/uploads` | every file the upload APIs accepted (at_ms, path, key, fields, file_field, file_name, bytes, sha256) |
 //!
 //! Gateway port: `GET /ws/v2?…&ticket=…` upgrades (§2) if the ticket is fresh (one-time) and
 //! fewer than `max_connections` are live (else `Handshake-Status: 514`,
@@ -69,8 +70,11 @@ mod control;
 mod delivery;
 mod endpoint;
 mod gateway;
+pub mod limits;
 mod openapi;
+mod rate_limits;
 pub mod records;
+mod send_limit;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -88,8 +92,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use config::{
-    EmulatorConfig, EndpointAnswer, Fault, HandshakeAnswer, PongMode, PushOptions, RawMessage,
-    RedeliveryPolicy,
+    AppSendLimits, EmulatorConfig, EndpointAnswer, Fault, HandshakeAnswer, PongMode, PushOptions,
+    RawMessage, RedeliveryPolicy,
 };
 pub use endpoint::CODE_WRONG_CREDENTIALS;
 pub use gateway::{AUTH_INVALID_TICKET, WS_PATH};
@@ -100,8 +104,8 @@ pub use records::{
 };
 pub use uploads::UploadRecord;
 
-use crate::protocol::endpoint::ENDPOINT_PATH;
-use crate::protocol::{ClientConfig, ClientConfigUpdate};
+use aviary_protocol::endpoint::ENDPOINT_PATH;
+use aviary_protocol::{ClientConfig, ClientConfigUpdate};
 use state::{Outbound, Shared};
 
 /// A running emulator. Dropping it (or [`Emulator::shutdown`]) stops every task and closes
@@ -142,7 +146,7 @@ impl Emulator {
             .route(
                 "/open-apis/*rest",
                 any(openapi::handle).layer(axum::extract::DefaultBodyLimit::max(
-                    uploads::MAX_BODY_BYTES,
+                    limits::MAX_OPENAPI_BODY_BYTES,
                 )),
             )
             .nest("/_emulator", control::router())

@@ -14,17 +14,12 @@ use sha2::{Digest, Sha256};
 use super::openapi::{check_bearer, error, CODE_FIELD_VALIDATION};
 use super::records::OpenApiCall;
 use super::state::{push_bounded, random_hex, State};
+use crate::limits::{MAX_FILE_BYTES, MAX_IMAGE_BYTES};
 
 /// Path of the image upload API.
 pub const IMAGES_PATH: &str = "/open-apis/im/v1/images";
 /// Path of the file upload API.
 pub const FILES_PATH: &str = "/open-apis/im/v1/files";
-/// Feishu's largest image: 10 MB.
-pub const MAX_IMAGE_BYTES: usize = 10 * 1024 * 1024;
-/// Feishu's largest file: 30 MB.
-pub const MAX_FILE_BYTES: usize = 30 * 1024 * 1024;
-/// The largest request body the emulator's HTTP port reads (a 30 MB file plus its form).
-pub const MAX_BODY_BYTES: usize = MAX_FILE_BYTES + 1024 * 1024;
 
 const IMAGE_TYPES: [&str; 2] = ["message", "avatar"];
 const FILE_TYPES: [&str; 7] = ["opus", "mp4", "pdf", "doc", "xls", "ppt", "stream"];

@@ -3,9 +3,8 @@
 
 use std::time::Duration;
 
-use crate::limits::emulator as defaults;
-use crate::openapi::pacing::AppSendLimits;
-use crate::protocol::{ClientConfig, ClientConfigUpdate, MessageType};
+use crate::limits as defaults;
+use aviary_protocol::{ClientConfig, ClientConfigUpdate, MessageType};
 
 /// Everything the emulator needs at start. Most of it can be changed later through
 /// [`super::Emulator`]'s setters.
@@ -35,7 +34,7 @@ pub struct EmulatorConfig {
 impl Default for EmulatorConfig {
     /// App id `cli_0123456789abcdef` (matches the Node SDK's appId check), secret
     /// `emulator-secret`, Feishu's default ClientConfig, and the limits in
-    /// [`crate::limits::emulator`].
+    /// [`crate::limits`].
     fn default() -> Self {
         EmulatorConfig {
             app_id: "cli_0123456789abcdef".into(),
@@ -69,6 +68,27 @@ impl EmulatorConfig {
                 ..RedeliveryPolicy::default()
             },
             ..EmulatorConfig::default()
+        }
+    }
+}
+
+/// Feishu's per-app limits on sends and replies (send and reply together), judged by the
+/// emulator on arrival like the per-receiver one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppSendLimits {
+    /// Accepted sends and replies of the app in any second.
+    pub per_second: usize,
+    /// Accepted sends and replies of the app in any minute.
+    pub per_minute: usize,
+}
+
+impl Default for AppSendLimits {
+    /// Feishu's 50 per second and 1,000 per minute ([`defaults::APP_SENDS_PER_SECOND`],
+    /// [`defaults::APP_SENDS_PER_MINUTE`]).
+    fn default() -> Self {
+        AppSendLimits {
+            per_second: defaults::APP_SENDS_PER_SECOND,
+            per_minute: defaults::APP_SENDS_PER_MINUTE,
         }
     }
 }
@@ -231,7 +251,7 @@ pub enum RawMessage {
     /// A text WebSocket message.
     Text(String),
     /// An RFC 6455 ping with this payload (Python's `websockets` sends these; a client must
-    /// answer with a pong, counted in [`crate::emulator::Emulator::ws_pongs_received`]).
+    /// answer with a pong, counted in [`crate::Emulator::ws_pongs_received`]).
     Ping(Vec<u8>),
 }
 

@@ -18,7 +18,7 @@ use super::records::{
     AckRecord, ConnectionInfo, DeliveryId, EndpointRequestRecord, NonAckRecord, OpenApiCall,
     PingRecord, SentMessage,
 };
-use crate::limits::emulator as limits;
+use crate::limits;
 
 /// What a connection task is asked to do.
 #[derive(Debug)]
@@ -92,9 +92,12 @@ pub(crate) struct State {
     pub sent_messages: VecDeque<SentMessage>,
     /// Send/reply `uuid`s seen within the last hour: when, and the first request's answer.
     pub message_uuids: HashMap<String, (Instant, serde_json::Value)>,
-    /// Arrivals of sends and replies (per receiver and per app) and of card operations (per
-    /// card), judged against Feishu's limits.
-    pub rate: crate::openapi::pacing::Lanes,
+    /// Send/reply arrivals per receiver, judged against Feishu's per-receiver limit.
+    pub send_limit: crate::send_limit::SendLimit,
+    /// Send/reply arrivals of the app, judged against its per-second and per-minute limits.
+    pub app_limit: crate::rate_limits::AppLimit,
+    /// CardKit operations per card, judged against the per-card limit.
+    pub card_limit: crate::rate_limits::CardLimit,
     /// Send/reply requests answered 429 (code 99991400) for exceeding a limit.
     pub rate_limited_sends: u64,
     /// Card operations answered 429 for exceeding the per-card limit.
@@ -142,7 +145,9 @@ impl State {
             openapi_calls: VecDeque::new(),
             sent_messages: VecDeque::new(),
             message_uuids: HashMap::new(),
-            rate: crate::openapi::pacing::Lanes::new(app_send_limits, std::time::Duration::ZERO),
+            send_limit: Default::default(),
+            app_limit: crate::rate_limits::AppLimit::new(app_send_limits),
+            card_limit: Default::default(),
             rate_limited_sends: 0,
             rate_limited_card_ops: 0,
             uploads: VecDeque::new(),
@@ -369,7 +374,7 @@ mod tests {
         let mut s = State::new(EmulatorConfig::default());
         let now = Instant::now();
         let (id, t) = s.mint_ticket(now);
-        assert_eq!(t.service_id, crate::limits::emulator::SERVICE_ID);
+        assert_eq!(t.service_id, crate::limits::SERVICE_ID);
         assert!(s.take_ticket(&id, now).is_some());
         assert!(s.take_ticket(&id, now).is_none());
         assert!(s.take_ticket("nope", now).is_none());
@@ -380,7 +385,7 @@ mod tests {
         let mut s = State::new(EmulatorConfig::default());
         let now = Instant::now();
         let (id, _) = s.mint_ticket(now);
-        let later = now + crate::limits::emulator::TICKET_TTL + Duration::from_secs(1);
+        let later = now + crate::limits::TICKET_TTL + Duration::from_secs(1);
         assert!(s.take_ticket(&id, later).is_none());
     }
 
