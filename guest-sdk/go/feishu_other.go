@@ -27,7 +27,7 @@ var (
 )
 
 // TestDefaultFeishuAnswer is what the shim answers when no answer is queued.
-const TestDefaultFeishuAnswer = `{"code":0,"msg":"success","data":{"message_id":"om_test","image_key":"img_test","file_key":"file_test"}}`
+const TestDefaultFeishuAnswer = `{"code":0,"msg":"success","data":{"message_id":"om_test","image_key":"img_test","file_key":"file_test","card_id":"card_test"}}`
 
 // PushTestFeishuAnswer queues the answer of the next OpenAPI call (tests only): a body, or an
 // error when errMessage is not empty.

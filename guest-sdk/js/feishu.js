@@ -106,6 +106,12 @@ export const feishu = Object.freeze({
     return feishu.send(receiveIdType, receiveId, 'text', { text: String(text) });
   },
 
+  /** Updates a card after its callback was answered (deferred update, POST /open-apis/interactive/v1/card/update): `token` is the callback's (valid 30 minutes, two updates), `card` the whole new card JSON. */
+  updateCard(token, card) {
+    if (typeof token !== 'string' || token === '') throw new FeishuError('the callback token is empty');
+    feishu.requestJson('POST', '/open-apis/interactive/v1/card/update', { token, card });
+  },
+
   /** A multipart POST to `path`: the text fields of `form` and one file part `fileField` holding `bytes` (Uint8Array) as `fileName`; the answer's body (JSON text). At most 30 MiB. */
   upload(path, form, fileField, fileName, bytes) {
     const fields = JSON.stringify(form ?? {});

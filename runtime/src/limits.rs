@@ -458,6 +458,10 @@ pub mod openapi {
     /// the handler's `timeout_ms` either: the shorter of the two applies.
     pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(60);
 
+    /// Card streams (`card-stream-set`) one handler run may open: far above any bot's need,
+    /// a bound on the senders one run can leave behind.
+    pub const MAX_CARD_STREAMS_PER_RUN: usize = 16;
+
     // ---- end (sdk) ----
 
     /// Length of the derived `uuid` idempotency key: 32 hex characters (128 bits of SHA-256),

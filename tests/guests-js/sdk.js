@@ -1,6 +1,6 @@
 // The OpenAPI script of tests/tests/sdk_openapi.rs in JavaScript: the text of a message names
 // what to do (reply, send, post, upload, raw, denied); every language's guest does the same.
-import { done, feishu, messageText, reject, retry } from 'aviary-js';
+import { CardStream, cardOutcome, done, feishu, messageText, rawCard, reject, retry, toastInfo, urlPreview } from 'aviary-js';
 
 const LANG = 'js';
 
@@ -21,6 +21,8 @@ function attempt(f) {
 
 export function handle(event) {
   const t = event.typed();
+  if (t.type === 'url.preview.get') return urlPreview(`${LANG}: ${t.body.url()}`);
+  if (t.type === 'card.action.trigger') return cardAction(t.body);
   if (t.type !== 'im.message.receive_v1') return done();
   const id = t.body.message.message_id;
   const chat = t.body.message.chat_id;
@@ -47,6 +49,16 @@ export function handle(event) {
           content: JSON.stringify({ text: `${LANG} raw` }),
         }),
       );
+    case 'stream':
+      return attempt(() => {
+        const answer = CardStream.reply(id);
+        for (let i = 0; i < CHUNKS; i++) {
+          answer.push(`chunk ${String(i).padStart(3, '0')} `);
+          const end = Date.now() + CHUNK_MS;
+          while (Date.now() < end) {}
+        }
+        answer.finish();
+      });
     case 'denied':
       try {
         feishu.request('GET', '/open-apis/contact/v3/users/ou_1');
@@ -63,5 +75,35 @@ export function handle(event) {
 class TextEncoderLite {
   encode(s) {
     return Uint8Array.from(s, (c) => c.charCodeAt(0));
+  }
+}
+
+// The stream: this many chunks, one every CHUNK_MS.
+const CHUNKS = 200;
+const CHUNK_MS = 5;
+
+// How long `slow` works: past the runtime's 2.5 s callback deadline and Feishu's 3 s.
+const SLOW_MS = 3200;
+
+function card(text) {
+  return { schema: '2.0', body: { elements: [{ tag: 'markdown', content: text }] } };
+}
+
+// The callback script: toast, update (the card in the answer), slow (past the callback
+// deadline, then a deferred update with the callback's token).
+function cardAction(a) {
+  switch (a.valueStr('choice')) {
+    case 'toast':
+      return toastInfo(`${LANG} toast`);
+    case 'update':
+      return cardOutcome(rawCard(card(`${LANG} updated`)), { type: 'success', content: `${LANG} saved` });
+    case 'slow': {
+      // No timers in a synchronous handler: wait on the clock.
+      const end = Date.now() + SLOW_MS;
+      while (Date.now() < end) {}
+      return attempt(() => feishu.updateCard(a.token, card(`${LANG} done later`)));
+    }
+    default:
+      return done();
   }
 }

@@ -30,6 +30,8 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/openapi-calls", get(openapi_calls))
         .route("/messages", get(messages))
         .route("/uploads", get(super::uploads::control_list))
+        .route("/card-updates", get(super::cards::control_list))
+        .route("/cards", get(super::cards::control_cards))
 }
 
 pub(super) fn ms(shared: &Shared, at: Instant) -> u64 {

@@ -39,6 +39,8 @@
 //! | `POST /_emulator/fault`, body `{"kind":"close","code":1000}` / `{"kind":"abrupt"}` / `{"kind":"drop"}` | fault every live connection; `{"connections": n}` |
 //! | `GET /_emulator/openapi-calls` | every OpenAPI call: method, path, query, body |
 //! | `GET /_emulator/messages` | `{"messages": [...], "duplicates_suppressed": n}`: every message send/reply created (message_id, reply_to, receive_id_type, receive_id, msg_type, content, uuid) |
+//! | `GET /_emulator/cards` | every CardKit card: card_id, created_at_ms, card (current JSON), ops (at_ms, kind, element_id, value, sequence) |
+//! | `GET /_emulator/card-updates` | every deferred card update accepted (at_ms, token, card) |
 //! | `GET /_emulator/uploads` | every file the upload APIs accepted (at_ms, path, key, fields, file_field, file_name, bytes, sha256) |
 //!
 //! Gateway port: `GET /ws/v2?…&ticket=…` upgrades (§2) if the ticket is fresh (one-time) and
@@ -64,6 +66,7 @@
 //! It prints `emulator listening on http://127.0.0.1:PORT` on stdout first; logs go to stderr
 //! (`RUST_LOG` respected).
 
+mod cards;
 pub mod cli;
 pub mod config;
 mod control;
@@ -91,6 +94,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub use cards::{CardOp, CardRecord, CardUpdateRecord};
 pub use config::{
     AppSendLimits, EmulatorConfig, EndpointAnswer, Fault, HandshakeAnswer, PongMode, PushOptions,
     RawMessage, RedeliveryPolicy,
@@ -464,6 +468,18 @@ impl Emulator {
     /// of messages within the last second, or the app its limit per second or per minute.
     pub fn rate_limited_sends(&self) -> u64 {
         self.shared.lock().rate_limited_sends
+    }
+
+    /// Every CardKit card entity, oldest first, with its current JSON and operations.
+    pub fn cards(&self) -> Vec<CardRecord> {
+        let mut cards: Vec<CardRecord> = self.shared.lock().cards.values().cloned().collect();
+        cards.sort_by_key(|c| c.created_at);
+        cards
+    }
+
+    /// Every deferred card update accepted (`interactive/v1/card/update`), oldest first.
+    pub fn card_updates(&self) -> Vec<CardUpdateRecord> {
+        self.shared.lock().card_updates.iter().cloned().collect()
     }
 
     /// Every file the upload APIs accepted (`im/v1/images`, `im/v1/files`), oldest first.

@@ -119,4 +119,13 @@ pub const MAX_FILE_BYTES: usize = 30 * 1024 * 1024;
 /// default of 2 MB would refuse uploads before they are judged).
 pub const MAX_OPENAPI_BODY_BYTES: usize = MAX_FILE_BYTES + 1024 * 1024;
 
+/// A card callback's token serves deferred updates for 30 minutes (from its first use here).
+pub const CARD_TOKEN_TTL: Duration = Duration::from_secs(30 * 60);
+
+/// A card callback's token serves at most two deferred updates.
+pub const CARD_TOKEN_UPDATES: usize = 2;
+
+/// CardKit card entities kept; the oldest is dropped first (a bound on memory).
+pub const MAX_CARDS: usize = 10_000;
+
 // ---- end (sdk) ----

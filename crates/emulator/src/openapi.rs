@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use super::endpoint::header_pairs;
 use super::records::{OpenApiCall, SentMessage};
 use super::state::{push_bounded, random_hex, Shared, State};
-use super::uploads;
+use super::{cards, uploads};
 use crate::limits::{CARD_OPS_LIMIT, MESSAGE_UUID_WINDOW, RATE_LIMITED_CODE, RECEIVER_SEND_LIMIT};
 use crate::rate_limits::card_of;
 use crate::send_limit::receiver;
@@ -96,6 +96,7 @@ pub(crate) async fn handle(
             "request trigger frequency limit",
         ),
         None => uploads::route(&mut state, &call, form.as_ref(), now)
+            .or_else(|| cards::route(&mut state, &call, now))
             .unwrap_or_else(|| route(&mut state, &call, now)),
     };
     tracing::info!(method = %call.method, path = %call.path, status = status.as_u16(), code = %answer["code"], "openapi call");

@@ -104,6 +104,11 @@ pub(crate) struct State {
     pub rate_limited_card_ops: u64,
     /// Files accepted by the upload APIs (bounded log).
     pub uploads: VecDeque<super::uploads::UploadRecord>,
+    /// Deferred card updates accepted (bounded log), and the tokens they used.
+    pub card_updates: VecDeque<super::cards::CardUpdateRecord>,
+    pub card_tokens: super::cards::CardTokens,
+    /// CardKit card entities by id (bounded; the oldest is dropped first).
+    pub cards: HashMap<String, super::cards::CardRecord>,
     /// Send/reply requests answered from `message_uuids` instead of creating a message.
     pub duplicate_messages_suppressed: u64,
 }
@@ -151,6 +156,9 @@ impl State {
             rate_limited_sends: 0,
             rate_limited_card_ops: 0,
             uploads: VecDeque::new(),
+            card_updates: VecDeque::new(),
+            card_tokens: Default::default(),
+            cards: HashMap::new(),
             duplicate_messages_suppressed: 0,
         }
     }

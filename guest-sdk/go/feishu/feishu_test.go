@@ -75,3 +75,45 @@ func TestUploadsSendTheFormAndReturnTheKey(t *testing.T) {
 		t.Fatalf("%+v", calls[1])
 	}
 }
+
+func TestUpdateCardPostsTheTokenAndTheCard(t *testing.T) {
+	aviary.TestFeishuCalls()
+	if err := UpdateCard("c-1", map[string]any{"elements": []any{}}); err != nil {
+		t.Fatal(err)
+	}
+	calls := aviary.TestFeishuCalls()
+	if calls[0].Path != "/open-apis/interactive/v1/card/update" || calls[0].Body != `{"card":{"elements":[]},"token":"c-1"}` {
+		t.Fatalf("%+v", calls)
+	}
+	if UpdateCard("", nil) == nil {
+		t.Fatal("an empty token is refused")
+	}
+}
+
+func TestACardStreamCreatesRepliesStreamsAndCloses(t *testing.T) {
+	aviary.TestFeishuCalls()
+	s, err := ReplyStream("om_1")
+	if err != nil || s.CardID != "card_test" {
+		t.Fatalf("%+v %v", s, err)
+	}
+	s.Push("Hel")
+	s.Push("lo")
+	text, err := s.Finish()
+	if err != nil || text != "Hello" {
+		t.Fatalf("%q %v", text, err)
+	}
+	calls := aviary.TestFeishuCalls()
+	var methods []string
+	for _, c := range calls {
+		methods = append(methods, c.Method)
+	}
+	if strings.Join(methods, ",") != "POST,POST,STREAM,STREAM,STREAM,PATCH" {
+		t.Fatal(methods)
+	}
+	if !strings.Contains(calls[1].Body, `"content":"{\"data\":{\"card_id\":\"card_test\"},\"type\":\"card\"}"`) {
+		t.Fatal(calls[1].Body)
+	}
+	if calls[5].Path != "/open-apis/cardkit/v1/cards/card_test/settings" || !strings.Contains(calls[5].Body, `"sequence":4`) {
+		t.Fatalf("%+v", calls[5])
+	}
+}

@@ -53,7 +53,8 @@ function entrySource(engine, userPath) {
         `globalThis.__aviaryHost = { log, configGet };\n` +
         // The OpenAPI imports (sdk).
         `import feishuRequest from 'feishu-request';\nimport feishuUpload from 'feishu-upload';\n` +
-        `Object.assign(globalThis.__aviaryHost, { feishuRequest, feishuUpload });\n`
+        `import cardStreamSet from 'card-stream-set';\nimport cardStreamFlush from 'card-stream-flush';\n` +
+        `Object.assign(globalThis.__aviaryHost, { feishuRequest, feishuUpload, cardStreamSet, cardStreamFlush });\n`
       : // QuickJS (componentize-qjs): world-level imports are globals, and there is no console.
         `globalThis.__aviaryHost = {\n` +
         `  log: (level, message) => globalThis.log(level, message),\n` +
@@ -61,7 +62,9 @@ function entrySource(engine, userPath) {
         // The OpenAPI imports (sdk).
         `Object.assign(globalThis.__aviaryHost, {\n` +
         `  feishuRequest: (m, p, b) => globalThis.feishuRequest(m, p, b),\n` +
-        `  feishuUpload: (p, f, ff, fn, b) => globalThis.feishuUpload(p, f, ff, fn, b),\n});\n` +
+        `  feishuUpload: (p, f, ff, fn, b) => globalThis.feishuUpload(p, f, ff, fn, b),\n` +
+        `  cardStreamSet: (c, e, t) => globalThis.cardStreamSet(c, e, t),\n` +
+        `  cardStreamFlush: (c) => globalThis.cardStreamFlush(c),\n});\n` +
         `if (typeof globalThis.console === 'undefined') {\n` +
         `  const line = (level) => (...a) => globalThis.__aviaryHost.log(level, a.map((x) => typeof x === 'string' ? x : JSON.stringify(x)).join(' '));\n` +
         `  globalThis.console = { log: line('info'), info: line('info'), debug: line('debug'), trace: line('trace'), warn: line('warn'), error: line('error') };\n` +
@@ -83,7 +86,7 @@ export async function bundle(userPath, engine) {
   const { rolldown } = await import('rolldown');
   const problems = [];
   const external =
-    engine === 'starlingmonkey' ? new Set(['log', 'config-get', 'feishu-request', 'feishu-upload']) : new Set();
+    engine === 'starlingmonkey' ? new Set(['log', 'config-get', 'feishu-request', 'feishu-upload', 'card-stream-set', 'card-stream-flush']) : new Set();
   const build = await rolldown({
     input: ENTRY_ID,
     platform: 'neutral',

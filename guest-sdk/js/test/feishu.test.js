@@ -63,3 +63,53 @@ test('uploads send the form and the bytes and return the key', () => {
   assert.deepEqual(JSON.parse(calls[1].body), { file_type: 'pdf', file_name: 'report.pdf' });
   assert.equal(calls[1].name, 'report.pdf');
 });
+
+test('card and preview answers have Feishu\'s shape; a deferred update posts token and card', async () => {
+  const sdk = await import('../index.js');
+  assert.deepEqual(sdk.cardOutcome(sdk.rawCard({ schema: '2.0' }), { type: 'success', content: 'saved' }), {
+    tag: 'respond',
+    val: '{"toast":{"type":"success","content":"saved"},"card":{"type":"raw","data":{"schema":"2.0"}}}',
+  });
+  assert.equal(
+    sdk.cardOutcome(sdk.templateCard('AAq1', { n: 1 }, '1.0.0')).val,
+    '{"card":{"type":"template","data":{"template_id":"AAq1","template_version_name":"1.0.0","template_variable":{"n":1}}}}',
+  );
+  assert.equal(sdk.urlPreview('T-1042').val, '{"inline":{"title":"T-1042"}}');
+  assert.equal(sdk.urlPreview('t', { imageKey: 'img_1' }).val, '{"inline":{"title":"t","image_key":"img_1"}}');
+  calls.length = 0;
+  feishu.updateCard('c-1', { elements: [] });
+  assert.equal(calls[0].path, '/open-apis/interactive/v1/card/update');
+  assert.deepEqual(JSON.parse(calls[0].body), { token: 'c-1', card: { elements: [] } });
+  assert.throws(() => feishu.updateCard('', {}), /token is empty/);
+  const { readFileSync } = await import('node:fs');
+  const env = readFileSync(new URL('../../../examples/events/url.preview.get.json', import.meta.url), 'utf8');
+  const ev = sdk.Event.fromEnvelope(env);
+  assert.equal(ev.kind, 'callback');
+  const t = ev.typed();
+  assert.equal(t.type, 'url.preview.get');
+  assert.equal(t.body.url(), 'https://tickets.example.com/T-1042');
+  assert.ok(t.body.previewToken().startsWith('p-'));
+});
+
+test('a card stream creates, replies, streams and closes', async () => {
+  const { CardStream, STREAM_ELEMENT } = await import('../index.js');
+  const streamed = [];
+  globalThis.__aviaryHost.cardStreamSet = (card, element, text) => streamed.push([card, element, text]);
+  globalThis.__aviaryHost.cardStreamFlush = () => streamed.length;
+  answers.push({ ok: '{"code":0,"data":{"card_id":"7001"}}' });
+  calls.length = 0;
+  const s = CardStream.reply('om_1');
+  s.push('Hel');
+  s.push('lo');
+  assert.equal(s.finish(), 'Hello');
+  const card = JSON.parse(JSON.parse(calls[0].body).data);
+  assert.equal(card.config.streaming_mode, true);
+  assert.equal(card.body.elements[0].element_id, STREAM_ELEMENT);
+  assert.equal(JSON.parse(calls[1].body).content, '{"type":"card","data":{"card_id":"7001"}}');
+  assert.deepEqual(streamed.map((x) => x[2]), ['Hel', 'Hello', 'Hello']);
+  assert.equal(calls[2].method, 'PATCH');
+  assert.equal(calls[2].path, '/open-apis/cardkit/v1/cards/7001/settings');
+  assert.deepEqual(JSON.parse(calls[2].body), { settings: '{"config":{"streaming_mode":false}}', sequence: 4 });
+  globalThis.__aviaryHost.cardStreamSet = () => { throw 'streaming the card failed: HTTP 400'; };
+  assert.throws(() => s.push('x'), /streaming the card failed/);
+});

@@ -47,6 +47,7 @@ def _answer(f):
 
 
 _sdk.feishu._install(_answer(wit_world.feishu_request), _answer(wit_world.feishu_upload))
+_sdk.stream._install(_answer(wit_world.card_stream_set), _answer(wit_world.card_stream_flush))
 
 _handle = getattr(_user, "handle", None)
 if not callable(_handle):

@@ -31,6 +31,7 @@ __all__ = [
     "request_json",
     "send",
     "send_text",
+    "update_card",
     "upload",
     "upload_file",
     "upload_image",
@@ -137,6 +138,15 @@ def send(receive_id_type: str, receive_id: str, msg_type: str, content: Any) -> 
 def send_text(receive_id_type: str, receive_id: str, text: str) -> str:
     """Sends plain text (see :func:`send`); returns the new message's id."""
     return send(receive_id_type, receive_id, "text", {"text": str(text)})
+
+
+def update_card(token: str, card: Any) -> None:
+    """Updates a card after its callback was answered (Feishu's deferred update,
+    ``POST /open-apis/interactive/v1/card/update``): ``token`` is the callback's
+    (``CardAction.token``; valid 30 minutes, for two updates), ``card`` the whole new card JSON."""
+    if not token:
+        raise FeishuError("the callback token is empty")
+    request_json("POST", "/open-apis/interactive/v1/card/update", {"token": token, "card": card})
 
 
 def upload(path: str, form: Optional[Dict[str, str]], file_field: str, file_name: str, data: bytes) -> str:

@@ -64,3 +64,61 @@ class FeishuTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class AnswersTest(unittest.TestCase):
+    def test_card_and_preview_answers_have_feishus_shape(self):
+        import aviary_guest as sdk
+
+        o = sdk.card_outcome(sdk.raw_card({"schema": "2.0"}), {"type": "success", "content": "saved"})
+        self.assertEqual(o.value, '{"toast":{"type":"success","content":"saved"},"card":{"type":"raw","data":{"schema":"2.0"}}}')
+        o = sdk.card_outcome(sdk.template_card("AAq1", {"n": 1}, "1.0.0"))
+        self.assertEqual(o.value, '{"card":{"type":"template","data":{"template_id":"AAq1","template_version_name":"1.0.0","template_variable":{"n":1}}}}')
+        self.assertEqual(sdk.url_preview("T-1042").value, '{"inline":{"title":"T-1042"}}')
+        self.assertEqual(sdk.url_preview("t", image_key="img_1").value, '{"inline":{"title":"t","image_key":"img_1"}}')
+
+    def test_a_deferred_update_posts_token_and_card(self):
+        CALLS.clear()
+        feishu.update_card("c-1", {"elements": []})
+        self.assertEqual(CALLS[0][1], "/open-apis/interactive/v1/card/update")
+        self.assertEqual(json.loads(CALLS[0][2]), {"token": "c-1", "card": {"elements": []}})
+        with self.assertRaisesRegex(feishu.FeishuError, "token is empty"):
+            feishu.update_card("", {})
+
+    def test_url_preview_is_typed(self):
+        import pathlib
+
+        import aviary_guest as sdk
+        from aviary_guest import events
+
+        path = pathlib.Path(__file__).resolve().parents[3] / "examples" / "events" / "url.preview.get.json"
+        ev = sdk.Event.from_envelope(path.read_text())
+        self.assertTrue(ev.is_callback())
+        p = ev.typed()
+        self.assertIsInstance(p, events.UrlPreview)
+        self.assertEqual(p.url(), "https://tickets.example.com/T-1042")
+        self.assertTrue(p.preview_token().startswith("p-"))
+
+
+class StreamTest(unittest.TestCase):
+    def test_a_card_stream_creates_replies_streams_and_closes(self):
+        from aviary_guest import stream
+
+        streamed = []
+        stream._install(lambda c, e, t: (streamed.append((c, e, t)), (True, None))[1], lambda c: (True, len(streamed)))
+        ANSWERS.append((True, '{"code":0,"data":{"card_id":"7001"}}'))
+        CALLS.clear()
+        s = stream.CardStream.reply("om_1")
+        s.push("Hel")
+        s.push("lo")
+        self.assertEqual(s.finish(), "Hello")
+        card = json.loads(json.loads(CALLS[0][2])["data"])
+        self.assertTrue(card["config"]["streaming_mode"])
+        self.assertEqual(card["body"]["elements"][0]["element_id"], stream.STREAM_ELEMENT)
+        self.assertEqual(json.loads(CALLS[1][2])["content"], '{"type":"card","data":{"card_id":"7001"}}')
+        self.assertEqual([t for _, _, t in streamed], ["Hel", "Hello", "Hello"])
+        self.assertEqual(CALLS[2][:2], ("PATCH", "/open-apis/cardkit/v1/cards/7001/settings"))
+        self.assertEqual(json.loads(CALLS[2][2]), {"settings": '{"config":{"streaming_mode":false}}', "sequence": 4})
+        stream._install(lambda c, e, t: (False, "streaming the card failed: HTTP 400"), lambda c: (True, 0))
+        with self.assertRaisesRegex(feishu.FeishuError, "streaming the card failed"):
+            s.push("x")

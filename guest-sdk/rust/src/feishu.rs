@@ -88,6 +88,20 @@ pub fn send_text(receive_id_type: &str, receive_id: &str, text: &str) -> Result<
     )
 }
 
+/// Updates a card after its callback was answered (Feishu's deferred update,
+/// `POST /open-apis/interactive/v1/card/update`): `token` is the callback's
+/// ([`crate::events::CardAction::token`]; valid 30 minutes, for two updates), `card` the whole
+/// new card JSON (for a card that is not shared, `"open_ids"` in it names who sees the
+/// update). The fallback when the work takes longer than the 3 s a callback may take: answer
+/// with a toast (or let the runtime ack at `dispatch.callback_deadline_ms`), work, then update.
+pub fn update_card(token: &str, card: &Value) -> Result<(), String> {
+    if token.is_empty() {
+        return Err("the callback token is empty".to_string());
+    }
+    let body = json!({"token": token, "card": card});
+    request_json("POST", "/open-apis/interactive/v1/card/update", Some(&body)).map(|_| ())
+}
+
 /// The `receive_id_type`s of a send.
 pub const RECEIVE_ID_TYPES: [&str; 5] = ["open_id", "union_id", "user_id", "email", "chat_id"];
 

@@ -55,6 +55,18 @@ mod wasm {
         bindings::feishu_upload(path, form, file_field, file_name, bytes)
     }
 
+    pub(crate) fn card_stream_set(
+        card_id: &str,
+        element_id: &str,
+        content: &str,
+    ) -> Result<(), String> {
+        bindings::card_stream_set(card_id, element_id, content)
+    }
+
+    pub(crate) fn card_stream_flush(card_id: &str) -> Result<u32, String> {
+        bindings::card_stream_flush(card_id)
+    }
+
     fn install_panic_hook() {
         static ONCE: std::sync::Once = std::sync::Once::new();
         ONCE.call_once(|| {
@@ -107,7 +119,9 @@ mod wasm {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-pub(crate) use shim::{config_get, feishu_request, feishu_upload, log};
+pub(crate) use shim::{
+    card_stream_flush, card_stream_set, config_get, feishu_request, feishu_upload, log,
+};
 
 #[cfg(not(target_arch = "wasm32"))]
 mod shim {
@@ -144,8 +158,36 @@ mod shim {
         queued.unwrap_or_else(|| Ok(DEFAULT_ANSWER.to_string()))
     }
 
+    /// Records a streamed text as `("STREAM", card_id/element_id, content)`.
+    pub(crate) fn card_stream_set(
+        card_id: &str,
+        element_id: &str,
+        content: &str,
+    ) -> Result<(), String> {
+        REQUESTS.with(|r| {
+            r.borrow_mut().push((
+                "STREAM".to_string(),
+                format!("{card_id}/{element_id}"),
+                content.to_string(),
+            ))
+        });
+        Ok(())
+    }
+
+    /// Answers how many texts were streamed to `card_id` on this thread (the host's last
+    /// sequence when nothing was coalesced).
+    pub(crate) fn card_stream_flush(card_id: &str) -> Result<u32, String> {
+        let prefix = format!("{card_id}/");
+        Ok(REQUESTS.with(|r| {
+            r.borrow()
+                .iter()
+                .filter(|(m, p, _)| m == "STREAM" && p.starts_with(&prefix))
+                .count() as u32
+        }))
+    }
+
     /// What the shim answers when no answer is queued.
-    const DEFAULT_ANSWER: &str = r#"{"code":0,"msg":"success","data":{"message_id":"om_test","image_key":"img_test","file_key":"file_test"}}"#;
+    const DEFAULT_ANSWER: &str = r#"{"code":0,"msg":"success","data":{"message_id":"om_test","image_key":"img_test","file_key":"file_test","card_id":"card_test"}}"#;
 
     /// Records an upload as `("UPLOAD", path, form)` (and its file in `UPLOADS`) and answers
     /// like [`feishu_request`].

@@ -17,6 +17,7 @@
 //!   `expire − 10 min`; refreshed once when Feishu says it is invalid.
 //! - [`client`]: one HTTP request with the token, a timeout and a response-size cap.
 //! - [`upload`]: the multipart form of the `feishu-upload` import, checked before it is sent.
+//! - [`stream`]: streamed card content, coalesced and paced per card, the last text always sent.
 //!
 //! The app secret and the token never reach the guest, logs or error messages: the guest gets
 //! the response body (or an error naming the method, path and Feishu's code), nothing else.
@@ -27,6 +28,7 @@ pub mod grant;
 pub mod idempotency;
 pub mod pacing;
 pub mod path;
+pub mod stream;
 pub mod token;
 pub mod upload;
 

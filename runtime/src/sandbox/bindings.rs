@@ -17,7 +17,7 @@ use crate::protocol::envelope::EventKind as HostEventKind;
 wasmtime::component::bindgen!({
     world: "handler",
     path: "../wit/handler.wit",
-    imports: { "feishu-request": async, "feishu-upload": async },
+    imports: { "feishu-request": async, "feishu-upload": async, "card-stream-flush": async },
     exports: { default: async },
 });
 

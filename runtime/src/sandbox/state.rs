@@ -2,13 +2,14 @@
 //! call's log and deadline, the handler's config, and what `feishu-request` needs (the
 //! handler's OpenAPI access and the current call's identity).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::WasiCtx;
 
+use crate::openapi::stream::CardStream;
 use crate::sandbox::host;
 use crate::sandbox::limiter::TotalMemoryLimiter;
 use crate::sandbox::logs::LogSink;
@@ -36,6 +37,8 @@ pub(crate) struct HostState {
     pub(crate) openapi: Option<OpenApiAccess>,
     /// The current call.
     pub(crate) call: CallContext,
+    /// The card streams of the current call, by card id (their senders outlive it).
+    pub(crate) streams: HashMap<String, Arc<CardStream>>,
 }
 
 impl HostState {
@@ -58,6 +61,7 @@ impl HostState {
                 handler,
                 ..CallContext::default()
             },
+            streams: HashMap::new(),
         }
     }
 
@@ -76,6 +80,7 @@ impl HostState {
         let _ = self.logs.take();
         self.call.dedupe_id.clear();
         self.call.next_request = 0;
+        self.streams.clear();
         self
     }
 }

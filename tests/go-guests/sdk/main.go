@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"aviary.local/aviary"
 	"aviary.local/aviary/feishu"
@@ -33,8 +34,15 @@ func result(_ string, err error) aviary.Outcome {
 }
 
 func handle(ev aviary.Event) aviary.Outcome {
-	m, ok := ev.MustTyped().(*aviary.MessageReceive)
-	if !ok {
+	var m *aviary.MessageReceive
+	switch b := ev.MustTyped().(type) {
+	case *aviary.MessageReceive:
+		m = b
+	case *aviary.URLPreview:
+		return aviary.PreviewOutcome(lang+": "+b.URL(), "")
+	case *aviary.CardAction:
+		return cardAction(b)
+	default:
 		return aviary.Done()
 	}
 	id, chat := m.Message.MessageID, m.Message.ChatID
@@ -62,11 +70,51 @@ func handle(ev aviary.Event) aviary.Outcome {
 	case "raw":
 		content := fmt.Sprintf(`{"text":"%s raw"}`, lang)
 		return aviary.FromError(feishu.RequestJSON("POST", "/open-apis/im/v1/messages/"+id+"/reply", map[string]string{"msg_type": "text", "content": content}, nil))
+	case "stream":
+		answer, err := feishu.ReplyStream(id)
+		if err != nil {
+			return aviary.Retry(err.Error())
+		}
+		for i := 0; i < chunks; i++ {
+			if err := answer.Push(fmt.Sprintf("chunk %03d ", i)); err != nil {
+				return aviary.Retry(err.Error())
+			}
+			time.Sleep(chunkEvery)
+		}
+		return result(answer.Finish())
 	case "denied":
 		if _, err := feishu.Request("GET", "/open-apis/contact/v3/users/ou_1", ""); err != nil {
 			return result(feishu.ReplyText(id, lang+" error: "+err.Error()))
 		}
 		return aviary.Reject("the call was not denied")
+	}
+	return aviary.Done()
+}
+
+// The stream: this many chunks, one every chunkEvery.
+const (
+	chunks     = 200
+	chunkEvery = 5 * time.Millisecond
+)
+
+// slow works past the runtime's 2.5 s callback deadline and Feishu's 3 s.
+const slow = 3200 * time.Millisecond
+
+func card(text string) map[string]any {
+	return map[string]any{"schema": "2.0", "body": map[string]any{"elements": []map[string]string{{"tag": "markdown", "content": text}}}}
+}
+
+// cardAction is the callback script: toast, update (the card in the answer), slow (past the
+// callback deadline, then a deferred update with the callback's token).
+func cardAction(a *aviary.CardAction) aviary.Outcome {
+	switch a.ValueString("choice") {
+	case "toast":
+		return aviary.ToastInfo(lang + " toast")
+	case "update":
+		return aviary.CardOutcome(aviary.RawCard(card(lang+" updated")), &aviary.Toast{Type: "success", Content: lang + " saved"})
+	case "slow":
+		time.Sleep(slow)
+		return aviary.FromError(feishu.UpdateCard(a.Token, card(lang+" done later")))
 	}
 	return aviary.Done()
 }

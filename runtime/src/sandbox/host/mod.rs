@@ -8,6 +8,7 @@ pub(crate) mod config;
 pub(crate) mod feishu;
 pub(crate) mod log;
 pub(crate) mod stdio;
+pub(crate) mod stream;
 pub(crate) mod upload;
 pub(crate) mod wasi;
 
@@ -43,6 +44,19 @@ impl HandlerImports for HostState {
         bytes: Vec<u8>,
     ) -> Result<String, String> {
         upload::upload(self, path, form, file_field, file_name, bytes).await
+    }
+
+    fn card_stream_set(
+        &mut self,
+        card_id: String,
+        element_id: String,
+        content: String,
+    ) -> Result<(), String> {
+        stream::set(self, card_id, element_id, content)
+    }
+
+    async fn card_stream_flush(&mut self, card_id: String) -> Result<u32, String> {
+        stream::flush(self, card_id).await
     }
 }
 

@@ -16,8 +16,13 @@ struct Guest;
 
 impl Handler for Guest {
     fn handle(event: Event) -> Outcome {
-        let Ok(TypedEvent::MessageReceive(m)) = event.typed() else {
-            return Outcome::done();
+        let m = match event.typed() {
+            Ok(TypedEvent::MessageReceive(m)) => m,
+            Ok(TypedEvent::UrlPreview(p)) => {
+                return Outcome::url_preview(format!("{LANG}: {}", p.url()))
+            }
+            Ok(TypedEvent::CardAction(a)) => return card_action(&a),
+            _ => return Outcome::done(),
         };
         let id = m.message.message_id.as_str();
         let chat = m.message.chat_id.as_str();
@@ -52,6 +57,14 @@ impl Handler for Guest {
                     .map(|v| v.to_string()),
                 )
             }
+            "stream" => done((|| {
+                let mut answer = aviary_guest::stream::CardStream::reply(id)?;
+                for i in 0..CHUNKS {
+                    answer.push(&format!("chunk {i:03} "))?;
+                    std::thread::sleep(std::time::Duration::from_millis(CHUNK_MS));
+                }
+                answer.finish()
+            })()),
             "denied" => match feishu::request("GET", "/open-apis/contact/v3/users/ou_1", "") {
                 Ok(_) => Outcome::reject("the call was not denied"),
                 Err(e) => done(feishu::reply_text(id, &format!("{LANG} error: {e}"))),
@@ -59,6 +72,36 @@ impl Handler for Guest {
             _ => Outcome::done(),
         }
     }
+}
+
+/// The callback script: `toast`, `update` (the card in the answer), `slow` (past the
+/// callback deadline, then a deferred update with the callback's token).
+fn card_action(a: &events::CardAction) -> Outcome {
+    match a.value_str("choice") {
+        Some("toast") => Outcome::toast_info(format!("{LANG} toast")),
+        Some("update") => CardResponse::toast(Toast::success(format!("{LANG} saved")))
+            .with_card(CardUpdate::raw(card(&format!("{LANG} updated"))))
+            .into(),
+        Some("slow") => {
+            std::thread::sleep(std::time::Duration::from_millis(SLOW_MS));
+            match feishu::update_card(&a.token, &card(&format!("{LANG} done later"))) {
+                Ok(()) => Outcome::done(),
+                Err(e) => Outcome::retry(e),
+            }
+        }
+        _ => Outcome::done(),
+    }
+}
+
+/// The stream: this many chunks, one every `CHUNK_MS`.
+const CHUNKS: u32 = 200;
+const CHUNK_MS: u64 = 5;
+
+/// How long `slow` works: past the runtime's 2.5 s callback deadline and Feishu's 3 s.
+const SLOW_MS: u64 = 3200;
+
+fn card(text: &str) -> serde_json::Value {
+    json!({"schema": "2.0", "body": {"elements": [{"tag": "markdown", "content": text}]}})
 }
 
 aviary_guest::export_handler!(Guest);
