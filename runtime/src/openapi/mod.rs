@@ -35,6 +35,8 @@ pub mod upload;
 #[cfg(test)]
 mod pacing_tests;
 #[cfg(test)]
+mod stream_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod upload_tests;

@@ -74,11 +74,7 @@ pub(crate) fn set(
             ),
         );
     }
-    let stream = state
-        .streams
-        .entry(card_id)
-        .or_default()
-        .clone();
+    let stream = state.streams.entry(card_id).or_default().clone();
     match stream.set(access.client.clone(), call, content) {
         Ok(()) => Ok(()),
         Err(e) => fail(state, WHAT, e),
