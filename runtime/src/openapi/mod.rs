@@ -15,7 +15,8 @@
 //!   Feishu's 1-hour uuid window.
 //! - [`token`]: the app's tenant_access_token, fetched with app_id/app_secret and cached until
 //!   `expire − 10 min`; refreshed once when Feishu says it is invalid.
-//! - [`client`]: one HTTP request with the token, a timeout and a response-size cap.
+//! - [`client`]: one HTTP request with the token, a timeout and a response-size cap; its
+//!   failures are [`OpenApiError`]s.
 //! - [`upload`]: the multipart form of the `feishu-upload` import, checked before it is sent.
 //! - [`stream`]: streamed card content, coalesced and paced per card, the last text always sent.
 //!
@@ -24,6 +25,7 @@
 
 pub mod call;
 pub mod client;
+pub mod error;
 pub mod grant;
 pub mod idempotency;
 pub mod pacing;
@@ -43,6 +45,7 @@ mod upload_tests;
 
 pub use call::CheckedCall;
 pub use client::FeishuClient;
+pub use error::{OpenApiError, ReadError, TokenError};
 pub use grant::{Method, OpenApiGrant};
 pub use path::CheckedUrl;
 

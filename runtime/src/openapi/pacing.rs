@@ -159,12 +159,12 @@ impl Default for AppSendLimits {
 
 impl AppSendLimits {
     /// Checks a per-second value (`1..=`[`MAX_APP_SENDS_PER_SECOND`]).
-    pub fn check_per_second(n: u64) -> Result<usize, String> {
+    pub fn check_per_second(n: u64) -> Result<usize, crate::limits::OutOfRange> {
         crate::limits::within(n, MAX_APP_SENDS_PER_SECOND as u64).map(|n| n as usize)
     }
 
     /// Checks a per-minute value (`1..=`[`MAX_APP_SENDS_PER_MINUTE`]).
-    pub fn check_per_minute(n: u64) -> Result<usize, String> {
+    pub fn check_per_minute(n: u64) -> Result<usize, crate::limits::OutOfRange> {
         crate::limits::within(n, MAX_APP_SENDS_PER_MINUTE as u64).map(|n| n as usize)
     }
 }

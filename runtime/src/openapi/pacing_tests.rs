@@ -162,7 +162,8 @@ async fn a_send_held_by_the_apps_minute_fails_at_once_naming_that_limit() {
     let refused = c
         .request(&send, &send_body("oc_9"), Duration::from_secs(5))
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "refused at once"

@@ -113,7 +113,10 @@ async fn send(stream: Arc<CardStream>, client: Arc<FeishuClient>) {
             (call, content, s.set, s.sequence)
         };
         let body = json!({"content": content, "sequence": sequence}).to_string();
-        let result = client.request(&call, &body, REQUEST_TIMEOUT).await;
+        let result = client
+            .request(&call, &body, REQUEST_TIMEOUT)
+            .await
+            .map_err(|e| e.to_string());
         let mut s = stream.state.lock().unwrap_or_else(|e| e.into_inner());
         match result {
             Ok(_) => s.done = upto,

@@ -85,13 +85,21 @@ async fn the_emulator_refuses_an_upload_feishu_would_refuse() {
     let grant = OpenApiGrant::parse(&["POST /open-apis/im/v1"]).unwrap();
     let images = call::check("t", &grant, c.domain(), "POST", "/open-apis/im/v1/images").unwrap();
     let bad_type = Upload::new(r#"{"image_type":"banner"}"#, "image", "a.png", vec![1]).unwrap();
-    let e = c.upload(&images, &bad_type, T).await.unwrap_err();
+    let e = c
+        .upload(&images, &bad_type, T)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("99992402") && e.contains("image_type"), "{e}");
     let wrong_part = Upload::new(r#"{"image_type":"message"}"#, "file", "a.png", vec![1]).unwrap();
-    let e = c.upload(&images, &wrong_part, T).await.unwrap_err();
+    let e = c
+        .upload(&images, &wrong_part, T)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("the file part `image` is required"), "{e}");
     // JSON to an upload API is not an upload.
-    let e = c.request(&images, "{}", T).await.unwrap_err();
+    let e = c.request(&images, "{}", T).await.unwrap_err().to_string();
     assert!(e.contains("multipart/form-data"), "{e}");
     assert!(emu.uploads().is_empty());
     emu.shutdown().await;

@@ -107,11 +107,10 @@ impl Stack {
         })
         .unwrap();
         let mut spec = HandlerSpec::new(lang.handler(), lang.component());
-        spec.limits = HandlerLimits {
-            timeout,
-            memory_bytes: 128 << 20,
-            fuel: None,
-        };
+        spec.limits = HandlerLimits::default()
+            .with_timeout(timeout)
+            .and_then(|l| l.with_memory_mb(128))
+            .unwrap();
         spec.openapi = Some(OpenApiAccess {
             client: Arc::new(client),
             grant: OpenApiGrant::parse(grant).unwrap(),

@@ -49,7 +49,8 @@ pub(crate) async fn upload(
     let result = access
         .client
         .upload(&call, &upload, left.min(UPLOAD_TIMEOUT))
-        .await;
+        .await
+        .map_err(|e| e.to_string());
     if let Err(e) = &result {
         state
             .logs
