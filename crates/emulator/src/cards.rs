@@ -323,6 +323,29 @@ fn create_card(state: &mut State, body: &Value, now: Instant) -> (StatusCode, Va
     )
 }
 
+/// An `interactive` message whose content is `{"type": "card", "data": {"card_id": …}}` must
+/// name a card entity created here; other contents are not checked.
+pub(crate) fn check_card_reference(
+    state: &State,
+    msg_type: &str,
+    content: &str,
+) -> Result<(), String> {
+    if msg_type != "interactive" {
+        return Ok(());
+    }
+    let Ok(v) = serde_json::from_str::<Value>(content) else {
+        return Ok(());
+    };
+    if v.get("type").and_then(Value::as_str) != Some("card") {
+        return Ok(());
+    }
+    match v["data"]["card_id"].as_str() {
+        Some(id) if state.cards.contains_key(id) => Ok(()),
+        Some(id) => Err(format!("card_id {id:?} is not a card entity of this app")),
+        None => Err("a card message needs data.card_id".to_string()),
+    }
+}
+
 /// `GET /_emulator/cards`: every card entity (card_id, created_at_ms, card, ops with at_ms,
 /// kind, element_id, value, sequence).
 pub(crate) async fn control_cards(
@@ -482,6 +505,18 @@ mod tests {
         assert!(!c.streaming());
         let seqs: Vec<i64> = c.ops.iter().map(|o| o.sequence).collect();
         assert_eq!(seqs, [1, 3, 4]);
+        assert!(check_card_reference(
+            &s,
+            "interactive",
+            &format!(r#"{{"type":"card","data":{{"card_id":"{id}"}}}}"#)
+        )
+        .is_ok());
+        let unknown = r#"{"type":"card","data":{"card_id":"7999"}}"#;
+        assert!(check_card_reference(&s, "interactive", unknown)
+            .unwrap_err()
+            .contains("7999"));
+        assert!(check_card_reference(&s, "interactive", r#"{"schema":"2.0"}"#).is_ok());
+        assert!(check_card_reference(&s, "text", unknown).is_ok());
         let bad = json!({"type": "card_json", "data": "{\"elements\":[]}"});
         assert_eq!(
             code(&mut s, op(&t, "POST", CARDS_PATH, bad)),

@@ -181,6 +181,10 @@ fn route(state: &mut State, call: &OpenApiCall, now: Instant) -> (StatusCode, Va
         Ok(v) => v,
         Err(reason) => return error(StatusCode::BAD_REQUEST, CODE_FIELD_VALIDATION, &reason),
     };
+    // A card message that shows a CardKit card must name one that exists (sdk).
+    if let Err(reason) = cards::check_card_reference(state, &msg_type, &content) {
+        return error(StatusCode::BAD_REQUEST, CODE_FIELD_VALIDATION, &reason);
+    }
     let uuid = call
         .body
         .get("uuid")
