@@ -111,3 +111,41 @@ async fn javascript_starlingmonkey_sdk_streams_200_chunks_into_one_card_within_f
 async fn python_sdk_streams_200_chunks_into_one_card_within_feishus_limit() {
     stream(Lang::Python).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_update_without_its_grant_is_denied_and_nothing_is_sent() {
+    // Creating the card is granted, updating its content (PUT) is not.
+    let stack = Stack::start(
+        Lang::Rust,
+        &[
+            "POST /open-apis/im/v1/messages",
+            "POST /open-apis/cardkit/v1/cards",
+        ],
+        Duration::from_secs(30),
+        |_| {},
+    )
+    .await;
+    stack
+        .emu
+        .push_event(&message_event("ev_denied", "om_denied", "oc_sdk", "stream"));
+    let acks = stack
+        .emu
+        .wait_for_acks(1, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        acks[0].code, 500,
+        "the guest answered retry with the denial"
+    );
+    let emu = stack.stop();
+    let puts = emu
+        .openapi_calls()
+        .into_iter()
+        .filter(|c| c.method == "PUT")
+        .count();
+    assert_eq!(puts, 0, "nothing was sent for the denied update");
+    let cards = emu.cards();
+    assert_eq!(cards.len(), 1);
+    assert!(cards[0].ops.is_empty());
+    emu.shutdown().await;
+}
