@@ -10,6 +10,7 @@ export { AT_ALL, MESSAGE_TYPES, MessageContent, PostElement, parseContent } from
 export { CardAction, EVENT_MODELS, Message, MessageReceive, UrlPreview } from './models.js';
 export { feishu, FeishuError } from './feishu.js';
 export { CardStream, STREAM_ELEMENT, streamingCard } from './stream.js';
+export { fetch, Headers, Response } from './http.js';
 
 /** The event types with a typed model (the same list as the Rust SDK's `TypedEvent`). */
 export const EVENT_TYPES = Object.freeze([

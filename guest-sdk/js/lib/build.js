@@ -20,13 +20,16 @@ const ENTRY_ID = '\0aviary-entry.js';
 /** A build error with a message meant for the user (no stack needed). */
 export class BuildError extends Error {}
 
-/** The WIT directory: `--wit`, else $AVIARY_WIT, else the repository's `wit/` next to the SDK. */
+/**
+ * The WIT directory: `--wit`, else $AVIARY_WIT, else the package's own `wit/` (an installed
+ * package: `npm pack` copies the repository's in), else the repository's `wit/` next to the SDK.
+ */
 export function findWit(explicit) {
   const candidates = explicit
     ? [explicit]
     : process.env.AVIARY_WIT
       ? [process.env.AVIARY_WIT]
-      : [resolve(here, '..', '..', '..', 'wit'), resolve(here, '..', 'wit')];
+      : [resolve(here, '..', 'wit'), resolve(here, '..', '..', '..', 'wit')];
   for (const c of candidates) {
     const file = statSafe(c)?.isDirectory() ? join(c, 'handler.wit') : c;
     if (existsSync(file)) return c;
@@ -54,7 +57,9 @@ function entrySource(engine, userPath) {
         // The OpenAPI imports (sdk).
         `import feishuRequest from 'feishu-request';\nimport feishuUpload from 'feishu-upload';\n` +
         `import cardStreamSet from 'card-stream-set';\nimport cardStreamFlush from 'card-stream-flush';\n` +
-        `Object.assign(globalThis.__aviaryHost, { feishuRequest, feishuUpload, cardStreamSet, cardStreamFlush });\n`
+        `Object.assign(globalThis.__aviaryHost, { feishuRequest, feishuUpload, cardStreamSet, cardStreamFlush });\n` +
+        // Outbound HTTP (http.js).
+        `import httpSend from 'http-send';\nglobalThis.__aviaryHttpSend = httpSend;\n`
       : // QuickJS (componentize-qjs): world-level imports are globals, and there is no console.
         `globalThis.__aviaryHost = {\n` +
         `  log: (level, message) => globalThis.log(level, message),\n` +
@@ -65,6 +70,8 @@ function entrySource(engine, userPath) {
         `  feishuUpload: (p, f, ff, fn, b) => globalThis.feishuUpload(p, f, ff, fn, b),\n` +
         `  cardStreamSet: (c, e, t) => globalThis.cardStreamSet(c, e, t),\n` +
         `  cardStreamFlush: (c) => globalThis.cardStreamFlush(c),\n});\n` +
+        // Outbound HTTP (http.js).
+        `globalThis.__aviaryHttpSend = (m, u, h, b) => globalThis.httpSend(m, u, h, b);\n` +
         `if (typeof globalThis.console === 'undefined') {\n` +
         `  const line = (level) => (...a) => globalThis.__aviaryHost.log(level, a.map((x) => typeof x === 'string' ? x : JSON.stringify(x)).join(' '));\n` +
         `  globalThis.console = { log: line('info'), info: line('info'), debug: line('debug'), trace: line('trace'), warn: line('warn'), error: line('error') };\n` +
@@ -86,7 +93,9 @@ export async function bundle(userPath, engine) {
   const { rolldown } = await import('rolldown');
   const problems = [];
   const external =
-    engine === 'starlingmonkey' ? new Set(['log', 'config-get', 'feishu-request', 'feishu-upload', 'card-stream-set', 'card-stream-flush']) : new Set();
+    engine === 'starlingmonkey'
+      ? new Set(['log', 'config-get', 'feishu-request', 'feishu-upload', 'card-stream-set', 'card-stream-flush', 'http-send'])
+      : new Set();
   const build = await rolldown({
     input: ENTRY_ID,
     platform: 'neutral',

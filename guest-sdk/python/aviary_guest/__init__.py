@@ -14,7 +14,7 @@ import traceback  # imported at build time: componentize-py bundles only what is
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional
 
-from . import events, feishu, stream
+from . import events, feishu, http, stream
 from .events import EVENT_MODELS, TypedEvent
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "done",
     "events",
     "feishu",
+    "http",
     "log",
     "stream",
     "reject",

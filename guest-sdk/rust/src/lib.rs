@@ -13,6 +13,8 @@
 //! * [`stream`]: a card message whose text grows as the handler produces it, paced by the host.
 //! * [`feishu`]: call the Feishu OpenAPI as the app (`reply_text`, `send_text`, `request`),
 //!   with the token and idempotency keys added by the host; granted in the manifest.
+//! * [`http`]: outbound HTTP to the hosts the manifest allows (`allowed_outbound_hosts`):
+//!   `http::get(url)`, `http::Request::post(url).json(&v)?.send()?`.
 //!
 //! ```no_run
 //! use aviary_guest::prelude::*;
@@ -50,6 +52,7 @@ mod event;
 pub mod events;
 pub mod feishu;
 mod host;
+pub mod http;
 mod log;
 mod outcome;
 pub mod stream;
@@ -82,6 +85,7 @@ pub mod prelude {
     pub use crate::config;
     pub use crate::events::{self, EventBody, TypedEvent};
     pub use crate::feishu;
+    pub use crate::http;
     pub use crate::{debug, error, info, trace, warn};
     pub use crate::{Envelope, Event, EventKind, Handler, Level, Outcome};
 }

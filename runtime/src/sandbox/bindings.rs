@@ -17,7 +17,7 @@ use crate::protocol::envelope::EventKind as HostEventKind;
 wasmtime::component::bindgen!({
     world: "handler",
     path: "../wit/handler.wit",
-    imports: { "feishu-request": async, "feishu-upload": async, "card-stream-flush": async },
+    imports: { "feishu-request": async, "feishu-upload": async, "card-stream-flush": async, "http-send": async },
     exports: { default: async },
 });
 

@@ -10,6 +10,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::WasiCtx;
 
 use crate::openapi::stream::CardStream;
+use crate::outbound::OutboundHttp;
 use crate::sandbox::host;
 use crate::sandbox::limiter::TotalMemoryLimiter;
 use crate::sandbox::logs::LogSink;
@@ -22,6 +23,8 @@ pub(crate) struct CallContext {
     pub(crate) handler: Arc<str>,
     pub(crate) dedupe_id: String,
     pub(crate) next_request: u32,
+    /// `http-send` calls this run has made so far.
+    pub(crate) http_requests: u32,
 }
 
 /// The `T` of every `Store<T>` the sandbox creates.
@@ -35,6 +38,8 @@ pub(crate) struct HostState {
     pub(crate) deadline: Instant,
     /// The handler's `feishu-request` grant and client; `None`: denied.
     pub(crate) openapi: Option<OpenApiAccess>,
+    /// The handler's `http-send` grant, client and counters (an empty grant denies all).
+    pub(crate) http: Arc<OutboundHttp>,
     /// The current call.
     pub(crate) call: CallContext,
     /// The card streams of the current call, by card id (their senders outlive it).
@@ -46,6 +51,7 @@ impl HostState {
         memory_limit: u64,
         config: Arc<BTreeMap<String, String>>,
         openapi: Option<OpenApiAccess>,
+        http: Arc<OutboundHttp>,
         handler: Arc<str>,
     ) -> Self {
         let logs = LogSink::default();
@@ -57,6 +63,7 @@ impl HostState {
             config,
             deadline: Instant::now(),
             openapi,
+            http,
             call: CallContext {
                 handler,
                 ..CallContext::default()
@@ -81,6 +88,7 @@ impl HostState {
         self.call.dedupe_id.clear();
         self.call.next_request = 0;
         self.streams.clear();
+        self.call.http_requests = 0;
         self
     }
 }

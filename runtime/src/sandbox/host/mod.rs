@@ -1,11 +1,13 @@
 //! The host side of every import a handler may use, one file per capability. Each enforces its
 //! own grant: WASI is deny-all ([`wasi`]), stdout/stderr are captured ([`stdio`]), `log` is
 //! capped ([`log`]), `config-get` sees only the handler's own settings ([`config`]),
-//! `feishu-request` and `feishu-upload` only the OpenAPI paths the manifest grants ([`feishu`],
-//! [`upload`]).
+//! `feishu-request`, `feishu-upload` and the card streams only the OpenAPI paths the manifest
+//! grants ([`feishu`], [`upload`], [`stream`]), `http-send` only the hosts the manifest allows
+//! ([`http`]).
 
 pub(crate) mod config;
 pub(crate) mod feishu;
+pub(crate) mod http;
 pub(crate) mod log;
 pub(crate) mod stdio;
 pub(crate) mod stream;
@@ -57,6 +59,16 @@ impl HandlerImports for HostState {
 
     async fn card_stream_flush(&mut self, card_id: String) -> Result<u32, String> {
         stream::flush(self, card_id).await
+    }
+
+    async fn http_send(
+        &mut self,
+        method: String,
+        url: String,
+        headers: String,
+        body: Vec<u8>,
+    ) -> Result<(u16, String, Vec<u8>), String> {
+        http::send(self, method, url, headers, body).await
     }
 }
 
