@@ -402,8 +402,6 @@ pub mod openapi {
     /// user or one chat (shared by the bots in it). Exceeding it answers HTTP 429 / code
     /// 99991400, so the host paces sends and replies under it for every guest language
     /// (`openapi::pacing`); the emulator enforces the same number with code of its own.
-    /// (Feishu's per-app limits, 50 per second and 1,000 per minute, are met by retrying a
-    /// 429 after its reset.)
     pub const RECEIVER_SEND_LIMIT: usize = 5;
 
     /// The window of [`RECEIVER_SEND_LIMIT`].
@@ -428,6 +426,47 @@ pub mod openapi {
     /// When Feishu answers 429 without a readable `x-ogw-ratelimit-reset`, the host waits this
     /// long before retrying (Feishu's windows are one second).
     pub const RATE_LIMIT_DEFAULT_RESET: Duration = Duration::from_secs(1);
+
+    // ---- Per-app and per-card pacing (sdk) ----
+
+    /// Default `feishu.app_sends_per_second`: Feishu lets one app send (and reply) 50 messages
+    /// per second in all; more are answered 429. The host paces every handler's sends under
+    /// it (`openapi::pacing`) and the emulator enforces it.
+    pub const APP_SENDS_PER_SECOND: usize = 50;
+
+    /// Default `feishu.app_sends_per_minute`: Feishu's other per-app window, 1,000 messages
+    /// per minute. A send that would wait past the handler's deadline fails at once as rate
+    /// limited, so the handler can answer `retry`.
+    pub const APP_SENDS_PER_MINUTE: usize = 1_000;
+
+    /// Largest `feishu.app_sends_per_second`: a quota Feishu raised for an app, or a test
+    /// against the emulator, stays far below this.
+    pub const MAX_APP_SENDS_PER_SECOND: usize = 1_000_000;
+
+    /// Largest `feishu.app_sends_per_minute` (see [`MAX_APP_SENDS_PER_SECOND`]).
+    pub const MAX_APP_SENDS_PER_MINUTE: usize = 60_000_000;
+
+    /// CardKit's limit per card: 10 operations per second on one card (streamed content
+    /// updates included). The host paces every call below `/open-apis/cardkit/v1/cards/{id}`
+    /// and the streamed updates of `card-stream-update` under it; the emulator enforces it.
+    pub const CARD_UPDATE_LIMIT: usize = 10;
+
+    /// The window of [`CARD_UPDATE_LIMIT`].
+    pub const CARD_UPDATE_WINDOW: Duration = Duration::from_secs(1);
+
+    /// Largest file a guest may upload with `feishu-upload`: Feishu's limit for files
+    /// (`im/v1/files`, 30 MB; images are limited to 10 MB by Feishu itself).
+    pub const MAX_UPLOAD_BYTES: usize = 30 * 1024 * 1024;
+
+    /// Longest upload (token fetch included): 30 MiB at a slow uplink. A call never outlives
+    /// the handler's `timeout_ms` either: the shorter of the two applies.
+    pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(60);
+
+    /// Card streams (`card-stream-set`) one handler run may open: far above any bot's need,
+    /// a bound on the senders one run can leave behind.
+    pub const MAX_CARD_STREAMS_PER_RUN: usize = 16;
+
+    // ---- end (sdk) ----
 
     /// Length of the derived `uuid` idempotency key: 32 hex characters (128 bits of SHA-256),
     /// below Feishu's 50-character limit.

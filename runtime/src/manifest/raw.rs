@@ -8,7 +8,15 @@ use toml::Spanned;
 /// Keys allowed at the top level.
 pub(super) const TOP_KEYS: &[&str] = &["feishu", "connection", "dispatch", "queue", "handler"];
 /// Keys allowed in `[feishu]`.
-pub(super) const FEISHU_KEYS: &[&str] = &["app_id", "app_secret", "domain", "encrypt_key"];
+pub(super) const FEISHU_KEYS: &[&str] = &[
+    "app_id",
+    "app_secret",
+    "domain",
+    "encrypt_key",
+    // Per-app send limits (sdk).
+    "app_sends_per_second",
+    "app_sends_per_minute",
+];
 /// Keys allowed in `[connection]`.
 pub(super) const CONNECTION_KEYS: &[&str] = &[
     "auto_reconnect",
@@ -114,6 +122,9 @@ pub(super) struct RawFeishu {
     pub app_secret: Spanned<String>,
     pub domain: Option<Spanned<String>>,
     pub encrypt_key: Option<Spanned<String>>,
+    // Per-app send limits (sdk).
+    pub app_sends_per_second: Option<Spanned<u64>>,
+    pub app_sends_per_minute: Option<Spanned<u64>>,
 }
 
 /// `[connection]`.
