@@ -20,13 +20,16 @@ const ENTRY_ID = '\0aviary-entry.js';
 /** A build error with a message meant for the user (no stack needed). */
 export class BuildError extends Error {}
 
-/** The WIT directory: `--wit`, else $AVIARY_WIT, else the repository's `wit/` next to the SDK. */
+/**
+ * The WIT directory: `--wit`, else $AVIARY_WIT, else the package's own `wit/` (an installed
+ * package: `npm pack` copies the repository's in), else the repository's `wit/` next to the SDK.
+ */
 export function findWit(explicit) {
   const candidates = explicit
     ? [explicit]
     : process.env.AVIARY_WIT
       ? [process.env.AVIARY_WIT]
-      : [resolve(here, '..', '..', '..', 'wit'), resolve(here, '..', 'wit')];
+      : [resolve(here, '..', 'wit'), resolve(here, '..', '..', '..', 'wit')];
   for (const c of candidates) {
     const file = statSafe(c)?.isDirectory() ? join(c, 'handler.wit') : c;
     if (existsSync(file)) return c;

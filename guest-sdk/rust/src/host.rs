@@ -16,7 +16,7 @@ mod wasm {
     pub mod bindings {
         wit_bindgen::generate!({
             world: "handler",
-            path: "../../wit",
+            path: "wit",
             pub_export_macro: true,
             export_macro_name: "export",
             default_bindings_module: "::aviary_guest::__private::bindings",

@@ -9,6 +9,7 @@ use toml::Spanned;
 
 use super::raw::{RawDispatch, RawHandler};
 use super::{Context, ManifestError};
+use crate::build::BuildSettings;
 use crate::dispatch::router::EventPattern;
 use crate::dispatch::{DispatchMode, DispatchSettings, HandlerRoute};
 use crate::limits::dispatch as lim;
@@ -51,6 +52,8 @@ pub struct HandlerSettings {
     /// `feishu-request` (see [`OpenApiGrant`]), and the app it calls as (`[feishu]`). `None`:
     /// every call is denied.
     pub openapi: Option<OpenApiSettings>,
+    /// `[handler.build]`: how `aviary build` makes `component`; `None`: built elsewhere.
+    pub build: Option<BuildSettings>,
     /// `allowed_outbound_hosts` and `[handler.http]`: where `http-send` may go and its limits.
     /// An empty allow-list (the default) denies every request.
     pub http: OutboundSettings,
@@ -298,6 +301,12 @@ fn handler_settings(
         }
     }
 
+    let build = raw.build.as_ref().and_then(|b| {
+        p.cx.build_settings(b, base, &who)
+            .map_err(|e| p.list.push(e))
+            .ok()
+    });
+
     (p.list.len() == errors_before).then_some(HandlerSettings {
         name,
         component,
@@ -307,6 +316,7 @@ fn handler_settings(
         retry,
         config,
         openapi,
+        build,
         http,
     })
 }

@@ -8,6 +8,7 @@
 //! `Debug`/`Display` print `***`. An `openapi` grant carries the app's `[feishu]` credentials
 //! into [`HandlerSettings::openapi`] (see [`crate::openapi`]).
 
+mod build;
 mod error;
 mod handlers;
 mod interpolate;

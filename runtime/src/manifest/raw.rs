@@ -57,6 +57,7 @@ pub(super) const HANDLER_KEYS: &[&str] = &[
     "backoff_max_ms",
     "openapi",
     "config",
+    "build",
     // Outbound HTTP (`crate::outbound`).
     "allowed_outbound_hosts",
     "http",
@@ -71,6 +72,8 @@ pub(super) const HANDLER_HTTP_KEYS: &[&str] = &[
     "tls_ca",
     "allow_private_addresses",
 ];
+/// Keys allowed in `[handler.build]`.
+pub(super) const BUILD_KEYS: &[&str] = &["source", "lang", "command"];
 
 /// The allowed keys of a table, by dotted table name ("" = top level).
 pub(super) fn allowed_keys(table: &str) -> &'static [&'static str] {
@@ -81,6 +84,7 @@ pub(super) fn allowed_keys(table: &str) -> &'static [&'static str] {
         "dispatch" => DISPATCH_KEYS,
         "queue" => QUEUE_KEYS,
         "handler" => HANDLER_KEYS,
+        "handler.build" => BUILD_KEYS,
         "handler.http" => HANDLER_HTTP_KEYS,
         _ => &[],
     }
@@ -170,9 +174,19 @@ pub(super) struct RawHandler {
     pub backoff_max_ms: Option<Spanned<u64>>,
     pub openapi: Option<Spanned<Vec<Spanned<String>>>>,
     pub config: Option<std::collections::BTreeMap<String, Spanned<String>>>,
+    pub build: Option<Spanned<RawBuild>>,
     // Outbound HTTP (`crate::outbound`).
     pub allowed_outbound_hosts: Option<Spanned<Vec<Spanned<String>>>>,
     pub http: Option<RawHandlerHttp>,
+}
+
+/// `[handler.build]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBuild {
+    pub source: Option<Spanned<String>>,
+    pub lang: Option<Spanned<String>>,
+    pub command: Option<Spanned<String>>,
 }
 
 /// `[handler.http]`: limits of the handler's outbound HTTP.
