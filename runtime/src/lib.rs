@@ -25,6 +25,7 @@ pub mod guest_build;
 pub mod handler;
 pub mod limits;
 pub mod manifest;
+pub mod metrics;
 pub mod openapi;
 pub mod process;
 pub mod protocol;
