@@ -504,3 +504,12 @@ pub mod openapi {
     /// below Feishu's 50-character limit.
     pub const UUID_HEX_CHARS: usize = 32;
 }
+
+/// The operator surface of a running app: the admin server (`[admin]`) and what it reports.
+pub mod admin {
+    use std::time::Duration;
+
+    /// The dead letters are counted (a store read of every dead letter) at most this often for
+    /// `/status` and `/metrics`; a scrape every 15 s costs one read, a burst of scrapes none.
+    pub const DEAD_LETTER_RECOUNT: Duration = Duration::from_secs(5);
+}

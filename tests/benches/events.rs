@@ -17,6 +17,8 @@
 //! Row (r) is row (a) with `reuse = 1000` (one instance serves 1,000 events, as JavaScript,
 //! Python and Go guests do by default): the difference between (a) and (r) is the price of a
 //! fresh instance per event, and between (r) and (b) the guest's own work plus the call.
+//! Row (b) is a native Rust handler run through the embedding API (`aviary::Runtime::builder()`
+//! with `ack = "after-handle"`, so acked after the handler like (a) and (r)).
 //!
 //! Each end-to-end row starts a fresh emulator **in its own OS process** (this binary re-run
 //! with `AVIARY_BENCH_EMULATOR` set; redelivery off, so slow clients are measured, not re-sent
@@ -40,14 +42,16 @@ use aviary::connection::{ConnectionOptions, ConnectionStats};
 use aviary::dispatch::dedupe::Deduplicating;
 use aviary::dispatch::router::EventPattern;
 use aviary::dispatch::DispatchSettings;
-use aviary::dispatch::{Dispatcher, EventSink, HandlerEntry, InboundEvent, LogSink};
+use aviary::dispatch::{Dispatcher, EventSink, HandlerEntry, InboundEvent};
 use aviary::emulator::{Emulator, EmulatorConfig, PushOptions};
 use aviary::handler::{GuestEvent, Invoke};
 use aviary::protocol::ack::{build_ack, AckBody};
 use aviary::protocol::endpoint::{classify_endpoint_response, endpoint_url, Discovery};
 use aviary::protocol::envelope::parse_envelope;
 use aviary::protocol::{decode_frame, encode_frame, FrameType};
+use aviary::queue::AckMode;
 use aviary::sandbox::{HandlerSpec, Sandbox, SandboxConfig};
+use aviary::{Event, Handler, HandlerError, NativeHandler, Outcome, Runtime, Settings};
 use aviary_tests::peers::{Peer, PeerKind};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -79,6 +83,9 @@ struct Row {
 enum Client {
     /// The real connection supervisor with this sink.
     Aviary(Arc<dyn EventSink>),
+    /// The embedding API (`aviary::Runtime::builder()`) with a native handler that returns
+    /// `done`, acked after the handler (like rows a and r), with these settings changes.
+    Runtime(fn(&mut Settings)),
     /// An official SDK, unmodified, with a trivial handler.
     Peer(PeerKind),
     /// Decodes each frame and acks it at once: the emulator's ceiling.
@@ -177,9 +184,11 @@ fn main() {
             }
         }
         let others: [OtherRow; 4] = [
-            ('b', "(b) Aviary, native log sink", || {
-                Client::Aviary(Arc::new(Deduplicating::new(LogSink)))
-            }),
+            (
+                'b',
+                "(b) Aviary, native Rust handler (Runtime::builder)",
+                || Client::Runtime(|_| {}),
+            ),
             ('c', "(c) official Python client (lark-oapi 1.7.5)", || {
                 Client::Peer(PeerKind::Python)
             }),
@@ -367,6 +376,7 @@ async fn end_to_end(name: &str, client: Client, n: usize) -> Row {
     };
     let shutdown = CancellationToken::new();
     let mut peer = None;
+    let mut runtime = None;
     let in_process = !matches!(client, Client::Peer(_));
     let cpu_before = process_cpu();
     match client {
@@ -378,6 +388,20 @@ async fn end_to_end(name: &str, client: Client, n: usize) -> Row {
                 ConnectionStats::new(),
                 shutdown.clone(),
             ));
+        }
+        Client::Runtime(tweak) => {
+            let mut settings = Settings::new(&domain, APP_ID, APP_SECRET);
+            settings.queue.ack = AckMode::AfterHandle;
+            tweak(&mut settings);
+            let started = Runtime::builder()
+                .settings(settings)
+                .handler(Handler::native("native", Done).events(["*"]))
+                .start()
+                .await;
+            match started {
+                Ok(r) => runtime = Some(r),
+                Err(e) => return skipped(name, format!("not run: {e}")),
+            }
         }
         Client::Peer(kind) => match Peer::spawn(kind, &domain) {
             Ok(p) => peer = Some(p),
@@ -393,6 +417,9 @@ async fn end_to_end(name: &str, client: Client, n: usize) -> Row {
         _ => None,
     };
     shutdown.cancel();
+    if let Some(r) = runtime {
+        let _ = r.stop().await;
+    }
     drop(peer);
     drop(child.stdin.take());
     let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
@@ -416,6 +443,16 @@ async fn end_to_end(name: &str, client: Client, n: usize) -> Row {
         client_cpu_us: client_cpu,
         emulator_cpu_us: v["emulator_cpu_us"].as_f64(),
         note: String::new(),
+    }
+}
+
+/// The native handler of row (b): every event is done.
+struct Done;
+
+#[aviary::async_trait]
+impl NativeHandler for Done {
+    async fn handle(&self, _event: &Event) -> Result<Outcome, HandlerError> {
+        Ok(Outcome::Done)
     }
 }
 

@@ -36,7 +36,9 @@ pub use control::{
 pub use error::FatalError;
 pub use options::ConnectionOptions;
 pub use policy::{attempt_allowed, jitter};
-pub use stats::{ConnectionState, ConnectionStats, Disconnect, DisconnectKind, StatsSnapshot};
+pub use stats::{
+    ConnectionEvent, ConnectionState, ConnectionStats, Disconnect, DisconnectKind, StatsSnapshot,
+};
 pub use supervisor::{run, run_with_control};
 
 pub use crate::secret::Secret;

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 use crate::metrics::{self, Histogram};
 use crate::protocol::ClientConfig;
@@ -116,6 +116,31 @@ impl DisconnectKind {
     }
 }
 
+/// Something that happened to the connection, as it happened
+/// ([`ConnectionStats::events`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectionEvent {
+    /// A session is up.
+    Connected {
+        /// Its id (the URL's `device_id`).
+        conn_id: String,
+    },
+    /// An established session ended.
+    Disconnected {
+        /// Its id.
+        conn_id: String,
+        /// Why and when.
+        disconnect: Disconnect,
+    },
+    /// The connection stopped for good: a fatal error (bad credentials, banned app, attempts
+    /// exhausted); the message names the code and what to do.
+    Error(String),
+}
+
+/// Connection events kept for a receiver that falls behind; older ones are skipped.
+const EVENTS_BUFFERED: usize = 64;
+
 /// The last time an established connection ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Disconnect {
@@ -218,6 +243,7 @@ pub struct ConnectionStats {
     disconnects_by_kind: [AtomicU64; DisconnectKind::ALL.len()],
     last_disconnect: Mutex<Option<Disconnect>>,
     ack_latency: Histogram,
+    events: broadcast::Sender<ConnectionEvent>,
 }
 
 impl ConnectionStats {
@@ -232,7 +258,18 @@ impl ConnectionStats {
             disconnects_by_kind: Default::default(),
             last_disconnect: Mutex::new(None),
             ack_latency: metrics::latency_histogram(),
+            events: broadcast::Sender::new(EVENTS_BUFFERED),
         })
+    }
+
+    /// Every [`ConnectionEvent`] from now on (a receiver more than 64 events behind skips the
+    /// oldest and gets `RecvError::Lagged`).
+    pub fn events(&self) -> broadcast::Receiver<ConnectionEvent> {
+        self.events.subscribe()
+    }
+
+    pub(crate) fn emit(&self, event: ConnectionEvent) {
+        let _ = self.events.send(event);
     }
 
     /// When the state last changed (for a connection: when it was established).
@@ -266,20 +303,25 @@ impl ConnectionStats {
         metrics::observe(&self.ack_latency, d);
     }
 
-    pub(crate) fn disconnected(&self, kind: DisconnectKind, reason: &str) {
+    pub(crate) fn disconnected(&self, conn_id: &str, kind: DisconnectKind, reason: &str) {
         self.incr(Counter::disconnects);
         let i = DisconnectKind::ALL
             .iter()
             .position(|k| *k == kind)
             .expect("every kind is in ALL");
         self.disconnects_by_kind[i].fetch_add(1, Ordering::Relaxed);
-        *self
-            .last_disconnect
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some(Disconnect {
+        let disconnect = Disconnect {
             kind,
             reason: reason.to_string(),
             at: SystemTime::now(),
+        };
+        *self
+            .last_disconnect
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(disconnect.clone());
+        self.emit(ConnectionEvent::Disconnected {
+            conn_id: conn_id.to_string(),
+            disconnect,
         });
     }
 

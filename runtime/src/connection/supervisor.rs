@@ -32,7 +32,7 @@ use super::policy::{attempt_allowed, jitter};
 use super::session::{
     drain, lifetime, log_applied, run_session, SessionContext, SessionEnd, SharedConfig,
 };
-use super::stats::{ConnectionState, ConnectionStats, Counter, DisconnectKind};
+use super::stats::{ConnectionEvent, ConnectionState, ConnectionStats, Counter, DisconnectKind};
 
 /// Runs the long connection until `shutdown` is cancelled (`Ok(())`, after draining handlers and
 /// closing the socket with 1000) or a fatal error. Every complete event goes to `sink`;
@@ -72,7 +72,10 @@ pub async fn run_with_control(
     match &result {
         Ok(()) => tracing::info!("connection stopped"),
         // Debug only: the caller reports the error (`aviary run` prints it as one line).
-        Err(e) => tracing::debug!(error = %e, "connection stopped for good"),
+        Err(e) => {
+            tracing::debug!(error = %e, "connection stopped for good");
+            stats.emit(ConnectionEvent::Error(e.to_string()));
+        }
     }
     stats.set_state(ConnectionState::Stopped);
     result
@@ -443,6 +446,9 @@ impl Supervisor {
             ping_interval = ?config.ping_interval,
             "connected"
         );
+        self.stats.emit(ConnectionEvent::Connected {
+            conn_id: device_id.clone(),
+        });
         let retire = CancellationToken::new();
         let span = tracing::info_span!("session", conn_id = %device_id);
         let cx = SessionContext {
@@ -585,7 +591,7 @@ fn ended(stats: &ConnectionStats, live: &Live, kind: DisconnectKind, end: &Sessi
         SessionEnd::Lost(_, reason) => reason.clone(),
         _ => format!("{} (close 1000 sent)", kind.name()),
     };
-    stats.disconnected(kind, &reason);
+    stats.disconnected(&live.device_id, kind, &reason);
     match end {
         SessionEnd::Lost(..) => tracing::warn!(
             conn_id = %live.device_id,

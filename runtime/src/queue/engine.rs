@@ -70,6 +70,8 @@ pub struct QueueGauge {
     pub jobs: usize,
     /// Jobs running now.
     pub running: usize,
+    /// When the oldest job held was admitted (ms since the Unix epoch; `None` when empty).
+    pub oldest_enqueued_ms: Option<u64>,
 }
 
 enum Op {
@@ -132,6 +134,7 @@ impl Queue {
         let (gauge_tx, gauge) = watch::channel(QueueGauge {
             jobs: pending.len(),
             running: 0,
+            oldest_enqueued_ms: pending.iter().map(|r| r.enqueued_at_ms).min(),
         });
         let stop = CancellationToken::new();
         let writer = tokio::spawn(run_writer(
@@ -158,6 +161,7 @@ impl Queue {
         });
         let mut scheduler = Scheduler {
             jobs: HashMap::new(),
+            by_id: BTreeSet::new(),
             lanes: HashMap::new(),
             timers: BinaryHeap::new(),
             ready: BTreeSet::new(),
@@ -435,6 +439,8 @@ struct JobEntry {
 
 struct Scheduler {
     jobs: HashMap<u64, JobEntry>,
+    /// The ids of `jobs`, ordered: the first is the oldest job held (for the gauge).
+    by_id: BTreeSet<u64>,
     lanes: HashMap<String, VecDeque<u64>>,
     timers: BinaryHeap<Reverse<(u64, u64)>>,
     ready: BTreeSet<u64>,
@@ -509,6 +515,11 @@ impl Scheduler {
         let gauge = QueueGauge {
             jobs: self.jobs.len(),
             running: self.running,
+            oldest_enqueued_ms: self
+                .by_id
+                .first()
+                .and_then(|id| self.jobs.get(id))
+                .map(|e| e.record.enqueued_at_ms),
         };
         self.gauge.send_if_modified(|g| {
             let changed = *g != gauge;
@@ -541,6 +552,7 @@ impl Scheduler {
                 running: false,
             },
         );
+        self.by_id.insert(id);
         self.consider(id);
     }
 
@@ -565,6 +577,7 @@ impl Scheduler {
                     self.stats.dead_lettered(1);
                 }
                 let entry = self.jobs.remove(&id).expect("checked above");
+                self.by_id.remove(&id);
                 if let Some(chat) = &entry.record.job.chat_id {
                     let next = match self.lanes.get_mut(chat) {
                         Some(lane) => {
@@ -610,6 +623,7 @@ impl Scheduler {
         let Some(entry) = self.jobs.remove(&id) else {
             return;
         };
+        self.by_id.remove(&id);
         if entry.running {
             self.running -= 1;
         }
