@@ -35,13 +35,13 @@
 //! The modules below are the runtime's insides (the `aviary` binary and the tests use them);
 //! they are not a stable API.
 //!
-//! - [`protocol`]: the wire protocol as pure functions, shared by the client and the [`emulator`].
+//! - [`protocol`]: the wire protocol as pure functions (the crate `aviary-protocol`), shared by
+//!   the client and the emulator (the crate `aviary-emulator`).
 //! - [`connection`]: discovery, one session per socket, the reconnecting supervisor.
 //! - [`dispatch`]: where complete events go ([`dispatch::EventSink`]).
 //! - [`manifest`]: the TOML manifest, parsed once into typed settings.
 //! - [`handler`]: the host-side vocabulary of handlers ([`handler::Invoke`]).
 //! - [`cli`]: `aviary check` and `aviary invoke`.
-//! - [`emulator`]: Feishu's side on 127.0.0.1 for tests and the demo.
 //! - [`guest_abi`]: what host and guest builds agree on beyond WIT (arena traps, custom section).
 //! - [`sandbox`]: runs handlers as WebAssembly components under limits.
 //! - [`openapi`]: the host side of the `feishu-request` import (grants, token, uuid keys).
@@ -65,7 +65,6 @@ pub use handler::{GuestEvent as Event, Outcome};
 pub mod cli;
 pub mod connection;
 pub mod dispatch;
-pub mod emulator;
 pub mod guest_abi;
 pub mod guest_build;
 pub mod handler;
@@ -74,7 +73,9 @@ pub mod manifest;
 pub mod metrics;
 pub mod openapi;
 pub mod process;
-pub mod protocol;
 pub mod queue;
 pub mod sandbox;
 pub mod secret;
+
+/// The long-connection protocol (the crate `aviary-protocol`), at its historical path.
+pub use aviary_protocol as protocol;

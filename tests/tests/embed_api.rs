@@ -6,14 +6,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aviary::emulator::{Emulator, EmulatorConfig};
+use aviary_emulator::{Emulator, EmulatorConfig};
 use aviary::queue::QueueBackend;
 use aviary::{
     ConnectionEvent, ConnectionState, ControlError, DisconnectKind, Event, Handler, HandlerError,
     NativeHandler, Outcome, Resumed, Runtime, Settings, StartError,
 };
-use aviary_tests::guests::guest;
-use aviary_tests::{eventually, message_event, start_emulator, within};
+use aviary_test_support::guests::guest;
+use aviary_test_support::{eventually, message_event, start_emulator, within};
 
 const WAIT: Duration = Duration::from_secs(20);
 
