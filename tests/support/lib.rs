@@ -319,6 +319,7 @@ pub fn init_tracing() {
 
 pub mod binary;
 mod dir;
+pub mod examples;
 pub mod go_guests;
 pub mod guests;
 pub mod lang_guests;

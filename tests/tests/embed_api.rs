@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aviary_emulator::{Emulator, EmulatorConfig};
 use aviary::queue::QueueBackend;
 use aviary::{
     ConnectionEvent, ConnectionState, ControlError, DisconnectKind, Event, Handler, HandlerError,
     NativeHandler, Outcome, Resumed, Runtime, Settings, StartError,
 };
+use aviary_emulator::{Emulator, EmulatorConfig};
 use aviary_test_support::guests::guest;
 use aviary_test_support::{eventually, message_event, start_emulator, within};
 

@@ -353,10 +353,7 @@ fn plan(
 }
 
 /// Each planned handler as dispatch runs it, counted; every load failure is reported.
-fn load(
-    planned: &[Planned],
-    make_loader: &MakeLoader,
-) -> Result<Vec<Loaded>, StartError> {
+fn load(planned: &[Planned], make_loader: &MakeLoader) -> Result<Vec<Loaded>, StartError> {
     let mut loader: Option<Box<dyn HandlerLoader>> = None;
     let mut loaded = Vec::new();
     let mut problems = Vec::new();
