@@ -171,4 +171,10 @@ pub trait Invoke: Send + Sync {
     fn name(&self) -> &str;
     /// Runs the handler on `event`. Never panics; every failure is an [`Invocation`] result.
     fn invoke<'a>(&'a self, event: &'a GuestEvent) -> InvokeFuture<'a>;
+
+    /// Instances made so far, `(created, reused)`, for a handler that runs calls in instances
+    /// (the sandbox); `None` for one that does not.
+    fn instances(&self) -> Option<(u64, u64)> {
+        None
+    }
 }

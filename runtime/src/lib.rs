@@ -37,6 +37,7 @@
 //!
 //! - [`protocol`]: the wire protocol as pure functions (the crate `aviary-protocol`), shared by
 //!   the client and the emulator (the crate `aviary-emulator`).
+//! - [`admin`]: the admin server (metrics, health, status, control) over an [`admin::Operator`].
 //! - [`connection`]: discovery, one session per socket, the reconnecting supervisor.
 //! - [`dispatch`]: where complete events go ([`dispatch::EventSink`]).
 //! - [`manifest`]: the TOML manifest, parsed once into typed settings.
@@ -62,6 +63,7 @@ pub use connection::{
 };
 pub use handler::{GuestEvent as Event, Outcome};
 
+pub mod admin;
 pub mod cli;
 pub mod connection;
 pub mod dispatch;

@@ -18,6 +18,8 @@ use crate::connection::{
     ConnectionControl, ConnectionEvent, ConnectionState, ConnectionStats, ControlError, FatalError,
     Reconnected, Resumed,
 };
+use crate::dispatch::DispatchStats;
+use crate::handler::Invoke;
 use crate::queue::Queue;
 
 /// A running app: its status, its connection's state and events, and control (reconnect,
@@ -56,6 +58,11 @@ pub(crate) struct Shared {
     pub control: ConnectionControl,
     pub shutdown: CancellationToken,
     pub queue: Option<Queue>,
+    pub dispatch_stats: Option<Arc<DispatchStats>>,
+    /// Deliveries the in-memory dedupe layers answered without running a handler.
+    pub dedupe_duplicates: Arc<dyn Fn() -> u64 + Send + Sync>,
+    /// The OpenAPI clients the sandbox made (their counters).
+    pub openapi: super::wasm::OpenApiClients,
     pub handlers: Vec<HandlerInfo>,
     /// `Some` once the app has stopped, with how.
     pub done: watch::Receiver<Option<Result<(), FatalError>>>,
@@ -74,11 +81,13 @@ pub(crate) struct HandlerInfo {
     pub default: bool,
     pub limits: LimitsStatus,
     pub meter: Arc<HandlerMeter>,
+    /// The handler as loaded (its instance counters).
+    pub invoke: Arc<dyn Invoke>,
     pub loaded_at: SystemTime,
 }
 
 impl HandlerInfo {
-    pub fn new(p: &Planned, meter: Arc<HandlerMeter>) -> HandlerInfo {
+    pub fn new(p: &Planned, invoke: Arc<dyn Invoke>, meter: Arc<HandlerMeter>) -> HandlerInfo {
         let (component, sha256, limits) = match &p.run {
             Run::Native { timeout, .. } => (
                 None,
@@ -112,6 +121,7 @@ impl HandlerInfo {
             default: p.default,
             limits,
             meter,
+            invoke,
             loaded_at: SystemTime::now(),
         }
     }

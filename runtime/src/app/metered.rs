@@ -76,6 +76,10 @@ impl Invoke for Metered {
         self.inner.name()
     }
 
+    fn instances(&self) -> Option<(u64, u64)> {
+        self.inner.instances()
+    }
+
     fn invoke<'a>(&'a self, event: &'a GuestEvent) -> InvokeFuture<'a> {
         Box::pin(async move {
             let invocation = self.inner.invoke(event).await;

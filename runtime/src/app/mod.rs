@@ -25,11 +25,13 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod exporter;
 mod handle;
 mod handlers;
 pub mod loading;
 mod metered;
 mod native;
+mod operator;
 mod runtime;
 mod settings;
 mod status;
@@ -45,6 +47,7 @@ pub use status::{
     Status,
 };
 
+use crate::admin::AdminSettings;
 use crate::manifest::Manifest;
 use crate::process;
 
@@ -54,13 +57,16 @@ pub struct RunArgs {
     /// The manifest to run.
     #[arg(short = 'm', long = "manifest", default_value = "aviary.toml")]
     pub manifest: PathBuf,
+    /// Where the admin server listens (IP:PORT), instead of the manifest's `[admin] listen`;
+    /// "" turns it off.
+    #[arg(long = "admin", value_name = "ADDR")]
+    pub admin: Option<String>,
 }
 
 /// `aviary run`: runs the manifest through [`Runtime::builder`] until SIGINT/SIGTERM (graceful)
 /// or a fatal error.
 pub fn run(args: RunArgs) -> ExitCode {
-    process::init_tracing();
-    let manifest = match Manifest::load(&args.manifest) {
+    let mut manifest = match Manifest::load(&args.manifest) {
         Ok(m) => m,
         Err(e) => {
             for problem in e.problems() {
@@ -69,6 +75,23 @@ pub fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(format) = manifest.log_format {
+        // Only if `--log-format` / AVIARY_LOG_FORMAT did not choose already.
+        process::set_log_format(format);
+    }
+    process::init_tracing();
+    if let Some(addr) = &args.admin {
+        match AdminSettings::parse_listen(addr) {
+            Ok(listen) => {
+                manifest.admin.listen = listen;
+                manifest.admin.explicit = true;
+            }
+            Err(why) => {
+                eprintln!("error: --admin: {why}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let tokio = match process::tokio_runtime() {
         Ok(rt) => rt,
         Err(e) => {

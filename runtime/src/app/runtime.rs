@@ -14,8 +14,10 @@ use super::handlers::{Handler, Planned, Run};
 use super::loading::HandlerLoader;
 use super::metered::{HandlerMeter, Metered};
 use super::native::NativeInvoke;
+use super::operator::Apps;
 use super::settings::Settings;
 use super::wasm;
+use crate::admin::{self, AdminSettings};
 use crate::connection::{self, ConnectionEvent, ConnectionStats, Disconnect};
 use crate::dispatch::dedupe::Deduplicating;
 use crate::dispatch::router::Router;
@@ -48,7 +50,8 @@ impl Runtime {
             source: None,
             handlers: Vec::new(),
             listeners: Vec::new(),
-            make_loader: Box::new(wasm::sandbox_loader),
+            make_loader: None,
+            admin: None,
         }
     }
 }
@@ -90,7 +93,10 @@ pub struct RuntimeBuilder {
     source: Option<Source>,
     handlers: Vec<Handler>,
     listeners: Vec<Listener>,
-    make_loader: MakeLoader,
+    /// `None`: the sandbox.
+    make_loader: Option<MakeLoader>,
+    /// Overrides the app's `[admin]`.
+    admin: Option<AdminSettings>,
 }
 
 impl std::fmt::Debug for RuntimeBuilder {
@@ -118,6 +124,9 @@ pub enum StartError {
     /// The queue cannot be opened (path, Redis, another process holding it).
     #[error("{0}")]
     Queue(String),
+    /// The admin server cannot listen where it was told to.
+    #[error("{0}")]
+    Admin(String),
 }
 
 impl StartError {
@@ -201,13 +210,20 @@ impl RuntimeBuilder {
         })
     }
 
+    /// The admin server (`/metrics`, `/healthz`, `/readyz`, `/status`, `/control/*`), instead
+    /// of the app's `[admin]` (a manifest's; off for [`Settings`] unless set there).
+    pub fn admin(mut self, admin: AdminSettings) -> RuntimeBuilder {
+        self.admin = Some(admin);
+        self
+    }
+
     /// Loads Wasm handlers with `make_loader` instead of the sandbox (tests).
     #[doc(hidden)]
     pub fn with_loader(
         mut self,
         make_loader: impl Fn() -> Result<Box<dyn HandlerLoader>, String> + Send + 'static,
     ) -> RuntimeBuilder {
-        self.make_loader = Box::new(make_loader);
+        self.make_loader = Some(Box::new(make_loader));
         self
     }
 
@@ -216,7 +232,7 @@ impl RuntimeBuilder {
     /// [`RuntimeHandle::connection_state`] or use the callbacks). Must be called inside a
     /// Tokio runtime (multi-threaded: handlers run on its workers).
     pub async fn start(self) -> Result<RuntimeHandle, StartError> {
-        let (settings, manifest) = match self.source {
+        let (mut settings, manifest) = match self.source {
             None => return Err(StartError::NoApp),
             Some(Source::Settings(s)) => (*s, None),
             Some(Source::Manifest(m)) => (Settings::from_manifest(&m), Some(*m)),
@@ -230,12 +246,21 @@ impl RuntimeBuilder {
             app_secret: settings.connection.app_secret.clone(),
             domain: resolve_domain(Some(&settings.connection.domain)),
         };
+        if let Some(admin) = self.admin {
+            settings.admin = admin;
+        }
+        settings.admin.check().map_err(StartError::Admin)?;
         let planned = plan(manifest.as_ref(), self.handlers, &app)?;
-        let loaded = load(&planned, &self.make_loader)?;
+        let openapi = wasm::OpenApiClients::default();
+        let make_loader = self.make_loader.unwrap_or_else(|| {
+            let clients = openapi.clone();
+            Box::new(move || wasm::sandbox_loader_into(clients.clone()))
+        });
+        let loaded = load(&planned, &make_loader)?;
         let infos: Vec<HandlerInfo> = planned
             .iter()
             .zip(&loaded)
-            .map(|(p, (_, meter))| HandlerInfo::new(p, meter.clone()))
+            .map(|(p, (invoke, meter))| HandlerInfo::new(p, invoke.clone(), meter.clone()))
             .collect();
         let built = build_sink(&settings, &planned, loaded).await?;
 
@@ -266,11 +291,25 @@ impl RuntimeBuilder {
             control,
             shutdown: shutdown.clone(),
             queue: built.queue.clone(),
+            dispatch_stats: built.dispatch_stats.clone(),
+            dedupe_duplicates: built.duplicates.clone(),
+            openapi,
             handlers: infos,
             done,
             dead_letters: Default::default(),
             drained: std::sync::atomic::AtomicBool::new(false),
         });
+        let handle = RuntimeHandle { shared };
+        let admin = match admin::serve(&settings.admin, Arc::new(Apps(vec![handle.clone()]))).await
+        {
+            Ok(server) => server,
+            Err(e) => {
+                if let Some(q) = &built.queue {
+                    q.shutdown().await;
+                }
+                return Err(StartError::Admin(e));
+            }
+        };
         let options = settings.connection.clone();
         tokio::spawn(async move {
             let BuiltSink {
@@ -279,6 +318,7 @@ impl RuntimeBuilder {
                 dispatch_stats,
                 #[cfg(unix)]
                 dlq_server,
+                ..
             } = built;
             let ended =
                 connection::run_with_control(options, sink, stats, shutdown.clone(), receiver)
@@ -301,8 +341,12 @@ impl RuntimeBuilder {
             #[cfg(unix)]
             drop(dlq_server);
             let _ = done_tx.send(Some(ended));
+            // Up until here, so the last scrape sees the final counters and /healthz says 503.
+            if let Some(server) = admin {
+                server.shutdown().await;
+            }
         });
-        Ok(RuntimeHandle { shared })
+        Ok(handle)
     }
 }
 
@@ -419,6 +463,8 @@ struct BuiltSink {
     sink: Arc<dyn EventSink>,
     queue: Option<Queue>,
     dispatch_stats: Option<Arc<DispatchStats>>,
+    /// Duplicates answered by the in-memory dedupe layer.
+    duplicates: Arc<dyn Fn() -> u64 + Send + Sync>,
     #[cfg(unix)]
     dlq_server: Option<queue::control::ControlServer>,
 }
@@ -443,16 +489,19 @@ async fn build_sink(
         })
         .collect();
     let names: Vec<String> = planned.iter().map(|p| p.name.clone()).collect();
-    let none = |sink: Arc<dyn EventSink>, dispatch_stats| BuiltSink {
+    let none = |sink: Arc<dyn EventSink>, dispatch_stats, duplicates| BuiltSink {
         sink,
         queue: None,
         dispatch_stats,
+        duplicates,
         #[cfg(unix)]
         dlq_server: None,
     };
     if entries.is_empty() {
         tracing::info!("no handler; events are logged and acked");
-        return Ok(none(Arc::new(Deduplicating::new(LogSink)), None));
+        let sink = Arc::new(Deduplicating::new(LogSink));
+        let counted = sink.clone();
+        return Ok(none(sink, None, Arc::new(move || counted.duplicates())));
     }
     if settings.queue.ack == AckMode::AfterHandle {
         let dispatcher = Dispatcher::new(settings.dispatch.clone(), entries);
@@ -464,7 +513,13 @@ async fn build_sink(
             "handlers loaded"
         );
         let stats = dispatcher.stats();
-        return Ok(none(Arc::new(Deduplicating::new(dispatcher)), Some(stats)));
+        let sink = Arc::new(Deduplicating::new(dispatcher));
+        let counted = sink.clone();
+        return Ok(none(
+            sink,
+            Some(stats),
+            Arc::new(move || counted.duplicates()),
+        ));
     }
     let store = queue::open_store(&settings.queue, &settings.connection.app_id)
         .await
@@ -502,12 +557,14 @@ async fn build_sink(
         max_in_flight = settings.dispatch.max_in_flight,
         "handlers loaded; events are acked once persisted"
     );
+    let synchronous = Arc::new(Deduplicating::new(dispatcher));
+    let counted = synchronous.clone();
     let sink = QueueSink::new(
         queue.clone(),
         router,
         names,
         settings.dispatch.per_chat_ordering,
-        Arc::new(Deduplicating::new(dispatcher)),
+        synchronous,
     );
     #[cfg(unix)]
     let dlq_server = if settings.queue.backend == crate::queue::QueueBackend::Disk {
@@ -528,6 +585,7 @@ async fn build_sink(
         sink: Arc::new(sink),
         queue: Some(queue),
         dispatch_stats,
+        duplicates: Arc::new(move || counted.duplicates()),
         #[cfg(unix)]
         dlq_server,
     })

@@ -1,6 +1,7 @@
 //! One app's settings as types ([`Settings`]), for embedders without a manifest file; a
 //! manifest is read into the same types ([`Settings::from_manifest`]).
 
+use crate::admin::AdminSettings;
 use crate::connection::ConnectionOptions;
 use crate::dispatch::DispatchSettings;
 use crate::manifest::Manifest;
@@ -28,6 +29,8 @@ pub struct Settings {
     /// `[queue]`. The default is the disk backend at `.aviary/queue.redb` under the current
     /// directory (acked means persisted, as with a manifest there).
     pub queue: QueueSettings,
+    /// `[admin]`: the admin server. Off unless set (a manifest turns it on by default).
+    pub admin: AdminSettings,
 }
 
 impl Settings {
@@ -42,6 +45,7 @@ impl Settings {
             connection: ConnectionOptions::new(domain, app_id, app_secret),
             dispatch: DispatchSettings::default(),
             queue: QueueSettings::defaults_in(&dir),
+            admin: AdminSettings::off(),
         }
     }
 
@@ -51,6 +55,7 @@ impl Settings {
             connection: manifest.connection_options(),
             dispatch: manifest.dispatch.clone(),
             queue: manifest.queue.clone(),
+            admin: manifest.admin.clone(),
         }
     }
 

@@ -1,9 +1,11 @@
 //! Subcommands that work on a manifest without connecting: `aviary check`, `aviary invoke` and
-//! `aviary dlq`; also `aviary guest` and `aviary emulator`.
+//! `aviary dlq`; also `aviary guest`, `aviary emulator`, and `aviary ctl` (which talks to a
+//! running process's admin server).
 //! Each takes the sandbox loader as a parameter in its library entry point, so it is testable
 //! with fake handlers; the binary passes [`crate::app::wasm::sandbox_loader`].
 
 pub mod check;
+pub mod ctl;
 pub mod dlq;
 #[cfg(feature = "emulator")]
 pub mod emulator;

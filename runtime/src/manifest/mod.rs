@@ -11,6 +11,7 @@
 mod error;
 mod handlers;
 mod interpolate;
+mod operations;
 mod queue;
 mod raw;
 mod source;
@@ -22,6 +23,7 @@ pub use crate::secret::Secret;
 pub use error::ManifestError;
 pub use handlers::{HandlerSettings, Location};
 
+use crate::admin::AdminSettings;
 use crate::connection::ConnectionOptions;
 use crate::dispatch::DispatchSettings;
 use crate::limits;
@@ -47,6 +49,10 @@ pub struct Manifest {
     pub queue: QueueSettings,
     /// `[[handler]]`, in manifest order (empty: events go to the built-in log sink).
     pub handlers: Vec<HandlerSettings>,
+    /// `[admin]`: the admin server.
+    pub admin: AdminSettings,
+    /// `[log] format`, when given (`--log-format` and `AVIARY_LOG_FORMAT` win over it).
+    pub log_format: Option<crate::process::LogFormat>,
 }
 
 /// `[feishu]`, validated.
@@ -164,8 +170,21 @@ impl Manifest {
         let connection = cx.connection(raw.connection);
         let queue = cx.queue(raw.queue);
         let rest = cx.dispatch_and_handlers(raw.dispatch, raw.handler);
-        match (feishu, connection, queue, rest) {
-            (Ok(feishu), Ok(connection), Ok(queue), Ok((dispatch, mut handlers))) => Ok(Manifest {
+        let operations = match (cx.admin(raw.admin), cx.log(raw.log)) {
+            (Ok(admin), Ok(log)) => Ok((admin, log)),
+            (admin, log) => Err([admin.err(), log.err()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()),
+        };
+        match (feishu, connection, queue, rest, operations) {
+            (
+                Ok(feishu),
+                Ok(connection),
+                Ok(queue),
+                Ok((dispatch, mut handlers)),
+                Ok((admin, log_format)),
+            ) => Ok(Manifest {
                 handlers: {
                     for h in &mut handlers {
                         if let Some(o) = &mut h.openapi {
@@ -182,9 +201,11 @@ impl Manifest {
                 connection,
                 dispatch,
                 queue,
+                admin,
+                log_format,
                 path: cx.path,
             }),
-            (feishu, connection, queue, rest) => {
+            (feishu, connection, queue, rest, operations) => {
                 let mut all = Vec::new();
                 all.extend(feishu.err());
                 all.extend(connection.err());
@@ -199,6 +220,9 @@ impl Manifest {
                         ManifestError::Several(list) => list,
                         one => vec![one],
                     });
+                }
+                if let Err(list) = operations {
+                    all.extend(list);
                 }
                 Err(ManifestError::from_list(all).expect("at least one error"))
             }

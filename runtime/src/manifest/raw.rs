@@ -6,7 +6,15 @@ use serde::Deserialize;
 use toml::Spanned;
 
 /// Keys allowed at the top level.
-pub(super) const TOP_KEYS: &[&str] = &["feishu", "connection", "dispatch", "queue", "handler"];
+pub(super) const TOP_KEYS: &[&str] = &[
+    "feishu",
+    "connection",
+    "dispatch",
+    "queue",
+    "handler",
+    "admin",
+    "log",
+];
 /// Keys allowed in `[feishu]`.
 pub(super) const FEISHU_KEYS: &[&str] = &["app_id", "app_secret", "domain", "encrypt_key"];
 /// Keys allowed in `[connection]`.
@@ -59,6 +67,11 @@ pub(super) const HANDLER_KEYS: &[&str] = &[
     "config",
 ];
 
+/// Keys allowed in `[admin]`.
+pub(super) const ADMIN_KEYS: &[&str] = &["listen", "token"];
+/// Keys allowed in `[log]`.
+pub(super) const LOG_KEYS: &[&str] = &["format"];
+
 /// The allowed keys of a table, by dotted table name ("" = top level).
 pub(super) fn allowed_keys(table: &str) -> &'static [&'static str] {
     match table {
@@ -68,6 +81,8 @@ pub(super) fn allowed_keys(table: &str) -> &'static [&'static str] {
         "dispatch" => DISPATCH_KEYS,
         "queue" => QUEUE_KEYS,
         "handler" => HANDLER_KEYS,
+        "admin" => ADMIN_KEYS,
+        "log" => LOG_KEYS,
         _ => &[],
     }
 }
@@ -85,6 +100,10 @@ pub(super) struct RawManifest {
     pub queue: RawQueue,
     #[serde(default)]
     pub handler: Vec<RawHandler>,
+    #[serde(default)]
+    pub admin: RawAdmin,
+    #[serde(default)]
+    pub log: RawLog,
 }
 
 /// `[feishu]`.
@@ -156,4 +175,19 @@ pub(super) struct RawHandler {
     pub backoff_max_ms: Option<Spanned<u64>>,
     pub openapi: Option<Spanned<Vec<Spanned<String>>>>,
     pub config: Option<std::collections::BTreeMap<String, Spanned<String>>>,
+}
+
+/// `[admin]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAdmin {
+    pub listen: Option<Spanned<String>>,
+    pub token: Option<Spanned<String>>,
+}
+
+/// `[log]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLog {
+    pub format: Option<Spanned<String>>,
 }

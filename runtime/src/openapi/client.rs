@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use super::call::CheckedCall;
 use super::grant::Method;
 use super::pacing::{receiver_of, RateLimited, SendPacer};
+use super::stats::{CallOutcome, OpenApiStats};
 use super::token::{TokenCache, TOKEN_INVALID_CODES};
 use super::OpenApiApp;
 use crate::limits::openapi::{
@@ -30,6 +31,7 @@ pub struct FeishuClient {
     http: reqwest::Client,
     token: TokenCache,
     pacer: SendPacer,
+    stats: OpenApiStats,
 }
 
 /// Why one attempt did not return a body.
@@ -52,12 +54,18 @@ impl FeishuClient {
             http,
             token: TokenCache::default(),
             pacer: SendPacer::default(),
+            stats: OpenApiStats::default(),
         })
     }
 
     /// The app's id.
     pub fn app_id(&self) -> &str {
         &self.app.app_id
+    }
+
+    /// Its calls by outcome and the rate-limit waits.
+    pub fn stats(&self) -> &OpenApiStats {
+        &self.stats
     }
 
     /// The app's domain: what calls are checked against ([`super::call::check`]).
@@ -109,10 +117,14 @@ impl FeishuClient {
                     .await
                 {
                     Ok(text) => return Ok(text),
-                    Err(Failure::Other(e)) => return Err(e),
+                    Err(Failure::Other(e)) => {
+                        self.stats.call(CallOutcome::Error);
+                        return Err(e);
+                    }
                     Err(Failure::RateLimited(reset, answer)) => {
                         let fits = Instant::now() + reset <= deadline;
                         if !fits || retries >= MAX_RATE_LIMIT_RETRIES {
+                            self.stats.call(CallOutcome::RateLimited);
                             return Err(format!(
                                 "{what}: rate limited by Feishu (HTTP 429, code \
                                  {RATE_LIMITED_CODE}, reset in {reset:?}); {} (answer `retry` \
@@ -125,6 +137,7 @@ impl FeishuClient {
                             ));
                         }
                         retries += 1;
+                        self.stats.server_waited();
                         tracing::debug!(%what, ?reset, "rate limited by Feishu; retrying after the reset");
                         tokio::time::sleep(reset).await;
                     }
@@ -132,8 +145,15 @@ impl FeishuClient {
             }
         };
         match tokio::time::timeout_at(deadline, attempts).await {
-            Ok(result) => result,
-            Err(_) => Err(format!("{what}: no answer within {timeout:?}")),
+            Ok(Ok(text)) => {
+                self.stats.call(CallOutcome::Ok);
+                Ok(text)
+            }
+            Ok(Err(e)) => Err(e),
+            Err(_) => {
+                self.stats.call(CallOutcome::Timeout);
+                Err(format!("{what}: no answer within {timeout:?}"))
+            }
         }
     }
 
@@ -157,6 +177,7 @@ impl FeishuClient {
                 self.pacer
                     .acquire(receiver, deadline)
                     .await
+                    .map(|waits| self.stats.pacer_waited(waits))
                     .map_err(|RateLimited(wait)| {
                         format!(
                             "{what}: rate limited: Feishu allows {RECEIVER_SEND_LIMIT} messages \

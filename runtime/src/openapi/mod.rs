@@ -26,6 +26,7 @@ pub mod grant;
 pub mod idempotency;
 pub mod pacing;
 pub mod path;
+pub mod stats;
 pub mod token;
 
 #[cfg(test)]
@@ -35,6 +36,7 @@ pub use call::CheckedCall;
 pub use client::FeishuClient;
 pub use grant::{Method, OpenApiGrant};
 pub use path::CheckedUrl;
+pub use stats::{CallOutcome, OpenApiStats};
 
 use crate::secret::Secret;
 

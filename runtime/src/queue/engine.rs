@@ -387,7 +387,11 @@ async fn run_writer(
             dedupe_max_entries: config.dedupe_max_entries,
             capacity: config.capacity,
         };
+        let ops_in_batch = batch.admit.len() + batch.settle.len();
+        let commit_started = std::time::Instant::now();
         let result = guarded(store.commit(batch), "committing").await;
+        crate::metrics::observe(&stats.commit_duration, commit_started.elapsed());
+        stats.commit_size.observe(ops_in_batch as f64);
         match result {
             Ok(admissions) => {
                 stats.commits(1);
@@ -573,6 +577,11 @@ impl Scheduler {
             Settle::Done(_) | Settle::Dead(_) => {
                 if matches!(s, Settle::Done(_)) {
                     self.stats.completed(1);
+                    QueueStats::since_admission(
+                        &self.stats.done_latency,
+                        entry.record.enqueued_at_ms,
+                        now_ms(),
+                    );
                 } else {
                     self.stats.dead_lettered(1);
                 }
@@ -761,6 +770,10 @@ async fn guarded<T>(
 /// Runs the job's due handlers and works out what becomes of it.
 async fn run_job(cx: &RunContext, mut record: JobRecord) -> Settle {
     let now = now_ms();
+    if record.states.iter().all(|s| s.attempts == 0) {
+        // The first run only: a retry's wait is its backoff, not the queue's.
+        QueueStats::since_admission(&cx.stats.start_latency, record.enqueued_at_ms, now);
+    }
     let envelope = match parse_envelope(record.job.envelope.as_bytes(), None) {
         Ok(e) => e,
         Err(e) => {
