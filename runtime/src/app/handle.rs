@@ -65,7 +65,7 @@ pub(crate) struct Shared {
     pub openapi: super::wasm::OpenApiClients,
     pub handlers: Vec<HandlerInfo>,
     /// `Some` once the app has stopped, with how.
-    pub done: watch::Receiver<Option<Result<(), FatalError>>>,
+    pub done: watch::Receiver<Option<Result<(), Arc<FatalError>>>>,
     /// The last dead-letter count and when it was taken.
     pub dead_letters: tokio::sync::Mutex<Option<(Instant, Option<u64>)>>,
     pub drained: AtomicBool,
@@ -97,18 +97,18 @@ impl HandlerInfo {
                     memory_mb: None,
                     fuel: None,
                     reuse: None,
-                    max_concurrency: p.max_concurrency,
+                    max_concurrency: p.route.max_concurrency,
                 },
             ),
             Run::Wasm { settings, .. } => (
                 Some(settings.component.display().to_string()),
                 file_sha256(&settings.component),
                 LimitsStatus {
-                    timeout_ms: settings.timeout.as_millis() as u64,
-                    memory_mb: Some(settings.memory_mb),
-                    fuel: settings.fuel,
-                    reuse: settings.reuse,
-                    max_concurrency: p.max_concurrency,
+                    timeout_ms: settings.limits.timeout().as_millis() as u64,
+                    memory_mb: Some(settings.limits.memory_bytes() / (1024 * 1024)),
+                    fuel: settings.limits.fuel(),
+                    reuse: settings.limits.reuse(),
+                    max_concurrency: p.route.max_concurrency,
                 },
             ),
         };
@@ -117,8 +117,8 @@ impl HandlerInfo {
             kind: p.kind(),
             component,
             sha256,
-            events: p.events.iter().map(|e| e.to_string()).collect(),
-            default: p.default,
+            events: p.route.events.iter().map(|e| e.to_string()).collect(),
+            default: p.route.default,
             limits,
             meter,
             invoke,
@@ -190,13 +190,13 @@ impl RuntimeHandle {
 
     /// Stops gracefully (finishes acks in flight, closes with 1000, lets running queue jobs
     /// settle) and returns how the app ended.
-    pub async fn stop(&self) -> Result<(), FatalError> {
+    pub async fn stop(&self) -> Result<(), Arc<FatalError>> {
         self.shared.shutdown.cancel();
         self.wait().await
     }
 
     /// Waits until the app stops (a stop from elsewhere, or a fatal error) without stopping it.
-    pub async fn wait(&self) -> Result<(), FatalError> {
+    pub async fn wait(&self) -> Result<(), Arc<FatalError>> {
         let mut done = self.shared.done.clone();
         let ended = match done.wait_for(|d| d.is_some()).await {
             Ok(d) => d.clone().expect("waited for Some"),

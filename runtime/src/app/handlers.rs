@@ -10,12 +10,11 @@ use std::time::Duration;
 
 use super::native::NativeHandler;
 use crate::dispatch::router::EventPattern;
-use crate::dispatch::DispatchSettings;
-use crate::limits::dispatch as lim;
+use crate::dispatch::HandlerRoute;
 use crate::manifest::{HandlerSettings, Location};
 use crate::openapi::{OpenApiApp, OpenApiGrant, OpenApiSettings};
 use crate::queue::retry::RetryPolicy;
-use crate::sandbox::HandlerLimits;
+use crate::sandbox::{HandlerLimits, LimitError};
 
 /// One handler added in code. Build it with [`Handler::wasm`] or [`Handler::native`], then
 /// say what it subscribes to ([`Handler::events`], or [`Handler::default_handler`]).
@@ -60,9 +59,7 @@ struct Wasm {
 /// A handler checked and ready to load.
 pub(crate) struct Planned {
     pub name: String,
-    pub events: Vec<EventPattern>,
-    pub default: bool,
-    pub max_concurrency: usize,
+    pub route: HandlerRoute,
     pub retry: RetryPolicy,
     pub run: Run,
 }
@@ -85,9 +82,7 @@ impl Planned {
     pub fn from_manifest(h: &HandlerSettings, path: &Path) -> Planned {
         Planned {
             name: h.name.clone(),
-            events: h.events.clone(),
-            default: h.default,
-            max_concurrency: h.max_concurrency,
+            route: h.route.clone(),
             retry: h.retry,
             run: Run::Wasm {
                 settings: Box::new(h.clone()),
@@ -231,7 +226,7 @@ impl Handler {
     /// are made as. Every problem is returned, each naming the handler.
     pub(crate) fn plan(self, app: &OpenApiApp) -> Result<Planned, Vec<String>> {
         let who = format!("handler `{}`", self.name);
-        let mut problems = Vec::new();
+        let mut problems: Vec<String> = Vec::new();
         macro_rules! problem {
             ($key:expr, $why:expr $(,)?) => {
                 problems.push(format!("{who}: {}: {}", $key, $why))
@@ -268,47 +263,66 @@ impl Handler {
                 "subscribes to no event type; list some (\"*\" for all) or make it the default handler",
             );
         }
-        let max_concurrency = match self.max_concurrency {
-            None => lim::HANDLER_MAX_CONCURRENCY,
-            Some(n) => DispatchSettings::check_max_concurrency(n).unwrap_or_else(|why| {
-                problem!("max_concurrency", why);
-                1
-            }),
-        };
-        if self.retry.max_attempts == 0 || self.retry.backoff_max < self.retry.backoff {
-            problem!(
-                "retry",
-                "max_attempts must be at least 1 and backoff_max at least backoff",
-            );
+        let mut route = HandlerRoute::new(events);
+        route.default = self.default;
+        if let Some(n) = self.max_concurrency {
+            match HandlerRoute::check_max_concurrency(n) {
+                Ok(n) => route.max_concurrency = n,
+                Err(why) => problem!("max_concurrency", why),
+            }
         }
-        let timeout = match self.timeout {
-            None => lim::HANDLER_TIMEOUT,
-            Some(ms) => HandlerLimits::check_timeout_ms(ms).unwrap_or_else(|why| {
-                problem!("timeout", why);
-                lim::HANDLER_TIMEOUT
-            }),
+        let retry = match RetryPolicy::check_max_attempts(u64::from(self.retry.max_attempts))
+            .map_err(|e| e.to_string())
+            .and_then(|_| {
+                RetryPolicy::new(
+                    self.retry.max_attempts,
+                    self.retry.backoff,
+                    self.retry.backoff_max,
+                )
+                .map_err(|e| e.to_string())
+            }) {
+            Ok(r) => r,
+            Err(why) => {
+                problem!("retry", why);
+                RetryPolicy::default()
+            }
         };
+        let mut limits = HandlerLimits::default();
+        if let Some(ms) = self.timeout {
+            match limits.with_timeout_ms(ms) {
+                Ok(l) => limits = l,
+                Err(why) => problem!("timeout", why),
+            }
+        }
         let run = match self.kind {
-            Kind::Native(handler) => Run::Native { handler, timeout },
+            Kind::Native(handler) => Run::Native {
+                handler,
+                timeout: limits.timeout(),
+            },
             Kind::Wasm(w) => {
-                let memory_mb = match w.memory_mb {
-                    None => lim::HANDLER_MEMORY_MB,
-                    Some(mb) => HandlerLimits::check_memory_mb(mb).unwrap_or_else(|why| {
-                        problem!("memory_mb", why);
-                        1
-                    }),
-                };
-                let reuse = w.reuse.map(|n| {
-                    HandlerLimits::check_reuse(n).unwrap_or_else(|why| {
-                        problem!("reuse", why);
-                        1
-                    })
-                });
-                if w.fuel == Some(0) {
-                    problem!(
-                        "fuel",
-                        "must be greater than 0 (leave it unset to turn fuel metering off)",
-                    );
+                let memory_mb = w.memory_mb;
+                let reuse = w.reuse;
+                let fuel = w.fuel;
+                type Step = Box<dyn Fn(HandlerLimits) -> Result<HandlerLimits, LimitError>>;
+                let steps: [(&str, Step); 3] = [
+                    (
+                        "memory_mb",
+                        Box::new(move |l: HandlerLimits| match memory_mb {
+                            Some(mb) => l.with_memory_mb(mb),
+                            None => Ok(l),
+                        }),
+                    ),
+                    (
+                        "reuse",
+                        Box::new(move |l: HandlerLimits| l.with_reuse(reuse)),
+                    ),
+                    ("fuel", Box::new(move |l: HandlerLimits| l.with_fuel(fuel))),
+                ];
+                for (key, step) in steps {
+                    match step(limits) {
+                        Ok(l) => limits = l,
+                        Err(why) => problem!(key, why),
+                    }
                 }
                 let openapi = match OpenApiGrant::parse(&w.openapi) {
                     Ok(grant) => (!grant.is_empty()).then(|| OpenApiSettings {
@@ -333,14 +347,9 @@ impl Handler {
                         name: self.name.clone(),
                         component: w.component,
                         component_at: Location { line: 0, column: 0 },
-                        events: events.clone(),
-                        default: self.default,
-                        fuel: w.fuel,
-                        timeout,
-                        memory_mb,
-                        max_concurrency,
-                        reuse,
-                        retry: self.retry,
+                        route: route.clone(),
+                        limits,
+                        retry,
                         config: w.config,
                         openapi,
                     }),
@@ -353,10 +362,8 @@ impl Handler {
         }
         Ok(Planned {
             name: self.name,
-            events,
-            default: self.default,
-            max_concurrency,
-            retry: self.retry,
+            route,
+            retry,
             run,
         })
     }

@@ -76,9 +76,7 @@ pub fn entries(manifest: &Manifest, loaded: Vec<Arc<dyn Invoke>>) -> Vec<Handler
         .zip(loaded)
         .map(|(h, handler)| HandlerEntry {
             handler,
-            events: h.events.clone(),
-            default: h.default,
-            max_concurrency: h.max_concurrency,
+            route: h.route.clone(),
         })
         .collect()
 }

@@ -340,7 +340,7 @@ impl RuntimeBuilder {
             }
             #[cfg(unix)]
             drop(dlq_server);
-            let _ = done_tx.send(Some(ended));
+            let _ = done_tx.send(Some(ended.map_err(Arc::new)));
             // Up until here, so the last scrape sees the final counters and /healthz says 503.
             if let Some(server) = admin {
                 server.shutdown().await;
@@ -380,7 +380,7 @@ fn plan(
     }
     let defaults: Vec<&str> = planned
         .iter()
-        .filter(|p| p.default)
+        .filter(|p| p.route.default)
         .map(|p| p.name.as_str())
         .collect();
     if defaults.len() > 1 {
@@ -483,9 +483,7 @@ async fn build_sink(
         .zip(loaded)
         .map(|(p, (handler, _))| HandlerEntry {
             handler,
-            events: p.events.clone(),
-            default: p.default,
-            max_concurrency: p.max_concurrency,
+            route: p.route.clone(),
         })
         .collect();
     let names: Vec<String> = planned.iter().map(|p| p.name.clone()).collect();
@@ -525,15 +523,15 @@ async fn build_sink(
         .await
         .map_err(|e| StartError::Queue(e.to_string()))?;
     let router = Router::new(
-        entries.iter().map(|h| h.events.clone()).collect(),
-        entries.iter().position(|h| h.default),
+        entries.iter().map(|h| h.route.events.clone()).collect(),
+        entries.iter().position(|h| h.route.default),
     );
     let handlers = entries
         .iter()
         .zip(planned)
         .map(|(e, p)| QueueHandler {
             handler: e.handler.clone(),
-            max_concurrency: e.max_concurrency,
+            max_concurrency: e.route.max_concurrency,
             retry: p.retry,
         })
         .collect();

@@ -8,7 +8,7 @@ use super::loading::HandlerLoader;
 use crate::handler::Invoke;
 use crate::manifest::HandlerSettings;
 use crate::openapi::{FeishuClient, OpenApiApp};
-use crate::sandbox::{HandlerLimits, HandlerSpec, OpenApiAccess, Sandbox, SandboxConfig};
+use crate::sandbox::{HandlerSpec, OpenApiAccess, Sandbox, SandboxConfig};
 
 /// The OpenAPI clients a sandbox loader made, one per app (shared by every handler of that
 /// app granted OpenAPI access: one token cache, one pacer); read for their counters.
@@ -35,7 +35,7 @@ impl OpenApiClients {
         if let Some((_, c)) = clients.iter().find(|(a, _)| a == app) {
             return Ok(c.clone());
         }
-        let c = Arc::new(FeishuClient::new(app.clone())?);
+        let c = Arc::new(FeishuClient::new(app.clone()).map_err(|e| e.to_string())?);
         clients.push((app.clone(), c.clone()));
         Ok(c)
     }
@@ -85,12 +85,7 @@ fn loader_with(
             let spec = HandlerSpec {
                 name: h.name.clone(),
                 component: h.component.clone(),
-                limits: HandlerLimits {
-                    fuel: h.fuel,
-                    timeout: h.timeout,
-                    memory_bytes: h.memory_bytes(),
-                },
-                reuse: h.reuse,
+                limits: h.limits,
                 config: h.config.clone(),
                 openapi,
             };

@@ -183,7 +183,7 @@ async fn a_reconnect_in_backoff_attempts_at_once() {
     let mut fake = Fake::start(Upgrade::Accept).await;
     let mut options = fake.options();
     // A long pause between attempts: without the request the next one is a minute away.
-    options.reconnect_delay = Some(Duration::from_secs(60));
+    options.settings.reconnect_delay = Some(Duration::from_secs(60));
     *fake.state.reply.lock().unwrap() = Reply::Code(1);
     let c = start_controlled(options, Arc::new(LogSink));
     wait_for(|| {

@@ -21,15 +21,15 @@ use crate::protocol::{build_ack, AckBody, Frame};
 
 use super::config::ConfigState;
 use super::dial::WsStream;
-use super::discovery::chain;
+use super::error::ConnectError;
 use super::handler::{run_job, Job};
 use super::inbound::{Action, Inbound};
 use super::options::ConnectionOptions;
-use super::stats::{ConnectionStats, Counter, DisconnectKind};
+use super::stats::{ConnectionStats, Counter};
 use super::writer::{run_writer, Outbound};
 
 /// How a session ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) enum SessionEnd {
     /// Shutdown was requested: handlers drained, close 1000 sent.
     Shutdown,
@@ -37,7 +37,7 @@ pub(crate) enum SessionEnd {
     /// this session's handlers drained, close 1000 sent.
     Retired,
     /// The connection is gone (read error, close frame, reset, liveness, write failure).
-    Lost(DisconnectKind, String),
+    Lost(ConnectError),
 }
 
 /// The effective config, shared by the supervisor and its sessions (two sessions overlap
@@ -124,13 +124,13 @@ pub(crate) async fn run_session(ws: WsStream, service_id: i32, cx: SessionContex
             result = &mut writer => {
                 let why = match result {
                     Ok(Err(e)) => e,
-                    Ok(Ok(())) => "writer stopped".to_string(),
-                    Err(e) => format!("writer task failed: {e}"),
+                    Ok(Ok(())) => ConnectError::WriterStopped,
+                    Err(e) => ConnectError::WriterTask(e),
                 };
-                break SessionEnd::Lost(DisconnectKind::WriteError, why);
+                break SessionEnd::Lost(why);
             }
             permit = cx.permits.clone().acquire_owned(), if ready.is_some() => {
-                let Ok(permit) = permit else { break SessionEnd::Lost(DisconnectKind::ReadError, "receive queue closed".into()) };
+                let Ok(permit) = permit else { break SessionEnd::Lost(ConnectError::ReceiveQueueClosed) };
                 let Ready { event, completing } = ready.take().expect("guarded by the branch condition");
                 cx.stats.incr(Counter::events_dispatched);
                 cx.tracker.spawn(own.track_future(run_job(Job {
@@ -147,13 +147,13 @@ pub(crate) async fn run_session(ws: WsStream, service_id: i32, cx: SessionContex
             message = stream.next(), if ready.is_none() => {
                 last_inbound = Instant::now();
                 let action = match message {
-                    None => break SessionEnd::Lost(DisconnectKind::ServerClosed, "the server closed the TCP connection without a close frame".into()),
-                    Some(Err(e)) => break SessionEnd::Lost(DisconnectKind::ReadError, format!("read failed: {}", chain(&e))),
+                    None => break SessionEnd::Lost(ConnectError::EndOfStream),
+                    Some(Err(e)) => break SessionEnd::Lost(ConnectError::Read(e)),
                     Some(Ok(Message::Close(frame))) => {
                         let what = frame
                             .map(|f| format!("code {} {}", u16::from(f.code), f.reason))
                             .unwrap_or_else(|| "no code".into());
-                        break SessionEnd::Lost(DisconnectKind::ServerClosed, format!("the server closed the connection ({})", what.trim()));
+                        break SessionEnd::Lost(ConnectError::Closed(what.trim().to_string()));
                     }
                     Some(Ok(Message::Binary(bytes))) => inbound.on_binary(&bytes, std::time::Instant::now()),
                     Some(Ok(Message::Text(text))) => inbound.on_text(text.len()),
@@ -183,7 +183,7 @@ pub(crate) async fn run_session(ws: WsStream, service_id: i32, cx: SessionContex
                         tracing::warn!("ping skipped: the writer queue is full");
                     }
                     Err(mpsc::error::TrySendError::Closed(_)) => {
-                        break SessionEnd::Lost(DisconnectKind::WriteError, "writer stopped".into());
+                        break SessionEnd::Lost(ConnectError::WriterStopped);
                     }
                 }
                 last_ping = Instant::now();
@@ -192,7 +192,7 @@ pub(crate) async fn run_session(ws: WsStream, service_id: i32, cx: SessionContex
             }
             // Node's opt-in `pingTimeout` watchdog, on by default here and sized from the ping
             // interval: any inbound message proves life (oapi-sdk-go#224, openclaw-lark#599).
-            _ = &mut liveness_timer, if cx.options.liveness && ready.is_none() => {
+            _ = &mut liveness_timer, if cx.options.settings.liveness && ready.is_none() => {
                 let deadline = liveness_deadline(last_inbound, &cx);
                 if Instant::now() < deadline {
                     liveness_timer.as_mut().reset(deadline);
@@ -200,11 +200,10 @@ pub(crate) async fn run_session(ws: WsStream, service_id: i32, cx: SessionContex
                 }
                 let config = cx.effective();
                 cx.stats.incr(Counter::liveness_timeouts);
-                let silent = config.ping_interval + cx.options.liveness_grace;
-                break SessionEnd::Lost(DisconnectKind::Liveness, format!(
-                    "liveness timeout: nothing received for {silent:?} (ping interval {:?} + grace {:?})",
-                    config.ping_interval, cx.options.liveness_grace
-                ));
+                break SessionEnd::Lost(ConnectError::Silent {
+                    ping_interval: config.ping_interval,
+                    grace: cx.options.settings.liveness_grace,
+                });
             }
             _ = sweep.tick() => inbound.sweep(std::time::Instant::now()),
         }
@@ -217,7 +216,7 @@ pub(crate) async fn run_session(ws: WsStream, service_id: i32, cx: SessionContex
                 "session ending: an event waiting for a handler slot is not dispatched (the server will redeliver it)"
             );
         }
-        if end == SessionEnd::Shutdown {
+        if matches!(end, SessionEnd::Shutdown) {
             drain(&cx.tracker).await;
         } else {
             drain(&own).await;
@@ -247,7 +246,7 @@ pub(crate) async fn run_session(ws: WsStream, service_id: i32, cx: SessionContex
 /// When the connection counts as dead if nothing arrives after `last_inbound`: one ping
 /// interval (the server's, or the pinned one) plus the configured grace.
 fn liveness_deadline(last_inbound: Instant, cx: &SessionContext) -> Instant {
-    last_inbound + cx.effective().ping_interval + cx.options.liveness_grace
+    last_inbound + cx.effective().ping_interval + cx.options.settings.liveness_grace
 }
 
 /// Waits (up to [`limits::SHUTDOWN_DRAIN_TIMEOUT`]) for every handler so its ack is sent.

@@ -26,7 +26,7 @@ use super::config::ConfigState;
 use super::control::{control, Command, ControlError, ControlReceiver, Reconnected, Resumed};
 use super::dial::{dial, WsStream};
 use super::discovery::{discover, http_client, redact_url, AttemptError};
-use super::error::FatalError;
+use super::error::{ConnectError, FatalError};
 use super::options::ConnectionOptions;
 use super::policy::{attempt_allowed, jitter};
 use super::session::{
@@ -88,7 +88,7 @@ enum Attempt {
         device_id: String,
         service_id: i32,
     },
-    Retry(String),
+    Retry(ConnectError),
     Fatal(FatalError),
     Shutdown,
     /// A drain was asked for while no session was up.
@@ -161,7 +161,10 @@ impl Dialer {
         }
         tracing::debug!(url = %redact_url(&endpoint.url), conn_id = %device_id, "dialling");
         match self
-            .or_shutdown(dial(&endpoint.url, self.options.connection_timeout))
+            .or_shutdown(dial(
+                &endpoint.url,
+                self.options.settings.connection_timeout(),
+            ))
             .await
         {
             None => Attempt::Shutdown,
@@ -216,7 +219,7 @@ impl Supervisor {
         let config = ConfigState::new(options.pins());
         stats.set_config(config.effective());
         Supervisor {
-            permits: Arc::new(Semaphore::new(options.receive_queue_capacity)),
+            permits: Arc::new(Semaphore::new(options.settings.receive_queue_capacity())),
             dialer: Dialer {
                 http: http_client(&options),
                 options: Arc::new(options),
@@ -275,8 +278,8 @@ impl Supervisor {
                 }
                 Attempt::Retry(reason) => {
                     tracing::warn!(reason = %reason, "connect attempt failed");
-                    self.answer_reconnects(Err(ControlError::ReconnectFailed(reason.clone())));
-                    if !self.options().auto_reconnect {
+                    self.answer_reconnects(Err(ControlError::ReconnectFailed(reason.to_string())));
+                    if !self.options().settings.auto_reconnect {
                         return Err(FatalError::ConnectFailed { reason });
                     }
                     reason
@@ -299,10 +302,10 @@ impl Supervisor {
                             outcome = self.attempt().await;
                             continue;
                         }
-                        SessionEnd::Lost(_, reason) => {
+                        SessionEnd::Lost(reason) => {
                             // Newer Go: with auto-reconnect off a lost connection ends the run
                             // with an error (old Go/Python leave a dead client blocking).
-                            if !self.options().auto_reconnect {
+                            if !self.options().settings.auto_reconnect {
                                 return Err(FatalError::Disconnected);
                             }
                             reason
@@ -318,7 +321,7 @@ impl Supervisor {
     /// by `ReconnectInterval`, at most `ReconnectCount` of them (negative = unlimited). The
     /// latest config is read before every wait. Returns the first attempt that is not retryable.
     /// A reconnect request cuts a wait short; a drain ends the procedure.
-    async fn reconnect(&mut self, mut last_error: String) -> Result<Attempt, FatalError> {
+    async fn reconnect(&mut self, mut last_error: ConnectError) -> Result<Attempt, FatalError> {
         let nonce = self.effective().reconnect_nonce;
         let pause = jitter(nonce, &mut rand::thread_rng());
         match self.wait(0, pause).await {
@@ -346,7 +349,7 @@ impl Supervisor {
             match self.attempt().await {
                 // Logged by the next "reconnecting" line, or carried by ReconnectExhausted.
                 Attempt::Retry(reason) => {
-                    self.answer_reconnects(Err(ControlError::ReconnectFailed(reason.clone())));
+                    self.answer_reconnects(Err(ControlError::ReconnectFailed(reason.to_string())));
                     last_error = reason;
                 }
                 other => return Ok(other),
@@ -483,13 +486,11 @@ impl Supervisor {
         loop {
             tokio::select! {
                 joined = &mut current.task => {
-                    let end = joined.unwrap_or_else(|e| {
-                        SessionEnd::Lost(DisconnectKind::ReadError, format!("session task failed: {e}"))
-                    });
+                    let end = joined.unwrap_or_else(|e| SessionEnd::Lost(ConnectError::WriterTask(e)));
                     let kind = match &end {
                         SessionEnd::Shutdown => DisconnectKind::Shutdown,
                         SessionEnd::Retired => DisconnectKind::Drained,
-                        SessionEnd::Lost(kind, _) => *kind,
+                        SessionEnd::Lost(e) => kind_of(e),
                     };
                     ended(&self.stats, &current, kind, &end);
                     if dialing.is_some() {
@@ -544,11 +545,11 @@ impl Supervisor {
                             let stats = self.stats.clone();
                             self.retiring.push(tokio::spawn(async move {
                                 let mut old = old;
-                                let end = (&mut old.task).await.unwrap_or_else(|e| {
-                                    SessionEnd::Lost(DisconnectKind::ReadError, format!("session task failed: {e}"))
-                                });
+                                let end = (&mut old.task)
+                                    .await
+                                    .unwrap_or_else(|e| SessionEnd::Lost(ConnectError::WriterTask(e)));
                                 let kind = match &end {
-                                    SessionEnd::Lost(kind, _) => *kind,
+                                    SessionEnd::Lost(e) => kind_of(e),
                                     SessionEnd::Shutdown => DisconnectKind::Shutdown,
                                     SessionEnd::Retired => DisconnectKind::Replaced,
                                 };
@@ -561,7 +562,7 @@ impl Supervisor {
                         }
                         Attempt::Retry(reason) => {
                             tracing::warn!(reason = %reason, "reconnect failed; keeping the current connection");
-                            self.answer_reconnects(Err(ControlError::ReconnectFailed(reason)));
+                            self.answer_reconnects(Err(ControlError::ReconnectFailed(reason.to_string())));
                         }
                         Attempt::Fatal(e) => {
                             tracing::warn!(error = %e, "reconnect failed; keeping the current connection");
@@ -588,7 +589,7 @@ impl Supervisor {
 fn ended(stats: &ConnectionStats, live: &Live, kind: DisconnectKind, end: &SessionEnd) {
     let lived = lifetime(live.started);
     let reason = match end {
-        SessionEnd::Lost(_, reason) => reason.clone(),
+        SessionEnd::Lost(e) => e.to_string(),
         _ => format!("{} (close 1000 sent)", kind.name()),
     };
     stats.disconnected(&live.device_id, kind, &reason);
@@ -604,5 +605,18 @@ fn ended(stats: &ConnectionStats, live: &Live, kind: DisconnectKind, end: &Sessi
             lifetime = ?lived,
             "disconnected: {reason}"
         ),
+    }
+}
+
+/// The `reason` label of a lost connection.
+fn kind_of(e: &ConnectError) -> DisconnectKind {
+    match e {
+        ConnectError::EndOfStream | ConnectError::Closed(_) => DisconnectKind::ServerClosed,
+        ConnectError::Silent { .. } => DisconnectKind::Liveness,
+        ConnectError::Write(_)
+        | ConnectError::CloseNotSent(_)
+        | ConnectError::WriterStopped
+        | ConnectError::WriterTask(_) => DisconnectKind::WriteError,
+        _ => DisconnectKind::ReadError,
     }
 }

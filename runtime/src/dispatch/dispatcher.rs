@@ -34,24 +34,20 @@ use super::ack;
 use super::guest_log;
 use super::lanes::{ChatLanes, LaneTicket};
 use super::router::{EventPattern, Router};
-use super::settings::{DispatchMode, DispatchSettings};
+use super::settings::{DispatchMode, DispatchSettings, HandlerRoute};
 use super::stats::{CallCounter, DispatchStats};
 use super::{EventSink, HandleFuture, HandlerResult, InboundEvent};
 use crate::handler::{Failure, GuestEvent, Invocation, Invoke, Outcome};
 use crate::limits::dispatch as lim;
 use crate::protocol::envelope::EventKind;
 
-/// One handler as dispatch sees it: what runs it and what it subscribes to.
+/// One handler as dispatch sees it: what runs it and its route.
 #[derive(Clone)]
 pub struct HandlerEntry {
     /// Runs the handler (the sandbox's loaded handler, or a fake in tests).
     pub handler: Arc<dyn Invoke>,
-    /// The event types it subscribes to.
-    pub events: Vec<EventPattern>,
-    /// Gets the types no other handler subscribes to.
-    pub default: bool,
-    /// Calls of this handler at once (at least 1).
-    pub max_concurrency: usize,
+    /// What it subscribes to and how many calls run at once.
+    pub route: HandlerRoute,
 }
 
 impl HandlerEntry {
@@ -59,21 +55,19 @@ impl HandlerEntry {
     pub fn new(handler: Arc<dyn Invoke>, events: Vec<EventPattern>) -> Self {
         HandlerEntry {
             handler,
-            events,
-            default: false,
-            max_concurrency: lim::HANDLER_MAX_CONCURRENCY,
+            route: HandlerRoute::new(events),
         }
     }
 
     /// Makes it the default handler.
     pub fn as_default(mut self) -> Self {
-        self.default = true;
+        self.route.default = true;
         self
     }
 
     /// Sets its concurrency bound.
     pub fn with_max_concurrency(mut self, n: usize) -> Self {
-        self.max_concurrency = n;
+        self.route.max_concurrency = n;
         self
     }
 }
@@ -82,9 +76,7 @@ impl std::fmt::Debug for HandlerEntry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HandlerEntry")
             .field("name", &self.handler.name())
-            .field("events", &self.events)
-            .field("default", &self.default)
-            .field("max_concurrency", &self.max_concurrency)
+            .field("route", &self.route)
             .finish()
     }
 }
@@ -122,15 +114,18 @@ impl Dispatcher {
     /// A dispatcher over `handlers` (manifest order). At most one should be the default; if
     /// several are, the first one is.
     pub fn new(settings: DispatchSettings, handlers: Vec<HandlerEntry>) -> Dispatcher {
-        let default = handlers.iter().position(|h| h.default);
+        let default = handlers.iter().position(|h| h.route.default);
         let stats =
             DispatchStats::with_handlers(handlers.iter().map(|h| h.handler.name().to_string()));
-        let router = Router::new(handlers.iter().map(|h| h.events.clone()).collect(), default);
+        let router = Router::new(
+            handlers.iter().map(|h| h.route.events.clone()).collect(),
+            default,
+        );
         let slots = handlers
             .into_iter()
             .map(|h| Slot {
                 handler: h.handler,
-                permits: Arc::new(Semaphore::new(h.max_concurrency.max(1))),
+                permits: Arc::new(Semaphore::new(h.route.max_concurrency.max(1))),
             })
             .collect();
         Dispatcher {
