@@ -265,7 +265,7 @@ async fn metrics_match_what_the_emulator_pushed_and_acked() {
     ] {
         assert!(names.contains(required), "{required} missing");
     }
-    for ((name, labels), _) in &m {
+    for (name, labels) in m.keys() {
         for v in labels.values() {
             assert!(
                 !v.starts_with("ev-") && !v.starts_with("om_") && !v.starts_with("oc_"),
