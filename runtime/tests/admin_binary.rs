@@ -553,3 +553,106 @@ fn check_and_run_refuse_a_non_loopback_admin_address_without_a_token() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("0.0.0.0:0 is not a loopback address"), "{err}");
 }
+
+/// Issue 15 §6: the app secret and the tenant token appear in no output, even with every log
+/// target at trace level and JSON logs, while the handler calls the OpenAPI (so a token is
+/// fetched and sent): the log, `/metrics`, `/status`, and `aviary ctl`'s output. (Every other
+/// suite that runs the binary greps its output the same way, through the test support's
+/// `sigterm`, `Run::output` and `Aviary::dlq`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_or_token_in_any_output_even_at_trace_level() {
+    use aviary_test_support::recorder::REPLY;
+    use aviary_test_support::secrets::assert_no_secrets;
+    let emu = Emulator::start(emulator_config()).await.unwrap();
+    let dir = Dir::new("admin-secrets");
+    let port = free_port();
+    let text = std::fs::read_to_string(manifest(&dir, &emu.domain(), port)).unwrap() + REPLY;
+    let manifest = dir.write("aviary.toml", &text);
+    let mut run = AVIARY.run_with(
+        &manifest,
+        dir.path().join("aviary.log"),
+        None,
+        &[
+            // Trace for Aviary and every crate that carries the secret or the token on the
+            // wire (HTTP client and server, WebSocket, TLS); the compiler's chatter is left out.
+            (
+                "RUST_LOG",
+                "info,aviary=trace,reqwest=trace,hyper=trace,hyper_util=trace,h2=trace,tungstenite=trace,tokio_tungstenite=trace,rustls=trace,axum=trace",
+            ),
+            ("AVIARY_LOG_FORMAT", "json"),
+            (
+                "XDG_CACHE_HOME",
+                dir.path().join("cache").to_str().unwrap(),
+            ),
+            ("AVIARY_ADMIN_TOKEN", TOKEN),
+        ],
+    );
+    wait_ready(port, true).await;
+    for i in 0..5 {
+        emu.push_event(&envelope(i, "reply please"));
+    }
+    eventually("5 replies sent with the tenant token", WAIT, || {
+        emu.sent_messages().len() == 5
+    })
+    .await;
+    assert!(
+        emu.openapi_calls().iter().any(|c| c
+            .header("authorization")
+            .is_some_and(|a| a.starts_with("Bearer t-"))),
+        "the handler's calls carried a tenant token"
+    );
+    let (_, metrics) = get(&format!("http://127.0.0.1:{port}/metrics")).await;
+    assert_no_secrets("/metrics", &metrics);
+    let m = scrape(port).await;
+    assert_eq!(
+        metric(&m, "aviary_openapi_calls_total", &[("outcome", "ok")]),
+        5.0
+    );
+    let (_, status) = get(&format!("http://127.0.0.1:{port}/status")).await;
+    assert_no_secrets("/status", &status);
+    let (_, out, err) = ctl(&manifest, &["status"], &[]);
+    assert_no_secrets("aviary ctl status", &(out + &err));
+    let (_, out, err) = ctl(&manifest, &["reconnect"], &[("AVIARY_ADMIN_TOKEN", TOKEN)]);
+    assert_no_secrets("aviary ctl reconnect", &(out + &err));
+    assert_eq!(sigterm(&mut run), Some(0));
+    let log = run.output();
+    assert!(log.contains("\"level\":\"TRACE\""), "trace logging was on");
+    assert!(!log.contains(TOKEN));
+    emu.shutdown().await;
+}
+
+/// `[log] format = "json"` makes every line a JSON object; `AVIARY_LOG_FORMAT` (like
+/// `--log-format`) wins over it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_format_comes_from_the_manifest_unless_the_flag_says_otherwise() {
+    let emu = Emulator::start(emulator_config()).await.unwrap();
+    let dir = Dir::new("admin-logformat");
+    let manifest = dir.write(
+        "aviary.toml",
+        &format!(
+            "[feishu]\napp_id = \"{APP_ID}\"\napp_secret = \"emulator-secret\"\ndomain = \"{}\"\n[admin]\nlisten = \"\"\n[log]\nformat = \"json\"\n",
+            emu.domain()
+        ),
+    );
+    for (env, json) in [(None, true), (Some("text"), false)] {
+        let mut vars = vec![("RUST_LOG", "info")];
+        if let Some(f) = env {
+            vars.push(("AVIARY_LOG_FORMAT", f));
+        }
+        let before = emu.connections_total();
+        let mut run = AVIARY.run_with(&manifest, dir.path().join("aviary.log"), None, &vars);
+        eventually("connected", WAIT, || emu.connections_total() > before).await;
+        assert_eq!(sigterm(&mut run), Some(0));
+        let log = run.output();
+        let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert!(lines.len() >= 3, "{log}");
+        for line in lines {
+            assert_eq!(
+                serde_json::from_str::<serde_json::Value>(line).is_ok(),
+                json,
+                "{line}"
+            );
+        }
+    }
+    emu.shutdown().await;
+}

@@ -327,6 +327,7 @@ pub mod guests;
 pub mod lang_guests;
 pub mod peers;
 pub mod recorder;
+pub mod secrets;
 
 pub use dir::Dir;
 
