@@ -656,3 +656,72 @@ async fn log_format_comes_from_the_manifest_unless_the_flag_says_otherwise() {
     }
     emu.shutdown().await;
 }
+
+/// The metric names in `docs/operations.md`, the Grafana dashboard and the alert rules against
+/// what `/metrics` serves: nothing documented that does not exist, nothing served undocumented.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docs_dashboard_and_alerts_name_exactly_the_metrics_served() {
+    let emu = Emulator::start(emulator_config()).await.unwrap();
+    let dir = Dir::new("admin-docs");
+    let port = free_port();
+    let manifest = manifest(&dir, &emu.domain(), port);
+    let mut run = spawn(&dir, &manifest);
+    wait_ready(port, true).await;
+    let served: HashSet<String> = scrape(port).await.keys().map(|(n, _)| base(n)).collect();
+    assert_eq!(sigterm(&mut run), Some(0));
+    emu.shutdown().await;
+
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
+    let named = |file: &str| -> HashSet<String> {
+        let text = std::fs::read_to_string(docs.join(file)).unwrap();
+        let mut names = HashSet::new();
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("aviary_") {
+            let word: String = rest[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            rest = &rest[at + word.len()..];
+            // Skip words that only start like a metric (crate and module names).
+            if word.len() > "aviary_".len() && !word.ends_with('_') {
+                names.insert(base(&word));
+            }
+        }
+        names
+    };
+    let page: HashSet<String> = named("operations.md")
+        .into_iter()
+        .filter(|n| !["aviary_dlq", "aviary_ctl"].contains(&n.as_str()))
+        .collect();
+    for (file, names) in [
+        ("operations.md", page.clone()),
+        (
+            "operations/grafana-dashboard.json",
+            named("operations/grafana-dashboard.json"),
+        ),
+        ("operations/alerts.yml", named("operations/alerts.yml")),
+    ] {
+        let unknown: Vec<&String> = names.difference(&served).collect();
+        assert!(
+            unknown.is_empty(),
+            "{file} names metrics /metrics does not serve: {unknown:?}"
+        );
+    }
+    let undocumented: Vec<&String> = served.difference(&page).collect();
+    assert!(
+        undocumented.is_empty(),
+        "docs/operations.md does not document: {undocumented:?}"
+    );
+}
+
+/// A sample or family name without the histogram and counter suffixes.
+fn base(name: &str) -> String {
+    let mut n = name;
+    for suffix in ["_bucket", "_sum", "_count", "_total"] {
+        if let Some(stripped) = n.strip_suffix(suffix) {
+            n = stripped;
+            break;
+        }
+    }
+    n.to_string()
+}
