@@ -38,6 +38,7 @@ use std::time::{Duration, Instant};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use aviary::admin::AdminSettings;
 use aviary::connection::{ConnectionOptions, ConnectionStats};
 use aviary::dispatch::dedupe::Deduplicating;
 use aviary::dispatch::router::EventPattern;
@@ -84,8 +85,9 @@ enum Client {
     /// The real connection supervisor with this sink.
     Aviary(Arc<dyn EventSink>),
     /// The embedding API (`aviary::Runtime::builder()`) with a native handler that returns
-    /// `done`, acked after the handler (like rows a and r), with these settings changes.
-    Runtime(fn(&mut Settings)),
+    /// `done`, acked after the handler (like rows a and r); with `admin`, the admin server is
+    /// on and `/metrics` is scraped every second during the burst.
+    Runtime { admin: bool },
     /// An official SDK, unmodified, with a trivial handler.
     Peer(PeerKind),
     /// Decodes each frame and acks it at once: the emulator's ceiling.
@@ -95,7 +97,7 @@ enum Client {
 /// A row other than (a): its key, its name, and how to make its client.
 type OtherRow = (char, &'static str, fn() -> Client);
 
-/// Command line: the burst size (default 100,000) and `--rows` (default all: `1arbcde`).
+/// Command line: the burst size (default 100,000) and `--rows` (default all: `1arbmcde`).
 struct Args {
     n: usize,
     rows: String,
@@ -105,7 +107,7 @@ impl Args {
     fn parse() -> Args {
         let mut args = Args {
             n: 100_000,
-            rows: "1arbcde".into(),
+            rows: "1arbmcde".into(),
         };
         let mut it = std::env::args().skip(1);
         while let Some(a) = it.next() {
@@ -183,11 +185,16 @@ fn main() {
                 Err(e) => rows.push(skipped(name, format!("not run: {e}"))),
             }
         }
-        let others: [OtherRow; 4] = [
+        let others: [OtherRow; 5] = [
             (
                 'b',
                 "(b) Aviary, native Rust handler (Runtime::builder)",
-                || Client::Runtime(|_| {}),
+                || Client::Runtime { admin: false },
+            ),
+            (
+                'm',
+                "(m) row (b) + admin server, /metrics scraped every 1 s",
+                || Client::Runtime { admin: true },
             ),
             ('c', "(c) official Python client (lark-oapi 1.7.5)", || {
                 Client::Peer(PeerKind::Python)
@@ -389,10 +396,21 @@ async fn end_to_end(name: &str, client: Client, n: usize) -> Row {
                 shutdown.clone(),
             ));
         }
-        Client::Runtime(tweak) => {
+        Client::Runtime { admin } => {
             let mut settings = Settings::new(&domain, APP_ID, APP_SECRET);
             settings.queue.ack = AckMode::AfterHandle;
-            tweak(&mut settings);
+            if admin {
+                let port = std::net::TcpListener::bind("127.0.0.1:0")
+                    .and_then(|l| l.local_addr())
+                    .expect("a free port")
+                    .port();
+                settings.admin = AdminSettings {
+                    listen: Some(([127, 0, 0, 1], port).into()),
+                    token: None,
+                    explicit: true,
+                };
+                tokio::spawn(scrape_every_second(port, shutdown.clone()));
+            }
             let started = Runtime::builder()
                 .settings(settings)
                 .handler(Handler::native("native", Done).events(["*"]))
@@ -443,6 +461,23 @@ async fn end_to_end(name: &str, client: Client, n: usize) -> Row {
         client_cpu_us: client_cpu,
         emulator_cpu_us: v["emulator_cpu_us"].as_f64(),
         note: String::new(),
+    }
+}
+
+/// Row (m): what Prometheus would do, every second instead of every 15 s.
+async fn scrape_every_second(port: u16, stop: CancellationToken) {
+    let http = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {
+                if let Ok(r) = http.get(&url).send().await {
+                    let _ = r.bytes().await;
+                }
+            }
+        }
     }
 }
 
