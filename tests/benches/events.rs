@@ -6,6 +6,7 @@
 //! cargo bench -p aviary-tests --bench events            # 100,000 events per row
 //! cargo bench -p aviary-tests --bench events -- 20000   # fewer
 //! cargo bench -p aviary-tests --bench events -- 20000 --rows 1ab   # only some rows
+//! cargo bench -p aviary-tests --bench events -- --rows mb           # (m) before (b)
 //! ```
 //!
 //! (1) Sandbox overhead: the example Rust handler (`examples/rust-handler`) invoked directly,
@@ -208,10 +209,12 @@ fn main() {
                 || Client::Trivial,
             ),
         ];
-        for (key, name, client) in others {
-            if args.wants(key) {
-                rows.push(end_to_end(name, client(), args.n).await);
-            }
+        // In the order `--rows` names them (`--rows mb` runs (m) first), so an A/B pair can be
+        // run in both orders.
+        let mut others: Vec<OtherRow> = others.into_iter().filter(|r| args.wants(r.0)).collect();
+        others.sort_by_key(|r| args.rows.find(r.0));
+        for (_, name, client) in others {
+            rows.push(end_to_end(name, client(), args.n).await);
         }
     });
     if !overhead.is_empty() {

@@ -175,8 +175,13 @@ impl RuntimeHandle {
     /// Stops taking events: finishes in-flight acks, closes the connection with 1000 and makes
     /// no new one until [`RuntimeHandle::resume`]. Handlers keep working off the queue.
     pub async fn drain(&self) -> Result<(), ControlError> {
+        // Not ready from the moment it is asked for (the close waits for in-flight acks).
         self.shared.drained.store(true, Ordering::Relaxed);
-        self.shared.control.drain().await
+        let drained = self.shared.control.drain().await;
+        if drained.is_err() {
+            self.shared.drained.store(false, Ordering::Relaxed);
+        }
+        drained
     }
 
     /// Ends a drain: connects again.

@@ -304,6 +304,9 @@ impl RuntimeBuilder {
         {
             Ok(server) => server,
             Err(e) => {
+                // Nothing connected yet: stop what was started (the counters' reporter, the
+                // queue).
+                handle.shared.shutdown.cancel();
                 if let Some(q) = &built.queue {
                     q.shutdown().await;
                 }
