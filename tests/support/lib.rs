@@ -324,9 +324,11 @@ mod dir;
 pub mod examples;
 pub mod go_guests;
 pub mod guests;
+pub mod http_server;
 pub mod lang_guests;
 pub mod peers;
 pub mod recorder;
+pub mod recorder_kv;
 pub mod secrets;
 
 pub use dir::Dir;

@@ -352,6 +352,11 @@ impl Handler {
                         retry,
                         config: w.config,
                         openapi,
+                        // Key-value state, outbound HTTP and `aviary build` are granted in a
+                        // manifest only (not yet from code).
+                        kv: None,
+                        build: None,
+                        http: crate::outbound::OutboundSettings::default(),
                     }),
                     manifest: None,
                 }

@@ -78,6 +78,7 @@ impl Invoke for NativeInvoke {
                 peak_memory_bytes: 0,
                 wall: started.elapsed(),
                 logs: Vec::new(),
+                kv: None,
             }
         })
     }

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::handle::{HandlerInfo, RuntimeHandle, Shared};
 use super::handlers::{Handler, Planned, Run};
-use super::loading::HandlerLoader;
+use super::loading::{HandlerLoader, KvBinding};
 use super::metered::{HandlerMeter, Metered};
 use super::native::NativeInvoke;
 use super::operator::Apps;
@@ -256,13 +256,41 @@ impl RuntimeBuilder {
             let clients = openapi.clone();
             Box::new(move || wasm::sandbox_loader_into(clients.clone()))
         });
-        let loaded = load(&planned, &make_loader)?;
+        // The queue's store is opened before the handlers load: their key-value state lives
+        // in it (or, without the queue, in the same backend, opened for `kv` alone).
+        let uses_queue = !planned.is_empty() && settings.queue.ack == AckMode::AfterPersist;
+        let store = if uses_queue {
+            Some(
+                queue::open_store(&settings.queue, &settings.connection.app_id)
+                    .await
+                    .map_err(|e| StartError::Queue(e.to_string()))?,
+            )
+        } else {
+            None
+        };
+        let wants_kv = planned
+            .iter()
+            .any(|p| matches!(&p.run, Run::Wasm { settings, .. } if settings.kv.is_some()));
+        let kv = match &store {
+            Some(store) => KvBinding {
+                store: store.kv(),
+                stats: Arc::default(),
+            },
+            None if wants_kv => KvBinding::to(
+                queue::open_kv(&settings.queue, &settings.connection.app_id)
+                    .await
+                    .map_err(|e| StartError::Queue(e.to_string()))?,
+            ),
+            None => KvBinding::default(),
+        };
+        let kv_stats = kv.stats.clone();
+        let loaded = load(&planned, &make_loader, &kv)?;
         let infos: Vec<HandlerInfo> = planned
             .iter()
             .zip(&loaded)
             .map(|(p, (invoke, meter))| HandlerInfo::new(p, invoke.clone(), meter.clone()))
             .collect();
-        let built = build_sink(&settings, &planned, loaded).await?;
+        let built = build_sink(&settings, &planned, loaded, store).await?;
 
         let stats = ConnectionStats::new();
         let shutdown = CancellationToken::new();
@@ -341,6 +369,9 @@ impl RuntimeBuilder {
             if let Some(d) = &dispatch_stats {
                 stats::log_summary(d, when);
             }
+            for line in kv_stats.summary() {
+                tracing::info!("kv calls: {line}");
+            }
             #[cfg(unix)]
             drop(dlq_server);
             let _ = done_tx.send(Some(ended.map_err(Arc::new)));
@@ -400,7 +431,11 @@ fn plan(
 }
 
 /// Each planned handler as dispatch runs it, counted; every load failure is reported.
-fn load(planned: &[Planned], make_loader: &MakeLoader) -> Result<Vec<Loaded>, StartError> {
+fn load(
+    planned: &[Planned],
+    make_loader: &MakeLoader,
+    kv: &KvBinding,
+) -> Result<Vec<Loaded>, StartError> {
     let mut loader: Option<Box<dyn HandlerLoader>> = None;
     let mut loaded = Vec::new();
     let mut problems = Vec::new();
@@ -416,7 +451,7 @@ fn load(planned: &[Planned], make_loader: &MakeLoader) -> Result<Vec<Loaded>, St
                     loader = Some(make_loader().map_err(|e| StartError::Handlers(vec![e]))?);
                 }
                 let loader = loader.as_deref().expect("set above");
-                match loader.load(settings) {
+                match loader.load_with(settings, kv) {
                     Ok(invoke) => invoke,
                     Err(why) => {
                         problems.push(load_failure(settings, manifest.as_deref(), &why));
@@ -480,6 +515,7 @@ async fn build_sink(
     settings: &Settings,
     planned: &[Planned],
     loaded: Vec<Loaded>,
+    store: Option<Arc<dyn crate::queue::QueueStore>>,
 ) -> Result<BuiltSink, StartError> {
     let entries: Vec<HandlerEntry> = planned
         .iter()
@@ -522,9 +558,11 @@ async fn build_sink(
             Arc::new(move || counted.duplicates()),
         ));
     }
-    let store = queue::open_store(&settings.queue, &settings.connection.app_id)
-        .await
-        .map_err(|e| StartError::Queue(e.to_string()))?;
+    let Some(store) = store else {
+        return Err(StartError::Queue(
+            "internal: the queue's store was not opened".into(),
+        ));
+    };
     let router = Router::new(
         entries.iter().map(|h| h.route.events.clone()).collect(),
         entries.iter().position(|h| h.route.default),

@@ -4,11 +4,13 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::loading::HandlerLoader;
+use super::loading::{HandlerLoader, KvBinding};
 use crate::handler::Invoke;
+use crate::kv::KvQuotas;
 use crate::manifest::HandlerSettings;
 use crate::openapi::{FeishuClient, OpenApiApp};
-use crate::sandbox::{HandlerSpec, OpenApiAccess, Sandbox, SandboxConfig};
+use crate::outbound::OutboundHttp;
+use crate::sandbox::{HandlerSpec, KvAccess, OpenApiAccess, Sandbox, SandboxConfig};
 
 /// The OpenAPI clients a sandbox loader made, one per app (shared by every handler of that
 /// app granted OpenAPI access: one token cache, one pacer); read for their counters.
@@ -73,26 +75,49 @@ fn loader_with(
 ) -> Result<Box<dyn HandlerLoader>, String> {
     let sandbox =
         Sandbox::new(config).map_err(|e| format!("cannot start the Wasm sandbox: {e:#}"))?;
-    Ok(Box::new(
-        move |h: &HandlerSettings| -> Result<Arc<dyn Invoke>, String> {
-            let openapi = match &h.openapi {
-                None => None,
-                Some(o) => Some(OpenApiAccess {
-                    client: clients.of(&o.app)?,
-                    grant: o.grant.clone(),
-                }),
-            };
-            let spec = HandlerSpec {
-                name: h.name.clone(),
-                component: h.component.clone(),
-                limits: h.limits,
-                config: h.config.clone(),
-                openapi,
-            };
-            sandbox
-                .load(spec)
-                .map(|loaded| Arc::new(loaded) as Arc<dyn Invoke>)
-                .map_err(|e| e.to_string())
-        },
-    ))
+    Ok(Box::new(SandboxLoader { sandbox, clients }))
+}
+
+/// Loads handlers into the sandbox; handlers granted OpenAPI access share one client per app.
+struct SandboxLoader {
+    sandbox: Sandbox,
+    clients: OpenApiClients,
+}
+
+impl HandlerLoader for SandboxLoader {
+    fn load(&self, h: &HandlerSettings) -> Result<Arc<dyn Invoke>, String> {
+        self.load_with(h, &KvBinding::default())
+    }
+
+    fn load_with(&self, h: &HandlerSettings, kv: &KvBinding) -> Result<Arc<dyn Invoke>, String> {
+        let openapi = match &h.openapi {
+            None => None,
+            Some(o) => Some(OpenApiAccess {
+                client: self.clients.of(&o.app)?,
+                grant: o.grant.clone(),
+            }),
+        };
+        let kv_access = match (&h.kv, &kv.store) {
+            (Some(grant), Some(store)) => Some(KvAccess {
+                namespace: Arc::from(grant.namespace.as_str()),
+                store: store.clone(),
+                quotas: KvQuotas::default(),
+            }),
+            _ => None,
+        };
+        let spec = HandlerSpec {
+            name: h.name.clone(),
+            component: h.component.clone(),
+            limits: h.limits,
+            config: h.config.clone(),
+            openapi,
+            http: Some(Arc::new(OutboundHttp::new(&h.name, h.http.clone()))),
+            kv: kv_access,
+            kv_calls: kv.stats.handler(&h.name),
+        };
+        self.sandbox
+            .load(spec)
+            .map(|loaded| Arc::new(loaded) as Arc<dyn Invoke>)
+            .map_err(|e| e.to_string())
+    }
 }

@@ -1,6 +1,7 @@
 //! `aviary check -m aviary.toml`: validates the manifest and loads (compiles and checks) every
 //! handler's component, then prints a short summary: the dispatch settings and, per handler,
-//! its component, events and limits and what its `openapi` key grants.
+//! its component, events and limits, what its `openapi` key grants and where its
+//! `allowed_outbound_hosts` let it send HTTP requests (with the limits of `[handler.http]`).
 //!
 //! Exit codes: 0 when everything is fine; 1 with every problem found (manifest values, missing
 //! component files, components that do not load), one `error: file:line:col: key: …` line
@@ -64,7 +65,8 @@ pub fn check(path: &Path, make_loader: MakeLoader<'_>) -> CheckReport {
             Ok(l) => l,
             Err(e) => return fail(1, vec![e]),
         };
-        if let Err(failures) = load_handlers(&manifest, loader.as_ref()) {
+        let kv = crate::app::loading::KvBinding::default();
+        if let Err(failures) = load_handlers(&manifest, loader.as_ref(), &kv) {
             return fail(1, failures.into_iter().map(|f| f.message).collect());
         }
     }
@@ -101,6 +103,11 @@ fn summary(m: &Manifest) -> Vec<String> {
         lines.push(format!(
             "    openapi: {}",
             crate::openapi::grant_summary(h.openapi.as_ref())
+        ));
+        lines.push(format!("    http: {}", h.http.summary()));
+        lines.push(format!(
+            "    kv: {}",
+            crate::kv::grant_summary(h.kv.as_ref())
         ));
     }
     lines

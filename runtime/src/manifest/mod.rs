@@ -8,10 +8,13 @@
 //! `Debug`/`Display` print `***`. An `openapi` grant carries the app's `[feishu]` credentials
 //! into [`HandlerSettings::openapi`] (see [`crate::openapi`]).
 
+mod build;
 mod error;
 mod handlers;
 mod interpolate;
+mod kv;
 mod operations;
+mod outbound;
 mod queue;
 mod raw;
 mod source;
@@ -391,5 +394,7 @@ fn backticked_after(message: &str, prefix: &str) -> Option<String> {
 
 #[cfg(test)]
 mod docs_keys;
+#[cfg(test)]
+mod outbound_tests;
 #[cfg(test)]
 mod tests;
