@@ -164,6 +164,31 @@ pub struct Invocation {
     /// if the outcome is `done` or `respond`: committed with the outcome by the queue, or
     /// applied by dispatch without one ([`crate::kv`]).
     pub kv: Option<PendingWrites>,
+    /// The OpenAPI and outbound HTTP calls the run made, in order (capped; for the run
+    /// journal).
+    pub calls: Vec<HostCall>,
+}
+
+/// One call a run made through a host import (`feishu-request`, `feishu-upload`, `http-send`),
+/// as the run journal shows it: method, path or URL without its query, and how it ended —
+/// never a header, a body, a query string or a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostCall {
+    /// `feishu-request`, `feishu-upload` or `http-send`.
+    pub import: &'static str,
+    /// The method (as the guest gave it when the call was refused before it was checked).
+    pub method: String,
+    /// The OpenAPI path, or the URL without its query.
+    pub target: String,
+    /// Whether an answer came back that the guest got as `ok`.
+    pub ok: bool,
+    /// The HTTP status of an `http-send` answer.
+    pub status: Option<u16>,
+    /// One line: Feishu's `code` and `msg` (and the `message_id` a send made), the HTTP status
+    /// and size, or the denial or error the guest got.
+    pub answer: String,
+    /// From the import's call to its answer.
+    pub duration: Duration,
 }
 
 /// A boxed future returned by [`Invoke::invoke`].

@@ -584,3 +584,33 @@ pub mod kv {
     /// see an expired entry, so this only bounds how fast their space is given back.
     pub const EXPIRE_PRUNE_PER_COMMIT: usize = 256;
 }
+
+/// The run journal ([`crate::journal`]): the recent events' timelines that `aviary run
+/// --debug-runs` serves at `GET /debug/runs` (what `aviary dev`'s console shows). Bounded in
+/// count and bytes so that a busy process keeps a few MiB at most, whatever its handlers log.
+pub mod journal {
+    /// Events kept (the most recent; older ones are dropped first). A console shows the last
+    /// few dozen; 200 covers a burst a developer pushes by hand.
+    pub const MAX_EVENTS: usize = 200;
+
+    /// Approximate bytes kept over all events (4 MiB); past it the oldest events are dropped.
+    pub const MAX_BYTES: usize = 4 * 1024 * 1024;
+
+    /// Steps kept per event (deliveries, acks, runs, retries): a handler retried to its
+    /// ladder's end makes a dozen; past the bound the rest are counted, not kept.
+    pub const MAX_STEPS_PER_EVENT: usize = 64;
+
+    /// A run's log lines kept (the sandbox already caps a call at 256 lines / 64 KiB; a
+    /// timeline shows the first ones).
+    pub const MAX_LOG_LINES_PER_RUN: usize = 50;
+
+    /// A run's log bytes kept.
+    pub const MAX_LOG_BYTES_PER_RUN: usize = 8 * 1024;
+
+    /// Host calls (`feishu-request`, `feishu-upload`, `http-send`) recorded per run; the rest
+    /// are counted.
+    pub const MAX_CALLS_PER_RUN: usize = 32;
+
+    /// Longest text kept for one detail (an error, a reason, a callback's answer).
+    pub const MAX_DETAIL_BYTES: usize = 1024;
+}

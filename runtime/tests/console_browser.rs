@@ -1,22 +1,37 @@
-//! The dev console in a real headless Chromium: `aviary emulator --samples examples/events`
-//! serves it, `aviary run` runs the Rust example handler (built with `aviary build`) against
-//! the emulator, and tests/console/console_test.py (Selenium, Debian's chromium-driver; both
-//! installed by scripts/setup-tests.sh) pushes a sample from the page and sees the reply in the
-//! chat view, types a message and gets a card, clicks its button and sees the toast, and forces
-//! a disconnect and sees the connection change. Screenshots: `<target>/console-screenshots/`.
+//! The dev console in a real headless Chromium, as `aviary dev` serves it: the Rust example
+//! handler (built with `aviary build`) runs under `aviary dev` on a manifest of this test, and
+//! tests/console/console_test.py (Selenium, Debian's chromium-driver; both installed by
+//! scripts/setup-tests.sh) pushes a sample from the page and sees the reply in the chat view,
+//! the event's timeline (persisted, acked 200, the handler's run with its outcome, log line and
+//! OpenAPI call) and the handler table's counters go up; types a message and gets a card, clicks
+//! its button and sees the toast; pushes an event the handler rejects, sees it among the dead
+//! letters and replays it from the page; forces a disconnect and sees the connection change.
+//! Screenshots: `<target>/console-screenshots/`.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use aviary_test_support::{repo_root, target_dir, Dir};
 
 const AVIARY: &str = env!("CARGO_BIN_EXE_aviary");
 
-struct Killed(Child);
+/// `aviary dev`, stopped with SIGTERM (so it stops its own `aviary run`), then killed.
+struct Dev(Child);
 
-impl Drop for Killed {
+impl Drop for Dev {
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(15) {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -32,7 +47,7 @@ fn console_python() -> std::path::PathBuf {
 }
 
 #[test]
-fn console_pushes_chats_clicks_cards_and_forces_disconnects_in_chromium() {
+fn console_pushes_chats_clicks_cards_shows_timelines_replays_and_forces_disconnects_in_chromium() {
     let python = console_python();
     let dir = Dir::new("console-browser");
     let root = repo_root();
@@ -48,60 +63,43 @@ fn console_pushes_chats_clicks_cards_and_forces_disconnects_in_chromium() {
     );
     let component = root.join("examples/target/wasm32-wasip2/release/rust_handler.wasm");
 
-    let mut emulator = Command::new(AVIARY)
-        .args(["emulator", "--port", "0", "--app-secret", "console-secret"])
-        .args([
-            "--reconnect-interval",
-            "0",
-            "--reconnect-nonce",
-            "0",
-            "--samples",
-        ])
-        .arg(root.join("examples/events"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(
-            std::fs::File::create(dir.path().join("emulator.log")).unwrap(),
-        ))
-        .spawn()
-        .unwrap();
-    let stdout = emulator.stdout.take().unwrap();
-    let emulator = Killed(emulator);
-    let mut lines = BufReader::new(stdout).lines();
-    let mut domain = String::new();
-    let mut console = String::new();
-    for line in lines.by_ref().take(2) {
-        let line = line.unwrap();
-        if let Some(d) = line.strip_prefix("emulator listening on ") {
-            domain = d.to_string();
-        }
-        if let Some(c) = line.strip_prefix("dev console: ") {
-            console = c.to_string();
-        }
-    }
-    assert!(domain.starts_with("http://127.0.0.1:"), "{domain}");
-    assert_eq!(console, format!("{domain}/_console/"));
-
+    // No [handler.build]: `aviary dev` builds nothing and watches the manifest only.
     let manifest = dir.write(
         "aviary.toml",
         &format!(
-            "[feishu]\napp_id = \"cli_0123456789abcdef\"\napp_secret = \"console-secret\"\ndomain = \"{domain}\"\n\n\
+            "[feishu]\napp_id = \"cli_0123456789abcdef\"\napp_secret = \"${{FEISHU_APP_SECRET}}\"\n\n\
              [[handler]]\nname = \"rust-example\"\ncomponent = \"{}\"\nevents = [\"*\"]\n\
              openapi = [\"/open-apis/im/v1/messages\"]\n\n[handler.config]\nreply = \"Got it\"\n\
              approve_toast = \"Approved (from the browser test)\"\n",
             component.display()
         ),
     );
-    let run = Killed(
-        Command::new(AVIARY)
-            .args(["run", "--manifest"])
-            .arg(&manifest)
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(
-                std::fs::File::create(dir.path().join("aviary.log")).unwrap(),
-            ))
-            .spawn()
-            .unwrap(),
-    );
+    let log = dir.path().join("dev.log");
+    let mut child = Command::new(AVIARY)
+        .args(["dev", "--poll-ms", "200", "--samples"])
+        .arg(root.join("examples/events"))
+        .arg("-m")
+        .arg(&manifest)
+        .env_remove("FEISHU_APP_SECRET")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let dev = Dev(child);
+    let mut domain = String::new();
+    let mut console = String::new();
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        if let Some(d) = line.strip_prefix("emulator: ") {
+            domain = d.to_string();
+        }
+        if let Some(c) = line.strip_prefix("dev console: ") {
+            console = c.to_string();
+            break;
+        }
+    }
+    assert!(domain.starts_with("http://127.0.0.1:"), "{domain}");
+    assert_eq!(console, format!("{domain}/_console/"));
 
     let shots = target_dir().join("console-screenshots");
     let _ = std::fs::remove_dir_all(&shots);
@@ -112,25 +110,27 @@ fn console_pushes_chats_clicks_cards_and_forces_disconnects_in_chromium() {
         .output()
         .unwrap();
     let text = format!(
-        "{}{}\n--- aviary.log\n{}",
+        "{}{}\n--- aviary dev's log\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
-        std::fs::read_to_string(dir.path().join("aviary.log")).unwrap_or_default()
+        std::fs::read_to_string(&log).unwrap_or_default()
     );
     assert!(out.status.success(), "{text}");
     assert!(text.contains("console test passed"), "{text}");
     for shot in [
         "01-connected.png",
         "02-sample-reply.png",
-        "03-card.png",
-        "04-toast.png",
-        "05-reconnected.png",
+        "03-timeline.png",
+        "04-card.png",
+        "05-toast.png",
+        "06-dead-letter.png",
+        "07-replayed.png",
+        "08-reconnected.png",
     ] {
         let len = std::fs::metadata(shots.join(shot))
             .map(|m| m.len())
             .unwrap_or(0);
         assert!(len > 1000, "screenshot {shot}: {len} bytes");
     }
-    drop(run);
-    drop(emulator);
+    drop(dev);
 }

@@ -46,6 +46,7 @@ impl Invoke for Noop {
                 result: Ok(Outcome::Done),
                 fuel_used: None,
                 kv: None,
+                calls: Vec::new(),
                 peak_memory_bytes: 0,
                 wall: Duration::ZERO,
                 logs: Vec::new(),
@@ -68,6 +69,7 @@ async fn queue(store: Arc<dyn QueueStore>) -> Queue {
             dedupe_max_entries: 10_000_000,
             max_in_flight: 256,
             mode: DispatchMode::Parallel,
+            journal: None,
         },
     )
     .await

@@ -1,21 +1,25 @@
 #!/usr/bin/env python3
 """The dev console in a real headless Chromium (Debian's chromium + chromium-driver, driven by
-Selenium): push a sample from the page and see the bot's reply in the chat view, type a
-message and get a card, click a card button and see the toast, force a disconnect and see the
-connection change. Screenshots of each step go to SCREENSHOT_DIR.
+Selenium): push a sample from the page and see the bot's reply in the chat view, the event's
+timeline (persisted, acked 200, the handler's run with its outcome, log line and OpenAPI call)
+and the handler table's counters go up; type a message and get a card, click a card button and
+see the toast; push an event the handler rejects, see its dead letter and replay it from the
+page; force a disconnect and see the connection change. Screenshots of each step go to
+SCREENSHOT_DIR.
 
     console_test.py CONSOLE_URL SCREENSHOT_DIR
 
-Run by runtime/tests/console_browser.rs, which starts `aviary emulator` and `aviary run` with
-the Rust example handler. Exit 0 when every step passed; otherwise the failing step is named
-(and its screenshot saved as failed.png).
+Run by runtime/tests/console_browser.rs, which starts `aviary dev` with the Rust example
+handler. Exit 0 when every step passed; otherwise the failing step is named (and its
+screenshot saved as failed.png).
 """
 
+import json
 import os
 import sys
-import time
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -26,11 +30,12 @@ os.makedirs(SHOTS, exist_ok=True)
 options = webdriver.ChromeOptions()
 options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--window-size=1280,900"):
+            "--window-size=1280,1400"):
     options.add_argument(arg)
 driver = webdriver.Chrome(options=options,
                           service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")))
-wait = WebDriverWait(driver, 30, poll_frequency=0.2)
+# The page re-renders what changed once a second: an element found a moment ago may be gone.
+wait = WebDriverWait(driver, 30, poll_frequency=0.2, ignored_exceptions=[StaleElementReferenceException])
 
 
 def shot(name):
@@ -52,6 +57,41 @@ def bot_messages(chat_id):
     return chats
 
 
+def show(element):
+    driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", element)
+
+
+def handler_count(cell):
+    """A counter of the Rust example's row in the handler table (-1 while there is none)."""
+    found = driver.find_elements(By.CSS_SELECTOR, f'#handlers tr[data-handler="rust-example"] td.{cell}')
+    text = found[0].text if found else ""
+    return int(text) if text.isdigit() else -1
+
+
+def trace(event_id):
+    """The timeline entry of one event, or None."""
+    found = driver.find_elements(By.CSS_SELECTOR, f'#timeline .event[data-event-id="{event_id}"]')
+    return found[0] if found else None
+
+
+def steps(event_id, css):
+    t = trace(event_id)
+    return t.find_elements(By.CSS_SELECTOR, css) if t else []
+
+
+def push_sample(name, edit=None):
+    """Chooses a sample in the composer, lets `edit` change its JSON, pushes it; its event id."""
+    Select(driver.find_element(By.ID, "sample-select")).select_by_value(name)
+    box = driver.find_element(By.ID, "sample-json")
+    step(f"the JSON of {name} is in the editor", lambda: box.get_attribute("value").strip().startswith("{"))
+    envelope = json.loads(box.get_attribute("value"))
+    if edit:
+        edit(envelope)
+        driver.execute_script("arguments[0].value = arguments[1]", box, json.dumps(envelope, indent=2))
+    driver.find_element(By.ID, "sample-push").click()
+    return envelope["header"]["event_id"]
+
+
 try:
     driver.get(URL)
     conn = driver.find_element(By.ID, "connection")
@@ -59,15 +99,37 @@ try:
     first_connection = conn.get_attribute("data-connection")
     shot("01-connected.png")
 
+    # The app aviary dev runs: its handler table, before any event.
+    step("the handler table lists the app's handler", lambda: handler_count("calls") >= 0)
+    calls_before, done_before = handler_count("calls"), handler_count("count-done")
+
     # A sample pushed from the composer; the Rust example replies "Got it: <text>".
     step("samples are offered", lambda: len(Select(driver.find_element(By.ID, "sample-select")).options) > 1)
-    Select(driver.find_element(By.ID, "sample-select")).select_by_value("im.message.receive_v1.json")
-    step("the sample's JSON is in the editor", lambda: "im.message.receive_v1" in driver.find_element(By.ID, "sample-json").get_attribute("value"))
-    driver.find_element(By.ID, "sample-push").click()
+    sample_event = push_sample("im.message.receive_v1.json")
     sample_chat = "oc_5ce6d572455d361153b7xx51da133945"
     step("the bot's reply to the sample appears in its chat",
          lambda: any("Got it: @_user_1 hello, Aviary" in m.text for m in bot_messages(sample_chat)))
     shot("02-sample-reply.png")
+
+    # Its timeline: persisted, acked 200, the handler's run (done) with its log line and the
+    # OpenAPI reply it made, answered with code 0.
+    done_run = '.step-run[data-handler="rust-example"][data-outcome="done"]'
+    step("the timeline shows the handler's run with its outcome", lambda: steps(sample_event, done_run))
+    step("the run's log line is in the timeline",
+         lambda: "message in oc_5ce6d572455d361153b7xx51da133945: @_user_1 hello, Aviary"
+         in steps(sample_event, done_run)[0].text)
+    step("the run's OpenAPI reply is in the timeline, answered with code 0",
+         lambda: any("/reply" in c.text and "code 0" in c.text
+                     for c in steps(sample_event, done_run + " .call.ok")))
+    step("the run shows memory against its limit",
+         lambda: "memory" in steps(sample_event, done_run)[0].text)
+    step("the event was persisted and acked 200",
+         lambda: steps(sample_event, ".step-persisted") and steps(sample_event, '.step-acked[data-code="200"]'))
+    step("the handler table counts the run",
+         lambda: handler_count("calls") > calls_before and handler_count("count-done") > done_before)
+    show(trace(sample_event))
+    shot("03-timeline.png")
+    driver.execute_script("window.scrollTo(0, 0)")
 
     # A message typed as a user would; "card" gets a card with buttons.
     box = driver.find_element(By.ID, "chat-text")
@@ -83,7 +145,7 @@ try:
     labels = [b.text for b in buttons]
     assert labels == ["Approve", "Reject"], labels
     assert "Ship it?" in driver.find_element(By.CSS_SELECTOR, f'.chat[data-chat-id="{chat}"] .card-header').text
-    shot("03-card.png")
+    shot("04-card.png")
 
     # Clicking sends card.action.trigger; the handler's toast comes back in the ack.
     buttons[0].click()
@@ -91,7 +153,34 @@ try:
     step("the toast of the click is shown",
          lambda: toast.is_displayed() and "Approved (from the browser test)" in toast.text)
     assert "success" in toast.get_attribute("class"), toast.get_attribute("class")
-    shot("04-toast.png")
+    shot("05-toast.png")
+
+    # An event the handler rejects (its object does not match the model): a dead letter, replayed
+    # from the page; the handler runs on it again (and rejects it again).
+    def broken(envelope):
+        envelope["header"]["event_id"] = "dead-letter-from-the-browser"
+        envelope["event"]["object"] = "not a user"
+    dead_event = push_sample("contact.user.created_v3.json", broken)
+    dead_row = f'#dead-letters tr[data-event-id="{dead_event}"]'
+    step("the rejected event is a dead letter, with why",
+         lambda: "rejected" in driver.find_element(By.CSS_SELECTOR, dead_row).text)
+    step("its timeline shows the rejection and the dead letter",
+         lambda: steps(dead_event, '.step-run[data-outcome="reject"]') and steps(dead_event, ".step-dead_lettered"))
+    show(driver.find_element(By.CSS_SELECTOR, dead_row))
+    shot("06-dead-letter.png")
+
+    def click_replay():
+        driver.find_element(By.CSS_SELECTOR, dead_row + " button.replay").click()
+        return True
+    step("the dead letter's Replay button is clicked", click_replay)
+    step("the replay shows in its timeline and the handler runs again",
+         lambda: steps(dead_event, ".step-replayed") and len(steps(dead_event, ".step-run")) >= 2)
+    step("and it is a dead letter again (the handler rejects it again)",
+         lambda: len(steps(dead_event, ".step-dead_lettered")) >= 2
+         and driver.find_elements(By.CSS_SELECTOR, f'#dead-letters tr[data-event-id="{dead_event}"]'))
+    show(trace(dead_event))
+    shot("07-replayed.png")
+    driver.execute_script("window.scrollTo(0, 0)")
 
     # A forced disconnect: the connection is replaced (a new id, one more reconnect).
     driver.find_element(By.CSS_SELECTOR, "[data-fault*='1000']").click()
@@ -99,7 +188,7 @@ try:
          lambda: conn.get_attribute("data-state") == "connected"
          and conn.get_attribute("data-connection") not in ("", first_connection)
          and int(conn.get_attribute("data-reconnects")) >= 1)
-    shot("05-reconnected.png")
+    shot("08-reconnected.png")
     print("console test passed", flush=True)
 finally:
     driver.quit()

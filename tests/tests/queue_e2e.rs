@@ -53,6 +53,7 @@ impl Invoke for Recorder {
                 result,
                 fuel_used: None,
                 kv: None,
+                calls: Vec::new(),
                 peak_memory_bytes: 0,
                 wall: Duration::ZERO,
                 logs: Vec::new(),
@@ -95,6 +96,7 @@ async fn setup(
             dedupe_max_entries: 1_000_000,
             max_in_flight: 32,
             mode: DispatchMode::Parallel,
+            journal: None,
         },
     )
     .await
@@ -369,6 +371,7 @@ async fn a_full_queue_is_not_acked_and_the_redelivery_is_taken_later() {
             dedupe_max_entries: 1000,
             max_in_flight: 1,
             mode: DispatchMode::Parallel,
+            journal: None,
         },
     )
     .await

@@ -9,6 +9,7 @@
 //! | `POST /_console/api/chat`, body `{"chat_id", "text", "user"?, "chat_type"?}` | a user types `text` into the chat: an `im.message.receive_v1` envelope is made and pushed; `{"delivery", "message_id", "event_id"}` |
 //! | `POST /_console/api/card-action`, body `{"message_id", "value", "chat_id"?, "user"?}` | a user clicks a card button: a `card.action.trigger` callback is made and pushed; `{"delivery", "event_id"}` (the answer comes back in that delivery's ack) |
 //! | `GET /_console/api/chats` | `{"chats": [{"chat_id", "messages": [{"from": "user"\|"bot", "message_id", "msg_type", "content", "text", "at_ms", "reply_to"}]}]}`: what users said (through the console) and what the bot sent, per chat |
+//! | `GET`/`POST /_console/api/app/…` | forwarded to the app attached with [`crate::Emulator::set_console_app`] ([`crate::console_app`]); 503 without one |
 //!
 //! The emulator only ever listens on 127.0.0.1, so the console does too.
 
@@ -16,15 +17,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
-use axum::extract::State as AxumState;
-use axum::http::{header, StatusCode};
+use axum::extract::{Path, RawQuery, State as AxumState};
+use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::config::PushOptions;
+use crate::console_app::{AppRequest, ConsoleApp};
 use crate::state::{random_hex, Shared};
 
 const INDEX_HTML: &str = include_str!("console/index.html");
@@ -56,10 +58,11 @@ struct UserMessage {
 }
 
 /// What the console adds to the emulator's state.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct ConsoleState {
     samples: Vec<Sample>,
     user_messages: Vec<UserMessage>,
+    app: Option<Arc<dyn ConsoleApp>>,
 }
 
 /// The console's own state, shared by its routes and [`crate::Emulator`].
@@ -68,6 +71,11 @@ pub(crate) type Console = Arc<Mutex<ConsoleState>>;
 /// Replaces the samples the composer offers.
 pub(crate) fn set_samples(console: &Console, samples: Vec<Sample>) {
     lock(console).samples = samples;
+}
+
+/// Attaches the app whose status, journal and dead letters the page shows.
+pub(crate) fn set_app(console: &Console, app: Arc<dyn ConsoleApp>) {
+    lock(console).app = Some(app);
 }
 
 /// The `/_console` routes.
@@ -90,6 +98,7 @@ pub(crate) fn router(console: Console) -> Router<Arc<Shared>> {
         .route("/api/chat", post(chat))
         .route("/api/card-action", post(card_action))
         .route("/api/chats", get(chats))
+        .route("/api/app/*path", any(app))
         .layer(Extension(console))
 }
 
@@ -116,6 +125,36 @@ fn now_ms() -> String {
 
 fn lock(c: &Console) -> std::sync::MutexGuard<'_, ConsoleState> {
     c.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Forwards a request to the attached app.
+async fn app(
+    Extension(console): Extension<Console>,
+    method: Method,
+    Path(path): Path<String>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let attached = lock(&console).app.clone();
+    let Some(app) = attached else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({
+                "error": "no app is attached to this console (`aviary dev -m aviary.toml` runs one with it)"
+            })),
+        )
+            .into_response();
+    };
+    let answer = app
+        .request(AppRequest {
+            method: method.to_string(),
+            path,
+            query,
+            body: body.to_vec(),
+        })
+        .await;
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    (status, Json(answer.body)).into_response()
 }
 
 async fn samples(Extension(console): Extension<Console>) -> Json<Value> {

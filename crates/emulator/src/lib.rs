@@ -72,6 +72,7 @@ mod cards;
 pub mod cli;
 pub mod config;
 pub mod console;
+pub mod console_app;
 mod control;
 mod delivery;
 mod endpoint;
@@ -103,6 +104,7 @@ pub use config::{
     RawMessage, RedeliveryPolicy,
 };
 pub use console::Sample;
+pub use console_app::{AppAnswer, AppRequest, ConsoleApp};
 pub use endpoint::CODE_WRONG_CREDENTIALS;
 pub use gateway::{AUTH_INVALID_TICKET, WS_PATH};
 pub use records::{
@@ -205,6 +207,12 @@ impl Emulator {
     /// The sample events the console's composer offers.
     pub fn set_console_samples(&self, samples: Vec<Sample>) {
         console::set_samples(&self.console, samples);
+    }
+
+    /// Attaches the app the console shows (status, run journal, dead letters): requests to
+    /// `/_console/api/app/…` are forwarded to it ([`console_app`]).
+    pub fn set_console_app(&self, app: std::sync::Arc<dyn ConsoleApp>) {
+        console::set_app(&self.console, app);
     }
 
     /// Address of the HTTP port.

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -99,6 +99,12 @@ pub trait Operator: Send + Sync + 'static {
     fn alive(&self) -> bool;
     /// Carries out `action`; `Ok` is a JSON summary of what happened.
     async fn control(&self, action: ControlAction) -> Result<serde_json::Value, ControlFailure>;
+    /// The run journals' events changed after change number `since` (`GET /debug/runs`);
+    /// `None` when no app keeps one (the default).
+    async fn debug_runs(&self, since: u64) -> Option<serde_json::Value> {
+        let _ = since;
+        None
+    }
 }
 
 /// A running admin server; stops when dropped or with [`AdminServer::shutdown`].
@@ -162,6 +168,7 @@ pub async fn serve(
         .route("/readyz", get(readyz))
         .route("/status", get(status))
         .route("/control/:action", post(control))
+        .route("/debug/runs", get(debug_runs))
         .with_state(Ctx {
             operator,
             token: settings.token.clone(),
@@ -221,6 +228,52 @@ async fn readyz(State(cx): State<Ctx>) -> Response {
 
 async fn status(State(cx): State<Ctx>) -> Response {
     Json(cx.operator.status().await).into_response()
+}
+
+/// `?since=N` of `/debug/runs`.
+#[derive(Debug, serde::Deserialize)]
+struct Since {
+    since: Option<u64>,
+}
+
+/// The run journal: what handlers logged, so behind the token whenever one is set.
+async fn debug_runs(
+    State(cx): State<Ctx>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(q): Query<Since>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(refused) = unauthorized(&cx, &headers, peer, "debug/runs") {
+        return refused;
+    }
+    match cx.operator.debug_runs(q.since.unwrap_or(0)).await {
+        Some(runs) => Json(runs).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "the run journal is off: start with `aviary run --debug-runs` (`aviary dev` does)"
+                .into(),
+        ),
+    }
+}
+
+/// `Some(401 answer)` when a token is set and the request does not carry it.
+fn unauthorized(cx: &Ctx, headers: &HeaderMap, peer: SocketAddr, what: &str) -> Option<Response> {
+    let token = cx.token.as_ref()?;
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if given.is_some_and(|g| same(g.as_bytes(), token.expose().as_bytes())) {
+        return None;
+    }
+    tracing::warn!(%peer, action = %what, "admin request refused: missing or wrong bearer token");
+    let mut r = error(
+        StatusCode::UNAUTHORIZED,
+        format!("`{what}` needs `Authorization: Bearer <[admin] token>`"),
+    );
+    r.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("valid"));
+    Some(r)
 }
 
 async fn control(
@@ -288,6 +341,34 @@ mod tests {
     struct Fake {
         controls: AtomicUsize,
         ready: bool,
+    }
+
+    /// A fake whose apps keep a run journal.
+    struct WithRuns;
+
+    #[async_trait::async_trait]
+    impl Operator for WithRuns {
+        async fn metrics(&self, _: bool) -> String {
+            String::new()
+        }
+        async fn status(&self) -> serde_json::Value {
+            serde_json::json!({})
+        }
+        async fn readiness(&self) -> Readiness {
+            Readiness {
+                ready: true,
+                checks: vec![],
+            }
+        }
+        fn alive(&self) -> bool {
+            true
+        }
+        async fn control(&self, _: ControlAction) -> Result<serde_json::Value, ControlFailure> {
+            Ok(serde_json::json!({}))
+        }
+        async fn debug_runs(&self, since: u64) -> Option<serde_json::Value> {
+            Some(serde_json::json!({ "since": since }))
+        }
     }
 
     #[async_trait::async_trait]
@@ -406,6 +487,32 @@ mod tests {
             405,
             "control is POST only"
         );
+
+        // The run journal: behind the token too; 404 while it is off.
+        let runs = format!("{base}/debug/runs");
+        assert_eq!(http.get(&runs).send().await.unwrap().status(), 401);
+        let r = http.get(&runs).bearer_auth("s3cret").send().await.unwrap();
+        assert_eq!(r.status(), 404);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert!(
+            body["error"].as_str().unwrap().contains("--debug-runs"),
+            "{body}"
+        );
+        server.shutdown().await;
+
+        let settings = AdminSettings {
+            listen: Some("127.0.0.1:0".parse().unwrap()),
+            token: None,
+            explicit: true,
+        };
+        let server = serve(&settings, Arc::new(WithRuns)).await.unwrap().unwrap();
+        let r = http
+            .get(format!("http://{}/debug/runs?since=7", server.local_addr()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.json::<serde_json::Value>().await.unwrap()["since"], 7);
         server.shutdown().await;
     }
 

@@ -69,6 +69,8 @@ pub(crate) struct Shared {
     /// The last dead-letter count and when it was taken.
     pub dead_letters: tokio::sync::Mutex<Option<(Instant, Option<u64>)>>,
     pub drained: AtomicBool,
+    /// The run journal, when [`crate::RuntimeBuilder::debug_runs`] asked for one.
+    pub journal: Option<Arc<crate::journal::Journal>>,
 }
 
 /// A loaded handler, for status and metrics.
@@ -273,12 +275,20 @@ impl RuntimeHandle {
                     default: h.default,
                     limits: h.limits.clone(),
                     calls: h.meter.calls(),
+                    outcomes: h.meter.outcomes().collect(),
                     failures: h.meter.failed(),
                     failures_by_kind: h.meter.failures().filter(|(_, n)| *n > 0).collect(),
                     loaded_at_ms: unix_ms(h.loaded_at),
                 })
                 .collect(),
         }
+    }
+
+    /// The run journal's events changed after change number `since` (0: all it holds);
+    /// `None` unless [`crate::RuntimeBuilder::debug_runs`] turned it on. Ask with the
+    /// snapshot's `latest` next time.
+    pub fn debug_runs(&self, since: u64) -> Option<crate::journal::Snapshot> {
+        self.shared.journal.as_ref().map(|j| j.since(since))
     }
 
     /// The dead letters in the store, counted at most every

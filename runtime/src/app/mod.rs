@@ -28,6 +28,7 @@ use std::process::ExitCode;
 mod exporter;
 mod handle;
 mod handlers;
+mod journaled;
 pub mod loading;
 mod metered;
 mod native;
@@ -61,6 +62,10 @@ pub struct RunArgs {
     /// "" turns it off.
     #[arg(long = "admin", value_name = "ADDR")]
     pub admin: Option<String>,
+    /// Keep a journal of the recent events' timelines (each handler run with its logs and
+    /// calls), served at `GET /debug/runs` on the admin server (what `aviary dev` shows).
+    #[arg(long = "debug-runs")]
+    pub debug_runs: bool,
 }
 
 /// `aviary run`: runs the manifest through [`Runtime::builder`] until SIGINT/SIGTERM (graceful)
@@ -100,7 +105,12 @@ pub fn run(args: RunArgs) -> ExitCode {
         }
     };
     tokio.block_on(async {
-        let runtime = match Runtime::builder().loaded_manifest(manifest).start().await {
+        let runtime = match Runtime::builder()
+            .loaded_manifest(manifest)
+            .debug_runs(args.debug_runs)
+            .start()
+            .await
+        {
             Ok(r) => r,
             Err(e) => {
                 for problem in e.problems() {

@@ -79,6 +79,7 @@ impl Invoke for NativeInvoke {
                 wall: started.elapsed(),
                 logs: Vec::new(),
                 kv: None,
+                calls: Vec::new(),
             }
         })
     }

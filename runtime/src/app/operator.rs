@@ -74,6 +74,18 @@ impl Operator for Apps {
         }
         Ok(json!({ "action": action.name(), "apps": done }))
     }
+
+    async fn debug_runs(&self, since: u64) -> Option<serde_json::Value> {
+        let mut apps = Vec::new();
+        for app in &self.0 {
+            if let Some(snapshot) = app.debug_runs(since) {
+                let mut value = serde_json::to_value(snapshot).ok()?;
+                value["app"] = json!(app.app_id());
+                apps.push(value);
+            }
+        }
+        (!apps.is_empty()).then(|| json!({ "apps": apps }))
+    }
 }
 
 /// The checks of one app: connected, not drained, queue open, handlers loaded.

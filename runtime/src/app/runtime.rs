@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::handle::{HandlerInfo, RuntimeHandle, Shared};
 use super::handlers::{Handler, Planned, Run};
+use super::journaled::{self, JournaledInvoke, JournaledSink};
 use super::loading::{HandlerLoader, KvBinding};
 use super::metered::{HandlerMeter, Metered};
 use super::native::NativeInvoke;
@@ -23,6 +24,7 @@ use crate::dispatch::dedupe::Deduplicating;
 use crate::dispatch::router::Router;
 use crate::dispatch::{stats, DispatchStats, Dispatcher, EventSink, HandlerEntry, LogSink};
 use crate::handler::Invoke;
+use crate::journal::Journal;
 use crate::manifest::{HandlerSettings, Manifest, ManifestError};
 use crate::openapi::OpenApiApp;
 use crate::protocol::endpoint::resolve_domain;
@@ -52,6 +54,7 @@ impl Runtime {
             listeners: Vec::new(),
             make_loader: None,
             admin: None,
+            debug_runs: false,
         }
     }
 }
@@ -97,6 +100,8 @@ pub struct RuntimeBuilder {
     make_loader: Option<MakeLoader>,
     /// Overrides the app's `[admin]`.
     admin: Option<AdminSettings>,
+    /// Keep a run journal ([`RuntimeBuilder::debug_runs`]).
+    debug_runs: bool,
 }
 
 impl std::fmt::Debug for RuntimeBuilder {
@@ -217,6 +222,16 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Keeps a run journal ([`crate::journal`]): the recent events' timelines — deliveries,
+    /// acks, every handler run with its outcome, resources against limits, log lines and
+    /// OpenAPI/HTTP calls, retries and dead letters — bounded in count and bytes. Read it with
+    /// [`RuntimeHandle::debug_runs`] or `GET /debug/runs` on the admin server. Off by default
+    /// (`aviary run --debug-runs`; `aviary dev` turns it on): it holds what handlers log.
+    pub fn debug_runs(mut self, on: bool) -> RuntimeBuilder {
+        self.debug_runs = on;
+        self
+    }
+
     /// Loads Wasm handlers with `make_loader` instead of the sandbox (tests).
     #[doc(hidden)]
     pub fn with_loader(
@@ -285,13 +300,20 @@ impl RuntimeBuilder {
             None => KvBinding::default(),
         };
         let kv_stats = kv.stats.clone();
-        let loaded = load(&planned, &make_loader, &kv)?;
+        let journal = self.debug_runs.then(|| Arc::new(Journal::new()));
+        let loaded = load(&planned, &make_loader, &kv, journal.as_ref())?;
         let infos: Vec<HandlerInfo> = planned
             .iter()
             .zip(&loaded)
             .map(|(p, (invoke, meter))| HandlerInfo::new(p, invoke.clone(), meter.clone()))
             .collect();
-        let built = build_sink(&settings, &planned, loaded, store).await?;
+        let mut built = build_sink(&settings, &planned, loaded, store, journal.clone()).await?;
+        if let Some(journal) = &journal {
+            built.sink = Arc::new(JournaledSink {
+                inner: built.sink,
+                journal: journal.clone(),
+            });
+        }
 
         let stats = ConnectionStats::new();
         let shutdown = CancellationToken::new();
@@ -327,6 +349,7 @@ impl RuntimeBuilder {
             done,
             dead_letters: Default::default(),
             drained: std::sync::atomic::AtomicBool::new(false),
+            journal,
         });
         let handle = RuntimeHandle { shared };
         let admin = match admin::serve(&settings.admin, Arc::new(Apps(vec![handle.clone()]))).await
@@ -436,6 +459,7 @@ fn load(
     planned: &[Planned],
     make_loader: &MakeLoader,
     kv: &KvBinding,
+    journal: Option<&Arc<Journal>>,
 ) -> Result<Vec<Loaded>, StartError> {
     let mut loader: Option<Box<dyn HandlerLoader>> = None;
     let mut loaded = Vec::new();
@@ -462,13 +486,18 @@ fn load(
             }
         };
         let meter = Arc::new(HandlerMeter::default());
-        loaded.push((
-            Arc::new(Metered {
-                inner: invoke,
-                meter: meter.clone(),
-            }) as Arc<dyn Invoke>,
-            meter,
-        ));
+        let mut counted: Arc<dyn Invoke> = Arc::new(Metered {
+            inner: invoke,
+            meter: meter.clone(),
+        });
+        if let Some(journal) = journal {
+            counted = Arc::new(JournaledInvoke {
+                inner: counted,
+                journal: journal.clone(),
+                limits: journaled::limits_of(p),
+            });
+        }
+        loaded.push((counted, meter));
     }
     if problems.is_empty() {
         Ok(loaded)
@@ -517,6 +546,7 @@ async fn build_sink(
     planned: &[Planned],
     loaded: Vec<Loaded>,
     store: Option<Arc<dyn crate::queue::QueueStore>>,
+    journal: Option<Arc<Journal>>,
 ) -> Result<BuiltSink, StartError> {
     let entries: Vec<HandlerEntry> = planned
         .iter()
@@ -583,6 +613,7 @@ async fn build_sink(
         dedupe_max_entries: settings.queue.dedupe_max_entries,
         max_in_flight: settings.dispatch.max_in_flight,
         mode: settings.dispatch.mode,
+        journal: journal.clone(),
     };
     let queue = Queue::start(store, handlers, config)
         .await

@@ -105,6 +105,9 @@ pub struct HandlerStatus {
     pub limits: LimitsStatus,
     /// Calls finished.
     pub calls: u64,
+    /// Calls finished by outcome: `done`, `respond`, `retry`, `reject`, `failed` (every one,
+    /// zeros included).
+    pub outcomes: std::collections::BTreeMap<&'static str, u64>,
     /// Calls that failed (no outcome).
     pub failures: u64,
     /// The failed calls by kind (`timeout`, `panic`, …; kinds with none left out).

@@ -5,7 +5,9 @@
 //!    (`/_console/`, URL printed) and the samples of `events/` next to the manifest;
 //! 3. runs `aviary run` against it, on a copy of the manifest next to the original
 //!    (`.aviary-dev.toml`: `domain` pointed at the emulator, a dev secret, the disk queue in
-//!    `.aviary/dev-queue.redb`), its log on this terminal;
+//!    `.aviary/dev-queue.redb`), its log on this terminal, with its admin server on a free
+//!    loopback port and its run journal on (`--debug-runs`); the console shows its status,
+//!    journal and dead letters through [`super::dev_console`];
 //! 4. watches the manifest and the handlers' sources (polling); on a change it rebuilds and
 //!    restarts `aviary run`. The emulator keeps running, so its records and the console's
 //!    history survive. (A restart, not yet the hot reload of the operations work: the
@@ -18,6 +20,9 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode};
 use std::time::Duration;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 use aviary_emulator::{Emulator, EmulatorConfig};
 
@@ -94,8 +99,19 @@ async fn dev(args: DevArgs) -> ExitCode {
     }
     println!("emulator: {}", emulator.domain());
     println!("dev console: {}", emulator.console_url());
+    let admin = match free_loopback_port() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: no free port for the app's admin server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    emulator.set_console_app(Arc::new(super::dev_console::DevApp::new(
+        admin,
+        manifest_dir(&args.manifest).join(DEV_MANIFEST),
+    )));
 
-    let mut child = start_app(&args.manifest, &emulator.domain());
+    let mut child = start_app(&args.manifest, &emulator.domain(), admin);
     let mut seen = fingerprint(&watched(&args.manifest, &manifest));
     let stop = process::stop_signal();
     tokio::pin!(stop);
@@ -138,7 +154,7 @@ async fn dev(args: DevArgs) -> ExitCode {
         if let Some(c) = child.take() {
             stop_child(c).await;
         }
-        child = start_app(&args.manifest, &emulator.domain());
+        child = start_app(&args.manifest, &emulator.domain(), admin);
         println!("aviary dev: restarted `aviary run`");
         // The build wrote components; what counts as "seen" is the state after it.
         seen = fingerprint(&watched(&args.manifest, &manifest));
@@ -206,9 +222,15 @@ pub fn dev_manifest(text: &str, domain: &str) -> Result<String, String> {
     ))
 }
 
-/// Writes the dev manifest and starts `aviary run` on it; `None` (with the reason printed)
-/// when it cannot.
-fn start_app(manifest: &Path, domain: &str) -> Option<Child> {
+/// A loopback address with a free port (bound, then released for `aviary run` to take; it
+/// keeps it across restarts).
+fn free_loopback_port() -> std::io::Result<SocketAddr> {
+    std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()
+}
+
+/// Writes the dev manifest and starts `aviary run` on it, with its admin server at `admin` and
+/// its run journal on; `None` (with the reason printed) when it cannot.
+fn start_app(manifest: &Path, domain: &str, admin: SocketAddr) -> Option<Child> {
     let text = match std::fs::read_to_string(manifest) {
         Ok(t) => t,
         Err(e) => {
@@ -225,7 +247,9 @@ fn start_app(manifest: &Path, domain: &str) -> Option<Child> {
     }
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("aviary"));
     match Command::new(exe)
-        .args(["run", "--manifest"])
+        .args(["run", "--debug-runs", "--admin"])
+        .arg(admin.to_string())
+        .arg("--manifest")
         .arg(&dev)
         .spawn()
     {

@@ -107,6 +107,21 @@ pub fn run(args: DlqArgs) -> ExitCode {
 
 /// Runs one subcommand on the manifest's queue; returns what to print.
 pub async fn execute(manifest: &Manifest, command: &DlqCommand) -> Result<Vec<String>, String> {
+    let (result, live) = execute_op(manifest, &command.op()).await?;
+    let note = if live {
+        "they run now in the running aviary"
+    } else {
+        "their failed handlers run at the next `aviary run`"
+    };
+    Ok(lines(&result, note))
+}
+
+/// Runs `op` on the manifest's queue: the result, and whether a running `aviary run` carried
+/// it out (then replayed jobs run at once). The error is one line.
+pub async fn execute_op(
+    manifest: &Manifest,
+    op: &DeadLetterOp,
+) -> Result<(DeadLetterResult, bool), String> {
     if manifest.queue.backend == QueueBackend::Memory {
         return Err(format!(
             "{}: [queue] backend = \"memory\" keeps no dead letters between runs",
@@ -120,45 +135,41 @@ pub async fn execute(manifest: &Manifest, command: &DlqCommand) -> Result<Vec<St
     {
         Ok(store) => store,
         Err(e) if manifest.queue.backend == QueueBackend::Disk => {
-            return through_running(&manifest.queue.path, command, e.to_string())
+            return through_running(&manifest.queue.path, op, e.to_string())
+                .map(|result| (result, true))
         }
         Err(e) => return Err(e.to_string()),
     };
-    let result = admin::execute_on(store.as_ref(), &command.op()).await?;
-    Ok(lines(
-        &result,
-        "their failed handlers run at the next `aviary run`",
-    ))
+    let result = admin::execute_on(store.as_ref(), op).await?;
+    Ok((result, false))
 }
 
 /// The queue file at `path` could not be opened (`why`): asks the `aviary run` that holds it.
 #[cfg(unix)]
 fn through_running(
     path: &std::path::Path,
-    command: &DlqCommand,
+    op: &DeadLetterOp,
     why: String,
-) -> Result<Vec<String>, String> {
+) -> Result<DeadLetterResult, String> {
     let socket = crate::queue::control::socket_path(path);
     if !socket.exists() {
         return Err(why);
     }
-    crate::queue::control::request(&socket, &command.op())
-        .map(|result| lines(&result, "they run now in the running aviary"))
-        .map_err(|e| match e {
-            Ok(message) => message,
-            Err(io) => format!(
-                "{why}; and the running aviary does not answer on {}: {io}",
-                socket.display()
-            ),
-        })
+    crate::queue::control::request(&socket, op).map_err(|e| match e {
+        Ok(message) => message,
+        Err(io) => format!(
+            "{why}; and the running aviary does not answer on {}: {io}",
+            socket.display()
+        ),
+    })
 }
 
 #[cfg(not(unix))]
 fn through_running(
     _path: &std::path::Path,
-    _command: &DlqCommand,
+    _op: &DeadLetterOp,
     why: String,
-) -> Result<Vec<String>, String> {
+) -> Result<DeadLetterResult, String> {
     Err(why)
 }
 

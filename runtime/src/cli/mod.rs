@@ -9,6 +9,8 @@ pub mod check;
 pub mod ctl;
 #[cfg(feature = "emulator")]
 pub mod dev;
+#[cfg(feature = "emulator")]
+pub mod dev_console;
 pub mod dlq;
 #[cfg(feature = "emulator")]
 pub mod emulator;

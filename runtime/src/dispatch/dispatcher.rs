@@ -464,5 +464,6 @@ fn panicked_invocation(panic: &(dyn std::any::Any + Send)) -> Invocation {
         wall: Duration::ZERO,
         logs: Vec::new(),
         kv: None,
+        calls: Vec::new(),
     }
 }

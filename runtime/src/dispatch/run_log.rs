@@ -48,6 +48,7 @@ mod tests {
             wall: Duration::ZERO,
             logs: Vec::new(),
             kv: None,
+            calls: Vec::new(),
         }
     }
 

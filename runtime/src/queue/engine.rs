@@ -35,6 +35,7 @@ use super::store::{
 use crate::dispatch::DispatchMode;
 use crate::dispatch::{guest_log, run_log, InboundEvent};
 use crate::handler::{Failure, GuestEvent, Invocation, Invoke, Outcome};
+use crate::journal::{Journal, What};
 use crate::kv::WriteSet;
 use crate::limits::queue as lim;
 use crate::protocol::envelope::parse_envelope;
@@ -63,6 +64,9 @@ pub struct QueueConfig {
     pub max_in_flight: usize,
     /// Several handlers of one job: in parallel or in manifest order.
     pub mode: DispatchMode,
+    /// Where retries, handlers giving up, dead letters and replays are recorded (`None`: the
+    /// run journal is off).
+    pub journal: Option<Arc<Journal>>,
 }
 
 /// The queue's state for observers (tests, logs).
@@ -105,6 +109,7 @@ pub struct Queue {
     describe: Arc<str>,
     store: Arc<dyn QueueStore>,
     sched: mpsc::UnboundedSender<ToScheduler>,
+    journal: Option<Arc<Journal>>,
 }
 
 struct RunContext {
@@ -114,6 +119,7 @@ struct RunContext {
     stats: Arc<QueueStats>,
     /// Set for stores shared by several instances: asked whether a chat's job is next.
     shared: Option<(Arc<dyn QueueStore>, mpsc::UnboundedSender<ToScheduler>)>,
+    journal: Option<Arc<Journal>>,
 }
 
 impl Queue {
@@ -161,6 +167,7 @@ impl Queue {
             shared: store
                 .claim_interval()
                 .map(|_| (store.clone(), sched_tx.clone())),
+            journal: config.journal.clone(),
         });
         let mut scheduler = Scheduler {
             jobs: HashMap::new(),
@@ -206,6 +213,7 @@ impl Queue {
             describe,
             store,
             sched: sched_for_queue,
+            journal: config.journal,
         })
     }
 
@@ -245,6 +253,12 @@ impl Queue {
                 .into_iter()
                 .filter(|r| moved.contains(&r.id))
                 .collect();
+            if let Some(journal) = &self.journal {
+                for r in &jobs {
+                    let what = What::Replayed { job: r.id };
+                    journal.step(&r.job.event_id, &r.job.event_type, &r.job.trace_id, what);
+                }
+            }
             if !jobs.is_empty() {
                 let _ = self.sched.send(ToScheduler::Jobs(jobs));
             }
@@ -371,10 +385,15 @@ async fn run_writer(
         }
         let mut admit = Vec::new();
         let mut replies = Vec::new();
+        // (event id, event type) of each admission, for the run journal.
+        let mut admitted_ids = Vec::new();
         let mut settled_ops = std::mem::take(&mut carry);
         for op in batch_ops {
             match op {
                 Op::Admit(job, reply) => {
+                    if config.journal.is_some() {
+                        admitted_ids.push((job.event_id.clone(), job.event_type.clone()));
+                    }
                     admit.push(job);
                     replies.push(reply);
                 }
@@ -408,6 +427,21 @@ async fn run_writer(
         match result {
             Ok(admissions) => {
                 stats.commits(1);
+                if let Some(journal) = &config.journal {
+                    // Before the jobs reach the scheduler, so a timeline never shows a run
+                    // before its event was persisted.
+                    for ((event_id, event_type), admission) in admitted_ids.iter().zip(&admissions)
+                    {
+                        let what = match admission {
+                            Admission::Accepted(r) => What::Persisted { job: r.id },
+                            Admission::Forwarded(id) => What::Forwarded { job: *id },
+                            Admission::Duplicate => What::Duplicate,
+                            // Not acked: the ack step says why.
+                            Admission::Full => continue,
+                        };
+                        journal.step(event_id, event_type, "", what);
+                    }
+                }
                 let mut jobs = Vec::new();
                 for (reply, admission) in replies.into_iter().zip(admissions) {
                     match &admission {
@@ -835,6 +869,7 @@ async fn run_job(cx: &RunContext, mut record: JobRecord) -> (Settle, WriteSet) {
                     wall: Duration::ZERO,
                     logs: Vec::new(),
                     kv: None,
+                    calls: Vec::new(),
                 });
             guest_log::emit(&name, &event.event_id, &inbound.trace_id, &invocation.logs);
             run_log::finished(
@@ -885,6 +920,14 @@ async fn run_job(cx: &RunContext, mut record: JobRecord) -> (Settle, WriteSet) {
                 s.status = HandlerStatus::Dead;
                 s.last_error = Some(format!("rejected: {why}"));
                 tracing::info!(handler = %s.name, event_id = %record.job.event_id, reason = %why, "handler rejected the event; dead-lettered");
+                if let Some(journal) = &cx.journal {
+                    let what = What::GaveUp {
+                        handler: s.name.clone(),
+                        attempts: s.attempts,
+                        reason: format!("rejected: {why}"),
+                    };
+                    journal.step(&record.job.event_id, &record.job.event_type, "", what);
+                }
                 continue;
             }
             Ok(Outcome::Retry(why)) => format!("asked for a retry: {why}"),
@@ -895,6 +938,15 @@ async fn run_job(cx: &RunContext, mut record: JobRecord) -> (Settle, WriteSet) {
                 cx.stats.retries(1);
                 s.next_at_ms = done_at + delay.as_millis() as u64;
                 tracing::warn!(handler = %s.name, event_id = %record.job.event_id, attempt = s.attempts, retry_in_ms = delay.as_millis() as u64, "handler {failure}; will retry");
+                if let Some(journal) = &cx.journal {
+                    let what = What::Retry {
+                        handler: s.name.clone(),
+                        attempt: s.attempts,
+                        retry_in_ms: delay.as_millis() as u64,
+                        reason: failure.clone(),
+                    };
+                    journal.step(&record.job.event_id, &record.job.event_type, "", what);
+                }
                 s.last_error = Some(failure);
             }
             None => {
@@ -904,8 +956,25 @@ async fn run_job(cx: &RunContext, mut record: JobRecord) -> (Settle, WriteSet) {
                     "{failure} (attempt {} of {})",
                     s.attempts, retry.max_attempts
                 ));
+                if let (Some(journal), Some(reason)) = (&cx.journal, &s.last_error) {
+                    let what = What::GaveUp {
+                        handler: s.name.clone(),
+                        attempts: s.attempts,
+                        reason: reason.clone(),
+                    };
+                    journal.step(&record.job.event_id, &record.job.event_type, "", what);
+                }
             }
         }
     }
-    (Settle::of(record), writes)
+    let settle = Settle::of(record);
+    if let (Some(journal), Settle::Dead(r)) = (&cx.journal, &settle) {
+        journal.step(
+            &r.job.event_id,
+            &r.job.event_type,
+            "",
+            What::DeadLettered { job: r.id },
+        );
+    }
+    (settle, writes)
 }

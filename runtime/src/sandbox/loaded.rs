@@ -161,6 +161,7 @@ impl LoadedHandler {
         store.data_mut().call.next_request = 0;
         store.data_mut().call.http_requests = 0;
         store.data_mut().kv_run.reset();
+        store.data_mut().calls.reset();
         let fuel_ok = if inner.metered {
             store.set_fuel(budget)
         } else {
@@ -189,6 +190,7 @@ impl LoadedHandler {
             .flatten();
         let peak_memory_bytes = store.data().limiter.peak();
         let logs = store.data().logs.take();
+        let calls = store.data_mut().calls.take();
         // The run's writes travel with a returned outcome; a failed call's are dropped here.
         let kv = match (&result, &inner.kv) {
             (Ok(Ok(_)), Some(access)) => {
@@ -220,6 +222,7 @@ impl LoadedHandler {
             wall: start.elapsed(),
             logs,
             kv,
+            calls,
         }
     }
 

@@ -68,6 +68,7 @@
 
 mod bindings;
 mod cache;
+pub(crate) mod calls;
 mod classify;
 mod engine;
 mod error;

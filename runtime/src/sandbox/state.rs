@@ -13,6 +13,7 @@ use crate::kv::run::RunState;
 use crate::kv::stats::HandlerCalls;
 use crate::openapi::stream::CardStream;
 use crate::outbound::OutboundHttp;
+use crate::sandbox::calls::CallLog;
 use crate::sandbox::host;
 use crate::sandbox::limiter::TotalMemoryLimiter;
 use crate::sandbox::logs::LogSink;
@@ -52,6 +53,9 @@ pub(crate) struct HostState {
     pub(crate) call: CallContext,
     /// The card streams of the current call, by card id (their senders outlive it).
     pub(crate) streams: HashMap<String, Arc<CardStream>>,
+    /// The current call's OpenAPI and HTTP calls, for the run journal (reset at the start of
+    /// every call).
+    pub(crate) calls: CallLog,
 }
 
 impl HostState {
@@ -81,6 +85,7 @@ impl HostState {
                 ..CallContext::default()
             },
             streams: HashMap::new(),
+            calls: CallLog::default(),
         }
     }
 
@@ -102,6 +107,7 @@ impl HostState {
         self.streams.clear();
         self.call.http_requests = 0;
         self.kv_run.reset();
+        self.calls.reset();
         self
     }
 }

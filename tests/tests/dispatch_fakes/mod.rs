@@ -136,6 +136,7 @@ impl Invoke for Fake {
                 result,
                 fuel_used: None,
                 kv: None,
+                calls: Vec::new(),
                 peak_memory_bytes: 0,
                 wall: started.elapsed(),
                 logs: vec![GuestLog {

@@ -1,5 +1,6 @@
-// The dev console: plain DOM and fetch, polling the emulator's control API (/_emulator/) and the
-// console's own (/_console/api/) once a second. No framework, nothing loaded from elsewhere.
+// The dev console: plain DOM and fetch, polling the emulator's control API (/_emulator/), the
+// console's own (/_console/api/) and the app's (/_console/api/app/, when `aviary dev` attached
+// one) once a second. No framework, nothing loaded from elsewhere.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -184,8 +185,160 @@ function showToast(content, type) {
   toastTimer = setTimeout(() => { t.hidden = true; }, 4000);
 }
 
+// --- the app aviary dev runs: handlers, dead letters, timeline ------------------------------
+// Under /_console/api/app/ (forwarded to the app: its /status, its run journal, its dead
+// letters). Without an app (plain `aviary emulator`) they answer 503 and the section says so.
+const fmtMs = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(ms >= 10000 ? 0 : 1)} s` : `${ms} ms`);
+const fmtBytes = (b) => (b >= 1048576 ? `${(b / 1048576).toFixed(1)} MiB` : b >= 1024 ? `${(b / 1024).toFixed(0)} KiB` : `${b} B`);
+const fmtCount = (n) => (n >= 1e9 ? `${(n / 1e9).toFixed(1)}G` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n));
+const appStatus = (t) => { $('app-status').textContent = t; };
+const OUTCOMES = ['done', 'respond', 'retry', 'reject', 'failed'];
+
+async function refreshHandlers() {
+  let s;
+  try { s = await api('/_console/api/app/status'); } catch (err) {
+    $('app').dataset.attached = 'no';
+    appStatus(err.message);
+    return false;
+  }
+  $('app').dataset.attached = 'yes';
+  const app = (s.apps || [])[0];
+  if (!app) { appStatus('the app reports no status'); return true; }
+  appStatus(`app ${app.app_id}: ${app.connection.state}${app.connection.conn_id ? ` (conn ${app.connection.conn_id})` : ''}, ${app.connection.events_received} event(s) received`);
+  const body = $('handlers').tBodies[0];
+  body.replaceChildren(...app.handlers.map((h) => {
+    const lim = h.limits;
+    const limits = [`timeout ${fmtMs(lim.timeout_ms)}`, lim.memory_mb ? `memory ${lim.memory_mb} MiB` : null, lim.fuel ? `fuel ${fmtCount(lim.fuel)}` : null].filter(Boolean).join(', ');
+    const failed = Object.entries(h.failures_by_kind || {}).map(([k, n]) => `${k} ${n}`).join(', ');
+    return el('tr', { 'data-handler': h.name },
+      el('td', { title: `${h.kind}${h.component ? ` ${h.component}` : ''}; events ${h.events.join(', ')}` }, h.name),
+      el('td', { class: 'calls' }, String(h.calls)),
+      ...OUTCOMES.map((o) => el('td', { class: `count-${o}`, title: o === 'failed' ? failed : '' }, String((h.outcomes || {})[o] ?? ''))),
+      el('td', { class: 'limits' }, limits));
+  }));
+  const q = app.queue;
+  $('queue').textContent = q ? `queue ${q.backend}: depth ${q.depth}, in flight ${q.in_flight}, dead letters ${q.dead_letters ?? '?'}` : 'no queue (events are handled before the ack)';
+  return true;
+}
+
+let lastDeadLetters = '';
+async function refreshDeadLetters() {
+  let r;
+  try { r = await api('/_console/api/app/dead-letters'); } catch (err) {
+    $('dead-letters').tBodies[0].replaceChildren();
+    $('dead-letters-status').textContent = err.message;
+    lastDeadLetters = '';
+    return;
+  }
+  const key = JSON.stringify(r.dead_letters);
+  if (key === lastDeadLetters) return; // keep the buttons under the pointer
+  lastDeadLetters = key;
+  $('dead-letters-status').textContent = r.dead_letters.length ? '' : 'none';
+  $('dead-letters').tBodies[0].replaceChildren(...r.dead_letters.map((d) => el('tr', { 'data-id': String(d.id), 'data-event-id': d.event_id },
+    el('td', {}, String(d.id)),
+    el('td', { title: d.event_id }, d.event_type),
+    el('td', {}, d.handlers.filter((h) => h.status === 'dead').map((h) => `${h.name}: ${h.last_error ?? ''}`).join('; ')),
+    el('td', {}, el('button', { class: 'replay', onclick: () => replay(d.id) }, 'Replay')))));
+}
+
+async function replay(id) {
+  try {
+    const r = await api('/_console/api/app/replay', { id });
+    status(`dead letter #${id} replayed${r.live ? '; its handlers run now' : ''}`);
+  } catch (err) { status(`not replayed: ${err.message}`); }
+  refreshApp();
+}
+
+// The run journal, fetched incrementally (`since` the last change seen). A restarted app has a
+// new journal: what this page saw of the old one stays.
+const journal = { id: null, latest: 0 };
+const traces = new Map(); // `${journal}/${event_id}` -> DOM node
+function stepLine(s, t0) {
+  const at = `+${fmtMs(Math.max(0, s.at_ms - t0))}`;
+  const li = (cls, ...children) => el('li', { class: `step step-${s.step}`, 'data-step': s.step, ...cls }, el('span', { class: 'at' }, at), ' ', ...children);
+  switch (s.step) {
+    case 'received': return li({}, 'received', el('span', { class: 'muted' }, ` (delivery ${s.delivery})`));
+    case 'persisted': return li({ 'data-job': String(s.job) }, `persisted as job ${s.job}`);
+    case 'forwarded': return li({}, `persisted as job ${s.job}, for the instance holding its chat`);
+    case 'duplicate': return li({}, 'duplicate delivery: already queued or handled, nothing runs');
+    case 'acked': return li({ 'data-code': String(s.code) }, el('b', {}, `acked ${s.code}`), s.detail ? el('span', { class: 'muted' }, ` ${s.detail}`) : null);
+    case 'not_acked': return li({}, el('b', {}, 'not acked'), ` (${s.reason}): Feishu redelivers it`);
+    case 'retry': return li({ 'data-handler': s.handler }, `${s.handler} will retry in ${fmtMs(s.retry_in_ms)} (attempt ${s.attempt}: ${s.reason})`);
+    case 'gave_up': return li({ 'data-handler': s.handler }, el('b', {}, `${s.handler} gave up`), ` after ${s.attempts} attempt(s): ${s.reason}`);
+    case 'dead_lettered': return li({ 'data-job': String(s.job) }, el('b', {}, `dead letter #${s.job}`), ' (replay it from the dead letters)');
+    case 'replayed': return li({ 'data-job': String(s.job) }, `replayed (job ${s.job}): the handlers that gave up run again`);
+    case 'run': {
+      const lim = s.limits || {};
+      const res = [`${fmtMs(s.wall_ms)} of ${fmtMs(lim.timeout_ms)}`];
+      if (s.fuel_used != null) res.push(`fuel ${fmtCount(s.fuel_used)}${lim.fuel ? ` of ${fmtCount(lim.fuel)}` : ''}`);
+      if (lim.memory_bytes) res.push(`memory ${fmtBytes(s.peak_memory_bytes)} of ${fmtBytes(lim.memory_bytes)}`);
+      const logs = s.logs.map((l) => el('li', { class: `log log-${l.level}` }, el('span', { class: 'level' }, l.stream === 'log' ? l.level : l.stream), ' ', l.message));
+      if (s.logs_dropped) logs.push(el('li', { class: 'log muted' }, `… ${s.logs_dropped} more line(s)`));
+      const calls = s.calls.map((c) => el('li', { class: `call ${c.ok ? 'ok' : 'err'}` }, `${c.import} ${c.method} ${c.target} → ${c.answer} (${fmtMs(c.duration_ms)})`));
+      return li({ 'data-handler': s.handler, 'data-outcome': s.outcome, 'data-attempt': String(s.attempt) },
+        el('b', {}, s.handler), ` attempt ${s.attempt}: `,
+        el('span', { class: `outcome outcome-${s.outcome}` }, s.failure ? `failed (${s.failure})` : s.outcome),
+        el('span', { class: 'muted' }, ` · ${res.join(' · ')}`),
+        s.detail ? el('div', { class: 'detail' }, s.detail) : null,
+        logs.length ? el('ul', { class: 'logs' }, ...logs) : null,
+        calls.length ? el('ul', { class: 'calls' }, ...calls) : null);
+    }
+    default: return li({}, s.step);
+  }
+}
+function renderTrace(t) {
+  const t0 = t.first_at_ms;
+  const acks = t.steps.filter((s) => s.step === 'acked' || s.step === 'not_acked');
+  const runs = t.steps.filter((s) => s.step === 'run');
+  const badges = [];
+  if (acks.length) { const a = acks[acks.length - 1]; badges.push(el('span', { class: `badge ack-${a.code ?? 'none'}` }, a.code ? `ack ${a.code}` : 'not acked')); }
+  for (const r of runs.slice(-3)) badges.push(el('span', { class: `badge outcome-${r.outcome}` }, `${r.handler}: ${r.outcome}`));
+  if (t.steps.some((s) => s.step === 'dead_lettered')) badges.push(el('span', { class: 'badge dead' }, 'dead letter'));
+  const steps = t.steps.map((s) => stepLine(s, t0));
+  if (t.steps_dropped) steps.push(el('li', { class: 'step muted' }, `… ${t.steps_dropped} more step(s)`));
+  return el('div', { class: 'event', 'data-event-id': t.event_id, 'data-event-type': t.event_type },
+    el('div', { class: 'event-head' }, el('b', {}, t.event_type || '(type unknown)'), ' ', el('code', {}, t.event_id), ' ',
+      el('span', { class: 'muted' }, new Date(t0).toLocaleTimeString()), ' ', ...badges),
+    el('ol', { class: 'steps' }, ...steps));
+}
+async function refreshTimeline() {
+  let r;
+  try { r = await api(`/_console/api/app/runs?since=${journal.latest}`); } catch { return; }
+  let snap = (r.apps || [])[0];
+  if (!snap) return;
+  if (snap.journal !== journal.id) {
+    // A new journal (the app restarted): start it from its beginning.
+    if (journal.latest !== 0) {
+      journal.latest = 0;
+      const again = await api('/_console/api/app/runs?since=0');
+      snap = (again.apps || [])[0] || snap;
+    }
+    journal.id = snap.journal;
+  }
+  journal.latest = snap.latest;
+  const box = $('timeline');
+  if (snap.events.length && box.querySelector('.empty')) box.replaceChildren();
+  for (const t of snap.events) {
+    const key = `${snap.journal}/${t.event_id}`;
+    const node = renderTrace(t);
+    const old = traces.get(key);
+    if (old) old.replaceWith(node); else box.prepend(node);
+    traces.set(key, node);
+  }
+  // The page keeps the last 100 events.
+  while (box.children.length > 100) {
+    const last = box.lastElementChild;
+    for (const [k, n] of traces) if (n === last) traces.delete(k);
+    last.remove();
+  }
+}
+
+async function refreshApp() {
+  if (await refreshHandlers()) await Promise.all([refreshTimeline(), refreshDeadLetters()]);
+}
+
 async function refresh() {
-  try { await Promise.all([refreshConnection(), refreshChats(), refreshDeliveries()]); } catch (err) { status(err.message); }
+  try { await Promise.all([refreshConnection(), refreshChats(), refreshDeliveries(), refreshApp()]); } catch (err) { status(err.message); }
 }
 loadSamples().catch((err) => status(err.message));
 refresh();

@@ -140,3 +140,52 @@ fn samples_are_the_json_files_of_the_directory_and_a_bad_one_is_named() {
     assert!(e.contains("--samples directory"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An app that answers with what it was asked.
+struct Echo;
+
+impl crate::ConsoleApp for Echo {
+    fn request(
+        &self,
+        r: crate::AppRequest,
+    ) -> futures_util::future::BoxFuture<'static, crate::AppAnswer> {
+        Box::pin(async move {
+            if r.path == "missing" {
+                return crate::AppAnswer::error(404, "no such thing");
+            }
+            crate::AppAnswer::ok(json!({
+                "method": r.method, "path": r.path, "query": r.query,
+                "body": String::from_utf8_lossy(&r.body),
+            }))
+        })
+    }
+}
+
+#[tokio::test]
+async fn app_requests_are_forwarded_to_the_attached_app_or_refused_without_one() {
+    let emu = Emulator::start(EmulatorConfig::fast()).await.unwrap();
+    let base = emu.console_url();
+    let r = reqwest::get(format!("{base}api/app/status")).await.unwrap();
+    assert_eq!(r.status(), 503);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("aviary dev"),
+        "{body}"
+    );
+
+    emu.set_console_app(std::sync::Arc::new(Echo));
+    assert_eq!(
+        get(&format!("{base}api/app/runs?since=3")).await,
+        json!({"method": "GET", "path": "runs", "query": "since=3", "body": ""})
+    );
+    let (code, body) = post(&format!("{base}api/app/replay"), r#"{"id":4}"#).await;
+    assert_eq!(code, 200);
+    assert_eq!(
+        body,
+        json!({"method": "POST", "path": "replay", "query": null, "body": "{\"id\":4}"})
+    );
+    let r = reqwest::get(format!("{base}api/app/missing"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}

@@ -5,21 +5,46 @@
 //! ([`crate::openapi::FeishuClient`]) within the shorter of the per-request timeout and what
 //! is left of the handler's `timeout_ms`. Denials and host-side failures are also written to
 //! the call's log at warn level, so they show up in `aviary run` / `aviary invoke` output.
+//! Every call is recorded for the run journal ([`crate::sandbox::calls`]).
 
 use std::time::Instant;
 
-use crate::handler::LogLevel;
+use crate::handler::{HostCall, LogLevel};
 use crate::limits::openapi::REQUEST_TIMEOUT;
 use crate::openapi::call::{check, denied_without_grant};
 use crate::openapi::idempotency::{derive_uuid, takes_uuid, with_uuid};
+use crate::sandbox::calls;
 use crate::sandbox::state::HostState;
 
-/// Runs one `feishu-request` call of the current handler run.
+/// Runs one `feishu-request` call of the current handler run, and records it.
 pub(crate) async fn request(
     state: &mut HostState,
     method: String,
     path: String,
     body: String,
+) -> Result<String, String> {
+    let started = Instant::now();
+    let mut shown = (method.clone(), calls::without_query(&path));
+    let result = send(state, method, path, body, &mut shown).await;
+    state.calls.push(HostCall {
+        import: "feishu-request",
+        method: shown.0,
+        target: shown.1,
+        ok: result.is_ok(),
+        status: None,
+        answer: calls::openapi_answer(&result),
+        duration: started.elapsed(),
+    });
+    result
+}
+
+/// Checks and sends one call; `shown` becomes the checked method and path once checked.
+async fn send(
+    state: &mut HostState,
+    method: String,
+    path: String,
+    body: String,
+    shown: &mut (String, String),
 ) -> Result<String, String> {
     let index = state.call.next_request;
     state.call.next_request = index.saturating_add(1);
@@ -45,6 +70,7 @@ pub(crate) async fn request(
     };
     let method = call.method().as_str();
     let checked_path = call.url().path();
+    *shown = (method.to_string(), checked_path.to_string());
     let body = if takes_uuid(method, checked_path) {
         let key = derive_uuid(
             access.client.app_id(),

@@ -4,10 +4,15 @@
 //! address a host name resolves to, and counts the outcome. Everything happens within the
 //! shorter of `http.timeout_ms` and what is left of the handler's `timeout_ms`. Denials and
 //! failures are also written to the call's log at warn level (the URL without its query,
-//! never a header value), so they show up in `aviary run` / `aviary invoke` output.
+//! never a header value), so they show up in `aviary run` / `aviary invoke` output. Every call
+//! is recorded for the run journal ([`crate::sandbox::calls`]): method, URL without its query,
+//! status and size.
 
-use crate::handler::LogLevel;
+use std::time::Instant;
+
+use crate::handler::{HostCall, LogLevel};
 use crate::outbound::HttpRequest;
+use crate::sandbox::calls;
 use crate::sandbox::state::HostState;
 
 /// Runs one `http-send` call of the current handler run.
@@ -19,6 +24,8 @@ pub(crate) async fn send(
     body: Vec<u8>,
 ) -> Result<(u16, String, Vec<u8>), String> {
     state.call.http_requests = state.call.http_requests.saturating_add(1);
+    let started = Instant::now();
+    let (shown_method, target) = (method.to_ascii_uppercase(), calls::without_query(&url));
     let request = HttpRequest {
         method,
         url,
@@ -26,10 +33,23 @@ pub(crate) async fn send(
         body,
     };
     let http = state.http.clone();
-    match http
+    let result = http
         .send(request, state.call.http_requests, state.deadline)
-        .await
-    {
+        .await;
+    let summary = result
+        .as_ref()
+        .map(|a| (a.status, a.body.len()))
+        .map_err(Clone::clone);
+    state.calls.push(HostCall {
+        import: "http-send",
+        method: calls::cut(&shown_method, 16),
+        target,
+        ok: result.is_ok(),
+        status: result.as_ref().ok().map(|a| a.status),
+        answer: calls::http_answer(&summary),
+        duration: started.elapsed(),
+    });
+    match result {
         Ok(answer) => Ok((answer.status, answer.headers, answer.body)),
         Err(message) => {
             state

@@ -2,18 +2,43 @@
 //! grant are checked exactly as for `feishu-request` ([`crate::openapi::call::check`], method
 //! `POST`), the form and file by [`Upload::new`]; then the checked call is sent through the
 //! app's client within the shorter of [`UPLOAD_TIMEOUT`] and what is left of the handler's
-//! `timeout_ms`. Denials and failures are also logged at warn level.
+//! `timeout_ms`. Denials and failures are also logged at warn level; every call is recorded for
+//! the run journal ([`crate::sandbox::calls`]).
 
 use std::time::Instant;
 
-use crate::handler::LogLevel;
+use crate::handler::{HostCall, LogLevel};
 use crate::limits::openapi::UPLOAD_TIMEOUT;
 use crate::openapi::call::{check, denied_without_grant};
 use crate::openapi::upload::Upload;
+use crate::sandbox::calls;
 use crate::sandbox::state::HostState;
 
-/// Runs one `feishu-upload` call of the current handler run.
+/// Runs one `feishu-upload` call of the current handler run, and records it.
 pub(crate) async fn upload(
+    state: &mut HostState,
+    path: String,
+    form: String,
+    file_field: String,
+    file_name: String,
+    bytes: Vec<u8>,
+) -> Result<String, String> {
+    let started = Instant::now();
+    let target = calls::without_query(&path);
+    let result = send(state, path, form, file_field, file_name, bytes).await;
+    state.calls.push(HostCall {
+        import: "feishu-upload",
+        method: "POST".into(),
+        target,
+        ok: result.is_ok(),
+        status: None,
+        answer: calls::openapi_answer(&result),
+        duration: started.elapsed(),
+    });
+    result
+}
+
+async fn send(
     state: &mut HostState,
     path: String,
     form: String,
