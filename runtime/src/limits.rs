@@ -221,6 +221,23 @@ pub mod sandbox {
 
     /// Most frames kept in a trap backtrace.
     pub const MAX_BACKTRACE_FRAMES: usize = 32;
+
+    // --- Start-up: compiling components (issue 15 §4; `sandbox::compiler`) ---
+
+    /// Default memory budget for compiling components at once (`aviary run
+    /// --compile-memory-mb`): compiles run in parallel while the sum of their estimated peaks
+    /// fits; one always runs, on one thread when it alone is over. 384 MiB leaves room for the
+    /// running process (~150 MiB with the four example handlers) under a 512 MiB container limit.
+    pub const COMPILE_MEMORY_BUDGET_BYTES: u64 = 384 * 1024 * 1024;
+
+    /// Estimated memory of a compile besides the component's share: the compiler process
+    /// itself (binary, engine, runtime). Measured: a 80 KB component compiles in ~88 MiB peak.
+    pub const COMPILE_BASE_BYTES: u64 = 64 * 1024 * 1024;
+
+    /// Estimated compile memory per byte of component (Cranelift on every core). Measured
+    /// peaks on the 2-core VM: the 18.4 MB Python component ~590 MiB (~28 per byte), the
+    /// 4.6 MB Go one ~250 MiB (~36), the 1.8 MB QuickJS one ~220 MiB (~75, few huge functions).
+    pub const COMPILE_BYTES_PER_BYTE: u64 = 48;
 }
 
 /// Defaults and bounds of `[[handler]]` entries and `[dispatch]` ([`crate::dispatch`]), each

@@ -33,6 +33,11 @@ enum Command {
     Run(aviary::app::RunArgs),
     /// Validate the manifest and load every handler's component; print a summary or every problem.
     Check(aviary::cli::check::CheckArgs),
+    /// Compile every handler's component ahead of time (into the cache, or `--beside` it).
+    Compile(aviary::cli::compile::CompileArgs),
+    /// Compile one component for `aviary run` (started by it; not for direct use).
+    #[command(hide = true)]
+    CompileWorker(aviary::cli::compile::WorkerArgs),
     /// Run one event (an envelope JSON file) through one handler and report what happened.
     Invoke(aviary::cli::invoke::InvokeArgs),
     /// Build handlers written in other languages than Rust (`aviary guest build --lang go`).
@@ -51,6 +56,8 @@ fn main() -> ExitCode {
         Command::Run(args) => aviary::app::run(args),
         Command::Check(args) => aviary::cli::check::run(args),
         Command::Invoke(args) => aviary::cli::invoke::run(args),
+        Command::Compile(args) => aviary::cli::compile::run(args),
+        Command::CompileWorker(args) => aviary::cli::compile::worker(args),
         Command::Guest(args) => aviary::cli::guest::run(args),
         Command::Dlq(args) => aviary::cli::dlq::run(args),
         #[cfg(feature = "emulator")]

@@ -8,9 +8,12 @@
 //! dispatcher → queue → connection ([`loading`] builds the dispatcher through a
 //! [`loading::HandlerLoader`], [`wasm`] is the one file that names sandbox types).
 //!
+//! Handlers load in the background ([`startup`]): the connection opens and the queue persists
+//! and acks events while components compile.
+//!
 //! Exit codes: 0 after a graceful stop, 1 on a fatal connection error or a handler that cannot
-//! be loaded (one `error: …` line each), 2 when the manifest cannot be loaded (the precise
-//! messages on stderr).
+//! be loaded (one `error: …` line each; a handler that fails in the background stops the
+//! process gracefully), 2 when the manifest cannot be loaded (the precise messages on stderr).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,9 +22,11 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 pub mod loading;
+pub mod startup;
 pub mod wasm;
 
-use loading::{build_dispatcher, entries, load_handlers, HandlerLoader};
+use loading::{entries, HandlerLoader, LoadFailure};
+use startup::{load_in_background, Loading};
 
 use crate::connection::{self, ConnectionStats};
 use crate::dispatch::dedupe::Deduplicating;
@@ -39,6 +44,14 @@ pub struct RunArgs {
     /// The manifest to run.
     #[arg(short = 'm', long = "manifest", default_value = "aviary.toml")]
     pub manifest: PathBuf,
+    /// Memory budget for compiling components at once, in MiB (estimated peaks; one compile
+    /// always runs, on one thread when it alone is over).
+    #[arg(
+        long = "compile-memory-mb",
+        env = "AVIARY_COMPILE_MEMORY_MB",
+        value_name = "MIB"
+    )]
+    pub compile_memory_mb: Option<u64>,
 }
 
 /// Runs the manifest until interrupted or a fatal error.
@@ -60,14 +73,17 @@ pub fn run(args: RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let compile_memory_mb = args.compile_memory_mb;
+    let make_loader = move || wasm::run_loader(compile_memory_mb);
     runtime.block_on(async {
         let RunningSink {
             sink,
             queue,
             dispatch_stats,
+            loading,
             #[cfg(unix)]
                 dlq_server: _dlq_server,
-        } = match start_sink(&manifest, &wasm::sandbox_loader).await {
+        } = match start_sink(&manifest, &make_loader).await {
             Ok(running) => running,
             Err(errors) => {
                 for e in errors {
@@ -78,6 +94,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         };
         let shutdown = CancellationToken::new();
         tokio::spawn(stop_on_signal(shutdown.clone()));
+        let load_failures = stop_on_load_failure(loading, shutdown.clone());
         let stats = ConnectionStats::new();
         tracing::info!(
             manifest = %manifest.path.display(),
@@ -107,6 +124,16 @@ pub fn run(args: RunArgs) -> ExitCode {
         if let Some(d) = &dispatch_stats {
             stats::log_summary(d, when);
         }
+        let failures = load_failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if !failures.is_empty() {
+            for f in failures {
+                eprintln!("error: {f}");
+            }
+            return ExitCode::FAILURE;
+        }
         match ended {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -126,6 +153,8 @@ pub struct RunningSink {
     /// The synchronous dispatcher's counters (all handler calls with `ack = "after-handle"`;
     /// card callbacks and unrouted events with the queue), when there are handlers.
     pub dispatch_stats: Option<Arc<DispatchStats>>,
+    /// The handlers' loads, running in the background (none without handlers).
+    pub loading: Option<Loading>,
     /// Disk queue: `aviary dlq` served on the socket next to the queue file while this runs.
     #[cfg(unix)]
     pub dlq_server: Option<queue::control::ControlServer>,
@@ -141,20 +170,22 @@ pub async fn start_sink(
     make_loader: &dyn Fn() -> Result<Box<dyn HandlerLoader>, String>,
 ) -> Result<RunningSink, Vec<String>> {
     if manifest.handlers.is_empty() || manifest.queue.ack == AckMode::AfterHandle {
-        return sink_for(manifest, make_loader).map(|(sink, dispatch_stats)| RunningSink {
-            sink,
-            queue: None,
-            dispatch_stats,
-            #[cfg(unix)]
-            dlq_server: None,
+        return sink_for(manifest, make_loader).map(|(sink, dispatch_stats, loading)| {
+            RunningSink {
+                sink,
+                queue: None,
+                dispatch_stats,
+                loading,
+                #[cfg(unix)]
+                dlq_server: None,
+            }
         });
     }
     let store = queue::open_store(&manifest.queue, &manifest.feishu.app_id)
         .await
         .map_err(|e| vec![e.to_string()])?;
     let loader = make_loader().map_err(|e| vec![e])?;
-    let loaded = load_handlers(manifest, loader.as_ref())
-        .map_err(|failures| failures.into_iter().map(|f| f.message).collect::<Vec<_>>())?;
+    let (loaded, loading) = load_in_background(manifest, loader);
     let entries = entries(manifest, loaded);
     let router = Router::new(
         entries.iter().map(|h| h.route.events.clone()).collect(),
@@ -188,7 +219,7 @@ pub async fn start_sink(
         capacity = manifest.queue.capacity,
         per_chat_ordering = manifest.dispatch.per_chat_ordering,
         max_in_flight = manifest.dispatch.max_in_flight,
-        "handlers loaded; events are acked once persisted"
+        "handlers loading in the background; events are acked once persisted"
     );
     let sink = QueueSink::new(
         queue.clone(),
@@ -216,6 +247,7 @@ pub async fn start_sink(
         sink: Arc::new(sink),
         queue: Some(queue),
         dispatch_stats,
+        loading: Some(loading),
         #[cfg(unix)]
         dlq_server,
     })
@@ -228,31 +260,62 @@ async fn stop_on_signal(shutdown: CancellationToken) {
     shutdown.cancel();
 }
 
-/// What [`sink_for`] returns: the sink, and the dispatcher's counters when there is one.
-pub type RunSink = (Arc<dyn EventSink>, Option<Arc<DispatchStats>>);
+/// Cancels `shutdown` when a handler fails to load; the failures are in the returned list
+/// then.
+fn stop_on_load_failure(
+    loading: Option<Loading>,
+    shutdown: CancellationToken,
+) -> Arc<std::sync::Mutex<Vec<LoadFailure>>> {
+    let found = Arc::new(std::sync::Mutex::new(Vec::new()));
+    if let Some(loading) = loading {
+        let found = found.clone();
+        tokio::spawn(async move {
+            let failures = loading.failed().await;
+            tracing::error!(
+                failed = failures.len(),
+                "a handler cannot be loaded; stopping (its events stay in the queue for the next start)"
+            );
+            *found.lock().unwrap_or_else(|e| e.into_inner()) = failures;
+            shutdown.cancel();
+        });
+    }
+    found
+}
+
+/// What [`sink_for`] returns: the sink, the dispatcher's counters and the handlers' loads
+/// when there are handlers.
+pub type RunSink = (
+    Arc<dyn EventSink>,
+    Option<Arc<DispatchStats>>,
+    Option<Loading>,
+);
 
 /// The sink `aviary run` hands events to, wrapped in the dedupe layer: a [`Dispatcher`] over the
-/// manifest's handlers (loaded through the loader `make_loader` returns), with its counters; or
-/// [`LogSink`] when the manifest has none (then `make_loader` is not called, and there are no
-/// counters). Errors name the manifest line of every handler that could not be loaded.
+/// manifest's handlers (loading in the background through the loader `make_loader` returns;
+/// an event waits for its handlers' components), with its counters; or [`LogSink`] when the
+/// manifest has none (then `make_loader` is not called, and there are no counters).
 pub fn sink_for(
     manifest: &Manifest,
     make_loader: &dyn Fn() -> Result<Box<dyn HandlerLoader>, String>,
 ) -> Result<RunSink, Vec<String>> {
     if manifest.handlers.is_empty() {
         tracing::info!("no [[handler]] in the manifest; events are logged and acked");
-        return Ok((Arc::new(Deduplicating::new(LogSink)), None));
+        return Ok((Arc::new(Deduplicating::new(LogSink)), None, None));
     }
     let loader = make_loader().map_err(|e| vec![e])?;
-    let dispatcher: Dispatcher = build_dispatcher(manifest, loader.as_ref())
-        .map_err(|failures| failures.into_iter().map(|f| f.message).collect::<Vec<_>>())?;
+    let (loaded, loading) = load_in_background(manifest, loader);
+    let dispatcher = Dispatcher::new(manifest.dispatch.clone(), entries(manifest, loaded));
     tracing::info!(
         handlers = ?dispatcher.handler_names(),
         mode = ?manifest.dispatch.mode,
         per_chat_ordering = manifest.dispatch.per_chat_ordering,
         max_in_flight = manifest.dispatch.max_in_flight,
-        "handlers loaded"
+        "handlers loading in the background; events are acked once handled"
     );
     let stats = dispatcher.stats();
-    Ok((Arc::new(Deduplicating::new(dispatcher)), Some(stats)))
+    Ok((
+        Arc::new(Deduplicating::new(dispatcher)),
+        Some(stats),
+        Some(loading),
+    ))
 }

@@ -8,7 +8,7 @@ use super::loading::HandlerLoader;
 use crate::handler::Invoke;
 use crate::manifest::HandlerSettings;
 use crate::openapi::{FeishuClient, OpenApiApp};
-use crate::sandbox::{HandlerSpec, OpenApiAccess, Sandbox, SandboxConfig};
+use crate::sandbox::{CompileIn, HandlerSpec, OpenApiAccess, Sandbox, SandboxConfig};
 
 /// The loader that compiles and instantiates handlers in the Wasm sandbox (one per process;
 /// compiled components cached under the default cache directory). Fuel is metered only for
@@ -16,6 +16,24 @@ use crate::sandbox::{HandlerSpec, OpenApiAccess, Sandbox, SandboxConfig};
 /// (one token cache) per app.
 pub fn sandbox_loader() -> Result<Box<dyn HandlerLoader>, String> {
     loader_with(SandboxConfig::default())
+}
+
+/// The loader of `aviary run`: [`sandbox_loader`], but components are compiled in child
+/// processes (this executable's `compile-worker`, so the compiler's memory goes back to the
+/// system) within `compile_memory_mb` (default
+/// [`crate::limits::sandbox::COMPILE_MEMORY_BUDGET_BYTES`]).
+pub fn run_loader(compile_memory_mb: Option<u64>) -> Result<Box<dyn HandlerLoader>, String> {
+    let mut config = SandboxConfig::default();
+    match std::env::current_exe() {
+        Ok(exe) => config.compile_in = CompileIn::ChildProcess(exe),
+        Err(e) => {
+            tracing::warn!("cannot find this executable ({e}); components compile in this process")
+        }
+    }
+    if let Some(mb) = compile_memory_mb {
+        config.compile_memory_bytes = mb.saturating_mul(1024 * 1024);
+    }
+    loader_with(config)
 }
 
 /// [`sandbox_loader`], but fuel is metered for every handler, so each call reports the fuel

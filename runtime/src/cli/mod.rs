@@ -1,9 +1,10 @@
 //! Subcommands that work on a manifest without connecting: `aviary check`, `aviary invoke` and
-//! `aviary dlq`; also `aviary guest` and `aviary emulator`.
+//! `aviary dlq`; also `aviary compile`, `aviary guest` and `aviary emulator`.
 //! Each takes the sandbox loader as a parameter in its library entry point, so it is testable
 //! with fake handlers; the binary passes [`crate::app::wasm::sandbox_loader`].
 
 pub mod check;
+pub mod compile;
 pub mod dlq;
 #[cfg(feature = "emulator")]
 pub mod emulator;

@@ -1,0 +1,214 @@
+//! Start fast: handlers are loaded (their components compiled or read from an artefact) in
+//! the background while the connection opens and the durable queue persists and acks events.
+//!
+//! [`load_in_background`] returns at once with one [`Pending`] handler per manifest handler
+//! and a [`Loading`] to watch. A `Pending` handler is not ready ([`Invoke::ready`]) until its
+//! component is loaded, so the queue holds its jobs back; called directly (card callbacks,
+//! `ack = "after-handle"`), it waits for its component. Loads run in parallel on blocking
+//! threads, smallest component first; the sandbox bounds the memory of compiles running at
+//! once.
+//!
+//! A handler that fails to load is reported at its manifest line ([`Loading::failed`]);
+//! `aviary run` then stops (exit code 1), as it did when it loaded handlers before
+//! connecting. Its events stay in the queue for the next start.
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+
+use tokio::sync::watch;
+
+use super::loading::{HandlerLoader, LoadFailure};
+use crate::handler::{Failure, GuestEvent, Invocation, Invoke, InvokeFuture, ReadyFuture};
+use crate::manifest::{HandlerSettings, Manifest};
+
+/// A handler whose component may still be loading: see the module doc.
+pub struct Pending {
+    name: String,
+    /// Set once loaded (the hot path reads only this).
+    loaded: OnceLock<Arc<dyn Invoke>>,
+    /// Changes when the load ends (loaded or failed).
+    state: watch::Receiver<State>,
+}
+
+#[derive(Clone)]
+enum State {
+    Loading,
+    Loaded,
+    Failed(Arc<str>),
+}
+
+impl Pending {
+    /// The loaded handler, if it is loaded.
+    fn get(&self) -> Option<&Arc<dyn Invoke>> {
+        self.loaded.get()
+    }
+}
+
+impl Invoke for Pending {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn invoke<'a>(&'a self, event: &'a GuestEvent) -> InvokeFuture<'a> {
+        if let Some(h) = self.get() {
+            return h.invoke(event);
+        }
+        Box::pin(async move {
+            let mut state = self.state.clone();
+            let ended = state
+                .wait_for(|s| !matches!(s, State::Loading))
+                .await
+                .map(|s| s.clone());
+            match (ended, self.get()) {
+                (_, Some(h)) => h.invoke(event).await,
+                (Ok(State::Failed(why)), None) => not_loaded(&why),
+                _ => not_loaded("the runtime is stopping"),
+            }
+        })
+    }
+
+    fn ready(&self) -> Option<ReadyFuture> {
+        if self.get().is_some() {
+            return None;
+        }
+        let mut state = self.state.clone();
+        Some(Box::pin(async move {
+            // A failed load never becomes ready: the future stays pending (the runtime stops).
+            if state
+                .wait_for(|s| matches!(s, State::Loaded))
+                .await
+                .is_err()
+            {
+                std::future::pending::<()>().await;
+            }
+        }))
+    }
+}
+
+fn not_loaded(why: &str) -> Invocation {
+    Invocation {
+        result: Err(Failure::Host {
+            message: format!("the handler's component did not load: {why}"),
+        }),
+        fuel_used: None,
+        peak_memory_bytes: 0,
+        wall: std::time::Duration::ZERO,
+        logs: Vec::new(),
+    }
+}
+
+/// The loads started by [`load_in_background`].
+#[derive(Clone)]
+pub struct Loading {
+    failures: Arc<Mutex<Vec<LoadFailure>>>,
+    /// Loads not finished, and whether one failed.
+    progress: watch::Receiver<(usize, bool)>,
+}
+
+impl Loading {
+    /// Resolves with the failures so far once a handler failed to load; never resolves when
+    /// every handler loads.
+    pub async fn failed(&self) -> Vec<LoadFailure> {
+        let mut progress = self.progress.clone();
+        if progress.wait_for(|(_, failed)| *failed).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Resolves once every load has finished (loaded or failed).
+    pub async fn finished(&self) {
+        let mut progress = self.progress.clone();
+        let _ = progress.wait_for(|(left, _)| *left == 0).await;
+    }
+}
+
+/// Starts loading every handler of `manifest` with `loader` in the background; returns the
+/// handlers (manifest order) at once. Must be called inside a Tokio runtime.
+pub fn load_in_background(
+    manifest: &Manifest,
+    loader: Box<dyn HandlerLoader>,
+) -> (Vec<Arc<dyn Invoke>>, Loading) {
+    let started = Instant::now();
+    let loader: Arc<dyn HandlerLoader> = Arc::from(loader);
+    let total = manifest.handlers.len();
+    let (progress_tx, progress) = watch::channel((total, false));
+    let progress_tx = Arc::new(progress_tx);
+    let failures = Arc::new(Mutex::new(Vec::new()));
+    let mut handlers: Vec<Arc<dyn Invoke>> = Vec::with_capacity(total);
+    let mut jobs = Vec::with_capacity(total);
+    for h in &manifest.handlers {
+        let (state_tx, state) = watch::channel(State::Loading);
+        let pending = Arc::new(Pending {
+            name: h.name.clone(),
+            loaded: OnceLock::new(),
+            state,
+        });
+        handlers.push(pending.clone());
+        let size = std::fs::metadata(&h.component).map_or(0, |m| m.len());
+        jobs.push((size, h.clone(), pending, state_tx));
+    }
+    // Smallest first: small handlers are ready soonest, and go first for the compile budget.
+    jobs.sort_by_key(|(size, ..)| *size);
+    let path = manifest.path.clone();
+    for (_, settings, pending, state_tx) in jobs {
+        let loader = loader.clone();
+        let failures = failures.clone();
+        let progress_tx = progress_tx.clone();
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || {
+            let outcome = loader.load(&settings);
+            let failed = match outcome {
+                Ok(invoke) => {
+                    let _ = pending.loaded.set(invoke);
+                    tracing::info!(
+                        handler = %settings.name,
+                        ms_since_start = started.elapsed().as_millis() as u64,
+                        "handler ready"
+                    );
+                    state_tx.send_replace(State::Loaded);
+                    false
+                }
+                Err(why) => {
+                    let failure = located(&path, &settings, &why);
+                    tracing::error!(handler = %settings.name, "{}", failure.message);
+                    failures
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(failure);
+                    state_tx.send_replace(State::Failed(why.into()));
+                    true
+                }
+            };
+            progress_tx.send_modify(|(left, any_failed)| {
+                *left -= 1;
+                *any_failed |= failed;
+                if *left == 0 && !*any_failed {
+                    tracing::info!(
+                        ms_since_start = started.elapsed().as_millis() as u64,
+                        "all handlers ready"
+                    );
+                }
+            });
+        });
+    }
+    (handlers, Loading { failures, progress })
+}
+
+/// A load failure at the handler's manifest line (the wording of
+/// [`super::loading::load_handlers`], which `aviary check` prints).
+fn located(path: &std::path::Path, h: &HandlerSettings, why: &str) -> LoadFailure {
+    LoadFailure {
+        handler: h.name.clone(),
+        message: format!(
+            "{}:{}:{}: handler.component: handler `{}`: {why}",
+            path.display(),
+            h.component_at.line,
+            h.component_at.column,
+            h.name
+        ),
+    }
+}
