@@ -8,6 +8,7 @@ import { EVENT_MODELS, toMessage } from './models.js';
 
 export { AT_ALL, MESSAGE_TYPES, MessageContent, PostElement, parseContent } from './content.js';
 export { CardAction, EVENT_MODELS, Message, MessageReceive } from './models.js';
+export { fetch, Headers, Response } from './http.js';
 
 /** The event types with a typed model (the same list as the Rust SDK's `TypedEvent`). */
 export const EVENT_TYPES = Object.freeze([

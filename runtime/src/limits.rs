@@ -450,3 +450,62 @@ pub mod openapi {
     /// below Feishu's 50-character limit.
     pub const UUID_HEX_CHARS: usize = 32;
 }
+
+/// Outbound HTTP from handlers ([`crate::outbound`], manifest `allowed_outbound_hosts` and
+/// `[handler.http]`), each with its reason. The per-handler overrides are bounded by the `MAX_*`
+/// values here.
+pub mod http {
+    use std::time::Duration;
+
+    /// Default `http.max_request_bytes`: the largest body a guest may send (1 MiB). A webhook
+    /// payload or an LLM prompt with context is far smaller; the bound keeps one call from
+    /// copying a guest's whole memory onto the network.
+    pub const MAX_REQUEST_BYTES: u64 = 1024 * 1024;
+
+    /// Default `http.max_response_bytes`: the largest body handed back (1 MiB), read without
+    /// buffering more. API answers are KiBs; the answer lands in guest memory (for Go guests in
+    /// the argument arena, 4 MiB by default), so a bigger one is an error, not a trap.
+    pub const MAX_RESPONSE_BYTES: u64 = 1024 * 1024;
+
+    /// Largest `http.max_request_bytes` and `http.max_response_bytes`: 64 MiB, half the default
+    /// `memory_mb` of a handler; above it a body cannot be held next to the guest's own heap.
+    pub const MAX_BODY_BYTES_BOUND: u64 = 64 * 1024 * 1024;
+
+    /// Default `http.timeout_ms`: one request, redirects and body included. 10 s rides out a
+    /// slow API once (as for the OpenAPI); a request never outlives the handler's `timeout_ms`
+    /// either: the shorter of the two applies.
+    pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// Default `http.max_requests`: requests one call of a handler may make. Ten covers a chain
+    /// of API calls per event; a handler looping on requests is stopped after them.
+    pub const MAX_REQUESTS_PER_CALL: u32 = 10;
+
+    /// Largest `http.max_requests`.
+    pub const MAX_REQUESTS_PER_CALL_BOUND: u32 = 1_000;
+
+    /// Redirects followed per request (each hop checked like the first request); more is an
+    /// error. Browsers allow 20; a real API redirects once or twice.
+    pub const MAX_REDIRECTS: u32 = 5;
+
+    /// Longest URL a guest may send (8 KiB, the common server limit for a request line).
+    pub const MAX_URL_BYTES: usize = 8 * 1024;
+
+    /// Most bytes of request headers a guest may send (64 KiB over all names and values):
+    /// servers commonly refuse more than 8–64 KiB.
+    pub const MAX_REQUEST_HEADER_BYTES: usize = 64 * 1024;
+
+    /// Most response header bytes handed back (64 KiB); a larger header block is an error.
+    pub const MAX_RESPONSE_HEADER_BYTES: usize = 64 * 1024;
+
+    /// Entries in one handler's `allowed_outbound_hosts` (a list longer than this is a
+    /// mistake, and every request walks it).
+    pub const MAX_ALLOWED_HOSTS: usize = 256;
+
+    /// Largest `http.tls_ca` file read: a CA bundle (even all of Mozilla's roots, ~250 KiB)
+    /// fits; anything bigger is not a CA file.
+    pub const TLS_CA_MAX_BYTES: u64 = 1024 * 1024;
+
+    /// An idle pooled connection of a handler's client is closed after this long: long enough
+    /// for a burst of events to reuse it, short enough not to hold sockets for idle handlers.
+    pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+}

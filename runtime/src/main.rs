@@ -40,6 +40,14 @@ enum Command {
     CompileWorker(aviary::cli::compile::WorkerArgs),
     /// Run one event (an envelope JSON file) through one handler and report what happened.
     Invoke(aviary::cli::invoke::InvokeArgs),
+    /// Create a handler project: code, manifest, sample events (`--lang rust|go|js|python`).
+    New(aviary::cli::new::NewArgs),
+    /// The local loop: build, run against the built-in emulator with its dev console, rebuild
+    /// and restart on change.
+    #[cfg(feature = "emulator")]
+    Dev(aviary::cli::dev::DevArgs),
+    /// Build every handler whose `[handler.build]` names its source, into its `component`.
+    Build(aviary::cli::build::BuildArgs),
     /// Build handlers written in other languages than Rust (`aviary guest build --lang go`).
     Guest(aviary::cli::guest::GuestArgs),
     /// Dead letters of the manifest's queue: list, show, replay, purge.
@@ -58,6 +66,10 @@ fn main() -> ExitCode {
         Command::Invoke(args) => aviary::cli::invoke::run(args),
         Command::Compile(args) => aviary::cli::compile::run(args),
         Command::CompileWorker(args) => aviary::cli::compile::worker(args),
+        Command::New(args) => aviary::cli::new::run(args),
+        #[cfg(feature = "emulator")]
+        Command::Dev(args) => aviary::cli::dev::run(args),
+        Command::Build(args) => aviary::cli::build::run(args),
         Command::Guest(args) => aviary::cli::guest::run(args),
         Command::Dlq(args) => aviary::cli::dlq::run(args),
         #[cfg(feature = "emulator")]

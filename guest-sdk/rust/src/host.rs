@@ -16,7 +16,7 @@ mod wasm {
     pub mod bindings {
         wit_bindgen::generate!({
             world: "handler",
-            path: "../../wit",
+            path: "wit",
             pub_export_macro: true,
             export_macro_name: "export",
             default_bindings_module: "::aviary_guest::__private::bindings",
@@ -154,6 +154,7 @@ mod shim {
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing {
     use super::shim::{ANSWERS, CONFIG, LOGS, REQUESTS};
+    pub use crate::http::shim::{push_http_answer, take_http_requests};
     use crate::Level;
 
     /// Sets a value returned by [`crate::config::get`] on this thread.

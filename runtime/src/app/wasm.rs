@@ -8,6 +8,7 @@ use super::loading::HandlerLoader;
 use crate::handler::Invoke;
 use crate::manifest::HandlerSettings;
 use crate::openapi::{FeishuClient, OpenApiApp};
+use crate::outbound::OutboundHttp;
 use crate::sandbox::{CompileIn, HandlerSpec, OpenApiAccess, Sandbox, SandboxConfig};
 
 /// The loader that compiles and instantiates handlers in the Wasm sandbox (one per process;
@@ -77,6 +78,7 @@ fn loader_with(config: SandboxConfig) -> Result<Box<dyn HandlerLoader>, String> 
                 limits: h.limits,
                 config: h.config.clone(),
                 openapi,
+                http: Some(Arc::new(OutboundHttp::new(&h.name, h.http.clone()))),
             };
             sandbox
                 .load(spec)

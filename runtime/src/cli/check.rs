@@ -1,6 +1,7 @@
 //! `aviary check -m aviary.toml`: validates the manifest and loads (compiles and checks) every
 //! handler's component, then prints a short summary: the dispatch settings and, per handler,
-//! its component, events and limits and what its `openapi` key grants.
+//! its component, events and limits, what its `openapi` key grants and where its
+//! `allowed_outbound_hosts` let it send HTTP requests (with the limits of `[handler.http]`).
 //!
 //! Exit codes: 0 when everything is fine; 1 with every problem found (manifest values, missing
 //! component files, components that do not load), one `error: file:line:col: key: …` line
@@ -102,6 +103,7 @@ fn summary(m: &Manifest) -> Vec<String> {
             "    openapi: {}",
             crate::openapi::grant_summary(h.openapi.as_ref())
         ));
+        lines.push(format!("    http: {}", h.http.summary()));
     }
     lines
 }

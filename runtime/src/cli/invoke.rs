@@ -1,6 +1,6 @@
 //! `aviary invoke -m aviary.toml <handler> <event.json>`: runs one event through one handler
-//! and prints what its `openapi` key grants, the outcome, fuel and peak memory against their
-//! limits, wall time, and the guest's logs (like Shopify's function-runner). The event file is
+//! and prints what its `openapi` and `allowed_outbound_hosts` keys grant, the outcome, fuel
+//! and peak memory against their limits, wall time, and the guest's logs (like Shopify's function-runner). The event file is
 //! an envelope as Feishu sends it (encrypted ones are decrypted with `feishu.encrypt_key`); the
 //! attempt is 1.
 //!
@@ -144,6 +144,7 @@ pub fn render(ran: &Ran) -> String {
         "openapi  {}",
         crate::openapi::grant_summary(h.openapi.as_ref())
     );
+    let _ = writeln!(out, "http     {}", h.http.summary());
     let _ = writeln!(
         out,
         "event    {} {} ({:?}, attempt {})",

@@ -322,6 +322,13 @@ impl Run {
             .await
             .unwrap_or_else(|panic| panicked_invocation(panic.as_ref()));
         guest_log::emit(name, &self.event.event_id, &self.trace_id, &invocation.logs);
+        super::run_log::finished(
+            name,
+            &self.event.event_id,
+            &self.trace_id,
+            self.event.attempt,
+            &invocation,
+        );
         self.record(index, name, &invocation);
         invocation.result
     }

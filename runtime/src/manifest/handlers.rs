@@ -9,10 +9,12 @@ use toml::Spanned;
 
 use super::raw::{RawDispatch, RawHandler};
 use super::{Context, ManifestError};
+use crate::build::BuildSettings;
 use crate::dispatch::router::EventPattern;
 use crate::dispatch::{DispatchMode, DispatchSettings, HandlerRoute};
 use crate::limits::dispatch as lim;
 use crate::openapi::{OpenApiGrant, OpenApiSettings};
+use crate::outbound::OutboundSettings;
 use crate::queue::retry::RetryPolicy;
 use crate::sandbox::{HandlerLimits, LimitError};
 
@@ -50,16 +52,26 @@ pub struct HandlerSettings {
     /// `feishu-request` (see [`OpenApiGrant`]), and the app it calls as (`[feishu]`). `None`:
     /// every call is denied.
     pub openapi: Option<OpenApiSettings>,
+    /// `[handler.build]`: how `aviary build` makes `component`; `None`: built elsewhere.
+    pub build: Option<BuildSettings>,
+    /// `allowed_outbound_hosts` and `[handler.http]`: where `http-send` may go and its limits.
+    /// An empty allow-list (the default) denies every request.
+    pub http: OutboundSettings,
 }
 
 /// Collects problems instead of stopping at the first.
-struct Problems<'c, 'a> {
-    cx: &'c Context<'a>,
-    list: Vec<ManifestError>,
+pub(super) struct Problems<'c, 'a> {
+    pub(super) cx: &'c Context<'a>,
+    pub(super) list: Vec<ManifestError>,
 }
 
 impl Problems<'_, '_> {
-    fn add(&mut self, span: &std::ops::Range<usize>, key: &str, message: impl Into<String>) {
+    pub(super) fn add(
+        &mut self,
+        span: &std::ops::Range<usize>,
+        key: &str,
+        message: impl Into<String>,
+    ) {
         if let Err(e) = self.cx.invalid::<()>(span, key, message) {
             self.list.push(e);
         }
@@ -67,7 +79,7 @@ impl Problems<'_, '_> {
 
     /// The value as the owning subsystem's `check` accepts it, or the default (and a problem
     /// at `key`, on the value's line).
-    fn checked<T, E: std::fmt::Display>(
+    pub(super) fn checked<T, E: std::fmt::Display>(
         &mut self,
         v: &Option<Spanned<u64>>,
         key: &str,
@@ -269,6 +281,8 @@ fn handler_settings(
         }
     };
 
+    let http = super::outbound::settings(p, &raw, base, &who);
+
     let mut config = BTreeMap::new();
     for (key, value) in raw.config.iter().flatten() {
         if key.trim().is_empty() {
@@ -287,6 +301,12 @@ fn handler_settings(
         }
     }
 
+    let build = raw.build.as_ref().and_then(|b| {
+        p.cx.build_settings(b, base, &who)
+            .map_err(|e| p.list.push(e))
+            .ok()
+    });
+
     (p.list.len() == errors_before).then_some(HandlerSettings {
         name,
         component,
@@ -296,6 +316,8 @@ fn handler_settings(
         retry,
         config,
         openapi,
+        build,
+        http,
     })
 }
 

@@ -8,9 +8,11 @@
 //! `Debug`/`Display` print `***`. An `openapi` grant carries the app's `[feishu]` credentials
 //! into [`HandlerSettings::openapi`] (see [`crate::openapi`]).
 
+mod build;
 mod error;
 mod handlers;
 mod interpolate;
+mod outbound;
 mod queue;
 mod raw;
 mod source;
@@ -367,5 +369,7 @@ fn backticked_after(message: &str, prefix: &str) -> Option<String> {
 
 #[cfg(test)]
 mod docs_keys;
+#[cfg(test)]
+mod outbound_tests;
 #[cfg(test)]
 mod tests;

@@ -57,7 +57,23 @@ pub(super) const HANDLER_KEYS: &[&str] = &[
     "backoff_max_ms",
     "openapi",
     "config",
+    "build",
+    // Outbound HTTP (`crate::outbound`).
+    "allowed_outbound_hosts",
+    "http",
 ];
+
+/// Keys allowed in `[handler.http]` (outbound HTTP limits, `crate::outbound`).
+pub(super) const HANDLER_HTTP_KEYS: &[&str] = &[
+    "max_request_bytes",
+    "max_response_bytes",
+    "timeout_ms",
+    "max_requests",
+    "tls_ca",
+    "allow_private_addresses",
+];
+/// Keys allowed in `[handler.build]`.
+pub(super) const BUILD_KEYS: &[&str] = &["source", "lang", "command"];
 
 /// The allowed keys of a table, by dotted table name ("" = top level).
 pub(super) fn allowed_keys(table: &str) -> &'static [&'static str] {
@@ -68,6 +84,8 @@ pub(super) fn allowed_keys(table: &str) -> &'static [&'static str] {
         "dispatch" => DISPATCH_KEYS,
         "queue" => QUEUE_KEYS,
         "handler" => HANDLER_KEYS,
+        "handler.build" => BUILD_KEYS,
+        "handler.http" => HANDLER_HTTP_KEYS,
         _ => &[],
     }
 }
@@ -156,4 +174,29 @@ pub(super) struct RawHandler {
     pub backoff_max_ms: Option<Spanned<u64>>,
     pub openapi: Option<Spanned<Vec<Spanned<String>>>>,
     pub config: Option<std::collections::BTreeMap<String, Spanned<String>>>,
+    pub build: Option<Spanned<RawBuild>>,
+    // Outbound HTTP (`crate::outbound`).
+    pub allowed_outbound_hosts: Option<Spanned<Vec<Spanned<String>>>>,
+    pub http: Option<RawHandlerHttp>,
+}
+
+/// `[handler.build]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBuild {
+    pub source: Option<Spanned<String>>,
+    pub lang: Option<Spanned<String>>,
+    pub command: Option<Spanned<String>>,
+}
+
+/// `[handler.http]`: limits of the handler's outbound HTTP.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHandlerHttp {
+    pub max_request_bytes: Option<Spanned<u64>>,
+    pub max_response_bytes: Option<Spanned<u64>>,
+    pub timeout_ms: Option<Spanned<u64>>,
+    pub max_requests: Option<Spanned<u64>>,
+    pub tls_ca: Option<Spanned<String>>,
+    pub allow_private_addresses: Option<Spanned<bool>>,
 }

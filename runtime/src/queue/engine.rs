@@ -38,7 +38,7 @@ use super::store::{
     StoreError,
 };
 use crate::dispatch::DispatchMode;
-use crate::dispatch::{guest_log, InboundEvent};
+use crate::dispatch::{guest_log, run_log, InboundEvent};
 use crate::handler::{Failure, GuestEvent, Invocation, Invoke, Outcome};
 use crate::limits::queue as lim;
 use crate::protocol::envelope::parse_envelope;
@@ -871,6 +871,13 @@ async fn run_job(cx: &RunContext, mut record: JobRecord) -> Settle {
                     logs: Vec::new(),
                 });
             guest_log::emit(&name, &event.event_id, &inbound.trace_id, &invocation.logs);
+            run_log::finished(
+                &name,
+                &event.event_id,
+                &inbound.trace_id,
+                attempt,
+                &invocation,
+            );
             (i, Some((invocation.result, h.retry)))
         }
     };

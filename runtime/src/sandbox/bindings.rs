@@ -17,7 +17,7 @@ use crate::protocol::envelope::EventKind as HostEventKind;
 wasmtime::component::bindgen!({
     world: "handler",
     path: "../wit/handler.wit",
-    imports: { "feishu-request": async },
+    imports: { "feishu-request": async, "http-send": async },
     exports: { default: async },
 });
 

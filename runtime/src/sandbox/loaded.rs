@@ -14,6 +14,7 @@ use wasmtime::{Engine, Store, UpdateDeadline};
 use crate::guest_abi::section::GuestInfo;
 use crate::handler::{Failure, GuestEvent, Invocation, Invoke, InvokeFuture, Outcome};
 use crate::limits::sandbox::{MAX_IDLE_REUSED_INSTANCES, UNLIMITED_FUEL};
+use crate::outbound::OutboundHttp;
 use crate::sandbox::bindings::{self, HandleExport, HandlePre};
 use crate::sandbox::classify::classify;
 use crate::sandbox::spec::{HandlerLimits, OpenApiAccess};
@@ -37,6 +38,7 @@ struct Inner {
     reuse: Option<u32>,
     config: Arc<BTreeMap<String, String>>,
     openapi: Option<OpenApiAccess>,
+    http: Arc<OutboundHttp>,
     from_cache: bool,
     guest: Option<GuestInfo>,
     idle: Mutex<Vec<Warm>>,
@@ -61,6 +63,7 @@ pub(crate) struct LoadParts {
     pub reuse: Option<u32>,
     pub config: BTreeMap<String, String>,
     pub openapi: Option<OpenApiAccess>,
+    pub http: Arc<OutboundHttp>,
     pub from_cache: bool,
     pub guest: Option<GuestInfo>,
 }
@@ -78,6 +81,7 @@ impl LoadedHandler {
             reuse: p.reuse,
             config: Arc::new(p.config),
             openapi: p.openapi,
+            http: p.http,
             from_cache: p.from_cache,
             guest: p.guest,
             idle: Mutex::new(Vec::new()),
@@ -107,6 +111,11 @@ impl LoadedHandler {
         self.0.reuse
     }
 
+    /// The handler's outbound HTTP (`http-send`): its settings and its counters per outcome.
+    pub fn outbound(&self) -> &Arc<OutboundHttp> {
+        &self.0.http
+    }
+
     /// Whether the compiled code came from the on-disk cache (no compilation at load).
     pub fn from_cache(&self) -> bool {
         self.0.from_cache
@@ -129,6 +138,7 @@ impl LoadedHandler {
         let _ = store.data().logs.take();
         store.data_mut().call.dedupe_id.clone_from(&event.dedupe_id);
         store.data_mut().call.next_request = 0;
+        store.data_mut().call.http_requests = 0;
         let fuel_ok = if inner.metered {
             store.set_fuel(budget)
         } else {
@@ -184,6 +194,7 @@ impl LoadedHandler {
                 inner.limits.memory_bytes(),
                 inner.config.clone(),
                 inner.openapi.clone(),
+                inner.http.clone(),
                 inner.shared_name.clone(),
             )
         });

@@ -90,7 +90,7 @@ mod version;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use wasmtime::component::Linker;
@@ -106,6 +106,7 @@ pub use version::WIT_VERSION;
 
 use crate::guest_abi::section::{self, GuestInfo};
 use crate::limits::sandbox as limits;
+use crate::outbound::OutboundHttp;
 use bindings::{HandlePre, HandlerPre};
 use state::HostState;
 
@@ -265,6 +266,10 @@ impl Sandbox {
             .limits
             .reuse()
             .or_else(|| guest.as_ref().and_then(GuestInfo::default_reuse));
+        let http = match spec.http {
+            Some(http) => http,
+            None => Arc::new(OutboundHttp::denied(&spec.name)),
+        };
         Ok(LoadedHandler::new(loaded::LoadParts {
             name: spec.name,
             path: spec.component,
@@ -276,6 +281,7 @@ impl Sandbox {
             guest,
             config: spec.config,
             openapi: spec.openapi,
+            http,
             from_cache,
         }))
     }

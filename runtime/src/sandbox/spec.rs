@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::openapi::{FeishuClient, OpenApiGrant};
+use crate::outbound::OutboundHttp;
 
 use crate::limits::sandbox as defaults;
 use crate::limits::{within, OutOfRange};
@@ -27,6 +28,9 @@ pub struct HandlerSpec {
     /// The `feishu-request` import: the app's client and what this handler may call.
     /// `None`: every call is denied.
     pub openapi: Option<OpenApiAccess>,
+    /// The `http-send` import: the handler's allow-list, limits, client and counters
+    /// (manifest key `allowed_outbound_hosts`). `None`: every call is denied (and counted).
+    pub http: Option<Arc<OutboundHttp>>,
 }
 
 /// What a handler may do with the `feishu-request` import.
@@ -47,6 +51,7 @@ impl HandlerSpec {
             limits: HandlerLimits::default(),
             config: BTreeMap::new(),
             openapi: None,
+            http: None,
         }
     }
 }

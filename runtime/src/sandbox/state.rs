@@ -9,6 +9,7 @@ use std::time::Instant;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::WasiCtx;
 
+use crate::outbound::OutboundHttp;
 use crate::sandbox::host;
 use crate::sandbox::limiter::TotalMemoryLimiter;
 use crate::sandbox::logs::LogSink;
@@ -21,6 +22,8 @@ pub(crate) struct CallContext {
     pub(crate) handler: Arc<str>,
     pub(crate) dedupe_id: String,
     pub(crate) next_request: u32,
+    /// `http-send` calls this run has made so far.
+    pub(crate) http_requests: u32,
 }
 
 /// The `T` of every `Store<T>` the sandbox creates.
@@ -34,6 +37,8 @@ pub(crate) struct HostState {
     pub(crate) deadline: Instant,
     /// The handler's `feishu-request` grant and client; `None`: denied.
     pub(crate) openapi: Option<OpenApiAccess>,
+    /// The handler's `http-send` grant, client and counters (an empty grant denies all).
+    pub(crate) http: Arc<OutboundHttp>,
     /// The current call.
     pub(crate) call: CallContext,
 }
@@ -43,6 +48,7 @@ impl HostState {
         memory_limit: u64,
         config: Arc<BTreeMap<String, String>>,
         openapi: Option<OpenApiAccess>,
+        http: Arc<OutboundHttp>,
         handler: Arc<str>,
     ) -> Self {
         let logs = LogSink::default();
@@ -54,6 +60,7 @@ impl HostState {
             config,
             deadline: Instant::now(),
             openapi,
+            http,
             call: CallContext {
                 handler,
                 ..CallContext::default()
@@ -76,6 +83,7 @@ impl HostState {
         let _ = self.logs.take();
         self.call.dedupe_id.clear();
         self.call.next_request = 0;
+        self.call.http_requests = 0;
         self
     }
 }

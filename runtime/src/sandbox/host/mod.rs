@@ -1,10 +1,12 @@
 //! The host side of every import a handler may use, one file per capability. Each enforces its
 //! own grant: WASI is deny-all ([`wasi`]), stdout/stderr are captured ([`stdio`]), `log` is
 //! capped ([`log`]), `config-get` sees only the handler's own settings ([`config`]),
-//! `feishu-request` only the OpenAPI paths the manifest grants ([`feishu`]).
+//! `feishu-request` only the OpenAPI paths the manifest grants ([`feishu`]), `http-send` only
+//! the hosts the manifest allows ([`http`]).
 
 pub(crate) mod config;
 pub(crate) mod feishu;
+pub(crate) mod http;
 pub(crate) mod log;
 pub(crate) mod stdio;
 pub(crate) mod wasi;
@@ -30,6 +32,16 @@ impl HandlerImports for HostState {
         body: String,
     ) -> Result<String, String> {
         feishu::request(self, method, path, body).await
+    }
+
+    async fn http_send(
+        &mut self,
+        method: String,
+        url: String,
+        headers: String,
+        body: Vec<u8>,
+    ) -> Result<(u16, String, Vec<u8>), String> {
+        http::send(self, method, url, headers, body).await
     }
 }
 
