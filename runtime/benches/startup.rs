@@ -28,7 +28,13 @@ fn rust_handler() -> PathBuf {
     let root = repo_root();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let out = Command::new(cargo)
-        .args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--manifest-path",
+        ])
         .arg(root.join("examples/Cargo.toml"))
         .arg("--target-dir")
         .arg(target_dir())
@@ -63,17 +69,26 @@ fn distinct_copy(component: &Path, to: &Path, n: usize) {
 fn example_manifest(dir: &Dir, emu: &Emulator) -> (PathBuf, usize) {
     let text = std::fs::read_to_string(repo_root().join("examples/aviary.toml")).unwrap();
     let components = [
-        ("target/wasm32-wasip2/release/rust_handler.wasm", rust_handler()),
+        (
+            "target/wasm32-wasip2/release/rust_handler.wasm",
+            rust_handler(),
+        ),
         ("target/go-audit.wasm", go_audit()),
         (
             "js-card/js_card.wasm",
             js("examples/js-card/handler.js", JsEngine::QuickJs),
         ),
-        ("py-greeter/py_greeter.wasm", py("examples/py-greeter/app.py")),
+        (
+            "py-greeter/py_greeter.wasm",
+            py("examples/py-greeter/app.py"),
+        ),
     ];
     let mut text = text
         .replace("${FEISHU_APP_SECRET}", "emulator-secret")
-        .replace("domain = \"feishu\"", &format!("domain = \"{}\"", emu.domain()));
+        .replace(
+            "domain = \"feishu\"",
+            &format!("domain = \"{}\"", emu.domain()),
+        );
     for (i, (from, built)) in components.iter().enumerate() {
         // A private copy: the components' own caches (and artefacts) stay out of it.
         let to = dir.path().join(format!("example-{i}.wasm"));
@@ -173,7 +188,10 @@ async fn one_run(emu: &Emulator, manifest: &Path, cache: &Path, handlers: usize)
         })
     };
     while emu.connections_total() == connections_before {
-        assert!(started.elapsed() < Duration::from_secs(120), "no connection");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no connection"
+        );
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let connected = started.elapsed();
@@ -185,13 +203,20 @@ async fn one_run(emu: &Emulator, manifest: &Path, cache: &Path, handlers: usize)
         "hi",
     ));
     while emu.sent_messages().len() <= sent_before {
-        assert!(started.elapsed() < Duration::from_secs(300), "nothing handled");
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "nothing handled"
+        );
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let first_handled = started.elapsed();
     let read = || std::fs::read_to_string(&log).unwrap_or_default();
     while !read().contains("all handlers ready") {
-        assert!(started.elapsed() < Duration::from_secs(300), "not ready:\n{}", read());
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "not ready:\n{}",
+            read()
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let all_ready = started.elapsed();
@@ -201,7 +226,9 @@ async fn one_run(emu: &Emulator, manifest: &Path, cache: &Path, handlers: usize)
     let peak_kib = status_kib(pid, "VmHWM:").unwrap_or(0);
     sampling.store(false, Ordering::Relaxed);
     sampler.join().unwrap();
-    let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
     let _ = child.wait();
     let compiled = read().matches("compiling component").count();
     assert!(handlers > 0);
@@ -236,10 +263,21 @@ async fn main() {
     );
     println!(
         "{:<22} {:<5} {:>10} {:>14} {:>12} {:>9} {:>9} {:>10} {:>9}",
-        "manifest", "cache", "connected", "first handled", "all ready", "RSS idle", "RSS peak", "tree peak", "compiled"
+        "manifest",
+        "cache",
+        "connected",
+        "first handled",
+        "all ready",
+        "RSS idle",
+        "RSS peak",
+        "tree peak",
+        "compiled"
     );
     for (name, make) in [
-        ("examples/aviary.toml", example_manifest as fn(&Dir, &Emulator) -> (PathBuf, usize)),
+        (
+            "examples/aviary.toml",
+            example_manifest as fn(&Dir, &Emulator) -> (PathBuf, usize),
+        ),
         ("20 Rust handlers", rust20_manifest),
     ] {
         for _ in 0..runs {

@@ -231,13 +231,14 @@ pub mod sandbox {
     pub const COMPILE_MEMORY_BUDGET_BYTES: u64 = 384 * 1024 * 1024;
 
     /// Estimated memory of a compile besides the component's share: the compiler process
-    /// itself (binary, engine, runtime). Measured: a 80 KB component compiles in ~88 MiB peak.
-    pub const COMPILE_BASE_BYTES: u64 = 64 * 1024 * 1024;
+    /// itself (binary, engine, Cranelift's working set). Measured (release, 2-core VM): a
+    /// 0.55 MB Rust component compiles in 137–150 MiB peak on every core, 90 MiB on one.
+    pub const COMPILE_BASE_BYTES: u64 = 112 * 1024 * 1024;
 
     /// Estimated compile memory per byte of component (Cranelift on every core). Measured
-    /// peaks on the 2-core VM: the 18.4 MB Python component ~590 MiB (~28 per byte), the
-    /// 4.6 MB Go one ~250 MiB (~36), the 1.8 MB QuickJS one ~220 MiB (~75, few huge functions).
-    pub const COMPILE_BYTES_PER_BYTE: u64 = 48;
+    /// peaks (release, 2-core VM): the 18.4 MB Python component 600–630 MiB (515 MiB on one
+    /// thread), the 4.6 MB Go one ~235 MiB, the 1.8 MB QuickJS one ~185 MiB.
+    pub const COMPILE_BYTES_PER_BYTE: u64 = 32;
 }
 
 /// Defaults and bounds of `[[handler]]` entries and `[dispatch]` ([`crate::dispatch`]), each

@@ -161,6 +161,9 @@ pub fn load_in_background(
         let path = path.clone();
         tokio::task::spawn_blocking(move || {
             let outcome = loader.load(&settings);
+            // Reading a compiled component allocates its size once (tens of MB for large
+            // guests); give that back now rather than keep it resident.
+            crate::process::release_free_memory();
             let failed = match outcome {
                 Ok(invoke) => {
                     let _ = pending.loaded.set(invoke);

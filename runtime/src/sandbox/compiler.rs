@@ -187,6 +187,9 @@ pub fn run_worker(request: &WorkerRequest) -> Result<(), (i32, String)> {
     };
     let mut cfg = crate::sandbox::engine::config(&config, request.metered);
     cfg.parallel_compilation(!request.one_thread);
+    // The instance pool is no compile setting (the engine key below proves it) and this
+    // process instantiates nothing: without it the worker needs tens of MB less.
+    cfg.allocation_strategy(wasmtime::InstanceAllocationStrategy::OnDemand);
     let engine = wasmtime::Engine::new(&cfg).map_err(|e| (1, format!("{e:#}")))?;
     let key = crate::sandbox::cache::engine_key(&engine);
     if key != request.engine_key {
