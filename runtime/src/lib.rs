@@ -15,6 +15,7 @@
 //! - [`openapi`]: the host side of the `feishu-request` import (grants, token, uuid keys).
 //! - [`outbound`]: the host side of the `http-send` import (allow-list, SSRF rule, limits).
 //! - [`queue`]: the durable queue (persist, then ack; retries, dead letters).
+//! - [`kv`]: key-value state of handlers, committed with the event's outcome.
 //! - [`limits`]: every limit and timeout, with its reason.
 //! - [`secret`]: a string that never prints itself (app secret, encrypt key).
 
@@ -26,6 +27,7 @@ pub mod dispatch;
 pub mod guest_abi;
 pub mod guest_build;
 pub mod handler;
+pub mod kv;
 pub mod limits;
 pub mod manifest;
 pub mod openapi;

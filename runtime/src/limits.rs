@@ -420,8 +420,6 @@ pub mod openapi {
     /// user or one chat (shared by the bots in it). Exceeding it answers HTTP 429 / code
     /// 99991400, so the host paces sends and replies under it for every guest language
     /// (`openapi::pacing`); the emulator enforces the same number with code of its own.
-    /// (Feishu's per-app limits, 50 per second and 1,000 per minute, are met by retrying a
-    /// 429 after its reset.)
     pub const RECEIVER_SEND_LIMIT: usize = 5;
 
     /// The window of [`RECEIVER_SEND_LIMIT`].
@@ -446,6 +444,47 @@ pub mod openapi {
     /// When Feishu answers 429 without a readable `x-ogw-ratelimit-reset`, the host waits this
     /// long before retrying (Feishu's windows are one second).
     pub const RATE_LIMIT_DEFAULT_RESET: Duration = Duration::from_secs(1);
+
+    // ---- Per-app and per-card pacing (sdk) ----
+
+    /// Default `feishu.app_sends_per_second`: Feishu lets one app send (and reply) 50 messages
+    /// per second in all; more are answered 429. The host paces every handler's sends under
+    /// it (`openapi::pacing`) and the emulator enforces it.
+    pub const APP_SENDS_PER_SECOND: usize = 50;
+
+    /// Default `feishu.app_sends_per_minute`: Feishu's other per-app window, 1,000 messages
+    /// per minute. A send that would wait past the handler's deadline fails at once as rate
+    /// limited, so the handler can answer `retry`.
+    pub const APP_SENDS_PER_MINUTE: usize = 1_000;
+
+    /// Largest `feishu.app_sends_per_second`: a quota Feishu raised for an app, or a test
+    /// against the emulator, stays far below this.
+    pub const MAX_APP_SENDS_PER_SECOND: usize = 1_000_000;
+
+    /// Largest `feishu.app_sends_per_minute` (see [`MAX_APP_SENDS_PER_SECOND`]).
+    pub const MAX_APP_SENDS_PER_MINUTE: usize = 60_000_000;
+
+    /// CardKit's limit per card: 10 operations per second on one card (streamed content
+    /// updates included). The host paces every call below `/open-apis/cardkit/v1/cards/{id}`
+    /// and the streamed updates of `card-stream-update` under it; the emulator enforces it.
+    pub const CARD_UPDATE_LIMIT: usize = 10;
+
+    /// The window of [`CARD_UPDATE_LIMIT`].
+    pub const CARD_UPDATE_WINDOW: Duration = Duration::from_secs(1);
+
+    /// Largest file a guest may upload with `feishu-upload`: Feishu's limit for files
+    /// (`im/v1/files`, 30 MB; images are limited to 10 MB by Feishu itself).
+    pub const MAX_UPLOAD_BYTES: usize = 30 * 1024 * 1024;
+
+    /// Longest upload (token fetch included): 30 MiB at a slow uplink. A call never outlives
+    /// the handler's `timeout_ms` either: the shorter of the two applies.
+    pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(60);
+
+    /// Card streams (`card-stream-set`) one handler run may open: far above any bot's need,
+    /// a bound on the senders one run can leave behind.
+    pub const MAX_CARD_STREAMS_PER_RUN: usize = 16;
+
+    // ---- end (sdk) ----
 
     /// Length of the derived `uuid` idempotency key: 32 hex characters (128 bits of SHA-256),
     /// below Feishu's 50-character limit.
@@ -509,4 +548,38 @@ pub mod http {
     /// An idle pooled connection of a handler's client is closed after this long: long enough
     /// for a burst of events to reuse it, short enough not to hold sockets for idle handlers.
     pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+}
+
+/// Key-value state of handlers ([`crate::kv`]): the quotas a handler's writes are checked
+/// against (an over-quota write is an error the guest gets, never a trap), and the bounds that
+/// keep one run's write set and one commit short.
+pub mod kv {
+    /// Longest key (bytes). Keys are names (`chat:oc_…:history`), not data; 512 bytes holds any
+    /// composite of Feishu ids with room to spare.
+    pub const MAX_KEY_BYTES: usize = 512;
+
+    /// Largest value (256 KiB): enough for a chat's recent conversation as JSON, small enough
+    /// that a commit carrying a run's writes stays far below a Redis request's and a redb
+    /// page-cache's comfort.
+    pub const MAX_VALUE_BYTES: usize = 256 * 1024;
+
+    /// Most keys in one namespace (100,000): a counter or a conversation per chat for a large
+    /// tenant. Beyond it a write that adds a key is refused (deletes and updates still work).
+    pub const MAX_KEYS_PER_NAMESPACE: u64 = 100_000;
+
+    /// Most bytes (keys + values) in one namespace (64 MiB): bounds what one app's handlers keep
+    /// in the queue's file or Redis next to the queue itself.
+    pub const MAX_BYTES_PER_NAMESPACE: u64 = 64 * 1024 * 1024;
+
+    /// Most distinct keys one run may write (1,000): the run's writes travel in the commit that
+    /// settles its event, which must stay short (one write transaction, one Lua script).
+    pub const MAX_WRITES_PER_RUN: usize = 1_000;
+
+    /// Most keys one `kv-list` call returns (also its default when the guest asks for 0): a
+    /// page; the guest continues after the last key it got.
+    pub const MAX_LIST_KEYS: u32 = 1_000;
+
+    /// Expired entries removed per commit (oldest first), so one commit stays short; reads never
+    /// see an expired entry, so this only bounds how fast their space is given back.
+    pub const EXPIRE_PRUNE_PER_COMMIT: usize = 256;
 }

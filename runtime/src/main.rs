@@ -52,6 +52,8 @@ enum Command {
     Guest(aviary::cli::guest::GuestArgs),
     /// Dead letters of the manifest's queue: list, show, replay, purge.
     Dlq(aviary::cli::dlq::DlqArgs),
+    /// Handlers' key-value state in the manifest's queue backend: list, get, set, delete.
+    Kv(aviary::cli::kv::KvArgs),
     /// Play Feishu on 127.0.0.1 (endpoint API, WebSocket gateway, OpenAPI stubs, control API).
     #[cfg(feature = "emulator")]
     Emulator(aviary_emulator::cli::EmulatorArgs),
@@ -72,6 +74,7 @@ fn main() -> ExitCode {
         Command::Build(args) => aviary::cli::build::run(args),
         Command::Guest(args) => aviary::cli::guest::run(args),
         Command::Dlq(args) => aviary::cli::dlq::run(args),
+        Command::Kv(args) => aviary::cli::kv::run(args),
         #[cfg(feature = "emulator")]
         Command::Emulator(args) => aviary::cli::emulator::run(args),
     }

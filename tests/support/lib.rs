@@ -327,6 +327,7 @@ pub mod http_server;
 pub mod lang_guests;
 pub mod peers;
 pub mod recorder;
+pub mod recorder_kv;
 
 pub use dir::Dir;
 

@@ -54,6 +54,7 @@ impl Invoke for Gated {
                 peak_memory_bytes: 0,
                 wall: Duration::ZERO,
                 logs: Vec::new(),
+                kv: None,
             }
         })
     }

@@ -47,19 +47,41 @@ function statSafe(p) {
   }
 }
 
+// The key-value imports (kv.js): [the name in __aviaryHost (QuickJS's global), the WIT import].
+const KV_IMPORTS = [
+  ['kvGet', 'kv-get'],
+  ['kvSet', 'kv-set'],
+  ['kvDelete', 'kv-delete'],
+  ['kvIncrement', 'kv-increment'],
+  ['kvList', 'kv-list'],
+];
+
 function entrySource(engine, userPath) {
   const user = JSON.stringify(userPath);
   const hostSetup =
     engine === 'starlingmonkey'
       ? // StarlingMonkey: world-level imports are ES modules named after the import.
         `import log from 'log';\nimport configGet from 'config-get';\n` +
-        `globalThis.__aviaryHost = { log, configGet };\n` +
+        KV_IMPORTS.map(([fn, wit]) => `import ${fn} from '${wit}';\n`).join('') +
+        `globalThis.__aviaryHost = { log, configGet, ${KV_IMPORTS.map(([fn]) => fn).join(', ')} };\n` +
+        // The OpenAPI imports (sdk).
+        `import feishuRequest from 'feishu-request';\nimport feishuUpload from 'feishu-upload';\n` +
+        `import cardStreamSet from 'card-stream-set';\nimport cardStreamFlush from 'card-stream-flush';\n` +
+        `Object.assign(globalThis.__aviaryHost, { feishuRequest, feishuUpload, cardStreamSet, cardStreamFlush });\n` +
         // Outbound HTTP (http.js).
         `import httpSend from 'http-send';\nglobalThis.__aviaryHttpSend = httpSend;\n`
       : // QuickJS (componentize-qjs): world-level imports are globals, and there is no console.
         `globalThis.__aviaryHost = {\n` +
         `  log: (level, message) => globalThis.log(level, message),\n` +
-        `  configGet: (key) => globalThis.configGet(key),\n};\n` +
+        `  configGet: (key) => globalThis.configGet(key),\n` +
+        KV_IMPORTS.map(([fn]) => `  ${fn}: (...a) => globalThis.${fn}(...a),\n`).join('') +
+        `};\n` +
+        // The OpenAPI imports (sdk).
+        `Object.assign(globalThis.__aviaryHost, {\n` +
+        `  feishuRequest: (m, p, b) => globalThis.feishuRequest(m, p, b),\n` +
+        `  feishuUpload: (p, f, ff, fn, b) => globalThis.feishuUpload(p, f, ff, fn, b),\n` +
+        `  cardStreamSet: (c, e, t) => globalThis.cardStreamSet(c, e, t),\n` +
+        `  cardStreamFlush: (c) => globalThis.cardStreamFlush(c),\n});\n` +
         // Outbound HTTP (http.js).
         `globalThis.__aviaryHttpSend = (m, u, h, b) => globalThis.httpSend(m, u, h, b);\n` +
         `if (typeof globalThis.console === 'undefined') {\n` +
@@ -82,7 +104,19 @@ function entrySource(engine, userPath) {
 export async function bundle(userPath, engine) {
   const { rolldown } = await import('rolldown');
   const problems = [];
-  const external = engine === 'starlingmonkey' ? new Set(['log', 'config-get', 'http-send']) : new Set();
+  const external =
+    engine === 'starlingmonkey'
+      ? new Set([
+          'log',
+          'config-get',
+          'feishu-request',
+          'feishu-upload',
+          'card-stream-set',
+          'card-stream-flush',
+          'http-send',
+          ...KV_IMPORTS.map(([, wit]) => wit),
+        ])
+      : new Set();
   const build = await rolldown({
     input: ENTRY_ID,
     platform: 'neutral',

@@ -10,10 +10,13 @@
 //! * [`events`]: lenient serde models of common Feishu events.
 //! * [`Outcome`]: `done`, `respond`, `retry`, `reject`, and card-callback helpers ([`card`]).
 //! * [`trace!`], [`debug!`], [`info!`], [`warn!`], [`error!`] and [`config::get`].
+//! * [`stream`]: a card message whose text grows as the handler produces it, paced by the host.
 //! * [`feishu`]: call the Feishu OpenAPI as the app (`reply_text`, `send_text`, `request`),
 //!   with the token and idempotency keys added by the host; granted in the manifest.
 //! * [`http`]: outbound HTTP to the hosts the manifest allows (`allowed_outbound_hosts`):
 //!   `http::get(url)`, `http::Request::post(url).json(&v)?.send()?`.
+//! * [`kv`]: key-value state whose writes commit with the event's outcome (exactly once);
+//!   granted in the manifest.
 //!
 //! ```no_run
 //! use aviary_guest::prelude::*;
@@ -52,10 +55,13 @@ pub mod events;
 pub mod feishu;
 mod host;
 pub mod http;
+pub mod kv;
+mod kv_host;
 mod log;
 mod outcome;
+pub mod stream;
 
-pub use card::{CardResponse, CardUpdate, Toast, ToastKind};
+pub use card::{CardResponse, CardUpdate, PreviewInline, Toast, ToastKind, UrlPreviewResponse};
 pub use event::{Envelope, Error, Event, EventKind, Header, LegacyEnvelope};
 pub use events::{EventBody, TypedEvent};
 #[doc(hidden)]
@@ -79,11 +85,12 @@ pub trait Handler {
 
 /// Everything a handler usually needs: `use aviary_guest::prelude::*;`.
 pub mod prelude {
-    pub use crate::card::{CardResponse, CardUpdate, Toast, ToastKind};
+    pub use crate::card::{CardResponse, CardUpdate, Toast, ToastKind, UrlPreviewResponse};
     pub use crate::config;
     pub use crate::events::{self, EventBody, TypedEvent};
     pub use crate::feishu;
     pub use crate::http;
+    pub use crate::kv;
     pub use crate::{debug, error, info, trace, warn};
     pub use crate::{Envelope, Event, EventKind, Handler, Level, Outcome};
 }

@@ -25,13 +25,14 @@ pub mod loading;
 pub mod startup;
 pub mod wasm;
 
-use loading::{entries, HandlerLoader, LoadFailure};
+use loading::{entries, HandlerLoader, KvBinding, LoadFailure};
 use startup::{load_in_background, Loading};
 
 use crate::connection::{self, ConnectionStats};
 use crate::dispatch::dedupe::Deduplicating;
 use crate::dispatch::router::Router;
 use crate::dispatch::{stats, DispatchStats, Dispatcher, EventSink, LogSink};
+use crate::kv::KvStats;
 use crate::manifest::Manifest;
 use crate::process;
 use crate::queue::engine::QueueConfig;
@@ -81,6 +82,7 @@ pub fn run(args: RunArgs) -> ExitCode {
             queue,
             dispatch_stats,
             loading,
+            kv_stats,
             #[cfg(unix)]
                 dlq_server: _dlq_server,
         } = match start_sink(&manifest, &make_loader).await {
@@ -124,6 +126,9 @@ pub fn run(args: RunArgs) -> ExitCode {
         if let Some(d) = &dispatch_stats {
             stats::log_summary(d, when);
         }
+        for line in kv_stats.summary() {
+            tracing::info!("kv calls: {line}");
+        }
         let failures = load_failures
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -155,6 +160,8 @@ pub struct RunningSink {
     pub dispatch_stats: Option<Arc<DispatchStats>>,
     /// The handlers' loads, running in the background (none without handlers).
     pub loading: Option<Loading>,
+    /// The handlers' `kv-*` calls, per handler, operation and outcome.
+    pub kv_stats: Arc<KvStats>,
     /// Disk queue: `aviary dlq` served on the socket next to the queue file while this runs.
     #[cfg(unix)]
     pub dlq_server: Option<queue::control::ControlServer>,
@@ -170,12 +177,24 @@ pub async fn start_sink(
     make_loader: &dyn Fn() -> Result<Box<dyn HandlerLoader>, String>,
 ) -> Result<RunningSink, Vec<String>> {
     if manifest.handlers.is_empty() || manifest.queue.ack == AckMode::AfterHandle {
-        return sink_for(manifest, make_loader).map(|(sink, dispatch_stats, loading)| {
+        // Without the queue, key-value state still lives in the queue's backend (its file or
+        // its Redis), opened only when a handler is granted `kv`.
+        let kv = if manifest.handlers.iter().any(|h| h.kv.is_some()) {
+            KvBinding::to(
+                queue::open_kv(&manifest.queue, &manifest.feishu.app_id)
+                    .await
+                    .map_err(|e| vec![e.to_string()])?,
+            )
+        } else {
+            KvBinding::default()
+        };
+        return sink_for(manifest, make_loader, &kv).map(|(sink, dispatch_stats, loading)| {
             RunningSink {
                 sink,
                 queue: None,
                 dispatch_stats,
                 loading,
+                kv_stats: kv.stats.clone(),
                 #[cfg(unix)]
                 dlq_server: None,
             }
@@ -184,8 +203,12 @@ pub async fn start_sink(
     let store = queue::open_store(&manifest.queue, &manifest.feishu.app_id)
         .await
         .map_err(|e| vec![e.to_string()])?;
+    let kv = KvBinding {
+        store: store.kv(),
+        stats: Arc::default(),
+    };
     let loader = make_loader().map_err(|e| vec![e])?;
-    let (loaded, loading) = load_in_background(manifest, loader);
+    let (loaded, loading) = load_in_background(manifest, loader, &kv);
     let entries = entries(manifest, loaded);
     let router = Router::new(
         entries.iter().map(|h| h.route.events.clone()).collect(),
@@ -248,6 +271,7 @@ pub async fn start_sink(
         queue: Some(queue),
         dispatch_stats,
         loading: Some(loading),
+        kv_stats: kv.stats,
         #[cfg(unix)]
         dlq_server,
     })
@@ -291,19 +315,21 @@ pub type RunSink = (
 );
 
 /// The sink `aviary run` hands events to, wrapped in the dedupe layer: a [`Dispatcher`] over the
-/// manifest's handlers (loading in the background through the loader `make_loader` returns;
-/// an event waits for its handlers' components), with its counters; or [`LogSink`] when the
-/// manifest has none (then `make_loader` is not called, and there are no counters).
+/// manifest's handlers (loading in the background through the loader `make_loader` returns,
+/// with the key-value state `kv`; an event waits for its handlers' components), with its
+/// counters; or [`LogSink`] when the manifest has none (then `make_loader` is not called, and
+/// there are no counters).
 pub fn sink_for(
     manifest: &Manifest,
     make_loader: &dyn Fn() -> Result<Box<dyn HandlerLoader>, String>,
+    kv: &KvBinding,
 ) -> Result<RunSink, Vec<String>> {
     if manifest.handlers.is_empty() {
         tracing::info!("no [[handler]] in the manifest; events are logged and acked");
         return Ok((Arc::new(Deduplicating::new(LogSink)), None, None));
     }
     let loader = make_loader().map_err(|e| vec![e])?;
-    let (loaded, loading) = load_in_background(manifest, loader);
+    let (loaded, loading) = load_in_background(manifest, loader, kv);
     let dispatcher = Dispatcher::new(manifest.dispatch.clone(), entries(manifest, loaded));
     tracing::info!(
         handlers = ?dispatcher.handler_names(),

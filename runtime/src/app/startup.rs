@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use tokio::sync::watch;
 
-use super::loading::{HandlerLoader, LoadFailure};
+use super::loading::{HandlerLoader, KvBinding, LoadFailure};
 use crate::handler::{Failure, GuestEvent, Invocation, Invoke, InvokeFuture, ReadyFuture};
 use crate::manifest::{HandlerSettings, Manifest};
 
@@ -94,6 +94,7 @@ fn not_loaded(why: &str) -> Invocation {
         peak_memory_bytes: 0,
         wall: std::time::Duration::ZERO,
         logs: Vec::new(),
+        kv: None,
     }
 }
 
@@ -126,11 +127,13 @@ impl Loading {
     }
 }
 
-/// Starts loading every handler of `manifest` with `loader` in the background; returns the
-/// handlers (manifest order) at once. Must be called inside a Tokio runtime.
+/// Starts loading every handler of `manifest` with `loader` (and `kv`, the app's key-value
+/// state) in the background; returns the handlers (manifest order) at once. Must be called
+/// inside a Tokio runtime.
 pub fn load_in_background(
     manifest: &Manifest,
     loader: Box<dyn HandlerLoader>,
+    kv: &KvBinding,
 ) -> (Vec<Arc<dyn Invoke>>, Loading) {
     let started = Instant::now();
     let loader: Arc<dyn HandlerLoader> = Arc::from(loader);
@@ -159,8 +162,9 @@ pub fn load_in_background(
         let failures = failures.clone();
         let progress_tx = progress_tx.clone();
         let path = path.clone();
+        let kv = kv.clone();
         tokio::task::spawn_blocking(move || {
-            let outcome = loader.load(&settings);
+            let outcome = loader.load_with(&settings, &kv);
             // Reading a compiled component allocates its size once (tens of MB for large
             // guests); give that back now rather than keep it resident.
             crate::process::release_free_memory();

@@ -65,7 +65,8 @@ pub fn check(path: &Path, make_loader: MakeLoader<'_>) -> CheckReport {
             Ok(l) => l,
             Err(e) => return fail(1, vec![e]),
         };
-        if let Err(failures) = load_handlers(&manifest, loader.as_ref()) {
+        let kv = crate::app::loading::KvBinding::default();
+        if let Err(failures) = load_handlers(&manifest, loader.as_ref(), &kv) {
             return fail(1, failures.into_iter().map(|f| f.message).collect());
         }
     }
@@ -104,6 +105,10 @@ fn summary(m: &Manifest) -> Vec<String> {
             crate::openapi::grant_summary(h.openapi.as_ref())
         ));
         lines.push(format!("    http: {}", h.http.summary()));
+        lines.push(format!(
+            "    kv: {}",
+            crate::kv::grant_summary(h.kv.as_ref())
+        ));
     }
     lines
 }

@@ -3,6 +3,11 @@
 //! and peak memory against their limits, wall time, and the guest's logs (like Shopify's function-runner). The event file is
 //! an envelope as Feishu sends it (encrypted ones are decrypted with `feishu.encrypt_key`); the
 //! attempt is 1.
+//! and prints what its `openapi` and `kv` keys grant, the outcome, fuel and peak memory against
+//! their limits, wall time, the key-value writes the run would commit, and the guest's logs
+//! (like Shopify's function-runner). The event file is an envelope as Feishu sends it
+//! (encrypted ones are decrypted with `feishu.encrypt_key`); the attempt is 1. Key-value calls
+//! run against an empty in-memory store, so nothing of the app's state is read or changed.
 //!
 //! Exit codes: 0 when the handler returned `done` or `respond`; 1 for `retry`, `reject` or a
 //! failure; 2 when it could not be run (manifest, unknown handler, unreadable event, load error).
@@ -15,6 +20,7 @@ use super::MakeLoader;
 use crate::app::wasm;
 use crate::dispatch::InboundEvent;
 use crate::handler::{GuestEvent, Invocation, LogStream, Outcome};
+use crate::kv::Write;
 use crate::manifest::{HandlerSettings, Manifest};
 use crate::process;
 use crate::protocol::envelope::parse_envelope;
@@ -109,7 +115,10 @@ pub async fn invoke(args: &InvokeArgs, make_loader: MakeLoader<'_>) -> Result<Ra
     };
     let event = GuestEvent::from_inbound(&inbound, 1);
     let loader = make_loader().map_err(|e| vec![e])?;
-    let invoke = loader.load(&handler).map_err(|why| {
+    let kv = crate::app::loading::KvBinding::to(std::sync::Arc::new(
+        crate::queue::kv::memory::MemoryKv::new(Default::default()),
+    ));
+    let invoke = loader.load_with(&handler, &kv).map_err(|why| {
         vec![format!(
             "{}:{}:{}: handler.component: handler `{}`: {why}",
             manifest.path.display(),
@@ -145,6 +154,7 @@ pub fn render(ran: &Ran) -> String {
         crate::openapi::grant_summary(h.openapi.as_ref())
     );
     let _ = writeln!(out, "http     {}", h.http.summary());
+    let _ = writeln!(out, "kv       {}", crate::kv::grant_summary(h.kv.as_ref()));
     let _ = writeln!(
         out,
         "event    {} {} ({:?}, attempt {})",
@@ -177,6 +187,22 @@ pub fn render(ran: &Ran) -> String {
         inv.wall.as_secs_f64() * 1000.0,
         h.limits.timeout().as_millis()
     );
+    if let Some(kv) = &inv.kv {
+        let _ = writeln!(
+            out,
+            "writes   {} (committed with a done or respond outcome; not applied by invoke)",
+            kv.writes.writes.len()
+        );
+        for w in &kv.writes.writes {
+            let what = match &w.write {
+                Write::Set { value, ttl_secs: 0 } => format!("set {value:?}"),
+                Write::Set { value, ttl_secs } => format!("set {value:?} (ttl {ttl_secs} s)"),
+                Write::Delete => "delete".to_string(),
+                Write::Add(d) => format!("add {d}"),
+            };
+            let _ = writeln!(out, "  {}/{}: {what}", w.namespace, w.key);
+        }
+    }
     let _ = writeln!(out, "logs     {}", inv.logs.len());
     for log in &inv.logs {
         let source = match log.stream {

@@ -1,5 +1,6 @@
 //! Subcommands that work on a manifest without connecting: `aviary check`, `aviary invoke`,
-//! `aviary build`, `aviary compile` and `aviary dlq`; also `aviary guest` and `aviary emulator`.
+//! `aviary build`, `aviary compile`, `aviary dlq` and `aviary kv`; also `aviary guest` and
+//! `aviary emulator`.
 //! Each takes the sandbox loader as a parameter in its library entry point, so it is testable
 //! with fake handlers; the binary passes [`crate::app::wasm::sandbox_loader`].
 
@@ -13,6 +14,7 @@ pub mod dlq;
 pub mod emulator;
 pub mod guest;
 pub mod invoke;
+pub mod kv;
 pub mod new;
 
 use crate::app::loading::HandlerLoader;

@@ -47,6 +47,7 @@ mod tests {
             peak_memory_bytes: 0,
             wall: Duration::ZERO,
             logs: Vec::new(),
+            kv: None,
         }
     }
 

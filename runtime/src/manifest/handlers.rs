@@ -12,6 +12,7 @@ use super::{Context, ManifestError};
 use crate::build::BuildSettings;
 use crate::dispatch::router::EventPattern;
 use crate::dispatch::{DispatchMode, DispatchSettings, HandlerRoute};
+use crate::kv::KvGrant;
 use crate::limits::dispatch as lim;
 use crate::openapi::{OpenApiGrant, OpenApiSettings};
 use crate::outbound::OutboundSettings;
@@ -52,6 +53,9 @@ pub struct HandlerSettings {
     /// `feishu-request` (see [`OpenApiGrant`]), and the app it calls as (`[feishu]`). `None`:
     /// every call is denied.
     pub openapi: Option<OpenApiSettings>,
+    /// `kv = true` (its own namespace) or `kv = "name"` (a shared one): what its `kv-*` calls
+    /// read and write. `None`: every call is denied.
+    pub kv: Option<KvGrant>,
     /// `[handler.build]`: how `aviary build` makes `component`; `None`: built elsewhere.
     pub build: Option<BuildSettings>,
     /// `allowed_outbound_hosts` and `[handler.http]`: where `http-send` may go and its limits.
@@ -114,12 +118,24 @@ impl Context<'_> {
         let base = self.path.parent().unwrap_or(Path::new("")).to_path_buf();
         let mut names: HashMap<String, usize> = HashMap::new();
         let mut default_at: Option<(String, usize)> = None;
+        let mut kv_written = Vec::new();
         let mut out = Vec::new();
         for raw in handlers {
+            let kv_span = raw.kv.as_ref().map(|v| v.span());
             let Some(h) = handler_settings(&mut p, raw, &base, &mut names, &mut default_at) else {
                 continue;
             };
+            if let (Some(grant), Some(span)) = (&h.kv, kv_span) {
+                kv_written.push(super::kv::Written {
+                    handler: h.name.clone(),
+                    grant: grant.clone(),
+                    span,
+                });
+            }
             out.push(h);
+        }
+        for (span, message) in super::kv::clashes(&kv_written) {
+            p.add(&span, "handler.kv", message);
         }
         match ManifestError::from_list(p.list) {
             None => Ok((dispatch, out)),
@@ -301,6 +317,13 @@ fn handler_settings(
         }
     }
 
+    let kv = match &raw.kv {
+        None => None,
+        Some(v) => super::kv::grant(v, &name).unwrap_or_else(|why| {
+            p.add(&v.span(), "handler.kv", format!("{who}: {why}"));
+            None
+        }),
+    };
     let build = raw.build.as_ref().and_then(|b| {
         p.cx.build_settings(b, base, &who)
             .map_err(|e| p.list.push(e))
@@ -316,6 +339,7 @@ fn handler_settings(
         retry,
         config,
         openapi,
+        kv,
         build,
         http,
     })

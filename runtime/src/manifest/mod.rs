@@ -12,6 +12,7 @@ mod build;
 mod error;
 mod handlers;
 mod interpolate;
+mod kv;
 mod outbound;
 mod queue;
 mod raw;
@@ -26,6 +27,7 @@ pub use handlers::{HandlerSettings, Location};
 
 use crate::connection::{ConnectionOptions, ConnectionSettings, SettingError};
 use crate::dispatch::DispatchSettings;
+use crate::openapi::pacing::AppSendLimits;
 use crate::protocol::endpoint::resolve_domain;
 use crate::queue::QueueSettings;
 use interpolate::{interpolate, InterpolateError};
@@ -61,6 +63,9 @@ pub struct FeishuSettings {
     pub domain: String,
     /// Key to decrypt `{"encrypt":…}` payloads, if configured.
     pub encrypt_key: Option<Secret>,
+    /// Feishu's per-app send limits the host paces under (`app_sends_per_second`,
+    /// `app_sends_per_minute`; default Feishu's 50 and 1,000).
+    pub send_limits: AppSendLimits,
 }
 
 impl Manifest {
@@ -135,6 +140,7 @@ impl Manifest {
                                 app_id: feishu.app_id.clone(),
                                 app_secret: feishu.app_secret.clone(),
                                 domain: feishu.domain.clone(),
+                                send_limits: feishu.send_limits,
                             };
                         }
                     }
@@ -315,11 +321,25 @@ impl Context<'_> {
             None => None,
             Some(k) => Some(Secret::new(self.non_empty(k, "feishu.encrypt_key")?)),
         };
+        let mut send_limits = AppSendLimits::default();
+        if let Some(v) = &raw.app_sends_per_second {
+            send_limits.per_second =
+                AppSendLimits::check_per_second(*v.get_ref()).or_else(|why| {
+                    self.invalid(&v.span(), "feishu.app_sends_per_second", why.to_string())
+                })?;
+        }
+        if let Some(v) = &raw.app_sends_per_minute {
+            send_limits.per_minute =
+                AppSendLimits::check_per_minute(*v.get_ref()).or_else(|why| {
+                    self.invalid(&v.span(), "feishu.app_sends_per_minute", why.to_string())
+                })?;
+        }
         Ok(FeishuSettings {
             app_id,
             app_secret,
             domain,
             encrypt_key,
+            send_limits,
         })
     }
 

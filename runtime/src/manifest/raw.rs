@@ -8,7 +8,15 @@ use toml::Spanned;
 /// Keys allowed at the top level.
 pub(super) const TOP_KEYS: &[&str] = &["feishu", "connection", "dispatch", "queue", "handler"];
 /// Keys allowed in `[feishu]`.
-pub(super) const FEISHU_KEYS: &[&str] = &["app_id", "app_secret", "domain", "encrypt_key"];
+pub(super) const FEISHU_KEYS: &[&str] = &[
+    "app_id",
+    "app_secret",
+    "domain",
+    "encrypt_key",
+    // Per-app send limits (sdk).
+    "app_sends_per_second",
+    "app_sends_per_minute",
+];
 /// Keys allowed in `[connection]`.
 pub(super) const CONNECTION_KEYS: &[&str] = &[
     "auto_reconnect",
@@ -57,6 +65,7 @@ pub(super) const HANDLER_KEYS: &[&str] = &[
     "backoff_max_ms",
     "openapi",
     "config",
+    "kv",
     "build",
     // Outbound HTTP (`crate::outbound`).
     "allowed_outbound_hosts",
@@ -113,6 +122,9 @@ pub(super) struct RawFeishu {
     pub app_secret: Spanned<String>,
     pub domain: Option<Spanned<String>>,
     pub encrypt_key: Option<Spanned<String>>,
+    // Per-app send limits (sdk).
+    pub app_sends_per_second: Option<Spanned<u64>>,
+    pub app_sends_per_minute: Option<Spanned<u64>>,
 }
 
 /// `[connection]`.
@@ -174,6 +186,8 @@ pub(super) struct RawHandler {
     pub backoff_max_ms: Option<Spanned<u64>>,
     pub openapi: Option<Spanned<Vec<Spanned<String>>>>,
     pub config: Option<std::collections::BTreeMap<String, Spanned<String>>>,
+    /// `true`, `false` or a namespace name (checked in `kv.rs`).
+    pub kv: Option<Spanned<toml::Value>>,
     pub build: Option<Spanned<RawBuild>>,
     // Outbound HTTP (`crate::outbound`).
     pub allowed_outbound_hosts: Option<Spanned<Vec<Spanned<String>>>>,

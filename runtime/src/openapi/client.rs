@@ -12,8 +12,9 @@ use tokio::time::Instant;
 use super::call::CheckedCall;
 use super::error::{OpenApiError, ReadError};
 use super::grant::Method;
-use super::pacing::{receiver_of, RateLimited, SendPacer};
+use super::pacing::{paced, Paced, Pacer, RateLimited};
 use super::token::{TokenCache, TOKEN_INVALID_CODES};
+use super::upload::Upload;
 use super::OpenApiApp;
 use crate::limits::openapi::{
     MAX_RATE_LIMIT_RETRIES, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, RATE_LIMITED_CODE,
@@ -30,7 +31,16 @@ pub struct FeishuClient {
     app: OpenApiApp,
     http: reqwest::Client,
     token: TokenCache,
-    pacer: SendPacer,
+    pacer: Pacer,
+}
+
+/// What a request carries.
+#[derive(Clone, Copy)]
+enum Payload<'a> {
+    /// JSON text, or nothing when empty.
+    Json(&'a str),
+    /// A multipart form.
+    Upload(&'a Upload),
 }
 
 /// Why one attempt did not return a body.
@@ -49,10 +59,10 @@ impl FeishuClient {
             .build()
             .map_err(OpenApiError::Client)?;
         Ok(FeishuClient {
+            pacer: Pacer::new(app.send_limits),
             app,
             http,
             token: TokenCache::default(),
-            pacer: SendPacer::default(),
         })
     }
 
@@ -77,6 +87,30 @@ impl FeishuClient {
         body: &str,
         timeout: Duration,
     ) -> Result<String, OpenApiError> {
+        self.send(call, Payload::Json(body), timeout).await
+    }
+
+    /// Sends the checked `call` as a multipart form ([`Upload`]), like [`FeishuClient::request`]
+    /// otherwise (token, timeout, answers and errors; uploads are not paced).
+    pub async fn upload(
+        &self,
+        call: &CheckedCall,
+        upload: &Upload,
+        timeout: Duration,
+    ) -> Result<String, OpenApiError> {
+        self.send(call, Payload::Upload(upload), timeout).await
+    }
+
+    async fn send(
+        &self,
+        call: &CheckedCall,
+        payload: Payload<'_>,
+        timeout: Duration,
+    ) -> Result<String, OpenApiError> {
+        let body = match payload {
+            Payload::Json(body) => body,
+            Payload::Upload(_) => "",
+        };
         let what = call.to_string();
         if call.url().domain() != self.app.domain {
             return Err(OpenApiError::WrongDomain {
@@ -99,14 +133,20 @@ impl FeishuClient {
         };
         let url = call.url().url();
         let deadline = Instant::now() + timeout;
-        let paced = (method == reqwest::Method::POST)
-            .then(|| receiver_of(call.url().path(), call.url().query(), body))
-            .flatten();
+        let paced = match payload {
+            Payload::Json(body) => paced(
+                call.method().as_str(),
+                call.url().path(),
+                call.url().query(),
+                body,
+            ),
+            Payload::Upload(_) => None,
+        };
         let attempts = async {
             let mut retries = 0;
             loop {
                 match self
-                    .with_token(&method, url, body, &what, paced.as_deref(), deadline)
+                    .with_token(&method, url, payload, &what, paced.as_ref(), deadline)
                     .await
                 {
                     Ok(text) => return Ok(text),
@@ -138,9 +178,9 @@ impl FeishuClient {
         &self,
         method: &reqwest::Method,
         url: &url::Url,
-        body: &str,
+        payload: Payload<'_>,
         what: &str,
-        paced: Option<&str>,
+        paced: Option<&Paced>,
         deadline: Instant,
     ) -> Result<String, Failure> {
         let mut refreshed = false;
@@ -150,28 +190,32 @@ impl FeishuClient {
                 .get(&self.http, &self.app)
                 .await
                 .map_err(|e| Failure::Other(e.into()))?;
-            if let Some(receiver) = &paced {
-                self.pacer
-                    .acquire(receiver, deadline)
-                    .await
-                    .map_err(|RateLimited(wait)| {
+            if let Some(paced) = paced {
+                self.pacer.acquire(paced, deadline).await.map_err(
+                    |RateLimited { wait, limit }| {
                         Failure::Other(OpenApiError::Paced {
                             what: what.to_string(),
                             wait,
+                            limit,
                         })
-                    })?;
+                    },
+                )?;
             }
             let mut request = self
                 .http
                 .request(method.clone(), url.clone())
                 .bearer_auth(&token);
-            if !body.is_empty() {
-                request = request
-                    .header(
-                        reqwest::header::CONTENT_TYPE,
-                        "application/json; charset=utf-8",
-                    )
-                    .body(body.to_string());
+            match payload {
+                Payload::Json("") => {}
+                Payload::Json(body) => {
+                    request = request
+                        .header(
+                            reqwest::header::CONTENT_TYPE,
+                            "application/json; charset=utf-8",
+                        )
+                        .body(body.to_string());
+                }
+                Payload::Upload(upload) => request = request.multipart(upload.form()),
             }
             let response = request.send().await.map_err(|e| {
                 Failure::Other(OpenApiError::Send {

@@ -31,6 +31,7 @@ use futures_util::FutureExt;
 use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 use tokio_util::sync::CancellationToken;
 
+use super::kv::KvCommit;
 use super::retry::RetryPolicy;
 use super::stats::QueueStats;
 use super::store::{
@@ -40,6 +41,7 @@ use super::store::{
 use crate::dispatch::DispatchMode;
 use crate::dispatch::{guest_log, run_log, InboundEvent};
 use crate::handler::{Failure, GuestEvent, Invocation, Invoke, Outcome};
+use crate::kv::WriteSet;
 use crate::limits::queue as lim;
 use crate::protocol::envelope::parse_envelope;
 
@@ -80,7 +82,8 @@ pub struct QueueGauge {
 
 enum Op {
     Admit(NewJob, oneshot::Sender<Result<Admission, StoreError>>),
-    Settle(Settle),
+    /// A job's settlement and the key-value writes of its successful runs (committed together).
+    Settle(Settle, WriteSet),
 }
 
 enum ToScheduler {
@@ -345,9 +348,9 @@ async fn run_writer(
     config: QueueConfig,
     stats: Arc<QueueStats>,
 ) {
-    // Settlements whose commit failed; retried with the next batch (the jobs stay "running"
-    // until then, so nothing runs twice because of it).
-    let mut carry: Vec<Settle> = Vec::new();
+    // Settlements (with their key-value writes) whose commit failed; retried with the next
+    // batch (the jobs stay "running" until then, so nothing runs twice because of it).
+    let mut carry: Vec<(Settle, WriteSet)> = Vec::new();
     let mut open = true;
     loop {
         let mut batch_ops = Vec::new();
@@ -375,16 +378,25 @@ async fn run_writer(
         }
         let mut admit = Vec::new();
         let mut replies = Vec::new();
-        let mut settle = std::mem::take(&mut carry);
+        let mut settled_ops = std::mem::take(&mut carry);
         for op in batch_ops {
             match op {
                 Op::Admit(job, reply) => {
                     admit.push(job);
                     replies.push(reply);
                 }
-                Op::Settle(s) => settle.push(s),
+                Op::Settle(s, writes) => settled_ops.push((s, writes)),
             }
         }
+        let settle: Vec<Settle> = settled_ops.iter().map(|(s, _)| s.clone()).collect();
+        let kv: Vec<KvCommit> = settled_ops
+            .iter()
+            .filter(|(_, w)| !w.is_empty())
+            .map(|(s, w)| KvCommit {
+                job: s.id(),
+                writes: w.clone(),
+            })
+            .collect();
         let settled = settle.clone();
         let batch = Batch {
             admit,
@@ -393,6 +405,7 @@ async fn run_writer(
             dedupe_window: config.dedupe_window,
             dedupe_max_entries: config.dedupe_max_entries,
             capacity: config.capacity,
+            kv,
         };
         let result = guarded(store.commit(batch), "committing").await;
         match result {
@@ -430,7 +443,7 @@ async fn run_writer(
                 for reply in replies {
                     let _ = reply.send(Err(e.clone()));
                 }
-                carry = settled;
+                carry = settled_ops;
             }
         }
         if !open && carry.is_empty() {
@@ -794,8 +807,8 @@ impl Scheduler {
                         }
                     }
                 }
-                let settle = run_job(&cx, record).await;
-                let _ = cx.ops.send(Op::Settle(settle));
+                let (settle, writes) = run_job(&cx, record).await;
+                let _ = cx.ops.send(Op::Settle(settle, writes));
             });
         }
     }
@@ -814,8 +827,9 @@ async fn guarded<T>(
         .unwrap_or(Err(StoreError::Panicked { what }))
 }
 
-/// Runs the job's due handlers and works out what becomes of it.
-async fn run_job(cx: &RunContext, mut record: JobRecord) -> Settle {
+/// Runs the job's due handlers and works out what becomes of it, with the key-value writes of
+/// the runs that ended `done` or `respond` (in manifest order), to commit with it.
+async fn run_job(cx: &RunContext, mut record: JobRecord) -> (Settle, WriteSet) {
     let now = now_ms();
     let envelope = match parse_envelope(record.job.envelope.as_bytes(), None) {
         Ok(e) => e,
@@ -826,7 +840,7 @@ async fn run_job(cx: &RunContext, mut record: JobRecord) -> Settle {
                     s.last_error = Some(format!("the stored envelope cannot be parsed: {e}"));
                 }
             }
-            return Settle::of(record);
+            return (Settle::of(record), WriteSet::default());
         }
     };
     let inbound = InboundEvent {
@@ -869,6 +883,7 @@ async fn run_job(cx: &RunContext, mut record: JobRecord) -> Settle {
                     peak_memory_bytes: 0,
                     wall: Duration::ZERO,
                     logs: Vec::new(),
+                    kv: None,
                 });
             guest_log::emit(&name, &event.event_id, &inbound.trace_id, &invocation.logs);
             run_log::finished(
@@ -878,7 +893,7 @@ async fn run_job(cx: &RunContext, mut record: JobRecord) -> Settle {
                 attempt,
                 &invocation,
             );
-            (i, Some((invocation.result, h.retry)))
+            (i, Some((invocation.result, invocation.kv, h.retry)))
         }
     };
     let results = match cx.mode {
@@ -894,10 +909,11 @@ async fn run_job(cx: &RunContext, mut record: JobRecord) -> Settle {
         }
     };
     let done_at = now_ms();
+    let mut writes = WriteSet::default();
     for (i, result) in results {
         let s = &mut record.states[i];
         s.attempts += 1;
-        let Some((result, retry)) = result else {
+        let Some((result, kv, retry)) = result else {
             s.status = HandlerStatus::Dead;
             s.last_error = Some(format!(
                 "handler `{}` is not in the manifest any more",
@@ -909,6 +925,9 @@ async fn run_job(cx: &RunContext, mut record: JobRecord) -> Settle {
             Ok(Outcome::Done | Outcome::Respond(_)) => {
                 s.status = HandlerStatus::Done;
                 s.last_error = None;
+                if let Some(kv) = kv {
+                    writes.extend(kv.writes);
+                }
                 continue;
             }
             Ok(Outcome::Reject(why)) => {
@@ -937,5 +956,5 @@ async fn run_job(cx: &RunContext, mut record: JobRecord) -> Settle {
             }
         }
     }
-    Settle::of(record)
+    (Settle::of(record), writes)
 }

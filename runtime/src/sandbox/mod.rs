@@ -101,7 +101,7 @@ pub use cache::{default_cache_dir, Origin};
 pub use compiler::{run_worker, CompileIn, WorkerRequest, WORKER_INVALID_COMPONENT};
 pub use error::{LoadError, WorldError};
 pub use loaded::LoadedHandler;
-pub use spec::{HandlerLimits, HandlerSpec, LimitError, OpenApiAccess};
+pub use spec::{HandlerLimits, HandlerSpec, KvAccess, LimitError, OpenApiAccess};
 pub use version::WIT_VERSION;
 
 use crate::guest_abi::section::{self, GuestInfo};
@@ -282,6 +282,8 @@ impl Sandbox {
             config: spec.config,
             openapi: spec.openapi,
             http,
+            kv: spec.kv,
+            kv_calls: spec.kv_calls,
             from_cache,
         }))
     }

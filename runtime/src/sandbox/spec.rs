@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::kv::stats::HandlerCalls;
+use crate::kv::{KvQuotas, KvStore};
 use crate::openapi::{FeishuClient, OpenApiGrant};
 use crate::outbound::OutboundHttp;
 
@@ -31,6 +33,31 @@ pub struct HandlerSpec {
     /// The `http-send` import: the handler's allow-list, limits, client and counters
     /// (manifest key `allowed_outbound_hosts`). `None`: every call is denied (and counted).
     pub http: Option<Arc<OutboundHttp>>,
+    /// The `kv-*` imports: the namespace and the store. `None`: every call is denied.
+    pub kv: Option<KvAccess>,
+    /// Where this handler's `kv-*` calls are counted (by operation and outcome).
+    pub kv_calls: Arc<HandlerCalls>,
+}
+
+/// What a handler may do with the `kv-*` imports.
+#[derive(Clone)]
+pub struct KvAccess {
+    /// The namespace its calls use (manifest `kv`).
+    pub namespace: Arc<str>,
+    /// Committed state (the queue backend's).
+    pub store: Arc<dyn KvStore>,
+    /// The bounds its writes are checked against.
+    pub quotas: KvQuotas,
+}
+
+impl std::fmt::Debug for KvAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KvAccess")
+            .field("namespace", &self.namespace)
+            .field("store", &self.store.describe())
+            .field("quotas", &self.quotas)
+            .finish()
+    }
 }
 
 /// What a handler may do with the `feishu-request` import.
@@ -52,6 +79,8 @@ impl HandlerSpec {
             config: BTreeMap::new(),
             openapi: None,
             http: None,
+            kv: None,
+            kv_calls: Arc::default(),
         }
     }
 }

@@ -2,18 +2,21 @@
 //! call's log and deadline, the handler's config, and what `feishu-request` needs (the
 //! handler's OpenAPI access and the current call's identity).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::WasiCtx;
 
+use crate::kv::run::RunState;
+use crate::kv::stats::HandlerCalls;
+use crate::openapi::stream::CardStream;
 use crate::outbound::OutboundHttp;
 use crate::sandbox::host;
 use crate::sandbox::limiter::TotalMemoryLimiter;
 use crate::sandbox::logs::LogSink;
-use crate::sandbox::spec::OpenApiAccess;
+use crate::sandbox::spec::{KvAccess, OpenApiAccess};
 
 /// Who is calling, for `feishu-request`: the handler, the event, and how many OpenAPI calls
 /// this run has made so far (the index of the next one; reset at the start of every call).
@@ -39,8 +42,16 @@ pub(crate) struct HostState {
     pub(crate) openapi: Option<OpenApiAccess>,
     /// The handler's `http-send` grant, client and counters (an empty grant denies all).
     pub(crate) http: Arc<OutboundHttp>,
+    /// The handler's `kv-*` grant and store; `None`: denied.
+    pub(crate) kv: Option<KvAccess>,
+    /// Where its `kv-*` calls are counted.
+    pub(crate) kv_calls: Arc<HandlerCalls>,
+    /// The current call's key-value writes (reset at the start of every call).
+    pub(crate) kv_run: RunState,
     /// The current call.
     pub(crate) call: CallContext,
+    /// The card streams of the current call, by card id (their senders outlive it).
+    pub(crate) streams: HashMap<String, Arc<CardStream>>,
 }
 
 impl HostState {
@@ -49,6 +60,7 @@ impl HostState {
         config: Arc<BTreeMap<String, String>>,
         openapi: Option<OpenApiAccess>,
         http: Arc<OutboundHttp>,
+        kv: (Option<KvAccess>, Arc<HandlerCalls>),
         handler: Arc<str>,
     ) -> Self {
         let logs = LogSink::default();
@@ -61,10 +73,14 @@ impl HostState {
             deadline: Instant::now(),
             openapi,
             http,
+            kv: kv.0,
+            kv_calls: kv.1,
+            kv_run: RunState::default(),
             call: CallContext {
                 handler,
                 ..CallContext::default()
             },
+            streams: HashMap::new(),
         }
     }
 
@@ -83,7 +99,9 @@ impl HostState {
         let _ = self.logs.take();
         self.call.dedupe_id.clear();
         self.call.next_request = 0;
+        self.streams.clear();
         self.call.http_requests = 0;
+        self.kv_run.reset();
         self
     }
 }
