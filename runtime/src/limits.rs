@@ -491,6 +491,25 @@ pub mod openapi {
     pub const UUID_HEX_CHARS: usize = 32;
 }
 
+/// The operator surface of a running app: the admin server (`[admin]`) and what it reports.
+pub mod admin {
+    use std::time::Duration;
+
+    /// Default port of the admin server (`[admin] listen = "127.0.0.1:9464"`), a conventional
+    /// metrics port (OpenTelemetry's Prometheus exporter uses it too); on loopback, so nothing
+    /// is reachable from outside the machine unless the operator chooses an address.
+    pub const DEFAULT_PORT: u16 = 9464;
+
+    /// The dead letters are counted (a store read of every dead letter) at most this often for
+    /// `/status` and `/metrics`; a scrape every 15 s costs one read, a burst of scrapes none.
+    pub const DEAD_LETTER_RECOUNT: Duration = Duration::from_secs(5);
+
+    /// How long `aviary ctl` waits for the admin server's answer. A reconnect answers once the
+    /// new connection is up (an endpoint request and a handshake, each bounded by
+    /// `connection_timeout_ms`, 15 s by default), so the wait covers both with room.
+    pub const CTL_TIMEOUT: Duration = Duration::from_secs(40);
+}
+
 /// Outbound HTTP from handlers ([`crate::outbound`], manifest `allowed_outbound_hosts` and
 /// `[handler.http]`), each with its reason. The per-handler overrides are bounded by the `MAX_*`
 /// values here.

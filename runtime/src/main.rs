@@ -15,14 +15,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(name = "aviary", version, about)]
 struct Cli {
     /// How log lines are written to stderr: `text` (default) or `json` (one object per line).
-    #[arg(
-        long,
-        global = true,
-        value_enum,
-        env = "AVIARY_LOG_FORMAT",
-        default_value = "text"
-    )]
-    log_format: aviary::process::LogFormat,
+    /// Wins over the manifest's `[log] format`.
+    #[arg(long, global = true, value_enum, env = "AVIARY_LOG_FORMAT")]
+    log_format: Option<aviary::process::LogFormat>,
     #[command(subcommand)]
     command: Command,
 }
@@ -52,6 +47,8 @@ enum Command {
     Guest(aviary::cli::guest::GuestArgs),
     /// Dead letters of the manifest's queue: list, show, replay, purge.
     Dlq(aviary::cli::dlq::DlqArgs),
+    /// Ask a running `aviary run` (its admin server): status, reconnect, drain, resume.
+    Ctl(aviary::cli::ctl::CtlArgs),
     /// Handlers' key-value state in the manifest's queue backend: list, get, set, delete.
     Kv(aviary::cli::kv::KvArgs),
     /// Play Feishu on 127.0.0.1 (endpoint API, WebSocket gateway, OpenAPI stubs, control API).
@@ -61,7 +58,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    aviary::process::set_log_format(cli.log_format);
+    if let Some(format) = cli.log_format {
+        aviary::process::set_log_format(format);
+    }
     match cli.command {
         Command::Run(args) => aviary::app::run(args),
         Command::Check(args) => aviary::cli::check::run(args),
@@ -74,6 +73,7 @@ fn main() -> ExitCode {
         Command::Build(args) => aviary::cli::build::run(args),
         Command::Guest(args) => aviary::cli::guest::run(args),
         Command::Dlq(args) => aviary::cli::dlq::run(args),
+        Command::Ctl(args) => aviary::cli::ctl::run(args),
         Command::Kv(args) => aviary::cli::kv::run(args),
         #[cfg(feature = "emulator")]
         Command::Emulator(args) => aviary::cli::emulator::run(args),

@@ -15,6 +15,17 @@ pub enum LogFormat {
     Json,
 }
 
+impl LogFormat {
+    /// The format named `name` (`text` or `json`; the manifest's `[log] format`).
+    pub fn from_name(name: &str) -> Result<LogFormat, String> {
+        match name {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("`{other}` is neither \"text\" nor \"json\"")),
+        }
+    }
+}
+
 static LOG_FORMAT: OnceLock<LogFormat> = OnceLock::new();
 
 /// Chooses the format [`init_tracing`] uses (`aviary --log-format`); only the first call counts.

@@ -136,6 +136,26 @@ async fn an_empty_cache_connects_and_acks_at_once_and_each_handler_starts_when_c
         ]
         .concat(),
     );
+    // The admin server on a free port: /readyz says what is still compiling.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::fs::write(
+        &m,
+        format!(
+            "{}\n[admin]\nlisten = \"127.0.0.1:{port}\"\n",
+            std::fs::read_to_string(&m).unwrap()
+        ),
+    )
+    .unwrap();
+    let readyz = || async move {
+        let r = reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    };
     let started = Instant::now();
     let run = spawn_run(&m, &cache);
     emu.wait_for_connections(1, Duration::from_secs(30))
@@ -172,6 +192,12 @@ async fn an_empty_cache_connects_and_acks_at_once_and_each_handler_starts_when_c
          were ready:\n{out}"
     );
     assert!(callback_ack.acked, "{callback_ack:?}");
+    let (code, body) = readyz().await;
+    assert_eq!(code, 503, "not ready while compiling: {body}");
+    assert!(
+        body.contains("compiling: ") && body.contains("audit"),
+        "{body}"
+    );
     let ack = emu
         .acks()
         .into_iter()
@@ -214,6 +240,9 @@ async fn an_empty_cache_connects_and_acks_at_once_and_each_handler_starts_when_c
         "each component compiled once:\n{out}"
     );
     assert_eq!(cached_files(&cache).len(), 3, "and its artefact cached");
+    let (code, body) = readyz().await;
+    assert_eq!(code, 200, "ready once every component is: {body}");
+    assert!(body.contains("3 loaded"), "{body}");
     let (code, out) = stop(run);
     assert_eq!(code, Some(0), "{out}");
 }

@@ -594,6 +594,7 @@ async fn the_app_secret_and_tenant_token_never_travel_on_outbound_requests() {
                 app_id: app.app_id.clone(),
                 app_secret: app.app_secret.clone().into(),
                 domain: emu.domain(),
+                send_limits: Default::default(),
             })
             .unwrap(),
         ),

@@ -13,6 +13,7 @@ mod error;
 mod handlers;
 mod interpolate;
 mod kv;
+mod operations;
 mod outbound;
 mod queue;
 mod raw;
@@ -25,6 +26,7 @@ pub use crate::secret::Secret;
 pub use error::ManifestError;
 pub use handlers::{HandlerSettings, Location};
 
+use crate::admin::AdminSettings;
 use crate::connection::{ConnectionOptions, ConnectionSettings, SettingError};
 use crate::dispatch::DispatchSettings;
 use crate::openapi::pacing::AppSendLimits;
@@ -50,6 +52,10 @@ pub struct Manifest {
     pub queue: QueueSettings,
     /// `[[handler]]`, in manifest order (empty: events go to the built-in log sink).
     pub handlers: Vec<HandlerSettings>,
+    /// `[admin]`: the admin server.
+    pub admin: AdminSettings,
+    /// `[log] format`, when given (`--log-format` and `AVIARY_LOG_FORMAT` win over it).
+    pub log_format: Option<crate::process::LogFormat>,
 }
 
 /// `[feishu]`, validated.
@@ -131,8 +137,21 @@ impl Manifest {
         let connection = cx.connection(raw.connection);
         let queue = cx.queue(raw.queue);
         let rest = cx.dispatch_and_handlers(raw.dispatch, raw.handler);
-        match (feishu, connection, queue, rest) {
-            (Ok(feishu), Ok(connection), Ok(queue), Ok((dispatch, mut handlers))) => Ok(Manifest {
+        let operations = match (cx.admin(raw.admin), cx.log(raw.log)) {
+            (Ok(admin), Ok(log)) => Ok((admin, log)),
+            (admin, log) => Err([admin.err(), log.err()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()),
+        };
+        match (feishu, connection, queue, rest, operations) {
+            (
+                Ok(feishu),
+                Ok(connection),
+                Ok(queue),
+                Ok((dispatch, mut handlers)),
+                Ok((admin, log_format)),
+            ) => Ok(Manifest {
                 handlers: {
                     for h in &mut handlers {
                         if let Some(o) = &mut h.openapi {
@@ -150,9 +169,11 @@ impl Manifest {
                 connection,
                 dispatch,
                 queue,
+                admin,
+                log_format,
                 path: cx.path,
             }),
-            (feishu, connection, queue, rest) => {
+            (feishu, connection, queue, rest, operations) => {
                 let mut all = Vec::new();
                 all.extend(feishu.err());
                 all.extend(connection.err());
@@ -167,6 +188,9 @@ impl Manifest {
                         ManifestError::Several(list) => list,
                         one => vec![one],
                     });
+                }
+                if let Err(list) = operations {
+                    all.extend(list);
                 }
                 Err(ManifestError::from_list(all).expect("at least one error"))
             }

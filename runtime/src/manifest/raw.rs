@@ -6,7 +6,15 @@ use serde::Deserialize;
 use toml::Spanned;
 
 /// Keys allowed at the top level.
-pub(super) const TOP_KEYS: &[&str] = &["feishu", "connection", "dispatch", "queue", "handler"];
+pub(super) const TOP_KEYS: &[&str] = &[
+    "feishu",
+    "connection",
+    "dispatch",
+    "queue",
+    "handler",
+    "admin",
+    "log",
+];
 /// Keys allowed in `[feishu]`.
 pub(super) const FEISHU_KEYS: &[&str] = &[
     "app_id",
@@ -72,6 +80,10 @@ pub(super) const HANDLER_KEYS: &[&str] = &[
     "http",
 ];
 
+/// Keys allowed in `[admin]`.
+pub(super) const ADMIN_KEYS: &[&str] = &["listen", "token"];
+/// Keys allowed in `[log]`.
+pub(super) const LOG_KEYS: &[&str] = &["format"];
 /// Keys allowed in `[handler.http]` (outbound HTTP limits, `crate::outbound`).
 pub(super) const HANDLER_HTTP_KEYS: &[&str] = &[
     "max_request_bytes",
@@ -93,6 +105,8 @@ pub(super) fn allowed_keys(table: &str) -> &'static [&'static str] {
         "dispatch" => DISPATCH_KEYS,
         "queue" => QUEUE_KEYS,
         "handler" => HANDLER_KEYS,
+        "admin" => ADMIN_KEYS,
+        "log" => LOG_KEYS,
         "handler.build" => BUILD_KEYS,
         "handler.http" => HANDLER_HTTP_KEYS,
         _ => &[],
@@ -112,6 +126,10 @@ pub(super) struct RawManifest {
     pub queue: RawQueue,
     #[serde(default)]
     pub handler: Vec<RawHandler>,
+    #[serde(default)]
+    pub admin: RawAdmin,
+    #[serde(default)]
+    pub log: RawLog,
 }
 
 /// `[feishu]`.
@@ -213,4 +231,19 @@ pub(super) struct RawHandlerHttp {
     pub max_requests: Option<Spanned<u64>>,
     pub tls_ca: Option<Spanned<String>>,
     pub allow_private_addresses: Option<Spanned<bool>>,
+}
+
+/// `[admin]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAdmin {
+    pub listen: Option<Spanned<String>>,
+    pub token: Option<Spanned<String>>,
+}
+
+/// `[log]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLog {
+    pub format: Option<Spanned<String>>,
 }

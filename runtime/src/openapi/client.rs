@@ -13,6 +13,7 @@ use super::call::CheckedCall;
 use super::error::{OpenApiError, ReadError};
 use super::grant::Method;
 use super::pacing::{paced, Paced, Pacer, RateLimited};
+use super::stats::{CallOutcome, OpenApiStats};
 use super::token::{TokenCache, TOKEN_INVALID_CODES};
 use super::upload::Upload;
 use super::OpenApiApp;
@@ -32,6 +33,7 @@ pub struct FeishuClient {
     http: reqwest::Client,
     token: TokenCache,
     pacer: Pacer,
+    stats: OpenApiStats,
 }
 
 /// What a request carries.
@@ -63,12 +65,18 @@ impl FeishuClient {
             app,
             http,
             token: TokenCache::default(),
+            stats: OpenApiStats::default(),
         })
     }
 
     /// The app's id.
     pub fn app_id(&self) -> &str {
         &self.app.app_id
+    }
+
+    /// Its calls by outcome and the rate-limit waits.
+    pub fn stats(&self) -> &OpenApiStats {
+        &self.stats
     }
 
     /// The app's domain: what calls are checked against ([`super::call::check`]).
@@ -150,10 +158,14 @@ impl FeishuClient {
                     .await
                 {
                     Ok(text) => return Ok(text),
-                    Err(Failure::Other(e)) => return Err(e),
+                    Err(Failure::Other(e)) => {
+                        self.stats.call(CallOutcome::Error);
+                        return Err(e);
+                    }
                     Err(Failure::RateLimited(reset, answer)) => {
                         let fits = Instant::now() + reset <= deadline;
                         if !fits || retries >= MAX_RATE_LIMIT_RETRIES {
+                            self.stats.call(CallOutcome::RateLimited);
                             return Err(OpenApiError::RateLimited {
                                 what: what.clone(),
                                 reset,
@@ -162,6 +174,7 @@ impl FeishuClient {
                             });
                         }
                         retries += 1;
+                        self.stats.server_waited();
                         tracing::debug!(%what, ?reset, "rate limited by Feishu; retrying after the reset");
                         tokio::time::sleep(reset).await;
                     }
@@ -169,8 +182,15 @@ impl FeishuClient {
             }
         };
         match tokio::time::timeout_at(deadline, attempts).await {
-            Ok(result) => result,
-            Err(_) => Err(OpenApiError::Timeout { what, timeout }),
+            Ok(Ok(text)) => {
+                self.stats.call(CallOutcome::Ok);
+                Ok(text)
+            }
+            Ok(Err(e)) => Err(e),
+            Err(_) => {
+                self.stats.call(CallOutcome::Timeout);
+                Err(OpenApiError::Timeout { what, timeout })
+            }
         }
     }
 
@@ -191,15 +211,17 @@ impl FeishuClient {
                 .await
                 .map_err(|e| Failure::Other(e.into()))?;
             if let Some(paced) = paced {
-                self.pacer.acquire(paced, deadline).await.map_err(
-                    |RateLimited { wait, limit }| {
+                self.pacer
+                    .acquire(paced, deadline)
+                    .await
+                    .map(|waits| self.stats.pacer_waited(waits))
+                    .map_err(|RateLimited { wait, limit }| {
                         Failure::Other(OpenApiError::Paced {
                             what: what.to_string(),
                             wait,
                             limit,
                         })
-                    },
-                )?;
+                    })?;
             }
             let mut request = self
                 .http

@@ -30,6 +30,7 @@ pub mod grant;
 pub mod idempotency;
 pub mod pacing;
 pub mod path;
+pub mod stats;
 pub mod stream;
 pub mod token;
 pub mod upload;
@@ -48,6 +49,7 @@ pub use client::FeishuClient;
 pub use error::{OpenApiError, ReadError, TokenError};
 pub use grant::{Method, OpenApiGrant};
 pub use path::CheckedUrl;
+pub use stats::{CallOutcome, OpenApiStats};
 
 use crate::secret::Secret;
 

@@ -78,6 +78,8 @@ pub struct QueueGauge {
     pub jobs: usize,
     /// Jobs running now.
     pub running: usize,
+    /// When the oldest job held was admitted (ms since the Unix epoch; `None` when empty).
+    pub oldest_enqueued_ms: Option<u64>,
 }
 
 enum Op {
@@ -143,6 +145,7 @@ impl Queue {
         let (gauge_tx, gauge) = watch::channel(QueueGauge {
             jobs: pending.len(),
             running: 0,
+            oldest_enqueued_ms: pending.iter().map(|r| r.enqueued_at_ms).min(),
         });
         let stop = CancellationToken::new();
         let writer = tokio::spawn(run_writer(
@@ -169,6 +172,7 @@ impl Queue {
         });
         let mut scheduler = Scheduler {
             jobs: HashMap::new(),
+            by_id: BTreeSet::new(),
             lanes: HashMap::new(),
             timers: BinaryHeap::new(),
             ready: BTreeSet::new(),
@@ -407,7 +411,11 @@ async fn run_writer(
             capacity: config.capacity,
             kv,
         };
+        let ops_in_batch = batch.admit.len() + batch.settle.len();
+        let commit_started = std::time::Instant::now();
         let result = guarded(store.commit(batch), "committing").await;
+        crate::metrics::observe(&stats.commit_duration, commit_started.elapsed());
+        stats.commit_size.observe(ops_in_batch as f64);
         match result {
             Ok(admissions) => {
                 stats.commits(1);
@@ -459,6 +467,8 @@ struct JobEntry {
 
 struct Scheduler {
     jobs: HashMap<u64, JobEntry>,
+    /// The ids of `jobs`, ordered: the first is the oldest job held (for the gauge).
+    by_id: BTreeSet<u64>,
     lanes: HashMap<String, VecDeque<u64>>,
     timers: BinaryHeap<Reverse<(u64, u64)>>,
     ready: BTreeSet<u64>,
@@ -541,6 +551,11 @@ impl Scheduler {
         let gauge = QueueGauge {
             jobs: self.jobs.len(),
             running: self.running,
+            oldest_enqueued_ms: self
+                .by_id
+                .first()
+                .and_then(|id| self.jobs.get(id))
+                .map(|e| e.record.enqueued_at_ms),
         };
         self.gauge.send_if_modified(|g| {
             let changed = *g != gauge;
@@ -573,6 +588,7 @@ impl Scheduler {
                 running: false,
             },
         );
+        self.by_id.insert(id);
         self.consider(id);
     }
 
@@ -593,10 +609,16 @@ impl Scheduler {
             Settle::Done(_) | Settle::Dead(_) => {
                 if matches!(s, Settle::Done(_)) {
                     self.stats.completed(1);
+                    QueueStats::since_admission(
+                        &self.stats.done_latency,
+                        entry.record.enqueued_at_ms,
+                        now_ms(),
+                    );
                 } else {
                     self.stats.dead_lettered(1);
                 }
                 let entry = self.jobs.remove(&id).expect("checked above");
+                self.by_id.remove(&id);
                 if let Some(chat) = &entry.record.job.chat_id {
                     let next = match self.lanes.get_mut(chat) {
                         Some(lane) => {
@@ -643,6 +665,7 @@ impl Scheduler {
         let Some(entry) = self.jobs.remove(&id) else {
             return;
         };
+        self.by_id.remove(&id);
         if entry.running {
             self.running -= 1;
         }
@@ -831,6 +854,10 @@ async fn guarded<T>(
 /// the runs that ended `done` or `respond` (in manifest order), to commit with it.
 async fn run_job(cx: &RunContext, mut record: JobRecord) -> (Settle, WriteSet) {
     let now = now_ms();
+    if record.states.iter().all(|s| s.attempts == 0) {
+        // The first run only: a retry's wait is its backoff, not the queue's.
+        QueueStats::since_admission(&cx.stats.start_latency, record.enqueued_at_ms, now);
+    }
     let envelope = match parse_envelope(record.job.envelope.as_bytes(), None) {
         Ok(e) => e,
         Err(e) => {
