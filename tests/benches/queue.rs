@@ -69,7 +69,6 @@ async fn queue(store: Arc<dyn QueueStore>) -> Queue {
             dedupe_max_entries: 10_000_000,
             max_in_flight: 256,
             mode: DispatchMode::Parallel,
-            journal: None,
         },
     )
     .await

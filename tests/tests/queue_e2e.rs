@@ -96,7 +96,6 @@ async fn setup(
             dedupe_max_entries: 1_000_000,
             max_in_flight: 32,
             mode: DispatchMode::Parallel,
-            journal: None,
         },
     )
     .await
@@ -371,7 +370,6 @@ async fn a_full_queue_is_not_acked_and_the_redelivery_is_taken_later() {
             dedupe_max_entries: 1000,
             max_in_flight: 1,
             mode: DispatchMode::Parallel,
-            journal: None,
         },
     )
     .await

@@ -14,9 +14,15 @@
 //! so the order holds across crashes; a job waiting for a retry keeps its chat's turn (later
 //! events of that chat wait behind it, as they would have to for ordering to mean anything).
 //! Each handler call also takes a slot of that handler (`max_concurrency`).
+//!
+//! **Handlers still loading.** A handler whose component is still compiling is not ready
+//! ([`Invoke::ready`]); a job runs only the due handlers that are ready, and a job whose due
+//! handlers are all still loading is parked (no in-flight slot, its chat's turn kept) until one
+//! of them is ready. So events are persisted and acked while components compile, and each
+//! handler starts taking jobs when its own component is ready.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet, VecDeque};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,9 +70,6 @@ pub struct QueueConfig {
     pub max_in_flight: usize,
     /// Several handlers of one job: in parallel or in manifest order.
     pub mode: DispatchMode,
-    /// Where retries, handlers giving up, dead letters and replays are recorded (`None`: the
-    /// run journal is off).
-    pub journal: Option<Arc<Journal>>,
 }
 
 /// The queue's state for observers (tests, logs).
@@ -96,6 +99,8 @@ enum ToScheduler {
     Lost(u64),
     /// A claim tick (shared stores): consider the jobs that were not yet next in their chat.
     Tick,
+    /// This handler may have become ready: consider the parked jobs again.
+    HandlerReady(String),
 }
 
 /// A running queue: admit events with [`Queue::admit`]; stop with [`Queue::shutdown`].
@@ -130,6 +135,17 @@ impl Queue {
         handlers: Vec<QueueHandler>,
         config: QueueConfig,
     ) -> Result<Queue, StoreError> {
+        Queue::start_journaled(store, handlers, config, None).await
+    }
+
+    /// [`Queue::start`], recording persistence, retries, handlers giving up, dead letters and
+    /// replays in `journal` ([`crate::journal`]; `None`: off).
+    pub async fn start_journaled(
+        store: Arc<dyn QueueStore>,
+        handlers: Vec<QueueHandler>,
+        config: QueueConfig,
+        journal: Option<Arc<Journal>>,
+    ) -> Result<Queue, StoreError> {
         let pending = guarded(store.pending(), "loading the queue").await?;
         let describe: Arc<str> = store.describe().into();
         if !pending.is_empty() {
@@ -152,6 +168,7 @@ impl Queue {
             sched_tx.clone(),
             config.clone(),
             stats.clone(),
+            journal.clone(),
         ));
         let cx = Arc::new(RunContext {
             handlers: handlers
@@ -167,7 +184,7 @@ impl Queue {
             shared: store
                 .claim_interval()
                 .map(|_| (store.clone(), sched_tx.clone())),
-            journal: config.journal.clone(),
+            journal: journal.clone(),
         });
         let mut scheduler = Scheduler {
             jobs: HashMap::new(),
@@ -176,6 +193,9 @@ impl Queue {
             timers: BinaryHeap::new(),
             ready: BTreeSet::new(),
             blocked: BTreeSet::new(),
+            parked: BTreeSet::new(),
+            watching: HashSet::new(),
+            to_self: sched_tx.downgrade(),
             running: 0,
             max_in_flight: config.max_in_flight.max(1),
             cx,
@@ -213,7 +233,7 @@ impl Queue {
             describe,
             store,
             sched: sched_for_queue,
-            journal: config.journal,
+            journal,
         })
     }
 
@@ -354,6 +374,7 @@ async fn run_writer(
     sched: mpsc::UnboundedSender<ToScheduler>,
     config: QueueConfig,
     stats: Arc<QueueStats>,
+    journal: Option<Arc<Journal>>,
 ) {
     // Settlements (with their key-value writes) whose commit failed; retried with the next
     // batch (the jobs stay "running" until then, so nothing runs twice because of it).
@@ -391,7 +412,7 @@ async fn run_writer(
         for op in batch_ops {
             match op {
                 Op::Admit(job, reply) => {
-                    if config.journal.is_some() {
+                    if journal.is_some() {
                         admitted_ids.push((job.event_id.clone(), job.event_type.clone()));
                     }
                     admit.push(job);
@@ -427,7 +448,7 @@ async fn run_writer(
         match result {
             Ok(admissions) => {
                 stats.commits(1);
-                if let Some(journal) = &config.journal {
+                if let Some(journal) = &journal {
                     // Before the jobs reach the scheduler, so a timeline never shows a run
                     // before its event was persisted.
                     for ((event_id, event_type), admission) in admitted_ids.iter().zip(&admissions)
@@ -498,6 +519,13 @@ struct Scheduler {
     /// Chat fronts a shared store said are not next yet (an earlier job of the chat is
     /// elsewhere); considered again on every message.
     blocked: BTreeSet<u64>,
+    /// Jobs whose due handlers are all still loading; considered again when one is ready.
+    parked: BTreeSet<u64>,
+    /// Handlers not ready yet whose readiness a task is waiting for.
+    watching: HashSet<String>,
+    /// Where those tasks say a handler may be ready (weak: the scheduler must not keep its own
+    /// channel open).
+    to_self: mpsc::WeakUnboundedSender<ToScheduler>,
     running: usize,
     max_in_flight: usize,
     cx: Arc<RunContext>,
@@ -541,6 +569,7 @@ impl Scheduler {
                         self.unblock();
                     }
                     Some(ToScheduler::Tick) => self.unblock(),
+                    Some(ToScheduler::HandlerReady(name)) => self.handler_ready(&name),
                     Some(ToScheduler::NotYet(id)) => self.not_yet(id),
                     Some(ToScheduler::Lost(id)) => self.forget(id),
                     Some(ToScheduler::Settled(settled)) => {
@@ -676,6 +705,7 @@ impl Scheduler {
 
     /// Drops job `id` (taken over by another instance): its chat's turn passes on here.
     fn forget(&mut self, id: u64) {
+        self.parked.remove(&id);
         let Some(entry) = self.jobs.remove(&id) else {
             return;
         };
@@ -694,6 +724,52 @@ impl Scheduler {
                     self.lanes.remove(chat);
                 }
             }
+        }
+    }
+
+    /// Whether job `id` has a due handler that can run now (or one that is gone, which a run
+    /// settles). If not, a task waits for each of its due handlers to be ready.
+    fn runnable(&mut self, id: u64) -> bool {
+        let Some(entry) = self.jobs.get(&id) else {
+            return true;
+        };
+        let now = now_ms();
+        let mut waits = Vec::new();
+        for s in &entry.record.states {
+            if s.status != HandlerStatus::Pending || s.next_at_ms > now {
+                continue;
+            }
+            let Some((h, _)) = self.cx.handlers.get(&s.name) else {
+                return true;
+            };
+            match h.handler.ready() {
+                None => return true,
+                Some(wait) => waits.push((s.name.clone(), wait)),
+            }
+        }
+        if waits.is_empty() {
+            // Nothing due after all: a run settles it as it is.
+            return true;
+        }
+        for (name, wait) in waits {
+            if self.watching.insert(name.clone()) {
+                let to_self = self.to_self.clone();
+                tokio::spawn(async move {
+                    wait.await;
+                    if let Some(tx) = to_self.upgrade() {
+                        let _ = tx.send(ToScheduler::HandlerReady(name));
+                    }
+                });
+            }
+        }
+        false
+    }
+
+    /// Handler `name` may be ready: the parked jobs are considered again.
+    fn handler_ready(&mut self, name: &str) {
+        self.watching.remove(name);
+        for id in std::mem::take(&mut self.parked) {
+            self.consider(id);
         }
     }
 
@@ -765,6 +841,10 @@ impl Scheduler {
             }
             if !self.is_front(id) {
                 // An earlier job of its chat arrived after it was made ready.
+                continue;
+            }
+            if !self.runnable(id) {
+                self.parked.insert(id);
                 continue;
             }
             let entry = self.jobs.get_mut(&id).expect("checked above");
@@ -845,6 +925,12 @@ async fn run_job(cx: &RunContext, mut record: JobRecord) -> (Settle, WriteSet) {
         .iter()
         .enumerate()
         .filter(|(_, s)| s.status == HandlerStatus::Pending && s.next_at_ms <= now)
+        // A handler still loading keeps its turn: it runs in a later run of this job.
+        .filter(|(_, s)| {
+            cx.handlers
+                .get(&s.name)
+                .is_none_or(|(h, _)| h.handler.ready().is_none())
+        })
         .map(|(i, _)| i)
         .collect();
     let call = |i: usize| {
