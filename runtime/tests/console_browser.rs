@@ -69,7 +69,7 @@ fn console_pushes_chats_clicks_cards_shows_timelines_replays_and_forces_disconne
         &format!(
             "[feishu]\napp_id = \"cli_0123456789abcdef\"\napp_secret = \"${{FEISHU_APP_SECRET}}\"\n\n\
              [[handler]]\nname = \"rust-example\"\ncomponent = \"{}\"\nevents = [\"*\"]\n\
-             openapi = [\"/open-apis/im/v1/messages\"]\n\n[handler.config]\nreply = \"Got it\"\n\
+             openapi = [\"/open-apis/im/v1/messages\"]\nfuel = 500000000\nmax_attempts = 1\n\n[handler.config]\nreply = \"Got it\"\n\
              approve_toast = \"Approved (from the browser test)\"\n",
             component.display()
         ),
@@ -87,9 +87,17 @@ fn console_pushes_chats_clicks_cards_shows_timelines_replays_and_forces_disconne
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let dev = Dev(child);
+    // Its stdout is read to the end (it prints on every restart), the first lines name the
+    // emulator and the console.
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
     let mut domain = String::new();
     let mut console = String::new();
-    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+    while let Ok(line) = lines.recv_timeout(Duration::from_secs(120)) {
         if let Some(d) = line.strip_prefix("emulator: ") {
             domain = d.to_string();
         }
@@ -107,6 +115,7 @@ fn console_pushes_chats_clicks_cards_shows_timelines_replays_and_forces_disconne
         .arg(root.join("tests/console/console_test.py"))
         .arg(&console)
         .arg(&shots)
+        .arg(&manifest)
         .output()
         .unwrap();
     let text = format!(
@@ -123,9 +132,9 @@ fn console_pushes_chats_clicks_cards_shows_timelines_replays_and_forces_disconne
         "03-timeline.png",
         "04-card.png",
         "05-toast.png",
-        "06-dead-letter.png",
-        "07-replayed.png",
-        "08-reconnected.png",
+        "06-reconnected.png",
+        "07-dead-letter.png",
+        "08-replayed.png",
     ] {
         let len = std::fs::metadata(shots.join(shot))
             .map(|m| m.len())

@@ -3,11 +3,13 @@
 Selenium): push a sample from the page and see the bot's reply in the chat view, the event's
 timeline (persisted, acked 200, the handler's run with its outcome, log line and OpenAPI call)
 and the handler table's counters go up; type a message and get a card, click a card button and
-see the toast; push an event the handler rejects, see its dead letter and replay it from the
-page; force a disconnect and see the connection change. Screenshots of each step go to
-SCREENSHOT_DIR.
+see the toast; force a disconnect and see the connection change; take the handler's OpenAPI
+grant away in the manifest (aviary dev restarts the app), see a message's handler fail into a
+dead letter, give the grant back, replay the dead letter from the page and see it handled (the
+reply in the chat, the timeline continued across the restarts); check that no secret or token
+reached the page. Screenshots of each step go to SCREENSHOT_DIR.
 
-    console_test.py CONSOLE_URL SCREENSHOT_DIR
+    console_test.py CONSOLE_URL SCREENSHOT_DIR MANIFEST
 
 Run by runtime/tests/console_browser.rs, which starts `aviary dev` with the Rust example
 handler. Exit 0 when every step passed; otherwise the failing step is named (and its
@@ -16,6 +18,7 @@ screenshot saved as failed.png).
 
 import json
 import os
+import re
 import sys
 
 from selenium import webdriver
@@ -24,7 +27,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-URL, SHOTS = sys.argv[1], sys.argv[2]
+URL, SHOTS, MANIFEST = sys.argv[1], sys.argv[2], sys.argv[3]
 os.makedirs(SHOTS, exist_ok=True)
 
 options = webdriver.ChromeOptions()
@@ -89,7 +92,29 @@ def push_sample(name, edit=None):
         edit(envelope)
         driver.execute_script("arguments[0].value = arguments[1]", box, json.dumps(envelope, indent=2))
     driver.find_element(By.ID, "sample-push").click()
-    return envelope["header"]["event_id"]
+    return envelope
+
+
+def send_chat(text):
+    """Types `text` into the chat composer and sends it; the event id the page reports."""
+    composer = driver.find_element(By.ID, "composer-status")
+    before = composer.get_attribute("data-event-id")
+    box = driver.find_element(By.ID, "chat-text")
+    box.send_keys(text)
+    driver.find_element(By.ID, "chat-send").click()
+    return step(f"{text!r} is sent", lambda: composer.get_attribute("data-event-id") not in (None, "", before)
+                and composer.get_attribute("data-event-id"))
+
+
+def restart_with(manifest, why):
+    """Rewrites the manifest; waits for aviary dev's new `aviary run` to be connected."""
+    app = driver.find_element(By.ID, "app")
+    before = app.get_attribute("data-started")
+    with open(MANIFEST, "w") as f:
+        f.write(manifest)
+    step(f"aviary dev restarts the app ({why}) and it connects",
+         lambda: app.get_attribute("data-started") not in (None, "", before)
+         and app.get_attribute("data-connection") == "connected")
 
 
 try:
@@ -105,7 +130,11 @@ try:
 
     # A sample pushed from the composer; the Rust example replies "Got it: <text>".
     step("samples are offered", lambda: len(Select(driver.find_element(By.ID, "sample-select")).options) > 1)
-    sample_event = push_sample("im.message.receive_v1.json")
+    # The envelope carries a verification token (a sample's is empty): it must stay out of the
+    # journal (checked at the end).
+    token = "verification-token-the-page-must-not-see"
+    sample = push_sample("im.message.receive_v1.json", lambda e: e["header"].update(token=token))
+    sample_event = sample["header"]["event_id"]
     sample_chat = "oc_5ce6d572455d361153b7xx51da133945"
     step("the bot's reply to the sample appears in its chat",
          lambda: any("Got it: @_user_1 hello, Aviary" in m.text for m in bot_messages(sample_chat)))
@@ -121,8 +150,8 @@ try:
     step("the run's OpenAPI reply is in the timeline, answered with code 0",
          lambda: any("/reply" in c.text and "code 0" in c.text
                      for c in steps(sample_event, done_run + " .call.ok")))
-    step("the run shows memory against its limit",
-         lambda: "memory" in steps(sample_event, done_run)[0].text)
+    step("the run shows its time, fuel and memory against the limits",
+         lambda: all(w in steps(sample_event, done_run)[0].text for w in (" of 10 s", "fuel ", " of 500.0M", "memory ", " of 128.0 MiB")))
     step("the event was persisted and acked 200",
          lambda: steps(sample_event, ".step-persisted") and steps(sample_event, '.step-acked[data-code="200"]'))
     step("the handler table counts the run",
@@ -155,40 +184,65 @@ try:
     assert "success" in toast.get_attribute("class"), toast.get_attribute("class")
     shot("05-toast.png")
 
-    # An event the handler rejects (its object does not match the model): a dead letter, replayed
-    # from the page; the handler runs on it again (and rejects it again).
-    def broken(envelope):
-        envelope["header"]["event_id"] = "dead-letter-from-the-browser"
-        envelope["event"]["object"] = "not a user"
-    dead_event = push_sample("contact.user.created_v3.json", broken)
-    dead_row = f'#dead-letters tr[data-event-id="{dead_event}"]'
-    step("the rejected event is a dead letter, with why",
-         lambda: "rejected" in driver.find_element(By.CSS_SELECTOR, dead_row).text)
-    step("its timeline shows the rejection and the dead letter",
-         lambda: steps(dead_event, '.step-run[data-outcome="reject"]') and steps(dead_event, ".step-dead_lettered"))
-    show(driver.find_element(By.CSS_SELECTOR, dead_row))
-    shot("06-dead-letter.png")
-
-    def click_replay():
-        driver.find_element(By.CSS_SELECTOR, dead_row + " button.replay").click()
-        return True
-    step("the dead letter's Replay button is clicked", click_replay)
-    step("the replay shows in its timeline and the handler runs again",
-         lambda: steps(dead_event, ".step-replayed") and len(steps(dead_event, ".step-run")) >= 2)
-    step("and it is a dead letter again (the handler rejects it again)",
-         lambda: len(steps(dead_event, ".step-dead_lettered")) >= 2
-         and driver.find_elements(By.CSS_SELECTOR, f'#dead-letters tr[data-event-id="{dead_event}"]'))
-    show(trace(dead_event))
-    shot("07-replayed.png")
-    driver.execute_script("window.scrollTo(0, 0)")
-
     # A forced disconnect: the connection is replaced (a new id, one more reconnect).
+    first_connection = conn.get_attribute("data-connection")
+    reconnects = int(conn.get_attribute("data-reconnects"))
     driver.find_element(By.CSS_SELECTOR, "[data-fault*='1000']").click()
     step("the state changes to a new connection",
          lambda: conn.get_attribute("data-state") == "connected"
          and conn.get_attribute("data-connection") not in ("", first_connection)
-         and int(conn.get_attribute("data-reconnects")) >= 1)
-    shot("08-reconnected.png")
+         and int(conn.get_attribute("data-reconnects")) > reconnects)
+    shot("06-reconnected.png")
+
+    # A failing handler: the manifest loses its OpenAPI grant (aviary dev restarts the app); the
+    # reply to a message is denied, the handler asks for a retry, its one attempt
+    # (max_attempts = 1) is spent: a dead letter.
+    granted = open(MANIFEST).read()
+    grant = 'openapi = ["/open-apis/im/v1/messages"]\n'
+    assert grant in granted, granted
+    restart_with(granted.replace(grant, ""), "the OpenAPI grant removed")
+    dead_event = send_chat("a reply needs a grant")
+    dead_row = f'#dead-letters tr[data-event-id="{dead_event}"]'
+    step("the failing handler's event is a dead letter, with why",
+         lambda: "reply failed" in driver.find_element(By.CSS_SELECTOR, dead_row).text)
+    failed_run = '.step-run[data-handler="rust-example"][data-outcome="retry"]'
+    step("its timeline shows the run asking for a retry with the denied OpenAPI call, the handler "
+         "giving up and the dead letter",
+         lambda: any("denied" in c.text for c in steps(dead_event, failed_run + " .call.err"))
+         and steps(dead_event, ".step-gave_up") and steps(dead_event, ".step-dead_lettered"))
+    assert not any("Got it: a reply needs a grant" in m.text for m in bot_messages(chat))
+    show(driver.find_element(By.CSS_SELECTOR, dead_row))
+    shot("07-dead-letter.png")
+
+    # The grant comes back (another restart); the dead letter is replayed from the page and
+    # handled: the reply appears in the chat, the timeline continues across the restarts.
+    restart_with(granted, "the OpenAPI grant back")
+    step("the dead letter is still listed after the restart",
+         lambda: driver.find_elements(By.CSS_SELECTOR, dead_row + " button.replay"))
+    driver.find_element(By.CSS_SELECTOR, dead_row + " button.replay").click()
+    step("the replayed event is handled: the reply appears in the chat",
+         lambda: any("Got it: a reply needs a grant" in m.text for m in bot_messages(chat)))
+    step("its timeline shows the dead letter, the restart, the replay and the run that succeeded",
+         lambda: steps(dead_event, ".step-dead_lettered") and steps(dead_event, ".step-restarted")
+         and steps(dead_event, ".step-replayed") and steps(dead_event, done_run + " .call.ok"))
+    step("the dead letter is gone from the list", lambda: not driver.find_elements(By.CSS_SELECTOR, dead_row))
+    show(trace(dead_event))
+    shot("08-replayed.png")
+
+    # No secret or token reached the page or the app's answers behind it: the app secret
+    # `aviary dev` gives the app, the emulator's tenant_access_tokens (t-<40 hex>), the
+    # envelope's verification token.
+    answers = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        Promise.all(['/_console/api/app/runs?since=0', '/_console/api/app/status',
+                     '/_console/api/app/dead-letters'].map((p) => fetch(p).then((r) => r.text())))
+          .then(done);""")
+    assert '"journal"' in answers[0] and "rust-example" in answers[1], answers
+    for text in answers + [driver.page_source]:
+        assert "aviary-dev-secret" not in text, "the app secret reached the page"
+        assert not re.search(r"t-[0-9a-f]{40}", text), "a tenant_access_token reached the page"
+    for text in answers:
+        assert token not in text, "the verification token reached the journal"
     print("console test passed", flush=True)
 finally:
     driver.quit()

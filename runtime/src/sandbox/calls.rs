@@ -65,10 +65,21 @@ pub(crate) fn cut(text: &str, max: usize) -> String {
     format!("{}…", &text[..end])
 }
 
-/// A path or URL as shown: without its query or fragment, at most 300 bytes.
+/// A path or URL as shown: without its query, fragment or user info (`user:password@`), at
+/// most 300 bytes.
 pub(crate) fn without_query(target: &str) -> String {
     let end = target.find(['?', '#']).unwrap_or(target.len());
-    cut(&target[..end], 300)
+    let mut shown = target[..end].to_string();
+    if let Ok(mut url) = url::Url::parse(target) {
+        if !url.cannot_be_a_base() {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.set_query(None);
+            url.set_fragment(None);
+            shown = url.to_string();
+        }
+    }
+    cut(&shown, 300)
 }
 
 /// An OpenAPI call's line: Feishu's `code` and `msg` and the ids a send or upload made
@@ -120,6 +131,15 @@ mod tests {
         assert!(openapi_answer(&err).len() <= MAX_DETAIL_BYTES + 3);
         assert_eq!(http_answer(&Ok((204, 0))), "HTTP 204, 0 bytes");
         assert_eq!(without_query("https://h/p?key=secret#frag"), "https://h/p");
+        assert_eq!(
+            without_query("https://user:pass@h/p?x=1"),
+            "https://h/p",
+            "no user info"
+        );
+        assert_eq!(
+            without_query("/open-apis/im/v1/messages?receive_id_type=chat_id"),
+            "/open-apis/im/v1/messages"
+        );
         assert_eq!(cut("héllo", 2), "h…");
     }
 

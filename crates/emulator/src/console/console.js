@@ -80,7 +80,8 @@ $('chat-form').addEventListener('submit', async (e) => {
   if (!text) return;
   try {
     const r = await api('/_console/api/chat', { chat_id: $('chat-id').value, user: $('chat-user').value, text });
-    status(`sent ${r.message_id} (delivery #${r.delivery})`);
+    status(`sent ${r.message_id} (event ${r.event_id}, delivery #${r.delivery})`);
+    $('composer-status').dataset.eventId = r.event_id;
     $('chat-text').value = '';
   } catch (err) { status(`not sent: ${err.message}`); }
   refresh();
@@ -204,6 +205,8 @@ async function refreshHandlers() {
   $('app').dataset.attached = 'yes';
   const app = (s.apps || [])[0];
   if (!app) { appStatus('the app reports no status'); return true; }
+  $('app').dataset.connection = app.connection.state;
+  $('app').dataset.started = String(app.started_at_ms);
   appStatus(`app ${app.app_id}: ${app.connection.state}${app.connection.conn_id ? ` (conn ${app.connection.conn_id})` : ''}, ${app.connection.events_received} event(s) received`);
   const body = $('handlers').tBodies[0];
   body.replaceChildren(...app.handlers.map((h) => {
@@ -250,9 +253,10 @@ async function replay(id) {
 }
 
 // The run journal, fetched incrementally (`since` the last change seen). A restarted app has a
-// new journal: what this page saw of the old one stays.
+// new journal: what this page saw of the old one stays, and an event the new one records again
+// (a replayed dead letter) continues the same timeline after a "restarted" line.
 const journal = { id: null, latest: 0 };
-const traces = new Map(); // `${journal}/${event_id}` -> DOM node
+const traces = new Map(); // event_id -> { node, journal, steps (of the current journal), before (steps of earlier ones) }
 function stepLine(s, t0) {
   const at = `+${fmtMs(Math.max(0, s.at_ms - t0))}`;
   const li = (cls, ...children) => el('li', { class: `step step-${s.step}`, 'data-step': s.step, ...cls }, el('span', { class: 'at' }, at), ' ', ...children);
@@ -283,18 +287,21 @@ function stepLine(s, t0) {
         logs.length ? el('ul', { class: 'logs' }, ...logs) : null,
         calls.length ? el('ul', { class: 'calls' }, ...calls) : null);
     }
+    case 'restarted': return li({}, el('i', {}, 'the app restarted (a new journal)'));
     default: return li({}, s.step);
   }
 }
-function renderTrace(t) {
-  const t0 = t.first_at_ms;
-  const acks = t.steps.filter((s) => s.step === 'acked' || s.step === 'not_acked');
-  const runs = t.steps.filter((s) => s.step === 'run');
+function renderTrace(t, before) {
+  const all = before.length ? [...before, { step: 'restarted', at_ms: t.steps.length ? t.steps[0].at_ms : t.first_at_ms }, ...t.steps] : t.steps;
+  const t0 = before.length ? before[0].at_ms : t.first_at_ms;
+  const acks = all.filter((s) => s.step === 'acked' || s.step === 'not_acked');
+  const runs = all.filter((s) => s.step === 'run');
   const badges = [];
   if (acks.length) { const a = acks[acks.length - 1]; badges.push(el('span', { class: `badge ack-${a.code ?? 'none'}` }, a.code ? `ack ${a.code}` : 'not acked')); }
   for (const r of runs.slice(-3)) badges.push(el('span', { class: `badge outcome-${r.outcome}` }, `${r.handler}: ${r.outcome}`));
-  if (t.steps.some((s) => s.step === 'dead_lettered')) badges.push(el('span', { class: 'badge dead' }, 'dead letter'));
-  const steps = t.steps.map((s) => stepLine(s, t0));
+  const last = [...all].reverse().find((s) => s.step === 'dead_lettered' || s.step === 'replayed');
+  if (last && last.step === 'dead_lettered') badges.push(el('span', { class: 'badge dead' }, 'dead letter'));
+  const steps = all.map((s) => stepLine(s, t0));
   if (t.steps_dropped) steps.push(el('li', { class: 'step muted' }, `… ${t.steps_dropped} more step(s)`));
   return el('div', { class: 'event', 'data-event-id': t.event_id, 'data-event-type': t.event_type },
     el('div', { class: 'event-head' }, el('b', {}, t.event_type || '(type unknown)'), ' ', el('code', {}, t.event_id), ' ',
@@ -307,28 +314,31 @@ async function refreshTimeline() {
   let snap = (r.apps || [])[0];
   if (!snap) return;
   if (snap.journal !== journal.id) {
-    // A new journal (the app restarted): start it from its beginning.
+    // A new journal (the app restarted): read it from its beginning.
     if (journal.latest !== 0) {
-      journal.latest = 0;
       const again = await api('/_console/api/app/runs?since=0');
       snap = (again.apps || [])[0] || snap;
     }
     journal.id = snap.journal;
   }
   journal.latest = snap.latest;
+  $('app').dataset.journal = snap.journal;
   const box = $('timeline');
   if (snap.events.length && box.querySelector('.empty')) box.replaceChildren();
   for (const t of snap.events) {
-    const key = `${snap.journal}/${t.event_id}`;
-    const node = renderTrace(t);
-    const old = traces.get(key);
-    if (old) old.replaceWith(node); else box.prepend(node);
-    traces.set(key, node);
+    const seenBefore = traces.get(t.event_id);
+    let before = [];
+    if (seenBefore) before = seenBefore.journal === snap.journal ? seenBefore.before : [...seenBefore.before, ...seenBefore.steps];
+    if (!t.event_type && seenBefore) t.event_type = seenBefore.type;
+    const node = renderTrace(t, before);
+    if (seenBefore) seenBefore.node.remove();
+    box.prepend(node);
+    traces.set(t.event_id, { node, journal: snap.journal, steps: t.steps, before, type: t.event_type });
   }
   // The page keeps the last 100 events.
   while (box.children.length > 100) {
     const last = box.lastElementChild;
-    for (const [k, n] of traces) if (n === last) traces.delete(k);
+    for (const [k, v] of traces) if (v.node === last) traces.delete(k);
     last.remove();
   }
 }
