@@ -112,9 +112,10 @@ def restart_with(manifest, why):
     before = app.get_attribute("data-started")
     with open(MANIFEST, "w") as f:
         f.write(manifest)
-    step(f"aviary dev restarts the app ({why}) and it connects",
+    step(f"aviary dev restarts the app ({why}); it connects and its handler is ready",
          lambda: app.get_attribute("data-started") not in (None, "", before)
-         and app.get_attribute("data-connection") == "connected")
+         and app.get_attribute("data-connection") == "connected"
+         and app.get_attribute("data-ready") == "yes")
 
 
 try:
@@ -126,6 +127,9 @@ try:
 
     # The app aviary dev runs: its handler table, before any event.
     step("the handler table lists the app's handler", lambda: handler_count("calls") >= 0)
+    step("the app says it is ready (connected, its handler compiled)",
+         lambda: driver.find_element(By.ID, "app").get_attribute("data-ready") == "yes"
+         and "ready" in driver.find_element(By.ID, "app-status").text)
     calls_before, done_before = handler_count("calls"), handler_count("count-done")
 
     # A sample pushed from the composer; the Rust example replies "Got it: <text>".

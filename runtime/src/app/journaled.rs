@@ -61,6 +61,10 @@ impl Invoke for JournaledInvoke {
         self.inner.name()
     }
 
+    fn ready(&self) -> Option<crate::handler::ReadyFuture> {
+        self.inner.ready()
+    }
+
     fn instances(&self) -> Option<(u64, u64)> {
         self.inner.instances()
     }
@@ -89,5 +93,68 @@ pub(crate) fn limits_of(p: &super::handlers::Planned) -> RunLimits {
             fuel: settings.limits.fuel(),
             memory_bytes: Some(settings.limits.memory_bytes()),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handler::{Invocation, Outcome, ReadyFuture};
+    use crate::protocol::envelope::EventKind;
+
+    /// A handler still compiling: not ready; its runs are done.
+    struct Compiling;
+
+    impl Invoke for Compiling {
+        fn name(&self) -> &str {
+            "compiling"
+        }
+        fn ready(&self) -> Option<ReadyFuture> {
+            Some(Box::pin(async {}))
+        }
+        fn instances(&self) -> Option<(u64, u64)> {
+            Some((3, 4))
+        }
+        fn invoke<'a>(&'a self, _: &'a GuestEvent) -> InvokeFuture<'a> {
+            Box::pin(async {
+                Invocation {
+                    result: Ok(Outcome::Done),
+                    fuel_used: None,
+                    peak_memory_bytes: 0,
+                    wall: std::time::Duration::ZERO,
+                    logs: Vec::new(),
+                    kv: None,
+                    calls: Vec::new(),
+                }
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn the_wrapper_forwards_readiness_and_records_runs() {
+        let journal = Arc::new(Journal::new());
+        let wrapped = JournaledInvoke {
+            inner: Arc::new(Compiling),
+            journal: journal.clone(),
+            limits: RunLimits::default(),
+        };
+        // The queue parks jobs of a handler that is not ready: the journal must not hide it.
+        assert!(wrapped.ready().is_some());
+        assert_eq!(wrapped.instances(), Some((3, 4)));
+        let event = GuestEvent {
+            dedupe_id: "d".into(),
+            event_id: "ev".into(),
+            event_type: "t".into(),
+            kind: EventKind::Event,
+            app_id: "cli_x".into(),
+            tenant_key: "k".into(),
+            create_time: "0".into(),
+            attempt: 1,
+            envelope: "{}".into(),
+        };
+        wrapped.invoke(&event).await;
+        let snap = journal.since(0);
+        assert_eq!(snap.events.len(), 1);
+        assert_eq!(snap.events[0].event_id, "ev");
     }
 }

@@ -4,6 +4,7 @@
 //! | request | answer |
 //! |---|---|
 //! | `GET status` | the app's `GET /status` (handlers with their counters, queue, connection) |
+//! | `GET ready` | the app's `GET /readyz`: 200 once connected with every handler loaded, else 503 with the checks (a handler still compiling) |
 //! | `GET runs?since=N` | the app's `GET /debug/runs?since=N` (its run journal, [`crate::journal`]) |
 //! | `GET dead-letters` | `{"dead_letters": [{"id", "event_id", "event_type", "dedupe_id", "enqueued_at_ms", "handlers": [{"name", "status", "attempts", "last_error"}]}]}` (as `aviary dlq list`, without the envelopes) |
 //! | `POST replay`, body `{"id": N}` | replays that dead letter (as `aviary dlq replay N`): `{"replayed": [N], "live": true}` |
@@ -55,6 +56,7 @@ impl ConsoleApp for DevApp {
         Box::pin(async move {
             match (request.method.as_str(), request.path.as_str()) {
                 ("GET", "status") => app.admin_get("/status").await,
+                ("GET", "ready") => app.admin_get("/readyz").await,
                 ("GET", "runs") => {
                     let since = request
                         .query
@@ -69,7 +71,7 @@ impl ConsoleApp for DevApp {
                 (method, path) => AppAnswer::error(
                     404,
                     format!(
-                        "no {method} {path} here (status, runs, dead-letters, replay: see `aviary dev`)"
+                        "no {method} {path} here (status, ready, runs, dead-letters, replay: see `aviary dev`)"
                     ),
                 ),
             }
