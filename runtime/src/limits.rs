@@ -504,3 +504,31 @@ pub mod openapi {
     /// below Feishu's 50-character limit.
     pub const UUID_HEX_CHARS: usize = 32;
 }
+
+/// Bounds of the per-handler filters (`chat_types`, `require_mention`, `ignore_senders`,
+/// `max_event_age_secs`, `chats`, `users`; [`crate::dispatch::filter`]), each with its reason.
+pub mod filter {
+    use std::time::Duration;
+
+    /// Largest `handler.max_event_age_secs`: 30 days. Feishu's redelivery ladder ends after
+    /// about 7.1 h and the dedupe window is 8 h, so any useful bound is far below this; the cap
+    /// only refuses values that are surely typos (milliseconds written as seconds).
+    pub const MAX_EVENT_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
+
+    /// Most entries of one `chats` or `users` allow-list: a set this size is checked in
+    /// constant time per event and costs well under a MiB; a longer list belongs in the
+    /// handler's own storage, not in the manifest.
+    pub const MAX_ALLOW_LIST: usize = 10_000;
+
+    /// `aviary run` asks `GET /open-apis/bot/v3/info` for the bot's open_id (when a filter
+    /// needs it and `[feishu] bot_open_id` is unset) up to this many times before it gives up
+    /// with an error: enough to ride out a brief network problem at start, short enough that a
+    /// wrong app (no bot ability) is reported within seconds.
+    pub const BOT_INFO_ATTEMPTS: u32 = 5;
+
+    /// The pause between two of those attempts.
+    pub const BOT_INFO_RETRY_DELAY: Duration = Duration::from_secs(2);
+
+    /// The bound of one such request (token fetch included).
+    pub const BOT_INFO_TIMEOUT: Duration = Duration::from_secs(10);
+}

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use super::filters::Filters;
 use crate::dispatch::{Dispatcher, HandlerEntry};
 use crate::handler::Invoke;
 use crate::manifest::{HandlerSettings, Manifest};
@@ -68,29 +69,38 @@ pub fn load_handlers(
     }
 }
 
-/// The dispatch entries for loaded handlers (same order as `manifest.handlers`).
-pub fn entries(manifest: &Manifest, loaded: Vec<Arc<dyn Invoke>>) -> Vec<HandlerEntry> {
+/// The dispatch entries for loaded handlers and their filters (same order as
+/// `manifest.handlers`).
+pub fn entries(
+    manifest: &Manifest,
+    loaded: Vec<Arc<dyn Invoke>>,
+    filters: &Filters,
+) -> Vec<HandlerEntry> {
     manifest
         .handlers
         .iter()
         .zip(loaded)
-        .map(|(h, handler)| HandlerEntry {
+        .enumerate()
+        .map(|(i, (h, handler))| HandlerEntry {
             handler,
             events: h.events.clone(),
             default: h.default,
             max_concurrency: h.max_concurrency,
+            filter: filters.get(i).cloned().flatten(),
         })
         .collect()
 }
 
-/// Loads every handler and builds the dispatcher with the manifest's `[dispatch]` settings.
+/// Loads every handler and builds the dispatcher with the manifest's `[dispatch]` settings
+/// and the handlers' `filters`.
 pub fn build_dispatcher(
     manifest: &Manifest,
     loader: &dyn HandlerLoader,
+    filters: &Filters,
 ) -> Result<Dispatcher, Vec<LoadFailure>> {
     let loaded = load_handlers(manifest, loader)?;
     Ok(Dispatcher::new(
         manifest.dispatch.clone(),
-        entries(manifest, loaded),
+        entries(manifest, loaded, filters),
     ))
 }

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+pub mod filters;
 pub mod loading;
 pub mod wasm;
 
@@ -93,10 +94,12 @@ pub fn run(args: RunArgs) -> ExitCode {
             ));
         }
         let ended = connection::run(manifest.connection_options(), sink, stats, shutdown).await;
-        // With the queue, the dispatcher's counters cover only what runs synchronously (card
-        // callbacks, unrouted events); queued handler runs are in the queue's counters.
+        // With the queue, the dispatcher's call counters cover only what runs synchronously
+        // (card callbacks, unrouted events); queued handler runs are in the queue's counters.
+        // The filters' counts cover both (each handler's filter is shared by both paths).
         let when = if queue.is_some() {
-            "final, synchronous path (card callbacks, unrouted events)"
+            "final; calls of the synchronous path (card callbacks, unrouted events), filtered \
+             events of both paths"
         } else {
             "final"
         };
@@ -140,13 +143,22 @@ pub async fn start_sink(
     manifest: &Manifest,
     make_loader: &dyn Fn() -> Result<Box<dyn HandlerLoader>, String>,
 ) -> Result<RunningSink, Vec<String>> {
+    let filters = if manifest.handlers.is_empty() {
+        Vec::new()
+    } else {
+        filters::handler_filters(manifest, crate::limits::filter::BOT_INFO_ATTEMPTS)
+            .await
+            .map_err(|e| vec![e])?
+    };
     if manifest.handlers.is_empty() || manifest.queue.ack == AckMode::AfterHandle {
-        return sink_for(manifest, make_loader).map(|(sink, dispatch_stats)| RunningSink {
-            sink,
-            queue: None,
-            dispatch_stats,
-            #[cfg(unix)]
-            dlq_server: None,
+        return sink_for(manifest, make_loader, &filters).map(|(sink, dispatch_stats)| {
+            RunningSink {
+                sink,
+                queue: None,
+                dispatch_stats,
+                #[cfg(unix)]
+                dlq_server: None,
+            }
         });
     }
     let store = queue::open_store(&manifest.queue, &manifest.feishu.app_id)
@@ -155,7 +167,7 @@ pub async fn start_sink(
     let loader = make_loader().map_err(|e| vec![e])?;
     let loaded = load_handlers(manifest, loader.as_ref())
         .map_err(|failures| failures.into_iter().map(|f| f.message).collect::<Vec<_>>())?;
-    let entries = entries(manifest, loaded);
+    let entries = entries(manifest, loaded, &filters);
     let router = Router::new(
         entries.iter().map(|h| h.events.clone()).collect(),
         entries.iter().position(|h| h.default),
@@ -168,6 +180,7 @@ pub async fn start_sink(
             handler: e.handler.clone(),
             max_concurrency: e.max_concurrency,
             retry: h.retry,
+            filter: e.filter.clone(),
         })
         .collect();
     let config = QueueConfig {
@@ -232,19 +245,21 @@ async fn stop_on_signal(shutdown: CancellationToken) {
 pub type RunSink = (Arc<dyn EventSink>, Option<Arc<DispatchStats>>);
 
 /// The sink `aviary run` hands events to, wrapped in the dedupe layer: a [`Dispatcher`] over the
-/// manifest's handlers (loaded through the loader `make_loader` returns), with its counters; or
-/// [`LogSink`] when the manifest has none (then `make_loader` is not called, and there are no
-/// counters). Errors name the manifest line of every handler that could not be loaded.
+/// manifest's handlers (loaded through the loader `make_loader` returns) with their `filters`
+/// ([`filters::handler_filters`]), with its counters; or [`LogSink`] when the manifest has none
+/// (then `make_loader` is not called, and there are no counters). Errors name the manifest line
+/// of every handler that could not be loaded.
 pub fn sink_for(
     manifest: &Manifest,
     make_loader: &dyn Fn() -> Result<Box<dyn HandlerLoader>, String>,
+    filters: &filters::Filters,
 ) -> Result<RunSink, Vec<String>> {
     if manifest.handlers.is_empty() {
         tracing::info!("no [[handler]] in the manifest; events are logged and acked");
         return Ok((Arc::new(Deduplicating::new(LogSink)), None));
     }
     let loader = make_loader().map_err(|e| vec![e])?;
-    let dispatcher: Dispatcher = build_dispatcher(manifest, loader.as_ref())
+    let dispatcher: Dispatcher = build_dispatcher(manifest, loader.as_ref(), filters)
         .map_err(|failures| failures.into_iter().map(|f| f.message).collect::<Vec<_>>())?;
     tracing::info!(
         handlers = ?dispatcher.handler_names(),

@@ -1,6 +1,6 @@
 //! `aviary check -m aviary.toml`: validates the manifest and loads (compiles and checks) every
 //! handler's component, then prints a short summary: the dispatch settings and, per handler,
-//! its component, events and limits and what its `openapi` key grants.
+//! its component, events and limits, what its `openapi` key grants and its filters.
 //!
 //! Exit codes: 0 when everything is fine; 1 with every problem found (manifest values, missing
 //! component files, components that do not load), one `error: file:line:col: key: …` line
@@ -102,6 +102,14 @@ fn summary(m: &Manifest) -> Vec<String> {
             "    openapi: {}",
             crate::openapi::grant_summary(h.openapi.as_ref())
         ));
+        if !h.filter.is_empty() {
+            let bot = match (&m.feishu.bot_open_id, h.filter.needs_bot_open_id()) {
+                (_, false) => "",
+                (Some(_), true) => " (bot open_id from [feishu] bot_open_id)",
+                (None, true) => " (bot open_id asked from GET /open-apis/bot/v3/info at start)",
+            };
+            lines.push(format!("    filters: {}{bot}", h.filter.summary()));
+        }
     }
     lines
 }

@@ -31,6 +31,7 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use super::ack;
+use super::filter::HandlerFilter;
 use super::guest_log;
 use super::lanes::{ChatLanes, LaneTicket};
 use super::router::{EventPattern, Router};
@@ -52,6 +53,8 @@ pub struct HandlerEntry {
     pub default: bool,
     /// Calls of this handler at once (at least 1).
     pub max_concurrency: usize,
+    /// Its filters ([`super::filter`]), checked before each call; `None`: none.
+    pub filter: Option<Arc<HandlerFilter>>,
 }
 
 impl HandlerEntry {
@@ -62,7 +65,14 @@ impl HandlerEntry {
             events,
             default: false,
             max_concurrency: lim::HANDLER_MAX_CONCURRENCY,
+            filter: None,
         }
+    }
+
+    /// Sets its filters.
+    pub fn with_filter(mut self, filter: Arc<HandlerFilter>) -> Self {
+        self.filter = Some(filter);
+        self
     }
 
     /// Makes it the default handler.
@@ -85,6 +95,10 @@ impl std::fmt::Debug for HandlerEntry {
             .field("events", &self.events)
             .field("default", &self.default)
             .field("max_concurrency", &self.max_concurrency)
+            .field(
+                "filter",
+                &self.filter.as_ref().map(|f| f.settings().summary()),
+            )
             .finish()
     }
 }
@@ -108,6 +122,7 @@ struct Inner {
 struct Slot {
     handler: Arc<dyn Invoke>,
     permits: Arc<Semaphore>,
+    filter: Option<Arc<HandlerFilter>>,
 }
 
 /// Everything one event's handler tasks share.
@@ -123,14 +138,16 @@ impl Dispatcher {
     /// several are, the first one is.
     pub fn new(settings: DispatchSettings, handlers: Vec<HandlerEntry>) -> Dispatcher {
         let default = handlers.iter().position(|h| h.default);
-        let stats =
+        let mut stats =
             DispatchStats::with_handlers(handlers.iter().map(|h| h.handler.name().to_string()));
+        stats.set_filters(handlers.iter().map(|h| h.filter.clone()).collect());
         let router = Router::new(handlers.iter().map(|h| h.events.clone()).collect(), default);
         let slots = handlers
             .into_iter()
             .map(|h| Slot {
                 handler: h.handler,
                 permits: Arc::new(Semaphore::new(h.max_concurrency.max(1))),
+                filter: h.filter,
             })
             .collect();
         Dispatcher {
@@ -312,10 +329,15 @@ impl Run {
         drop(admitted);
     }
 
-    /// One handler on this event: waits for a slot of that handler, invokes it, logs and counts
-    /// the result.
+    /// One handler on this event: skipped (done) when its filters refuse the event; else waits
+    /// for a slot of that handler, invokes it, logs and counts the result.
     async fn call(&self, index: usize) -> Result<Outcome, Failure> {
         let slot = &self.inner.slots[index];
+        if let Some(filter) = &slot.filter {
+            if filter.apply(&self.event, &self.trace_id).is_some() {
+                return Ok(Outcome::Done);
+            }
+        }
         let _permit = slot
             .permits
             .acquire()

@@ -10,6 +10,7 @@ use toml::Spanned;
 
 use super::raw::{RawDispatch, RawHandler};
 use super::{Context, ManifestError};
+use crate::dispatch::filter::FilterSettings;
 use crate::dispatch::router::EventPattern;
 use crate::dispatch::{DispatchMode, DispatchSettings};
 use crate::limits::dispatch as lim;
@@ -59,6 +60,9 @@ pub struct HandlerSettings {
     /// `feishu-request` (see [`OpenApiGrant`]), and the app it calls as (`[feishu]`). `None`:
     /// every call is denied.
     pub openapi: Option<OpenApiSettings>,
+    /// Filters applied before the handler is called (`chat_types`, `require_mention`, …);
+    /// the default filters nothing.
+    pub filter: FilterSettings,
 }
 
 impl HandlerSettings {
@@ -69,13 +73,18 @@ impl HandlerSettings {
 }
 
 /// Collects problems instead of stopping at the first.
-struct Problems<'c, 'a> {
+pub(super) struct Problems<'c, 'a> {
     cx: &'c Context<'a>,
     list: Vec<ManifestError>,
 }
 
 impl Problems<'_, '_> {
-    fn add(&mut self, span: &std::ops::Range<usize>, key: &str, message: impl Into<String>) {
+    pub(super) fn add(
+        &mut self,
+        span: &std::ops::Range<usize>,
+        key: &str,
+        message: impl Into<String>,
+    ) {
         if let Err(e) = self.cx.invalid::<()>(span, key, message) {
             self.list.push(e);
         }
@@ -370,6 +379,8 @@ fn handler_settings(
         }
     }
 
+    let filter = super::filters::filter_settings(p, &raw, &who);
+
     (p.list.len() == errors_before).then_some(HandlerSettings {
         name,
         component,
@@ -384,5 +395,6 @@ fn handler_settings(
         retry,
         config,
         openapi,
+        filter,
     })
 }

@@ -9,6 +9,7 @@
 //! into [`HandlerSettings::openapi`] (see [`crate::openapi`]).
 
 mod error;
+mod filters;
 mod handlers;
 mod interpolate;
 mod queue;
@@ -60,6 +61,9 @@ pub struct FeishuSettings {
     pub domain: String,
     /// Key to decrypt `{"encrypt":…}` payloads, if configured.
     pub encrypt_key: Option<Secret>,
+    /// The bot's open_id (`ou_…`), for the filters that need it; `None`: asked from
+    /// `GET /open-apis/bot/v3/info` when needed.
+    pub bot_open_id: Option<String>,
 }
 
 /// `[connection]`, validated. `None` means "the server decides" (see the module doc).
@@ -353,11 +357,26 @@ impl Context<'_> {
             None => None,
             Some(k) => Some(Secret::new(self.non_empty(k, "feishu.encrypt_key")?)),
         };
+        let bot_open_id = match &raw.bot_open_id {
+            None => None,
+            Some(v) => {
+                let id = self.non_empty(v, "feishu.bot_open_id")?.trim().to_string();
+                if !id.starts_with("ou_") || id.chars().any(char::is_whitespace) {
+                    return self.invalid(
+                        &v.span(),
+                        "feishu.bot_open_id",
+                        format!("`{id}` is not an open_id (they look like \"ou_…\")"),
+                    );
+                }
+                Some(id)
+            }
+        };
         Ok(FeishuSettings {
             app_id,
             app_secret,
             domain,
             encrypt_key,
+            bot_open_id,
         })
     }
 
@@ -426,5 +445,7 @@ fn backticked_after(message: &str, prefix: &str) -> Option<String> {
 
 #[cfg(test)]
 mod docs_keys;
+#[cfg(test)]
+mod filter_tests;
 #[cfg(test)]
 mod tests;

@@ -8,7 +8,13 @@ use toml::Spanned;
 /// Keys allowed at the top level.
 pub(super) const TOP_KEYS: &[&str] = &["feishu", "connection", "dispatch", "queue", "handler"];
 /// Keys allowed in `[feishu]`.
-pub(super) const FEISHU_KEYS: &[&str] = &["app_id", "app_secret", "domain", "encrypt_key"];
+pub(super) const FEISHU_KEYS: &[&str] = &[
+    "app_id",
+    "app_secret",
+    "domain",
+    "encrypt_key",
+    "bot_open_id",
+];
 /// Keys allowed in `[connection]`.
 pub(super) const CONNECTION_KEYS: &[&str] = &[
     "auto_reconnect",
@@ -57,6 +63,13 @@ pub(super) const HANDLER_KEYS: &[&str] = &[
     "backoff_max_ms",
     "openapi",
     "config",
+    // Filters (dispatch::filter).
+    "chat_types",
+    "require_mention",
+    "ignore_senders",
+    "max_event_age_secs",
+    "chats",
+    "users",
 ];
 
 /// The allowed keys of a table, by dotted table name ("" = top level).
@@ -95,6 +108,7 @@ pub(super) struct RawFeishu {
     pub app_secret: Spanned<String>,
     pub domain: Option<Spanned<String>>,
     pub encrypt_key: Option<Spanned<String>>,
+    pub bot_open_id: Option<Spanned<String>>,
 }
 
 /// `[connection]`.
@@ -156,4 +170,11 @@ pub(super) struct RawHandler {
     pub backoff_max_ms: Option<Spanned<u64>>,
     pub openapi: Option<Spanned<Vec<Spanned<String>>>>,
     pub config: Option<std::collections::BTreeMap<String, Spanned<String>>>,
+    // Filters (dispatch::filter).
+    pub chat_types: Option<Spanned<Vec<Spanned<String>>>>,
+    pub require_mention: Option<Spanned<bool>>,
+    pub ignore_senders: Option<Spanned<Vec<Spanned<String>>>>,
+    pub max_event_age_secs: Option<Spanned<u64>>,
+    pub chats: Option<Spanned<Vec<Spanned<String>>>>,
+    pub users: Option<Spanned<Vec<Spanned<String>>>>,
 }

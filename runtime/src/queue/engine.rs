@@ -31,6 +31,7 @@ use super::store::{
     now_ms, Admission, Batch, ChatTurn, HandlerStatus, JobRecord, NewJob, QueueStore, Settle,
     StoreError,
 };
+use crate::dispatch::filter::HandlerFilter;
 use crate::dispatch::DispatchMode;
 use crate::dispatch::{guest_log, InboundEvent};
 use crate::handler::{Failure, GuestEvent, Invocation, Invoke, Outcome};
@@ -46,6 +47,8 @@ pub struct QueueHandler {
     pub max_concurrency: usize,
     /// When a failed run is tried again.
     pub retry: RetryPolicy,
+    /// Its filters, checked before each run ([`crate::dispatch::filter`]); `None`: none.
+    pub filter: Option<Arc<HandlerFilter>>,
 }
 
 /// How the queue runs (from `[queue]` and `[dispatch]`).
@@ -780,8 +783,13 @@ async fn run_job(cx: &RunContext, mut record: JobRecord) -> Settle {
             let Some((h, permits)) = cx.handlers.get(&name) else {
                 return (i, None);
             };
-            let _permit = permits.acquire().await.expect("never closed");
             let event = GuestEvent::from_inbound(inbound, attempt);
+            if let Some(filter) = &h.filter {
+                if filter.apply(&event, &inbound.trace_id).is_some() {
+                    return (i, Some((Ok(Outcome::Done), h.retry)));
+                }
+            }
+            let _permit = permits.acquire().await.expect("never closed");
             let invocation = AssertUnwindSafe(h.handler.invoke(&event))
                 .catch_unwind()
                 .await
