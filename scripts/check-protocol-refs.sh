@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks that every protocol section cited as `§n` or `§n.m` in the code (runtime/src, tests/,
+# Checks that every protocol section cited as `§n` or `§n.m` in the code (runtime/src, crates/, tests/,
 # guest-sdk/), in docs/ and in the README is a heading of docs/protocol.md ("## n. …" or
 # "### n.m …"). Prints each unresolved citation with its file and line; exits 1 if any.
 set -euo pipefail
@@ -15,6 +15,6 @@ while IFS=: read -r file line ref; do
     status=1
   fi
 done < <(grep -rnoE --exclude-dir=node_modules --exclude-dir=target --binary-files=without-match \
-  '§ ?[0-9]+(\.[0-9]+)*' runtime/src tests guest-sdk docs README.md | sed 's/§ /§/')
+  '§ ?[0-9]+(\.[0-9]+)*' runtime/src crates tests guest-sdk docs README.md | sed 's/§ /§/')
 echo "protocol references: $count checked"
 exit "$status"

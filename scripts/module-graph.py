@@ -1,17 +1,28 @@
 #!/usr/bin/env python3
-"""Prints the dependency graph between the top-level modules of `runtime/src` and fails on a cycle.
+"""Prints the dependency graph between the top-level modules of `runtime/src` and fails on a cycle;
+then the same for the workspace's crates.
 
-An edge `a -> b` means some non-test file of module `a` names a path `crate::b...` (or a `super::`
-path that resolves into `b`). Test code is left out: `tests.rs` files, files of `#[cfg(test)] mod x;`
-declarations and `#[cfg(test)]` items. Comments and string literals are stripped first, so intra-doc
-links do not count. Exit status: 0 when the graph is acyclic, 1 when a cycle exists (it is named).
+Modules: an edge `a -> b` means some non-test file of module `a` names a path `crate::b...` (or a
+`super::` path that resolves into `b`). Test code is left out: `tests.rs` files, files of
+`#[cfg(test)] mod x;` declarations and `#[cfg(test)]` items. Comments and string literals are
+stripped first, so intra-doc links do not count.
 
-Usage: python3 scripts/module-graph.py [SRC_DIR]   (default: runtime/src next to this script)
+Crates (from `cargo metadata`): an edge `a -> b` is a normal or build dependency between two
+workspace crates (dev-dependencies may point back: the runtime's tests use `aviary-test-support`,
+which depends on `aviary`). Also fails when a crate that can be published depends (not as a
+dev-dependency) on one that cannot (`publish = false`): test doubles stay out of what ships.
+
+Exit status: 0 when both graphs are acyclic and the publish rule holds, 1 otherwise (named).
+
+Usage: python3 scripts/module-graph.py [SRC_DIR]   (default: runtime/src next to this script; the
+crate graph is checked only for the default)
 """
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -296,22 +307,61 @@ def layers(graph: dict[str, set[str]]) -> dict[str, int]:
     return depth
 
 
-def main() -> int:
-    src = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "runtime" / "src"
-    graph = build_graph(src)
+def report(graph: dict[str, set[str]], what: str) -> bool:
+    """Prints the graph by layer, or the cycles; whether it is acyclic."""
     cycles = find_cycles(graph)
     if cycles:
         for v in sorted(graph):
             print(f"{v} -> {', '.join(sorted(graph[v])) or '(none)'}")
         for comp in cycles:
-            print(f"error: {len(comp)} top-level modules form a cycle: {', '.join(comp)}", file=sys.stderr)
+            print(f"error: {len(comp)} {what} form a cycle: {', '.join(comp)}", file=sys.stderr)
             print(f"error: e.g. {' -> '.join(one_cycle(graph, comp))}", file=sys.stderr)
-        return 1
+        return False
     depth = layers(graph)
     for v in sorted(graph, key=lambda v: (-depth[v], v)):
         print(f"[{depth[v]}] {v} -> {', '.join(sorted(graph[v])) or '(none)'}")
-    print(f"ok: {len(graph)} top-level modules, no cycle")
-    return 0
+    print(f"ok: {len(graph)} {what}, no cycle")
+    return True
+
+
+def crate_graph(root: Path) -> tuple[dict[str, set[str]], list[str]]:
+    """The workspace's crates and their normal/build dependencies on each other; and every
+    publishable crate's dependency on a crate that is not (`publish = false`)."""
+    meta = json.loads(
+        subprocess.run(
+            ["cargo", "metadata", "--format-version", "1", "--no-deps", "--offline"],
+            cwd=root,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    packages = {p["name"]: p for p in meta["packages"]}
+    graph: dict[str, set[str]] = {name: set() for name in packages}
+    unshippable = {name for name, p in packages.items() if p.get("publish") == []}
+    problems = []
+    for name, p in packages.items():
+        for dep in p["dependencies"]:
+            if dep["kind"] == "dev" or dep["name"] not in packages:
+                continue
+            graph[name].add(dep["name"])
+            if name not in unshippable and dep["name"] in unshippable:
+                problems.append(f"{name} depends on {dep['name']}, which is publish = false (a test crate)")
+    return graph, problems
+
+
+def main() -> int:
+    root = Path(__file__).resolve().parent.parent
+    src = Path(sys.argv[1]) if len(sys.argv) > 1 else root / "runtime" / "src"
+    ok = report(build_graph(src), "top-level modules")
+    if len(sys.argv) > 1:
+        return 0 if ok else 1
+    print()
+    crates, problems = crate_graph(root)
+    ok = report(crates, "workspace crates") and ok
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return 0 if ok and not problems else 1
 
 
 if __name__ == "__main__":

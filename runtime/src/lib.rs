@@ -1,13 +1,13 @@
 //! Aviary: a runtime for Feishu/Lark bots. It holds the official long connection and hands every
 //! event to handlers.
 //!
-//! - [`protocol`]: the wire protocol as pure functions, shared by the client and the [`emulator`].
+//! - [`protocol`]: the wire protocol as pure functions (the crate `aviary-protocol`), shared by
+//!   the client and the emulator (the crate `aviary-emulator`).
 //! - [`connection`]: discovery, one session per socket, the reconnecting supervisor.
 //! - [`dispatch`]: where complete events go ([`dispatch::EventSink`]).
 //! - [`manifest`]: the TOML manifest, parsed once into typed settings.
 //! - [`handler`]: the host-side vocabulary of handlers ([`handler::Invoke`]).
 //! - [`cli`]: `aviary check` and `aviary invoke`.
-//! - [`emulator`]: Feishu's side on 127.0.0.1 for tests and the demo.
 //! - [`guest_abi`]: what host and guest builds agree on beyond WIT (arena traps, custom section).
 //! - [`sandbox`]: runs handlers as WebAssembly components under limits.
 //! - [`openapi`]: the host side of the `feishu-request` import (grants, token, uuid keys).
@@ -19,7 +19,6 @@ pub mod app;
 pub mod cli;
 pub mod connection;
 pub mod dispatch;
-pub mod emulator;
 pub mod guest_abi;
 pub mod guest_build;
 pub mod handler;
@@ -27,7 +26,9 @@ pub mod limits;
 pub mod manifest;
 pub mod openapi;
 pub mod process;
-pub mod protocol;
 pub mod queue;
 pub mod sandbox;
 pub mod secret;
+
+/// The long-connection protocol (the crate `aviary-protocol`), at its historical path.
+pub use aviary_protocol as protocol;

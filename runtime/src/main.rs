@@ -40,7 +40,8 @@ enum Command {
     /// Dead letters of the manifest's queue: list, show, replay, purge.
     Dlq(aviary::cli::dlq::DlqArgs),
     /// Play Feishu on 127.0.0.1 (endpoint API, WebSocket gateway, OpenAPI stubs, control API).
-    Emulator(aviary::emulator::cli::EmulatorArgs),
+    #[cfg(feature = "emulator")]
+    Emulator(aviary_emulator::cli::EmulatorArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +53,7 @@ fn main() -> ExitCode {
         Command::Invoke(args) => aviary::cli::invoke::run(args),
         Command::Guest(args) => aviary::cli::guest::run(args),
         Command::Dlq(args) => aviary::cli::dlq::run(args),
-        Command::Emulator(args) => aviary::emulator::cli::run(args),
+        #[cfg(feature = "emulator")]
+        Command::Emulator(args) => aviary::cli::emulator::run(args),
     }
 }

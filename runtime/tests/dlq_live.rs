@@ -7,10 +7,13 @@ use std::collections::HashSet;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use aviary::emulator::Emulator;
+use aviary_emulator::Emulator;
 
-mod queue_support;
-use queue_support::*;
+use aviary_test_support::binary::{sigterm, stdout, Aviary};
+use aviary_test_support::recorder::*;
+use aviary_test_support::Dir;
+
+const AVIARY: Aviary = Aviary::at(env!("CARGO_BIN_EXE_aviary"));
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dlq_commands_work_while_aviary_run_holds_the_queue_file() {
@@ -19,7 +22,7 @@ async fn dlq_commands_work_while_aviary_run_holds_the_queue_file() {
     let manifest = write_manifest(&dir.0, &emu, "", "max_attempts = 2\nbackoff_ms = 100\n");
     let queue_file = dir.0.join(".aviary/queue.redb");
     let socket = dir.0.join(".aviary/queue.redb.sock");
-    let mut run = spawn(&manifest, dir.0.join("run.log"), None);
+    let mut run = AVIARY.spawn(&manifest, dir.0.join("run.log"), None);
     let deadline = Instant::now() + Duration::from_secs(60);
     while emu.connections().is_empty() {
         assert!(Instant::now() < deadline, "aviary run did not connect");
@@ -38,7 +41,7 @@ async fn dlq_commands_work_while_aviary_run_holds_the_queue_file() {
     // The file is locked by the running process: the CLI goes through its socket.
     let deadline = Instant::now() + Duration::from_secs(60);
     let listed = loop {
-        let out = stdout(&dlq(&manifest, &["list"]));
+        let out = stdout(&AVIARY.dlq(&manifest, &["list"]));
         if out.lines().count() == rejected.len() && !out.contains("no dead letters") {
             break out;
         }
@@ -60,12 +63,12 @@ async fn dlq_commands_work_while_aviary_run_holds_the_queue_file() {
         .collect();
     assert_eq!(listed_ids, rejected, "{listed}");
     let first_id = listed.lines().next().unwrap().split('\t').next().unwrap();
-    let shown = stdout(&dlq(&manifest, &["show", first_id]));
+    let shown = stdout(&AVIARY.dlq(&manifest, &["show", first_id]));
     assert!(
         shown.contains("please reject") && shown.contains("\"dead\""),
         "{shown}"
     );
-    let missing = dlq(&manifest, &["show", "999999"]);
+    let missing = AVIARY.dlq(&manifest, &["show", "999999"]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&missing.stderr).contains("no dead letter with id 999999"),
@@ -73,7 +76,7 @@ async fn dlq_commands_work_while_aviary_run_holds_the_queue_file() {
     );
 
     // Replay: the running process runs the handler again at once (it rejects again).
-    let replayed = stdout(&dlq(&manifest, &["replay", "--all"]));
+    let replayed = stdout(&AVIARY.dlq(&manifest, &["replay", "--all"]));
     assert!(
         replayed.contains(&format!("replayed {} dead letters", rejected.len()))
             && replayed.contains("they run now in the running aviary"),
@@ -85,7 +88,7 @@ async fn dlq_commands_work_while_aviary_run_holds_the_queue_file() {
         let done = rejected
             .iter()
             .all(|id| runs.iter().filter(|(e, _)| e == id).count() == 2);
-        let out = stdout(&dlq(&manifest, &["list"]));
+        let out = stdout(&AVIARY.dlq(&manifest, &["list"]));
         if done && out.lines().count() == rejected.len() && !out.contains("no dead letters") {
             break;
         }
@@ -95,12 +98,12 @@ async fn dlq_commands_work_while_aviary_run_holds_the_queue_file() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let purged = stdout(&dlq(&manifest, &["purge"]));
+    let purged = stdout(&AVIARY.dlq(&manifest, &["purge"]));
     assert!(
         purged.contains(&format!("purged {} dead letters", rejected.len())),
         "{purged}"
     );
-    assert!(stdout(&dlq(&manifest, &["list"])).contains("no dead letters"));
+    assert!(stdout(&AVIARY.dlq(&manifest, &["list"])).contains("no dead letters"));
 
     assert_eq!(sigterm(&mut run), Some(0));
     assert!(!socket.exists(), "the socket is removed at exit");
@@ -108,7 +111,7 @@ async fn dlq_commands_work_while_aviary_run_holds_the_queue_file() {
     // Locked by someone who does not answer (a stale socket): a clear error naming both.
     let holder = aviary::queue::open_disk(&queue_file).unwrap();
     drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
-    let out = dlq(&manifest, &["list"]);
+    let out = AVIARY.dlq(&manifest, &["list"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
@@ -119,5 +122,5 @@ async fn dlq_commands_work_while_aviary_run_holds_the_queue_file() {
     );
     drop(holder);
     // Not locked: the file is used directly, the stale socket ignored.
-    assert!(stdout(&dlq(&manifest, &["list"])).contains("no dead letters"));
+    assert!(stdout(&AVIARY.dlq(&manifest, &["list"])).contains("no dead letters"));
 }

@@ -13,11 +13,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use aviary::emulator::Emulator;
 use aviary::openapi::Method;
+use aviary_emulator::Emulator;
 
-mod queue_support;
-use queue_support::*;
+use aviary_test_support::binary::{sigterm, Aviary};
+use aviary_test_support::recorder::*;
+use aviary_test_support::Dir;
+
+const AVIARY: Aviary = Aviary::at(env!("CARGO_BIN_EXE_aviary"));
 
 mod openapi_support;
 use openapi_support::corpus::{GRANTED, TRAVERSALS};
@@ -64,7 +67,7 @@ async fn a_granted_reply_is_sent_once_even_when_retried_and_the_token_stays_in_t
     let manifest = manifest(&dir.0, &emu, "openapi = [\"/open-apis/im/v1/messages\"]");
     emu.push_event(&envelope(1, "hello"));
     emu.push_event(&envelope(2, "retry-once"));
-    let mut run = spawn(&manifest, dir.0.join("run.log"), None);
+    let mut run = AVIARY.spawn(&manifest, dir.0.join("run.log"), None);
     wait_for(&run.log, "both events handled (om_2 twice)", || {
         let e = effects(&run.log);
         e.contains(&("om_1".to_string(), 1)) && e.contains(&("om_2".to_string(), 2))
@@ -150,7 +153,7 @@ async fn a_call_without_a_grant_or_outside_it_is_denied_with_a_clear_error() {
         let emu = Emulator::start(emulator_config()).await.unwrap();
         let manifest = manifest(&dir.0, &emu, grant);
         emu.push_event(&envelope(7, "hello"));
-        let mut run = spawn(&manifest, dir.0.join("run.log"), None);
+        let mut run = AVIARY.spawn(&manifest, dir.0.join("run.log"), None);
         // The denial is a failed reply: the guest asks for a retry, so two attempts.
         wait_for(&run.log, "two denied attempts", || {
             log_text(&run.log).matches("openapi err").count() >= 2
@@ -217,7 +220,7 @@ fn request_manifest(
 /// `aviary <args…>` (sharing the manifest directory's compile cache): exit code and
 /// stdout + stderr.
 fn aviary(manifest: &Path, args: &[&str]) -> (Option<i32>, String) {
-    let out = Command::new(binary())
+    let out = Command::new(AVIARY.path())
         .args(args)
         .arg("-m")
         .arg(manifest)
@@ -371,7 +374,7 @@ async fn the_traversal_corpus_is_denied_through_aviary_run() {
     let handlers = corpus_handlers();
     let manifest = request_manifest(&dir.0, &emu, &handlers);
     emu.push_event(&envelope(1, "hello"));
-    let mut run = spawn(&manifest, dir.0.join("run.log"), None);
+    let mut run = AVIARY.spawn(&manifest, dir.0.join("run.log"), None);
     wait_for(&run.log, "every handler's requests", || {
         log_text(&run.log).matches("requests done").count() >= handlers.len()
     })
@@ -486,7 +489,7 @@ async fn replies_to_one_message_are_paced_under_feishus_limit_and_each_lands_onc
     let text = std::fs::read_to_string(&manifest).unwrap() + "replies = \"12\"\n";
     std::fs::write(&manifest, text).unwrap();
     emu.push_event(&envelope(1, "hello"));
-    let mut run = spawn(&manifest, dir.0.join("run.log"), None);
+    let mut run = AVIARY.spawn(&manifest, dir.0.join("run.log"), None);
     wait_for(&run.log, "twelve replies", || {
         log_text(&run.log).matches("openapi ok").count() >= 12
     })

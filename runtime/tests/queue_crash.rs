@@ -7,11 +7,14 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use aviary::emulator::{DeliveryStatus, Emulator};
 use aviary::queue::QueueStore;
+use aviary_emulator::{DeliveryStatus, Emulator};
 
-mod queue_support;
-use queue_support::*;
+use aviary_test_support::binary::{sigterm, Aviary};
+use aviary_test_support::recorder::*;
+use aviary_test_support::Dir;
+
+const AVIARY: Aviary = Aviary::at(env!("CARGO_BIN_EXE_aviary"));
 
 /// The manifest of these tests: the disk queue at `queue_path` plus `extra` `[queue]` lines,
 /// and quick retries. With `reply`, the handler may reply to messages and does so for every
@@ -72,7 +75,7 @@ async fn ten_thousand_events_survive_repeated_sigkill_each_with_exactly_one_repl
     };
     let mut logs = Vec::new();
     let mut killed = Vec::new();
-    let mut run = spawn(&manifest, dir.0.join("run-0.log"), None);
+    let mut run = AVIARY.spawn(&manifest, dir.0.join("run-0.log"), None);
     logs.push(run.log.clone());
     for k in 0..KILLS {
         // Let it make progress, then SIGKILL it mid-flight.
@@ -88,7 +91,7 @@ async fn ten_thousand_events_survive_repeated_sigkill_each_with_exactly_one_repl
         run.child.kill().unwrap();
         run.child.wait().unwrap();
         killed.push(logs.len() - 1);
-        run = spawn(&manifest, dir.0.join(format!("run-{}.log", k + 1)), None);
+        run = AVIARY.spawn(&manifest, dir.0.join(format!("run-{}.log", k + 1)), None);
         logs.push(run.log.clone());
     }
     pusher.await.unwrap();
@@ -207,7 +210,7 @@ async fn ten_thousand_events_survive_repeated_sigkill_each_with_exactly_one_repl
     drop(store);
 
     // The CLI sees the same.
-    let listed = dlq_list(&manifest);
+    let listed = AVIARY.dlq_list(&manifest);
     assert_eq!(listed.lines().count(), requested_dead.len(), "{listed}");
     assert!(listed.contains("rejected: asked to reject"), "{listed}");
     assert!(listed.contains("attempt 3 of 3"), "{listed}");
@@ -220,7 +223,9 @@ async fn an_unusable_queue_path_is_a_clear_error_and_nothing_is_acked() {
     std::fs::write(dir.0.join("not-a-dir"), b"x").unwrap();
     let manifest = manifest(&dir.0, &emu, "not-a-dir/queue.redb", "", false);
     emu.push_event(&envelope(1, "hello"));
-    let (code, out) = run_until_exit(&manifest, dir.0.join("run.log")).await;
+    let (code, out) = AVIARY
+        .run_until_exit(&manifest, dir.0.join("run.log"))
+        .await;
     assert_eq!(code, Some(1), "{out}");
     let errors: Vec<&str> = out.lines().filter(|l| l.starts_with("error:")).collect();
     assert_eq!(errors.len(), 1, "{out}");
@@ -251,7 +256,7 @@ async fn when_the_queue_file_cannot_grow_nothing_is_acked_and_nothing_is_lost() 
     for i in 0..N {
         emu.push_event(&envelope(i, &big));
     }
-    let mut limited = spawn(
+    let mut limited = AVIARY.spawn(
         &manifest,
         dir.0.join("full.log"),
         Some(&format!("trap '' XFSZ; ulimit -f {limit_kib}")),
@@ -293,7 +298,7 @@ async fn when_the_queue_file_cannot_grow_nothing_is_acked_and_nothing_is_lost() 
     limited.child.wait().unwrap();
 
     // Space is back: everything arrives (redelivered or from the queue), each once.
-    let run = spawn(&manifest, dir.0.join("after.log"), None);
+    let run = AVIARY.spawn(&manifest, dir.0.join("after.log"), None);
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let after: Vec<(String, u32)> = effects(&run.log);

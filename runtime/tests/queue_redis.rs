@@ -12,13 +12,16 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use aviary::emulator::{DeliveryStatus, Emulator};
-use aviary::queue::redis::test_server::RedisServer;
 use aviary::queue::redis::{RedisStore, RedisUrl};
 use aviary::queue::QueueStore;
+use aviary_emulator::{DeliveryStatus, Emulator};
+use aviary_redis_test_server::RedisServer;
 
-mod queue_support;
-use queue_support::*;
+use aviary_test_support::binary::{sigterm, Aviary, Run};
+use aviary_test_support::recorder::*;
+use aviary_test_support::Dir;
+
+const AVIARY: Aviary = Aviary::at(env!("CARGO_BIN_EXE_aviary"));
 
 /// The manifest of this test: the Redis queue at `redis_url`, a claim timeout short enough for
 /// the test yet long enough that a live instance on a loaded 2-core machine (heartbeats late
@@ -58,7 +61,7 @@ async fn three_instances_share_one_redis_one_is_sigkilled_every_event_handled_an
         envelopes.push(envelope(i, text));
     }
     let mut runs: Vec<Run> = (0..INSTANCES)
-        .map(|i| spawn(&manifest, dir.0.join(format!("run-{i}.log")), None))
+        .map(|i| AVIARY.spawn(&manifest, dir.0.join(format!("run-{i}.log")), None))
         .collect();
     let mut logs: Vec<PathBuf> = runs.iter().map(|r| r.log.clone()).collect();
     // Wait until all three are connected, so the pushes spread over them.
@@ -342,7 +345,7 @@ async fn three_instances_share_one_redis_one_is_sigkilled_every_event_handled_an
         .map(|r| r.job.dedupe_id)
         .collect();
     assert_eq!(dead, requested_dead);
-    let listed = dlq_list(&manifest);
+    let listed = AVIARY.dlq_list(&manifest);
     assert_eq!(listed.lines().count(), requested_dead.len(), "{listed}");
     assert!(listed.contains("rejected: asked to reject"), "{listed}");
 }
@@ -399,7 +402,7 @@ async fn three_instances_keep_each_chats_order() {
         &format!("max_attempts = 3\nbackoff_ms = 600\nbackoff_max_ms = 1200\n{REPLY}"),
     );
     let mut runs: Vec<Run> = (0..INSTANCES)
-        .map(|i| spawn(&manifest, dir.0.join(format!("run-{i}.log")), None))
+        .map(|i| AVIARY.spawn(&manifest, dir.0.join(format!("run-{i}.log")), None))
         .collect();
     let logs: Vec<PathBuf> = runs.iter().map(|r| r.log.clone()).collect();
     wait_connected(&emu, INSTANCES).await;
@@ -540,10 +543,10 @@ async fn a_restarted_instance_resumes_its_own_entries_at_once() {
         ),
         "max_attempts = 3\nbackoff_ms = 3000\nbackoff_max_ms = 4000\n",
     );
-    let mut first = spawn(&manifest, dir.0.join("first.log"), None);
+    let mut first = AVIARY.spawn(&manifest, dir.0.join("first.log"), None);
     wait_connected(&emu, 1).await;
     // Same name, while the first runs: refused.
-    let mut twin = spawn(&manifest, dir.0.join("twin.log"), None);
+    let mut twin = AVIARY.spawn(&manifest, dir.0.join("twin.log"), None);
     let status = twin.child.wait().unwrap();
     let twin_log = std::fs::read_to_string(&twin.log).unwrap();
     assert!(!status.success(), "{twin_log}");
@@ -590,7 +593,7 @@ async fn a_restarted_instance_resumes_its_own_entries_at_once() {
     first.child.wait().unwrap();
     let orphaned = held(&mut conn);
     assert!(orphaned > 0);
-    let second = spawn(&manifest, dir.0.join("second.log"), None);
+    let second = AVIARY.spawn(&manifest, dir.0.join("second.log"), None);
     let logs = [first.log.clone(), second.log.clone()];
     // Far below claim_idle_secs: only resuming its own entries can finish in time.
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -674,7 +677,7 @@ async fn events_flow_over_rediss_and_an_untrusted_certificate_is_a_clear_error()
         ),
         &format!("max_attempts = 2\nbackoff_ms = 20\nbackoff_max_ms = 100\n{REPLY}"),
     );
-    let mut run = spawn(&manifest, dir.0.join("tls.log"), None);
+    let mut run = AVIARY.spawn(&manifest, dir.0.join("tls.log"), None);
     wait_connected(&emu, 1).await;
     for i in 0..N {
         let text = match i % 20 {
@@ -726,7 +729,7 @@ async fn events_flow_over_rediss_and_an_untrusted_certificate_is_a_clear_error()
         "one run per event, two for retry-once"
     );
     let suppressed = assert_one_reply_per_event(&emu, N);
-    let listed = dlq_list(&manifest);
+    let listed = AVIARY.dlq_list(&manifest);
     assert_eq!(listed.lines().count(), N / 20, "{listed}");
 
     // The server's certificate is not signed by the CA given, or by a public one: refused,
@@ -748,7 +751,7 @@ async fn events_flow_over_rediss_and_an_untrusted_certificate_is_a_clear_error()
         let sub = dir.0.join(tag);
         std::fs::create_dir_all(&sub).unwrap();
         let manifest = write_manifest(&sub, &emu, &format!("backend = \"{url}\"\n{ca_line}"), "");
-        let (code, log) = run_until_exit(&manifest, sub.join("run.log")).await;
+        let (code, log) = AVIARY.run_until_exit(&manifest, sub.join("run.log")).await;
         assert_eq!(code, Some(1), "{tag}: {log}");
         let errors: Vec<&str> = log.lines().filter(|l| l.starts_with("error:")).collect();
         assert_eq!(errors.len(), 1, "{tag}: {log}");

@@ -1,84 +1,42 @@
 //! `aviary run` as a user runs it: the real binary, a manifest file, the emulator on 127.0.0.1.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aviary::emulator::{Emulator, EmulatorConfig, Fault};
+use aviary_emulator::{Emulator, EmulatorConfig, Fault};
+use aviary_test_support::binary::{sigterm, Aviary, Run};
+use aviary_test_support::Dir;
 
-struct Aviary(Child, std::path::PathBuf);
+const AVIARY: Aviary = Aviary::at(env!("CARGO_BIN_EXE_aviary"));
 
-impl Drop for Aviary {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn write_manifest(dir: &std::path::Path, body: &str) -> std::path::PathBuf {
-    std::fs::create_dir_all(dir).unwrap();
-    let path = dir.join("aviary.toml");
-    std::fs::write(&path, body).unwrap();
-    path
-}
-
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("aviary-test-{name}-{}", std::process::id()))
-}
-
-fn spawn_run(manifest: &std::path::Path, env: &[(&str, &str)]) -> Aviary {
-    // Output goes to a file, not a pipe: a chatty child must never block on a full pipe.
+/// Starts `aviary run` on `manifest` with `RUST_LOG=info` and `env`.
+fn spawn_run(manifest: &std::path::Path, env: &[(&str, &str)]) -> Run {
     let log = manifest.with_file_name("aviary.log");
-    let file = std::fs::File::create(&log).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_aviary"));
-    cmd.args(["run", "--manifest"])
-        .arg(manifest)
-        .stdout(Stdio::from(file.try_clone().unwrap()))
-        .stderr(Stdio::from(file));
-    cmd.env("RUST_LOG", "info");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    Aviary(cmd.spawn().expect("aviary binary starts"), log)
+    let mut env = env.to_vec();
+    env.insert(0, ("RUST_LOG", "info"));
+    AVIARY.run_with(manifest, log, None, &env)
 }
 
-/// Waits (without blocking the async runtime, which may host the emulator) for the child to
-/// exit; returns its exit code and everything it printed.
-async fn output_of(mut child: Aviary, timeout: Duration) -> (Option<i32>, String) {
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            start.elapsed() < timeout,
-            "aviary did not exit within {timeout:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let out = std::fs::read_to_string(&child.1).unwrap();
-    (status.code(), out)
+/// Waits for `run` to exit by itself; its exit code and everything it printed.
+async fn output_of(mut run: Run, timeout: Duration) -> (Option<i32>, String) {
+    let code = run.wait_exit(timeout).await;
+    (code, run.output())
+}
+
+/// Stops `run` with SIGTERM; its exit code and output.
+fn stop(mut run: Run) -> (Option<i32>, String) {
+    let code = sigterm(&mut run);
+    (code, run.output())
 }
 
 /// A manifest for `emu` whose app secret comes from `AVIARY_TEST_SECRET`.
-fn secret_from_env_manifest(dir: &std::path::Path, emu: &Emulator) -> std::path::PathBuf {
-    write_manifest(
-        dir,
+fn secret_from_env_manifest(dir: &Dir, emu: &Emulator) -> std::path::PathBuf {
+    dir.write(
+        "aviary.toml",
         &format!(
             "[feishu]\napp_id = \"cli_0123456789abcdef\"\napp_secret = \"${{AVIARY_TEST_SECRET}}\"\ndomain = \"{}\"\n",
             emu.domain()
         ),
     )
-}
-
-/// Stops `child` with SIGTERM; its exit code and output.
-async fn sigterm(child: Aviary) -> (Option<i32>, String) {
-    let pid = child.0.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    output_of(child, Duration::from_secs(20)).await
 }
 
 async fn emulator() -> Emulator {
@@ -98,7 +56,7 @@ fn envelope(i: usize) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_survives_20_forced_disconnects_with_every_event_acked() {
     let emu = emulator().await;
-    let dir = temp_dir("reconnect");
+    let dir = Dir::new("test-reconnect");
     let manifest = secret_from_env_manifest(&dir, &emu);
     let child = spawn_run(&manifest, &[("AVIARY_TEST_SECRET", "emulator-secret")]);
     emu.wait_for_connections(1, Duration::from_secs(20))
@@ -139,21 +97,20 @@ async fn run_survives_20_forced_disconnects_with_every_event_acked() {
     }
     assert!(emu.connections_total() >= 21);
     // Graceful stop on SIGTERM: exit 0.
-    let (code, out) = sigterm(child).await;
+    let (code, out) = stop(child);
     assert_eq!(code, Some(0), "graceful exit on SIGTERM; output:\n{out}");
     assert!(
         !out.contains("emulator-secret"),
         "the app secret never appears in the output"
     );
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]
 async fn run_stops_with_one_clear_line_and_non_zero_exit_on_bad_credentials() {
     let emu = emulator().await;
-    let dir = temp_dir("badcreds");
-    let manifest = write_manifest(
-        &dir,
+    let dir = Dir::new("test-badcreds");
+    let manifest = dir.write(
+        "aviary.toml",
         &format!("[feishu]\napp_id = \"cli_0123456789abcdef\"\napp_secret = \"wrong-secret-123\"\ndomain = \"{}\"\n", emu.domain()),
     );
     let (code, out) = output_of(spawn_run(&manifest, &[]), Duration::from_secs(20)).await;
@@ -162,14 +119,13 @@ async fn run_stops_with_one_clear_line_and_non_zero_exit_on_bad_credentials() {
     assert_eq!(error_lines.len(), 1, "exactly one error line:\n{out}");
     assert!(error_lines[0].contains("code"), "{}", error_lines[0]);
     assert!(!out.contains("wrong-secret-123"), "secret leaked:\n{out}");
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]
 async fn run_rejects_unknown_manifest_keys_naming_file_line_and_key() {
-    let dir = temp_dir("unknown-key");
-    let manifest = write_manifest(
-        &dir,
+    let dir = Dir::new("test-unknown-key");
+    let manifest = dir.write(
+        "aviary.toml",
         "[feishu]\napp_id = \"cli_x\"\napp_secret = \"s\"\n\n[connection]\nheartbeat_secs = 5\n",
     );
     let (code, out) = output_of(spawn_run(&manifest, &[]), Duration::from_secs(20)).await;
@@ -177,13 +133,12 @@ async fn run_rejects_unknown_manifest_keys_naming_file_line_and_key() {
     assert!(out.contains("heartbeat_secs"), "names the key:\n{out}");
     assert!(out.contains("aviary.toml:6:"), "names the line:\n{out}");
     assert!(out.contains("aviary.toml"), "names the file:\n{out}");
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn log_format_json_writes_one_object_per_line_with_the_event_fields_and_no_secret() {
     let emu = emulator().await;
-    let dir = temp_dir("json-logs");
+    let dir = Dir::new("test-json-logs");
     let manifest = secret_from_env_manifest(&dir, &emu);
     let child = spawn_run(
         &manifest,
@@ -201,7 +156,7 @@ async fn log_format_json_writes_one_object_per_line_with_the_event_fields_and_no
         assert!(Instant::now() < deadline, "the event was not acked");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let (code, out) = sigterm(child).await;
+    let (code, out) = stop(child);
     assert_eq!(code, Some(0), "{out}");
     let lines: Vec<serde_json::Value> = out
         .lines()
@@ -223,5 +178,4 @@ async fn log_format_json_writes_one_object_per_line_with_the_event_fields_and_no
         !out.contains("emulator-secret"),
         "the secret leaked:\n{out}"
     );
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -41,14 +41,14 @@ use aviary::dispatch::dedupe::Deduplicating;
 use aviary::dispatch::router::EventPattern;
 use aviary::dispatch::DispatchSettings;
 use aviary::dispatch::{Dispatcher, EventSink, HandlerEntry, InboundEvent, LogSink};
-use aviary::emulator::{Emulator, EmulatorConfig, PushOptions};
 use aviary::handler::{GuestEvent, Invoke};
 use aviary::protocol::ack::{build_ack, AckBody};
 use aviary::protocol::endpoint::{classify_endpoint_response, endpoint_url, Discovery};
 use aviary::protocol::envelope::parse_envelope;
 use aviary::protocol::{decode_frame, encode_frame, FrameType};
 use aviary::sandbox::{HandlerSpec, Sandbox, SandboxConfig};
-use aviary_tests::peers::{Peer, PeerKind};
+use aviary_emulator::{Emulator, EmulatorConfig, PushOptions};
+use aviary_test_support::peers::{Peer, PeerKind};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -223,7 +223,7 @@ const REUSE_ROW_EVENTS: u32 = 1000;
 /// The example Rust handler, loaded in a sandbox with a private compile cache; `reuse` as in
 /// the manifest (`None`: an instance per event).
 fn example_handler(reuse: Option<u32>) -> Result<Arc<dyn Invoke>, String> {
-    let root = aviary_tests::repo_root();
+    let root = aviary_test_support::repo_root();
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| root.join("examples").join("target"));
@@ -249,7 +249,7 @@ fn example_handler(reuse: Option<u32>) -> Result<Arc<dyn Invoke>, String> {
 /// The sample `im.message.receive_v1` envelope of `examples/events`, as the connection would
 /// hand it to dispatch.
 fn real_message_event() -> GuestEvent {
-    let path = aviary_tests::repo_root().join("examples/events/im.message.receive_v1.json");
+    let path = aviary_test_support::repo_root().join("examples/events/im.message.receive_v1.json");
     let bytes = std::fs::read(&path).expect("sample event");
     let envelope = parse_envelope(&bytes, None).expect("sample envelope parses");
     let inbound = InboundEvent {

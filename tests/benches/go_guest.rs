@@ -23,13 +23,13 @@ use aviary::dispatch::dedupe::Deduplicating;
 use aviary::dispatch::router::EventPattern;
 use aviary::dispatch::DispatchSettings;
 use aviary::dispatch::{Dispatcher, EventSink, HandlerEntry};
-use aviary::emulator::{Emulator, EmulatorConfig, PushOptions};
 use aviary::guest_build::DEFAULT_ARENA_MIB;
 use aviary::handler::{GuestEvent, Invoke, Outcome};
 use aviary::protocol::envelope::EventKind;
 use aviary::sandbox::{HandlerSpec, LoadedHandler, Sandbox, SandboxConfig};
-use aviary_tests::go_guests::go_component;
-use aviary_tests::repo_root;
+use aviary_emulator::{Emulator, EmulatorConfig, PushOptions};
+use aviary_test_support::go_guests::go_component;
+use aviary_test_support::repo_root;
 use tokio_util::sync::CancellationToken;
 
 fn main() {

@@ -28,12 +28,12 @@ use aviary::dispatch::dedupe::Deduplicating;
 use aviary::dispatch::router::EventPattern;
 use aviary::dispatch::DispatchSettings;
 use aviary::dispatch::{Dispatcher, EventSink, HandlerEntry};
-use aviary::emulator::{Emulator, EmulatorConfig, PushOptions};
 use aviary::handler::{GuestEvent, Invoke};
 use aviary::protocol::envelope::EventKind;
 use aviary::sandbox::{HandlerSpec, Sandbox, SandboxConfig};
-use aviary_tests::lang_guests::{js, py, JsEngine};
-use aviary_tests::target_dir;
+use aviary_emulator::{Emulator, EmulatorConfig, PushOptions};
+use aviary_test_support::lang_guests::{js, py, JsEngine};
+use aviary_test_support::target_dir;
 use tokio_util::sync::CancellationToken;
 
 /// Builds (or finds) one guest component.

@@ -25,13 +25,13 @@ use aviary::connection::{ConnectionOptions, ConnectionStats};
 use aviary::dispatch::router::{EventPattern, Router};
 use aviary::dispatch::{DispatchMode, DispatchSettings};
 use aviary::dispatch::{Dispatcher, EventSink};
-use aviary::emulator::{Emulator, EmulatorConfig};
 use aviary::handler::{GuestEvent, Invocation, Invoke, InvokeFuture, Outcome};
 use aviary::queue::engine::QueueConfig;
-use aviary::queue::redis::test_server::RedisServer;
 use aviary::queue::redis::{RedisStore, RedisUrl};
 use aviary::queue::retry::RetryPolicy;
 use aviary::queue::{NewJob, Queue, QueueHandler, QueueSink, QueueStore};
+use aviary_emulator::{Emulator, EmulatorConfig};
+use aviary_redis_test_server::RedisServer;
 use tokio_util::sync::CancellationToken;
 
 struct Noop;

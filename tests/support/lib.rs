@@ -1,6 +1,10 @@
-//! Shared support for Aviary's end-to-end tests: a recording event sink with scripted
-//! behaviour per event type, a client runner, envelope builders, and polling helpers.
-//! Every server these tests talk to is the in-process emulator on 127.0.0.1.
+//! The crate `aviary-test-support`: what Aviary's tests and benchmarks share, in `tests/` and
+//! in `runtime/tests/`. Here: a recording event sink with scripted behaviour per event type, a
+//! client runner, envelope builders, the emulator's test settings and polling helpers; in the
+//! modules: building the test guests ([`guests`], [`go_guests`], [`lang_guests`]), the official
+//! SDK peers ([`peers`]), the real binary ([`binary`]), the recorder guest's scenario
+//! ([`recorder`]) and temporary directories ([`Dir`]). Every server these tests talk to is the
+//! in-process emulator on 127.0.0.1 (the crate `aviary-emulator`).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -12,7 +16,7 @@ use aviary::connection::{
 };
 use aviary::dispatch::dedupe::Deduplicating;
 use aviary::dispatch::{EventSink, HandleFuture, HandlerResult, InboundEvent};
-use aviary::emulator::{Emulator, EmulatorConfig};
+use aviary_emulator::{Emulator, EmulatorConfig};
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -313,16 +317,22 @@ pub fn init_tracing() {
     });
 }
 
+pub mod binary;
+mod dir;
 pub mod go_guests;
 pub mod guests;
 pub mod lang_guests;
 pub mod peers;
+pub mod recorder;
 
-/// The repository root (the parent of `tests/`).
+pub use dir::Dir;
+
+/// The repository root (this crate lives in `tests/support`).
 pub fn repo_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
+        .ancestors()
+        .nth(2)
+        .expect("tests/support has a grandparent")
         .to_path_buf()
 }
 

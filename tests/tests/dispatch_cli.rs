@@ -2,7 +2,6 @@
 
 mod dispatch_fakes;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use aviary::app::loading::HandlerLoader;
@@ -10,30 +9,9 @@ use aviary::cli::check::check;
 use aviary::cli::invoke::{exit_code, invoke, render, InvokeArgs};
 use aviary::handler::{Failure, Invoke, Outcome};
 use aviary::manifest::HandlerSettings;
+use aviary_test_support::Dir;
 use dispatch_fakes::{envelope, Fake, Journal, Script};
 use serde_json::json;
-
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(tag: &str) -> Dir {
-        let dir = std::env::temp_dir().join(format!("aviary-cli-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Dir(dir)
-    }
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.0.join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 const HEAD: &str = "[feishu]\napp_id = \"cli_1\"\napp_secret = \"s\"\n";
 
@@ -63,7 +41,7 @@ fn no_sandbox() -> Result<Box<dyn HandlerLoader>, String> {
 
 #[test]
 fn check_summarises_a_good_manifest() {
-    let d = Dir::new("good");
+    let d = Dir::new("cli-good");
     d.write("ok.wasm", "");
     let m = d.write(
         "aviary.toml",
@@ -85,7 +63,7 @@ fn check_summarises_a_good_manifest() {
 
 #[test]
 fn check_lists_every_problem() {
-    let d = Dir::new("bad");
+    let d = Dir::new("cli-bad");
     d.write("ok.wasm", "");
     d.write("bad.wasm", "");
     let m = d.write(
@@ -124,7 +102,7 @@ fn check_lists_every_problem() {
 /// reported by `aviary check` at its key, not as a failure to load the component.
 #[test]
 fn check_reports_sandbox_bounds_at_their_key() {
-    let d = Dir::new("bounds");
+    let d = Dir::new("cli-bounds");
     d.write("ok.wasm", "");
     let m = d.write(
         "aviary.toml",
@@ -174,7 +152,7 @@ fn invoke_args(d: &Dir, handler: &str, outcome: &str) -> InvokeArgs {
 
 #[tokio::test]
 async fn invoke_reports_outcome_and_limits() {
-    let d = Dir::new("invoke");
+    let d = Dir::new("cli-invoke");
     let ran = invoke(&invoke_args(&d, "h", "respond"), &fake_loader)
         .await
         .unwrap();
@@ -188,14 +166,14 @@ async fn invoke_reports_outcome_and_limits() {
     assert!(text.contains("of 128.0 MiB"), "{text}");
     assert!(text.contains("[info] h saw ev-1"), "{text}");
 
-    let d = Dir::new("invoke-fail");
+    let d = Dir::new("cli-invoke-fail");
     let ran = invoke(&invoke_args(&d, "h", "fail"), &fake_loader)
         .await
         .unwrap();
     assert_eq!(exit_code(&ran.invocation), 1);
     assert!(render(&ran).contains("FAILED (out_of_fuel)"));
 
-    let d = Dir::new("invoke-missing");
+    let d = Dir::new("cli-invoke-missing");
     let errors = invoke(&invoke_args(&d, "nope", "x"), &fake_loader)
         .await
         .unwrap_err();

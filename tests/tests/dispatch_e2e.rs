@@ -11,9 +11,11 @@ use aviary::dispatch::dedupe::Deduplicating;
 use aviary::dispatch::router::EventPattern;
 use aviary::dispatch::DispatchSettings;
 use aviary::dispatch::{Dispatcher, EventSink, HandlerEntry};
-use aviary::emulator::Emulator;
 use aviary::handler::Invoke;
-use aviary_tests::{card_event, envelope, message_event, options_for, start_emulator, within};
+use aviary_emulator::Emulator;
+use aviary_test_support::{
+    card_event, envelope, message_event, options_for, start_emulator, within,
+};
 use dispatch_fakes::{Fake, Journal};
 use serde_json::json;
 use tokio::task::JoinHandle;
@@ -177,7 +179,7 @@ async fn backpressure_pauses_reading_and_drops_nothing() {
             "x",
         ));
     }
-    aviary_tests::eventually("all 10 events handled", SHORT, || h.calls() >= 10).await;
+    aviary_test_support::eventually("all 10 events handled", SHORT, || h.calls() >= 10).await;
     emu.wait_for_acks(10, SHORT).await.unwrap();
     assert_eq!(h.max_running(), 1);
     tokio::time::sleep(Duration::from_millis(300)).await;

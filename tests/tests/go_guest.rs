@@ -19,8 +19,8 @@ use aviary::guest_build::{self, BuildError, GoBuild};
 use aviary::handler::{Failure, GuestEvent, Invocation, Invoke, LogStream, Outcome};
 use aviary::protocol::envelope::EventKind;
 use aviary::sandbox::{HandlerLimits, HandlerSpec, LoadedHandler, Sandbox, SandboxConfig};
-use aviary_tests::go_guests::{go_audit, go_binary, go_test_guest};
-use aviary_tests::*;
+use aviary_test_support::go_guests::{go_audit, go_binary, go_test_guest};
+use aviary_test_support::*;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 

@@ -19,8 +19,8 @@ use aviary::handler::{Failure, GuestEvent, Invocation, Invoke, Outcome};
 use aviary::limits::sandbox::HEAVY_GUEST_DEFAULT_REUSE;
 use aviary::protocol::envelope::EventKind;
 use aviary::sandbox::{HandlerLimits, HandlerSpec, LoadedHandler, Sandbox, SandboxConfig};
-use aviary_tests::lang_guests::{self, js, py, JsEngine};
-use aviary_tests::*;
+use aviary_test_support::lang_guests::{self, js, py, JsEngine};
+use aviary_test_support::*;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -81,7 +81,7 @@ fn event(id: &str, event_type: &str) -> GuestEvent {
     } else {
         EventKind::Event
     };
-    aviary_tests::guests::event(id, event_type, kind)
+    aviary_test_support::guests::event(id, event_type, kind)
 }
 
 fn assert_answers(inv: &Invocation, id: &str) {
@@ -241,7 +241,7 @@ async fn check_and_invoke_work_on_the_javascript_and_python_examples() {
     let m = manifest(&dir);
     std::env::set_var(
         "XDG_CACHE_HOME",
-        aviary_tests::target_dir().join("guest-lang"),
+        aviary_test_support::target_dir().join("guest-lang"),
     );
     let report = tokio::task::spawn_blocking({
         let m = m.clone();

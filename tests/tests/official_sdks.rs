@@ -9,12 +9,12 @@
 
 use std::time::Duration;
 
-use aviary::emulator::{
+use aviary::protocol::{ClientConfig, Frame, MessageType};
+use aviary_emulator::{
     AckRecord, DeliveryId, DeliveryRecord, DeliveryStatus, Emulator, EmulatorConfig, Fault,
     PushOptions, RawMessage,
 };
-use aviary::protocol::{ClientConfig, Frame, MessageType};
-use aviary_tests::peers::{Peer, PeerKind};
+use aviary_test_support::peers::{Peer, PeerKind};
 use serde_json::{json, Value};
 
 const APP_ID: &str = "cli_0123456789abcdef";

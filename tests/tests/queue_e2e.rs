@@ -13,7 +13,7 @@ use aviary::handler::{GuestEvent, Invocation, Invoke, InvokeFuture, Outcome};
 use aviary::queue::engine::QueueConfig;
 use aviary::queue::retry::RetryPolicy;
 use aviary::queue::{Queue, QueueHandler, QueueSink, QueueStore};
-use aviary_tests::*;
+use aviary_test_support::*;
 use tokio_util::sync::CancellationToken;
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -183,8 +183,8 @@ async fn redelivery_storm_each_event_handled_once_and_a_retry_reruns_only_the_fa
         emu.deliveries().iter().all(|d| {
             !matches!(
                 d.status,
-                aviary::emulator::DeliveryStatus::Waiting
-                    | aviary::emulator::DeliveryStatus::InFlight
+                aviary_emulator::DeliveryStatus::Waiting
+                    | aviary_emulator::DeliveryStatus::InFlight
             )
         })
     })

@@ -9,7 +9,7 @@ use aviary::handler::{Failure, GuestEvent, Invocation, Invoke, LogStream, Outcom
 use aviary::limits::sandbox::MAX_LOG_LINES;
 use aviary::protocol::envelope::EventKind;
 use aviary::sandbox::{HandlerLimits, HandlerSpec, LoadedHandler, Sandbox, SandboxConfig};
-use aviary_tests::guests::{event, guest};
+use aviary_test_support::guests::{event, guest};
 
 /// One sandbox per test binary, caching into a private temp dir.
 fn sandbox() -> &'static Sandbox {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use aviary::handler::{Failure, GuestEvent, Invoke};
 use aviary::protocol::envelope::EventKind;
 use aviary::sandbox::{HandlerLimits, HandlerSpec, LoadError, Sandbox, SandboxConfig};
-use aviary_tests::guests::{event, guest};
+use aviary_test_support::guests::{event, guest};
 
 fn temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(

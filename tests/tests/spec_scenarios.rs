@@ -4,13 +4,13 @@
 use std::time::{Duration, Instant};
 
 use aviary::connection::FatalError;
-use aviary::emulator::{EndpointAnswer, Fault, HandshakeAnswer, PongMode, PushOptions, RawMessage};
 use aviary::protocol::envelope::encrypt;
 use aviary::protocol::fragment::{fragment_frames, DataMessage};
 use aviary::protocol::{
     encode_frame, ClientConfig, ClientConfigUpdate, Frame, Header, MessageType,
 };
-use aviary_tests::*;
+use aviary_emulator::{EndpointAnswer, Fault, HandshakeAnswer, PongMode, PushOptions, RawMessage};
+use aviary_test_support::*;
 use base64::Engine;
 use serde_json::json;
 

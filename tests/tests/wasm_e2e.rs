@@ -11,11 +11,11 @@ use aviary::dispatch::dedupe::Deduplicating;
 use aviary::dispatch::router::EventPattern;
 use aviary::dispatch::DispatchSettings;
 use aviary::dispatch::{Dispatcher, EventSink, HandlerEntry};
-use aviary::emulator::Emulator;
 use aviary::handler::Invoke;
 use aviary::sandbox::{HandlerLimits, HandlerSpec, Sandbox, SandboxConfig};
-use aviary_tests::guests::guest;
-use aviary_tests::*;
+use aviary_emulator::Emulator;
+use aviary_test_support::guests::guest;
+use aviary_test_support::*;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 

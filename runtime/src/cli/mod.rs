@@ -1,10 +1,12 @@
 //! Subcommands that work on a manifest without connecting: `aviary check`, `aviary invoke` and
-//! `aviary dlq`.
+//! `aviary dlq`; also `aviary guest` and `aviary emulator`.
 //! Each takes the sandbox loader as a parameter in its library entry point, so it is testable
 //! with fake handlers; the binary passes [`crate::app::wasm::sandbox_loader`].
 
 pub mod check;
 pub mod dlq;
+#[cfg(feature = "emulator")]
+pub mod emulator;
 pub mod guest;
 pub mod invoke;
 

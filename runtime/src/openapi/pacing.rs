@@ -7,8 +7,8 @@
 //! The limit is a sliding window: at most `limit` sends started in any `window`. The host
 //! counts the window [`PACING_MARGIN`] longer than Feishu does, so the jitter between the
 //! moment a send is granted here and the moment it arrives cannot push one send too many into
-//! one of Feishu's windows. The emulator judges arrivals with the same [`SlidingWindow`] and no
-//! margin, answering 429 as Feishu does.
+//! one of Feishu's windows. The emulator (crate `aviary-emulator`) judges arrivals with code of
+//! its own and no margin, answering 429 as Feishu does, so a bug here is not repeated there.
 //!
 //! [`PACING_MARGIN`]: crate::limits::openapi::PACING_MARGIN
 

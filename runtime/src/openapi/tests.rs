@@ -185,7 +185,7 @@ mod corpus;
 mod wire;
 
 use super::token::TOKEN_PATH;
-use crate::emulator::{Emulator, EmulatorConfig};
+use aviary_emulator::{Emulator, EmulatorConfig};
 
 fn emulator_client(emu: &Emulator) -> FeishuClient {
     let config = EmulatorConfig::default();

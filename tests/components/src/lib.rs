@@ -11,15 +11,6 @@ use wasm_encoder::{
 use wit_component::{ComponentEncoder, StringEncoding};
 use wit_parser::Resolve;
 
-/// The repository root (this crate lives in `tests/components`).
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("tests/components has a grandparent")
-        .to_path_buf()
-}
-
 /// Pages (64 KiB) each memory starts with.
 const INITIAL_PAGES: u64 = 1;
 
@@ -52,7 +43,9 @@ pub fn write_component(name: &str, guest: &CoreGuest) -> PathBuf {
 /// The component bytes: the core module with the world's metadata, encoded by wit-component.
 pub fn component(guest: &CoreGuest) -> Vec<u8> {
     let mut resolve = Resolve::default();
-    let wit = repo_root().join("wit").join("handler.wit");
+    let wit = aviary_test_support::repo_root()
+        .join("wit")
+        .join("handler.wit");
     let text = std::fs::read_to_string(&wit).expect("wit/handler.wit");
     resolve
         .push_str(&wit, &text)

@@ -63,8 +63,6 @@ mod dead;
 mod endpoint;
 mod names;
 mod scripts;
-#[doc(hidden)]
-pub mod test_server;
 #[cfg(test)]
 mod tests;
 

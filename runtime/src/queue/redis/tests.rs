@@ -1,7 +1,7 @@
 use super::scripts::FORGET_CONSUMERS;
-use super::test_server::RedisServer;
 use super::*;
 use crate::queue::store::{ChatTurn, HandlerStatus, NewJob, Settle};
+use aviary_redis_test_server::RedisServer;
 use redis::Value;
 use std::sync::Arc;
 

@@ -17,9 +17,8 @@ use serde_json::{json, Value};
 use super::endpoint::header_pairs;
 use super::records::{OpenApiCall, SentMessage};
 use super::state::{push_bounded, random_hex, Shared, State};
-use crate::limits::emulator::MESSAGE_UUID_WINDOW;
-use crate::limits::openapi::{RATE_LIMITED_CODE, RECEIVER_SEND_LIMIT};
-use crate::openapi::pacing::receiver_of;
+use crate::limits::{MESSAGE_UUID_WINDOW, RATE_LIMITED_CODE, RECEIVER_SEND_LIMIT};
+use crate::send_limit::receiver;
 
 /// Path of the self-built app token API.
 pub const TENANT_TOKEN_PATH: &str = "/open-apis/auth/v3/tenant_access_token/internal";
@@ -109,11 +108,8 @@ fn rate_limit(state: &mut State, call: &OpenApiCall, now: Instant) -> Option<u64
     if call.method != "POST" {
         return None;
     }
-    let query = (!call.query.is_empty()).then_some(call.query.as_str());
-    let receiver = receiver_of(call.path.as_str(), query, &call.body.to_string())?;
-    let wait = state
-        .send_windows
-        .admit(&receiver, tokio::time::Instant::from_std(now))?;
+    let receiver = receiver(&call.path, &call.query, &call.body)?;
+    let wait = state.send_limit.arrive(&receiver, now)?;
     state.rate_limited_sends += 1;
     // Whole seconds, rounded up, as the header carries them.
     Some(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
@@ -166,7 +162,7 @@ fn route(state: &mut State, call: &OpenApiCall, now: Instant) -> (StatusCode, Va
             state.duplicate_messages_suppressed += 1;
             return (StatusCode::OK, first);
         }
-        if state.message_uuids.len() >= crate::limits::emulator::MAX_RECORDS {
+        if state.message_uuids.len() >= crate::limits::MAX_RECORDS {
             state.message_uuids.retain(|_, (at, _)| fresh(at));
         }
     }
@@ -354,7 +350,7 @@ fn validate_reply(body: &Value) -> Result<Validated, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::config::EmulatorConfig;
+    use crate::config::EmulatorConfig;
 
     fn call(path: &str, query: &str, token: Option<&str>, body: Value) -> OpenApiCall {
         OpenApiCall {

@@ -18,7 +18,7 @@ use super::records::{
     AckRecord, ConnectionInfo, DeliveryId, EndpointRequestRecord, NonAckRecord, OpenApiCall,
     PingRecord, SentMessage,
 };
-use crate::limits::emulator as limits;
+use crate::limits;
 
 /// What a connection task is asked to do.
 #[derive(Debug)]
@@ -93,7 +93,7 @@ pub(crate) struct State {
     /// Send/reply `uuid`s seen within the last hour: when, and the first request's answer.
     pub message_uuids: HashMap<String, (Instant, serde_json::Value)>,
     /// Send/reply arrivals per receiver, judged against Feishu's per-receiver limit.
-    pub send_windows: crate::openapi::pacing::Windows,
+    pub send_limit: crate::send_limit::SendLimit,
     /// Send/reply requests answered 429 (code 99991400) for exceeding that limit.
     pub rate_limited_sends: u64,
     /// Send/reply requests answered from `message_uuids` instead of creating a message.
@@ -136,10 +136,7 @@ impl State {
             openapi_calls: VecDeque::new(),
             sent_messages: VecDeque::new(),
             message_uuids: HashMap::new(),
-            send_windows: crate::openapi::pacing::Windows::new(
-                crate::limits::openapi::RECEIVER_SEND_LIMIT,
-                crate::limits::openapi::RECEIVER_SEND_WINDOW,
-            ),
+            send_limit: Default::default(),
             rate_limited_sends: 0,
             duplicate_messages_suppressed: 0,
         }
@@ -364,7 +361,7 @@ mod tests {
         let mut s = State::new(EmulatorConfig::default());
         let now = Instant::now();
         let (id, t) = s.mint_ticket(now);
-        assert_eq!(t.service_id, crate::limits::emulator::SERVICE_ID);
+        assert_eq!(t.service_id, crate::limits::SERVICE_ID);
         assert!(s.take_ticket(&id, now).is_some());
         assert!(s.take_ticket(&id, now).is_none());
         assert!(s.take_ticket("nope", now).is_none());
@@ -375,7 +372,7 @@ mod tests {
         let mut s = State::new(EmulatorConfig::default());
         let now = Instant::now();
         let (id, _) = s.mint_ticket(now);
-        let later = now + crate::limits::emulator::TICKET_TTL + Duration::from_secs(1);
+        let later = now + crate::limits::TICKET_TTL + Duration::from_secs(1);
         assert!(s.take_ticket(&id, later).is_none());
     }
 

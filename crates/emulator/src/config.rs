@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use crate::limits::emulator as defaults;
-use crate::protocol::{ClientConfig, ClientConfigUpdate, MessageType};
+use crate::limits as defaults;
+use aviary_protocol::{ClientConfig, ClientConfigUpdate, MessageType};
 
 /// Everything the emulator needs at start. Most of it can be changed later through
 /// [`super::Emulator`]'s setters.
@@ -31,7 +31,7 @@ pub struct EmulatorConfig {
 impl Default for EmulatorConfig {
     /// App id `cli_0123456789abcdef` (matches the Node SDK's appId check), secret
     /// `emulator-secret`, Feishu's default ClientConfig, and the limits in
-    /// [`crate::limits::emulator`].
+    /// [`crate::limits`].
     fn default() -> Self {
         EmulatorConfig {
             app_id: "cli_0123456789abcdef".into(),
@@ -226,7 +226,7 @@ pub enum RawMessage {
     /// A text WebSocket message.
     Text(String),
     /// An RFC 6455 ping with this payload (Python's `websockets` sends these; a client must
-    /// answer with a pong, counted in [`crate::emulator::Emulator::ws_pongs_received`]).
+    /// answer with a pong, counted in [`crate::Emulator::ws_pongs_received`]).
     Ping(Vec<u8>),
 }
 

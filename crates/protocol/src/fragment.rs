@@ -88,9 +88,9 @@ pub fn fragment_frames(message: &DataMessage<'_>, payload: &[u8], parts: usize) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::reassembly::{Fragment, Reassembler};
+    use crate::reassembly::{Fragment, Reassembler, ReassemblyLimits};
     use proptest::prelude::*;
-    use std::time::Instant;
+    use std::time::{Duration, Instant};
 
     #[test]
     fn counts() {
@@ -152,7 +152,13 @@ mod tests {
             let mut frames = fragment_frames(&message, &payload, parts);
             let len = frames.len();
             frames.rotate_left(rotate % len);
-            let mut r = Reassembler::new(crate::limits::reassembly_limits());
+            let mut r = Reassembler::new(ReassemblyLimits {
+                max_parts: 8,
+                max_message_bytes: 1024,
+                max_pending_messages: 1,
+                max_pending_bytes: 1024,
+                ttl: Duration::from_secs(5),
+            });
             let now = Instant::now();
             let mut done = None;
             for f in &frames {

@@ -13,10 +13,10 @@ use axum::response::{IntoResponse, Response};
 use super::config::EndpointAnswer;
 use super::records::EndpointRequestRecord;
 use super::state::{push_bounded, random_hex, Shared, State};
-use crate::protocol::endpoint::{
+use aviary_protocol::endpoint::{
     EndpointData, EndpointRequest, EndpointResponse, CODE_INTERNAL_ERROR, CODE_SYSTEM_BUSY,
 };
-use crate::protocol::ClientConfigUpdate;
+use aviary_protocol::ClientConfigUpdate;
 
 /// Code answered to wrong credentials. The real value is unverified (§1.3); any code other than
 /// 0, 1 and 1000040343 is fatal to every SDK.
@@ -139,8 +139,8 @@ fn mint_url(state: &mut State, gateway_port: u16, now: Instant) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::config::EmulatorConfig;
-    use crate::protocol::endpoint::{classify_endpoint_response, connection_ids, Discovery};
+    use crate::config::EmulatorConfig;
+    use aviary_protocol::endpoint::{classify_endpoint_response, connection_ids, Discovery};
 
     async fn body_of(response: Response) -> (u16, Vec<u8>) {
         let status = response.status().as_u16();

@@ -68,8 +68,10 @@ mod control;
 mod delivery;
 mod endpoint;
 mod gateway;
+pub mod limits;
 mod openapi;
 pub mod records;
+mod send_limit;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -98,8 +100,8 @@ pub use records::{
     SentMessage,
 };
 
-use crate::protocol::endpoint::ENDPOINT_PATH;
-use crate::protocol::{ClientConfig, ClientConfigUpdate};
+use aviary_protocol::endpoint::ENDPOINT_PATH;
+use aviary_protocol::{ClientConfig, ClientConfigUpdate};
 use state::{Outbound, Shared};
 
 /// A running emulator. Dropping it (or [`Emulator::shutdown`]) stops every task and closes

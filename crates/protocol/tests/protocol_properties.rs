@@ -3,12 +3,12 @@
 
 use std::time::{Duration, Instant};
 
-use aviary::protocol::ack::parse_ack_payload;
-use aviary::protocol::control::parse_pong;
-use aviary::protocol::endpoint::{classify_endpoint_response, connection_ids};
-use aviary::protocol::envelope::{decrypt, parse_envelope};
-use aviary::protocol::reassembly::{Fragment, Reassembler, ReassemblyLimits};
-use aviary::protocol::{decode_frame, encode_frame, Frame, Header};
+use aviary_protocol::ack::parse_ack_payload;
+use aviary_protocol::control::parse_pong;
+use aviary_protocol::endpoint::{classify_endpoint_response, connection_ids};
+use aviary_protocol::envelope::{decrypt, parse_envelope};
+use aviary_protocol::reassembly::{Fragment, Reassembler, ReassemblyLimits};
+use aviary_protocol::{decode_frame, encode_frame, Frame, Header};
 use proptest::prelude::*;
 
 fn header() -> impl Strategy<Value = Header> {

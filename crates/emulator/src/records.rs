@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Instant;
 
-use crate::protocol::{Frame, MessageType};
+use aviary_protocol::{Frame, MessageType};
 
 /// Id of one pushed message (all its delivery attempts share it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use super::config::{Fault, PushOptions};
 use super::records::{AttemptOutcome, DeliveryStatus};
 use super::state::{Outbound, Shared};
-use crate::protocol::{Frame, MessageType};
+use aviary_protocol::{Frame, MessageType};
 
 /// The `/_emulator` routes.
 pub(crate) fn router() -> Router<Arc<Shared>> {

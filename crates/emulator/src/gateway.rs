@@ -26,13 +26,13 @@ use tokio_util::sync::CancellationToken;
 use super::config::{Fault, HandshakeAnswer, PongMode, RawMessage};
 use super::records::{ConnectionInfo, NonAck, NonAckRecord, PingRecord};
 use super::state::{push_bounded, LiveConnection, Outbound, Shared, State};
-use crate::limits::emulator as limits;
-use crate::protocol::control::pong_frame;
-use crate::protocol::handshake::{
+use crate::limits;
+use aviary_protocol::control::pong_frame;
+use aviary_protocol::handshake::{
     AUTH_EXCEED_CONN_LIMIT, HANDSHAKE_AUTH_ERR_CODE, HANDSHAKE_MSG, HANDSHAKE_STATUS,
     STATUS_AUTH_FAILED,
 };
-use crate::protocol::{
+use aviary_protocol::{
     decode_frame, encode_frame, ClientConfigUpdate, Frame, FrameType, MessageType,
 };
 

@@ -9,9 +9,9 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
 
 use super::*;
-use crate::protocol::ack::{build_ack, AckBody};
-use crate::protocol::control::{parse_pong, ping_frame, PongPayload};
-use crate::protocol::{decode_frame, encode_frame, Frame};
+use aviary_protocol::ack::{build_ack, AckBody};
+use aviary_protocol::control::{parse_pong, ping_frame, PongPayload};
+use aviary_protocol::{decode_frame, encode_frame, Frame};
 
 type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
 const WAIT: Duration = Duration::from_secs(5);

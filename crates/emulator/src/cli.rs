@@ -1,5 +1,6 @@
-//! `aviary emulator`: runs the [`Emulator`] until SIGINT/SIGTERM (or until
-//! `--exit-after-acks` is reached). Prints `emulator listening on http://127.0.0.1:PORT` on
+//! The flags and the serving loop of `aviary emulator` (the subcommand itself lives in the
+//! `aviary` binary, which owns logging, the async runtime and the stop signal): runs the
+//! [`Emulator`] until SIGINT/SIGTERM (or until `--exit-after-acks` is reached). Prints `emulator listening on http://127.0.0.1:PORT` on
 //! stdout first, so scripts can read the port; logs go to stderr (`RUST_LOG`, default `info`).
 //!
 //! Example (the demo): `aviary emulator --port 8080 --ping-interval 5 --event ev.json
@@ -7,15 +8,13 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
 
 use super::{Emulator, EmulatorConfig, Fault, RedeliveryPolicy};
-use crate::limits::emulator as defaults;
-use crate::process;
-use crate::protocol::ClientConfig;
+use crate::limits as defaults;
+use aviary_protocol::ClientConfig;
 
 /// Flags of `aviary emulator`. ClientConfig values are whole seconds, sent to clients in
 /// endpoint answers and pongs. The reconnect defaults are shorter than Feishu's (120 s / 30 s)
@@ -76,34 +75,8 @@ pub struct EmulatorArgs {
     pub exit_after_acks: Option<u64>,
 }
 
-/// Runs the emulator until interrupted. Exit codes: 0 on a signal or `--exit-after-acks`;
-/// 1 if it cannot start; 2 for unusable arguments (e.g. an unreadable `--event` file).
-pub fn run(args: EmulatorArgs) -> ExitCode {
-    process::init_tracing();
-    let events = match load_events(&args.events) {
-        Ok(events) => events,
-        Err(e) => {
-            eprintln!("aviary emulator: {e:#}");
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match process::tokio_runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("aviary emulator: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(serve(args, events)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("aviary emulator: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn load_events(paths: &[PathBuf]) -> anyhow::Result<Vec<serde_json::Value>> {
+/// Reads the `--event` files (JSON envelopes), in order; the error names the file.
+pub fn load_events(paths: &[PathBuf]) -> anyhow::Result<Vec<serde_json::Value>> {
     paths
         .iter()
         .map(|path| {
@@ -142,7 +115,13 @@ const FAULT_CYCLE: [Fault; 4] = [
     Fault::DropWithoutClose,
 ];
 
-async fn serve(args: EmulatorArgs, events: Vec<serde_json::Value>) -> anyhow::Result<()> {
+/// Starts the emulator per `args`, prints its address, pushes `events`, and serves until `stop`
+/// resolves (the binary passes SIGINT/SIGTERM) or `--exit-after-acks` is reached.
+pub async fn serve(
+    args: EmulatorArgs,
+    events: Vec<serde_json::Value>,
+    stop: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     let emulator = Emulator::start_on(config_of(&args), args.port, args.gateway_port).await?;
     println!("emulator listening on {}", emulator.domain());
     let _ = std::io::stdout().flush();
@@ -160,11 +139,10 @@ async fn serve(args: EmulatorArgs, events: Vec<serde_json::Value>) -> anyhow::Re
     }
     let mut faults = FAULT_CYCLE.iter().cycle();
     let mut poll = tokio::time::interval(Duration::from_millis(100));
-    let terminate = process::stop_signal();
-    tokio::pin!(terminate);
+    tokio::pin!(stop);
     loop {
         tokio::select! {
-            _ = &mut terminate => {
+            _ = &mut stop => {
                 tracing::info!("signal received; shutting down");
                 break;
             }

@@ -21,12 +21,12 @@ use super::records::{
     NonAckRecord,
 };
 use super::state::{push_bounded, random_hex, Outbound, Shared, State};
-use crate::limits::emulator as limits;
-use crate::protocol::ack::parse_ack_payload;
-use crate::protocol::envelope::event_id_of;
-use crate::protocol::fragment::{fragment_count, fragment_frames, DataMessage};
-use crate::protocol::headers::{BIZ_RT, MESSAGE_ID};
-use crate::protocol::{encode_frame, Frame, MessageType};
+use crate::limits;
+use aviary_protocol::ack::parse_ack_payload;
+use aviary_protocol::envelope::event_id_of;
+use aviary_protocol::fragment::{fragment_count, fragment_frames, DataMessage};
+use aviary_protocol::headers::{BIZ_RT, MESSAGE_ID};
+use aviary_protocol::{encode_frame, Frame, MessageType};
 
 /// One pushed message with what is needed to (re)send it.
 pub(crate) struct DeliveryEntry {
@@ -412,11 +412,11 @@ pub(crate) async fn run_engine(shared: Arc<Shared>, cancel: CancellationToken) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::config::{EmulatorConfig, RedeliveryPolicy};
-    use crate::emulator::records::ConnectionInfo;
-    use crate::emulator::state::LiveConnection;
-    use crate::protocol::ack::{build_ack, AckBody};
-    use crate::protocol::decode_frame;
+    use crate::config::{EmulatorConfig, RedeliveryPolicy};
+    use crate::records::ConnectionInfo;
+    use crate::state::LiveConnection;
+    use aviary_protocol::ack::{build_ack, AckBody};
+    use aviary_protocol::decode_frame;
     use std::time::Duration;
     use tokio::sync::mpsc;
 

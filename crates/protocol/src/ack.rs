@@ -85,7 +85,7 @@ pub fn parse_ack_payload(bytes: &[u8]) -> Result<(i64, Option<Vec<u8>>), String>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::frame::Header;
+    use crate::frame::Header;
 
     #[test]
     fn ack_echoes_every_field_and_header_in_order_and_appends_biz_rt() {
