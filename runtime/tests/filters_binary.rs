@@ -9,14 +9,16 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use aviary::emulator::{Emulator, BOT_OPEN_ID};
+use aviary_emulator::{Emulator, BOT_OPEN_ID};
+use aviary_test_support::binary::{sigterm, Aviary, Run};
+use aviary_test_support::recorder::{effects, emulator_config, recorder_wasm, APP_ID};
+use aviary_test_support::Dir;
 use serde_json::{json, Value};
 
-mod queue_support;
-use queue_support::{effects, emulator_config, recorder_wasm, sigterm, Dir, Run, APP_ID};
+const AVIARY: Aviary = Aviary::at(env!("CARGO_BIN_EXE_aviary"));
 
 fn now_ms() -> u64 {
     std::time::SystemTime::now()
@@ -142,18 +144,16 @@ fn write_manifest(dir: &Path, emu: &Emulator, feishu_extra: &str, queue: &str) -
 
 /// `aviary run` with the counters and the filters' info lines in its log.
 fn spawn(manifest: &Path, log: PathBuf) -> Run {
-    let file = std::fs::File::create(&log).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_aviary"))
-        .arg("run")
-        .arg("--manifest")
-        .arg(manifest)
-        .stdout(Stdio::from(file.try_clone().unwrap()))
-        .stderr(Stdio::from(file))
-        .env("RUST_LOG", "info")
-        .env("XDG_CACHE_HOME", manifest.parent().unwrap().join("cache"))
-        .spawn()
-        .expect("aviary starts");
-    Run { child, log }
+    let cache = manifest.parent().unwrap().join("cache");
+    AVIARY.run_with(
+        manifest,
+        log,
+        None,
+        &[
+            ("RUST_LOG", "info"),
+            ("XDG_CACHE_HOME", cache.to_str().unwrap()),
+        ],
+    )
 }
 
 async fn filters_through_the_binary(tag: &str, feishu_extra: &str, queue: &str) -> String {
@@ -259,14 +259,7 @@ async fn an_app_whose_bot_info_cannot_be_read_stops_with_a_clear_error() {
     let manifest = dir.0.join("aviary.toml");
     std::fs::write(&manifest, text).unwrap();
     let mut run = spawn(&manifest, dir.0.join("run.log"));
-    let start = Instant::now();
-    let code = loop {
-        if let Some(status) = run.child.try_wait().unwrap() {
-            break status.code();
-        }
-        assert!(start.elapsed() < Duration::from_secs(90), "did not exit");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let code = run.wait_exit(Duration::from_secs(90)).await;
     let log = std::fs::read_to_string(&run.log).unwrap();
     assert_eq!(code, Some(1), "{log}");
     let errors: Vec<&str> = log.lines().filter(|l| l.starts_with("error:")).collect();
@@ -299,7 +292,7 @@ async fn invoke_shows_the_filter_reason_and_check_lists_the_filters() {
     let invoke = |name: &str, event: &Value| {
         let path = dir.0.join(format!("{name}.json"));
         std::fs::write(&path, event.to_string()).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_aviary"))
+        let out = Command::new(AVIARY.path())
             .args(["invoke", "-m"])
             .arg(&manifest)
             .arg("rec")
@@ -344,7 +337,7 @@ async fn invoke_shows_the_filter_reason_and_check_lists_the_filters() {
         "{text}"
     );
 
-    let out = Command::new(env!("CARGO_BIN_EXE_aviary"))
+    let out = Command::new(AVIARY.path())
         .args(["check", "-m"])
         .arg(&manifest)
         .env("XDG_CACHE_HOME", dir.0.join("cache"))
