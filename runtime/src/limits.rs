@@ -457,3 +457,30 @@ pub mod filter {
     /// The bound of one such request (token fetch included).
     pub const BOT_INFO_TIMEOUT: Duration = Duration::from_secs(10);
 }
+
+/// Bounds of burst merge per chat (`handler.merge`, [`crate::queue::merge`]), each with its
+/// reason.
+pub mod merge {
+    use std::time::Duration;
+
+    /// Default `merge.window_ms`: 1.5 s, about the pause between messages a user types in a
+    /// row (the Channel SDK debounces 600 ms; typing a second line takes longer).
+    pub const DEFAULT_WINDOW: Duration = Duration::from_millis(1500);
+
+    /// Default `merge.max_events`: a turn of 10 messages is a long burst.
+    pub const DEFAULT_MAX_EVENTS: usize = 10;
+
+    /// Largest `merge.window_ms`: a minute. Events are acked when persisted, so the window
+    /// never delays an ack; it delays the handler, and a user waits for the bot's answer that
+    /// long. Channel SDKs debounce for well under a second; a minute covers anyone typing a
+    /// long burst.
+    pub const MAX_WINDOW: Duration = Duration::from_secs(60);
+
+    /// Largest `merge.max_events`: one turn carries at most this many messages (the Channel
+    /// SDK merges 8 by default).
+    pub const MAX_EVENTS: usize = 100;
+
+    /// Most bytes of original envelopes in one turn (4 MiB): a turn never grows past this, so
+    /// the merged event stays far below the guest's memory limit; real messages are a few KiB.
+    pub const MAX_TURN_BYTES: usize = 4 * 1024 * 1024;
+}

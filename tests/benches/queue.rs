@@ -61,6 +61,7 @@ async fn queue(store: Arc<dyn QueueStore>) -> Queue {
             max_concurrency: 64,
             retry: RetryPolicy::default(),
             filter: None,
+            merge: None,
         }],
         QueueConfig {
             capacity: 10_000_000,

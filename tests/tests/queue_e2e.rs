@@ -87,6 +87,7 @@ async fn setup(
                 max_concurrency: 8,
                 retry: *retry,
                 filter: None,
+                merge: None,
             })
             .collect(),
         QueueConfig {
@@ -354,6 +355,7 @@ async fn a_full_queue_is_not_acked_and_the_redelivery_is_taken_later() {
             max_concurrency: 1,
             retry: policy(1),
             filter: None,
+            merge: None,
         }],
         QueueConfig {
             capacity: 1,

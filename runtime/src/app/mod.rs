@@ -181,6 +181,7 @@ pub async fn start_sink(
             max_concurrency: e.max_concurrency,
             retry: h.retry,
             filter: e.filter.clone(),
+            merge: h.merge,
         })
         .collect();
     let config = QueueConfig {
@@ -209,6 +210,13 @@ pub async fn start_sink(
         names,
         manifest.dispatch.per_chat_ordering,
         Arc::new(Deduplicating::new(dispatcher)),
+    )
+    .with_merging(
+        manifest
+            .handlers
+            .iter()
+            .map(|h| h.merge.is_some())
+            .collect(),
     );
     #[cfg(unix)]
     let dlq_server = if manifest.queue.backend == crate::queue::QueueBackend::Disk {

@@ -101,3 +101,74 @@ fn bot_open_id_is_checked() {
         "{msg}"
     );
 }
+
+#[test]
+fn merge_is_typed_with_defaults() {
+    let m = parse(&handler(
+        "merge = { window_ms = 1500, max_events = 10, same_sender = true }\n",
+    ))
+    .unwrap();
+    let merge = m.handlers[0].merge.unwrap();
+    assert_eq!(merge.window, Duration::from_millis(1500));
+    assert_eq!(merge.max_events, 10);
+    assert!(merge.same_sender);
+    let m = parse(&handler("merge = {}\n")).unwrap();
+    assert_eq!(
+        m.handlers[0].merge,
+        Some(crate::queue::merge::MergeSettings::default())
+    );
+    assert!(parse(&handler("")).unwrap().handlers[0].merge.is_none());
+}
+
+#[test]
+fn bad_merge_values_and_queues_are_reported_at_the_key() {
+    let all = problems(&handler("merge = { window_ms = 0, max_events = 101 }\n"));
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert!(
+        all[0].starts_with(
+            "bots/aviary.toml:9:23: handler.merge.window_ms: must be between 1 and 60000 (got 0)"
+        ),
+        "{}",
+        all[0]
+    );
+    assert!(
+        all[1].starts_with(
+            "bots/aviary.toml:9:39: handler.merge.max_events: must be between 1 and 100 (got 101)"
+        ),
+        "{}",
+        all[1]
+    );
+    let msg = problems(&format!(
+        "{}\n[queue]\nack = \"after-handle\"\n",
+        handler("merge = {}\n")
+    ))
+    .join("\n");
+    assert!(
+        msg.starts_with(
+            "bots/aviary.toml:9:9: handler.merge: handler `h`: needs the durable queue"
+        ),
+        "{msg}"
+    );
+    let msg = problems(&format!(
+        "{}\n[queue]\nbackend = \"redis://127.0.0.1:6379/0\"\n",
+        handler("merge = {}\n")
+    ))
+    .join("\n");
+    assert!(
+        msg.contains("handler.merge: handler `h`: is not supported with a Redis queue"),
+        "{msg}"
+    );
+    let text = format!(
+        "{HEAD}\n[[handler]]\nname = \"h\"\ncomponent = \"h.wasm\"\nevents = [\"card.*\"]\nmerge = {{}}\n"
+    );
+    let msg = problems(&text).join("\n");
+    assert!(
+        msg.contains("handler.merge: handler `h`: merges im.message.receive_v1 messages, which its events do not include"),
+        "{msg}"
+    );
+    let msg = problems(&handler("merge = { window = 5 }\n")).join("\n");
+    assert!(
+        msg.contains("handler.merge.window") && msg.contains("window_ms"),
+        "{msg}"
+    );
+}

@@ -16,7 +16,9 @@ use crate::dispatch::{DispatchMode, DispatchSettings};
 use crate::limits::dispatch as lim;
 use crate::limits::queue as qlim;
 use crate::openapi::{OpenApiGrant, OpenApiSettings};
+use crate::queue::merge::MergeSettings;
 use crate::queue::retry::RetryPolicy;
+use crate::queue::QueueSettings;
 use crate::sandbox::HandlerLimits;
 
 /// Where a value was written in the manifest (1-based).
@@ -63,6 +65,8 @@ pub struct HandlerSettings {
     /// Filters applied before the handler is called (`chat_types`, `require_mention`, …);
     /// the default filters nothing.
     pub filter: FilterSettings,
+    /// Burst merge per chat (`merge = { … }`); `None`: every event is its own call.
+    pub merge: Option<MergeSettings>,
 }
 
 impl HandlerSettings {
@@ -97,7 +101,7 @@ impl Problems<'_, '_> {
 
     /// The value as the owning subsystem's `check` accepts it, or the default (and a problem
     /// at `key`, on the value's line).
-    fn checked<T>(
+    pub(super) fn checked<T>(
         &mut self,
         v: &Option<Spanned<u64>>,
         key: &str,
@@ -123,6 +127,7 @@ impl Context<'_> {
         &self,
         dispatch: RawDispatch,
         handlers: Vec<RawHandler>,
+        queue: Option<&QueueSettings>,
     ) -> Result<(DispatchSettings, Vec<HandlerSettings>), ManifestError> {
         let mut p = Problems {
             cx: self,
@@ -134,7 +139,8 @@ impl Context<'_> {
         let mut default_at: Option<(String, usize)> = None;
         let mut out = Vec::new();
         for raw in handlers {
-            let Some(h) = handler_settings(&mut p, raw, &base, &mut names, &mut default_at) else {
+            let Some(h) = handler_settings(&mut p, raw, &base, &mut names, &mut default_at, queue)
+            else {
                 continue;
             };
             out.push(h);
@@ -184,6 +190,7 @@ fn handler_settings(
     base: &Path,
     names: &mut HashMap<String, usize>,
     default_at: &mut Option<(String, usize)>,
+    queue: Option<&QueueSettings>,
 ) -> Option<HandlerSettings> {
     let errors_before = p.list.len();
     let name = raw.name.get_ref().trim().to_string();
@@ -380,6 +387,7 @@ fn handler_settings(
     }
 
     let filter = super::filters::filter_settings(p, &raw, &who);
+    let merge = super::merge::merge_settings(p, &raw.merge, &who, queue, &events);
 
     (p.list.len() == errors_before).then_some(HandlerSettings {
         name,
@@ -396,5 +404,6 @@ fn handler_settings(
         config,
         openapi,
         filter,
+        merge,
     })
 }

@@ -12,6 +12,7 @@ mod error;
 mod filters;
 mod handlers;
 mod interpolate;
+mod merge;
 mod queue;
 mod raw;
 mod source;
@@ -167,7 +168,7 @@ impl Manifest {
         let feishu = cx.feishu(raw.feishu);
         let connection = cx.connection(raw.connection);
         let queue = cx.queue(raw.queue);
-        let rest = cx.dispatch_and_handlers(raw.dispatch, raw.handler);
+        let rest = cx.dispatch_and_handlers(raw.dispatch, raw.handler, queue.as_ref().ok());
         match (feishu, connection, queue, rest) {
             (Ok(feishu), Ok(connection), Ok(queue), Ok((dispatch, mut handlers))) => Ok(Manifest {
                 handlers: {

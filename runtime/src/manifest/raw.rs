@@ -70,7 +70,11 @@ pub(super) const HANDLER_KEYS: &[&str] = &[
     "max_event_age_secs",
     "chats",
     "users",
+    // Burst merge (queue::merge).
+    "merge",
 ];
+/// Keys allowed in a handler's `merge` table.
+pub(super) const MERGE_KEYS: &[&str] = &["window_ms", "max_events", "same_sender"];
 
 /// The allowed keys of a table, by dotted table name ("" = top level).
 pub(super) fn allowed_keys(table: &str) -> &'static [&'static str] {
@@ -81,6 +85,7 @@ pub(super) fn allowed_keys(table: &str) -> &'static [&'static str] {
         "dispatch" => DISPATCH_KEYS,
         "queue" => QUEUE_KEYS,
         "handler" => HANDLER_KEYS,
+        "handler.merge" => MERGE_KEYS,
         _ => &[],
     }
 }
@@ -177,4 +182,15 @@ pub(super) struct RawHandler {
     pub max_event_age_secs: Option<Spanned<u64>>,
     pub chats: Option<Spanned<Vec<Spanned<String>>>>,
     pub users: Option<Spanned<Vec<Spanned<String>>>>,
+    // Burst merge (queue::merge).
+    pub merge: Option<Spanned<RawMerge>>,
+}
+
+/// A handler's `merge = { window_ms, max_events, same_sender }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMerge {
+    pub window_ms: Option<Spanned<u64>>,
+    pub max_events: Option<Spanned<u64>>,
+    pub same_sender: Option<Spanned<bool>>,
 }

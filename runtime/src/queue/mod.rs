@@ -38,6 +38,7 @@ pub mod disk;
 pub mod engine;
 mod error;
 pub mod memory;
+pub mod merge;
 pub mod redis;
 pub mod retry;
 pub mod settings;
