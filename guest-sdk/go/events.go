@@ -33,6 +33,7 @@ import (
 //	vc.meeting.meeting_started_v1         *MeetingStarted
 //	vc.meeting.meeting_ended_v1           *MeetingEnded
 //	card.action.trigger (callback)        *CardAction
+//	aviary.message.merged_v1 (merged turn) *MergedMessages
 
 // EventTypes lists every event type that has a typed model.
 var EventTypes = []string{
@@ -61,6 +62,7 @@ var EventTypes = []string{
 	"vc.meeting.meeting_started_v1",
 	"vc.meeting.meeting_ended_v1",
 	"card.action.trigger",
+	MergedEventType,
 }
 
 func newModel(eventType string) any {
@@ -115,6 +117,8 @@ func newModel(eventType string) any {
 		return &MeetingEnded{}
 	case "card.action.trigger":
 		return &CardAction{}
+	case MergedEventType:
+		return &MergedMessages{}
 	}
 	return nil
 }

@@ -639,6 +639,9 @@ class Other:
     body: Dict[str, Any] = field(default_factory=dict)
 
 
+# The runtime's merged turn (its module uses MessageReceive, defined above).
+from .merged import MergedMessages  # noqa: E402
+
 _MODELS = [
     MessageReceive,
     MessageRead,
@@ -665,6 +668,7 @@ _MODELS = [
     MeetingStarted,
     MeetingEnded,
     CardAction,
+    MergedMessages,
 ]
 
 #: event type -> model class.
@@ -696,6 +700,7 @@ TypedEvent = Union[
     MeetingStarted,
     MeetingEnded,
     CardAction,
+    MergedMessages,
     Other,
 ]
 

@@ -194,3 +194,33 @@ fn sender_and_checks() {
     assert!(MergeSettings::check_max_events(0).is_err());
     assert_eq!(MergeSettings::check_max_events(10), Ok(10));
 }
+
+/// `examples/events/aviary.message.merged_v1.json`, the sample every SDK's tests read, is what
+/// `merged_envelope` builds from its messages.
+#[test]
+fn the_sdk_sample_has_the_runtime_shape() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/events/aviary.message.merged_v1.json");
+    let sample: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let h = &sample["header"];
+    let members: Vec<String> = sample["event"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    let refs: Vec<&str> = members.iter().map(String::as_str).collect();
+    let built = merged_envelope(
+        TurnHeader {
+            event_id: h["event_id"].as_str().unwrap(),
+            create_time: h["create_time"].as_str().unwrap(),
+            app_id: h["app_id"].as_str().unwrap(),
+            tenant_key: h["tenant_key"].as_str().unwrap(),
+            chat_id: sample["event"]["chat_id"].as_str().unwrap(),
+        },
+        &refs,
+    );
+    let built: serde_json::Value = serde_json::from_str(&built).unwrap();
+    assert_eq!(built, sample);
+}
