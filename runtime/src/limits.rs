@@ -5,11 +5,21 @@ use std::time::Duration;
 
 use crate::protocol::reassembly::ReassemblyLimits;
 
-/// The one wording of a count bound: `n` when it is in `1..=max`, else why not. Each subsystem's
-/// settings type checks its fields with it; the manifest attaches the key and the line.
-pub fn within(n: u64, max: u64) -> Result<u64, String> {
+/// A count outside `1..=max`; its message is the one wording of a count bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("must be between 1 and {max} (got {got})")]
+pub struct OutOfRange {
+    /// The largest value allowed.
+    pub max: u64,
+    /// The value given.
+    pub got: u64,
+}
+
+/// `n` when it is in `1..=max`, else [`OutOfRange`]. Each subsystem's settings type checks its
+/// count fields with it; the manifest attaches the key and the line.
+pub fn within(n: u64, max: u64) -> Result<u64, OutOfRange> {
     if n == 0 || n > max {
-        Err(format!("must be between 1 and {max} (got {n})"))
+        Err(OutOfRange { max, got: n })
     } else {
         Ok(n)
     }
@@ -87,7 +97,9 @@ pub const WRITER_QUEUE_CAPACITY: usize = 1024;
 /// empty it flushes at once, so a lone ack is never delayed.
 pub const WRITER_BATCH_FRAMES: usize = 64;
 
-/// On shutdown, how long to wait for handlers in flight so their acks can still be sent.
+/// On shutdown, how long to wait for handlers in flight: the connection's, so their acks can
+/// still be sent, and the queue's running jobs, so they are committed (a job cut off here
+/// simply runs again at the next start).
 pub const SHUTDOWN_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The reassembly bounds above, as the protocol module's type.
@@ -101,9 +113,10 @@ pub fn reassembly_limits() -> ReassemblyLimits {
     }
 }
 
-/// How long a successfully handled event id is remembered to answer redeliveries from memory.
-/// Feishu's retry ladder (15 s, 5 min, 1 h, 6 h) spans about 7.1 h; 8 h outlasts it (§7,
-/// AionCore#796 lost to a 5-minute window).
+/// How long a handled event id is remembered to answer redeliveries: in memory (without the
+/// queue), and the default `queue.dedupe_window_secs` of the durable queue. Feishu's retry
+/// ladder (15 s, 5 min, 1 h, 6 h) spans about 7.1 h; 8 h outlasts it (§7; botmux settled on the
+/// same after AionCore#796 was bitten by a 5-minute window).
 pub const DEDUPE_WINDOW: Duration = Duration::from_secs(8 * 3600);
 
 /// Most event ids remembered for dedupe (oldest forgotten first): ~100 B each, ~10 MiB at most.
@@ -119,7 +132,7 @@ pub mod sandbox {
     pub const MAX_TIMEOUT: Duration = Duration::from_secs(300);
 
     /// Largest single linear memory any handler may have (the pooling allocator's slot size;
-    /// a handler's `memory` above this is refused at load). Each slot reserves this much
+    /// `HandlerLimits` refuses a handler `memory` above it). Each slot reserves this much
     /// virtual address space (never committed until used), times [`MEMORIES_PER_INSTANCE`] ×
     /// [`POOL_INSTANCES`].
     pub const MAX_MEMORY_BYTES: u64 = 1024 * 1024 * 1024;
@@ -278,11 +291,6 @@ pub mod queue {
     /// Largest `queue.capacity` (the scheduler keeps each held job's record in memory).
     pub const MAX_CAPACITY: u64 = 10_000_000;
 
-    /// Default `queue.dedupe_window_secs`: 8 h, longer than Feishu's redelivery ladder
-    /// (15 s + 5 min + 1 h + 6 h ≈ 7.1 h, §7); botmux settled on the same after AionCore#796 was
-    /// bitten by a 5-minute window.
-    pub const DEDUPE_WINDOW: Duration = Duration::from_secs(8 * 3600);
-
     /// Shortest `queue.dedupe_window_secs` accepted: the ladder's first step (15 s) plus the 3 s
     /// ack deadline; anything shorter lets the first redelivery through.
     pub const MIN_DEDUPE_WINDOW: Duration = Duration::from_secs(18);
@@ -303,10 +311,6 @@ pub mod queue {
     /// After a failed commit, wait this long before trying the pending settlements again (a
     /// full disk does not clear in microseconds; retrying in a loop would only flood the log).
     pub const COMMIT_RETRY_DELAY: Duration = Duration::from_millis(500);
-
-    /// On shutdown, how long to wait for running jobs to finish and be committed. Matches the
-    /// connection's drain; a job cut off here simply runs again at the next start.
-    pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(10);
 
     /// Redis backend: a pending entry whose owner has not touched it for this long is claimed
     /// (XAUTOCLAIM) by another instance, i.e. how long a SIGKILLed instance's events wait before

@@ -241,7 +241,7 @@ fn example_handler(reuse: Option<u32>) -> Result<Arc<dyn Invoke>, String> {
     })
     .map_err(|e| format!("sandbox: {e}"))?;
     let mut spec = HandlerSpec::new("rust-example", wasm);
-    spec.reuse = reuse;
+    spec.limits = spec.limits.with_reuse(reuse.map(u64::from)).unwrap();
     let handler = sandbox.load(spec).map_err(|e| e.to_string())?;
     Ok(Arc::new(handler))
 }

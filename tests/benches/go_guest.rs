@@ -120,7 +120,7 @@ fn main() {
 
 fn spec(path: &std::path::Path, reuse: Option<u32>) -> HandlerSpec {
     let mut s = HandlerSpec::new("go-audit", path.to_path_buf());
-    s.reuse = reuse;
+    s.limits = s.limits.with_reuse(reuse.map(u64::from)).unwrap();
     s.config = BTreeMap::from([("audit_tag".to_string(), "bench".to_string())]);
     s
 }

@@ -148,7 +148,7 @@ async fn measure(wasm: PathBuf, n: usize) -> Result<Measured, String> {
     assert!(default.from_cache());
     let with_reuse = |reuse| {
         let mut spec = HandlerSpec::new("bench", &wasm);
-        spec.reuse = Some(reuse);
+        spec.limits = spec.limits.with_reuse(Some(reuse)).unwrap();
         sandbox.load(spec).map_err(err)
     };
     eprintln!("  size {bytes} B, compile {compile:?}, cached load {cached_load:?}");

@@ -226,7 +226,9 @@ pub async fn start_emulator(tweak: impl FnOnce(&mut EmulatorConfig)) -> Emulator
 pub fn options_for(emulator: &Emulator) -> ConnectionOptions {
     let cfg = EmulatorConfig::default();
     let mut o = ConnectionOptions::new(emulator.domain(), cfg.app_id, cfg.app_secret);
-    o.connection_timeout = Duration::from_secs(5);
+    o.settings
+        .set_connection_timeout(Duration::from_secs(5))
+        .unwrap();
     o
 }
 

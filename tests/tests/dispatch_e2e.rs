@@ -50,7 +50,10 @@ impl Client {
 
 async fn start(emu: &Emulator, dispatcher: Dispatcher, receive_capacity: usize) -> Client {
     let mut options = options_for(emu);
-    options.receive_queue_capacity = receive_capacity;
+    options
+        .settings
+        .set_receive_queue_capacity(receive_capacity as u64)
+        .unwrap();
     let stats = ConnectionStats::new();
     let shutdown = CancellationToken::new();
     let sink: Arc<dyn EventSink> = Arc::new(Deduplicating::new(dispatcher));

@@ -40,17 +40,15 @@ fn sandbox() -> &'static Sandbox {
 
 fn load(path: PathBuf, limits: HandlerLimits, reuse: Option<u32>) -> LoadedHandler {
     let mut spec = HandlerSpec::new("go", path);
-    spec.limits = limits;
-    spec.reuse = reuse;
+    spec.limits = limits.with_reuse(reuse.map(u64::from)).unwrap();
     spec.config = BTreeMap::from([("greeting".to_string(), "hello from config".to_string())]);
     sandbox().load(spec).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn limits(timeout_ms: u64) -> HandlerLimits {
-    HandlerLimits {
-        timeout: Duration::from_millis(timeout_ms),
-        ..HandlerLimits::default()
-    }
+    HandlerLimits::default()
+        .with_timeout(Duration::from_millis(timeout_ms))
+        .unwrap()
 }
 
 fn event(id: &str, event_type: &str, envelope: String) -> GuestEvent {
@@ -83,20 +81,8 @@ async fn hostile_go_handlers_are_contained_and_classified_like_rust() {
     let good = load(go_test_guest(), limits(5_000), None);
     let cases: Vec<(&str, HandlerLimits)> = vec![
         ("loop", limits(300)),
-        (
-            "loop",
-            HandlerLimits {
-                fuel: Some(50_000_000),
-                ..limits(20_000)
-            },
-        ),
-        (
-            "bomb",
-            HandlerLimits {
-                memory_bytes: 48 << 20,
-                ..limits(20_000)
-            },
-        ),
+        ("loop", limits(20_000).with_fuel(Some(50_000_000)).unwrap()),
+        ("bomb", limits(20_000).with_memory_bytes(48 << 20).unwrap()),
         ("panic", limits(20_000)),
         ("sleep", limits(300)),
     ];
@@ -127,7 +113,7 @@ async fn hostile_go_handlers_are_contained_and_classified_like_rust() {
         let (kind, l, inv) = t.await.unwrap();
         let failure = inv.result.clone().expect_err(kind);
         match kind {
-            "loop" if l.fuel.is_some() => {
+            "loop" if l.fuel().is_some() => {
                 assert_eq!(failure, Failure::OutOfFuel { limit: 50_000_000 })
             }
             "loop" | "sleep" => {

@@ -60,19 +60,17 @@ fn sandbox() -> &'static Sandbox {
 
 fn load(lang: Lang, limits: HandlerLimits, reuse: Option<u32>) -> LoadedHandler {
     let mut spec = HandlerSpec::new(format!("{lang:?}"), lang.test_guest());
-    spec.limits = limits;
-    spec.reuse = reuse;
+    spec.limits = limits.with_reuse(reuse.map(u64::from)).unwrap();
     spec.config = BTreeMap::from([("greeting".to_string(), "hello from config".to_string())]);
     // Compiling a 12–18 MB component takes seconds: off the async workers.
     sandbox().load(spec).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn limits(timeout_ms: u64, memory_mb: u64) -> HandlerLimits {
-    HandlerLimits {
-        timeout: Duration::from_millis(timeout_ms),
-        memory_bytes: memory_mb << 20,
-        fuel: None,
-    }
+    HandlerLimits::default()
+        .with_timeout_ms(timeout_ms)
+        .and_then(|l| l.with_memory_mb(memory_mb))
+        .unwrap()
 }
 
 fn event(id: &str, event_type: &str) -> GuestEvent {

@@ -211,6 +211,13 @@ async fn bursts_become_turns_in_order_and_other_handlers_still_see_each_event() 
         tokio::time::sleep(Duration::from_millis(1200)).await;
     }
     r.emu.wait_for_acks(i, WAIT).await.unwrap();
+    // Acked means persisted; the scheduler takes the jobs in just after. Per chat: 4 turns
+    // of the merged handler, and every event for the plain one.
+    let calls = r.calls.clone();
+    eventually("every call", WAIT, || {
+        calls.lock().unwrap().len() >= 3 * 4 + i
+    })
+    .await;
     drained(&r.queue).await;
     let calls = r.calls.lock().unwrap().clone();
     let turns = turns_by_chat(&calls, &chat_of);
@@ -266,6 +273,12 @@ async fn a_retried_turn_runs_again_with_the_same_messages_and_same_sender_splits
         r.emu.push_event(&message(i, "oc_1", sender, text));
     }
     r.emu.wait_for_acks(texts.len(), WAIT).await.unwrap();
+    // Acked means persisted; the scheduler takes the jobs in just after.
+    let calls = r.calls.clone();
+    eventually("4 merged calls and 6 plain ones", WAIT, || {
+        calls.lock().unwrap().len() >= 10
+    })
+    .await;
     drained(&r.queue).await;
     let calls = r.calls.lock().unwrap().clone();
     let merged: Vec<(u32, Vec<String>)> = calls

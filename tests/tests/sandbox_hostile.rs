@@ -32,10 +32,9 @@ fn load(name: &str, limits: HandlerLimits) -> LoadedHandler {
 }
 
 fn limits(timeout_ms: u64) -> HandlerLimits {
-    HandlerLimits {
-        timeout: Duration::from_millis(timeout_ms),
-        ..HandlerLimits::default()
-    }
+    HandlerLimits::default()
+        .with_timeout(Duration::from_millis(timeout_ms))
+        .unwrap()
 }
 
 fn callback(id: &str) -> GuestEvent {
@@ -65,18 +64,12 @@ async fn hostile_guests_are_contained_while_a_good_handler_keeps_working() {
         ("infinite-loop", limits(300), callback("loop")),
         (
             "fuel-burner",
-            HandlerLimits {
-                fuel: Some(50_000_000),
-                ..limits(20_000)
-            },
+            limits(20_000).with_fuel(Some(50_000_000)).unwrap(),
             callback("burn"),
         ),
         (
             "memory-bomb",
-            HandlerLimits {
-                memory_bytes: 32 << 20,
-                ..limits(20_000)
-            },
+            limits(20_000).with_memory_bytes(32 << 20).unwrap(),
             callback("bomb"),
         ),
         ("deep-recursion", limits(20_000), callback("deep")),
@@ -263,7 +256,7 @@ async fn an_instance_per_event_by_default() {
 #[tokio::test]
 async fn reuse_keeps_state_for_n_events_then_starts_over() {
     let mut spec = HandlerSpec::new("counter", guest("counter"));
-    spec.reuse = Some(3);
+    spec.limits = spec.limits.with_reuse(Some(3)).unwrap();
     let h = sandbox().load(spec).unwrap();
     let mut seen = Vec::new();
     for i in 0..7 {
@@ -278,7 +271,7 @@ async fn reuse_keeps_state_for_n_events_then_starts_over() {
 #[tokio::test]
 async fn a_trapped_instance_is_never_reused() {
     let mut spec = HandlerSpec::new("counter", guest("counter"));
-    spec.reuse = Some(100);
+    spec.limits = spec.limits.with_reuse(Some(100)).unwrap();
     let h = sandbox().load(spec).unwrap();
     let count = |inv: Invocation| match inv.result {
         Ok(Outcome::Respond(n)) => n,

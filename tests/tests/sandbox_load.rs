@@ -116,22 +116,27 @@ fn a_core_module_or_junk_is_refused_with_a_hint() {
 #[test]
 fn limits_out_of_range_are_refused() {
     let dir = temp_dir("limits");
-    let sb = sandbox_in(&dir);
+    // Limits out of their own bounds cannot be made (HandlerLimits checks each as it is set)…
+    let d = HandlerLimits::default();
+    assert!(d.with_memory_bytes(64 << 30).is_err());
+    assert!(d.with_timeout(Duration::ZERO).is_err());
+    assert!(d.with_reuse(Some(0)).is_err());
+    assert!(d.with_fuel(Some(0)).is_err());
+    // …and a memory limit above this sandbox's pool slot is refused at load, naming the handler.
+    let small = Sandbox::new(SandboxConfig {
+        cache_dir: Some(dir.clone()),
+        max_memory_bytes: 64 << 20,
+        ..SandboxConfig::default()
+    })
+    .unwrap();
     let mut spec = HandlerSpec::new("greedy", guest("well-behaved"));
-    spec.limits = HandlerLimits {
-        memory_bytes: 64 << 30,
-        ..HandlerLimits::default()
-    };
-    let err = sb.load(spec).unwrap_err();
+    spec.limits = d.with_memory_bytes(65 << 20).unwrap();
+    let err = small.load(spec).unwrap_err();
     assert!(matches!(err, LoadError::Limits { .. }), "{err:?}");
     assert!(err.to_string().contains("greedy"), "{err}");
-
-    let mut spec = HandlerSpec::new("zero", guest("well-behaved"));
-    spec.limits.timeout = Duration::ZERO;
-    assert!(sb.load(spec).is_err());
-    let mut spec = HandlerSpec::new("reuse0", guest("well-behaved"));
-    spec.reuse = Some(0);
-    assert!(sb.load(spec).is_err());
+    let mut spec = HandlerSpec::new("fits", guest("well-behaved"));
+    spec.limits = d.with_memory_bytes(64 << 20).unwrap();
+    assert!(small.load(spec).is_ok());
 }
 
 #[test]
@@ -152,10 +157,7 @@ fn message(id: &str) -> GuestEvent {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fuel_is_metered_only_for_handlers_with_a_budget_and_each_engine_caches_its_own_code() {
     let dir = temp_dir("fuel-engines");
-    let budget = HandlerLimits {
-        fuel: Some(5_000_000),
-        ..HandlerLimits::default()
-    };
+    let budget = HandlerLimits::default().with_fuel(Some(5_000_000)).unwrap();
     let burner = |name: &str, limits: HandlerLimits| {
         let mut spec = HandlerSpec::new(name, guest("fuel-burner"));
         spec.limits = limits;
@@ -166,10 +168,9 @@ async fn fuel_is_metered_only_for_handlers_with_a_budget_and_each_engine_caches_
     let plain = sb
         .load(burner(
             "plain",
-            HandlerLimits {
-                timeout: Duration::from_millis(200),
-                ..HandlerLimits::default()
-            },
+            HandlerLimits::default()
+                .with_timeout(Duration::from_millis(200))
+                .unwrap(),
         ))
         .unwrap();
     let inv = plain.invoke(&message("e1")).await;

@@ -71,8 +71,8 @@ async fn s02_system_busy_and_internal_error_are_retried_after_the_interval() {
     // No ClientConfig has arrived yet, so the SDK defaults (30 s jitter, 120 s interval) would
     // apply; the manifest pins make the test fast.
     let mut opts = options_for(&emu);
-    opts.reconnect_delay = Some(Duration::from_millis(300));
-    opts.reconnect_jitter = Some(Duration::ZERO);
+    opts.settings.reconnect_delay = Some(Duration::from_millis(300));
+    opts.settings.reconnect_jitter = Some(Duration::ZERO);
     let client = start_client(opts, RecordingSink::new());
     client.wait_connected(SHORT).await;
     let requests = emu.endpoint_requests();
@@ -134,8 +134,8 @@ async fn s04_http_500_and_non_json_are_retried() {
         EndpointAnswer::Ok,
     );
     let mut opts = options_for(&emu);
-    opts.reconnect_delay = Some(Duration::from_millis(50));
-    opts.reconnect_jitter = Some(Duration::ZERO);
+    opts.settings.reconnect_delay = Some(Duration::from_millis(50));
+    opts.settings.reconnect_jitter = Some(Duration::ZERO);
     let client = start_client(opts, RecordingSink::new());
     client.wait_connected(SHORT).await;
     assert_eq!(emu.endpoint_requests().len(), 3);
@@ -205,7 +205,7 @@ async fn s06_reconnect_count_bounds_the_attempts() {
     // Negative: unlimited. It keeps trying well past any small number.
     let emu = start_emulator(|c| c.client_config.reconnect_count = -1).await;
     let mut opts = options_for(&emu);
-    opts.reconnect_delay = Some(Duration::from_millis(10));
+    opts.settings.reconnect_delay = Some(Duration::from_millis(10));
     let client = start_client(opts, RecordingSink::new());
     client.wait_connected(SHORT).await;
     emu.set_endpoint_answers(
@@ -382,7 +382,7 @@ async fn s10_silent_server_is_detected_by_liveness_and_replaced() {
     let emu = start_emulator(|c| c.client_config.ping_interval = Duration::from_secs(1)).await;
     emu.set_pong_mode(PongMode::Silent);
     let mut opts = options_for(&emu);
-    opts.liveness_grace = Duration::from_millis(500);
+    opts.settings.liveness_grace = Duration::from_millis(500);
     let client = start_client(opts, RecordingSink::new());
     client.wait_connected(SHORT).await;
     let s = client

@@ -99,15 +99,11 @@ async fn hostile_handlers_are_contained_while_a_good_one_keeps_succeeding() {
     // Only the infinite loop is meant to hit its timeout. The others get a long one, so that on a
     // loaded machine (six loops burning both cores for their 500 ms) a memory bomb still paging
     // in its 32 MiB is not cut short and counted as a timeout instead of a memory-limit failure.
-    let hostile = HandlerLimits {
-        timeout: Duration::from_secs(10),
-        memory_bytes: 32 * 1024 * 1024,
-        fuel: None,
-    };
-    let looping = HandlerLimits {
-        timeout: Duration::from_millis(500),
-        ..hostile
-    };
+    let hostile = HandlerLimits::default()
+        .with_timeout(Duration::from_secs(10))
+        .and_then(|l| l.with_memory_bytes(32 * 1024 * 1024))
+        .unwrap();
+    let looping = hostile.with_timeout(Duration::from_millis(500)).unwrap();
     let handlers = vec![
         handler(&sandbox, "well", "well-behaved", HandlerLimits::default()),
         handler(&sandbox, "loop", "infinite-loop", looping),
@@ -117,10 +113,7 @@ async fn hostile_handlers_are_contained_while_a_good_one_keeps_succeeding() {
             &sandbox,
             "burner",
             "fuel-burner",
-            HandlerLimits {
-                fuel: Some(5_000_000),
-                ..hostile
-            },
+            hostile.with_fuel(Some(5_000_000)).unwrap(),
         ),
         handler(&sandbox, "recursion", "deep-recursion", hostile),
     ];

@@ -83,9 +83,7 @@ pub fn entries(
         .enumerate()
         .map(|(i, (h, handler))| HandlerEntry {
             handler,
-            events: h.events.clone(),
-            default: h.default,
-            max_concurrency: h.max_concurrency,
+            route: h.route.clone(),
             filter: filters.get(i).cloned().flatten(),
         })
         .collect()

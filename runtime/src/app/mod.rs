@@ -169,8 +169,8 @@ pub async fn start_sink(
         .map_err(|failures| failures.into_iter().map(|f| f.message).collect::<Vec<_>>())?;
     let entries = entries(manifest, loaded, &filters);
     let router = Router::new(
-        entries.iter().map(|h| h.events.clone()).collect(),
-        entries.iter().position(|h| h.default),
+        entries.iter().map(|h| h.route.events.clone()).collect(),
+        entries.iter().position(|h| h.route.default),
     );
     let names: Vec<String> = manifest.handlers.iter().map(|h| h.name.clone()).collect();
     let handlers = entries
@@ -178,7 +178,7 @@ pub async fn start_sink(
         .zip(&manifest.handlers)
         .map(|(e, h)| QueueHandler {
             handler: e.handler.clone(),
-            max_concurrency: e.max_concurrency,
+            max_concurrency: e.route.max_concurrency,
             retry: h.retry,
             filter: e.filter.clone(),
             merge: h.merge,

@@ -8,7 +8,7 @@ use super::loading::HandlerLoader;
 use crate::handler::Invoke;
 use crate::manifest::HandlerSettings;
 use crate::openapi::{FeishuClient, OpenApiApp};
-use crate::sandbox::{HandlerLimits, HandlerSpec, OpenApiAccess, Sandbox, SandboxConfig};
+use crate::sandbox::{HandlerSpec, OpenApiAccess, Sandbox, SandboxConfig};
 
 /// The loader that compiles and instantiates handlers in the Wasm sandbox (one per process;
 /// compiled components cached under the default cache directory). Fuel is metered only for
@@ -40,7 +40,9 @@ fn loader_with(config: SandboxConfig) -> Result<Box<dyn HandlerLoader>, String> 
                     let client = match clients.iter().find(|(app, _)| *app == o.app) {
                         Some((_, c)) => c.clone(),
                         None => {
-                            let c = Arc::new(FeishuClient::new(o.app.clone())?);
+                            let c = Arc::new(
+                                FeishuClient::new(o.app.clone()).map_err(|e| e.to_string())?,
+                            );
                             clients.push((o.app.clone(), c.clone()));
                             c
                         }
@@ -54,12 +56,7 @@ fn loader_with(config: SandboxConfig) -> Result<Box<dyn HandlerLoader>, String> 
             let spec = HandlerSpec {
                 name: h.name.clone(),
                 component: h.component.clone(),
-                limits: HandlerLimits {
-                    fuel: h.fuel,
-                    timeout: h.timeout,
-                    memory_bytes: h.memory_bytes(),
-                },
-                reuse: h.reuse,
+                limits: h.limits,
                 config: h.config.clone(),
                 openapi,
             };

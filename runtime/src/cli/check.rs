@@ -115,8 +115,8 @@ fn summary(m: &Manifest) -> Vec<String> {
 }
 
 fn handler_line(h: &HandlerSettings) -> String {
-    let mut events: Vec<String> = h.events.iter().map(|p| p.to_string()).collect();
-    if h.default {
+    let mut events: Vec<String> = h.route.events.iter().map(|p| p.to_string()).collect();
+    if h.route.default {
         events.push("(default)".into());
     }
     format!(
@@ -124,12 +124,16 @@ fn handler_line(h: &HandlerSettings) -> String {
         h.name,
         h.component.display(),
         events.join(", "),
-        h.timeout.as_millis(),
-        h.memory_mb,
-        h.fuel
+        h.limits.timeout().as_millis(),
+        h.limits.memory_bytes() / (1024 * 1024),
+        h.limits
+            .fuel()
             .map(|f| f.to_string())
             .unwrap_or_else(|| "off".into()),
-        h.max_concurrency,
-        h.reuse.map(|n| format!(", reuse {n}")).unwrap_or_default()
+        h.route.max_concurrency,
+        h.limits
+            .reuse()
+            .map(|n| format!(", reuse {n}"))
+            .unwrap_or_default()
     )
 }

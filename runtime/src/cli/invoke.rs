@@ -193,7 +193,7 @@ pub fn render(ran: &Ran) -> String {
         Err(f) => format!("FAILED ({}): {f:?}", f.kind()),
     };
     let _ = writeln!(out, "outcome  {outcome}");
-    let fuel = match (inv.fuel_used, h.fuel) {
+    let fuel = match (inv.fuel_used, h.limits.fuel()) {
         (Some(used), Some(limit)) => format!("{used} of {limit} ({})", percent(used, limit)),
         (Some(used), None) => format!("{used} (no limit)"),
         (None, _) => "not metered".to_string(),
@@ -203,14 +203,14 @@ pub fn render(ran: &Ran) -> String {
         out,
         "memory   {} peak of {} ({})",
         mib(inv.peak_memory_bytes),
-        mib(h.memory_bytes()),
-        percent(inv.peak_memory_bytes, h.memory_bytes())
+        mib(h.limits.memory_bytes()),
+        percent(inv.peak_memory_bytes, h.limits.memory_bytes())
     );
     let _ = writeln!(
         out,
         "wall     {:.1} ms of {} ms timeout",
         inv.wall.as_secs_f64() * 1000.0,
-        h.timeout.as_millis()
+        h.limits.timeout().as_millis()
     );
     let _ = writeln!(out, "logs     {}", inv.logs.len());
     for log in &inv.logs {

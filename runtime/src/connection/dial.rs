@@ -12,8 +12,8 @@ use crate::protocol::handshake::{
     classify_handshake, HandshakeFailure, HANDSHAKE_AUTH_ERR_CODE, HANDSHAKE_MSG, HANDSHAKE_STATUS,
 };
 
-use super::discovery::{chain, redact_url, AttemptError};
-use super::error::FatalError;
+use super::discovery::{redact_url, AttemptError};
+use super::error::{ConnectError, FatalError};
 
 /// The socket of one session.
 pub(crate) type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -33,10 +33,10 @@ pub(crate) fn ws_config() -> WebSocketConfig {
 pub(crate) async fn dial(url: &str, timeout: Duration) -> Result<WsStream, AttemptError> {
     let connect = tokio_tungstenite::connect_async_with_config(url, Some(ws_config()), true);
     match tokio::time::timeout(timeout, connect).await {
-        Err(_) => Err(AttemptError::Retry(format!(
-            "WebSocket handshake with {} timed out after {timeout:?}",
-            redact_url(url)
-        ))),
+        Err(_) => Err(AttemptError::Retry(ConnectError::HandshakeTimeout {
+            url: redact_url(url),
+            timeout,
+        })),
         Ok(Ok((stream, _response))) => Ok(stream),
         Ok(Err(WsError::Http(response))) => {
             let header = |name: &str| {
@@ -52,17 +52,18 @@ pub(crate) async fn dial(url: &str, timeout: Duration) -> Result<WsStream, Attem
                 header(HANDSHAKE_MSG).as_deref(),
                 header(HANDSHAKE_AUTH_ERR_CODE).as_deref(),
             ) {
-                HandshakeFailure::Retry { reason } => Err(AttemptError::Retry(reason)),
+                HandshakeFailure::Retry { reason } => {
+                    Err(AttemptError::Retry(ConnectError::HandshakeRetry(reason)))
+                }
                 HandshakeFailure::Fatal { code, message } => {
                     Err(AttemptError::Fatal(FatalError::Handshake { code, message }))
                 }
             }
         }
-        Ok(Err(e)) => Err(AttemptError::Retry(format!(
-            "WebSocket connect to {} failed: {}",
-            redact_url(url),
-            chain(&e)
-        ))),
+        Ok(Err(source)) => Err(AttemptError::Retry(ConnectError::Dial {
+            url: redact_url(url),
+            source,
+        })),
     }
 }
 
@@ -85,6 +86,7 @@ mod tests {
         let url = format!("wss://127.0.0.1:{port}/ws/v2?device_id=d&service_id=1");
         match dial(&url, Duration::from_secs(2)).await {
             Err(AttemptError::Retry(reason)) => {
+                let reason = reason.to_string();
                 assert!(!reason.contains("service_id"), "query redacted: {reason}")
             }
             other => panic!("expected a retryable error, got {:?}", other.map(|_| ())),

@@ -6,14 +6,14 @@ use crate::protocol::endpoint::{
 };
 use crate::protocol::ClientConfigUpdate;
 
-use super::error::FatalError;
+use super::error::{ConnectError, FatalError};
 use super::options::ConnectionOptions;
 
 /// Why one connect attempt (discovery or dial) did not produce a connection.
 #[derive(Debug)]
 pub(crate) enum AttemptError {
     /// Worth another attempt after the reconnect interval.
-    Retry(String),
+    Retry(ConnectError),
     /// Stop for good.
     Fatal(FatalError),
 }
@@ -30,7 +30,7 @@ pub(crate) struct Endpoint {
 /// The HTTP client for discovery. The timeout is `connection_timeout`.
 pub(crate) fn http_client(options: &ConnectionOptions) -> reqwest::Client {
     reqwest::Client::builder()
-        .timeout(options.connection_timeout)
+        .timeout(options.settings.connection_timeout())
         .user_agent(concat!("aviary/", env!("CARGO_PKG_VERSION")))
         .build()
         .unwrap_or_else(|_| reqwest::Client::new())
@@ -48,7 +48,7 @@ pub(crate) async fn discover(
         app_id: options.app_id.clone(),
         app_secret: options.app_secret.expose().to_string(),
     })
-    .map_err(|e| AttemptError::Retry(format!("cannot encode the endpoint request: {e}")))?;
+    .map_err(|e| AttemptError::Retry(ConnectError::EncodeRequest(e)))?;
     let response = http
         .post(&url)
         .header("locale", "zh")
@@ -56,12 +56,14 @@ pub(crate) async fn discover(
         .body(body)
         .send()
         .await
-        .map_err(|e| AttemptError::Retry(format!("endpoint request failed: {}", chain(&e))))?;
+        .map_err(|e| AttemptError::Retry(ConnectError::EndpointRequest(e)))?;
     let status = response.status().as_u16();
     let bytes = read_bounded(response, limits::ENDPOINT_MAX_BODY_BYTES).await?;
     match classify_endpoint_response(status, &bytes) {
         Discovery::Connect { url, client_config } => Ok(Endpoint { url, client_config }),
-        Discovery::Retry { reason } => Err(AttemptError::Retry(reason)),
+        Discovery::Retry { reason } => {
+            Err(AttemptError::Retry(ConnectError::EndpointRetry(reason)))
+        }
         Discovery::Fatal { code, message } => {
             Err(AttemptError::Fatal(FatalError::Endpoint { code, message }))
         }
@@ -78,19 +80,12 @@ async fn read_bounded(
         match response.chunk().await {
             Ok(Some(chunk)) => {
                 if body.len() + chunk.len() > limit {
-                    return Err(AttemptError::Retry(format!(
-                        "endpoint answer is larger than {limit} bytes"
-                    )));
+                    return Err(AttemptError::Retry(ConnectError::EndpointTooLarge(limit)));
                 }
                 body.extend_from_slice(&chunk);
             }
             Ok(None) => return Ok(body),
-            Err(e) => {
-                return Err(AttemptError::Retry(format!(
-                    "endpoint answer could not be read: {}",
-                    chain(&e)
-                )))
-            }
+            Err(e) => return Err(AttemptError::Retry(ConnectError::EndpointRead(e))),
         }
     }
 }

@@ -3,8 +3,8 @@
 //!
 //! - [`run`] is the entry point: it owns reconnecting and returns only on shutdown
 //!   (`Ok(())`) or a [`FatalError`].
-//! - [`ConnectionOptions`] says what to connect as and how (manifest pins override the server's
-//!   `ClientConfig`, see [`crate::manifest`]).
+//! - [`ConnectionOptions`] says what to connect as, [`ConnectionSettings`] how (its pins
+//!   override the server's `ClientConfig`; the manifest's `[connection]` builds it).
 //! - [`ConnectionStats`] exposes counters, the [`ConnectionState`] and the effective config.
 //!
 //! Inside: `discovery` (the POST), `dial` (the upgrade), `session` (reader loop, pinger,
@@ -21,6 +21,7 @@ mod inbound;
 mod options;
 mod policy;
 mod session;
+mod settings;
 mod stats;
 mod supervisor;
 mod writer;
@@ -29,9 +30,10 @@ mod writer;
 mod tests;
 
 pub use config::{Applied, ConfigPins, ConfigState};
-pub use error::FatalError;
+pub use error::{ConnectError, FatalError, InvalidOptions};
 pub use options::ConnectionOptions;
 pub use policy::{attempt_allowed, jitter};
+pub use settings::{ConnectionSettings, SettingError};
 pub use stats::{ConnectionState, ConnectionStats, StatsSnapshot};
 pub use supervisor::run;
 

@@ -21,7 +21,7 @@ use crate::protocol::{build_ack, AckBody, Frame};
 
 use super::config::ConfigState;
 use super::dial::WsStream;
-use super::discovery::chain;
+use super::error::ConnectError;
 use super::handler::{run_job, Job};
 use super::inbound::{Action, Inbound};
 use super::options::ConnectionOptions;
@@ -29,12 +29,12 @@ use super::stats::{ConnectionStats, Counter};
 use super::writer::{run_writer, Outbound};
 
 /// How a session ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) enum SessionEnd {
     /// Shutdown was requested: handlers drained, close 1000 sent.
     Shutdown,
     /// The connection is gone (read error, close frame, reset, liveness, write failure).
-    Lost(String),
+    Lost(ConnectError),
 }
 
 /// What a session borrows from its supervisor.
@@ -102,13 +102,13 @@ pub(crate) async fn run_session(
             result = &mut writer => {
                 let why = match result {
                     Ok(Err(e)) => e,
-                    Ok(Ok(())) => "writer stopped".to_string(),
-                    Err(e) => format!("writer task failed: {e}"),
+                    Ok(Ok(())) => ConnectError::WriterStopped,
+                    Err(e) => ConnectError::WriterTask(e),
                 };
                 break SessionEnd::Lost(why);
             }
             permit = cx.permits.clone().acquire_owned(), if ready.is_some() => {
-                let Ok(permit) = permit else { break SessionEnd::Lost("receive queue closed".into()) };
+                let Ok(permit) = permit else { break SessionEnd::Lost(ConnectError::ReceiveQueueClosed) };
                 let Ready { event, completing } = ready.take().expect("guarded by the branch condition");
                 cx.stats.incr(Counter::events_dispatched);
                 cx.tracker.spawn(run_job(Job {
@@ -125,13 +125,13 @@ pub(crate) async fn run_session(
             message = stream.next(), if ready.is_none() => {
                 last_inbound = Instant::now();
                 let action = match message {
-                    None => break SessionEnd::Lost("the server closed the TCP connection without a close frame".into()),
-                    Some(Err(e)) => break SessionEnd::Lost(format!("read failed: {}", chain(&e))),
+                    None => break SessionEnd::Lost(ConnectError::EndOfStream),
+                    Some(Err(e)) => break SessionEnd::Lost(ConnectError::Read(e)),
                     Some(Ok(Message::Close(frame))) => {
                         let what = frame
                             .map(|f| format!("code {} {}", u16::from(f.code), f.reason))
                             .unwrap_or_else(|| "no code".into());
-                        break SessionEnd::Lost(format!("the server closed the connection ({})", what.trim()));
+                        break SessionEnd::Lost(ConnectError::Closed(what.trim().to_string()));
                     }
                     Some(Ok(Message::Binary(bytes))) => inbound.on_binary(&bytes, std::time::Instant::now()),
                     Some(Ok(Message::Text(text))) => inbound.on_text(text.len()),
@@ -160,7 +160,7 @@ pub(crate) async fn run_session(
                         tracing::warn!("ping skipped: the writer queue is full");
                     }
                     Err(mpsc::error::TrySendError::Closed(_)) => {
-                        break SessionEnd::Lost("writer stopped".into());
+                        break SessionEnd::Lost(ConnectError::WriterStopped);
                     }
                 }
                 last_ping = Instant::now();
@@ -169,7 +169,7 @@ pub(crate) async fn run_session(
             }
             // Node's opt-in `pingTimeout` watchdog, on by default here and sized from the ping
             // interval: any inbound message proves life (oapi-sdk-go#224, openclaw-lark#599).
-            _ = &mut liveness_timer, if cx.options.liveness && ready.is_none() => {
+            _ = &mut liveness_timer, if cx.options.settings.liveness && ready.is_none() => {
                 let deadline = liveness_deadline(last_inbound, &cx);
                 if Instant::now() < deadline {
                     liveness_timer.as_mut().reset(deadline);
@@ -177,17 +177,16 @@ pub(crate) async fn run_session(
                 }
                 let config = cx.config.effective();
                 cx.stats.incr(Counter::liveness_timeouts);
-                let silent = config.ping_interval + cx.options.liveness_grace;
-                break SessionEnd::Lost(format!(
-                    "liveness timeout: nothing received for {silent:?} (ping interval {:?} + grace {:?})",
-                    config.ping_interval, cx.options.liveness_grace
-                ));
+                break SessionEnd::Lost(ConnectError::Silent {
+                    ping_interval: config.ping_interval,
+                    grace: cx.options.settings.liveness_grace,
+                });
             }
             _ = sweep.tick() => inbound.sweep(std::time::Instant::now()),
         }
     };
 
-    if end == SessionEnd::Shutdown {
+    if matches!(end, SessionEnd::Shutdown) {
         if let Some(r) = ready.take() {
             tracing::info!(
                 message_id = %r.event.frame_message_id,
@@ -220,7 +219,7 @@ pub(crate) async fn run_session(
 /// When the connection counts as dead if nothing arrives after `last_inbound`: one ping
 /// interval (the server's, or the pinned one) plus the configured grace.
 fn liveness_deadline(last_inbound: Instant, cx: &SessionContext<'_>) -> Instant {
-    last_inbound + cx.config.effective().ping_interval + cx.options.liveness_grace
+    last_inbound + cx.config.effective().ping_interval + cx.options.settings.liveness_grace
 }
 
 /// Waits (up to [`limits::SHUTDOWN_DRAIN_TIMEOUT`]) for every handler so its ack is sent.

@@ -19,7 +19,7 @@ use crate::protocol::endpoint::connection_ids;
 use super::config::ConfigState;
 use super::dial::{dial, WsStream};
 use super::discovery::{discover, http_client, redact_url, AttemptError};
-use super::error::FatalError;
+use super::error::{ConnectError, FatalError};
 use super::options::ConnectionOptions;
 use super::policy::{attempt_allowed, jitter};
 use super::session::{drain, lifetime, log_applied, run_session, SessionContext, SessionEnd};
@@ -61,7 +61,7 @@ enum Attempt {
         device_id: String,
         service_id: i32,
     },
-    Retry(String),
+    Retry(ConnectError),
     Fatal(FatalError),
     Shutdown,
 }
@@ -87,7 +87,7 @@ impl Supervisor {
         let config = ConfigState::new(options.pins());
         stats.set_config(config.effective());
         Supervisor {
-            permits: Arc::new(Semaphore::new(options.receive_queue_capacity)),
+            permits: Arc::new(Semaphore::new(options.settings.receive_queue_capacity())),
             http: http_client(&options),
             options,
             config,
@@ -109,7 +109,7 @@ impl Supervisor {
                 Attempt::Fatal(e) => return Err(e),
                 Attempt::Retry(reason) => {
                     tracing::warn!(reason = %reason, "connect attempt failed");
-                    if !self.options.auto_reconnect {
+                    if !self.options.settings.auto_reconnect {
                         return Err(FatalError::ConnectFailed { reason });
                     }
                     reason
@@ -123,7 +123,7 @@ impl Supervisor {
                     SessionEnd::Lost(reason) => {
                         // Newer Go: with auto-reconnect off a lost connection ends the run with
                         // an error (old Go/Python leave a dead client blocking).
-                        if !self.options.auto_reconnect {
+                        if !self.options.settings.auto_reconnect {
                             return Err(FatalError::Disconnected);
                         }
                         reason
@@ -137,7 +137,7 @@ impl Supervisor {
     /// The reconnect procedure of §8.3: one jitter in `[0, ReconnectNonce)`, then attempts spaced
     /// by `ReconnectInterval`, at most `ReconnectCount` of them (negative = unlimited). The
     /// latest config is read before every wait. Returns the first attempt that is not retryable.
-    async fn reconnect(&mut self, mut last_error: String) -> Result<Attempt, FatalError> {
+    async fn reconnect(&mut self, mut last_error: ConnectError) -> Result<Attempt, FatalError> {
         let nonce = self.config.effective().reconnect_nonce;
         let pause = jitter(nonce, &mut rand::thread_rng());
         if !self.wait(0, pause).await {
@@ -225,7 +225,10 @@ impl Supervisor {
         self.stats.set_state(ConnectionState::Connecting);
         tracing::debug!(url = %redact_url(&endpoint.url), conn_id = %device_id, "dialling");
         match self
-            .or_shutdown(dial(&endpoint.url, self.options.connection_timeout))
+            .or_shutdown(dial(
+                &endpoint.url,
+                self.options.settings.connection_timeout(),
+            ))
             .await
         {
             None => Attempt::Shutdown,

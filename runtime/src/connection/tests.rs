@@ -128,9 +128,11 @@ impl Fake {
 
     fn options(&self) -> ConnectionOptions {
         let mut o = ConnectionOptions::new(self.base.clone(), "cli_test", "top-secret");
-        o.reconnect_delay = Some(Duration::ZERO);
-        o.reconnect_jitter = Some(Duration::ZERO);
-        o.connection_timeout = Duration::from_secs(2);
+        o.settings.reconnect_delay = Some(Duration::ZERO);
+        o.settings.reconnect_jitter = Some(Duration::ZERO);
+        o.settings
+            .set_connection_timeout(Duration::from_secs(2))
+            .unwrap();
         o
     }
 }
@@ -421,11 +423,15 @@ async fn a_close_triggers_a_fresh_discovery_and_new_pings() {
 async fn auto_reconnect_off_ends_with_disconnected() {
     let mut fake = Fake::start(Upgrade::Accept).await;
     let mut options = fake.options();
-    options.auto_reconnect = false;
+    options.settings.auto_reconnect = false;
     let r = start(options, Arc::new(LogSink));
     let conn = fake.conn().await;
     drop(conn); // the fake drops the socket without a close frame
-    assert_eq!(r.finish().await, Err(FatalError::Disconnected));
+    let result = r.finish().await;
+    assert!(
+        matches!(result, Err(FatalError::Disconnected)),
+        "{result:?}"
+    );
 }
 
 #[tokio::test]
@@ -449,7 +455,7 @@ async fn retryable_failures_stop_after_the_pinned_attempt_count() {
     let fake = Fake::start(Upgrade::Accept).await;
     *fake.state.reply.lock().unwrap() = Reply::Code(1);
     let mut options = fake.options();
-    options.max_reconnect_attempts = Some(2);
+    options.settings.max_reconnect_attempts = Some(2);
     let r = start(options, Arc::new(LogSink));
     let err = r.finish().await.unwrap_err();
     assert!(
@@ -463,7 +469,7 @@ async fn retryable_failures_stop_after_the_pinned_attempt_count() {
 async fn zero_attempts_means_no_reconnect() {
     let mut fake = Fake::start(Upgrade::Accept).await;
     let mut options = fake.options();
-    options.max_reconnect_attempts = Some(0);
+    options.settings.max_reconnect_attempts = Some(0);
     let r = start(options, Arc::new(LogSink));
     drop(fake.conn().await);
     let err = r.finish().await.unwrap_err();
@@ -489,8 +495,11 @@ async fn handshake_403_is_fatal() {
 async fn liveness_replaces_a_silent_connection() {
     let mut fake = Fake::start(Upgrade::Accept).await;
     let mut options = fake.options();
-    options.heartbeat_interval = Some(Duration::from_millis(50));
-    options.liveness_grace = Duration::from_millis(50);
+    options
+        .settings
+        .set_heartbeat_interval(Some(Duration::from_millis(50)))
+        .unwrap();
+    options.settings.liveness_grace = Duration::from_millis(50);
     let r = start(options, Arc::new(LogSink));
     let _first = fake.conn().await; // never answers
     let _second = fake.conn().await;
@@ -503,8 +512,11 @@ async fn liveness_replaces_a_silent_connection() {
 async fn pong_config_applies_except_pinned_keys() {
     let mut fake = Fake::start(Upgrade::Accept).await;
     let mut options = fake.options();
-    options.heartbeat_interval = Some(Duration::from_secs(60));
-    options.reconnect_delay = None;
+    options
+        .settings
+        .set_heartbeat_interval(Some(Duration::from_secs(60)))
+        .unwrap();
+    options.settings.reconnect_delay = None;
     let r = start(options, Arc::new(LogSink));
     let mut conn = fake.conn().await;
     let ping = conn.frame().await;
@@ -536,7 +548,7 @@ async fn pong_config_applies_except_pinned_keys() {
 async fn a_pong_that_lowers_the_ping_interval_applies_to_the_next_ping_at_once() {
     let mut fake = Fake::start(Upgrade::Accept).await;
     let mut options = fake.options();
-    options.heartbeat_interval = None; // the server's PingInterval (120 s from the endpoint)
+    options.settings.set_heartbeat_interval(None).unwrap(); // the server's PingInterval (120 s from the endpoint)
     let r = start(options, Arc::new(LogSink));
     let mut conn = fake.conn().await;
     let first = conn.frame().await;
@@ -590,7 +602,7 @@ impl EventSink for Gate {
 async fn backpressure_then_graceful_shutdown_drains_and_closes_1000() {
     let mut fake = Fake::start(Upgrade::Accept).await;
     let mut options = fake.options();
-    options.receive_queue_capacity = 1;
+    options.settings.set_receive_queue_capacity(1).unwrap();
     let release = Arc::new(tokio::sync::Semaphore::new(0));
     let started = Arc::new(AtomicUsize::new(0));
     let gate = Gate {

@@ -16,7 +16,7 @@ use crate::limits;
 use crate::protocol::{encode_frame, Frame};
 
 use super::dial::WsStream;
-use super::discovery::chain;
+use super::error::ConnectError;
 use super::stats::{ConnectionStats, Counter};
 
 /// Something for the writer to send.
@@ -38,7 +38,7 @@ pub(crate) async fn run_writer(
     mut rx: mpsc::Receiver<Outbound>,
     cancel: CancellationToken,
     stats: Arc<ConnectionStats>,
-) -> Result<(), String> {
+) -> Result<(), ConnectError> {
     // One cancellation future for the whole task (not one registration per frame).
     let cancelled = cancel.cancelled();
     tokio::pin!(cancelled);
@@ -64,7 +64,7 @@ pub(crate) async fn run_writer(
                     }));
                     return tokio::select! {
                         _ = &mut cancelled => Ok(()),
-                        r = sink.send(close) => r.map_err(|e| format!("close frame not sent: {}", chain(&e))),
+                        r = sink.send(close) => r.map_err(ConnectError::CloseNotSent),
                     };
                 }
                 Outbound::Ping(frame) => (encode_frame(&frame), Counter::pings_sent),
@@ -76,7 +76,7 @@ pub(crate) async fn run_writer(
             };
             match fed {
                 Ok(()) => stats.incr(counter),
-                Err(e) => return Err(format!("write failed: {}", chain(&e))),
+                Err(e) => return Err(ConnectError::Write(e)),
             }
             queued += 1;
             if queued < limits::WRITER_BATCH_FRAMES {
@@ -98,10 +98,10 @@ pub(crate) async fn run_writer(
 async fn flush(
     sink: &mut SplitSink<WsStream, Message>,
     cancelled: Pin<&mut WaitForCancellationFuture<'_>>,
-) -> Result<(), String> {
+) -> Result<(), ConnectError> {
     let flushed = tokio::select! {
         _ = cancelled => return Ok(()),
         r = sink.flush() => r,
     };
-    flushed.map_err(|e| format!("write failed: {}", chain(&e)))
+    flushed.map_err(ConnectError::Write)
 }

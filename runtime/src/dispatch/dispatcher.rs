@@ -35,24 +35,20 @@ use super::filter::HandlerFilter;
 use super::guest_log;
 use super::lanes::{ChatLanes, LaneTicket};
 use super::router::{EventPattern, Router};
-use super::settings::{DispatchMode, DispatchSettings};
+use super::settings::{DispatchMode, DispatchSettings, HandlerRoute};
 use super::stats::{CallCounter, DispatchStats};
 use super::{EventSink, HandleFuture, HandlerResult, InboundEvent};
 use crate::handler::{Failure, GuestEvent, Invocation, Invoke, Outcome};
 use crate::limits::dispatch as lim;
 use crate::protocol::envelope::EventKind;
 
-/// One handler as dispatch sees it: what runs it and what it subscribes to.
+/// One handler as dispatch sees it: what runs it and its route.
 #[derive(Clone)]
 pub struct HandlerEntry {
     /// Runs the handler (the sandbox's loaded handler, or a fake in tests).
     pub handler: Arc<dyn Invoke>,
-    /// The event types it subscribes to.
-    pub events: Vec<EventPattern>,
-    /// Gets the types no other handler subscribes to.
-    pub default: bool,
-    /// Calls of this handler at once (at least 1).
-    pub max_concurrency: usize,
+    /// What it subscribes to and how many calls run at once.
+    pub route: HandlerRoute,
     /// Its filters ([`super::filter`]), checked before each call; `None`: none.
     pub filter: Option<Arc<HandlerFilter>>,
 }
@@ -62,9 +58,7 @@ impl HandlerEntry {
     pub fn new(handler: Arc<dyn Invoke>, events: Vec<EventPattern>) -> Self {
         HandlerEntry {
             handler,
-            events,
-            default: false,
-            max_concurrency: lim::HANDLER_MAX_CONCURRENCY,
+            route: HandlerRoute::new(events),
             filter: None,
         }
     }
@@ -77,13 +71,13 @@ impl HandlerEntry {
 
     /// Makes it the default handler.
     pub fn as_default(mut self) -> Self {
-        self.default = true;
+        self.route.default = true;
         self
     }
 
     /// Sets its concurrency bound.
     pub fn with_max_concurrency(mut self, n: usize) -> Self {
-        self.max_concurrency = n;
+        self.route.max_concurrency = n;
         self
     }
 }
@@ -92,9 +86,7 @@ impl std::fmt::Debug for HandlerEntry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HandlerEntry")
             .field("name", &self.handler.name())
-            .field("events", &self.events)
-            .field("default", &self.default)
-            .field("max_concurrency", &self.max_concurrency)
+            .field("route", &self.route)
             .field(
                 "filter",
                 &self.filter.as_ref().map(|f| f.settings().summary()),
@@ -137,16 +129,19 @@ impl Dispatcher {
     /// A dispatcher over `handlers` (manifest order). At most one should be the default; if
     /// several are, the first one is.
     pub fn new(settings: DispatchSettings, handlers: Vec<HandlerEntry>) -> Dispatcher {
-        let default = handlers.iter().position(|h| h.default);
+        let default = handlers.iter().position(|h| h.route.default);
         let mut stats =
             DispatchStats::with_handlers(handlers.iter().map(|h| h.handler.name().to_string()));
         stats.set_filters(handlers.iter().map(|h| h.filter.clone()).collect());
-        let router = Router::new(handlers.iter().map(|h| h.events.clone()).collect(), default);
+        let router = Router::new(
+            handlers.iter().map(|h| h.route.events.clone()).collect(),
+            default,
+        );
         let slots = handlers
             .into_iter()
             .map(|h| Slot {
                 handler: h.handler,
-                permits: Arc::new(Semaphore::new(h.max_concurrency.max(1))),
+                permits: Arc::new(Semaphore::new(h.route.max_concurrency.max(1))),
                 filter: h.filter,
             })
             .collect();

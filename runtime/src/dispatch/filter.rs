@@ -142,7 +142,9 @@ impl FilterSettings {
 
     /// Checks `max_event_age_secs` (`1..=`[`lim::MAX_EVENT_AGE`] in seconds).
     pub fn check_max_event_age_secs(secs: u64) -> Result<Duration, String> {
-        limits::within(secs, lim::MAX_EVENT_AGE.as_secs()).map(Duration::from_secs)
+        limits::within(secs, lim::MAX_EVENT_AGE.as_secs())
+            .map(Duration::from_secs)
+            .map_err(|e| e.to_string())
     }
 
     /// Checks one `chats` / `users` entry: a non-empty id without blanks.
@@ -161,7 +163,9 @@ impl FilterSettings {
                 "an empty allow-list refuses every event; omit the key to allow all".to_string(),
             );
         }
-        limits::within(n as u64, lim::MAX_ALLOW_LIST as u64).map(|_| ())
+        limits::within(n as u64, lim::MAX_ALLOW_LIST as u64)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     /// One line for `aviary check` and logs, e.g. `chat_types [p2p], require_mention`.

@@ -27,7 +27,7 @@ pub mod settings;
 pub mod stats;
 
 pub use dispatcher::{Dispatcher, HandlerEntry};
-pub use settings::{DispatchMode, DispatchSettings};
+pub use settings::{DispatchMode, DispatchSettings, HandlerRoute};
 pub use stats::{DispatchSnapshot, DispatchStats, HandlerSnapshot};
 
 use crate::handler::GuestEvent;

@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use toml::Spanned;
 
@@ -12,14 +11,13 @@ use super::raw::{RawDispatch, RawHandler};
 use super::{Context, ManifestError};
 use crate::dispatch::filter::FilterSettings;
 use crate::dispatch::router::EventPattern;
-use crate::dispatch::{DispatchMode, DispatchSettings};
+use crate::dispatch::{DispatchMode, DispatchSettings, HandlerRoute};
 use crate::limits::dispatch as lim;
-use crate::limits::queue as qlim;
 use crate::openapi::{OpenApiGrant, OpenApiSettings};
 use crate::queue::merge::MergeSettings;
 use crate::queue::retry::RetryPolicy;
 use crate::queue::QueueSettings;
-use crate::sandbox::HandlerLimits;
+use crate::sandbox::{HandlerLimits, LimitError};
 
 /// Where a value was written in the manifest (1-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +28,9 @@ pub struct Location {
     pub column: usize,
 }
 
-/// One `[[handler]]`, validated.
+/// One `[[handler]]`, validated: its name and component, and one part per subsystem, each a
+/// type of that subsystem carried whole to it (dispatch's [`HandlerRoute`], the sandbox's
+/// [`HandlerLimits`], the queue's [`RetryPolicy`], the OpenAPI grant).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HandlerSettings {
     /// Unique name (letters, digits, `-`, `_`), used in logs and on the command line.
@@ -39,22 +39,13 @@ pub struct HandlerSettings {
     pub component: PathBuf,
     /// Where `component` was written, for errors about the file.
     pub component_at: Location,
-    /// The event types it subscribes to, in the order written.
-    pub events: Vec<EventPattern>,
-    /// Gets the event types no other handler subscribes to (at most one handler).
-    pub default: bool,
-    /// Fuel budget per call; `None` = no fuel metering.
-    pub fuel: Option<u64>,
-    /// Wall-clock budget per call.
-    pub timeout: Duration,
-    /// Memory limit of one instance, in MiB.
-    pub memory_mb: u64,
-    /// Calls of this handler at once.
-    pub max_concurrency: usize,
-    /// Events served by one instance before it is replaced; `None` = a fresh instance per event.
-    pub reuse: Option<u32>,
-    /// When a failed run (with the durable queue) is tried again: `max_attempts`,
-    /// `backoff_ms`, `backoff_max_ms`.
+    /// `events`, `default`, `max_concurrency`: which events reach it, how many calls at once.
+    pub route: HandlerRoute,
+    /// `fuel`, `timeout_ms`, `memory_mb`, `reuse`: what one call may use, how long an
+    /// instance lives.
+    pub limits: HandlerLimits,
+    /// `max_attempts`, `backoff_ms`, `backoff_max_ms`: when a failed run (with the durable
+    /// queue) is tried again.
     pub retry: RetryPolicy,
     /// `[handler.config]`: what the guest reads with `config-get` (`${VAR}` expanded).
     pub config: BTreeMap<String, String>,
@@ -67,13 +58,6 @@ pub struct HandlerSettings {
     pub filter: FilterSettings,
     /// Burst merge per chat (`merge = { … }`); `None`: every event is its own call.
     pub merge: Option<MergeSettings>,
-}
-
-impl HandlerSettings {
-    /// The memory limit in bytes.
-    pub fn memory_bytes(&self) -> u64 {
-        self.memory_mb * 1024 * 1024
-    }
 }
 
 /// Collects problems instead of stopping at the first.
@@ -94,18 +78,13 @@ impl Problems<'_, '_> {
         }
     }
 
-    /// A count in `1..=max`, or the default.
-    fn count(&mut self, v: &Option<Spanned<u64>>, key: &str, max: u64, default: u64) -> u64 {
-        self.checked(v, key, |n| crate::limits::within(n, max), default)
-    }
-
     /// The value as the owning subsystem's `check` accepts it, or the default (and a problem
     /// at `key`, on the value's line).
-    pub(super) fn checked<T>(
+    pub(super) fn checked<T, E: std::fmt::Display>(
         &mut self,
         v: &Option<Spanned<u64>>,
         key: &str,
-        check: impl FnOnce(u64) -> Result<T, String>,
+        check: impl FnOnce(u64) -> Result<T, E>,
         default: T,
     ) -> T {
         match v {
@@ -113,7 +92,7 @@ impl Problems<'_, '_> {
             Some(v) => match check(*v.get_ref()) {
                 Ok(t) => t,
                 Err(why) => {
-                    self.add(&v.span(), key, why);
+                    self.add(&v.span(), key, why.to_string());
                     default
                 }
             },
@@ -272,80 +251,18 @@ fn handler_settings(
         );
     }
 
-    let fuel = match &raw.fuel {
-        Some(v) if *v.get_ref() == 0 => {
-            p.add(
-                &v.span(),
-                "handler.fuel",
-                format!("{who}: must be greater than 0 (omit it to turn fuel metering off)"),
-            );
-            None
-        }
-        v => v.as_ref().map(|v| *v.get_ref()),
+    let limits = handler_limits(p, &raw, &who);
+    let route = HandlerRoute {
+        events,
+        default,
+        max_concurrency: p.checked(
+            &raw.max_concurrency,
+            "handler.max_concurrency",
+            HandlerRoute::check_max_concurrency,
+            lim::HANDLER_MAX_CONCURRENCY,
+        ),
     };
-    let timeout = p.checked(
-        &raw.timeout_ms,
-        "handler.timeout_ms",
-        HandlerLimits::check_timeout_ms,
-        lim::HANDLER_TIMEOUT,
-    );
-    let memory_mb = p.checked(
-        &raw.memory_mb,
-        "handler.memory_mb",
-        HandlerLimits::check_memory_mb,
-        lim::HANDLER_MEMORY_MB,
-    );
-    let max_concurrency = p.checked(
-        &raw.max_concurrency,
-        "handler.max_concurrency",
-        DispatchSettings::check_max_concurrency,
-        lim::HANDLER_MAX_CONCURRENCY,
-    );
-    let reuse = raw
-        .reuse
-        .as_ref()
-        .map(|_| p.checked(&raw.reuse, "handler.reuse", HandlerLimits::check_reuse, 1));
-
-    let max_attempts = p.count(
-        &raw.max_attempts,
-        "handler.max_attempts",
-        qlim::MAX_MAX_ATTEMPTS as u64,
-        qlim::MAX_ATTEMPTS as u64,
-    ) as u32;
-    let backoff = Duration::from_millis(p.count(
-        &raw.backoff_ms,
-        "handler.backoff_ms",
-        u32::MAX as u64,
-        qlim::BACKOFF.as_millis() as u64,
-    ));
-    let backoff_max = Duration::from_millis(p.count(
-        &raw.backoff_max_ms,
-        "handler.backoff_max_ms",
-        u32::MAX as u64,
-        qlim::BACKOFF_MAX.as_millis() as u64,
-    ));
-    if backoff_max < backoff {
-        let span = raw
-            .backoff_max_ms
-            .as_ref()
-            .or(raw.backoff_ms.as_ref())
-            .map(|v| v.span())
-            .unwrap_or_else(|| raw.name.span());
-        p.add(
-            &span,
-            "handler.backoff_max_ms",
-            format!(
-                "{who}: backoff_max_ms ({} ms) is below backoff_ms ({} ms)",
-                backoff_max.as_millis(),
-                backoff.as_millis()
-            ),
-        );
-    }
-    let retry = RetryPolicy {
-        max_attempts,
-        backoff,
-        backoff_max,
-    };
+    let retry = retry_policy(p, &raw, &who);
 
     let written: Vec<&Spanned<String>> = raw.openapi.iter().flat_map(|l| l.get_ref()).collect();
     let values: Vec<&str> = written.iter().map(|v| v.get_ref().as_str()).collect();
@@ -387,23 +304,82 @@ fn handler_settings(
     }
 
     let filter = super::filters::filter_settings(p, &raw, &who);
-    let merge = super::merge::merge_settings(p, &raw.merge, &who, queue, &events);
+    let merge = super::merge::merge_settings(p, &raw.merge, &who, queue, &route.events);
 
     (p.list.len() == errors_before).then_some(HandlerSettings {
         name,
         component,
         component_at,
-        events,
-        default,
-        fuel,
-        timeout,
-        memory_mb,
-        max_concurrency,
-        reuse,
+        route,
+        limits,
         retry,
         config,
         openapi,
         filter,
         merge,
     })
+}
+
+/// `fuel`, `timeout_ms`, `memory_mb` and `reuse`, each set with the sandbox's own check.
+fn handler_limits(p: &mut Problems<'_, '_>, raw: &RawHandler, who: &str) -> HandlerLimits {
+    let mut limits = HandlerLimits::default();
+    let mut set =
+        |v: &Option<Spanned<u64>>,
+         key: &str,
+         with: &dyn Fn(HandlerLimits, u64) -> Result<HandlerLimits, LimitError>| {
+            if let Some(v) = v {
+                match with(limits, *v.get_ref()) {
+                    Ok(l) => limits = l,
+                    Err(LimitError::ZeroFuel) => {
+                        p.add(&v.span(), key, format!("{who}: {}", LimitError::ZeroFuel))
+                    }
+                    Err(e) => p.add(&v.span(), key, e.to_string()),
+                }
+            }
+        };
+    set(&raw.fuel, "handler.fuel", &|l, n| l.with_fuel(Some(n)));
+    set(&raw.timeout_ms, "handler.timeout_ms", &|l, n| {
+        l.with_timeout_ms(n)
+    });
+    set(&raw.memory_mb, "handler.memory_mb", &|l, n| {
+        l.with_memory_mb(n)
+    });
+    set(&raw.reuse, "handler.reuse", &|l, n| l.with_reuse(Some(n)));
+    limits
+}
+
+/// `max_attempts`, `backoff_ms` and `backoff_max_ms`, with the queue's own checks.
+fn retry_policy(p: &mut Problems<'_, '_>, raw: &RawHandler, who: &str) -> RetryPolicy {
+    let d = RetryPolicy::default();
+    let max_attempts = p.checked(
+        &raw.max_attempts,
+        "handler.max_attempts",
+        RetryPolicy::check_max_attempts,
+        d.max_attempts,
+    );
+    let backoff = p.checked(
+        &raw.backoff_ms,
+        "handler.backoff_ms",
+        RetryPolicy::check_backoff_ms,
+        d.backoff,
+    );
+    let backoff_max = p.checked(
+        &raw.backoff_max_ms,
+        "handler.backoff_max_ms",
+        RetryPolicy::check_backoff_ms,
+        d.backoff_max,
+    );
+    match RetryPolicy::new(max_attempts, backoff, backoff_max) {
+        Ok(retry) => retry,
+        Err(e) => {
+            let span = raw
+                .backoff_max_ms
+                .as_ref()
+                .or(raw.backoff_ms.as_ref())
+                .map(|v| v.span())
+                .unwrap_or_else(|| raw.name.span());
+            p.add(&span, "handler.backoff_max_ms", format!("{who}: {e}"));
+            d
+        }
+    }
 }

@@ -24,9 +24,8 @@ pub use crate::secret::Secret;
 pub use error::ManifestError;
 pub use handlers::{HandlerSettings, Location};
 
-use crate::connection::ConnectionOptions;
+use crate::connection::{ConnectionOptions, ConnectionSettings, SettingError};
 use crate::dispatch::DispatchSettings;
-use crate::limits;
 use crate::protocol::endpoint::resolve_domain;
 use crate::queue::QueueSettings;
 use interpolate::{interpolate, InterpolateError};
@@ -41,7 +40,7 @@ pub struct Manifest {
     pub path: PathBuf,
     /// `[feishu]`: the app and where Feishu is.
     pub feishu: FeishuSettings,
-    /// `[connection]`: how the long connection behaves.
+    /// `[connection]`: how the long connection behaves (a type of [`crate::connection`]).
     pub connection: ConnectionSettings,
     /// `[dispatch]`: how events reach handlers.
     pub dispatch: DispatchSettings,
@@ -65,45 +64,6 @@ pub struct FeishuSettings {
     /// The bot's open_id (`ou_…`), for the filters that need it; `None`: asked from
     /// `GET /open-apis/bot/v3/info` when needed.
     pub bot_open_id: Option<String>,
-}
-
-/// `[connection]`, validated. `None` means "the server decides" (see the module doc).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnectionSettings {
-    /// Reconnect after a lost connection (default true).
-    pub auto_reconnect: bool,
-    /// Pin for `ReconnectCount` (negative = unlimited, 0 = never retry).
-    pub max_reconnect_attempts: Option<i64>,
-    /// Pin for `ReconnectInterval`.
-    pub reconnect_delay: Option<Duration>,
-    /// Pin for `ReconnectNonce`.
-    pub reconnect_jitter: Option<Duration>,
-    /// Pin for `PingInterval` (> 0).
-    pub heartbeat_interval: Option<Duration>,
-    /// Replace a connection that has been silent for one ping interval plus the grace.
-    pub liveness: bool,
-    /// Silence tolerated beyond one ping interval.
-    pub liveness_grace: Duration,
-    /// Timeout of the endpoint request and, separately, of the handshake (> 0).
-    pub connection_timeout: Duration,
-    /// Events handled at once before the reader pauses (1..=[`limits::MAX_RECEIVE_QUEUE_CAPACITY`]).
-    pub receive_queue_capacity: usize,
-}
-
-impl Default for ConnectionSettings {
-    fn default() -> Self {
-        ConnectionSettings {
-            auto_reconnect: limits::AUTO_RECONNECT_DEFAULT,
-            max_reconnect_attempts: None,
-            reconnect_delay: None,
-            reconnect_jitter: None,
-            heartbeat_interval: None,
-            liveness: limits::LIVENESS_DEFAULT,
-            liveness_grace: limits::LIVENESS_GRACE,
-            connection_timeout: limits::CONNECTION_TIMEOUT,
-            receive_queue_capacity: limits::RECEIVE_QUEUE_CAPACITY,
-        }
-    }
 }
 
 impl Manifest {
@@ -212,23 +172,13 @@ impl Manifest {
 
     /// The options the connection runs with.
     pub fn connection_options(&self) -> ConnectionOptions {
-        let c = &self.connection;
-        let mut options = ConnectionOptions::new(
-            self.feishu.domain.clone(),
-            self.feishu.app_id.clone(),
-            self.feishu.app_secret.expose(),
-        );
-        options.encrypt_key = self.feishu.encrypt_key.clone();
-        options.auto_reconnect = c.auto_reconnect;
-        options.max_reconnect_attempts = c.max_reconnect_attempts;
-        options.reconnect_delay = c.reconnect_delay;
-        options.reconnect_jitter = c.reconnect_jitter;
-        options.heartbeat_interval = c.heartbeat_interval;
-        options.liveness = c.liveness;
-        options.liveness_grace = c.liveness_grace;
-        options.connection_timeout = c.connection_timeout;
-        options.receive_queue_capacity = c.receive_queue_capacity;
-        options
+        ConnectionOptions {
+            domain: self.feishu.domain.clone(),
+            app_id: self.feishu.app_id.clone(),
+            app_secret: self.feishu.app_secret.clone(),
+            encrypt_key: self.feishu.encrypt_key.clone(),
+            settings: self.connection.clone(),
+        }
     }
 }
 
@@ -284,14 +234,24 @@ impl Context<'_> {
         key: &str,
         message: impl Into<String>,
     ) -> Result<T, ManifestError> {
+        Err(self.located(span, key, message))
+    }
+
+    /// `message` about the value at `span`, located at its line and column and named `key`.
+    fn located(
+        &self,
+        span: &std::ops::Range<usize>,
+        key: &str,
+        message: impl Into<String>,
+    ) -> ManifestError {
         let (line, column) = self.source.span_start(span);
-        Err(ManifestError::Invalid {
+        ManifestError::Invalid {
             path: self.path.clone(),
             line,
             column,
             key: key.to_string(),
             message: message.into(),
-        })
+        }
     }
 
     /// Expands `${VAR}` in a string value.
@@ -381,59 +341,40 @@ impl Context<'_> {
         })
     }
 
+    /// Builds `[connection]` with [`ConnectionSettings`]'s setters, which check the bounds; a
+    /// refusal is reported at its key.
     fn connection(&self, raw: RawConnection) -> Result<ConnectionSettings, ManifestError> {
-        let defaults = ConnectionSettings::default();
-        let ms = |v: &Option<Spanned<u64>>| v.as_ref().map(|v| Duration::from_millis(*v.get_ref()));
-        let positive_ms =
-            |v: &Option<Spanned<u64>>, key: &str| -> Result<Option<Duration>, ManifestError> {
-                match v {
-                    Some(v) if *v.get_ref() == 0 => {
-                        self.invalid(&v.span(), key, "must be greater than 0 (milliseconds)")
-                    }
-                    _ => Ok(ms(v)),
-                }
-            };
-        let receive_queue_capacity = match &raw.receive_queue_capacity {
-            None => defaults.receive_queue_capacity,
-            Some(v) => {
-                let n = *v.get_ref();
-                if n == 0 || n > limits::MAX_RECEIVE_QUEUE_CAPACITY as u64 {
-                    return self.invalid(
-                        &v.span(),
-                        "connection.receive_queue_capacity",
-                        format!(
-                            "must be between 1 and {} (got {n})",
-                            limits::MAX_RECEIVE_QUEUE_CAPACITY
-                        ),
-                    );
-                }
-                n as usize
-            }
+        let mut s = ConnectionSettings::default();
+        let ms = |v: &Spanned<u64>| Duration::from_millis(*v.get_ref());
+        let at = |v: &Spanned<u64>, key: &str, r: Result<(), SettingError>| match r {
+            Ok(()) => Ok(()),
+            Err(e) => self.invalid(&v.span(), key, e.to_string()),
         };
-        Ok(ConnectionSettings {
-            auto_reconnect: raw
-                .auto_reconnect
-                .map(|v| *v.get_ref())
-                .unwrap_or(defaults.auto_reconnect),
-            max_reconnect_attempts: raw.max_reconnect_attempts.map(|v| *v.get_ref()),
-            reconnect_delay: ms(&raw.reconnect_delay_ms),
-            reconnect_jitter: ms(&raw.reconnect_jitter_ms),
-            heartbeat_interval: positive_ms(
-                &raw.heartbeat_interval_ms,
-                "connection.heartbeat_interval_ms",
-            )?,
-            liveness: raw
-                .liveness
-                .map(|v| *v.get_ref())
-                .unwrap_or(defaults.liveness),
-            liveness_grace: ms(&raw.liveness_grace_ms).unwrap_or(defaults.liveness_grace),
-            connection_timeout: positive_ms(
-                &raw.connection_timeout_ms,
-                "connection.connection_timeout_ms",
-            )?
-            .unwrap_or(defaults.connection_timeout),
-            receive_queue_capacity,
-        })
+        if let Some(v) = &raw.auto_reconnect {
+            s.auto_reconnect = *v.get_ref();
+        }
+        s.max_reconnect_attempts = raw.max_reconnect_attempts.map(|v| *v.get_ref());
+        s.reconnect_delay = raw.reconnect_delay_ms.as_ref().map(ms);
+        s.reconnect_jitter = raw.reconnect_jitter_ms.as_ref().map(ms);
+        if let Some(v) = &raw.heartbeat_interval_ms {
+            let pinned = s.set_heartbeat_interval(Some(ms(v)));
+            at(v, "connection.heartbeat_interval_ms", pinned)?;
+        }
+        if let Some(v) = &raw.liveness {
+            s.liveness = *v.get_ref();
+        }
+        if let Some(v) = &raw.liveness_grace_ms {
+            s.liveness_grace = ms(v);
+        }
+        if let Some(v) = &raw.connection_timeout_ms {
+            let set = s.set_connection_timeout(ms(v));
+            at(v, "connection.connection_timeout_ms", set)?;
+        }
+        if let Some(v) = &raw.receive_queue_capacity {
+            let set = s.set_receive_queue_capacity(*v.get_ref());
+            at(v, "connection.receive_queue_capacity", set)?;
+        }
+        Ok(s)
     }
 }
 

@@ -1,13 +1,13 @@
-//! `[queue]`: the durable queue's backend and bounds, validated into [`QueueSettings`] (a type of [`crate::queue`]).
+//! `[queue]`: built into [`QueueSettings`] (a type of [`crate::queue`]) with the queue's own
+//! checks; this file only reads the values and locates what those checks refuse.
 
 use std::path::Path;
-use std::time::Duration;
+
+use toml::Spanned;
 
 use super::raw::RawQueue;
 use super::{Context, ManifestError};
-use crate::limits::queue as lim;
-use crate::queue::redis::RedisUrl;
-use crate::queue::{AckMode, QueueBackend, QueueSettings};
+use crate::queue::{AckMode, QueueBackend, QueueSettingError, QueueSettings};
 
 impl Context<'_> {
     pub(super) fn queue(&self, raw: RawQueue) -> Result<QueueSettings, ManifestError> {
@@ -15,164 +15,65 @@ impl Context<'_> {
         let mut q = QueueSettings::defaults_in(&dir);
         q.manifest_path = self.path.to_path_buf();
         let mut problems = Vec::new();
-        let mut push = |r: Result<(), ManifestError>| {
-            if let Err(e) = r {
-                problems.push(e);
-            }
+        // What a check refused, at the value's line and `key`.
+        let refused = |span: std::ops::Range<usize>, key: &str, e: QueueSettingError| {
+            self.located(&span, key, e.to_string())
         };
+        let number = |v: &Spanned<u64>| *v.get_ref();
         if let Some(b) = &raw.backend {
-            let value = self.expand(b, "queue.backend");
-            push(value.and_then(|v| {
-                match v.trim() {
-                    "disk" => q.backend = QueueBackend::Disk,
-                    "memory" => q.backend = QueueBackend::Memory,
-                    other if other.starts_with("redis://") || other.starts_with("rediss://") => {
-                        let shown = RedisUrl::new(other).redacted();
-                        match url::Url::parse(other) {
-                            Err(e) => {
-                                return self.invalid(
-                                    &b.span(),
-                                    "queue.backend",
-                                    format!("`{shown}` is not a valid Redis URL: {e}"),
-                                )
-                            }
-                            Ok(u) if u.fragment().is_some() => {
-                                return self.invalid(
-                                    &b.span(),
-                                    "queue.backend",
-                                    format!(
-                                        "`{shown}`: a URL fragment (`#…`, e.g. `#insecure`) is \
-                                         not supported; the server's certificate is always \
-                                         verified (for a private CA set `tls_ca`)"
-                                    ),
-                                )
-                            }
-                            Ok(_) => {}
-                        }
-                        q.backend = QueueBackend::Redis(RedisUrl::new(other));
-                    }
-                    other => {
-                        return self.invalid(
-                            &b.span(),
-                            "queue.backend",
-                            format!(
-                                "`{other}` is not \"disk\", \"memory\", a redis:// or a \
-                                 rediss:// URL"
-                            ),
-                        )
-                    }
-                }
-                Ok(())
-            }));
+            match self.expand(b, "queue.backend") {
+                Err(e) => problems.push(e),
+                Ok(v) => match QueueBackend::from_name(&v) {
+                    Ok(backend) => q.backend = backend,
+                    Err(e) => problems.push(refused(b.span(), "queue.backend", e)),
+                },
+            }
         }
         if let Some(p) = &raw.path {
-            push(
-                self.non_empty(p, "queue.path")
-                    .map(|v| q.path = dir.join(v.trim())),
-            );
+            match self.non_empty(p, "queue.path") {
+                Ok(v) => q.path = dir.join(v.trim()),
+                Err(e) => problems.push(e),
+            }
         }
         if let Some(v) = &raw.capacity {
-            let n = *v.get_ref();
-            if n == 0 || n > lim::MAX_CAPACITY {
-                push(self.invalid(
-                    &v.span(),
-                    "queue.capacity",
-                    format!("must be between 1 and {} (got {n})", lim::MAX_CAPACITY),
-                ));
-            } else {
-                q.capacity = n;
+            match QueueSettings::check_capacity(number(v)) {
+                Ok(n) => q.capacity = n,
+                Err(e) => problems.push(refused(v.span(), "queue.capacity", e)),
             }
         }
         if let Some(v) = &raw.dedupe_window_secs {
-            let secs = *v.get_ref();
-            if Duration::from_secs(secs) < lim::MIN_DEDUPE_WINDOW {
-                push(self.invalid(
-                    &v.span(),
-                    "queue.dedupe_window_secs",
-                    format!(
-                        "must be at least {} (Feishu's first redelivery comes ~18 s after the \
-                         first push; the default {} outlasts its whole ladder)",
-                        lim::MIN_DEDUPE_WINDOW.as_secs(),
-                        lim::DEDUPE_WINDOW.as_secs()
-                    ),
-                ));
-            } else {
-                q.dedupe_window = Duration::from_secs(secs);
+            match QueueSettings::check_dedupe_window_secs(number(v)) {
+                Ok(d) => q.dedupe_window = d,
+                Err(e) => problems.push(refused(v.span(), "queue.dedupe_window_secs", e)),
             }
         }
         if let Some(v) = &raw.dedupe_max_entries {
-            if *v.get_ref() == 0 {
-                push(self.invalid(
-                    &v.span(),
-                    "queue.dedupe_max_entries",
-                    "must be greater than 0",
-                ));
-            } else {
-                q.dedupe_max_entries = *v.get_ref();
+            match QueueSettings::check_dedupe_max_entries(number(v)) {
+                Ok(n) => q.dedupe_max_entries = n,
+                Err(e) => problems.push(refused(v.span(), "queue.dedupe_max_entries", e)),
             }
         }
         if let Some(v) = &raw.claim_idle_secs {
-            let secs = *v.get_ref();
-            if Duration::from_secs(secs) < lim::MIN_REDIS_CLAIM_IDLE {
-                push(self.invalid(
-                    &v.span(),
-                    "queue.claim_idle_secs",
-                    format!(
-                        "must be at least {} (default {})",
-                        lim::MIN_REDIS_CLAIM_IDLE.as_secs(),
-                        lim::REDIS_CLAIM_IDLE.as_secs()
-                    ),
-                ));
-            } else {
-                q.claim_idle = Duration::from_secs(secs);
+            match QueueSettings::check_claim_idle_secs(number(v)) {
+                Ok(d) => q.claim_idle = d,
+                Err(e) => problems.push(refused(v.span(), "queue.claim_idle_secs", e)),
             }
         }
         if let Some(v) = &raw.instance {
-            let name = v.get_ref().trim();
-            if name.is_empty()
-                || name.len() > lim::MAX_INSTANCE_NAME
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-            {
-                push(self.invalid(
-                    &v.span(),
-                    "queue.instance",
-                    format!(
-                        "`{name}` is not a valid instance name: 1 to {} characters of A-Z a-z \
-                         0-9 - _ .",
-                        lim::MAX_INSTANCE_NAME
-                    ),
-                ));
-            } else {
-                q.instance = Some(name.to_string());
+            match QueueSettings::check_instance(v.get_ref()) {
+                Ok(name) => q.instance = Some(name),
+                Err(e) => problems.push(refused(v.span(), "queue.instance", e)),
             }
         }
         if let Some(v) = &raw.tls_ca {
-            let path = dir.join(v.get_ref().trim());
-            match &mut q.backend {
-                QueueBackend::Redis(url) if url.is_tls() => {
-                    match crate::queue::redis::read_tls_ca(&path) {
-                        Ok(_) => *url = url.clone().with_tls_ca(path),
-                        Err(e) => push(self.invalid(&v.span(), "queue.tls_ca", e)),
-                    }
-                }
-                _ => push(self.invalid(
-                    &v.span(),
-                    "queue.tls_ca",
-                    "only applies to a rediss:// (TLS) backend",
-                )),
+            if let Err(e) = q.set_tls_ca(dir.join(v.get_ref().trim())) {
+                problems.push(refused(v.span(), "queue.tls_ca", e));
             }
         }
         if let Some(a) = &raw.ack {
-            match a.get_ref().trim() {
-                "after-persist" => q.ack = AckMode::AfterPersist,
-                "after-handle" => q.ack = AckMode::AfterHandle,
-                other => push(self.invalid(
-                    &a.span(),
-                    "queue.ack",
-                    format!("`{other}` is neither \"after-persist\" nor \"after-handle\""),
-                )),
+            match AckMode::from_name(a.get_ref()) {
+                Ok(mode) => q.ack = mode,
+                Err(e) => problems.push(refused(a.span(), "queue.ack", e)),
             }
         }
         match ManifestError::from_list(problems) {

@@ -71,18 +71,21 @@ receive_queue_capacity = 8
     assert_eq!(c.max_reconnect_attempts, Some(3));
     assert_eq!(c.reconnect_delay, Some(Duration::ZERO));
     assert_eq!(c.reconnect_jitter, Some(Duration::from_millis(5)));
-    assert_eq!(c.heartbeat_interval, Some(Duration::from_millis(250)));
+    assert_eq!(c.heartbeat_interval(), Some(Duration::from_millis(250)));
     assert!(!c.liveness);
     assert_eq!(c.liveness_grace, Duration::from_millis(100));
-    assert_eq!(c.connection_timeout, Duration::from_secs(2));
-    assert_eq!(c.receive_queue_capacity, 8);
+    assert_eq!(c.connection_timeout(), Duration::from_secs(2));
+    assert_eq!(c.receive_queue_capacity(), 8);
 
     let o = m.connection_options();
     assert_eq!(o.app_secret.expose(), "literal");
-    assert_eq!(o.heartbeat_interval, Some(Duration::from_millis(250)));
+    assert_eq!(
+        o.settings.heartbeat_interval(),
+        Some(Duration::from_millis(250))
+    );
     assert_eq!(o.pins().reconnect_count, Some(3));
-    assert_eq!(o.receive_queue_capacity, 8);
-    assert!(!o.auto_reconnect);
+    assert_eq!(o.settings.receive_queue_capacity(), 8);
+    assert!(!o.settings.auto_reconnect);
 }
 
 #[test]
@@ -307,28 +310,31 @@ default = true
         );
         assert_eq!(echo.component_at.line, 13);
         assert_eq!(
-            echo.events,
+            echo.route.events,
             vec![
                 EventPattern::Exact("im.message.receive_v1".into()),
                 EventPattern::Prefix("card.".into())
             ]
         );
-        assert_eq!(echo.fuel, Some(1_000_000));
-        assert_eq!(echo.timeout, Duration::from_millis(500));
-        assert_eq!(echo.memory_bytes(), 32 * 1024 * 1024);
-        assert_eq!(echo.max_concurrency, 2);
-        assert_eq!(echo.reuse, Some(10));
+        assert_eq!(echo.limits.fuel(), Some(1_000_000));
+        assert_eq!(echo.limits.timeout(), Duration::from_millis(500));
+        assert_eq!(echo.limits.memory_bytes(), 32 * 1024 * 1024);
+        assert_eq!(echo.route.max_concurrency, 2);
+        assert_eq!(echo.limits.reuse(), Some(10));
         assert_eq!(echo.config["greeting"], "hi");
         assert_eq!(echo.config["secret"], "s3cr3t-value");
-        assert!(!echo.default);
+        assert!(!echo.route.default);
         let fb = m.handler("fallback").unwrap();
-        assert!(fb.default && fb.events.is_empty());
+        assert!(fb.route.default && fb.route.events.is_empty());
         assert_eq!(fb.component, std::path::Path::new("/abs/fallback.wasm"));
-        assert_eq!(fb.fuel, None);
-        assert_eq!(fb.timeout, lim::HANDLER_TIMEOUT);
-        assert_eq!(fb.memory_mb, lim::HANDLER_MEMORY_MB);
-        assert_eq!(fb.max_concurrency, lim::HANDLER_MAX_CONCURRENCY);
-        assert_eq!(fb.reuse, None);
+        assert_eq!(fb.limits.fuel(), None);
+        assert_eq!(fb.limits.timeout(), lim::HANDLER_TIMEOUT);
+        assert_eq!(
+            fb.limits.memory_bytes(),
+            lim::HANDLER_MEMORY_MB * 1024 * 1024
+        );
+        assert_eq!(fb.route.max_concurrency, lim::HANDLER_MAX_CONCURRENCY);
+        assert_eq!(fb.limits.reuse(), None);
     }
 
     #[test]
@@ -429,9 +435,9 @@ component = "e.wasm"
             "{head}timeout_ms = 300000\nreuse = 10000\nmemory_mb = 1024\n"
         ));
         let h = &parse(&at_bounds).unwrap().handlers[0];
-        assert_eq!(h.timeout, Duration::from_secs(300));
-        assert_eq!(h.reuse, Some(10_000));
-        assert_eq!(h.memory_mb, 1024);
+        assert_eq!(h.limits.timeout(), Duration::from_secs(300));
+        assert_eq!(h.limits.reuse(), Some(10_000));
+        assert_eq!(h.limits.memory_bytes(), 1024 * 1024 * 1024);
 
         let e = parse(&with(&format!(
             "{head}timeout_ms = 300001\nreuse = 10001\nmemory_mb = 1025\n"

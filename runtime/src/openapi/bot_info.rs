@@ -20,7 +20,8 @@ pub const BOT_INFO_PATH: &str = "/open-apis/bot/v3/info";
 pub async fn fetch_open_id(app: &OpenApiApp, timeout: Duration) -> Result<String, String> {
     let grant = OpenApiGrant::parse(&[format!("GET {BOT_INFO_PATH}")])
         .map_err(|_| "the bot info grant does not parse".to_string())?;
-    let named = |e: String| {
+    let named = |e: &dyn std::fmt::Display| {
+        let e = e.to_string();
         if e.contains(BOT_INFO_PATH) {
             e
         } else {
@@ -28,9 +29,12 @@ pub async fn fetch_open_id(app: &OpenApiApp, timeout: Duration) -> Result<String
         }
     };
     let checked =
-        call::check("aviary", &grant, &app.domain, "GET", BOT_INFO_PATH).map_err(named)?;
-    let client = FeishuClient::new(app.clone()).map_err(named)?;
-    let body = client.request(&checked, "", timeout).await.map_err(named)?;
+        call::check("aviary", &grant, &app.domain, "GET", BOT_INFO_PATH).map_err(|e| named(&e))?;
+    let client = FeishuClient::new(app.clone()).map_err(|e| named(&e))?;
+    let body = client
+        .request(&checked, "", timeout)
+        .await
+        .map_err(|e| named(&e))?;
     open_id_of(&body)
 }
 

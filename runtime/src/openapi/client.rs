@@ -10,13 +10,14 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::call::CheckedCall;
+use super::error::{OpenApiError, ReadError};
 use super::grant::Method;
 use super::pacing::{receiver_of, RateLimited, SendPacer};
 use super::token::{TokenCache, TOKEN_INVALID_CODES};
 use super::OpenApiApp;
 use crate::limits::openapi::{
     MAX_RATE_LIMIT_RETRIES, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, RATE_LIMITED_CODE,
-    RATE_LIMIT_DEFAULT_RESET, RECEIVER_SEND_LIMIT, RECEIVER_SEND_WINDOW,
+    RATE_LIMIT_DEFAULT_RESET,
 };
 
 /// Most bytes of a Feishu error body quoted in an error message.
@@ -36,17 +37,17 @@ pub struct FeishuClient {
 enum Failure {
     /// Feishu said too many requests; try again after this long.
     RateLimited(Duration, String),
-    /// Anything else: the error for the guest.
-    Other(String),
+    /// Anything else.
+    Other(OpenApiError),
 }
 
 impl FeishuClient {
     /// A client for `app` (no request is made yet).
-    pub fn new(app: OpenApiApp) -> Result<FeishuClient, String> {
+    pub fn new(app: OpenApiApp) -> Result<FeishuClient, OpenApiError> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| format!("cannot create the OpenAPI HTTP client: {e}"))?;
+            .map_err(OpenApiError::Client)?;
         Ok(FeishuClient {
             app,
             http,
@@ -75,19 +76,19 @@ impl FeishuClient {
         call: &CheckedCall,
         body: &str,
         timeout: Duration,
-    ) -> Result<String, String> {
+    ) -> Result<String, OpenApiError> {
         let what = call.to_string();
         if call.url().domain() != self.app.domain {
-            return Err(format!(
-                "{what}: checked for the domain `{}`, not this app's",
-                call.url().domain()
-            ));
+            return Err(OpenApiError::WrongDomain {
+                what,
+                domain: call.url().domain().to_string(),
+            });
         }
         if body.len() > MAX_REQUEST_BYTES {
-            return Err(format!(
-                "{what}: the body is {} bytes, more than {MAX_REQUEST_BYTES}",
-                body.len()
-            ));
+            return Err(OpenApiError::BodyTooLarge {
+                what,
+                len: body.len(),
+            });
         }
         let method = match call.method() {
             Method::Get => reqwest::Method::GET,
@@ -113,16 +114,12 @@ impl FeishuClient {
                     Err(Failure::RateLimited(reset, answer)) => {
                         let fits = Instant::now() + reset <= deadline;
                         if !fits || retries >= MAX_RATE_LIMIT_RETRIES {
-                            return Err(format!(
-                                "{what}: rate limited by Feishu (HTTP 429, code \
-                                 {RATE_LIMITED_CODE}, reset in {reset:?}); {} (answer `retry` \
-                                 to try again later): {answer}",
-                                if fits {
-                                    "still limited after retrying"
-                                } else {
-                                    "waiting would pass the handler's deadline"
-                                }
-                            ));
+                            return Err(OpenApiError::RateLimited {
+                                what: what.clone(),
+                                reset,
+                                fits,
+                                answer,
+                            });
                         }
                         retries += 1;
                         tracing::debug!(%what, ?reset, "rate limited by Feishu; retrying after the reset");
@@ -133,7 +130,7 @@ impl FeishuClient {
         };
         match tokio::time::timeout_at(deadline, attempts).await {
             Ok(result) => result,
-            Err(_) => Err(format!("{what}: no answer within {timeout:?}")),
+            Err(_) => Err(OpenApiError::Timeout { what, timeout }),
         }
     }
 
@@ -152,20 +149,17 @@ impl FeishuClient {
                 .token
                 .get(&self.http, &self.app)
                 .await
-                .map_err(Failure::Other)?;
+                .map_err(|e| Failure::Other(e.into()))?;
             if let Some(receiver) = &paced {
                 self.pacer
                     .acquire(receiver, deadline)
                     .await
                     .map_err(|RateLimited(wait)| {
-                        format!(
-                            "{what}: rate limited: Feishu allows {RECEIVER_SEND_LIMIT} messages \
-                         per {RECEIVER_SEND_WINDOW:?} to one chat or user; the next slot is \
-                         {wait:?} away, past the handler's deadline (answer `retry` to try \
-                         again later)"
-                        )
-                    })
-                    .map_err(Failure::Other)?;
+                        Failure::Other(OpenApiError::Paced {
+                            what: what.to_string(),
+                            wait,
+                        })
+                    })?;
             }
             let mut request = self
                 .http
@@ -179,15 +173,20 @@ impl FeishuClient {
                     )
                     .body(body.to_string());
             }
-            let response = request
-                .send()
-                .await
-                .map_err(|e| Failure::Other(format!("{what}: {}", e.without_url())))?;
+            let response = request.send().await.map_err(|e| {
+                Failure::Other(OpenApiError::Send {
+                    what: what.to_string(),
+                    source: e.without_url(),
+                })
+            })?;
             let status = response.status();
             let reset = rate_limit_reset(response.headers());
-            let text = read_capped(response)
-                .await
-                .map_err(|e| Failure::Other(format!("{what}: {e}")))?;
+            let text = read_capped(response).await.map_err(|source| {
+                Failure::Other(OpenApiError::Read {
+                    what: what.to_string(),
+                    source,
+                })
+            })?;
             let code = serde_json::from_str::<Value>(&text)
                 .ok()
                 .and_then(|v| v.get("code").and_then(Value::as_i64));
@@ -206,17 +205,19 @@ impl FeishuClient {
                     refreshed = true;
                     continue;
                 }
-                return Err(Failure::Other(format!(
-                    "{what}: the token was refused twice (code {c})"
-                )));
+                return Err(Failure::Other(OpenApiError::TokenRefusedTwice {
+                    what: what.to_string(),
+                    code: c,
+                }));
             }
             if status.is_success() && code.unwrap_or(0) == 0 {
                 return Ok(text);
             }
-            let quote = cut(&text, ERROR_BODY_QUOTE);
-            return Err(Failure::Other(match code {
-                Some(c) => format!("{what}: HTTP {status}, code {c}: {quote}"),
-                None => format!("{what}: HTTP {status}: {quote}"),
+            return Err(Failure::Other(OpenApiError::Answer {
+                what: what.to_string(),
+                status,
+                code,
+                quote: cut(&text, ERROR_BODY_QUOTE).to_string(),
             }));
         }
     }
@@ -235,26 +236,25 @@ fn rate_limit_reset(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 }
 
 /// The body of `response`, refusing one over [`MAX_RESPONSE_BYTES`] without buffering it.
-pub(crate) async fn read_capped(mut response: reqwest::Response) -> Result<String, String> {
-    let too_big = || format!("the answer is larger than {MAX_RESPONSE_BYTES} bytes");
+pub(crate) async fn read_capped(mut response: reqwest::Response) -> Result<String, ReadError> {
     if response
         .content_length()
         .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
     {
-        return Err(too_big());
+        return Err(ReadError::TooLarge);
     }
     let mut bytes = Vec::new();
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|e| format!("reading the answer: {}", e.without_url()))?
+        .map_err(|e| ReadError::Body(e.without_url()))?
     {
         if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
-            return Err(too_big());
+            return Err(ReadError::TooLarge);
         }
         bytes.extend_from_slice(&chunk);
     }
-    String::from_utf8(bytes).map_err(|_| "the answer is not UTF-8".to_string())
+    String::from_utf8(bytes).map_err(|_| ReadError::NotUtf8)
 }
 
 fn cut(s: &str, max: usize) -> &str {

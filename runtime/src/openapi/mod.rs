@@ -15,7 +15,8 @@
 //!   Feishu's 1-hour uuid window.
 //! - [`token`]: the app's tenant_access_token, fetched with app_id/app_secret and cached until
 //!   `expire − 10 min`; refreshed once when Feishu says it is invalid.
-//! - [`client`]: one HTTP request with the token, a timeout and a response-size cap.
+//! - [`client`]: one HTTP request with the token, a timeout and a response-size cap; its
+//!   failures are [`OpenApiError`]s.
 //!
 //! The app secret and the token never reach the guest, logs or error messages: the guest gets
 //! the response body (or an error naming the method, path and Feishu's code), nothing else.
@@ -23,6 +24,7 @@
 pub mod bot_info;
 pub mod call;
 pub mod client;
+pub mod error;
 pub mod grant;
 pub mod idempotency;
 pub mod pacing;
@@ -34,6 +36,7 @@ mod tests;
 
 pub use call::CheckedCall;
 pub use client::FeishuClient;
+pub use error::{OpenApiError, ReadError, TokenError};
 pub use grant::{Method, OpenApiGrant};
 pub use path::CheckedUrl;
 

@@ -129,6 +129,17 @@ async fn errors_name_the_call_and_never_hold_secret_or_token() {
         .await
         .unwrap_err();
     assert!(
+        matches!(
+            failed,
+            OpenApiError::Answer {
+                code: Some(230002),
+                ..
+            }
+        ),
+        "{failed:?}"
+    );
+    let failed = failed.to_string();
+    assert!(
         failed.starts_with("GET /open-apis/fail: HTTP 400 Bad Request, code 230002"),
         "{failed}"
     );
@@ -137,6 +148,13 @@ async fn errors_name_the_call_and_never_hold_secret_or_token() {
         .request(&call(&c, "GET", "/open-apis/huge"), "", LONG)
         .await
         .unwrap_err();
+    let cause = std::error::Error::source(&huge).map(ToString::to_string);
+    assert_eq!(
+        cause.as_deref(),
+        Some("the answer is larger than 1048576 bytes"),
+        "the cause is kept as the source"
+    );
+    let huge = huge.to_string();
     assert!(huge.contains("larger than 1048576 bytes"), "{huge}");
     let slow = c
         .request(
@@ -146,6 +164,8 @@ async fn errors_name_the_call_and_never_hold_secret_or_token() {
         )
         .await
         .unwrap_err();
+    assert!(matches!(slow, OpenApiError::Timeout { .. }), "{slow:?}");
+    let slow = slow.to_string();
     assert!(slow.contains("no answer within"), "{slow}");
     for e in [&failed, &huge, &slow] {
         assert!(!e.contains("sekret") && !e.contains("t-1"), "{e}");
@@ -156,6 +176,14 @@ async fn errors_name_the_call_and_never_hold_secret_or_token() {
         .request(&call(&wrong, "GET", "/open-apis/fail"), "", LONG)
         .await
         .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            OpenApiError::Token(TokenError::Refused { code: 10014, .. })
+        ),
+        "{e:?}"
+    );
+    let e = e.to_string();
     assert!(
         e.contains("cannot get a tenant_access_token for app `cli_test`") && e.contains("10014"),
         "{e}"
@@ -171,7 +199,8 @@ async fn a_call_checked_for_another_domain_is_not_sent() {
     let e = c
         .request(&call(&other, "POST", "/open-apis/echo"), "", LONG)
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("checked for the domain `http://127.0.0.1:9`"),
         "{e}"
@@ -410,6 +439,8 @@ async fn a_send_that_cannot_be_paced_inside_its_deadline_says_it_was_rate_limite
         .request(&reply, &body, Duration::from_millis(300))
         .await
         .unwrap_err();
+    assert!(matches!(refused, OpenApiError::Paced { .. }), "{refused:?}");
+    let refused = refused.to_string();
     assert!(refused.contains("rate limited"), "{refused}");
     assert!(refused.contains("answer `retry`"), "{refused}");
     assert_eq!(
@@ -469,6 +500,11 @@ async fn a_429_is_retried_after_its_reset_when_that_fits_the_deadline() {
         .request(&limited, "{}", Duration::from_millis(500))
         .await
         .unwrap_err();
+    assert!(
+        matches!(early, OpenApiError::RateLimited { fits: false, .. }),
+        "{early:?}"
+    );
+    let early = early.to_string();
     assert!(early.contains("rate limited by Feishu"), "{early}");
     assert!(early.contains("pass the handler's deadline"), "{early}");
     assert_eq!(stub.hits.load(Ordering::SeqCst), 1);

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
 use super::client::read_capped;
+use super::error::TokenError;
 use super::OpenApiApp;
 use crate::limits::openapi::TOKEN_REFRESH_MARGIN;
 
@@ -39,7 +40,11 @@ impl std::fmt::Debug for TokenCache {
 
 impl TokenCache {
     /// A valid token: the cached one, or a fresh one from the token API.
-    pub async fn get(&self, http: &reqwest::Client, app: &OpenApiApp) -> Result<String, String> {
+    pub async fn get(
+        &self,
+        http: &reqwest::Client,
+        app: &OpenApiApp,
+    ) -> Result<String, TokenError> {
         let mut cached = self.cached.lock().await;
         if let Some(c) = cached.as_ref().filter(|c| Instant::now() < c.refresh_at) {
             return Ok(c.token.clone());
@@ -68,21 +73,29 @@ impl TokenCache {
     }
 }
 
-async fn fetch(http: &reqwest::Client, app: &OpenApiApp) -> Result<(String, Duration), String> {
-    let what = format!("cannot get a tenant_access_token for app `{}`", app.app_id);
+async fn fetch(http: &reqwest::Client, app: &OpenApiApp) -> Result<(String, Duration), TokenError> {
+    let app_id = || app.app_id.clone();
     let url = format!("{}{TOKEN_PATH}", app.domain.trim_end_matches('/'));
     let response = http
         .post(&url)
         .json(&json!({"app_id": app.app_id, "app_secret": app.app_secret.expose()}))
         .send()
         .await
-        .map_err(|e| format!("{what}: {}", e.without_url()))?;
+        .map_err(|e| TokenError::Send {
+            app_id: app_id(),
+            source: e.without_url(),
+        })?;
     let status = response.status();
     let body = read_capped(response)
         .await
-        .map_err(|e| format!("{what}: {e}"))?;
-    let v: Value = serde_json::from_str(&body)
-        .map_err(|_| format!("{what}: HTTP {status}, the answer is not JSON"))?;
+        .map_err(|source| TokenError::Read {
+            app_id: app_id(),
+            source,
+        })?;
+    let v: Value = serde_json::from_str(&body).map_err(|_| TokenError::NotJson {
+        app_id: app_id(),
+        status,
+    })?;
     let code = v.get("code").and_then(Value::as_i64).unwrap_or(-1);
     let token = v.get("tenant_access_token").and_then(Value::as_str);
     match token {
@@ -92,7 +105,12 @@ async fn fetch(http: &reqwest::Client, app: &OpenApiApp) -> Result<(String, Dura
         }
         _ => {
             let msg = v.get("msg").and_then(Value::as_str).unwrap_or("");
-            Err(format!("{what}: HTTP {status}, code {code}: {msg}"))
+            Err(TokenError::Refused {
+                app_id: app_id(),
+                status,
+                code,
+                msg: msg.to_string(),
+            })
         }
     }
 }

@@ -289,7 +289,7 @@ impl Queue {
         &self.describe
     }
 
-    /// Stops starting jobs, waits (up to [`lim::SHUTDOWN_DRAIN`]) for running ones to settle,
+    /// Stops starting jobs, waits (up to [`crate::limits::SHUTDOWN_DRAIN_TIMEOUT`]) for running ones to settle,
     /// commits what is pending and stops. Jobs not finished stay in the store for the next run.
     pub async fn shutdown(&self) {
         self.stop.cancel();
@@ -557,7 +557,7 @@ impl Scheduler {
                     self.fire_turn_timers();
                 }
                 _ = stop.cancelled(), if drain_deadline.is_none() => {
-                    drain_deadline = Some(tokio::time::Instant::now() + lim::SHUTDOWN_DRAIN);
+                    drain_deadline = Some(tokio::time::Instant::now() + crate::limits::SHUTDOWN_DRAIN_TIMEOUT);
                 }
                 _ = drain => {
                     tracing::warn!(running = self.running, "queue: jobs still running at shutdown; they run again at the next start");

@@ -47,12 +47,16 @@ pub struct MergeSettings {
 impl MergeSettings {
     /// Checks `window_ms` (`1..=`[`lim::MAX_WINDOW`]).
     pub fn check_window_ms(ms: u64) -> Result<Duration, String> {
-        limits::within(ms, lim::MAX_WINDOW.as_millis() as u64).map(Duration::from_millis)
+        limits::within(ms, lim::MAX_WINDOW.as_millis() as u64)
+            .map(Duration::from_millis)
+            .map_err(|e| e.to_string())
     }
 
     /// Checks `max_events` (`1..=`[`lim::MAX_EVENTS`]).
     pub fn check_max_events(n: u64) -> Result<usize, String> {
-        limits::within(n, lim::MAX_EVENTS as u64).map(|n| n as usize)
+        limits::within(n, lim::MAX_EVENTS as u64)
+            .map(|n| n as usize)
+            .map_err(|e| e.to_string())
     }
 
     /// Checks that the queue `queue` can merge: the durable queue of one process (a window

@@ -47,7 +47,7 @@ pub mod stats;
 pub mod store;
 
 pub use engine::{Queue, QueueHandler};
-pub use settings::{AckMode, QueueBackend, QueueSettings};
+pub use settings::{AckMode, QueueBackend, QueueSettingError, QueueSettings};
 pub use sink::QueueSink;
 pub use stats::{QueueSnapshot, QueueStats};
 pub use store::{

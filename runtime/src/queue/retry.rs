@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use rand::Rng;
 
+use crate::limits::queue as lim;
+use crate::limits::{within, OutOfRange};
+
 /// A handler's retry settings (`[[handler]]` `max_attempts`, `backoff_ms`, `backoff_max_ms`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -16,9 +19,22 @@ pub struct RetryPolicy {
     pub backoff_max: Duration,
 }
 
+/// A retry policy whose longest wait is shorter than its first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "backoff_max_ms ({} ms) is below backoff_ms ({} ms)",
+    backoff_max.as_millis(),
+    backoff.as_millis()
+)]
+pub struct BackoffBelowFirst {
+    /// The first wait.
+    pub backoff: Duration,
+    /// The cap.
+    pub backoff_max: Duration,
+}
+
 impl Default for RetryPolicy {
     fn default() -> Self {
-        use crate::limits::queue as lim;
         RetryPolicy {
             max_attempts: lim::MAX_ATTEMPTS,
             backoff: lim::BACKOFF,
@@ -28,6 +44,36 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// A policy whose cap is not below its first wait (each value checked with the functions
+    /// below).
+    pub fn new(
+        max_attempts: u32,
+        backoff: Duration,
+        backoff_max: Duration,
+    ) -> Result<RetryPolicy, BackoffBelowFirst> {
+        if backoff_max < backoff {
+            return Err(BackoffBelowFirst {
+                backoff,
+                backoff_max,
+            });
+        }
+        Ok(RetryPolicy {
+            max_attempts,
+            backoff,
+            backoff_max,
+        })
+    }
+
+    /// Checks a `max_attempts` (`1..=`[`lim::MAX_MAX_ATTEMPTS`]).
+    pub fn check_max_attempts(n: u64) -> Result<u32, OutOfRange> {
+        within(n, lim::MAX_MAX_ATTEMPTS as u64).map(|n| n as u32)
+    }
+
+    /// Checks a `backoff_ms` or `backoff_max_ms` (`1..=u32::MAX` milliseconds).
+    pub fn check_backoff_ms(ms: u64) -> Result<Duration, OutOfRange> {
+        within(ms, u32::MAX as u64).map(Duration::from_millis)
+    }
+
     /// The wait after run number `attempts` failed (1 = the first run), or `None` when the
     /// attempts are used up. The wait is `backoff × 2^(attempts-1)`, capped at `backoff_max`,
     /// then scaled by a random factor in [0.5, 1] ("equal jitter") so retries of many events

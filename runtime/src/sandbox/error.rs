@@ -1,4 +1,5 @@
-//! Why a handler could not be loaded. Every message names the file and what is wrong.
+//! Why a handler could not be loaded. Every message names the file and what is wrong; what
+//! wasmtime said is kept as the error's source (and quoted in the message).
 
 use std::path::PathBuf;
 
@@ -20,8 +21,12 @@ pub enum LoadError {
     #[error("{}: this is a core WebAssembly module, not a component; build it as a component (Rust: `cargo build --target wasm32-wasip2`; otherwise `wasm-tools component new`)", path.display())]
     CoreModule { path: PathBuf },
     /// wasmtime could not compile or validate the component.
-    #[error("{}: invalid component: {message}", path.display())]
-    Compile { path: PathBuf, message: String },
+    #[error("{}: invalid component: {source:#}", path.display())]
+    Compile {
+        path: PathBuf,
+        #[source]
+        source: wasmtime::Error,
+    },
     /// Built against an incompatible version of the WIT contract.
     #[error("{}: built for aviary:handler@{found}, but this runtime provides aviary:handler@{expected}; rebuild the handler against aviary:handler@{expected}", path.display())]
     Version {
@@ -30,15 +35,52 @@ pub enum LoadError {
         expected: String,
     },
     /// Does not implement the `aviary:handler` world (missing or mistyped export, no types import).
-    #[error("{}: does not implement the aviary:handler world: {message}", path.display())]
-    World { path: PathBuf, message: String },
+    #[error("{}: does not implement the aviary:handler world: {reason}", path.display())]
+    World {
+        path: PathBuf,
+        #[source]
+        reason: WorldError,
+    },
     /// Imports something the sandbox does not provide (e.g. wasi:http).
-    #[error("{}: imports what Aviary does not provide: {message}", path.display())]
-    Imports { path: PathBuf, message: String },
+    #[error("{}: imports what Aviary does not provide: {source:#}", path.display())]
+    Imports {
+        path: PathBuf,
+        #[source]
+        source: wasmtime::Error,
+    },
     /// The engine the handler needs (fuel-metered or not) could not be created.
-    #[error("cannot start the Wasm engine: {message}")]
-    Engine { message: String },
-    /// The handler's limits or reuse policy are out of range.
+    #[error("cannot start the Wasm engine: {source:#}")]
+    Engine {
+        #[source]
+        source: anyhow::Error,
+    },
+    /// The handler's memory limit is larger than the sandbox's pool slots.
     #[error("handler `{handler}`: {message}")]
     Limits { handler: String, message: String },
+}
+
+/// How a component misses the `aviary:handler` world.
+#[derive(Debug, thiserror::Error)]
+pub enum WorldError {
+    /// It does not import the `types` interface (it was not built from `wit/handler.wit`).
+    #[error("it does not import `{0}`; it was not built from wit/handler.wit")]
+    NoTypesImport(String),
+    /// Its `handle` export is something else than a function.
+    #[error("its export `handle` is not a function")]
+    HandleNotAFunction,
+    /// It has no `handle` export.
+    #[error("it does not export the function `handle` (its exports: {})", list(.0))]
+    NoHandle(Vec<String>),
+    /// The export's type does not match the world's (wasmtime's bindings refuse it).
+    #[error("{0:#}")]
+    Bindings(#[source] wasmtime::Error),
+}
+
+/// `a, b, c`, or `none`.
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_string()
+    } else {
+        items.join(", ")
+    }
 }

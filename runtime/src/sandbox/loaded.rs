@@ -15,7 +15,7 @@ use crate::guest_abi::section::GuestInfo;
 use crate::handler::{Failure, GuestEvent, Invocation, Invoke, InvokeFuture, Outcome};
 use crate::limits::sandbox::{MAX_IDLE_REUSED_INSTANCES, UNLIMITED_FUEL};
 use crate::sandbox::bindings::{self, HandleExport, HandlePre};
-use crate::sandbox::classify::{classify, CallLimits};
+use crate::sandbox::classify::classify;
 use crate::sandbox::spec::{HandlerLimits, OpenApiAccess};
 use crate::sandbox::state::HostState;
 
@@ -117,14 +117,14 @@ impl LoadedHandler {
         let inner = &*self.0;
         let start = Instant::now();
         let limits = inner.limits;
-        let budget = limits.fuel.unwrap_or(UNLIMITED_FUEL);
+        let budget = limits.fuel().unwrap_or(UNLIMITED_FUEL);
 
         let (mut store, instance, served) = match self.take_idle() {
             Some(w) => (w.store, Some(w.instance), w.served),
             None => (self.new_store(), None, 0),
         };
         // Reset every budget at the start of every call (also for a reused instance).
-        store.data_mut().deadline = start + limits.timeout;
+        store.data_mut().deadline = start + limits.timeout();
         store.data_mut().limiter.begin_call();
         let _ = store.data().logs.take();
         store.data_mut().call.dedupe_id.clone_from(&event.dedupe_id);
@@ -149,7 +149,7 @@ impl LoadedHandler {
                 .await?;
             wasmtime::Result::Ok((instance, outcome))
         };
-        let result = timeout_at(start + limits.timeout, call).await;
+        let result = timeout_at(start + limits.timeout(), call).await;
 
         let fuel_used = inner
             .metered
@@ -162,16 +162,9 @@ impl LoadedHandler {
                 self.keep(store, instance, served + 1);
                 Ok(from_wit(outcome))
             }
-            Ok(Err(e)) => Err(classify(
-                &e,
-                &CallLimits {
-                    fuel: limits.fuel,
-                    timeout: limits.timeout,
-                },
-                &logs,
-            )),
+            Ok(Err(e)) => Err(classify(&e, &limits, &logs)),
             Err(_elapsed) => Err(Failure::Timeout {
-                limit: limits.timeout,
+                limit: limits.timeout(),
             }),
         };
         Invocation {
@@ -188,7 +181,7 @@ impl LoadedHandler {
         let spare = inner.spare.lock().unwrap().pop();
         let state = spare.unwrap_or_else(|| {
             HostState::new(
-                inner.limits.memory_bytes,
+                inner.limits.memory_bytes(),
                 inner.config.clone(),
                 inner.openapi.clone(),
                 inner.shared_name.clone(),
@@ -223,7 +216,7 @@ impl LoadedHandler {
             // Instance per event: the instance goes with the store (its pool slot is reset
             // here); the host state of this clean call is kept for the next store.
             let _ = instance;
-            let state = store.into_data().recycle(self.0.limits.memory_bytes);
+            let state = store.into_data().recycle(self.0.limits.memory_bytes());
             let mut spare = self.0.spare.lock().unwrap();
             if spare.len() < MAX_IDLE_REUSED_INSTANCES {
                 spare.push(state);

@@ -88,9 +88,9 @@ use wasmtime::component::Linker;
 use wasmtime::Engine;
 
 pub use cache::default_cache_dir;
-pub use error::LoadError;
+pub use error::{LoadError, WorldError};
 pub use loaded::LoadedHandler;
-pub use spec::{HandlerLimits, HandlerSpec, OpenApiAccess};
+pub use spec::{HandlerLimits, HandlerSpec, LimitError, OpenApiAccess};
 pub use version::WIT_VERSION;
 
 use crate::guest_abi::section::{self, GuestInfo};
@@ -206,9 +206,8 @@ impl Sandbox {
             return Ok(flavor);
         }
         // Loads run one at a time in practice; if two race, one engine is dropped unused.
-        let flavor = Flavor::new(&self.config, metered).map_err(|e| LoadError::Engine {
-            message: format!("{e:#}"),
-        })?;
+        let flavor =
+            Flavor::new(&self.config, metered).map_err(|source| LoadError::Engine { source })?;
         let _ = cell.set(flavor);
         Ok(cell.get().expect("just set"))
     }
@@ -217,21 +216,24 @@ impl Sandbox {
     /// pre-instantiates. CPU-heavy on a cache miss (~0.1 s per MB of component): call it from
     /// a blocking context or `spawn_blocking`.
     pub fn load(&self, spec: HandlerSpec) -> Result<LoadedHandler, LoadError> {
-        if let Some(message) = spec
-            .limits
-            .problem(spec.reuse, self.config.max_memory_bytes)
-        {
+        // The limits are valid by construction; only the pool's slot size is this sandbox's.
+        if spec.limits.memory_bytes() > self.config.max_memory_bytes {
             return Err(LoadError::Limits {
                 handler: spec.name,
-                message,
+                message: format!(
+                    "memory {} bytes is more than the {} bytes of this sandbox's pool slots",
+                    spec.limits.memory_bytes(),
+                    self.config.max_memory_bytes
+                ),
             });
         }
-        let metered = self.config.meter_fuel_always || spec.limits.fuel.is_some();
+        let metered = self.config.meter_fuel_always || spec.limits.fuel().is_some();
         let flavor = self.flavor(metered)?;
         let (pre, from_cache, guest) = self.prepare(flavor, &spec.component)?;
         // Unset in the manifest: interpreted guests (JavaScript, Python) reuse instances.
         let reuse = spec
-            .reuse
+            .limits
+            .reuse()
             .or_else(|| guest.as_ref().and_then(GuestInfo::default_reuse));
         Ok(LoadedHandler::new(loaded::LoadParts {
             name: spec.name,
@@ -283,27 +285,26 @@ impl Sandbox {
             flavor
                 .cache
                 .load(&flavor.engine, &bytes, path)
-                .map_err(|e| LoadError::Compile {
+                .map_err(|source| LoadError::Compile {
                     path: path.to_path_buf(),
-                    message: format!("{e:#}"),
+                    source,
                 })?;
         if !from_cache {
             self.compiled.fetch_add(1, Ordering::Relaxed);
         }
         version::check(&flavor.engine, &component, path)?;
-        let instance_pre =
-            flavor
-                .linker
-                .instantiate_pre(&component)
-                .map_err(|e| LoadError::Imports {
-                    path: path.to_path_buf(),
-                    message: format!("{e:#}"),
-                })?;
+        let instance_pre = flavor
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|source| LoadError::Imports {
+                path: path.to_path_buf(),
+                source,
+            })?;
         let pre = HandlerPre::new(instance_pre)
             .and_then(|world| HandlePre::new(&world))
             .map_err(|e| LoadError::World {
                 path: path.to_path_buf(),
-                message: format!("{e:#}"),
+                reason: WorldError::Bindings(e),
             })?;
         Ok((pre, from_cache, guest))
     }

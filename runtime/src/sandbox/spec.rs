@@ -1,5 +1,6 @@
-//! What the manifest says about one handler: where its component is, its limits, its reuse
-//! policy and its settings.
+//! What the sandbox needs of one handler: where its component is, its limits and reuse policy
+//! ([`HandlerLimits`], the sandbox's part of a `[[handler]]`), its settings and its OpenAPI
+//! access.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -9,6 +10,7 @@ use std::time::Duration;
 use crate::openapi::{FeishuClient, OpenApiGrant};
 
 use crate::limits::sandbox as defaults;
+use crate::limits::{within, OutOfRange};
 
 /// One handler to load: [`crate::sandbox::Sandbox::load`] turns it into a
 /// [`crate::sandbox::LoadedHandler`].
@@ -18,14 +20,8 @@ pub struct HandlerSpec {
     pub name: String,
     /// Path of the `.wasm` component.
     pub component: PathBuf,
-    /// Per-call limits.
+    /// Per-call limits and the reuse policy (valid by construction).
     pub limits: HandlerLimits,
-    /// `None` (default): the guest's default — a fresh instance per event, except for
-    /// components marked as JavaScript or Python, which reuse instances (see
-    /// [`crate::guest_abi::section`]). `Some(1)`: always fresh. `Some(n)`: an instance serves up to `n`
-    /// events, so guest globals persist between those events; an instance that trapped or
-    /// timed out is never reused. See the module doc of [`crate::sandbox`].
-    pub reuse: Option<u32>,
     /// Settings the guest reads with `config-get` (`[handler.config]` in the manifest).
     pub config: BTreeMap<String, String>,
     /// The `feishu-request` import: the app's client and what this handler may call.
@@ -49,23 +45,38 @@ impl HandlerSpec {
             name: name.into(),
             component: component.into(),
             limits: HandlerLimits::default(),
-            reuse: None,
             config: BTreeMap::new(),
             openapi: None,
         }
     }
 }
 
-/// Per-call limits of one handler. Every call starts with the full budget. The defaults are
-/// the manifest's (`crate::limits::dispatch::HANDLER_TIMEOUT`, `HANDLER_MEMORY_MB`; no fuel).
+/// What one handler may use per call, and how long an instance lives: the sandbox's settings
+/// of a `[[handler]]` (`fuel`, `timeout_ms`, `memory_mb`, `reuse`). Valid by construction: each
+/// `with_*` checks its bound once, so [`crate::sandbox::Sandbox::load`] need not (it checks
+/// only what depends on its own configuration, the pool's slot size). Every call starts with
+/// the full budget. The defaults are the manifest's ([`crate::limits::dispatch::HANDLER_TIMEOUT`],
+/// [`crate::limits::dispatch::HANDLER_MEMORY_MB`]; no fuel; the guest's default reuse).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HandlerLimits {
-    /// Fuel (roughly, wasm instructions) per call; `None`: no fuel budget.
-    pub fuel: Option<u64>,
-    /// Wall-clock budget per call: instantiation, guest code and time blocked in host calls.
-    pub timeout: Duration,
-    /// Most bytes of linear memory the instance may hold, summed over all its memories.
-    pub memory_bytes: u64,
+    fuel: Option<u64>,
+    timeout: Duration,
+    memory_bytes: u64,
+    reuse: Option<u32>,
+}
+
+/// A handler limit out of its bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LimitError {
+    /// A count (milliseconds, MiB, bytes, events) outside its range.
+    #[error(transparent)]
+    OutOfRange(#[from] OutOfRange),
+    /// A timeout given as a duration outside `1 ns..=`[`defaults::MAX_TIMEOUT`].
+    #[error("timeout {0:?} is outside 1 ns..={max:?}", max = defaults::MAX_TIMEOUT)]
+    Timeout(Duration),
+    /// A fuel budget of 0, which would fail every call.
+    #[error("must be greater than 0 (omit it to turn fuel metering off)")]
+    ZeroFuel,
 }
 
 impl Default for HandlerLimits {
@@ -73,52 +84,115 @@ impl Default for HandlerLimits {
         HandlerLimits {
             fuel: defaults::DEFAULT_FUEL,
             timeout: crate::limits::dispatch::HANDLER_TIMEOUT,
-            memory_bytes: crate::limits::dispatch::HANDLER_MEMORY_MB * 1024 * 1024,
+            memory_bytes: crate::limits::dispatch::HANDLER_MEMORY_MB * MIB,
+            reuse: None,
         }
     }
 }
 
+const MIB: u64 = 1024 * 1024;
+
 impl HandlerLimits {
-    /// Checks a `timeout_ms` (`1..=`[`defaults::MAX_TIMEOUT`]).
-    pub fn check_timeout_ms(ms: u64) -> Result<Duration, String> {
-        crate::limits::within(ms, defaults::MAX_TIMEOUT.as_millis() as u64)
-            .map(Duration::from_millis)
+    /// Fuel (roughly, wasm instructions) per call; `None`: no fuel budget.
+    pub fn fuel(&self) -> Option<u64> {
+        self.fuel
     }
 
-    /// Checks a `memory_mb` (`1..=`[`defaults::MAX_MEMORY_BYTES`] in MiB, the pool's slot size).
-    pub fn check_memory_mb(mb: u64) -> Result<u64, String> {
-        crate::limits::within(mb, defaults::MAX_MEMORY_BYTES / (1024 * 1024))
+    /// Wall-clock budget per call: instantiation, guest code and time blocked in host calls.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
-    /// Checks a `reuse` (`1..=`[`defaults::MAX_REUSE`]).
-    pub fn check_reuse(n: u64) -> Result<u32, String> {
-        crate::limits::within(n, defaults::MAX_REUSE as u64).map(|n| n as u32)
+    /// Most bytes of linear memory the instance may hold, summed over all its memories.
+    pub fn memory_bytes(&self) -> u64 {
+        self.memory_bytes
     }
 
-    /// Why these limits cannot be used, if they cannot (for specs not built by the manifest,
-    /// which has checked each field with the functions above).
-    pub(crate) fn problem(&self, reuse: Option<u32>, max_memory_bytes: u64) -> Option<String> {
-        if self.timeout.is_zero() || self.timeout > defaults::MAX_TIMEOUT {
-            return Some(format!(
-                "timeout {:?} is outside 1 ns..={:?}",
-                self.timeout,
-                defaults::MAX_TIMEOUT
-            ));
+    /// Events one instance serves. `None` (default): the guest's default — a fresh instance
+    /// per event, except for components marked as JavaScript, Python or Go, which reuse
+    /// instances (see [`crate::guest_abi::section`]). `Some(1)`: always fresh. `Some(n)`: an
+    /// instance serves up to `n` events, so guest globals persist between those events; an
+    /// instance that trapped or timed out is never reused. See the module doc of
+    /// [`crate::sandbox`].
+    pub fn reuse(&self) -> Option<u32> {
+        self.reuse
+    }
+
+    /// With a fuel budget (`None`: none); 0 is refused.
+    pub fn with_fuel(self, fuel: Option<u64>) -> Result<Self, LimitError> {
+        if fuel == Some(0) {
+            return Err(LimitError::ZeroFuel);
         }
-        if self.memory_bytes == 0 || self.memory_bytes > max_memory_bytes {
-            return Some(format!(
-                "memory {} bytes is outside 1..={max_memory_bytes} bytes",
-                self.memory_bytes
-            ));
+        Ok(HandlerLimits { fuel, ..self })
+    }
+
+    /// With a timeout in `1 ns..=`[`defaults::MAX_TIMEOUT`].
+    pub fn with_timeout(self, timeout: Duration) -> Result<Self, LimitError> {
+        if timeout.is_zero() || timeout > defaults::MAX_TIMEOUT {
+            return Err(LimitError::Timeout(timeout));
         }
-        if self.fuel == Some(0) {
-            return Some("fuel 0 would fail every call; omit fuel for no budget".to_string());
-        }
-        match reuse {
-            Some(n) if n == 0 || n > defaults::MAX_REUSE => {
-                Some(format!("reuse {n} is outside 1..={}", defaults::MAX_REUSE))
-            }
-            _ => None,
-        }
+        Ok(HandlerLimits { timeout, ..self })
+    }
+
+    /// With a `timeout_ms` in `1..=`[`defaults::MAX_TIMEOUT`] (in milliseconds).
+    pub fn with_timeout_ms(self, ms: u64) -> Result<Self, LimitError> {
+        let ms = within(ms, defaults::MAX_TIMEOUT.as_millis() as u64)?;
+        self.with_timeout(Duration::from_millis(ms))
+    }
+
+    /// With a memory limit in `1..=`[`defaults::MAX_MEMORY_BYTES`] bytes.
+    pub fn with_memory_bytes(self, bytes: u64) -> Result<Self, LimitError> {
+        let memory_bytes = within(bytes, defaults::MAX_MEMORY_BYTES)?;
+        Ok(HandlerLimits {
+            memory_bytes,
+            ..self
+        })
+    }
+
+    /// With a `memory_mb` in `1..=`[`defaults::MAX_MEMORY_BYTES`] (in MiB, the pool's slot size).
+    pub fn with_memory_mb(self, mb: u64) -> Result<Self, LimitError> {
+        let mb = within(mb, defaults::MAX_MEMORY_BYTES / MIB)?;
+        self.with_memory_bytes(mb * MIB)
+    }
+
+    /// With a `reuse` in `1..=`[`defaults::MAX_REUSE`], or `None` for the guest's default.
+    pub fn with_reuse(self, reuse: Option<u64>) -> Result<Self, LimitError> {
+        let reuse = match reuse {
+            None => None,
+            Some(n) => Some(within(n, defaults::MAX_REUSE as u64)? as u32),
+        };
+        Ok(HandlerLimits { reuse, ..self })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bound_is_checked_where_the_value_is_set() {
+        let d = HandlerLimits::default();
+        assert_eq!(d.with_fuel(Some(0)), Err(LimitError::ZeroFuel));
+        assert_eq!(d.with_fuel(Some(1)).unwrap().fuel(), Some(1));
+        assert!(d.with_timeout(Duration::ZERO).is_err());
+        assert!(d
+            .with_timeout(defaults::MAX_TIMEOUT + Duration::from_nanos(1))
+            .is_err());
+        assert_eq!(
+            d.with_timeout_ms(300_001).unwrap_err().to_string(),
+            "must be between 1 and 300000 (got 300001)"
+        );
+        assert_eq!(
+            d.with_timeout_ms(300_000).unwrap().timeout(),
+            defaults::MAX_TIMEOUT
+        );
+        assert!(d.with_memory_mb(0).is_err());
+        assert!(d.with_memory_mb(1025).is_err());
+        assert_eq!(d.with_memory_mb(1024).unwrap().memory_bytes(), 1 << 30);
+        assert!(d.with_memory_bytes((1 << 30) + 1).is_err());
+        assert!(d.with_reuse(Some(0)).is_err());
+        assert!(d.with_reuse(Some(10_001)).is_err());
+        assert_eq!(d.with_reuse(Some(10_000)).unwrap().reuse(), Some(10_000));
+        assert_eq!(d.with_reuse(None).unwrap().reuse(), None);
     }
 }

@@ -7,7 +7,7 @@ use wasmtime::component::types::ComponentItem;
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
-use crate::sandbox::LoadError;
+use crate::sandbox::{LoadError, WorldError};
 
 /// The WIT package version this runtime provides (`wit/handler.wit`).
 pub const WIT_VERSION: &str = "0.1.0";
@@ -61,9 +61,7 @@ pub(crate) fn check(engine: &Engine, component: &Component, path: &Path) -> Resu
     let Some(found) = imported_version(engine, component) else {
         return Err(LoadError::World {
             path: path.to_path_buf(),
-            message: format!(
-                "it does not import `{TYPES_INTERFACE}{WIT_VERSION}`; it was not built from wit/handler.wit"
-            ),
+            reason: WorldError::NoTypesImport(format!("{TYPES_INTERFACE}{WIT_VERSION}")),
         });
     };
     if !compatible(&found, WIT_VERSION) {
@@ -78,27 +76,19 @@ pub(crate) fn check(engine: &Engine, component: &Component, path: &Path) -> Resu
         .exports(engine)
         .find(|(name, _)| *name == "handle")
         .map(|(_, item)| item.ty);
-    match handle {
-        Some(ComponentItem::ComponentFunc(_)) => Ok(()),
-        Some(_) => Err(LoadError::World {
-            path: path.to_path_buf(),
-            message: "its export `handle` is not a function".to_string(),
-        }),
-        None => {
-            let exports: Vec<&str> = ty.exports(engine).map(|(name, _)| name).collect();
-            Err(LoadError::World {
-                path: path.to_path_buf(),
-                message: format!(
-                    "it does not export the function `handle` (its exports: {})",
-                    if exports.is_empty() {
-                        "none".to_string()
-                    } else {
-                        exports.join(", ")
-                    }
-                ),
-            })
-        }
-    }
+    let reason = match handle {
+        Some(ComponentItem::ComponentFunc(_)) => return Ok(()),
+        Some(_) => WorldError::HandleNotAFunction,
+        None => WorldError::NoHandle(
+            ty.exports(engine)
+                .map(|(name, _)| name.to_string())
+                .collect(),
+        ),
+    };
+    Err(LoadError::World {
+        path: path.to_path_buf(),
+        reason,
+    })
 }
 
 #[cfg(test)]

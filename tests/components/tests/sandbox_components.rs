@@ -39,11 +39,10 @@ fn event() -> GuestEvent {
 }
 
 fn limits(memory_bytes: u64) -> HandlerLimits {
-    HandlerLimits {
-        memory_bytes,
-        timeout: Duration::from_secs(5),
-        fuel: None,
-    }
+    HandlerLimits::default()
+        .with_memory_bytes(memory_bytes)
+        .and_then(|l| l.with_timeout(Duration::from_secs(5)))
+        .unwrap()
 }
 
 /// Each memory grows to 41 pages (2.56 MiB): under a 4 MiB limit on its own, 5.1 MiB together.

@@ -72,13 +72,6 @@ pub enum TlsCaError {
     },
 }
 
-/// The manifest reports a bad `tls_ca` as its problem message.
-impl From<TlsCaError> for String {
-    fn from(e: TlsCaError) -> String {
-        e.to_string()
-    }
-}
-
 impl RedisUrl {
     /// Wraps a URL (not validated here; [`super::RedisStore::open`] reports a bad one).
     pub fn new(url: impl Into<String>) -> RedisUrl {

@@ -61,7 +61,12 @@ pub(crate) async fn request(
     };
     let left = state.deadline.saturating_duration_since(Instant::now());
     let timeout = left.min(REQUEST_TIMEOUT);
-    let result = access.client.request(&call, &body, timeout).await;
+    // The guest gets the error's one line: a message is the product here.
+    let result = access
+        .client
+        .request(&call, &body, timeout)
+        .await
+        .map_err(|e| e.to_string());
     if let Err(e) = &result {
         state
             .logs
