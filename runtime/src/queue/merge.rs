@@ -128,13 +128,18 @@ pub fn mergeable(record: &JobRecord, handler: &str) -> bool {
 /// The turn of `handler` that starts at `lane[0]` (which must be [`mergeable`] for it), given
 /// that the writer has stamped everything persisted up to `fenced_through_ms`. See the module
 /// doc for the rule.
-pub fn turn(
+///
+/// The lane is read lazily and only up to the first job persisted after the window (stamps
+/// grow along the lane, so no later job can join): a long backlog costs no more than the jobs
+/// of one window.
+pub fn turn<'a>(
     handler: &str,
     settings: &MergeSettings,
-    lane: &[LaneJob<'_>],
+    lane: impl IntoIterator<Item = LaneJob<'a>>,
     fenced_through_ms: u64,
 ) -> Turn {
-    let Some(first) = lane.first() else {
+    let mut lane = lane.into_iter();
+    let Some(first) = lane.next() else {
         return Turn::Closed(Vec::new());
     };
     let end = first
@@ -143,13 +148,15 @@ pub fn turn(
         .saturating_add(settings.window.as_millis() as u64);
     let mut members = vec![first.record.id];
     let mut bytes = first.record.job.envelope.len();
-    for job in &lane[1..] {
+    for job in lane {
+        if job.record.enqueued_at_ms > end {
+            return Turn::Closed(members);
+        }
         if !pending_for(job.record, handler) {
             continue;
         }
         let closes = job.record.job.event_type != MERGEABLE_EVENT_TYPE
             || (settings.same_sender && job.sender != first.sender)
-            || job.record.enqueued_at_ms > end
             || members.len() >= settings.max_events
             || bytes + job.record.job.envelope.len() > lim::MAX_TURN_BYTES;
         if closes {

@@ -91,28 +91,22 @@ impl Scheduler {
             if !due || !mergeable(&entry.record, handler) {
                 continue;
             }
-            let lane: Vec<LaneJob<'_>> = match entry
+            let lane: Box<dyn Iterator<Item = LaneJob<'_>>> = match entry
                 .record
                 .job
                 .chat_id
                 .as_ref()
                 .and_then(|c| self.lanes.get(c))
             {
-                Some(lane) => lane
-                    .iter()
-                    .skip_while(|j| **j != id)
-                    .filter_map(|j| self.jobs.get(j))
-                    .map(|e| LaneJob {
-                        record: &e.record,
-                        sender: e.sender.as_deref(),
-                    })
-                    .collect(),
-                None => vec![LaneJob {
-                    record: &entry.record,
-                    sender: entry.sender.as_deref(),
-                }],
+                Some(lane) => Box::new(
+                    lane.iter()
+                        .skip_while(move |j| **j != id)
+                        .filter_map(|j| self.jobs.get(j))
+                        .map(lane_job),
+                ),
+                None => Box::new(std::iter::once(lane_job(entry))),
             };
-            match merge::turn(handler, settings, &lane, self.turns.fenced_through) {
+            match merge::turn(handler, settings, lane, self.turns.fenced_through) {
                 Turn::Closed(members) => closed.push((handler.clone(), members)),
                 Turn::Open { until_ms } => {
                     open_until = Some(open_until.map_or(until_ms, |u: u64| u.max(until_ms)))
@@ -206,6 +200,14 @@ impl Scheduler {
                 (handler, others)
             })
             .collect()
+    }
+}
+
+/// A job of a lane as the turn rule sees it.
+fn lane_job(e: &super::JobEntry) -> LaneJob<'_> {
+    LaneJob {
+        record: &e.record,
+        sender: e.sender.as_deref(),
     }
 }
 

@@ -53,16 +53,16 @@ fn messages_within_the_window_join_and_the_turn_waits_for_the_fence() {
     let jobs = [msg(1, 1000), msg(2, 1200), msg(3, 2500)];
     let l = lane(&jobs, &[]);
     assert_eq!(
-        turn("h", &settings(10, false), &l, 0),
+        turn("h", &settings(10, false), l.clone(), 0),
         Turn::Open { until_ms: 2500 }
     );
     assert_eq!(
-        turn("h", &settings(10, false), &l, 2499),
+        turn("h", &settings(10, false), l.clone(), 2499),
         Turn::Open { until_ms: 2500 },
         "the writer has not yet stamped past the window"
     );
     assert_eq!(
-        turn("h", &settings(10, false), &l, 2500),
+        turn("h", &settings(10, false), l.clone(), 2500),
         Turn::Closed(vec![1, 2, 3])
     );
 }
@@ -71,7 +71,7 @@ fn messages_within_the_window_join_and_the_turn_waits_for_the_fence() {
 fn a_later_message_closes_the_turn_without_a_fence() {
     let jobs = [msg(1, 1000), msg(2, 2000), msg(3, 2501), msg(4, 2502)];
     assert_eq!(
-        turn("h", &settings(10, false), &lane(&jobs, &[]), 0),
+        turn("h", &settings(10, false), lane(&jobs, &[]), 0),
         Turn::Closed(vec![1, 2]),
         "persisted after the window: the turn is over"
     );
@@ -82,20 +82,23 @@ fn max_events_and_bytes_bound_a_turn() {
     let jobs = [msg(1, 1000), msg(2, 1001), msg(3, 1002), msg(4, 1003)];
     let l = lane(&jobs, &[]);
     assert_eq!(
-        turn("h", &settings(3, false), &l, 0),
+        turn("h", &settings(3, false), l.clone(), 0),
         Turn::Closed(vec![1, 2, 3])
     );
     assert_eq!(
-        turn("h", &settings(2, false), &l[..2], 0),
+        turn("h", &settings(2, false), l[..2].to_vec(), 0),
         Turn::Closed(vec![1, 2]),
         "full: no later job can join, no fence needed"
     );
-    assert_eq!(turn("h", &settings(1, false), &l, 0), Turn::Closed(vec![1]));
+    assert_eq!(
+        turn("h", &settings(1, false), l.clone(), 0),
+        Turn::Closed(vec![1])
+    );
     let mut big = msg(2, 1001);
     big.job.envelope = "x".repeat(crate::limits::merge::MAX_TURN_BYTES);
     let jobs = [msg(1, 1000), big, msg(3, 1002)];
     assert_eq!(
-        turn("h", &settings(10, false), &lane(&jobs, &[]), 0),
+        turn("h", &settings(10, false), lane(&jobs, &[]), 0),
         Turn::Closed(vec![1]),
         "the turn stays within MAX_TURN_BYTES"
     );
@@ -113,7 +116,7 @@ fn other_events_of_the_handler_end_a_turn_others_are_skipped() {
         msg(5, 1004),
     ];
     assert_eq!(
-        turn("h", &settings(10, false), &lane(&jobs, &[]), 0),
+        turn("h", &settings(10, false), lane(&jobs, &[]), 0),
         Turn::Closed(vec![1, 3])
     );
     // A message `h` already ran (done) is skipped too.
@@ -121,7 +124,7 @@ fn other_events_of_the_handler_end_a_turn_others_are_skipped() {
     done.states[0].status = HandlerStatus::Done;
     let jobs = [msg(1, 1000), done, msg(3, 1002)];
     assert_eq!(
-        turn("h", &settings(10, false), &lane(&jobs, &[]), 5000),
+        turn("h", &settings(10, false), lane(&jobs, &[]), 5000),
         Turn::Closed(vec![1, 3])
     );
 }
@@ -131,11 +134,11 @@ fn same_sender_ends_a_turn_at_another_sender() {
     let jobs = [msg(1, 1000), msg(2, 1001), msg(3, 1002), msg(4, 1003)];
     let l = lane(&jobs, &["ou_a", "ou_a", "ou_b", "ou_a"]);
     assert_eq!(
-        turn("h", &settings(10, true), &l, 0),
+        turn("h", &settings(10, true), l.clone(), 0),
         Turn::Closed(vec![1, 2])
     );
     assert_eq!(
-        turn("h", &settings(10, false), &l, 5000),
+        turn("h", &settings(10, false), l.clone(), 5000),
         Turn::Closed(vec![1, 2, 3, 4]),
         "without same_sender every sender joins"
     );
