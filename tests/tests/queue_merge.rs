@@ -302,3 +302,43 @@ async fn a_retried_turn_runs_again_with_the_same_messages_and_same_sender_splits
     r.shutdown.cancel();
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }
+
+/// `aviary check` names each merging handler's turns.
+#[test]
+fn check_lists_the_merge_settings() {
+    let dir = std::env::temp_dir().join(format!("aviary-merge-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("h.wasm"), "").unwrap();
+    let manifest = dir.join("aviary.toml");
+    std::fs::write(
+        &manifest,
+        "[feishu]\napp_id = \"cli_1\"\napp_secret = \"s\"\n\n[queue]\nbackend = \"memory\"\n\n\
+         [[handler]]\nname = \"h\"\ncomponent = \"h.wasm\"\nevents = [\"im.message.receive_v1\"]\n\
+         merge = { window_ms = 800, max_events = 5, same_sender = true }\n",
+    )
+    .unwrap();
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let loader = move || -> Result<Box<dyn aviary::app::loading::HandlerLoader>, String> {
+        let calls = calls.clone();
+        Ok(Box::new(
+            move |h: &aviary::manifest::HandlerSettings| -> Result<Arc<dyn Invoke>, String> {
+                Ok(Arc::new(Rec {
+                    name: h.name.clone(),
+                    calls: calls.clone(),
+                }))
+            },
+        ))
+    };
+    let report = aviary::cli::check::check(&manifest, &loader);
+    assert_eq!(report.code, 0, "{report:?}");
+    assert!(
+        report
+            .summary
+            .iter()
+            .any(|l| l
+                == "    merge: turns of up to 5 messages within 800 ms per chat, one sender each"),
+        "{:?}",
+        report.summary
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

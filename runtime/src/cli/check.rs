@@ -110,6 +110,18 @@ fn summary(m: &Manifest) -> Vec<String> {
             };
             lines.push(format!("    filters: {}{bot}", h.filter.summary()));
         }
+        if let Some(m) = &h.merge {
+            lines.push(format!(
+                "    merge: turns of up to {} messages within {} ms per chat{}",
+                m.max_events,
+                m.window.as_millis(),
+                if m.same_sender {
+                    ", one sender each"
+                } else {
+                    ""
+                }
+            ));
+        }
     }
     lines
 }

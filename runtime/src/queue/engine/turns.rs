@@ -31,6 +31,8 @@ pub(super) struct TurnState {
     fences_asked: BTreeSet<u64>,
     /// (window end, job): fronts whose turn is open until the end of its window.
     timers: BinaryHeap<Reverse<(u64, u64)>>,
+    /// The entries of `timers`, so a front considered again is not timed twice.
+    timed: BTreeSet<(u64, u64)>,
     /// Fronts waiting for the fence of a window end.
     waiting_fence: BTreeMap<u64, BTreeSet<u64>>,
     /// Whether some merging handler only merges one sender's messages.
@@ -51,6 +53,7 @@ impl TurnState {
             fenced_through,
             fences_asked: BTreeSet::new(),
             timers: BinaryHeap::new(),
+            timed: BTreeSet::new(),
             waiting_fence: BTreeMap::new(),
             same_sender,
         }
@@ -129,7 +132,9 @@ impl Scheduler {
             return false;
         };
         if now_ms() < until {
-            self.turns.timers.push(Reverse((until, id)));
+            if self.turns.timed.insert((until, id)) {
+                self.turns.timers.push(Reverse((until, id)));
+            }
         } else {
             if self.turns.fences_asked.insert(until) {
                 let _ = self.cx.ops.send(Op::Fence(until));
@@ -161,6 +166,7 @@ impl Scheduler {
                 break;
             }
             self.turns.timers.pop();
+            self.turns.timed.remove(&(at, id));
             self.consider(id);
         }
     }
