@@ -123,7 +123,16 @@ fn policy(max_attempts: u32) -> RetryPolicy {
     }
 }
 
-async fn drained(queue: &Queue) {
+/// Waits until `finished` jobs (done or dead-lettered) have settled since `queue` started and
+/// nothing is held or running. Counting first matters: an ack only says the job is persisted,
+/// and the scheduler may not have taken it yet, so an empty gauge alone can come too early.
+async fn drained(queue: &Queue, finished: u64) {
+    let stats = queue.stats();
+    eventually("every job settled", WAIT, || {
+        let s = stats.snapshot();
+        s.completed + s.dead_lettered >= finished
+    })
+    .await;
     let mut gauge = queue.gauge();
     within(
         "queue drained",
@@ -190,7 +199,7 @@ async fn redelivery_storm_each_event_handled_once_and_a_retry_reruns_only_the_fa
         })
     })
     .await;
-    drained(&queue).await;
+    drained(&queue, n as u64).await;
     let redelivered = emu
         .deliveries()
         .iter()
@@ -280,7 +289,7 @@ async fn reject_and_exhausted_retries_are_dead_letters_and_replay_runs_only_the_
         emu.acks().iter().all(|a| a.code == 200),
         "acked once persisted"
     );
-    drained(&queue).await;
+    drained(&queue, 2).await;
     let dead = store.dead_letters().await.unwrap();
     assert_eq!(dead.len(), 2, "{dead:#?}");
     let exhausted = dead.iter().find(|d| d.job.dedupe_id == "om_1").unwrap();
@@ -318,7 +327,7 @@ async fn reject_and_exhausted_retries_are_dead_letters_and_replay_runs_only_the_
         false,
     )
     .await;
-    drained(&queue).await;
+    drained(&queue, 1).await;
     let after: Vec<_> = runs.lock().unwrap().clone();
     assert_eq!(
         after,
@@ -448,7 +457,7 @@ async fn jobs_left_by_a_previous_run_resume_in_chat_order_and_a_retry_holds_the_
         delay: Duration::from_millis(10),
     });
     let Setup { queue, .. } = setup(store.clone(), vec![(h, policy(3))], true).await;
-    drained(&queue).await;
+    drained(&queue, 4).await;
     let c1: Vec<(String, u32)> = runs
         .lock()
         .unwrap()
