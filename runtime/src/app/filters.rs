@@ -35,7 +35,9 @@ pub async fn filter_for(
         return Ok(None);
     }
     let bot = bot_open_id_if(manifest, handler.filter.needs_bot_open_id(), 1).await?;
-    HandlerFilter::new(&handler.name, handler.filter.clone(), bot).map(Some)
+    HandlerFilter::new(&handler.name, handler.filter.clone(), bot)
+        .map(Some)
+        .map_err(|e| e.to_string())
 }
 
 async fn bot_open_id_if(
@@ -87,7 +89,9 @@ pub async fn handler_filters(manifest: &Manifest, attempts: u32) -> Result<Filte
             if h.filter.is_empty() {
                 return Ok(None);
             }
-            HandlerFilter::new(&h.name, h.filter.clone(), bot.clone()).map(|f| Some(Arc::new(f)))
+            HandlerFilter::new(&h.name, h.filter.clone(), bot.clone())
+                .map(|f| Some(Arc::new(f)))
+                .map_err(|e| e.to_string())
         })
         .collect()
 }

@@ -47,9 +47,6 @@ pub enum ChatType {
 }
 
 impl ChatType {
-    /// Every accepted name, for messages.
-    pub const NAMES: [&'static str; 3] = ["p2p", "group", "topic_group"];
-
     /// The name Feishu and the manifest use.
     pub fn name(self) -> &'static str {
         match self {
@@ -88,6 +85,40 @@ impl SenderKind {
     }
 }
 
+/// A filter value dispatch cannot run with (the manifest adds file, line and key).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FilterSettingError {
+    /// A `chat_types` entry names no chat type.
+    #[error("`{0}` is not a chat type; use \"p2p\", \"group\", \"topic_group\"")]
+    ChatType(String),
+    /// An `ignore_senders` entry names no sender kind.
+    #[error(
+        "`{0}` is not a sender kind; use \"app\" (this bot's own messages) or \"bot\" (other \
+         bots' messages)"
+    )]
+    Sender(String),
+    /// A `chats` / `users` entry is not an id.
+    #[error("`{0}` is not an id (empty, or it has blanks)")]
+    Id(String),
+    /// An empty `chats` / `users` list.
+    #[error("an empty allow-list refuses every event; omit the key to allow all")]
+    EmptyAllowList,
+    /// A count out of its bounds.
+    #[error(transparent)]
+    OutOfRange(#[from] limits::OutOfRange),
+    /// Filters that need the bot's open_id, without it.
+    #[error(
+        "handler `{handler}`: its filters ({filters}) need the bot's open_id; set [feishu] \
+         bot_open_id or let aviary ask GET /open-apis/bot/v3/info"
+    )]
+    NoBotOpenId {
+        /// The handler.
+        handler: String,
+        /// Its filters ([`FilterSettings::summary`]).
+        filters: String,
+    },
+}
+
 /// One handler's filters, validated. The default filters nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FilterSettings {
@@ -119,53 +150,40 @@ impl FilterSettings {
     }
 
     /// Checks one `chat_types` entry.
-    pub fn check_chat_type(name: &str) -> Result<ChatType, String> {
-        ChatType::from_name(name).ok_or_else(|| {
-            format!(
-                "`{name}` is not a chat type; use {}",
-                quoted(&ChatType::NAMES)
-            )
-        })
+    pub fn check_chat_type(name: &str) -> Result<ChatType, FilterSettingError> {
+        ChatType::from_name(name).ok_or_else(|| FilterSettingError::ChatType(name.to_string()))
     }
 
     /// Checks one `ignore_senders` entry.
-    pub fn check_sender(name: &str) -> Result<SenderKind, String> {
+    pub fn check_sender(name: &str) -> Result<SenderKind, FilterSettingError> {
         match name {
             "app" => Ok(SenderKind::App),
             "bot" => Ok(SenderKind::Bot),
-            other => Err(format!(
-                "`{other}` is not a sender kind; use \"app\" (this bot's own messages) or \
-                 \"bot\" (other bots' messages)"
-            )),
+            other => Err(FilterSettingError::Sender(other.to_string())),
         }
     }
 
     /// Checks `max_event_age_secs` (`1..=`[`lim::MAX_EVENT_AGE`] in seconds).
-    pub fn check_max_event_age_secs(secs: u64) -> Result<Duration, String> {
-        limits::within(secs, lim::MAX_EVENT_AGE.as_secs())
-            .map(Duration::from_secs)
-            .map_err(|e| e.to_string())
+    pub fn check_max_event_age_secs(secs: u64) -> Result<Duration, limits::OutOfRange> {
+        limits::within(secs, lim::MAX_EVENT_AGE.as_secs()).map(Duration::from_secs)
     }
 
     /// Checks one `chats` / `users` entry: a non-empty id without blanks.
-    pub fn check_id(id: &str) -> Result<String, String> {
+    pub fn check_id(id: &str) -> Result<String, FilterSettingError> {
         if id.is_empty() || id.chars().any(char::is_whitespace) {
-            return Err(format!("`{id}` is not an id (empty, or it has blanks)"));
+            return Err(FilterSettingError::Id(id.to_string()));
         }
         Ok(id.to_string())
     }
 
     /// Checks the length of a `chats` / `users` list: an empty allow-list would refuse every
     /// event, a huge one belongs elsewhere.
-    pub fn check_allow_list_len(n: usize) -> Result<(), String> {
+    pub fn check_allow_list_len(n: usize) -> Result<(), FilterSettingError> {
         if n == 0 {
-            return Err(
-                "an empty allow-list refuses every event; omit the key to allow all".to_string(),
-            );
+            return Err(FilterSettingError::EmptyAllowList);
         }
-        limits::within(n as u64, lim::MAX_ALLOW_LIST as u64)
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        limits::within(n as u64, lim::MAX_ALLOW_LIST as u64)?;
+        Ok(())
     }
 
     /// One line for `aviary check` and logs, e.g. `chat_types [p2p], require_mention`.
@@ -197,11 +215,6 @@ impl FilterSettings {
             parts.join(", ")
         }
     }
-}
-
-fn quoted(names: &[&str]) -> String {
-    let q: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
-    q.join(", ")
 }
 
 /// Why an event was not handed to a handler.
@@ -315,13 +328,12 @@ impl HandlerFilter {
         handler: &str,
         settings: FilterSettings,
         bot_open_id: Option<String>,
-    ) -> Result<HandlerFilter, String> {
+    ) -> Result<HandlerFilter, FilterSettingError> {
         if settings.needs_bot_open_id() && bot_open_id.is_none() {
-            return Err(format!(
-                "handler `{handler}`: its filters ({}) need the bot's open_id; set [feishu] \
-                 bot_open_id or let aviary ask GET /open-apis/bot/v3/info",
-                settings.summary()
-            ));
+            return Err(FilterSettingError::NoBotOpenId {
+                handler: handler.to_string(),
+                filters: settings.summary(),
+            });
         }
         Ok(HandlerFilter {
             handler: handler.to_string(),

@@ -33,6 +33,23 @@ pub const MERGED_EVENT_TYPE: &str = "aviary.message.merged_v1";
 /// The event type whose events are merged.
 pub const MERGEABLE_EVENT_TYPE: &str = "im.message.receive_v1";
 
+/// A queue that cannot merge (the manifest adds file, line and key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MergeQueueError {
+    /// `ack = "after-handle"`: no durable queue.
+    #[error(
+        "needs the durable queue ([queue] ack = \"after-persist\", the default): with ack = \
+         \"after-handle\" a window would hold acks past Feishu's 3 s"
+    )]
+    AfterHandle,
+    /// The Redis backend.
+    #[error(
+        "is not supported with a Redis queue yet (a turn's window is kept by one instance's \
+         writer); use the disk or memory backend"
+    )]
+    Redis,
+}
+
 /// `merge = { window_ms, max_events, same_sender }`, validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MergeSettings {
@@ -46,35 +63,23 @@ pub struct MergeSettings {
 
 impl MergeSettings {
     /// Checks `window_ms` (`1..=`[`lim::MAX_WINDOW`]).
-    pub fn check_window_ms(ms: u64) -> Result<Duration, String> {
-        limits::within(ms, lim::MAX_WINDOW.as_millis() as u64)
-            .map(Duration::from_millis)
-            .map_err(|e| e.to_string())
+    pub fn check_window_ms(ms: u64) -> Result<Duration, limits::OutOfRange> {
+        limits::within(ms, lim::MAX_WINDOW.as_millis() as u64).map(Duration::from_millis)
     }
 
     /// Checks `max_events` (`1..=`[`lim::MAX_EVENTS`]).
-    pub fn check_max_events(n: u64) -> Result<usize, String> {
-        limits::within(n, lim::MAX_EVENTS as u64)
-            .map(|n| n as usize)
-            .map_err(|e| e.to_string())
+    pub fn check_max_events(n: u64) -> Result<usize, limits::OutOfRange> {
+        limits::within(n, lim::MAX_EVENTS as u64).map(|n| n as usize)
     }
 
     /// Checks that the queue `queue` can merge: the durable queue of one process (a window
     /// must not hold acks back, and a turn's stamps come from one writer).
-    pub fn check_queue(queue: &QueueSettings) -> Result<(), String> {
+    pub fn check_queue(queue: &QueueSettings) -> Result<(), MergeQueueError> {
         if queue.ack == AckMode::AfterHandle {
-            return Err(
-                "needs the durable queue ([queue] ack = \"after-persist\", the default): \
-                        with ack = \"after-handle\" a window would hold acks past Feishu's 3 s"
-                    .to_string(),
-            );
+            return Err(MergeQueueError::AfterHandle);
         }
         if matches!(queue.backend, QueueBackend::Redis(_)) {
-            return Err(
-                "is not supported with a Redis queue yet (a turn's window is kept by \
-                        one instance's writer); use the disk or memory backend"
-                    .to_string(),
-            );
+            return Err(MergeQueueError::Redis);
         }
         Ok(())
     }

@@ -191,7 +191,9 @@ fn sender_and_checks() {
     assert_eq!(sender_of("{}"), None);
     assert_eq!(sender_of("not json"), None);
     assert_eq!(
-        MergeSettings::check_window_ms(60_001).unwrap_err(),
+        MergeSettings::check_window_ms(60_001)
+            .unwrap_err()
+            .to_string(),
         "must be between 1 and 60000 (got 60001)"
     );
     assert!(MergeSettings::check_max_events(0).is_err());
