@@ -39,6 +39,25 @@ export const config: {
   getOr(key: string, fallback: string): string;
 };
 
+/** A key-value call the host refused (a denial, a quota, a bad argument, the store). */
+export class KvError extends Error {}
+
+/**
+ * The handler's key-value state (manifest `kv = true` or `kv = "name"`): reads see committed
+ * state plus this run's writes; the writes commit with a done/respond outcome, exactly once.
+ */
+export const kv: {
+  get(key: string): string | undefined;
+  set(key: string, value: string, ttlSecs?: number): void;
+  delete(key: string): void;
+  /** Adds delta (32-bit) and returns the value this run now sees; added at commit. */
+  increment(key: string, delta?: number): number;
+  /** Up to `limit` keys (0: 1,000) starting with `prefix`, after `after`. */
+  list(prefix?: string, after?: string, limit?: number): string[];
+  getJson<T = unknown>(key: string, fallback?: T): T | undefined;
+  setJson(key: string, value: unknown, ttlSecs?: number): void;
+};
+
 export type EventKind = 'event' | 'callback';
 
 export class Event {
@@ -332,3 +351,51 @@ export class MergedMessages {
 
 /** @internal used by the generated entry. */
 export function __aviaryRun(handle: Handler, event: unknown): Outcome;
+
+// ---- outbound HTTP (http.js) ----------------------------------------------------------------
+
+/** Header names and values; names are compared in lowercase (the Fetch API's `Headers`). */
+export class Headers implements Iterable<[string, string]> {
+  constructor(init?: Record<string, string> | [string, string][] | Headers);
+  append(name: string, value: string): void;
+  set(name: string, value: string): void;
+  delete(name: string): void;
+  /** The values of `name` joined by `, `, or null. */
+  get(name: string): string | null;
+  has(name: string): boolean;
+  forEach(fn: (value: string, name: string, headers: Headers) => void): void;
+  entries(): IterableIterator<[string, string]>;
+  keys(): IterableIterator<string>;
+  values(): IterableIterator<string>;
+  [Symbol.iterator](): IterableIterator<[string, string]>;
+}
+
+/** An answer: the Fetch API's `Response`, but its body methods are synchronous. */
+export class Response {
+  readonly status: number;
+  /** Whether the status is 2xx. */
+  readonly ok: boolean;
+  readonly statusText: string;
+  readonly headers: Headers;
+  /** The URL asked for (redirects are followed by the host). */
+  readonly url: string;
+  bytes(): Uint8Array;
+  arrayBuffer(): ArrayBuffer;
+  text(): string;
+  json(): any;
+}
+
+export interface RequestInit {
+  /** GET (default), HEAD, POST, PUT, PATCH, DELETE or OPTIONS. */
+  method?: string;
+  headers?: Record<string, string> | [string, string][] | Headers;
+  body?: string | Uint8Array | ArrayBuffer | null;
+}
+
+/**
+ * Sends a request through the host (only to the hosts `allowed_outbound_hosts` lists) and
+ * returns the Response **synchronously**: handlers are synchronous, so write `fetch(url)`, not
+ * `await fetch(url)`. Throws a TypeError with the host's reason when there is no answer
+ * (denied, timed out, too large, connection failed).
+ */
+export function fetch(input: string | { url: string }, init?: RequestInit): Response;

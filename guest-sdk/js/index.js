@@ -10,6 +10,8 @@ import { EVENT_MODELS as FEISHU_MODELS, toMessage } from './models.js';
 export { AT_ALL, MESSAGE_TYPES, MessageContent, PostElement, parseContent } from './content.js';
 export { MERGED_EVENT_TYPE, MergedMessages } from './merged.js';
 export { CardAction, Message, MessageReceive } from './models.js';
+export { fetch, Headers, Response } from './http.js';
+export { kv, KvError } from './kv.js';
 
 /** event type -> model: Feishu's events and the runtime's merged turn. */
 export const EVENT_MODELS = Object.freeze({ ...FEISHU_MODELS, [MERGED_EVENT_TYPE]: mergedModel });

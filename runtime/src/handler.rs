@@ -6,6 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+use crate::kv::PendingWrites;
 use crate::protocol::envelope::EventKind;
 
 /// The event as passed to a handler (the WIT `event` record).
@@ -146,6 +147,10 @@ pub struct Invocation {
     pub wall: Duration,
     /// The guest's log lines, in order (capped; see `limits`).
     pub logs: Vec<GuestLog>,
+    /// The run's key-value writes (`None`: none, or the call failed). They take effect only
+    /// if the outcome is `done` or `respond`: committed with the outcome by the queue, or
+    /// applied by dispatch without one ([`crate::kv`]).
+    pub kv: Option<PendingWrites>,
 }
 
 /// A boxed future returned by [`Invoke::invoke`].

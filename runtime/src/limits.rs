@@ -488,3 +488,96 @@ pub mod merge {
     /// the merged event stays far below the guest's memory limit; real messages are a few KiB.
     pub const MAX_TURN_BYTES: usize = 4 * 1024 * 1024;
 }
+
+/// Outbound HTTP from handlers ([`crate::outbound`], manifest `allowed_outbound_hosts` and
+/// `[handler.http]`), each with its reason. The per-handler overrides are bounded by the `MAX_*`
+/// values here.
+pub mod http {
+    use std::time::Duration;
+
+    /// Default `http.max_request_bytes`: the largest body a guest may send (1 MiB). A webhook
+    /// payload or an LLM prompt with context is far smaller; the bound keeps one call from
+    /// copying a guest's whole memory onto the network.
+    pub const MAX_REQUEST_BYTES: u64 = 1024 * 1024;
+
+    /// Default `http.max_response_bytes`: the largest body handed back (1 MiB), read without
+    /// buffering more. API answers are KiBs; the answer lands in guest memory (for Go guests in
+    /// the argument arena, 4 MiB by default), so a bigger one is an error, not a trap.
+    pub const MAX_RESPONSE_BYTES: u64 = 1024 * 1024;
+
+    /// Largest `http.max_request_bytes` and `http.max_response_bytes`: 64 MiB, half the default
+    /// `memory_mb` of a handler; above it a body cannot be held next to the guest's own heap.
+    pub const MAX_BODY_BYTES_BOUND: u64 = 64 * 1024 * 1024;
+
+    /// Default `http.timeout_ms`: one request, redirects and body included. 10 s rides out a
+    /// slow API once (as for the OpenAPI); a request never outlives the handler's `timeout_ms`
+    /// either: the shorter of the two applies.
+    pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// Default `http.max_requests`: requests one call of a handler may make. Ten covers a chain
+    /// of API calls per event; a handler looping on requests is stopped after them.
+    pub const MAX_REQUESTS_PER_CALL: u32 = 10;
+
+    /// Largest `http.max_requests`.
+    pub const MAX_REQUESTS_PER_CALL_BOUND: u32 = 1_000;
+
+    /// Redirects followed per request (each hop checked like the first request); more is an
+    /// error. Browsers allow 20; a real API redirects once or twice.
+    pub const MAX_REDIRECTS: u32 = 5;
+
+    /// Longest URL a guest may send (8 KiB, the common server limit for a request line).
+    pub const MAX_URL_BYTES: usize = 8 * 1024;
+
+    /// Most bytes of request headers a guest may send (64 KiB over all names and values):
+    /// servers commonly refuse more than 8–64 KiB.
+    pub const MAX_REQUEST_HEADER_BYTES: usize = 64 * 1024;
+
+    /// Most response header bytes handed back (64 KiB); a larger header block is an error.
+    pub const MAX_RESPONSE_HEADER_BYTES: usize = 64 * 1024;
+
+    /// Entries in one handler's `allowed_outbound_hosts` (a list longer than this is a
+    /// mistake, and every request walks it).
+    pub const MAX_ALLOWED_HOSTS: usize = 256;
+
+    /// Largest `http.tls_ca` file read: a CA bundle (even all of Mozilla's roots, ~250 KiB)
+    /// fits; anything bigger is not a CA file.
+    pub const TLS_CA_MAX_BYTES: u64 = 1024 * 1024;
+
+    /// An idle pooled connection of a handler's client is closed after this long: long enough
+    /// for a burst of events to reuse it, short enough not to hold sockets for idle handlers.
+    pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+}
+
+/// Key-value state of handlers ([`crate::kv`]): the quotas a handler's writes are checked
+/// against (an over-quota write is an error the guest gets, never a trap), and the bounds that
+/// keep one run's write set and one commit short.
+pub mod kv {
+    /// Longest key (bytes). Keys are names (`chat:oc_…:history`), not data; 512 bytes holds any
+    /// composite of Feishu ids with room to spare.
+    pub const MAX_KEY_BYTES: usize = 512;
+
+    /// Largest value (256 KiB): enough for a chat's recent conversation as JSON, small enough
+    /// that a commit carrying a run's writes stays far below a Redis request's and a redb
+    /// page-cache's comfort.
+    pub const MAX_VALUE_BYTES: usize = 256 * 1024;
+
+    /// Most keys in one namespace (100,000): a counter or a conversation per chat for a large
+    /// tenant. Beyond it a write that adds a key is refused (deletes and updates still work).
+    pub const MAX_KEYS_PER_NAMESPACE: u64 = 100_000;
+
+    /// Most bytes (keys + values) in one namespace (64 MiB): bounds what one app's handlers keep
+    /// in the queue's file or Redis next to the queue itself.
+    pub const MAX_BYTES_PER_NAMESPACE: u64 = 64 * 1024 * 1024;
+
+    /// Most distinct keys one run may write (1,000): the run's writes travel in the commit that
+    /// settles its event, which must stay short (one write transaction, one Lua script).
+    pub const MAX_WRITES_PER_RUN: usize = 1_000;
+
+    /// Most keys one `kv-list` call returns (also its default when the guest asks for 0): a
+    /// page; the guest continues after the last key it got.
+    pub const MAX_LIST_KEYS: u32 = 1_000;
+
+    /// Expired entries removed per commit (oldest first), so one commit stays short; reads never
+    /// see an expired entry, so this only bounds how fast their space is given back.
+    pub const EXPIRE_PRUNE_PER_COMMIT: usize = 256;
+}

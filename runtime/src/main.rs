@@ -35,10 +35,20 @@ enum Command {
     Check(aviary::cli::check::CheckArgs),
     /// Run one event (an envelope JSON file) through one handler and report what happened.
     Invoke(aviary::cli::invoke::InvokeArgs),
+    /// Create a handler project: code, manifest, sample events (`--lang rust|go|js|python`).
+    New(aviary::cli::new::NewArgs),
+    /// The local loop: build, run against the built-in emulator with its dev console, rebuild
+    /// and restart on change.
+    #[cfg(feature = "emulator")]
+    Dev(aviary::cli::dev::DevArgs),
+    /// Build every handler whose `[handler.build]` names its source, into its `component`.
+    Build(aviary::cli::build::BuildArgs),
     /// Build handlers written in other languages than Rust (`aviary guest build --lang go`).
     Guest(aviary::cli::guest::GuestArgs),
     /// Dead letters of the manifest's queue: list, show, replay, purge.
     Dlq(aviary::cli::dlq::DlqArgs),
+    /// Handlers' key-value state in the manifest's queue backend: list, get, set, delete.
+    Kv(aviary::cli::kv::KvArgs),
     /// Play Feishu on 127.0.0.1 (endpoint API, WebSocket gateway, OpenAPI stubs, control API).
     #[cfg(feature = "emulator")]
     Emulator(aviary_emulator::cli::EmulatorArgs),
@@ -51,8 +61,13 @@ fn main() -> ExitCode {
         Command::Run(args) => aviary::app::run(args),
         Command::Check(args) => aviary::cli::check::run(args),
         Command::Invoke(args) => aviary::cli::invoke::run(args),
+        Command::New(args) => aviary::cli::new::run(args),
+        #[cfg(feature = "emulator")]
+        Command::Dev(args) => aviary::cli::dev::run(args),
+        Command::Build(args) => aviary::cli::build::run(args),
         Command::Guest(args) => aviary::cli::guest::run(args),
         Command::Dlq(args) => aviary::cli::dlq::run(args),
+        Command::Kv(args) => aviary::cli::kv::run(args),
         #[cfg(feature = "emulator")]
         Command::Emulator(args) => aviary::cli::emulator::run(args),
     }

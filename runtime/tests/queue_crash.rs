@@ -1,6 +1,7 @@
 //! The durable queue as a user runs it: the real `aviary run` binary with a Wasm handler that
 //! records each run in its log (and, in the SIGKILL test, replies to every message through the
-//! `feishu-request` import), the emulator on 127.0.0.1, and SIGKILLs. Also the failure modes of
+//! `feishu-request` import and counts every event of its chat in key-value state), the
+//! emulator on 127.0.0.1, and SIGKILLs. Also the failure modes of
 //! the queue file: an unusable path, and a file that cannot grow (disk full).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -12,6 +13,7 @@ use aviary_emulator::{DeliveryStatus, Emulator};
 
 use aviary_test_support::binary::{sigterm, Aviary};
 use aviary_test_support::recorder::*;
+use aviary_test_support::recorder_kv::{assert_counts, expected_counts, KV_COUNTER, KV_GRANT};
 use aviary_test_support::Dir;
 
 const AVIARY: Aviary = Aviary::at(env!("CARGO_BIN_EXE_aviary"));
@@ -38,7 +40,16 @@ async fn ten_thousand_events_survive_repeated_sigkill_each_with_exactly_one_repl
     const KILLS: usize = 4;
     let dir = Dir::new("crash-kill");
     let emu = Emulator::start(emulator_config()).await.unwrap();
-    let manifest = manifest(&dir.0, &emu, "q/queue.redb", "", true);
+    // The recorder replies to every event and adds 1 to its chat's counter (key-value state,
+    // committed with the run's outcome).
+    let manifest = write_manifest(
+        &dir.0,
+        &emu,
+        "path = \"q/queue.redb\"\n",
+        &format!(
+            "max_attempts = 3\nbackoff_ms = 20\nbackoff_max_ms = 100\n{KV_GRANT}{REPLY}{KV_COUNTER}"
+        ),
+    );
     let mut requested_dead = HashSet::new();
     let mut retry_once = HashSet::new();
     let mut always_retry = HashSet::new();
@@ -214,6 +225,30 @@ async fn ten_thousand_events_survive_repeated_sigkill_each_with_exactly_one_repl
     assert_eq!(listed.lines().count(), requested_dead.len(), "{listed}");
     assert!(listed.contains("rejected: asked to reject"), "{listed}");
     assert!(listed.contains("attempt 3 of 3"), "{listed}");
+
+    // Exactly once by key-value state: every chat's counter equals the number of its events
+    // that ended done — not one more for a run cut off by a kill or a retried attempt (each of
+    // those incremented too, and its writes were dropped), not one less — and no write of a
+    // run that asked for a retry or rejected exists.
+    let chats = assert_counts(&AVIARY, &manifest, &expected_counts(N, &requested_dead));
+    let increments: usize = logs
+        .iter()
+        .map(|l| {
+            std::fs::read_to_string(l)
+                .unwrap_or_default()
+                .matches("kv count:")
+                .count()
+        })
+        .sum();
+    assert!(
+        increments > N - requested_dead.len(),
+        "more increments ran ({increments}) than were committed"
+    );
+    eprintln!(
+        "crash test, key-value: {chats} chat counters exact after {KILLS} SIGKILLs; {increments} \
+         increments ran, {} committed",
+        N - requested_dead.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,9 @@
 //! as queue_crash.rs), the killed instance's jobs must be claimed by the survivors, and every
 //! event must have exactly one effect: the recorder replies to each event through the
 //! `feishu-request` import, and the emulator must have sent exactly one reply per event and
-//! nothing else. Also `rediss://`: TLS to a `redis-server` with certificates made by the test.
+//! nothing else; and every chat's key-value counter (incremented by every run, committed with
+//! the run's outcome in the same script) must equal its handled events exactly. Also
+//! `rediss://`: TLS to a `redis-server` with certificates made by the test.
 //! Needs `redis-server` on PATH (scripts/setup-tests.sh installs it); without it the test fails.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -19,6 +21,7 @@ use aviary_redis_test_server::RedisServer;
 
 use aviary_test_support::binary::{sigterm, Aviary, Run};
 use aviary_test_support::recorder::*;
+use aviary_test_support::recorder_kv::{assert_counts, expected_counts, KV_COUNTER, KV_GRANT};
 use aviary_test_support::Dir;
 
 const AVIARY: Aviary = Aviary::at(env!("CARGO_BIN_EXE_aviary"));
@@ -26,13 +29,16 @@ const AVIARY: Aviary = Aviary::at(env!("CARGO_BIN_EXE_aviary"));
 /// The manifest of this test: the Redis queue at `redis_url`, a claim timeout short enough for
 /// the test yet long enough that a live instance on a loaded 2-core machine (heartbeats late
 /// under load) is not mistaken for a dead one,
-/// retries slow enough that a killed instance surely holds jobs, and a reply to every event.
+/// retries slow enough that a killed instance surely holds jobs, a reply to every event and a
+/// key-value counter per chat.
 fn manifest(dir: &Path, emu: &Emulator, redis_url: &str) -> PathBuf {
     write_manifest(
         dir,
         emu,
         &format!("backend = \"{redis_url}\"\nclaim_idle_secs = 10\n"),
-        &format!("max_attempts = 3\nbackoff_ms = 2000\nbackoff_max_ms = 4000\n{REPLY}"),
+        &format!(
+            "max_attempts = 3\nbackoff_ms = 2000\nbackoff_max_ms = 4000\n{KV_GRANT}{REPLY}{KV_COUNTER}"
+        ),
     )
 }
 
@@ -348,6 +354,11 @@ async fn three_instances_share_one_redis_one_is_sigkilled_every_event_handled_an
     let listed = AVIARY.dlq_list(&manifest);
     assert_eq!(listed.lines().count(), requested_dead.len(), "{listed}");
     assert!(listed.contains("rejected: asked to reject"), "{listed}");
+
+    // Exactly once by key-value state across instances: runs cut off by the kill (re-run by a
+    // survivor) and retried attempts incremented too, and none of those writes was committed.
+    let chats = assert_counts(&AVIARY, &manifest, &expected_counts(N, &requested_dead));
+    eprintln!("redis multi-instance, key-value: {chats} chat counters exact");
 }
 
 /// An `im.message.receive_v1` envelope `om_<i>` in chat `chat`.

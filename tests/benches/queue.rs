@@ -45,6 +45,7 @@ impl Invoke for Noop {
             Invocation {
                 result: Ok(Outcome::Done),
                 fuel_used: None,
+                kv: None,
                 peak_memory_bytes: 0,
                 wall: Duration::ZERO,
                 logs: Vec::new(),

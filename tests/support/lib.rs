@@ -323,9 +323,11 @@ pub mod binary;
 mod dir;
 pub mod go_guests;
 pub mod guests;
+pub mod http_server;
 pub mod lang_guests;
 pub mod peers;
 pub mod recorder;
+pub mod recorder_kv;
 
 pub use dir::Dir;
 

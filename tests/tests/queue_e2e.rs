@@ -52,6 +52,7 @@ impl Invoke for Recorder {
             Invocation {
                 result,
                 fuel_used: None,
+                kv: None,
                 peak_memory_bytes: 0,
                 wall: Duration::ZERO,
                 logs: Vec::new(),
@@ -442,6 +443,7 @@ async fn jobs_left_by_a_previous_run_resume_in_chat_order_and_a_retry_holds_the_
             now_ms: now_ms(),
             dedupe_window: Duration::from_secs(3600),
             dedupe_max_entries: 100,
+            kv: Vec::new(),
             capacity: 100,
         })
         .await

@@ -70,6 +70,7 @@ impl Invoke for Rec {
                 peak_memory_bytes: 0,
                 wall: Duration::ZERO,
                 logs: Vec::new(),
+                kv: None,
             }
         })
     }

@@ -73,6 +73,36 @@ pub struct EmulatorArgs {
     /// Exit 0 once N code-200 acks have arrived.
     #[arg(long, value_name = "N")]
     pub exit_after_acks: Option<u64>,
+    /// A directory of sample envelopes (`*.json`) the dev console's composer offers.
+    #[arg(long, value_name = "DIR")]
+    pub samples: Option<PathBuf>,
+}
+
+/// The `*.json` files of `dir` (not its subdirectories), by name, as console samples; the
+/// error names the directory or the file.
+pub fn load_samples(dir: &std::path::Path) -> anyhow::Result<Vec<crate::Sample>> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read --samples directory {}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let envelope = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read sample {}", path.display()))?;
+            serde_json::from_str::<serde_json::Value>(&envelope)
+                .with_context(|| format!("sample {} is not JSON", path.display()))?;
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
+            Ok(crate::Sample { name, envelope })
+        })
+        .collect()
 }
 
 /// Reads the `--event` files (JSON envelopes), in order; the error names the file.
@@ -122,8 +152,14 @@ pub async fn serve(
     events: Vec<serde_json::Value>,
     stop: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    let samples = match &args.samples {
+        Some(dir) => load_samples(dir)?,
+        None => Vec::new(),
+    };
     let emulator = Emulator::start_on(config_of(&args), args.port, args.gateway_port).await?;
+    emulator.set_console_samples(samples);
     println!("emulator listening on {}", emulator.domain());
+    println!("dev console: {}", emulator.console_url());
     let _ = std::io::stdout().flush();
     for event in &events {
         let id = emulator.push_event(event);

@@ -26,6 +26,8 @@
 //!   `x-ogw-ratelimit-reset` ([`Emulator::rate_limited_sends`]). Any other request to the HTTP port (outside the endpoint and
 //!   the control API) is recorded there too and answered 404, so nothing a client sends to
 //!   the wrong place goes unseen.
+//! - The dev console at `/_console/` ([`console`]): a page embedded in the binary, and its
+//!   small API under `/_console/api/`.
 //! - The control API under `/_emulator/` (JSON; times are milliseconds since start):
 //!
 //! | request | effect / answer |
@@ -64,6 +66,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod console;
 mod control;
 mod delivery;
 mod endpoint;
@@ -81,7 +84,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::routing::any;
+use axum::routing::{any, get};
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -91,6 +94,7 @@ pub use config::{
     EmulatorConfig, EndpointAnswer, Fault, HandshakeAnswer, PongMode, PushOptions, RawMessage,
     RedeliveryPolicy,
 };
+pub use console::Sample;
 pub use endpoint::CODE_WRONG_CREDENTIALS;
 pub use gateway::{AUTH_INVALID_TICKET, WS_PATH};
 pub use openapi::BOT_OPEN_ID;
@@ -108,6 +112,7 @@ use state::{Outbound, Shared};
 /// both ports; live connections get a 1001 close.
 pub struct Emulator {
     shared: Arc<Shared>,
+    console: console::Console,
     cancel: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
     http_addr: SocketAddr,
@@ -137,10 +142,13 @@ impl Emulator {
         let shared = Arc::new(Shared::new(config, gateway_addr.port()));
         let cancel = CancellationToken::new();
 
+        let console = console::Console::default();
         let router = Router::new()
             .route(ENDPOINT_PATH, any(endpoint::handle))
             .route("/open-apis/*rest", any(openapi::handle))
             .nest("/_emulator", control::router())
+            .route("/_console/", get(console::index))
+            .nest("/_console", console::router(Arc::clone(&console)))
             // Every other request is recorded as an OpenAPI call too (and answered 404), so a
             // test sees any request that escaped `/open-apis/`.
             .fallback(openapi::handle)
@@ -163,6 +171,7 @@ impl Emulator {
         tracing::info!(%http_addr, %gateway_addr, "emulator started");
         Ok(Emulator {
             shared,
+            console,
             cancel,
             tasks: vec![http_task, gateway_task, engine_task],
             http_addr,
@@ -173,6 +182,16 @@ impl Emulator {
     /// `http://127.0.0.1:PORT`: what clients use as their domain.
     pub fn domain(&self) -> String {
         format!("http://{}", self.http_addr)
+    }
+
+    /// `http://127.0.0.1:PORT/_console/`: the dev console ([`console`]).
+    pub fn console_url(&self) -> String {
+        format!("{}/_console/", self.domain())
+    }
+
+    /// The sample events the console's composer offers.
+    pub fn set_console_samples(&self, samples: Vec<Sample>) {
+        console::set_samples(&self.console, samples);
     }
 
     /// Address of the HTTP port.

@@ -35,8 +35,15 @@ impl Handler for Bot {
                 let Some(prefix) = config::get("reply") else {
                     return Outcome::done();
                 };
-                let answer = format!("{prefix}: {}", text.unwrap_or_default());
-                match feishu::reply_text(&m.message.message_id, &answer) {
+                // "card" gets a card with two buttons (their clicks come back as
+                // card.action.trigger, answered below); anything else gets its text back.
+                let sent = if m.message.text_without_mentions().as_deref() == Some("card") {
+                    feishu::reply(&m.message.message_id, "interactive", &choice_card())
+                } else {
+                    let answer = format!("{prefix}: {}", text.unwrap_or_default());
+                    feishu::reply_text(&m.message.message_id, &answer)
+                };
+                match sent {
                     Ok(id) => {
                         info!("replied with {id}");
                         Outcome::done()
@@ -103,6 +110,28 @@ impl Handler for Bot {
     }
 }
 
+/// A card asking to approve or reject; each button's `value.choice` says which.
+fn choice_card() -> serde_json::Value {
+    let button = |label: &str, choice: &str, kind: &str| {
+        serde_json::json!({
+            "tag": "button",
+            "text": { "tag": "plain_text", "content": label },
+            "type": kind,
+            "value": { "choice": choice },
+        })
+    };
+    serde_json::json!({
+        "header": { "title": { "tag": "plain_text", "content": "Ship it?" } },
+        "elements": [
+            { "tag": "div", "text": { "tag": "lark_md", "content": "Approve or reject the release." } },
+            { "tag": "action", "actions": [
+                button("Approve", "approve", "primary"),
+                button("Reject", "reject", "danger"),
+            ] },
+        ],
+    })
+}
+
 aviary_guest::export_handler!(Bot);
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
@@ -111,7 +140,12 @@ mod tests {
     use aviary_guest::testing;
 
     fn run(file: &str) -> (Outcome, Vec<(Level, String)>) {
-        let path = format!("{}/../events/{file}", env!("CARGO_MANIFEST_DIR"));
+        // examples/events next to the example; events/ inside a project `aviary new` made.
+        let dir = env!("CARGO_MANIFEST_DIR");
+        let path = [format!("{dir}/events/{file}"), format!("{dir}/../events/{file}")]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).is_file())
+            .unwrap_or_else(|| panic!("no sample {file}"));
         let json = std::fs::read_to_string(&path).unwrap();
         testing::take_logs();
         let outcome = Bot::handle(Event::from_envelope(json).unwrap());
@@ -150,6 +184,31 @@ mod tests {
         let (outcome, _) = run("im.message.receive_v1.json");
         testing::clear_config();
         assert_eq!(outcome, Outcome::retry("reply failed: denied"));
+    }
+
+    #[test]
+    fn card_gets_a_card_with_buttons() {
+        testing::set_config("reply", "Got it");
+        testing::take_feishu_requests();
+        let json = std::fs::read_to_string(format!(
+            "{}/../events/im.message.receive_v1.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .or_else(|_| {
+            std::fs::read_to_string(format!(
+                "{}/events/im.message.receive_v1.json",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+        })
+        .unwrap()
+        .replace("@_user_1 hello, Aviary", "@_user_1 card");
+        let outcome = Bot::handle(Event::from_envelope(json).unwrap());
+        testing::clear_config();
+        assert_eq!(outcome, Outcome::Done);
+        let calls = testing::take_feishu_requests();
+        assert_eq!(calls.len(), 1, "{calls:?}");
+        assert!(calls[0].2.contains(r#""msg_type":"interactive""#), "{calls:?}");
+        assert!(calls[0].2.contains(r#"\"choice\":\"approve\""#), "{calls:?}");
     }
 
     #[test]

@@ -20,13 +20,16 @@ const ENTRY_ID = '\0aviary-entry.js';
 /** A build error with a message meant for the user (no stack needed). */
 export class BuildError extends Error {}
 
-/** The WIT directory: `--wit`, else $AVIARY_WIT, else the repository's `wit/` next to the SDK. */
+/**
+ * The WIT directory: `--wit`, else $AVIARY_WIT, else the package's own `wit/` (an installed
+ * package: `npm pack` copies the repository's in), else the repository's `wit/` next to the SDK.
+ */
 export function findWit(explicit) {
   const candidates = explicit
     ? [explicit]
     : process.env.AVIARY_WIT
       ? [process.env.AVIARY_WIT]
-      : [resolve(here, '..', '..', '..', 'wit'), resolve(here, '..', 'wit')];
+      : [resolve(here, '..', 'wit'), resolve(here, '..', '..', '..', 'wit')];
   for (const c of candidates) {
     const file = statSafe(c)?.isDirectory() ? join(c, 'handler.wit') : c;
     if (existsSync(file)) return c;
@@ -44,17 +47,33 @@ function statSafe(p) {
   }
 }
 
+// The key-value imports (kv.js): [the name in __aviaryHost (QuickJS's global), the WIT import].
+const KV_IMPORTS = [
+  ['kvGet', 'kv-get'],
+  ['kvSet', 'kv-set'],
+  ['kvDelete', 'kv-delete'],
+  ['kvIncrement', 'kv-increment'],
+  ['kvList', 'kv-list'],
+];
+
 function entrySource(engine, userPath) {
   const user = JSON.stringify(userPath);
   const hostSetup =
     engine === 'starlingmonkey'
       ? // StarlingMonkey: world-level imports are ES modules named after the import.
         `import log from 'log';\nimport configGet from 'config-get';\n` +
-        `globalThis.__aviaryHost = { log, configGet };\n`
+        KV_IMPORTS.map(([fn, wit]) => `import ${fn} from '${wit}';\n`).join('') +
+        `globalThis.__aviaryHost = { log, configGet, ${KV_IMPORTS.map(([fn]) => fn).join(', ')} };\n` +
+        // Outbound HTTP (http.js).
+        `import httpSend from 'http-send';\nglobalThis.__aviaryHttpSend = httpSend;\n`
       : // QuickJS (componentize-qjs): world-level imports are globals, and there is no console.
         `globalThis.__aviaryHost = {\n` +
         `  log: (level, message) => globalThis.log(level, message),\n` +
-        `  configGet: (key) => globalThis.configGet(key),\n};\n` +
+        `  configGet: (key) => globalThis.configGet(key),\n` +
+        KV_IMPORTS.map(([fn]) => `  ${fn}: (...a) => globalThis.${fn}(...a),\n`).join('') +
+        `};\n` +
+        // Outbound HTTP (http.js).
+        `globalThis.__aviaryHttpSend = (m, u, h, b) => globalThis.httpSend(m, u, h, b);\n` +
         `if (typeof globalThis.console === 'undefined') {\n` +
         `  const line = (level) => (...a) => globalThis.__aviaryHost.log(level, a.map((x) => typeof x === 'string' ? x : JSON.stringify(x)).join(' '));\n` +
         `  globalThis.console = { log: line('info'), info: line('info'), debug: line('debug'), trace: line('trace'), warn: line('warn'), error: line('error') };\n` +
@@ -75,7 +94,10 @@ function entrySource(engine, userPath) {
 export async function bundle(userPath, engine) {
   const { rolldown } = await import('rolldown');
   const problems = [];
-  const external = engine === 'starlingmonkey' ? new Set(['log', 'config-get']) : new Set();
+  const external =
+    engine === 'starlingmonkey'
+      ? new Set(['log', 'config-get', 'http-send', ...KV_IMPORTS.map(([, wit]) => wit)])
+      : new Set();
   const build = await rolldown({
     input: ENTRY_ID,
     platform: 'neutral',

@@ -14,7 +14,7 @@ import traceback  # imported at build time: componentize-py bundles only what is
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional
 
-from . import events
+from . import events, http, kv
 from .events import EVENT_MODELS, TypedEvent
 
 __all__ = [
@@ -25,6 +25,8 @@ __all__ = [
     "config",
     "done",
     "events",
+    "http",
+    "kv",
     "log",
     "reject",
     "respond",

@@ -32,6 +32,24 @@ _LEVELS = {{
     "error": _t.Level.ERROR,
 }}
 _sdk._install(lambda level, message: wit_world.log(_LEVELS.get(level, _t.Level.INFO), message), wit_world.config_get)
+# Outbound HTTP (aviary_guest/http.py).
+from aviary_guest import http as _http
+_http._install(wit_world.http_send)
+
+from componentize_py_types import Err as _Err
+from aviary_guest import kv as _kv
+
+
+def _refused(f):
+    def call(*args):
+        try:
+            return f(*args)
+        except _Err as e:
+            raise _kv.KvError(e.value) from None
+    return call
+
+
+_kv._install(*(_refused(f) for f in (wit_world.kv_get, wit_world.kv_set, wit_world.kv_delete, wit_world.kv_increment, wit_world.kv_list)))
 
 _handle = getattr(_user, "handle", None)
 if not callable(_handle):
@@ -67,8 +85,10 @@ class BuildError(Exception):
 
 
 def find_wit(explicit: str | None) -> Path:
+    # The package's own copy (installed wheels), else the repository's wit/ next to the SDK.
     candidates = [Path(explicit)] if explicit else (
-        [Path(os.environ["AVIARY_WIT"])] if os.environ.get("AVIARY_WIT") else [SDK_DIR.parent.parent / "wit"]
+        [Path(os.environ["AVIARY_WIT"])] if os.environ.get("AVIARY_WIT")
+        else [Path(__file__).resolve().parent / "wit", SDK_DIR.parent.parent / "wit"]
     )
     for c in candidates:
         if (c / "handler.wit").is_file() or (c.is_file() and c.suffix == ".wit"):
@@ -127,7 +147,7 @@ def build(source: str, output: str, wit: str | None = None) -> dict:
         (Path(tmp) / "aviary_app.py").write_text(ENTRY.format(module=module, file=src.name))
         # Only the SDK package itself, wherever it is installed (not its site-packages).
         shutil.copytree(Path(__file__).resolve().parent, Path(tmp) / "aviary_guest",
-                        ignore=shutil.ignore_patterns("__pycache__", "build.py", "__main__.py"))
+                        ignore=shutil.ignore_patterns("__pycache__", "build.py", "__main__.py", "wit"))
         out_tmp = Path(tmp) / "out.wasm"
         cmd = [
             tool, "-d", str(wit_dir), "-w", "handler", "componentize", "aviary_app",
@@ -142,7 +162,7 @@ def build(source: str, output: str, wit: str | None = None) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m aviary_guest", description="Build Aviary handlers written in Python.")
+    p = argparse.ArgumentParser(prog="aviary-py", description="Build Aviary handlers written in Python.")
     sub = p.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="build a handler module into a component")
     b.add_argument("source", help="the handler module (app.py), defining handle(event)")

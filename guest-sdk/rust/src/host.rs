@@ -16,7 +16,7 @@ mod wasm {
     pub mod bindings {
         wit_bindgen::generate!({
             world: "handler",
-            path: "../../wit",
+            path: "wit",
             pub_export_macro: true,
             export_macro_name: "export",
             default_bindings_module: "::aviary_guest::__private::bindings",
@@ -44,6 +44,8 @@ mod wasm {
     pub(crate) fn feishu_request(method: &str, path: &str, body: &str) -> Result<String, String> {
         bindings::feishu_request(method, path, body)
     }
+
+    pub(crate) use crate::kv_host::wasm::*;
 
     fn install_panic_hook() {
         static ONCE: std::sync::Once = std::sync::Once::new();
@@ -96,6 +98,8 @@ mod wasm {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) use crate::kv_host::shim::*;
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) use shim::{config_get, feishu_request, log};
 
@@ -154,7 +158,10 @@ mod shim {
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing {
     use super::shim::{ANSWERS, CONFIG, LOGS, REQUESTS};
+    pub use crate::http::shim::{push_http_answer, take_http_requests};
     use crate::Level;
+
+    pub use crate::kv_host::testing::*;
 
     /// Sets a value returned by [`crate::config::get`] on this thread.
     pub fn set_config(key: impl Into<String>, value: impl Into<String>) {

@@ -12,6 +12,10 @@
 //! * [`trace!`], [`debug!`], [`info!`], [`warn!`], [`error!`] and [`config::get`].
 //! * [`feishu`]: call the Feishu OpenAPI as the app (`reply_text`, `send_text`, `request`),
 //!   with the token and idempotency keys added by the host; granted in the manifest.
+//! * [`http`]: outbound HTTP to the hosts the manifest allows (`allowed_outbound_hosts`):
+//!   `http::get(url)`, `http::Request::post(url).json(&v)?.send()?`.
+//! * [`kv`]: key-value state whose writes commit with the event's outcome (exactly once);
+//!   granted in the manifest.
 //!
 //! ```no_run
 //! use aviary_guest::prelude::*;
@@ -49,6 +53,9 @@ mod event;
 pub mod events;
 pub mod feishu;
 mod host;
+pub mod http;
+pub mod kv;
+mod kv_host;
 mod log;
 mod outcome;
 
@@ -80,6 +87,8 @@ pub mod prelude {
     pub use crate::config;
     pub use crate::events::{self, EventBody, TypedEvent};
     pub use crate::feishu;
+    pub use crate::http;
+    pub use crate::kv;
     pub use crate::{debug, error, info, trace, warn};
     pub use crate::{Envelope, Event, EventKind, Handler, Level, Outcome};
 }

@@ -7,13 +7,45 @@ use std::sync::Arc;
 use super::filters::Filters;
 use crate::dispatch::{Dispatcher, HandlerEntry};
 use crate::handler::Invoke;
+use crate::kv::{KvStats, KvStore};
 use crate::manifest::{HandlerSettings, Manifest};
+
+/// What handlers granted `kv` are loaded with: the app's key-value store (the queue backend's;
+/// `None`: no store in this process, as in `aviary check`) and where their calls are counted.
+#[derive(Clone, Default)]
+pub struct KvBinding {
+    /// Committed state.
+    pub store: Option<Arc<dyn KvStore>>,
+    /// Calls per handler, operation and outcome.
+    pub stats: Arc<KvStats>,
+}
+
+impl KvBinding {
+    /// A binding to `store` with fresh counters.
+    pub fn to(store: Arc<dyn KvStore>) -> KvBinding {
+        KvBinding {
+            store: Some(store),
+            stats: Arc::default(),
+        }
+    }
+}
 
 /// Turns one manifest handler into something dispatch can run (compiling and checking its
 /// component). The error text names the file and the problem.
 pub trait HandlerLoader: Send + Sync {
     /// Loads `handler`.
     fn load(&self, handler: &HandlerSettings) -> Result<Arc<dyn Invoke>, String>;
+
+    /// Loads `handler` with the app's key-value state (used when it is granted `kv`). The
+    /// default ignores `kv`: loaders of fakes that make no `kv-*` calls.
+    fn load_with(
+        &self,
+        handler: &HandlerSettings,
+        kv: &KvBinding,
+    ) -> Result<Arc<dyn Invoke>, String> {
+        let _ = kv;
+        self.load(handler)
+    }
 }
 
 impl<F> HandlerLoader for F
@@ -40,15 +72,17 @@ impl std::fmt::Display for LoadFailure {
     }
 }
 
-/// Loads every handler of `manifest`, in manifest order; all failures are returned.
+/// Loads every handler of `manifest` (with `kv`, the app's key-value state), in manifest
+/// order; all failures are returned.
 pub fn load_handlers(
     manifest: &Manifest,
     loader: &dyn HandlerLoader,
+    kv: &KvBinding,
 ) -> Result<Vec<Arc<dyn Invoke>>, Vec<LoadFailure>> {
     let mut loaded = Vec::new();
     let mut failures = Vec::new();
     for h in &manifest.handlers {
-        match loader.load(h) {
+        match loader.load_with(h, kv) {
             Ok(invoke) => loaded.push(invoke),
             Err(why) => failures.push(LoadFailure {
                 handler: h.name.clone(),
@@ -95,8 +129,9 @@ pub fn build_dispatcher(
     manifest: &Manifest,
     loader: &dyn HandlerLoader,
     filters: &Filters,
+    kv: &KvBinding,
 ) -> Result<Dispatcher, Vec<LoadFailure>> {
-    let loaded = load_handlers(manifest, loader)?;
+    let loaded = load_handlers(manifest, loader, kv)?;
     Ok(Dispatcher::new(
         manifest.dispatch.clone(),
         entries(manifest, loaded, filters),

@@ -22,12 +22,13 @@ pub mod filters;
 pub mod loading;
 pub mod wasm;
 
-use loading::{build_dispatcher, entries, load_handlers, HandlerLoader};
+use loading::{build_dispatcher, entries, load_handlers, HandlerLoader, KvBinding};
 
 use crate::connection::{self, ConnectionStats};
 use crate::dispatch::dedupe::Deduplicating;
 use crate::dispatch::router::Router;
 use crate::dispatch::{stats, DispatchStats, Dispatcher, EventSink, LogSink};
+use crate::kv::KvStats;
 use crate::manifest::Manifest;
 use crate::process;
 use crate::queue::engine::QueueConfig;
@@ -66,6 +67,7 @@ pub fn run(args: RunArgs) -> ExitCode {
             sink,
             queue,
             dispatch_stats,
+            kv_stats,
             #[cfg(unix)]
                 dlq_server: _dlq_server,
         } = match start_sink(&manifest, &wasm::sandbox_loader).await {
@@ -110,6 +112,9 @@ pub fn run(args: RunArgs) -> ExitCode {
         if let Some(d) = &dispatch_stats {
             stats::log_summary(d, when);
         }
+        for line in kv_stats.summary() {
+            tracing::info!("kv calls: {line}");
+        }
         match ended {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -129,6 +134,8 @@ pub struct RunningSink {
     /// The synchronous dispatcher's counters (all handler calls with `ack = "after-handle"`;
     /// card callbacks and unrouted events with the queue), when there are handlers.
     pub dispatch_stats: Option<Arc<DispatchStats>>,
+    /// The handlers' `kv-*` calls, per handler, operation and outcome.
+    pub kv_stats: Arc<KvStats>,
     /// Disk queue: `aviary dlq` served on the socket next to the queue file while this runs.
     #[cfg(unix)]
     pub dlq_server: Option<queue::control::ControlServer>,
@@ -151,11 +158,23 @@ pub async fn start_sink(
             .map_err(|e| vec![e])?
     };
     if manifest.handlers.is_empty() || manifest.queue.ack == AckMode::AfterHandle {
-        return sink_for(manifest, make_loader, &filters).map(|(sink, dispatch_stats)| {
+        // Without the queue, key-value state still lives in the queue's backend (its file or
+        // its Redis), opened only when a handler is granted `kv`.
+        let kv = if manifest.handlers.iter().any(|h| h.kv.is_some()) {
+            KvBinding::to(
+                queue::open_kv(&manifest.queue, &manifest.feishu.app_id)
+                    .await
+                    .map_err(|e| vec![e.to_string()])?,
+            )
+        } else {
+            KvBinding::default()
+        };
+        return sink_for(manifest, make_loader, &filters, &kv).map(|(sink, dispatch_stats)| {
             RunningSink {
                 sink,
                 queue: None,
                 dispatch_stats,
+                kv_stats: kv.stats.clone(),
                 #[cfg(unix)]
                 dlq_server: None,
             }
@@ -164,8 +183,12 @@ pub async fn start_sink(
     let store = queue::open_store(&manifest.queue, &manifest.feishu.app_id)
         .await
         .map_err(|e| vec![e.to_string()])?;
+    let kv = KvBinding {
+        store: store.kv(),
+        stats: Arc::default(),
+    };
     let loader = make_loader().map_err(|e| vec![e])?;
-    let loaded = load_handlers(manifest, loader.as_ref())
+    let loaded = load_handlers(manifest, loader.as_ref(), &kv)
         .map_err(|failures| failures.into_iter().map(|f| f.message).collect::<Vec<_>>())?;
     let entries = entries(manifest, loaded, &filters);
     let router = Router::new(
@@ -237,6 +260,7 @@ pub async fn start_sink(
         sink: Arc::new(sink),
         queue: Some(queue),
         dispatch_stats,
+        kv_stats: kv.stats,
         #[cfg(unix)]
         dlq_server,
     })
@@ -253,21 +277,22 @@ async fn stop_on_signal(shutdown: CancellationToken) {
 pub type RunSink = (Arc<dyn EventSink>, Option<Arc<DispatchStats>>);
 
 /// The sink `aviary run` hands events to, wrapped in the dedupe layer: a [`Dispatcher`] over the
-/// manifest's handlers (loaded through the loader `make_loader` returns) with their `filters`
-/// ([`filters::handler_filters`]), with its counters; or [`LogSink`] when the manifest has none
-/// (then `make_loader` is not called, and there are no counters). Errors name the manifest line
-/// of every handler that could not be loaded.
+/// manifest's handlers (loaded through the loader `make_loader` returns, with the key-value
+/// state `kv`) with their `filters` ([`filters::handler_filters`]), with its counters; or
+/// [`LogSink`] when the manifest has none (then `make_loader` is not called, and there are no
+/// counters). Errors name the manifest line of every handler that could not be loaded.
 pub fn sink_for(
     manifest: &Manifest,
     make_loader: &dyn Fn() -> Result<Box<dyn HandlerLoader>, String>,
     filters: &filters::Filters,
+    kv: &KvBinding,
 ) -> Result<RunSink, Vec<String>> {
     if manifest.handlers.is_empty() {
         tracing::info!("no [[handler]] in the manifest; events are logged and acked");
         return Ok((Arc::new(Deduplicating::new(LogSink)), None));
     }
     let loader = make_loader().map_err(|e| vec![e])?;
-    let dispatcher: Dispatcher = build_dispatcher(manifest, loader.as_ref(), filters)
+    let dispatcher: Dispatcher = build_dispatcher(manifest, loader.as_ref(), filters, kv)
         .map_err(|failures| failures.into_iter().map(|f| f.message).collect::<Vec<_>>())?;
     tracing::info!(
         handlers = ?dispatcher.handler_names(),

@@ -4,11 +4,13 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::loading::HandlerLoader;
+use super::loading::{HandlerLoader, KvBinding};
 use crate::handler::Invoke;
+use crate::kv::KvQuotas;
 use crate::manifest::HandlerSettings;
 use crate::openapi::{FeishuClient, OpenApiApp};
-use crate::sandbox::{HandlerSpec, OpenApiAccess, Sandbox, SandboxConfig};
+use crate::outbound::OutboundHttp;
+use crate::sandbox::{HandlerSpec, KvAccess, OpenApiAccess, Sandbox, SandboxConfig};
 
 /// The loader that compiles and instantiates handlers in the Wasm sandbox (one per process;
 /// compiled components cached under the default cache directory). Fuel is metered only for
@@ -30,40 +32,64 @@ pub fn metering_sandbox_loader() -> Result<Box<dyn HandlerLoader>, String> {
 fn loader_with(config: SandboxConfig) -> Result<Box<dyn HandlerLoader>, String> {
     let sandbox =
         Sandbox::new(config).map_err(|e| format!("cannot start the Wasm sandbox: {e:#}"))?;
-    let clients: Mutex<Vec<(OpenApiApp, Arc<FeishuClient>)>> = Mutex::new(Vec::new());
-    Ok(Box::new(
-        move |h: &HandlerSettings| -> Result<Arc<dyn Invoke>, String> {
-            let openapi = match &h.openapi {
-                None => None,
-                Some(o) => {
-                    let mut clients = clients.lock().unwrap();
-                    let client = match clients.iter().find(|(app, _)| *app == o.app) {
-                        Some((_, c)) => c.clone(),
-                        None => {
-                            let c = Arc::new(
-                                FeishuClient::new(o.app.clone()).map_err(|e| e.to_string())?,
-                            );
-                            clients.push((o.app.clone(), c.clone()));
-                            c
-                        }
-                    };
-                    Some(OpenApiAccess {
-                        client,
-                        grant: o.grant.clone(),
-                    })
-                }
-            };
-            let spec = HandlerSpec {
-                name: h.name.clone(),
-                component: h.component.clone(),
-                limits: h.limits,
-                config: h.config.clone(),
-                openapi,
-            };
-            sandbox
-                .load(spec)
-                .map(|loaded| Arc::new(loaded) as Arc<dyn Invoke>)
-                .map_err(|e| e.to_string())
-        },
-    ))
+    Ok(Box::new(SandboxLoader {
+        sandbox,
+        clients: Mutex::new(Vec::new()),
+    }))
+}
+
+/// Loads handlers into the sandbox; handlers granted OpenAPI access share one client per app.
+struct SandboxLoader {
+    sandbox: Sandbox,
+    clients: Mutex<Vec<(OpenApiApp, Arc<FeishuClient>)>>,
+}
+
+impl HandlerLoader for SandboxLoader {
+    fn load(&self, h: &HandlerSettings) -> Result<Arc<dyn Invoke>, String> {
+        self.load_with(h, &KvBinding::default())
+    }
+
+    fn load_with(&self, h: &HandlerSettings, kv: &KvBinding) -> Result<Arc<dyn Invoke>, String> {
+        let openapi = match &h.openapi {
+            None => None,
+            Some(o) => {
+                let mut clients = self.clients.lock().unwrap();
+                let client = match clients.iter().find(|(app, _)| *app == o.app) {
+                    Some((_, c)) => c.clone(),
+                    None => {
+                        let c =
+                            Arc::new(FeishuClient::new(o.app.clone()).map_err(|e| e.to_string())?);
+                        clients.push((o.app.clone(), c.clone()));
+                        c
+                    }
+                };
+                Some(OpenApiAccess {
+                    client,
+                    grant: o.grant.clone(),
+                })
+            }
+        };
+        let kv_access = match (&h.kv, &kv.store) {
+            (Some(grant), Some(store)) => Some(KvAccess {
+                namespace: Arc::from(grant.namespace.as_str()),
+                store: store.clone(),
+                quotas: KvQuotas::default(),
+            }),
+            _ => None,
+        };
+        let spec = HandlerSpec {
+            name: h.name.clone(),
+            component: h.component.clone(),
+            limits: h.limits,
+            config: h.config.clone(),
+            openapi,
+            http: Some(Arc::new(OutboundHttp::new(&h.name, h.http.clone()))),
+            kv: kv_access,
+            kv_calls: kv.stats.handler(&h.name),
+        };
+        self.sandbox
+            .load(spec)
+            .map(|loaded| Arc::new(loaded) as Arc<dyn Invoke>)
+            .map_err(|e| e.to_string())
+    }
 }

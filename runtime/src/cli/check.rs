@@ -1,6 +1,8 @@
 //! `aviary check -m aviary.toml`: validates the manifest and loads (compiles and checks) every
 //! handler's component, then prints a short summary: the dispatch settings and, per handler,
-//! its component, events and limits, what its `openapi` key grants and its filters.
+//! its component, events and limits, what its `openapi` key grants, where its
+//! `allowed_outbound_hosts` let it send HTTP requests (with the limits of `[handler.http]`), its
+//! key-value grant, its filters and its burst merge.
 //!
 //! Exit codes: 0 when everything is fine; 1 with every problem found (manifest values, missing
 //! component files, components that do not load), one `error: file:line:col: key: …` line
@@ -64,7 +66,8 @@ pub fn check(path: &Path, make_loader: MakeLoader<'_>) -> CheckReport {
             Ok(l) => l,
             Err(e) => return fail(1, vec![e]),
         };
-        if let Err(failures) = load_handlers(&manifest, loader.as_ref()) {
+        let kv = crate::app::loading::KvBinding::default();
+        if let Err(failures) = load_handlers(&manifest, loader.as_ref(), &kv) {
             return fail(1, failures.into_iter().map(|f| f.message).collect());
         }
     }
@@ -101,6 +104,11 @@ fn summary(m: &Manifest) -> Vec<String> {
         lines.push(format!(
             "    openapi: {}",
             crate::openapi::grant_summary(h.openapi.as_ref())
+        ));
+        lines.push(format!("    http: {}", h.http.summary()));
+        lines.push(format!(
+            "    kv: {}",
+            crate::kv::grant_summary(h.kv.as_ref())
         ));
         if !h.filter.is_empty() {
             let bot = match (&m.feishu.bot_open_id, h.filter.needs_bot_open_id()) {

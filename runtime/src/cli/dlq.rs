@@ -257,6 +257,7 @@ mod tests {
             dedupe_window: Duration::from_secs(60),
             dedupe_max_entries: 10,
             capacity: 10,
+            kv: Vec::new(),
         };
         let out = store
             .commit(batch(vec![job("e1"), job("e2")], vec![]))

@@ -1,8 +1,13 @@
 //! `aviary invoke -m aviary.toml <handler> <event.json>`: runs one event through one handler
-//! and prints what its `openapi` key grants, the outcome, fuel and peak memory against their
-//! limits, wall time, and the guest's logs (like Shopify's function-runner). The event file is
+//! and prints what its `openapi` and `allowed_outbound_hosts` keys grant, the outcome, fuel
+//! and peak memory against their limits, wall time, and the guest's logs (like Shopify's function-runner). The event file is
 //! an envelope as Feishu sends it (encrypted ones are decrypted with `feishu.encrypt_key`); the
 //! attempt is 1.
+//! and prints what its `openapi` and `kv` keys grant, the outcome, fuel and peak memory against
+//! their limits, wall time, the key-value writes the run would commit, and the guest's logs
+//! (like Shopify's function-runner). The event file is an envelope as Feishu sends it
+//! (encrypted ones are decrypted with `feishu.encrypt_key`); the attempt is 1. Key-value calls
+//! run against an empty in-memory store, so nothing of the app's state is read or changed.
 //!
 //! When the handler's filters (`chat_types`, `require_mention`, …) skip the event, the handler
 //! is not called and the report says why (`outcome  filtered: not mentioned (…)`).
@@ -20,6 +25,7 @@ use crate::app::{filters, wasm};
 use crate::dispatch::filter::Filtered;
 use crate::dispatch::InboundEvent;
 use crate::handler::{GuestEvent, Invocation, LogStream, Outcome};
+use crate::kv::Write;
 use crate::manifest::{HandlerSettings, Manifest};
 use crate::process;
 use crate::protocol::envelope::parse_envelope;
@@ -130,12 +136,16 @@ pub async fn invoke(args: &InvokeArgs, make_loader: MakeLoader<'_>) -> Result<Ra
                 peak_memory_bytes: 0,
                 wall: std::time::Duration::ZERO,
                 logs: Vec::new(),
+                kv: None,
             },
             filtered: Some(filtered),
         });
     }
     let loader = make_loader().map_err(|e| vec![e])?;
-    let invoke = loader.load(&handler).map_err(|why| {
+    let kv = crate::app::loading::KvBinding::to(std::sync::Arc::new(
+        crate::queue::kv::memory::MemoryKv::new(Default::default()),
+    ));
+    let invoke = loader.load_with(&handler, &kv).map_err(|why| {
         vec![format!(
             "{}:{}:{}: handler.component: handler `{}`: {why}",
             manifest.path.display(),
@@ -171,6 +181,8 @@ pub fn render(ran: &Ran) -> String {
         "openapi  {}",
         crate::openapi::grant_summary(h.openapi.as_ref())
     );
+    let _ = writeln!(out, "http     {}", h.http.summary());
+    let _ = writeln!(out, "kv       {}", crate::kv::grant_summary(h.kv.as_ref()));
     let _ = writeln!(
         out,
         "event    {} {} ({:?}, attempt {})",
@@ -212,6 +224,22 @@ pub fn render(ran: &Ran) -> String {
         inv.wall.as_secs_f64() * 1000.0,
         h.limits.timeout().as_millis()
     );
+    if let Some(kv) = &inv.kv {
+        let _ = writeln!(
+            out,
+            "writes   {} (committed with a done or respond outcome; not applied by invoke)",
+            kv.writes.writes.len()
+        );
+        for w in &kv.writes.writes {
+            let what = match &w.write {
+                Write::Set { value, ttl_secs: 0 } => format!("set {value:?}"),
+                Write::Set { value, ttl_secs } => format!("set {value:?} (ttl {ttl_secs} s)"),
+                Write::Delete => "delete".to_string(),
+                Write::Add(d) => format!("add {d}"),
+            };
+            let _ = writeln!(out, "  {}/{}: {what}", w.namespace, w.key);
+        }
+    }
     let _ = writeln!(out, "logs     {}", inv.logs.len());
     for log in &inv.logs {
         let source = match log.stream {

@@ -1,14 +1,19 @@
-//! Subcommands that work on a manifest without connecting: `aviary check`, `aviary invoke` and
-//! `aviary dlq`; also `aviary guest` and `aviary emulator`.
+//! Subcommands that work on a manifest without connecting: `aviary check`, `aviary invoke`,
+//! `aviary build`, `aviary dlq` and `aviary kv`; also `aviary guest` and `aviary emulator`.
 //! Each takes the sandbox loader as a parameter in its library entry point, so it is testable
 //! with fake handlers; the binary passes [`crate::app::wasm::sandbox_loader`].
 
+pub mod build;
 pub mod check;
+#[cfg(feature = "emulator")]
+pub mod dev;
 pub mod dlq;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 pub mod guest;
 pub mod invoke;
+pub mod kv;
+pub mod new;
 
 use crate::app::loading::HandlerLoader;
 

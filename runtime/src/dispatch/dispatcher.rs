@@ -339,11 +339,29 @@ impl Run {
             .await
             .expect("handler semaphores are never closed");
         let name = slot.handler.name();
-        let invocation = AssertUnwindSafe(slot.handler.invoke(&self.event))
+        let mut invocation = AssertUnwindSafe(slot.handler.invoke(&self.event))
             .catch_unwind()
             .await
             .unwrap_or_else(|panic| panicked_invocation(panic.as_ref()));
+        // Without a queue, a successful run's key-value writes are applied now, before the ack;
+        // if they cannot be stored, the run counts as failed (acked 500, so it is redelivered).
+        if let (Ok(Outcome::Done | Outcome::Respond(_)), Some(writes)) =
+            (&invocation.result, invocation.kv.take())
+        {
+            if let Err(e) = writes.apply().await {
+                invocation.result = Err(Failure::Host {
+                    message: format!("the run's key-value writes could not be stored: {e}"),
+                });
+            }
+        }
         guest_log::emit(name, &self.event.event_id, &self.trace_id, &invocation.logs);
+        super::run_log::finished(
+            name,
+            &self.event.event_id,
+            &self.trace_id,
+            self.event.attempt,
+            &invocation,
+        );
         self.record(index, name, &invocation);
         invocation.result
     }
@@ -467,5 +485,6 @@ fn panicked_invocation(panic: &(dyn std::any::Any + Send)) -> Invocation {
         peak_memory_bytes: 0,
         wall: Duration::ZERO,
         logs: Vec::new(),
+        kv: None,
     }
 }

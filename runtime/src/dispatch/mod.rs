@@ -7,7 +7,7 @@
 //! - [`ack`]: what the handlers' results come to (the ack);
 //! - [`dispatcher`]: concurrency, ordering, callback deadline;
 //! - [`settings`]: `[dispatch]`'s type and bounds;
-//! - [`stats`], [`guest_log`]: counters and the guests' log lines;
+//! - [`stats`], [`guest_log`], [`run_log`]: counters, the guests' log lines, one line per run;
 //!
 //! Building a dispatcher from the manifest (and the Wasm sandbox) is the composition root's job:
 //! [`crate::app`].
@@ -23,6 +23,7 @@ pub mod filter;
 pub mod guest_log;
 pub mod lanes;
 pub mod router;
+pub mod run_log;
 pub mod settings;
 pub mod stats;
 

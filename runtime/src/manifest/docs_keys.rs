@@ -151,11 +151,13 @@ impl<'de> MapAccess<'de> for NoEntries {
 impl<'de> Deserializer<'de> for Probe {
     type Error = ProbeError;
 
-    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, ProbeError> {
-        Err(de::Error::custom(format!(
-            "the probe cannot guess the type at `{}`",
-            self.path
-        )))
+    /// A value of any type (a `toml::Value`, such as `handler.kv`: `true` or a string) is
+    /// answered with a boolean; a type that takes no boolean fails with the path.
+    fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, ProbeError> {
+        let path = self.path.clone();
+        v.visit_bool(false).map_err(|_: ProbeError| {
+            de::Error::custom(format!("the probe cannot guess the type at `{path}`"))
+        })
     }
     fn deserialize_bool<V: Visitor<'de>>(self, v: V) -> Result<V::Value, ProbeError> {
         v.visit_bool(false)

@@ -9,11 +9,14 @@ use toml::Spanned;
 
 use super::raw::{RawDispatch, RawHandler};
 use super::{Context, ManifestError};
+use crate::build::BuildSettings;
 use crate::dispatch::filter::FilterSettings;
 use crate::dispatch::router::EventPattern;
 use crate::dispatch::{DispatchMode, DispatchSettings, HandlerRoute};
+use crate::kv::KvGrant;
 use crate::limits::dispatch as lim;
 use crate::openapi::{OpenApiGrant, OpenApiSettings};
+use crate::outbound::OutboundSettings;
 use crate::queue::merge::MergeSettings;
 use crate::queue::retry::RetryPolicy;
 use crate::queue::QueueSettings;
@@ -58,12 +61,20 @@ pub struct HandlerSettings {
     pub filter: FilterSettings,
     /// Burst merge per chat (`merge = { … }`); `None`: every event is its own call.
     pub merge: Option<MergeSettings>,
+    /// `kv = true` (its own namespace) or `kv = "name"` (a shared one): what its `kv-*` calls
+    /// read and write. `None`: every call is denied.
+    pub kv: Option<KvGrant>,
+    /// `[handler.build]`: how `aviary build` makes `component`; `None`: built elsewhere.
+    pub build: Option<BuildSettings>,
+    /// `allowed_outbound_hosts` and `[handler.http]`: where `http-send` may go and its limits.
+    /// An empty allow-list (the default) denies every request.
+    pub http: OutboundSettings,
 }
 
 /// Collects problems instead of stopping at the first.
 pub(super) struct Problems<'c, 'a> {
-    cx: &'c Context<'a>,
-    list: Vec<ManifestError>,
+    pub(super) cx: &'c Context<'a>,
+    pub(super) list: Vec<ManifestError>,
 }
 
 impl Problems<'_, '_> {
@@ -116,13 +127,25 @@ impl Context<'_> {
         let base = self.path.parent().unwrap_or(Path::new("")).to_path_buf();
         let mut names: HashMap<String, usize> = HashMap::new();
         let mut default_at: Option<(String, usize)> = None;
+        let mut kv_written = Vec::new();
         let mut out = Vec::new();
         for raw in handlers {
+            let kv_span = raw.kv.as_ref().map(|v| v.span());
             let Some(h) = handler_settings(&mut p, raw, &base, &mut names, &mut default_at, queue)
             else {
                 continue;
             };
+            if let (Some(grant), Some(span)) = (&h.kv, kv_span) {
+                kv_written.push(super::kv::Written {
+                    handler: h.name.clone(),
+                    grant: grant.clone(),
+                    span,
+                });
+            }
             out.push(h);
+        }
+        for (span, message) in super::kv::clashes(&kv_written) {
+            p.add(&span, "handler.kv", message);
         }
         match ManifestError::from_list(p.list) {
             None => Ok((dispatch, out)),
@@ -285,6 +308,8 @@ fn handler_settings(
         }
     };
 
+    let http = super::outbound::settings(p, &raw, base, &who);
+
     let mut config = BTreeMap::new();
     for (key, value) in raw.config.iter().flatten() {
         if key.trim().is_empty() {
@@ -305,6 +330,18 @@ fn handler_settings(
 
     let filter = super::filters::filter_settings(p, &raw, &who);
     let merge = super::merge::merge_settings(p, &raw.merge, &who, queue, &route.events);
+    let kv = match &raw.kv {
+        None => None,
+        Some(v) => super::kv::grant(v, &name).unwrap_or_else(|why| {
+            p.add(&v.span(), "handler.kv", format!("{who}: {why}"));
+            None
+        }),
+    };
+    let build = raw.build.as_ref().and_then(|b| {
+        p.cx.build_settings(b, base, &who)
+            .map_err(|e| p.list.push(e))
+            .ok()
+    });
 
     (p.list.len() == errors_before).then_some(HandlerSettings {
         name,
@@ -317,6 +354,9 @@ fn handler_settings(
         openapi,
         filter,
         merge,
+        kv,
+        build,
+        http,
     })
 }
 

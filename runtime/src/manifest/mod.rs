@@ -8,11 +8,14 @@
 //! `Debug`/`Display` print `***`. An `openapi` grant carries the app's `[feishu]` credentials
 //! into [`HandlerSettings::openapi`] (see [`crate::openapi`]).
 
+mod build;
 mod error;
 mod filters;
 mod handlers;
 mod interpolate;
+mod kv;
 mod merge;
+mod outbound;
 mod queue;
 mod raw;
 mod source;
@@ -389,5 +392,7 @@ fn backticked_after(message: &str, prefix: &str) -> Option<String> {
 mod docs_keys;
 #[cfg(test)]
 mod filter_tests;
+#[cfg(test)]
+mod outbound_tests;
 #[cfg(test)]
 mod tests;

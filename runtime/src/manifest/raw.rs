@@ -72,9 +72,26 @@ pub(super) const HANDLER_KEYS: &[&str] = &[
     "users",
     // Burst merge (queue::merge).
     "merge",
+    "kv",
+    "build",
+    // Outbound HTTP (`crate::outbound`).
+    "allowed_outbound_hosts",
+    "http",
 ];
 /// Keys allowed in a handler's `merge` table.
 pub(super) const MERGE_KEYS: &[&str] = &["window_ms", "max_events", "same_sender"];
+
+/// Keys allowed in `[handler.http]` (outbound HTTP limits, `crate::outbound`).
+pub(super) const HANDLER_HTTP_KEYS: &[&str] = &[
+    "max_request_bytes",
+    "max_response_bytes",
+    "timeout_ms",
+    "max_requests",
+    "tls_ca",
+    "allow_private_addresses",
+];
+/// Keys allowed in `[handler.build]`.
+pub(super) const BUILD_KEYS: &[&str] = &["source", "lang", "command"];
 
 /// The allowed keys of a table, by dotted table name ("" = top level).
 pub(super) fn allowed_keys(table: &str) -> &'static [&'static str] {
@@ -86,6 +103,8 @@ pub(super) fn allowed_keys(table: &str) -> &'static [&'static str] {
         "queue" => QUEUE_KEYS,
         "handler" => HANDLER_KEYS,
         "handler.merge" => MERGE_KEYS,
+        "handler.build" => BUILD_KEYS,
+        "handler.http" => HANDLER_HTTP_KEYS,
         _ => &[],
     }
 }
@@ -184,6 +203,12 @@ pub(super) struct RawHandler {
     pub users: Option<Spanned<Vec<Spanned<String>>>>,
     // Burst merge (queue::merge).
     pub merge: Option<Spanned<RawMerge>>,
+    /// `true`, `false` or a namespace name (checked in `kv.rs`).
+    pub kv: Option<Spanned<toml::Value>>,
+    pub build: Option<Spanned<RawBuild>>,
+    // Outbound HTTP (`crate::outbound`).
+    pub allowed_outbound_hosts: Option<Spanned<Vec<Spanned<String>>>>,
+    pub http: Option<RawHandlerHttp>,
 }
 
 /// A handler's `merge = { window_ms, max_events, same_sender }`.
@@ -193,4 +218,25 @@ pub(super) struct RawMerge {
     pub window_ms: Option<Spanned<u64>>,
     pub max_events: Option<Spanned<u64>>,
     pub same_sender: Option<Spanned<bool>>,
+}
+
+/// `[handler.build]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBuild {
+    pub source: Option<Spanned<String>>,
+    pub lang: Option<Spanned<String>>,
+    pub command: Option<Spanned<String>>,
+}
+
+/// `[handler.http]`: limits of the handler's outbound HTTP.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHandlerHttp {
+    pub max_request_bytes: Option<Spanned<u64>>,
+    pub max_response_bytes: Option<Spanned<u64>>,
+    pub timeout_ms: Option<Spanned<u64>>,
+    pub max_requests: Option<Spanned<u64>>,
+    pub tls_ca: Option<Spanned<String>>,
+    pub allow_private_addresses: Option<Spanned<bool>>,
 }

@@ -6,12 +6,14 @@
 //! Protocol (serde_json lines): the client writes one JSON [`DeadLetterOp`] and a newline; the
 //! server answers one JSON line, `{"ok": <DeadLetterResult>}` or `{"err": "message"}`, and
 //! closes. A replay through the socket hands the jobs to the running queue, so their failed
-//! handlers run at once.
+//! handlers run at once. `aviary kv` uses the same socket: `{"kv": <KvOp>}` answered by
+//! `{"ok": <KvResult>}` or `{"err": …}` ([`super::kv::admin`]).
 
 use std::path::{Path, PathBuf};
 
 use super::admin::{self, DeadLetterOp, DeadLetterResult};
 use super::engine::Queue;
+use super::kv::admin::{KvOp, KvResult};
 use super::store::StoreError;
 
 /// The socket of the queue file at `store_path`.
@@ -23,9 +25,49 @@ pub fn socket_path(store_path: &Path) -> PathBuf {
 
 #[derive(serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
-enum Reply {
-    Ok(DeadLetterResult),
+enum Reply<T> {
+    Ok(T),
     Err(String),
+}
+
+/// A request: a dead-letter operation, or `{"kv": …}`.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Request {
+    Dlq(DeadLetterOp),
+    Kv { kv: KvOp },
+}
+
+/// The key-value request's wire form.
+#[derive(serde::Serialize)]
+struct KvRequest<'a> {
+    kv: &'a KvOp,
+}
+
+/// Runs one request on the running queue; the answer line (without the newline).
+async fn answer(queue: &Queue, line: &str) -> Vec<u8> {
+    let json = |r: Result<Vec<u8>, serde_json::Error>| r.expect("replies serialize");
+    match serde_json::from_str::<Request>(line) {
+        Ok(Request::Dlq(op)) => json(serde_json::to_vec(
+            &match admin::execute_live(queue, op).await {
+                Ok(result) => Reply::Ok(result),
+                Err(e) => Reply::Err(e),
+            },
+        )),
+        Ok(Request::Kv { kv }) => {
+            let reply = match queue.store().kv() {
+                Some(store) => match super::kv::admin::execute(store.as_ref(), &kv).await {
+                    Ok(result) => Reply::Ok(result),
+                    Err(e) => Reply::Err(e),
+                },
+                None => Reply::Err("this queue keeps no key-value state".into()),
+            };
+            json(serde_json::to_vec(&reply))
+        }
+        Err(e) => json(serde_json::to_vec(&Reply::<()>::Err(format!(
+            "bad request: {e}"
+        )))),
+    }
 }
 
 /// The running server; removes its socket file when dropped.
@@ -70,17 +112,13 @@ pub fn serve(queue: Queue, path: &Path) -> Result<ControlServer, StoreError> {
                 let (read, mut write) = stream.into_split();
                 let mut line = String::new();
                 let mut reader = BufReader::new(read).take_line_limit();
-                let reply = match reader.read_line(&mut line).await {
-                    Ok(_) => match serde_json::from_str::<DeadLetterOp>(&line) {
-                        Ok(op) => match admin::execute_live(&queue, op).await {
-                            Ok(result) => Reply::Ok(result),
-                            Err(e) => Reply::Err(e),
-                        },
-                        Err(e) => Reply::Err(format!("bad request: {e}")),
-                    },
-                    Err(e) => Reply::Err(format!("cannot read the request: {e}")),
+                let mut out = match reader.read_line(&mut line).await {
+                    Ok(_) => answer(&queue, &line).await,
+                    Err(e) => serde_json::to_vec(&Reply::<()>::Err(format!(
+                        "cannot read the request: {e}"
+                    )))
+                    .expect("replies serialize"),
                 };
-                let mut out = serde_json::to_vec(&reply).expect("replies serialize");
                 out.push(b'\n');
                 let _ = write.write_all(&out).await;
                 let _ = write.shutdown().await;
@@ -111,19 +149,33 @@ pub fn request(
     path: &Path,
     op: &DeadLetterOp,
 ) -> Result<DeadLetterResult, Result<String, std::io::Error>> {
+    exchange(path, op)
+}
+
+/// [`request`] for an `aviary kv` operation.
+#[cfg(unix)]
+pub fn request_kv(path: &Path, op: &KvOp) -> Result<KvResult, Result<String, std::io::Error>> {
+    exchange(path, &KvRequest { kv: op })
+}
+
+#[cfg(unix)]
+fn exchange<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    request: &impl serde::Serialize,
+) -> Result<T, Result<String, std::io::Error>> {
     use std::io::{BufRead, Write};
     let mut stream = std::os::unix::net::UnixStream::connect(path).map_err(Err)?;
     stream
         .set_read_timeout(Some(crate::limits::queue::DLQ_SOCKET_TIMEOUT))
         .map_err(Err)?;
-    let mut line = serde_json::to_vec(op).expect("operations serialize");
+    let mut line = serde_json::to_vec(request).expect("operations serialize");
     line.push(b'\n');
     stream.write_all(&line).map_err(Err)?;
     let mut reply = String::new();
     std::io::BufReader::new(stream)
         .read_line(&mut reply)
         .map_err(Err)?;
-    match serde_json::from_str::<Reply>(&reply) {
+    match serde_json::from_str::<Reply<T>>(&reply) {
         Ok(Reply::Ok(result)) => Ok(result),
         Ok(Reply::Err(e)) => Err(Ok(e)),
         Err(e) => Err(Err(std::io::Error::other(format!("unreadable reply: {e}")))),

@@ -12,12 +12,16 @@
 //!
 //! Tables: `jobs` (id → JSON [`JobRecord`]), `dead` (id → JSON record), `dedupe`
 //! (dedupe id → admitted-at ms), `dedupe_age` ((admitted-at ms, dedupe id) → ()) for expiry in
-//! age order, `meta` (`next_id`).
+//! age order, `meta` (`next_id`); and the key-value tables of [`super::kv::disk`], written in
+//! the same transaction as the settlements that carry them.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{
+    Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+    WriteTransaction,
+};
 
 use super::store::{Admission, Batch, JobRecord, QueueStore, Settle, StoreError};
 use crate::limits::queue as lim;
@@ -36,13 +40,17 @@ pub struct DiskStore {
     file: Arc<File>,
 }
 
-/// The open file, shared with the blocking tasks.
-struct File {
+/// The open file, shared with the blocking tasks (and the key-value reads of
+/// [`super::kv::disk`]).
+pub(in crate::queue) struct File {
     /// `None` after a failed write: redb refuses every later transaction of a database that saw
     /// an I/O error, so the next operation reopens the file (which rolls back to the last
     /// durable commit) — once the disk has room again, the queue recovers without a restart.
-    db: std::sync::Mutex<Option<Database>>,
-    path: PathBuf,
+    db: std::sync::Mutex<Option<Arc<Database>>>,
+    /// The same database for readers, which must not wait for `db`'s lock while a write
+    /// transaction holds it through its fsync; set and cleared with `db`.
+    readers: std::sync::RwLock<Option<Arc<Database>>>,
+    pub(in crate::queue) path: PathBuf,
 }
 
 fn err(path: &Path, what: &'static str, e: impl Into<redb::Error>) -> StoreError {
@@ -73,8 +81,10 @@ impl DiskStore {
                 source: Arc::new(e),
             })?;
         }
+        let db = Arc::new(File::open_db(path)?);
         let file = File {
-            db: std::sync::Mutex::new(Some(File::open_db(path)?)),
+            readers: std::sync::RwLock::new(Some(db.clone())),
+            db: std::sync::Mutex::new(Some(db)),
             path: path.to_path_buf(),
         };
         // Create the tables, so readers never meet a missing one.
@@ -87,6 +97,11 @@ impl DiskStore {
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.file.path
+    }
+
+    /// The key-value state in this file ([`super::kv::disk`]).
+    pub fn kv_store(&self) -> super::kv::disk::DiskKv {
+        super::kv::disk::DiskKv::new(self.file.clone())
     }
 
     /// Runs `f` on the file on a blocking thread.
@@ -118,18 +133,38 @@ impl File {
     /// `f` marks it for reopening.
     fn with_db<T>(
         &self,
-        f: impl FnOnce(&Database) -> Result<T, StoreError>,
+        f: impl FnOnce(&Arc<Database>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut guard = self.db.lock().expect("queue db lock");
         if guard.is_none() {
-            *guard = Some(Self::open_db(&self.path)?);
+            let db = Arc::new(Self::open_db(&self.path)?);
+            *self.readers.write().expect("queue readers lock") = Some(db.clone());
+            *guard = Some(db);
             tracing::info!(queue = %self.path.display(), "queue file reopened after a failed write");
         }
         let result = f(guard.as_ref().expect("just opened"));
         if result.is_err() {
             *guard = None;
+            *self.readers.write().expect("queue readers lock") = None;
         }
         result
+    }
+
+    /// The open database, for a read transaction that need not wait for a write's commit
+    /// (redb's readers see the last commit while a writer works). Reopens it if a write failed.
+    pub(in crate::queue) fn database(&self) -> Result<Arc<Database>, StoreError> {
+        if let Some(db) = self.readers.read().expect("queue readers lock").clone() {
+            return Ok(db);
+        }
+        self.with_db(|db| Ok(db.clone()))
+    }
+
+    /// Runs `f` in one write transaction and commits it (fsync).
+    pub(in crate::queue) fn write_txn<T>(
+        &self,
+        f: impl FnOnce(&WriteTransaction) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.write(|t| f(t.txn))
     }
 
     fn write<T>(
@@ -150,6 +185,7 @@ impl File {
                     dedupe_age: txn.open_table(DEDUPE_AGE).map_err(open)?,
                     meta: txn.open_table(META).map_err(open)?,
                     path: p,
+                    txn: &txn,
                 };
                 f(&mut t)?
             };
@@ -186,6 +222,7 @@ struct Tables<'t> {
     dedupe_age: redb::Table<'t, (u64, &'static str), ()>,
     meta: redb::Table<'t, &'static str, u64>,
     path: &'t Path,
+    txn: &'t WriteTransaction,
 }
 
 impl Tables<'_> {
@@ -253,6 +290,7 @@ impl File {
                     }
                 }
             }
+            super::kv::disk::commit(t.txn, t.path, &batch.kv, batch.now_ms)?;
             t.prune_dedupe(&batch)?;
             if batch.admit.is_empty() {
                 return Ok(Vec::new());
@@ -377,6 +415,10 @@ impl QueueStore for DiskStore {
     async fn purge(&self) -> Result<u64, StoreError> {
         self.blocking(|f| f.purge()).await
     }
+
+    fn kv(&self) -> Option<Arc<dyn crate::kv::KvStore>> {
+        Some(Arc::new(self.kv_store()))
+    }
 }
 
 #[cfg(test)]
@@ -405,6 +447,7 @@ mod tests {
             dedupe_window: Duration::from_secs(10),
             dedupe_max_entries: 3,
             capacity: 2,
+            kv: Vec::new(),
         }
     }
 

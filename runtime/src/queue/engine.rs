@@ -25,6 +25,7 @@ use futures_util::FutureExt;
 use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 use tokio_util::sync::CancellationToken;
 
+use super::kv::KvCommit;
 use super::merge::MergeSettings;
 use super::retry::RetryPolicy;
 use super::stats::QueueStats;
@@ -34,8 +35,9 @@ use super::store::{
 };
 use crate::dispatch::filter::HandlerFilter;
 use crate::dispatch::DispatchMode;
-use crate::dispatch::{guest_log, InboundEvent};
+use crate::dispatch::{guest_log, run_log, InboundEvent};
 use crate::handler::{Failure, GuestEvent, Invocation, Invoke, Outcome};
+use crate::kv::WriteSet;
 use crate::limits::queue as lim;
 use crate::protocol::envelope::parse_envelope;
 
@@ -82,9 +84,11 @@ pub struct QueueGauge {
 
 enum Op {
     Admit(NewJob, oneshot::Sender<Result<Admission, StoreError>>),
-    Settle(Settle),
-    /// The settlements of a job and the other jobs of its merged turns: one transaction.
-    SettleAll(Vec<Settle>),
+    /// A job's settlement and the key-value writes of its successful runs (committed together).
+    Settle(Settle, WriteSet),
+    /// The settlements of a job and the other jobs of its merged turns, each with its
+    /// key-value writes (a merged call's writes travel with the front job's): one transaction.
+    SettleAll(Vec<(Settle, WriteSet)>),
     /// Stamp everything persisted from now on later than this time (ms), then answer
     /// [`ToScheduler::Fenced`] (burst merge: a turn's window is over).
     Fence(u64),
@@ -367,9 +371,9 @@ async fn run_writer(
     // The persist stamp of the last batch: batches are stamped with the clock, but never
     // earlier than this (nor than a fence asked for).
     let mut stamp = start_ms;
-    // Settlements whose commit failed; retried with the next batch (the jobs stay "running"
-    // until then, so nothing runs twice because of it).
-    let mut carry: Vec<Settle> = Vec::new();
+    // Settlements (with their key-value writes) whose commit failed; retried with the next
+    // batch (the jobs stay "running" until then, so nothing runs twice because of it).
+    let mut carry: Vec<(Settle, WriteSet)> = Vec::new();
     let mut open = true;
     loop {
         let mut batch_ops = Vec::new();
@@ -397,7 +401,7 @@ async fn run_writer(
         }
         let mut admit = Vec::new();
         let mut replies = Vec::new();
-        let mut settle = std::mem::take(&mut carry);
+        let mut settled_ops = std::mem::take(&mut carry);
         let mut fences = Vec::new();
         for op in batch_ops {
             match op {
@@ -405,8 +409,8 @@ async fn run_writer(
                     admit.push(job);
                     replies.push(reply);
                 }
-                Op::Settle(s) => settle.push(s),
-                Op::SettleAll(all) => settle.extend(all),
+                Op::Settle(s, writes) => settled_ops.push((s, writes)),
+                Op::SettleAll(all) => settled_ops.extend(all),
                 Op::Fence(through) => {
                     stamp = stamp.max(through + 1);
                     fences.push(through);
@@ -414,13 +418,22 @@ async fn run_writer(
             }
         }
         stamp = stamp.max(now_ms());
-        if admit.is_empty() && settle.is_empty() {
+        if admit.is_empty() && settled_ops.is_empty() {
             // Only fences: every earlier batch's jobs have been handed to the scheduler.
             for through in fences {
                 let _ = sched.send(ToScheduler::Fenced(through));
             }
             continue;
         }
+        let settle: Vec<Settle> = settled_ops.iter().map(|(s, _)| s.clone()).collect();
+        let kv: Vec<KvCommit> = settled_ops
+            .iter()
+            .filter(|(_, w)| !w.is_empty())
+            .map(|(s, w)| KvCommit {
+                job: s.id(),
+                writes: w.clone(),
+            })
+            .collect();
         let settled = settle.clone();
         let batch = Batch {
             admit,
@@ -429,6 +442,7 @@ async fn run_writer(
             dedupe_window: config.dedupe_window,
             dedupe_max_entries: config.dedupe_max_entries,
             capacity: config.capacity,
+            kv,
         };
         let result = guarded(store.commit(batch), "committing").await;
         match result {
@@ -466,7 +480,7 @@ async fn run_writer(
                 for reply in replies {
                     let _ = reply.send(Err(e.clone()));
                 }
-                carry = settled;
+                carry = settled_ops;
             }
         }
         for through in fences {
@@ -797,15 +811,23 @@ impl Scheduler {
                     }
                 }
                 if turns.is_empty() {
-                    let settle = run_job(&cx, record).await;
-                    let _ = cx.ops.send(Op::Settle(settle));
+                    let (settle, writes) = run_job(&cx, record).await;
+                    let _ = cx.ops.send(Op::Settle(settle, writes));
                     return;
                 }
                 // Merging handlers first (once per turn), then the job's other handlers; the
-                // turns' other jobs settle in the same transaction.
-                let (record, others) = turns::run_turns(&cx, record, turns).await;
-                let mut all = vec![run_job(&cx, record).await];
-                all.extend(others.into_iter().map(Settle::of));
+                // turns' other jobs settle in the same transaction, and the merged calls'
+                // key-value writes travel with the front job's settlement (so they commit once,
+                // exactly when the whole turn is settled).
+                let (record, others, mut writes) = turns::run_turns(&cx, record, turns).await;
+                let (front, own_writes) = run_job(&cx, record).await;
+                writes.extend(own_writes);
+                let mut all = vec![(front, writes)];
+                all.extend(
+                    others
+                        .into_iter()
+                        .map(|r| (Settle::of(r), WriteSet::default())),
+                );
                 let _ = cx.ops.send(Op::SettleAll(all));
             });
         }
@@ -825,8 +847,9 @@ async fn guarded<T>(
         .unwrap_or(Err(StoreError::Panicked { what }))
 }
 
-/// Runs the job's due handlers and works out what becomes of it.
-async fn run_job(cx: &RunContext, mut record: JobRecord) -> Settle {
+/// Runs the job's due handlers and works out what becomes of it, with the key-value writes of
+/// the runs that ended `done` or `respond` (in manifest order), to commit with it.
+async fn run_job(cx: &RunContext, mut record: JobRecord) -> (Settle, WriteSet) {
     let now = now_ms();
     let envelope = match parse_envelope(record.job.envelope.as_bytes(), None) {
         Ok(e) => e,
@@ -837,7 +860,7 @@ async fn run_job(cx: &RunContext, mut record: JobRecord) -> Settle {
                     s.last_error = Some(format!("the stored envelope cannot be parsed: {e}"));
                 }
             }
-            return Settle::of(record);
+            return (Settle::of(record), WriteSet::default());
         }
     };
     let inbound = InboundEvent {
@@ -864,7 +887,7 @@ async fn run_job(cx: &RunContext, mut record: JobRecord) -> Settle {
             let event = GuestEvent::from_inbound(inbound, attempt);
             if let Some(filter) = &h.filter {
                 if filter.apply(&event, &inbound.trace_id).is_some() {
-                    return (i, Some((Ok(Outcome::Done), h.retry)));
+                    return (i, Some((Ok(Outcome::Done), None, h.retry)));
                 }
             }
             let _permit = permits.acquire().await.expect("never closed");
@@ -879,9 +902,17 @@ async fn run_job(cx: &RunContext, mut record: JobRecord) -> Settle {
                     peak_memory_bytes: 0,
                     wall: Duration::ZERO,
                     logs: Vec::new(),
+                    kv: None,
                 });
             guest_log::emit(&name, &event.event_id, &inbound.trace_id, &invocation.logs);
-            (i, Some((invocation.result, h.retry)))
+            run_log::finished(
+                &name,
+                &event.event_id,
+                &inbound.trace_id,
+                attempt,
+                &invocation,
+            );
+            (i, Some((invocation.result, invocation.kv, h.retry)))
         }
     };
     let results = match cx.mode {
@@ -897,10 +928,11 @@ async fn run_job(cx: &RunContext, mut record: JobRecord) -> Settle {
         }
     };
     let done_at = now_ms();
+    let mut writes = WriteSet::default();
     for (i, result) in results {
         let s = &mut record.states[i];
         s.attempts += 1;
-        let Some((result, retry)) = result else {
+        let Some((result, kv, retry)) = result else {
             s.status = HandlerStatus::Dead;
             s.last_error = Some(format!(
                 "handler `{}` is not in the manifest any more",
@@ -908,13 +940,18 @@ async fn run_job(cx: &RunContext, mut record: JobRecord) -> Settle {
             ));
             continue;
         };
-        apply_outcome(cx, s, result, retry, done_at, &record.job.event_id);
+        if apply_outcome(cx, s, result, retry, done_at, &record.job.event_id) {
+            writes.extend(kv.map(|kv| kv.writes).unwrap_or_default());
+        }
     }
-    Settle::of(record)
+    (Settle::of(record), writes)
 }
 
 /// What one run's result (the state's `attempts` already counted) makes of a handler's
 /// state: done, dead (`reject`, attempts exhausted) or pending again after the backoff.
+/// Returns whether the run is done: only then do its key-value writes commit with the
+/// settlement (any other outcome drops them, so a re-run starts from the same state).
+#[must_use]
 fn apply_outcome(
     cx: &RunContext,
     s: &mut HandlerState,
@@ -922,18 +959,18 @@ fn apply_outcome(
     retry: RetryPolicy,
     done_at: u64,
     event_id: &str,
-) {
+) -> bool {
     let failure = match result {
         Ok(Outcome::Done | Outcome::Respond(_)) => {
             s.status = HandlerStatus::Done;
             s.last_error = None;
-            return;
+            return true;
         }
         Ok(Outcome::Reject(why)) => {
             s.status = HandlerStatus::Dead;
             s.last_error = Some(format!("rejected: {why}"));
             tracing::info!(handler = %s.name, event_id, reason = %why, "handler rejected the event; dead-lettered");
-            return;
+            return false;
         }
         Ok(Outcome::Retry(why)) => format!("asked for a retry: {why}"),
         Err(f) => format!("failed: {f}"),
@@ -954,4 +991,5 @@ fn apply_outcome(
             ));
         }
     }
+    false
 }

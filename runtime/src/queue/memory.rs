@@ -4,14 +4,17 @@
 //! never wait, so they run on the caller's task.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
+use super::kv::memory::{KvTables, MemoryKv};
 use super::store::{Admission, Batch, JobRecord, QueueStore, Settle, StoreError};
 
 /// The queue in memory (see the module doc).
 #[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    /// Key-value state ([`super::kv`]), written by `commit` while it holds `state`.
+    kv: Arc<Mutex<KvTables>>,
 }
 
 #[derive(Default)]
@@ -64,6 +67,10 @@ impl QueueStore for MemoryStore {
                 st.dedupe.remove(&id);
             }
         }
+        self.kv
+            .lock()
+            .expect("kv lock")
+            .commit(batch.kv.iter().map(|c| &c.writes), batch.now_ms);
         let mut out = Vec::with_capacity(batch.admit.len());
         for job in batch.admit {
             if let Some(&at) = st.dedupe.get(&job.dedupe_id) {
@@ -131,5 +138,9 @@ impl QueueStore for MemoryStore {
         let n = st.dead.len() as u64;
         st.dead.clear();
         Ok(n)
+    }
+
+    fn kv(&self) -> Option<Arc<dyn crate::kv::KvStore>> {
+        Some(Arc::new(MemoryKv::new(self.kv.clone())))
     }
 }

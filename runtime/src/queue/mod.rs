@@ -37,6 +37,7 @@ pub mod control;
 pub mod disk;
 pub mod engine;
 mod error;
+pub mod kv;
 pub mod memory;
 pub mod merge;
 pub mod redis;
@@ -82,6 +83,20 @@ pub async fn open_store(
                 .await?
             }
         })),
+    }
+}
+
+/// Opens only the key-value state of the manifest's `[queue]` backend, for a process that runs
+/// no queue (`ack = "after-handle"`): the queue file (locked, as by `aviary run`), a Redis
+/// connection, or memory.
+pub async fn open_kv(
+    settings: &QueueSettings,
+    app_id: &str,
+) -> Result<Arc<dyn crate::kv::KvStore>, StoreError> {
+    match &settings.backend {
+        QueueBackend::Memory => Ok(Arc::new(kv::memory::MemoryKv::new(Arc::default()))),
+        QueueBackend::Disk => Ok(Arc::new(disk::DiskStore::open(&settings.path)?.kv_store())),
+        QueueBackend::Redis(url) => Ok(Arc::new(kv::redis::RedisKv::connect(url, app_id).await?)),
     }
 }
 

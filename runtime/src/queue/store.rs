@@ -177,6 +177,9 @@ pub struct Batch {
     pub dedupe_max_entries: u64,
     /// Most jobs (not dead letters) held.
     pub capacity: u64,
+    /// Key-value writes of the settled jobs' successful runs, each applied in this transaction
+    /// only if its job's settlement is ([`super::kv`]).
+    pub kv: Vec<super::kv::KvCommit>,
 }
 
 /// Whether a chat's job may run now (see [`QueueStore::is_next_of_chat`]).
@@ -254,6 +257,12 @@ pub trait QueueStore: Send + Sync + 'static {
 
     /// How often the engine calls [`QueueStore::claim`]; `None` (the default) never.
     fn claim_interval(&self) -> Option<Duration> {
+        None
+    }
+
+    /// The key-value state kept next to this queue ([`super::kv`]), which [`Batch::kv`]
+    /// writes; `None` (the default): the backend keeps none.
+    fn kv(&self) -> Option<std::sync::Arc<dyn crate::kv::KvStore>> {
         None
     }
 }

@@ -17,7 +17,15 @@ use crate::protocol::envelope::EventKind as HostEventKind;
 wasmtime::component::bindgen!({
     world: "handler",
     path: "../wit/handler.wit",
-    imports: { "feishu-request": async },
+    imports: {
+        "feishu-request": async,
+        "http-send": async,
+        "kv-get": async,
+        "kv-set": async,
+        "kv-delete": async,
+        "kv-increment": async,
+        "kv-list": async,
+    },
     exports: { default: async },
 });
 

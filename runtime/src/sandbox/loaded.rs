@@ -13,10 +13,13 @@ use wasmtime::{Engine, Store, UpdateDeadline};
 
 use crate::guest_abi::section::GuestInfo;
 use crate::handler::{Failure, GuestEvent, Invocation, Invoke, InvokeFuture, Outcome};
+use crate::kv::stats::HandlerCalls;
+use crate::kv::PendingWrites;
 use crate::limits::sandbox::{MAX_IDLE_REUSED_INSTANCES, UNLIMITED_FUEL};
+use crate::outbound::OutboundHttp;
 use crate::sandbox::bindings::{self, HandleExport, HandlePre};
 use crate::sandbox::classify::classify;
-use crate::sandbox::spec::{HandlerLimits, OpenApiAccess};
+use crate::sandbox::spec::{HandlerLimits, KvAccess, OpenApiAccess};
 use crate::sandbox::state::HostState;
 
 /// A handler ready to run: compiled, checked, linked and pre-instantiated. Cheap to clone (an
@@ -37,6 +40,9 @@ struct Inner {
     reuse: Option<u32>,
     config: Arc<BTreeMap<String, String>>,
     openapi: Option<OpenApiAccess>,
+    http: Arc<OutboundHttp>,
+    kv: Option<KvAccess>,
+    kv_calls: Arc<HandlerCalls>,
     from_cache: bool,
     guest: Option<GuestInfo>,
     idle: Mutex<Vec<Warm>>,
@@ -61,6 +67,9 @@ pub(crate) struct LoadParts {
     pub reuse: Option<u32>,
     pub config: BTreeMap<String, String>,
     pub openapi: Option<OpenApiAccess>,
+    pub http: Arc<OutboundHttp>,
+    pub kv: Option<KvAccess>,
+    pub kv_calls: Arc<HandlerCalls>,
     pub from_cache: bool,
     pub guest: Option<GuestInfo>,
 }
@@ -78,6 +87,9 @@ impl LoadedHandler {
             reuse: p.reuse,
             config: Arc::new(p.config),
             openapi: p.openapi,
+            http: p.http,
+            kv: p.kv,
+            kv_calls: p.kv_calls,
             from_cache: p.from_cache,
             guest: p.guest,
             idle: Mutex::new(Vec::new()),
@@ -107,6 +119,11 @@ impl LoadedHandler {
         self.0.reuse
     }
 
+    /// The handler's outbound HTTP (`http-send`): its settings and its counters per outcome.
+    pub fn outbound(&self) -> &Arc<OutboundHttp> {
+        &self.0.http
+    }
+
     /// Whether the compiled code came from the on-disk cache (no compilation at load).
     pub fn from_cache(&self) -> bool {
         self.0.from_cache
@@ -129,6 +146,8 @@ impl LoadedHandler {
         let _ = store.data().logs.take();
         store.data_mut().call.dedupe_id.clone_from(&event.dedupe_id);
         store.data_mut().call.next_request = 0;
+        store.data_mut().call.http_requests = 0;
+        store.data_mut().kv_run.reset();
         let fuel_ok = if inner.metered {
             store.set_fuel(budget)
         } else {
@@ -157,6 +176,20 @@ impl LoadedHandler {
             .flatten();
         let peak_memory_bytes = store.data().limiter.peak();
         let logs = store.data().logs.take();
+        // The run's writes travel with a returned outcome; a failed call's are dropped here.
+        let kv = match (&result, &inner.kv) {
+            (Ok(Ok(_)), Some(access)) => {
+                let writes = store.data_mut().kv_run.take(&access.namespace);
+                (!writes.is_empty()).then(|| PendingWrites {
+                    writes,
+                    store: access.store.clone(),
+                })
+            }
+            _ => {
+                store.data_mut().kv_run.reset();
+                None
+            }
+        };
         let result = match result {
             Ok(Ok((instance, outcome))) => {
                 self.keep(store, instance, served + 1);
@@ -173,6 +206,7 @@ impl LoadedHandler {
             peak_memory_bytes,
             wall: start.elapsed(),
             logs,
+            kv,
         }
     }
 
@@ -184,6 +218,8 @@ impl LoadedHandler {
                 inner.limits.memory_bytes(),
                 inner.config.clone(),
                 inner.openapi.clone(),
+                inner.http.clone(),
+                (inner.kv.clone(), inner.kv_calls.clone()),
                 inner.shared_name.clone(),
             )
         });

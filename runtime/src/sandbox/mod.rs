@@ -81,7 +81,7 @@ mod version;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use wasmtime::component::Linker;
@@ -90,11 +90,12 @@ use wasmtime::Engine;
 pub use cache::default_cache_dir;
 pub use error::{LoadError, WorldError};
 pub use loaded::LoadedHandler;
-pub use spec::{HandlerLimits, HandlerSpec, LimitError, OpenApiAccess};
+pub use spec::{HandlerLimits, HandlerSpec, KvAccess, LimitError, OpenApiAccess};
 pub use version::WIT_VERSION;
 
 use crate::guest_abi::section::{self, GuestInfo};
 use crate::limits::sandbox as limits;
+use crate::outbound::OutboundHttp;
 use bindings::{HandlePre, HandlerPre};
 use state::HostState;
 
@@ -235,6 +236,10 @@ impl Sandbox {
             .limits
             .reuse()
             .or_else(|| guest.as_ref().and_then(GuestInfo::default_reuse));
+        let http = match spec.http {
+            Some(http) => http,
+            None => Arc::new(OutboundHttp::denied(&spec.name)),
+        };
         Ok(LoadedHandler::new(loaded::LoadParts {
             name: spec.name,
             path: spec.component,
@@ -246,6 +251,9 @@ impl Sandbox {
             guest,
             config: spec.config,
             openapi: spec.openapi,
+            http,
+            kv: spec.kv,
+            kv_calls: spec.kv_calls,
             from_cache,
         }))
     }

@@ -7,7 +7,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::kv::stats::HandlerCalls;
+use crate::kv::{KvQuotas, KvStore};
 use crate::openapi::{FeishuClient, OpenApiGrant};
+use crate::outbound::OutboundHttp;
 
 use crate::limits::sandbox as defaults;
 use crate::limits::{within, OutOfRange};
@@ -27,6 +30,34 @@ pub struct HandlerSpec {
     /// The `feishu-request` import: the app's client and what this handler may call.
     /// `None`: every call is denied.
     pub openapi: Option<OpenApiAccess>,
+    /// The `http-send` import: the handler's allow-list, limits, client and counters
+    /// (manifest key `allowed_outbound_hosts`). `None`: every call is denied (and counted).
+    pub http: Option<Arc<OutboundHttp>>,
+    /// The `kv-*` imports: the namespace and the store. `None`: every call is denied.
+    pub kv: Option<KvAccess>,
+    /// Where this handler's `kv-*` calls are counted (by operation and outcome).
+    pub kv_calls: Arc<HandlerCalls>,
+}
+
+/// What a handler may do with the `kv-*` imports.
+#[derive(Clone)]
+pub struct KvAccess {
+    /// The namespace its calls use (manifest `kv`).
+    pub namespace: Arc<str>,
+    /// Committed state (the queue backend's).
+    pub store: Arc<dyn KvStore>,
+    /// The bounds its writes are checked against.
+    pub quotas: KvQuotas,
+}
+
+impl std::fmt::Debug for KvAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KvAccess")
+            .field("namespace", &self.namespace)
+            .field("store", &self.store.describe())
+            .field("quotas", &self.quotas)
+            .finish()
+    }
 }
 
 /// What a handler may do with the `feishu-request` import.
@@ -47,6 +78,9 @@ impl HandlerSpec {
             limits: HandlerLimits::default(),
             config: BTreeMap::new(),
             openapi: None,
+            http: None,
+            kv: None,
+            kv_calls: Arc::default(),
         }
     }
 }

@@ -9,10 +9,13 @@ use std::time::Instant;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::WasiCtx;
 
+use crate::kv::run::RunState;
+use crate::kv::stats::HandlerCalls;
+use crate::outbound::OutboundHttp;
 use crate::sandbox::host;
 use crate::sandbox::limiter::TotalMemoryLimiter;
 use crate::sandbox::logs::LogSink;
-use crate::sandbox::spec::OpenApiAccess;
+use crate::sandbox::spec::{KvAccess, OpenApiAccess};
 
 /// Who is calling, for `feishu-request`: the handler, the event, and how many OpenAPI calls
 /// this run has made so far (the index of the next one; reset at the start of every call).
@@ -21,6 +24,8 @@ pub(crate) struct CallContext {
     pub(crate) handler: Arc<str>,
     pub(crate) dedupe_id: String,
     pub(crate) next_request: u32,
+    /// `http-send` calls this run has made so far.
+    pub(crate) http_requests: u32,
 }
 
 /// The `T` of every `Store<T>` the sandbox creates.
@@ -34,6 +39,14 @@ pub(crate) struct HostState {
     pub(crate) deadline: Instant,
     /// The handler's `feishu-request` grant and client; `None`: denied.
     pub(crate) openapi: Option<OpenApiAccess>,
+    /// The handler's `http-send` grant, client and counters (an empty grant denies all).
+    pub(crate) http: Arc<OutboundHttp>,
+    /// The handler's `kv-*` grant and store; `None`: denied.
+    pub(crate) kv: Option<KvAccess>,
+    /// Where its `kv-*` calls are counted.
+    pub(crate) kv_calls: Arc<HandlerCalls>,
+    /// The current call's key-value writes (reset at the start of every call).
+    pub(crate) kv_run: RunState,
     /// The current call.
     pub(crate) call: CallContext,
 }
@@ -43,6 +56,8 @@ impl HostState {
         memory_limit: u64,
         config: Arc<BTreeMap<String, String>>,
         openapi: Option<OpenApiAccess>,
+        http: Arc<OutboundHttp>,
+        kv: (Option<KvAccess>, Arc<HandlerCalls>),
         handler: Arc<str>,
     ) -> Self {
         let logs = LogSink::default();
@@ -54,6 +69,10 @@ impl HostState {
             config,
             deadline: Instant::now(),
             openapi,
+            http,
+            kv: kv.0,
+            kv_calls: kv.1,
+            kv_run: RunState::default(),
             call: CallContext {
                 handler,
                 ..CallContext::default()
@@ -76,6 +95,8 @@ impl HostState {
         let _ = self.logs.take();
         self.call.dedupe_id.clear();
         self.call.next_request = 0;
+        self.call.http_requests = 0;
+        self.kv_run.reset();
         self
     }
 }

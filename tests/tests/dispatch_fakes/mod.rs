@@ -135,6 +135,7 @@ impl Invoke for Fake {
             Invocation {
                 result,
                 fuel_used: None,
+                kv: None,
                 peak_memory_bytes: 0,
                 wall: started.elapsed(),
                 logs: vec![GuestLog {

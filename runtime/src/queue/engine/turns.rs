@@ -3,7 +3,8 @@
 //! still open, asks the writer for a fence when the window ends, and launches the job with its
 //! turns; the job's task calls each merging handler once with the merged event and applies
 //! the outcome to every job of the turn, whose settlements are committed in one transaction
-//! with the front job's.
+//! with the front job's. A merged call's key-value writes travel with the front job's
+//! settlement (once per call, whatever the turn's size), and only if the call is done.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
@@ -13,8 +14,9 @@ use std::time::Duration;
 use futures_util::FutureExt;
 
 use super::{apply_outcome, Op, RunContext, Scheduler};
-use crate::dispatch::{guest_log, InboundEvent};
+use crate::dispatch::{guest_log, run_log, InboundEvent};
 use crate::handler::{Failure, GuestEvent, Invocation, Outcome};
+use crate::kv::WriteSet;
 use crate::protocol::envelope::{parse_envelope, EventKind};
 use crate::queue::merge::{
     self, mergeable, LaneJob, MergeSettings, Turn, TurnHeader, MERGED_EVENT_TYPE,
@@ -219,13 +221,15 @@ fn lane_job(e: &super::JobEntry) -> LaneJob<'_> {
 
 /// Runs each merging handler once on its turn (the front job `record` first, then the
 /// others), applying its outcome to that handler's state in every job of the turn. Returns
-/// the front record and the other jobs' updated records (each once), to settle together.
+/// the front record, the other jobs' updated records (each once), to settle together, and the
+/// key-value writes of the calls that are done (to commit with the front job's settlement).
 pub(super) async fn run_turns(
     cx: &RunContext,
     mut record: JobRecord,
     turns: Vec<TurnRun>,
-) -> (JobRecord, Vec<JobRecord>) {
+) -> (JobRecord, Vec<JobRecord>, WriteSet) {
     let mut others: BTreeMap<u64, JobRecord> = BTreeMap::new();
+    let mut writes = WriteSet::default();
     for (handler, members) in turns {
         let ids: Vec<u64> = std::iter::once(record.id)
             .chain(members.iter().map(|m| m.id))
@@ -233,18 +237,20 @@ pub(super) async fn run_turns(
         for m in members {
             others.entry(m.id).or_insert(m);
         }
-        run_turn(cx, &handler, &mut record, &mut others, &ids).await;
+        run_turn(cx, &handler, &mut record, &mut others, &ids, &mut writes).await;
     }
-    (record, others.into_values().collect())
+    (record, others.into_values().collect(), writes)
 }
 
-/// One merging handler on one turn (`ids`: the front job first).
+/// One merging handler on one turn (`ids`: the front job first); the call's key-value writes
+/// go to `writes` when it is done.
 async fn run_turn(
     cx: &RunContext,
     handler: &str,
     front: &mut JobRecord,
     others: &mut BTreeMap<u64, JobRecord>,
     ids: &[u64],
+    writes: &mut WriteSet,
 ) {
     let Some((h, permits)) = cx.handlers.get(handler) else {
         // Gone from the manifest: the front job's own run marks it dead.
@@ -297,8 +303,8 @@ async fn run_turn(
         })
         .map(|(_, e, _)| e)
         .collect();
-    let result = if passing.is_empty() {
-        Ok(Outcome::Done)
+    let (result, kv) = if passing.is_empty() {
+        (Ok(Outcome::Done), None)
     } else {
         let event = merged_event(front, &passing, attempt);
         let _permit = permits.acquire().await.expect("never closed");
@@ -313,15 +319,19 @@ async fn run_turn(
                 peak_memory_bytes: 0,
                 wall: Duration::ZERO,
                 logs: Vec::new(),
+                kv: None,
             });
         guest_log::emit(handler, &event.event_id, &trace_id, &invocation.logs);
+        run_log::finished(handler, &event.event_id, &trace_id, attempt, &invocation);
         tracing::debug!(handler, event_id = %event.event_id, messages = passing.len(), "merged turn ran");
-        invocation.result
+        (invocation.result, invocation.kv)
     };
     let s = &mut front.states[state];
     if s.status == HandlerStatus::Pending {
         s.attempts += 1;
-        apply_outcome(cx, s, result, h.retry, now_ms(), &front.job.event_id);
+        if apply_outcome(cx, s, result, h.retry, now_ms(), &front.job.event_id) {
+            writes.extend(kv.map(|kv| kv.writes).unwrap_or_default());
+        }
     }
     let settled = front.states[state].clone();
     for id in ids.iter().filter(|id| **id != front.id) {

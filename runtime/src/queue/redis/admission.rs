@@ -38,6 +38,7 @@ impl RedisStore {
                 .arg(job.chat_id.as_deref().unwrap_or(""));
             fresh.push(record);
         }
+        crate::queue::kv::redis::commit_args(&mut call, &batch.kv);
         let mut conn = self.conn.clone();
         let (out, extra, away): (Vec<i64>, Vec<u64>, Vec<u64>) = call
             .invoke_async(&mut conn)

@@ -34,6 +34,8 @@
 //! - `alive:<consumer>`: `<host> <pid> <token>` of the live process using that consumer name,
 //!   expiring after the claim timeout, renewed by every heartbeat.
 //! - `inbox:<consumer>`: a list of job ids other instances forwarded to that consumer.
+//! - `kv:…`, `kvkeys:…`, `kvexp`, `kvuse:…`: handlers' key-value state
+//!   ([`crate::queue::kv::redis`]), written by `commit.lua` with the settlements that carry it.
 //!
 //! **Ownership.** The instance that admits an event reads it into its own pending entries list
 //! (PEL) in the same script, so it runs it — unless the event's chat has unfinished jobs held by
@@ -170,6 +172,31 @@ impl RedisStore {
         })
     }
 
+    /// One connection for the key-value state of a process that runs no queue
+    /// (`ack = "after-handle"`), and the app's key prefix.
+    pub(in crate::queue) async fn kv_connection(
+        url: &RedisUrl,
+        app_id: &str,
+    ) -> Result<(ConnectionManager, String), StoreError> {
+        let client = url.client().map_err(|source| StoreError::RedisConfig {
+            url: url.redacted(),
+            source,
+        })?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(lim::REDIS_RESPONSE_TIMEOUT))
+            .set_response_timeout(Some(lim::REDIS_RESPONSE_TIMEOUT))
+            .set_number_of_retries(2);
+        let conn = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(|source| StoreError::Redis {
+                url: url.redacted(),
+                what: "cannot connect",
+                hint: endpoint::tls_hint(url, &source.to_string()),
+                source,
+            })?;
+        Ok((conn, format!("aviary:{{{app_id}}}:")))
+    }
+
     /// This instance's consumer name.
     pub fn consumer(&self) -> &str {
         &self.consumer
@@ -235,6 +262,14 @@ impl QueueStore for RedisStore {
 
     async fn purge(&self) -> Result<u64, StoreError> {
         self.purge_dead().await
+    }
+
+    fn kv(&self) -> Option<std::sync::Arc<dyn crate::kv::KvStore>> {
+        Some(std::sync::Arc::new(crate::queue::kv::redis::RedisKv::new(
+            self.conn.clone(),
+            self.prefix.clone(),
+            self.url.clone(),
+        )))
     }
 }
 

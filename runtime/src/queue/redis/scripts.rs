@@ -6,7 +6,8 @@
 //!   `consumer`'s PEL decides who runs it (the chat's lease holder while the chat has other
 //!   unfinished jobs, else `consumer`, which then takes the lease); `forward` moves an entry to
 //!   another consumer's PEL and inbox.
-//! - `commit.lua`: one [`crate::queue::QueueStore::commit`] (see [`super::admission`]).
+//! - `commit.lua`: one [`crate::queue::QueueStore::commit`] (see [`super::admission`]); the
+//!   key-value functions of [`crate::queue::kv::redis`] are spliced in at `--KV--`.
 //! - `take.lua`: hands this consumer what it should take over: entries other instances
 //!   forwarded to it (its inbox), entries nobody has read yet (replayed dead letters), and
 //!   entries idle for ARGV[3] ms (a dead instance's). A chat whose lease holder is dead moves
@@ -51,7 +52,11 @@ impl Scripts {
     pub(super) fn new() -> Scripts {
         let routed = |script: &str| redis::Script::new(&script.replace("--ROUTING--", ROUTING));
         Scripts {
-            commit: routed(COMMIT),
+            commit: redis::Script::new(
+                &COMMIT
+                    .replace("--ROUTING--", ROUTING)
+                    .replace("--KV--", crate::queue::kv::redis::KV_LUA),
+            ),
             take: routed(TAKE),
             alive: redis::Script::new(ALIVE),
             is_next: redis::Script::new(IS_NEXT),

@@ -30,6 +30,7 @@ fn batch(admit: Vec<NewJob>, settle: Vec<Settle>, now_ms: u64) -> Batch {
         dedupe_window: Duration::from_secs(2),
         dedupe_max_entries: 3,
         capacity: 2,
+        kv: Vec::new(),
     }
 }
 

@@ -1,10 +1,14 @@
 //! The host side of every import a handler may use, one file per capability. Each enforces its
 //! own grant: WASI is deny-all ([`wasi`]), stdout/stderr are captured ([`stdio`]), `log` is
 //! capped ([`log`]), `config-get` sees only the handler's own settings ([`config`]),
-//! `feishu-request` only the OpenAPI paths the manifest grants ([`feishu`]).
+//! `feishu-request` only the OpenAPI paths the manifest grants ([`feishu`]), `http-send` only
+//! the hosts the manifest allows ([`http`]), `kv-*` only the namespace the manifest grants
+//! ([`kv`]).
 
 pub(crate) mod config;
 pub(crate) mod feishu;
+pub(crate) mod http;
+pub(crate) mod kv;
 pub(crate) mod log;
 pub(crate) mod stdio;
 pub(crate) mod wasi;
@@ -30,6 +34,41 @@ impl HandlerImports for HostState {
         body: String,
     ) -> Result<String, String> {
         feishu::request(self, method, path, body).await
+    }
+
+    async fn http_send(
+        &mut self,
+        method: String,
+        url: String,
+        headers: String,
+        body: Vec<u8>,
+    ) -> Result<(u16, String, Vec<u8>), String> {
+        http::send(self, method, url, headers, body).await
+    }
+
+    async fn kv_get(&mut self, key: String) -> Result<Option<String>, String> {
+        kv::get(self, key).await
+    }
+
+    async fn kv_set(&mut self, key: String, value: String, ttl_secs: u32) -> Result<(), String> {
+        kv::set(self, key, value, ttl_secs).await
+    }
+
+    async fn kv_delete(&mut self, key: String) -> Result<(), String> {
+        kv::delete(self, key).await
+    }
+
+    async fn kv_increment(&mut self, key: String, delta: i32) -> Result<String, String> {
+        kv::increment(self, key, delta).await
+    }
+
+    async fn kv_list(
+        &mut self,
+        prefix: String,
+        after: String,
+        limit: u32,
+    ) -> Result<Vec<String>, String> {
+        kv::list(self, prefix, after, limit).await
     }
 }
 

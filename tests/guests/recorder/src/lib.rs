@@ -12,6 +12,12 @@
 //! `feishu-request` calls in order (body `{}`, empty for GET), logs `request <i> ok <response>`
 //! or `request <i> err <error>` for each and then `requests done <n>`, so a test can send any
 //! method and path through the import.
+//!
+//! With `kv_counter = "yes"` (and `kv` granted) it adds 1 to `count:<chat_id>` for every run and
+//! logs `kv count:<chat_id> = <n>`; a run that is about to ask for a retry (or to reject) also
+//! sets `failed:<dedupe_id>:<attempt>` — writes the runtime must drop, since that run does not
+//! end `done` — so a test can check that each counter equals its chat's handled events and that
+//! no `failed:` key exists.
 wit_bindgen::generate!({ world: "handler", path: "../../../wit" });
 
 struct Component;
@@ -48,6 +54,29 @@ fn configured_requests() {
     }
 }
 
+/// The envelope's `chat_id`, found by text (this guest parses no JSON).
+fn chat_id(envelope: &str) -> String {
+    let Some(at) = envelope.find("\"chat_id\":\"") else {
+        return "none".into();
+    };
+    let rest = &envelope[at + 11..];
+    rest[..rest.find('"').unwrap_or(0)].to_string()
+}
+
+fn count(event: &Event, will_fail: bool) -> Result<(), String> {
+    let key = format!("count:{}", chat_id(&event.envelope));
+    let n = kv_increment(&key, 1)?;
+    log(Level::Info, &format!("kv {key} = {n}"));
+    if will_fail {
+        kv_set(
+            &format!("failed:{}:{}", event.dedupe_id, event.attempt),
+            "this write must never be committed",
+            0,
+        )?;
+    }
+    Ok(())
+}
+
 impl Guest for Component {
     fn handle(event: Event) -> Outcome {
         log(
@@ -64,6 +93,15 @@ impl Guest for Component {
             }
         }
         let text = &event.envelope;
+        if config_get("kv_counter").as_deref() == Some("yes") {
+            let will_fail = text.contains("always-retry")
+                || (text.contains("retry-once") && event.attempt == 1)
+                || text.contains("reject");
+            if let Err(e) = count(&event, will_fail) {
+                log(Level::Warn, &format!("kv err {e}"));
+                return Outcome::Retry(format!("kv failed: {e}"));
+            }
+        }
         if text.contains("always-retry") {
             Outcome::Retry("asked to always retry".into())
         } else if text.contains("retry-once") && event.attempt == 1 {

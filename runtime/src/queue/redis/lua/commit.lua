@@ -7,8 +7,10 @@ local max_ids = tonumber(ARGV[5])
 local prune = tonumber(ARGV[6])
 local stream = p .. 'stream'
 --ROUTING--
+--KV--
 local i = 7
 local ns = tonumber(ARGV[i]); i = i + 1
+local applied = {}
 for _ = 1, ns do
   local kind, id, rec = ARGV[i], ARGV[i + 1], ARGV[i + 2]; i = i + 3
   local jk = p .. 'job:' .. id
@@ -16,6 +18,7 @@ for _ = 1, ns do
   if sid then
     local mine = redis.call('XPENDING', stream, 'aviary', sid, sid, 1, consumer)
     if #mine > 0 then
+      applied[id] = true
       if kind == 'R' then
         redis.call('HSET', jk, 'rec', rec)
       else
@@ -96,4 +99,6 @@ if added > 0 then
     end
   end
 end
+-- Key-value writes of the settled jobs whose settlement was applied above (kv.lua).
+kv_commit(i, now, applied)
 return {out, extra, away}

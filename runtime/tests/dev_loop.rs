@@ -1,0 +1,200 @@
+//! `aviary dev` with the real binary on a project `aviary new` made (JavaScript: the quickest
+//! build): it builds, serves the console, runs the app against its emulator; a card click
+//! pushed through the console's API is answered; after an edit of the handler it rebuilds and
+//! restarts, the next click gets the new answer, and the emulator's records from before the
+//! change are still there.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aviary_test_support::Dir;
+use serde_json::Value;
+
+const AVIARY: &str = env!("CARGO_BIN_EXE_aviary");
+
+/// Stops `aviary dev` with SIGTERM (so it stops its own `aviary run`), then kills it.
+struct Dev(Child);
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(15) {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn post(url: &str, body: &str) -> Value {
+    let out = Command::new("curl")
+        .args([
+            "-sf",
+            "-X",
+            "POST",
+            "-H",
+            "content-type: application/json",
+            "--data-binary",
+        ])
+        .arg(body)
+        .arg(url)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "POST {url}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn get(url: &str) -> Value {
+    let out = Command::new("curl").args(["-sf", url]).output().unwrap();
+    assert!(out.status.success(), "GET {url}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Pushes a card click with `choice` and waits for its answer in the ack.
+fn click(domain: &str, choice: &str, event_id: &str) -> String {
+    let sample = std::fs::read_to_string(
+        aviary_test_support::repo_root().join("examples/events/card.action.trigger.json"),
+    )
+    .unwrap()
+    .replace("\"approve\"", &format!("\"{choice}\""))
+    .replace("f7984f25108f8137722bb63cee927e66", event_id);
+    let delivery = post(&format!("{domain}/_console/api/push"), &sample)["delivery"].clone();
+    let start = Instant::now();
+    loop {
+        let acks = get(&format!("{domain}/_emulator/acks"));
+        if let Some(a) = acks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["delivery"] == delivery && a["code"] == 200)
+        {
+            return a["data"].as_str().unwrap_or_default().to_string();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no ack for {choice}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn dev_builds_serves_the_console_runs_and_restarts_on_change() {
+    let dir = Dir::new("dev-loop");
+    let created = Command::new(AVIARY)
+        .args(["new", "bot", "--lang", "js"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(created.status.success());
+    let project = dir.path().join("bot");
+    let mut child = Command::new(AVIARY)
+        .args(["dev", "-m", "aviary.toml", "--poll-ms", "200"])
+        .current_dir(&project)
+        .env_remove("FEISHU_APP_SECRET")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(
+            std::fs::File::create(dir.path().join("dev.log")).unwrap(),
+        ))
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let dev = Dev(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let wait_for = |prefix: &str| -> String {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) if line.starts_with(prefix) => return line,
+                Ok(_) => {}
+                Err(_) => panic!(
+                    "no `{prefix}` line from aviary dev; its log:\n{}",
+                    std::fs::read_to_string(dir.path().join("dev.log")).unwrap_or_default()
+                ),
+            }
+        }
+    };
+    let built = wait_for("built bot");
+    assert!(built.contains("handler.wasm"), "{built}");
+    let domain = wait_for("emulator: ")["emulator: ".len()..].to_string();
+    let console = wait_for("dev console: ");
+    assert!(
+        console.ends_with(&format!("{domain}/_console/")),
+        "{console}"
+    );
+    let samples = get(&format!("{domain}/_console/api/samples"));
+    assert!(
+        samples
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "card.action.trigger.json"),
+        "the project's events/ are the console's samples"
+    );
+
+    assert_eq!(
+        click(&domain, "reject", "e0000000000000000000000000000001"),
+        r#"{"toast":{"type":"warning","content":"Rejected"}}"#
+    );
+
+    let handler = project.join("handler.js");
+    let code = std::fs::read_to_string(&handler).unwrap();
+    std::fs::write(
+        &handler,
+        code.replace(
+            "toastWarning('Rejected')",
+            "toastWarning('Rejected, edited')",
+        ),
+    )
+    .unwrap();
+    wait_for("aviary dev: change detected");
+    wait_for("built bot");
+    wait_for("aviary dev: restarted");
+    assert_eq!(
+        click(&domain, "reject", "e0000000000000000000000000000002"),
+        r#"{"toast":{"type":"warning","content":"Rejected, edited"}}"#
+    );
+    let deliveries = get(&format!("{domain}/_emulator/deliveries"));
+    assert_eq!(
+        deliveries.as_array().unwrap().len(),
+        2,
+        "the emulator kept the first click across the restart"
+    );
+
+    // A broken edit: the build fails, the running app stays.
+    std::fs::write(&handler, "export function handle( {\n").unwrap();
+    wait_for("aviary dev: change detected");
+    let log_has_failure = || {
+        std::fs::read_to_string(dir.path().join("dev.log"))
+            .unwrap_or_default()
+            .contains("a build failed; keeping the running app")
+    };
+    let start = Instant::now();
+    while !log_has_failure() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no build failure reported"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        click(&domain, "reject", "e0000000000000000000000000000003"),
+        r#"{"toast":{"type":"warning","content":"Rejected, edited"}}"#
+    );
+    drop(dev);
+}
