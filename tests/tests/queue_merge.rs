@@ -1,7 +1,8 @@
 //! Burst merge per chat through the real path with scripted handlers: emulator → connection →
 //! QueueSink → store → scheduler (windows, fences) → one call per turn → settle. A recording
 //! handler reads the merged envelope the guest would see; a plain handler on the same events
-//! still gets each event on its own.
+//! still gets each event on its own. With key-value state, a merged call's writes commit once
+//! with its whole turn, and never for an attempt that asked for a retry.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -10,6 +11,7 @@ use std::time::Duration;
 use aviary::dispatch::router::{EventPattern, Router};
 use aviary::dispatch::{DispatchMode, DispatchSettings, Dispatcher, EventSink};
 use aviary::handler::{GuestEvent, Invocation, Invoke, InvokeFuture, Outcome};
+use aviary::kv::{KeyWrite, KvStore, PendingWrites, Write, WriteSet};
 use aviary::queue::engine::QueueConfig;
 use aviary::queue::merge::{MergeSettings, MERGED_EVENT_TYPE};
 use aviary::queue::retry::RetryPolicy;
@@ -24,10 +26,41 @@ const WAIT: Duration = Duration::from_secs(60);
 type Call = (String, String, String, u32, Vec<String>);
 
 /// Records every call; asks for a retry on the first attempt of a turn whose text contains
-/// `retry-once`.
+/// `retry-once`. With `kv`, every call also writes, as a guest granted `kv` would: the merged
+/// handler adds its turn's size to `count:<chat>` and 1 to `turns:<chat>`, the plain one 1 to
+/// `plain:<chat>`, and a call that asks for a retry sets `failed:<dedupe_id>:<attempt>`.
 struct Rec {
     name: String,
     calls: Arc<Mutex<Vec<Call>>>,
+    kv: Option<Arc<dyn KvStore>>,
+}
+
+/// The writes [`Rec`] leaves for one call (namespace `ns`).
+fn rec_writes(name: &str, chat: &str, ids: &[String], retry: Option<&str>) -> WriteSet {
+    let add = |key: String, n: i64| KeyWrite {
+        namespace: "ns".into(),
+        key,
+        write: Write::Add(n),
+    };
+    let mut writes = if name == "merged" {
+        vec![
+            add(format!("count:{chat}"), ids.len() as i64),
+            add(format!("turns:{chat}"), 1),
+        ]
+    } else {
+        vec![add(format!("plain:{chat}"), 1)]
+    };
+    if let Some(failed) = retry {
+        writes.push(KeyWrite {
+            namespace: "ns".into(),
+            key: failed.into(),
+            write: Write::Set {
+                value: "x".into(),
+                ttl_secs: 0,
+            },
+        });
+    }
+    WriteSet { writes }
 }
 
 impl Invoke for Rec {
@@ -57,20 +90,32 @@ impl Invoke for Rec {
                 event.event_type.clone(),
                 event.dedupe_id.clone(),
                 event.attempt,
-                ids,
+                ids.clone(),
             ));
-            let result = if event.envelope.contains("retry-once") && event.attempt == 1 {
+            let retry = event.envelope.contains("retry-once") && event.attempt == 1;
+            let result = if retry {
                 Ok(Outcome::Retry("scripted".into()))
             } else {
                 Ok(Outcome::Done)
             };
+            let kv = self.kv.as_ref().map(|store| {
+                let chat = v["event"]["chat_id"]
+                    .as_str()
+                    .or(v["event"]["message"]["chat_id"].as_str())
+                    .unwrap();
+                let failed = format!("failed:{}:{}", event.dedupe_id, event.attempt);
+                PendingWrites {
+                    writes: rec_writes(&self.name, chat, &ids, retry.then_some(failed.as_str())),
+                    store: store.clone(),
+                }
+            });
             Invocation {
                 result,
                 fuel_used: None,
                 peak_memory_bytes: 0,
                 wall: Duration::ZERO,
                 logs: Vec::new(),
-                kv: None,
+                kv,
             }
         })
     }
@@ -97,13 +142,15 @@ struct Running {
 }
 
 /// A queue on `store` with `merged` (merging, `settings`) and `plain` (not merging) on every
-/// event, fed by the emulator.
-async fn start(store: Arc<dyn QueueStore>, settings: MergeSettings) -> Running {
+/// event, fed by the emulator. With `kv`, both write to the store's key-value state.
+async fn start(store: Arc<dyn QueueStore>, settings: MergeSettings, kv: bool) -> Running {
     let calls = Arc::new(Mutex::new(Vec::new()));
+    let kv = if kv { store.kv() } else { None };
     let handler = |name: &str, merge: Option<MergeSettings>| QueueHandler {
         handler: Arc::new(Rec {
             name: name.into(),
             calls: calls.clone(),
+            kv: kv.clone(),
         }),
         max_concurrency: 8,
         retry: RetryPolicy {
@@ -193,6 +240,7 @@ async fn bursts_become_turns_in_order_and_other_handlers_still_see_each_event() 
     let r = start(
         Arc::new(aviary::queue::memory::MemoryStore::new()),
         settings,
+        false,
     )
     .await;
     // Three chats; per chat a burst of 6 (split by max_events 4 → 4 + 2), a pause, a burst
@@ -261,7 +309,7 @@ async fn a_retried_turn_runs_again_with_the_same_messages_and_same_sender_splits
     let path = std::env::temp_dir().join(format!("aviary-merge-{}/q.redb", std::process::id()));
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
     let store = Arc::new(aviary::queue::disk::DiskStore::open(&path).unwrap());
-    let r = start(store.clone(), settings).await;
+    let r = start(store.clone(), settings, false).await;
     // Sender a, a (retry-once), b, b, a: with same_sender the turns are [0,1] [2,3] [4].
     let texts = [
         ("ou_a", "x"),
@@ -304,6 +352,84 @@ async fn a_retried_turn_runs_again_with_the_same_messages_and_same_sender_splits
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merged_calls_kv_writes_commit_once_with_its_turn_and_never_for_a_retried_attempt() {
+    let settings = MergeSettings {
+        window: Duration::from_millis(400),
+        max_events: 4,
+        same_sender: false,
+    };
+    let path = std::env::temp_dir().join(format!("aviary-merge-kv-{}/q.redb", std::process::id()));
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    let store = Arc::new(aviary::queue::disk::DiskStore::open(&path).unwrap());
+    let kv = store.kv().expect("the disk queue keeps key-value state");
+    let r = start(store.clone(), settings, true).await;
+    // Four chats; per chat bursts of 5 (its third message asks for a retry: the turn's first
+    // attempt writes, then retries), 1 and 9 (turns of 4, 4, 1).
+    let chats = ["oc_a", "oc_b", "oc_c", "oc_d"];
+    let mut sent: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut i = 0;
+    for burst in [5, 1, 9] {
+        for chat in chats {
+            for j in 0..burst {
+                let text = if burst == 5 && j == 2 {
+                    "retry-once"
+                } else {
+                    "hi"
+                };
+                r.emu.push_event(&message(i, chat, "ou_1", text));
+                *sent.entry(chat).or_default() += 1;
+                i += 1;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+    }
+    r.emu.wait_for_acks(i, WAIT).await.unwrap();
+    // Per chat 6 turns (4+1, 1, 4+4+1) and 1 retried turn; the plain handler: every event,
+    // and the retry-once one again.
+    let calls = r.calls.clone();
+    let want_calls = chats.len() * (6 + 1) + i + chats.len();
+    eventually("every call", WAIT, || {
+        calls.lock().unwrap().len() >= want_calls
+    })
+    .await;
+    drained(&r.queue).await;
+    let calls = r.calls.lock().unwrap().clone();
+    let retried = calls.iter().filter(|c| c.0 == "merged" && c.3 == 2).count();
+    assert_eq!(retried, chats.len(), "one retried turn per chat");
+    for chat in chats {
+        let get = |key: String| {
+            let kv = kv.clone();
+            async move { kv.get("ns", &key).await.unwrap() }
+        };
+        let n = sent[chat].to_string();
+        assert_eq!(
+            get(format!("count:{chat}")).await,
+            Some(n.clone()),
+            "{chat}: the turns' sizes add up to its messages (each turn once)"
+        );
+        assert_eq!(
+            get(format!("turns:{chat}")).await,
+            Some("6".to_string()),
+            "{chat}: one write per turn, not per message nor per attempt"
+        );
+        assert_eq!(
+            get(format!("plain:{chat}")).await,
+            Some(n),
+            "{chat}: the other handler's writes, once per event"
+        );
+    }
+    let failed = kv.list("ns", "failed:", "", 100).await.unwrap();
+    assert!(
+        failed.is_empty(),
+        "writes of attempts that asked for a retry were committed: {failed:?}"
+    );
+    assert!(store.pending().await.unwrap().is_empty());
+    assert!(store.dead_letters().await.unwrap().is_empty());
+    r.shutdown.cancel();
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+}
+
 /// `aviary check` names each merging handler's turns.
 #[test]
 fn check_lists_the_merge_settings() {
@@ -326,6 +452,7 @@ fn check_lists_the_merge_settings() {
                 Ok(Arc::new(Rec {
                     name: h.name.clone(),
                     calls: calls.clone(),
+                    kv: None,
                 }))
             },
         ))
