@@ -4,9 +4,14 @@
 // Build:   aviary guest build --lang go examples/go-audit -o target/go-audit.wasm
 // Try it:  aviary invoke -m examples/aviary.toml go-audit examples/events/contact.user.created_v3.json
 //
+// It also acknowledges messages (im.message.receive_v1): when `reply` is set it replies
+// "<reply>: <text>" through the Feishu OpenAPI (package feishu; the manifest grants
+// openapi = ["POST /open-apis/im/v1/messages"], and the host's uuid makes a re-run reply once).
+//
 // Settings ([handler.config] in the manifest):
 //
 //	audit_tag   a label copied into every audit record (default "audit")
+//	reply       the text of the acknowledgement of a message (unset: no reply)
 //	strict      "true": reject events of other types instead of ignoring them
 package main
 
@@ -16,6 +21,7 @@ import (
 
 	"aviary.local/aviary"
 	"aviary.local/aviary/config"
+	"aviary.local/aviary/feishu"
 )
 
 // Record is one audit line.
@@ -39,6 +45,9 @@ func init() {
 func main() {}
 
 func handle(ev aviary.Event) aviary.Outcome {
+	if ev.EventType == "im.message.receive_v1" {
+		return acknowledge(ev)
+	}
 	if !strings.HasPrefix(ev.EventType, "contact.user.") && !strings.HasPrefix(ev.EventType, "approval.") {
 		if config.GetOr("strict", "false") == "true" {
 			return aviary.Reject("go-audit does not record " + ev.EventType)
@@ -57,6 +66,26 @@ func handle(ev aviary.Event) aviary.Outcome {
 		return aviary.Reject(err.Error())
 	}
 	aviary.Info("audit " + string(line))
+	return aviary.Done()
+}
+
+// acknowledge replies "<reply>: <text>" to a message a person sent, when `reply` is set.
+func acknowledge(ev aviary.Event) aviary.Outcome {
+	m, err := ev.Typed()
+	if err != nil {
+		return aviary.Reject(err.Error())
+	}
+	msg, ok := m.(*aviary.MessageReceive)
+	reply, set := config.Get("reply")
+	if !ok || !set || msg.FromApp() {
+		return aviary.Done()
+	}
+	id, err := feishu.ReplyText(msg.Message.MessageID, reply+": "+msg.Message.TextWithoutMentions())
+	if err != nil {
+		// A retry sends the same uuid: the user still gets one reply.
+		return aviary.Retry("reply failed: " + err.Error())
+	}
+	aviary.Info("replied with " + id)
 	return aviary.Done()
 }
 

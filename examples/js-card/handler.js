@@ -1,9 +1,25 @@
 // Example Aviary handler in JavaScript (guest-sdk/js): answers card callbacks
 // (`card.action.trigger`) with a toast that depends on the clicked button's `value.choice`,
-// logs text messages, and returns `done` for everything else.
+// logs text messages and, when `reply` is set in [handler.config], replies "<reply>: <text>"
+// through the Feishu OpenAPI (the manifest grants openapi = ["POST /open-apis/im/v1/messages"];
+// the host's uuid makes a re-run reply once), and returns `done` for everything else.
 //
 // Build: node ../../guest-sdk/js/bin/aviary-js.js build handler.js -o js_card.wasm
-import { cardValue, config, done, log, messageText, toastError, toastInfo, toastSuccess, toastWarning } from 'aviary-js';
+import {
+  cardValue,
+  config,
+  done,
+  feishu,
+  fromApp,
+  log,
+  messageText,
+  retry,
+  textWithoutMentions,
+  toastError,
+  toastInfo,
+  toastSuccess,
+  toastWarning,
+} from 'aviary-js';
 
 /** @param {import('aviary-js').Event} event */
 export function handle(event) {
@@ -26,7 +42,16 @@ export function handle(event) {
     case 'im.message.receive_v1': {
       const text = messageText(t.body);
       log.info(`message in ${t.body.message?.chat_id}: ${text ?? `(${t.body.message?.message_type})`}`);
-      return done();
+      const reply = config.get('reply');
+      if (reply === undefined || fromApp(t.body)) return done();
+      try {
+        const id = feishu.replyText(t.body.message.message_id, `${reply}: ${textWithoutMentions(t.body)}`);
+        log.info(`replied with ${id}`);
+        return done();
+      } catch (e) {
+        // A retry sends the same uuid: the user still gets one reply.
+        return retry(`reply failed: ${e.message}`);
+      }
     }
     default:
       return done();

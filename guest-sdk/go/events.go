@@ -34,6 +34,7 @@ import (
 //	vc.meeting.meeting_ended_v1           *MeetingEnded
 //	card.action.trigger (callback)        *CardAction
 //	aviary.message.merged_v1 (merged turn) *MergedMessages
+//	url.preview.get (callback)            *URLPreview
 
 // EventTypes lists every event type that has a typed model.
 var EventTypes = []string{
@@ -63,6 +64,7 @@ var EventTypes = []string{
 	"vc.meeting.meeting_ended_v1",
 	"card.action.trigger",
 	MergedEventType,
+	"url.preview.get",
 }
 
 func newModel(eventType string) any {
@@ -119,6 +121,8 @@ func newModel(eventType string) any {
 		return &CardAction{}
 	case MergedEventType:
 		return &MergedMessages{}
+	case "url.preview.get":
+		return &URLPreview{}
 	}
 	return nil
 }

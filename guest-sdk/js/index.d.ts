@@ -25,6 +25,14 @@ export function toastSuccess(content: string, i18n?: Record<string, string>): Ou
 export function toastWarning(content: string, i18n?: Record<string, string>): Outcome;
 export function toastError(content: string, i18n?: Record<string, string>): Outcome;
 
+export interface CardUpdate { type: 'raw' | 'template'; data: unknown }
+export function rawCard(card: unknown): CardUpdate;
+export function templateCard(templateId: string, variables?: unknown, version?: string): CardUpdate;
+/** Answers a card callback by replacing the card, with an optional toast. */
+export function cardOutcome(card: CardUpdate, toast?: { type: ToastType; content: string; i18n?: Record<string, string> }): Outcome;
+/** Answers url.preview.get with an inline preview. */
+export function urlPreview(title: string, options?: { imageKey?: string; i18nTitle?: Record<string, string>; card?: CardUpdate }): Outcome;
+
 export const log: {
   trace(...args: unknown[]): void;
   debug(...args: unknown[]): void;
@@ -295,6 +303,15 @@ export class CardAction {
   openMessageId(): string;
 }
 
+/** url.preview.get (runtime model): a link of the app's domains was sent; answer with `urlPreview(title)`. */
+export class UrlPreview {
+  operator?: { tenant_key?: string; user_id?: string; open_id?: string; union_id?: string };
+  host?: string;
+  context?: { url?: string; preview_token?: string; open_message_id?: string; open_chat_id?: string };
+  url(): string;
+  previewToken(): string;
+}
+
 /** `event.typed()`: switch on `type` to narrow `body`. */
 export type TypedEvent =
   | { type: 'im.message.receive_v1'; body: MessageReceive }
@@ -323,6 +340,7 @@ export type TypedEvent =
   | { type: 'vc.meeting.meeting_ended_v1'; body: MeetingEnded }
   | { type: 'card.action.trigger'; body: CardAction }
   | { type: 'aviary.message.merged_v1'; body: MergedMessages }
+  | { type: 'url.preview.get'; body: UrlPreview }
   | { type: 'other'; eventType: string; body: Record<string, any> };
 
 /** The event type of a merged turn. */
@@ -349,7 +367,41 @@ export class MergedMessages {
   mentionsBot(botOpenId: string): boolean;
 }
 
+/** A card message whose text grows as the handler produces it (paced by the host). */
+export class CardStream {
+  readonly cardId: string;
+  readonly messageId: string;
+  readonly text: string;
+  static reply(messageId: string): CardStream;
+  static send(receiveIdType: string, receiveId: string): CardStream;
+  push(chunk: string): void;
+  set(text: string): void;
+  finish(): string;
+}
+export const STREAM_ELEMENT: 'aviary_stream';
+export function streamingCard(): Record<string, unknown>;
+
 /** @internal used by the generated entry. */
+// ---- the Feishu OpenAPI (feishu-request, feishu-upload) ----
+
+/** A refused or failed OpenAPI call; `message` says which call and why. */
+export class FeishuError extends Error {}
+
+/** The OpenAPI as the app (granted per handler by the manifest key `openapi`). Each throws a FeishuError on failure. */
+export const feishu: {
+  request(method: string, path: string, body?: string): string;
+  requestJson(method: string, path: string, body?: unknown): any;
+  reply(messageId: string, msgType: string, content: unknown): string;
+  replyText(messageId: string, text: string): string;
+  send(receiveIdType: 'open_id' | 'union_id' | 'user_id' | 'email' | 'chat_id', receiveId: string, msgType: string, content: unknown): string;
+  sendText(receiveIdType: 'open_id' | 'union_id' | 'user_id' | 'email' | 'chat_id', receiveId: string, text: string): string;
+  upload(path: string, form: Record<string, string>, fileField: string, fileName: string, bytes: Uint8Array | number[]): string;
+  uploadImage(bytes: Uint8Array | number[], imageType?: 'message' | 'avatar'): string;
+  uploadFile(bytes: Uint8Array | number[], fileType: string, fileName: string): string;
+  /** Deferred card update with the callback's token. */
+  updateCard(token: string, card: unknown): void;
+};
+
 export function __aviaryRun(handle: Handler, event: unknown): Outcome;
 
 // ---- outbound HTTP (http.js) ----------------------------------------------------------------

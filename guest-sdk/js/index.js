@@ -9,7 +9,9 @@ import { EVENT_MODELS as FEISHU_MODELS, toMessage } from './models.js';
 
 export { AT_ALL, MESSAGE_TYPES, MessageContent, PostElement, parseContent } from './content.js';
 export { MERGED_EVENT_TYPE, MergedMessages } from './merged.js';
-export { CardAction, Message, MessageReceive } from './models.js';
+export { CardAction, Message, MessageReceive, UrlPreview } from './models.js';
+export { feishu, FeishuError } from './feishu.js';
+export { CardStream, STREAM_ELEMENT, streamingCard } from './stream.js';
 export { fetch, Headers, Response } from './http.js';
 export { kv, KvError } from './kv.js';
 
@@ -44,6 +46,7 @@ export const EVENT_TYPES = Object.freeze([
   'vc.meeting.meeting_ended_v1',
   'card.action.trigger',
   MERGED_EVENT_TYPE,
+  'url.preview.get',
 ]);
 const KNOWN = new Set(EVENT_TYPES);
 
@@ -106,6 +109,42 @@ export const toastInfo = (content, i18n) => toast('info', content, i18n);
 export const toastSuccess = (content, i18n) => toast('success', content, i18n);
 export const toastWarning = (content, i18n) => toast('warning', content, i18n);
 export const toastError = (content, i18n) => toast('error', content, i18n);
+
+/** A card update that replaces the card with this card JSON (for `cardOutcome`). */
+export function rawCard(card) {
+  return { type: 'raw', data: card };
+}
+
+/** A card update that replaces the card with a template (`version` optional). */
+export function templateCard(templateId, variables, version) {
+  const data = { template_id: templateId };
+  if (version) data.template_version_name = version;
+  if (variables !== undefined && variables !== null) data.template_variable = variables;
+  return { type: 'template', data };
+}
+
+/**
+ * Answers a card callback by replacing the card (`rawCard(json)` or `templateCard(…)`), with a
+ * toast when `toastObj` ({type, content}) is given. For work longer than the 3 s a callback
+ * may take, answer (or let the runtime ack at dispatch.callback_deadline_ms) and update the
+ * card later with `feishu.updateCard(token, card)`.
+ */
+export function cardOutcome(card, toastObj) {
+  const body = {};
+  if (toastObj) body.toast = toastObj;
+  body.card = card;
+  return respond(body);
+}
+
+/** Answers `url.preview.get` with an inline preview: `title`, and optionally `imageKey`, `i18nTitle` ({zh_cn: …}) and `card` (rawCard/templateCard). */
+export function urlPreview(title, { imageKey, i18nTitle, card } = {}) {
+  const inline = { title: String(title) };
+  if (i18nTitle) inline.i18n_title = i18nTitle;
+  if (imageKey) inline.image_key = imageKey;
+  const body = { inline };
+  if (card) body.card = card;
+  return respond(body);
+}
 
 // ---- logs and config -----------------------------------------------------------------------
 

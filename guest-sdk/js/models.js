@@ -141,6 +141,28 @@ const cardAction = model(
   CardAction,
 );
 
+/** url.preview.get */
+export class UrlPreview {
+  /** The link to preview (`context.url`). */
+  url() {
+    return this.context.url;
+  }
+
+  /** The preview's token (`context.preview_token`). */
+  previewToken() {
+    return this.context.preview_token;
+  }
+}
+
+const urlPreview = model(
+  {
+    operator: model({ tenant_key: str, user_id: str, open_id: str, union_id: str }),
+    host: str,
+    context: model({ url: str, preview_token: str, open_message_id: str, open_chat_id: str }),
+  },
+  UrlPreview,
+);
+
 const chatMembers = model({
   chat_id: str, operator_id: userId, external: bool, operator_tenant_key: str,
   users: list(model({ name: str, tenant_key: str, user_id: userId })), name: str, i18n_names: strMap,
@@ -227,6 +249,7 @@ export const EVENT_MODELS = Object.freeze({
   'vc.meeting.meeting_started_v1': meetingChange,
   'vc.meeting.meeting_ended_v1': meetingChange,
   'card.action.trigger': cardAction,
+  'url.preview.get': urlPreview,
 });
 
 /** A Message model from a raw or typed `im.message.receive_v1` body or message. */

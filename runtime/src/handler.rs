@@ -9,28 +9,41 @@ use std::time::Duration;
 use crate::kv::PendingWrites;
 use crate::protocol::envelope::EventKind;
 
-/// The event as passed to a handler (the WIT `event` record).
+/// The event as passed to a handler (the WIT `event` record; `aviary::Event` for native
+/// handlers).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GuestEvent {
+    /// What duplicates share: `message_id` for `im.message.*`, `event_id` otherwise (key
+    /// external effects by it).
     pub dedupe_id: String,
+    /// The envelope's event id.
     pub event_id: String,
+    /// The event type, e.g. `im.message.receive_v1`.
     pub event_type: String,
+    /// A plain event or a callback that expects an answer.
     pub kind: EventKind,
+    /// The app it was sent to.
     pub app_id: String,
+    /// The tenant it came from.
     pub tenant_key: String,
+    /// When Feishu created it (epoch milliseconds, as a string).
     pub create_time: String,
     /// 1 for the first delivery to this handler.
     pub attempt: u32,
+    /// The whole (decrypted) JSON envelope.
     pub envelope: String,
 }
 
 /// What a handler returned (the WIT `outcome` variant).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
+    /// Handled.
     Done,
     /// A callback answer: a JSON body.
     Respond(String),
+    /// Run it again later (with the queue; acked 500 otherwise), with why.
     Retry(String),
+    /// Never run it again (dead-lettered with the queue), with why.
     Reject(String),
 }
 
@@ -156,6 +169,10 @@ pub struct Invocation {
 /// A boxed future returned by [`Invoke::invoke`].
 pub type InvokeFuture<'a> = Pin<Box<dyn Future<Output = Invocation> + Send + 'a>>;
 
+/// Returned by [`Invoke::ready`] for a handler not ready yet: resolves when it may be (a
+/// handler whose component failed to load never becomes ready; its future stays pending).
+pub type ReadyFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
 /// Runs one handler on one event. Implemented by the sandbox's loaded handlers; dispatch only
 /// knows this trait, so it can be tested without wasmtime.
 pub trait Invoke: Send + Sync {
@@ -163,4 +180,17 @@ pub trait Invoke: Send + Sync {
     fn name(&self) -> &str;
     /// Runs the handler on `event`. Never panics; every failure is an [`Invocation`] result.
     fn invoke<'a>(&'a self, event: &'a GuestEvent) -> InvokeFuture<'a>;
+    /// `None` when the handler can run now (the default); else a future that resolves when it
+    /// may be ready (its component still compiling). The durable queue holds a job back
+    /// instead of calling a handler that is not ready; [`Invoke::invoke`] on such a handler
+    /// waits until it is.
+    fn ready(&self) -> Option<ReadyFuture> {
+        None
+    }
+
+    /// Instances made so far, `(created, reused)`, for a handler that runs calls in instances
+    /// (the sandbox); `None` for one that does not.
+    fn instances(&self) -> Option<(u64, u64)> {
+        None
+    }
 }

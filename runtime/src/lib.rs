@@ -1,8 +1,43 @@
 //! Aviary: a runtime for Feishu/Lark bots. It holds the official long connection and hands every
 //! event to handlers.
 //!
+//! **Embedding** (the public surface, re-exported here): [`Runtime::builder`] from a manifest or
+//! [`Settings`], [`Handler::wasm`] and [`Handler::native`] ([`NativeHandler`], not sandboxed),
+//! connection callbacks, and the [`RuntimeHandle`] that [`RuntimeBuilder::start`] returns
+//! (status, connection state, reconnect, drain, resume, stop):
+//!
+//! ```no_run
+//! use aviary::{Event, Handler, HandlerError, NativeHandler, Outcome, Runtime};
+//!
+//! struct Hello;
+//!
+//! #[aviary::async_trait]
+//! impl NativeHandler for Hello {
+//!     async fn handle(&self, event: &Event) -> Result<Outcome, HandlerError> {
+//!         println!("got {}", event.event_type);
+//!         Ok(Outcome::Done)
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let runtime = Runtime::builder()
+//!         .manifest("aviary.toml")
+//!         .handler(Handler::native("hello", Hello).events(["im.message.receive_v1"]))
+//!         .start()
+//!         .await?;
+//!     tokio::signal::ctrl_c().await?;
+//!     runtime.stop().await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! The modules below are the runtime's insides (the `aviary` binary and the tests use them);
+//! they are not a stable API.
+//!
 //! - [`protocol`]: the wire protocol as pure functions (the crate `aviary-protocol`), shared by
 //!   the client and the emulator (the crate `aviary-emulator`).
+//! - [`admin`]: the admin server (metrics, health, status, control) over an [`admin::Operator`].
 //! - [`connection`]: discovery, one session per socket, the reconnecting supervisor.
 //! - [`dispatch`]: where complete events go ([`dispatch::EventSink`]).
 //! - [`manifest`]: the TOML manifest, parsed once into typed settings.
@@ -20,6 +55,19 @@
 //! - [`secret`]: a string that never prints itself (app secret, encrypt key).
 
 pub mod app;
+
+pub use app::{
+    Handler, HandlerError, NativeHandler, Runtime, RuntimeBuilder, RuntimeHandle, Settings,
+    StartError, Status,
+};
+pub use async_trait::async_trait;
+pub use connection::{
+    ConnectionEvent, ConnectionState, ControlError, Disconnect, DisconnectKind, FatalError,
+    Reconnected, Resumed,
+};
+pub use handler::{GuestEvent as Event, Outcome};
+
+pub mod admin;
 pub mod build;
 pub mod cli;
 pub mod connection;
@@ -30,6 +78,7 @@ pub mod handler;
 pub mod kv;
 pub mod limits;
 pub mod manifest;
+pub mod metrics;
 pub mod openapi;
 pub mod outbound;
 pub mod process;

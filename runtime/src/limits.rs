@@ -221,6 +221,24 @@ pub mod sandbox {
 
     /// Most frames kept in a trap backtrace.
     pub const MAX_BACKTRACE_FRAMES: usize = 32;
+
+    // --- Start-up: compiling components (issue 15 §4; `sandbox::compiler`) ---
+
+    /// Default memory budget for compiling components at once (`aviary run
+    /// --compile-memory-mb`): compiles run in parallel while the sum of their estimated peaks
+    /// fits; one always runs, on one thread when it alone is over. 384 MiB leaves room for the
+    /// running process (~150 MiB with the four example handlers) under a 512 MiB container limit.
+    pub const COMPILE_MEMORY_BUDGET_BYTES: u64 = 384 * 1024 * 1024;
+
+    /// Estimated memory of a compile besides the component's share: the compiler process
+    /// itself (binary, engine, Cranelift's working set). Measured (release, 2-core VM): a
+    /// 0.55 MB Rust component compiles in 137–150 MiB peak on every core, 90 MiB on one.
+    pub const COMPILE_BASE_BYTES: u64 = 112 * 1024 * 1024;
+
+    /// Estimated compile memory per byte of component (Cranelift on every core). Measured
+    /// peaks (release, 2-core VM): the 18.4 MB Python component 600–630 MiB (515 MiB on one
+    /// thread), the 4.6 MB Go one ~235 MiB, the 1.8 MB QuickJS one ~185 MiB.
+    pub const COMPILE_BYTES_PER_BYTE: u64 = 32;
 }
 
 /// Defaults and bounds of `[[handler]]` entries and `[dispatch]` ([`crate::dispatch`]), each
@@ -402,8 +420,6 @@ pub mod openapi {
     /// user or one chat (shared by the bots in it). Exceeding it answers HTTP 429 / code
     /// 99991400, so the host paces sends and replies under it for every guest language
     /// (`openapi::pacing`); the emulator enforces the same number with code of its own.
-    /// (Feishu's per-app limits, 50 per second and 1,000 per minute, are met by retrying a
-    /// 429 after its reset.)
     pub const RECEIVER_SEND_LIMIT: usize = 5;
 
     /// The window of [`RECEIVER_SEND_LIMIT`].
@@ -428,6 +444,47 @@ pub mod openapi {
     /// When Feishu answers 429 without a readable `x-ogw-ratelimit-reset`, the host waits this
     /// long before retrying (Feishu's windows are one second).
     pub const RATE_LIMIT_DEFAULT_RESET: Duration = Duration::from_secs(1);
+
+    // ---- Per-app and per-card pacing (sdk) ----
+
+    /// Default `feishu.app_sends_per_second`: Feishu lets one app send (and reply) 50 messages
+    /// per second in all; more are answered 429. The host paces every handler's sends under
+    /// it (`openapi::pacing`) and the emulator enforces it.
+    pub const APP_SENDS_PER_SECOND: usize = 50;
+
+    /// Default `feishu.app_sends_per_minute`: Feishu's other per-app window, 1,000 messages
+    /// per minute. A send that would wait past the handler's deadline fails at once as rate
+    /// limited, so the handler can answer `retry`.
+    pub const APP_SENDS_PER_MINUTE: usize = 1_000;
+
+    /// Largest `feishu.app_sends_per_second`: a quota Feishu raised for an app, or a test
+    /// against the emulator, stays far below this.
+    pub const MAX_APP_SENDS_PER_SECOND: usize = 1_000_000;
+
+    /// Largest `feishu.app_sends_per_minute` (see [`MAX_APP_SENDS_PER_SECOND`]).
+    pub const MAX_APP_SENDS_PER_MINUTE: usize = 60_000_000;
+
+    /// CardKit's limit per card: 10 operations per second on one card (streamed content
+    /// updates included). The host paces every call below `/open-apis/cardkit/v1/cards/{id}`
+    /// and the streamed updates of `card-stream-update` under it; the emulator enforces it.
+    pub const CARD_UPDATE_LIMIT: usize = 10;
+
+    /// The window of [`CARD_UPDATE_LIMIT`].
+    pub const CARD_UPDATE_WINDOW: Duration = Duration::from_secs(1);
+
+    /// Largest file a guest may upload with `feishu-upload`: Feishu's limit for files
+    /// (`im/v1/files`, 30 MB; images are limited to 10 MB by Feishu itself).
+    pub const MAX_UPLOAD_BYTES: usize = 30 * 1024 * 1024;
+
+    /// Longest upload (token fetch included): 30 MiB at a slow uplink. A call never outlives
+    /// the handler's `timeout_ms` either: the shorter of the two applies.
+    pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(60);
+
+    /// Card streams (`card-stream-set`) one handler run may open: far above any bot's need,
+    /// a bound on the senders one run can leave behind.
+    pub const MAX_CARD_STREAMS_PER_RUN: usize = 16;
+
+    // ---- end (sdk) ----
 
     /// Length of the derived `uuid` idempotency key: 32 hex characters (128 bits of SHA-256),
     /// below Feishu's 50-character limit.
@@ -487,6 +544,25 @@ pub mod merge {
     /// Most bytes of original envelopes in one turn (4 MiB): a turn never grows past this, so
     /// the merged event stays far below the guest's memory limit; real messages are a few KiB.
     pub const MAX_TURN_BYTES: usize = 4 * 1024 * 1024;
+}
+
+/// The operator surface of a running app: the admin server (`[admin]`) and what it reports.
+pub mod admin {
+    use std::time::Duration;
+
+    /// Default port of the admin server (`[admin] listen = "127.0.0.1:9464"`), a conventional
+    /// metrics port (OpenTelemetry's Prometheus exporter uses it too); on loopback, so nothing
+    /// is reachable from outside the machine unless the operator chooses an address.
+    pub const DEFAULT_PORT: u16 = 9464;
+
+    /// The dead letters are counted (a store read of every dead letter) at most this often for
+    /// `/status` and `/metrics`; a scrape every 15 s costs one read, a burst of scrapes none.
+    pub const DEAD_LETTER_RECOUNT: Duration = Duration::from_secs(5);
+
+    /// How long `aviary ctl` waits for the admin server's answer. A reconnect answers once the
+    /// new connection is up (an endpoint request and a handshake, each bounded by
+    /// `connection_timeout_ms`, 15 s by default), so the wait covers both with room.
+    pub const CTL_TIMEOUT: Duration = Duration::from_secs(40);
 }
 
 /// Outbound HTTP from handlers ([`crate::outbound`], manifest `allowed_outbound_hosts` and

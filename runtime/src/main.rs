@@ -15,14 +15,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(name = "aviary", version, about)]
 struct Cli {
     /// How log lines are written to stderr: `text` (default) or `json` (one object per line).
-    #[arg(
-        long,
-        global = true,
-        value_enum,
-        env = "AVIARY_LOG_FORMAT",
-        default_value = "text"
-    )]
-    log_format: aviary::process::LogFormat,
+    /// Wins over the manifest's `[log] format`.
+    #[arg(long, global = true, value_enum, env = "AVIARY_LOG_FORMAT")]
+    log_format: Option<aviary::process::LogFormat>,
     #[command(subcommand)]
     command: Command,
 }
@@ -33,6 +28,11 @@ enum Command {
     Run(aviary::app::RunArgs),
     /// Validate the manifest and load every handler's component; print a summary or every problem.
     Check(aviary::cli::check::CheckArgs),
+    /// Compile every handler's component ahead of time (into the cache, or `--beside` it).
+    Compile(aviary::cli::compile::CompileArgs),
+    /// Compile one component for `aviary run` (started by it; not for direct use).
+    #[command(hide = true)]
+    CompileWorker(aviary::cli::compile::WorkerArgs),
     /// Run one event (an envelope JSON file) through one handler and report what happened.
     Invoke(aviary::cli::invoke::InvokeArgs),
     /// Create a handler project: code, manifest, sample events (`--lang rust|go|js|python`).
@@ -47,6 +47,8 @@ enum Command {
     Guest(aviary::cli::guest::GuestArgs),
     /// Dead letters of the manifest's queue: list, show, replay, purge.
     Dlq(aviary::cli::dlq::DlqArgs),
+    /// Ask a running `aviary run` (its admin server): status, reconnect, drain, resume.
+    Ctl(aviary::cli::ctl::CtlArgs),
     /// Handlers' key-value state in the manifest's queue backend: list, get, set, delete.
     Kv(aviary::cli::kv::KvArgs),
     /// Play Feishu on 127.0.0.1 (endpoint API, WebSocket gateway, OpenAPI stubs, control API).
@@ -56,17 +58,22 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    aviary::process::set_log_format(cli.log_format);
+    if let Some(format) = cli.log_format {
+        aviary::process::set_log_format(format);
+    }
     match cli.command {
         Command::Run(args) => aviary::app::run(args),
         Command::Check(args) => aviary::cli::check::run(args),
         Command::Invoke(args) => aviary::cli::invoke::run(args),
+        Command::Compile(args) => aviary::cli::compile::run(args),
+        Command::CompileWorker(args) => aviary::cli::compile::worker(args),
         Command::New(args) => aviary::cli::new::run(args),
         #[cfg(feature = "emulator")]
         Command::Dev(args) => aviary::cli::dev::run(args),
         Command::Build(args) => aviary::cli::build::run(args),
         Command::Guest(args) => aviary::cli::guest::run(args),
         Command::Dlq(args) => aviary::cli::dlq::run(args),
+        Command::Ctl(args) => aviary::cli::ctl::run(args),
         Command::Kv(args) => aviary::cli::kv::run(args),
         #[cfg(feature = "emulator")]
         Command::Emulator(args) => aviary::cli::emulator::run(args),

@@ -520,3 +520,57 @@ async fn replies_to_one_message_are_paced_under_feishus_limit_and_each_lands_onc
     }
     emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_to_many_chats_are_paced_under_the_apps_limit_from_the_manifest() {
+    let dir = Dir::new("openapi-app-paced");
+    let mut config = emulator_config();
+    // Feishu's per-app limit, made small so a dozen replies cross it: the emulator answers 429
+    // past four sends per second, and the manifest tells the host the same.
+    config.app_send_limits = aviary_emulator::AppSendLimits {
+        per_second: 4,
+        per_minute: 1000,
+    };
+    let emu = Emulator::start(config).await.unwrap();
+    let manifest = manifest(
+        &dir.0,
+        &emu,
+        "openapi = [\"POST /open-apis/im/v1/messages\"]\ntimeout_ms = 20000",
+    );
+    let text = std::fs::read_to_string(&manifest).unwrap().replacen(
+        "[queue]",
+        "app_sends_per_second = 4\n\n[queue]",
+        1,
+    );
+    std::fs::write(&manifest, text).unwrap();
+    // Twelve messages, each its own receiver: only the app's limit can hold them.
+    for i in 1..=12 {
+        emu.push_event(&envelope(i, "hello"));
+    }
+    let mut run = AVIARY.spawn(&manifest, dir.0.join("run.log"), None);
+    wait_for(&run.log, "twelve replies", || {
+        log_text(&run.log).matches("openapi ok").count() >= 12
+    })
+    .await;
+    assert_eq!(sigterm(&mut run), Some(0));
+    let out = log_text(&run.log);
+    assert!(!out.contains("openapi err"), "{out}");
+    let sent = emu.sent_messages();
+    let mut parents: Vec<&str> = sent.iter().filter_map(|m| m.reply_to.as_deref()).collect();
+    parents.sort();
+    parents.dedup();
+    assert_eq!(parents.len(), 12, "one reply per message: {sent:?}");
+    assert_eq!(sent.len(), 12);
+    assert_eq!(
+        emu.rate_limited_sends(),
+        0,
+        "the host kept the app's limit: Feishu never had to refuse"
+    );
+    for run in sent.windows(5) {
+        assert!(
+            run[4].at.duration_since(run[0].at) >= std::time::Duration::from_secs(1),
+            "five accepted replies of the app within one second"
+        );
+    }
+    emu.shutdown().await;
+}

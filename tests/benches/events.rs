@@ -6,6 +6,7 @@
 //! cargo bench -p aviary-tests --bench events            # 100,000 events per row
 //! cargo bench -p aviary-tests --bench events -- 20000   # fewer
 //! cargo bench -p aviary-tests --bench events -- 20000 --rows 1ab   # only some rows
+//! cargo bench -p aviary-tests --bench events -- --rows mb           # (m) before (b)
 //! ```
 //!
 //! (1) Sandbox overhead: the example Rust handler (`examples/rust-handler`) invoked directly,
@@ -17,6 +18,8 @@
 //! Row (r) is row (a) with `reuse = 1000` (one instance serves 1,000 events, as JavaScript,
 //! Python and Go guests do by default): the difference between (a) and (r) is the price of a
 //! fresh instance per event, and between (r) and (b) the guest's own work plus the call.
+//! Row (b) is a native Rust handler run through the embedding API (`aviary::Runtime::builder()`
+//! with `ack = "after-handle"`, so acked after the handler like (a) and (r)).
 //!
 //! Each end-to-end row starts a fresh emulator **in its own OS process** (this binary re-run
 //! with `AVIARY_BENCH_EMULATOR` set; redelivery off, so slow clients are measured, not re-sent
@@ -36,17 +39,20 @@ use std::time::{Duration, Instant};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use aviary::admin::AdminSettings;
 use aviary::connection::{ConnectionOptions, ConnectionStats};
 use aviary::dispatch::dedupe::Deduplicating;
 use aviary::dispatch::router::EventPattern;
 use aviary::dispatch::DispatchSettings;
-use aviary::dispatch::{Dispatcher, EventSink, HandlerEntry, InboundEvent, LogSink};
+use aviary::dispatch::{Dispatcher, EventSink, HandlerEntry, InboundEvent};
 use aviary::handler::{GuestEvent, Invoke};
 use aviary::protocol::ack::{build_ack, AckBody};
 use aviary::protocol::endpoint::{classify_endpoint_response, endpoint_url, Discovery};
 use aviary::protocol::envelope::parse_envelope;
 use aviary::protocol::{decode_frame, encode_frame, FrameType};
+use aviary::queue::AckMode;
 use aviary::sandbox::{HandlerSpec, Sandbox, SandboxConfig};
+use aviary::{Event, Handler, HandlerError, NativeHandler, Outcome, Runtime, Settings};
 use aviary_emulator::{Emulator, EmulatorConfig, PushOptions};
 use aviary_test_support::peers::{Peer, PeerKind};
 use futures_util::{FutureExt, SinkExt, StreamExt};
@@ -79,6 +85,10 @@ struct Row {
 enum Client {
     /// The real connection supervisor with this sink.
     Aviary(Arc<dyn EventSink>),
+    /// The embedding API (`aviary::Runtime::builder()`) with a native handler that returns
+    /// `done`, acked after the handler (like rows a and r); with `admin`, the admin server is
+    /// on and `/metrics` is scraped every second during the burst.
+    Runtime { admin: bool },
     /// An official SDK, unmodified, with a trivial handler.
     Peer(PeerKind),
     /// Decodes each frame and acks it at once: the emulator's ceiling.
@@ -88,7 +98,7 @@ enum Client {
 /// A row other than (a): its key, its name, and how to make its client.
 type OtherRow = (char, &'static str, fn() -> Client);
 
-/// Command line: the burst size (default 100,000) and `--rows` (default all: `1arbcde`).
+/// Command line: the burst size (default 100,000) and `--rows` (default all: `1arbmcde`).
 struct Args {
     n: usize,
     rows: String,
@@ -98,7 +108,7 @@ impl Args {
     fn parse() -> Args {
         let mut args = Args {
             n: 100_000,
-            rows: "1arbcde".into(),
+            rows: "1arbmcde".into(),
         };
         let mut it = std::env::args().skip(1);
         while let Some(a) = it.next() {
@@ -176,10 +186,17 @@ fn main() {
                 Err(e) => rows.push(skipped(name, format!("not run: {e}"))),
             }
         }
-        let others: [OtherRow; 4] = [
-            ('b', "(b) Aviary, native log sink", || {
-                Client::Aviary(Arc::new(Deduplicating::new(LogSink)))
-            }),
+        let others: [OtherRow; 5] = [
+            (
+                'b',
+                "(b) Aviary, native Rust handler (Runtime::builder)",
+                || Client::Runtime { admin: false },
+            ),
+            (
+                'm',
+                "(m) row (b) + admin server, /metrics scraped every 1 s",
+                || Client::Runtime { admin: true },
+            ),
             ('c', "(c) official Python client (lark-oapi 1.7.5)", || {
                 Client::Peer(PeerKind::Python)
             }),
@@ -192,10 +209,12 @@ fn main() {
                 || Client::Trivial,
             ),
         ];
-        for (key, name, client) in others {
-            if args.wants(key) {
-                rows.push(end_to_end(name, client(), args.n).await);
-            }
+        // In the order `--rows` names them (`--rows mb` runs (m) first), so an A/B pair can be
+        // run in both orders.
+        let mut others: Vec<OtherRow> = others.into_iter().filter(|r| args.wants(r.0)).collect();
+        others.sort_by_key(|r| args.rows.find(r.0));
+        for (_, name, client) in others {
+            rows.push(end_to_end(name, client(), args.n).await);
         }
     });
     if !overhead.is_empty() {
@@ -367,6 +386,7 @@ async fn end_to_end(name: &str, client: Client, n: usize) -> Row {
     };
     let shutdown = CancellationToken::new();
     let mut peer = None;
+    let mut runtime = None;
     let in_process = !matches!(client, Client::Peer(_));
     let cpu_before = process_cpu();
     match client {
@@ -378,6 +398,31 @@ async fn end_to_end(name: &str, client: Client, n: usize) -> Row {
                 ConnectionStats::new(),
                 shutdown.clone(),
             ));
+        }
+        Client::Runtime { admin } => {
+            let mut settings = Settings::new(&domain, APP_ID, APP_SECRET);
+            settings.queue.ack = AckMode::AfterHandle;
+            if admin {
+                let port = std::net::TcpListener::bind("127.0.0.1:0")
+                    .and_then(|l| l.local_addr())
+                    .expect("a free port")
+                    .port();
+                settings.admin = AdminSettings {
+                    listen: Some(([127, 0, 0, 1], port).into()),
+                    token: None,
+                    explicit: true,
+                };
+                tokio::spawn(scrape_every_second(port, shutdown.clone()));
+            }
+            let started = Runtime::builder()
+                .settings(settings)
+                .handler(Handler::native("native", Done).events(["*"]))
+                .start()
+                .await;
+            match started {
+                Ok(r) => runtime = Some(r),
+                Err(e) => return skipped(name, format!("not run: {e}")),
+            }
         }
         Client::Peer(kind) => match Peer::spawn(kind, &domain) {
             Ok(p) => peer = Some(p),
@@ -393,6 +438,9 @@ async fn end_to_end(name: &str, client: Client, n: usize) -> Row {
         _ => None,
     };
     shutdown.cancel();
+    if let Some(r) = runtime {
+        let _ = r.stop().await;
+    }
     drop(peer);
     drop(child.stdin.take());
     let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
@@ -416,6 +464,33 @@ async fn end_to_end(name: &str, client: Client, n: usize) -> Row {
         client_cpu_us: client_cpu,
         emulator_cpu_us: v["emulator_cpu_us"].as_f64(),
         note: String::new(),
+    }
+}
+
+/// Row (m): what Prometheus would do, every second instead of every 15 s.
+async fn scrape_every_second(port: u16, stop: CancellationToken) {
+    let http = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {
+                if let Ok(r) = http.get(&url).send().await {
+                    let _ = r.bytes().await;
+                }
+            }
+        }
+    }
+}
+
+/// The native handler of row (b): every event is done.
+struct Done;
+
+#[aviary::async_trait]
+impl NativeHandler for Done {
+    async fn handle(&self, _event: &Event) -> Result<Outcome, HandlerError> {
+        Ok(Outcome::Done)
     }
 }
 

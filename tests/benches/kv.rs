@@ -11,7 +11,7 @@
 //!     reads its committed entry (its size, for the quotas), and the first write of a run reads
 //!     the namespace's usage once. Runs of 100 calls on distinct keys; mean µs per call.
 //! (2) **End to end**: the crash-test handler (the `recorder` guest, replying to every message
-//!     through `feishu-request`) under the real composition (`app::start_sink` → connection)
+//!     through `feishu-request`) under the real composition (`Runtime::builder()` → connection)
 //!     against the in-process emulator, per-chat ordering, 40 chats; a burst of N message
 //!     events; events/s = N / (time until every event is acked and replied to). Without the
 //!     key-value counter, and with it (one `kv-increment` per event, committed with the
@@ -20,7 +20,6 @@
 
 use std::time::{Duration, Instant};
 
-use aviary::connection::ConnectionStats;
 use aviary::kv::run::{RunState, Scope};
 use aviary::kv::{KeyWrite, KvQuotas, KvStore, Write, WriteSet};
 use aviary::manifest::Manifest;
@@ -30,7 +29,6 @@ use aviary_emulator::Emulator;
 use aviary_redis_test_server::RedisServer;
 use aviary_test_support::recorder::{emulator_config, envelope, write_manifest, REPLY};
 use aviary_test_support::recorder_kv::{KV_COUNTER, KV_GRANT};
-use tokio_util::sync::CancellationToken;
 
 async fn per_call(store: &dyn KvStore) -> (f64, f64, f64) {
     let seed = WriteSet {
@@ -100,16 +98,12 @@ async fn end_to_end(queue_table: &str, kv: bool, n: usize, dir: &std::path::Path
     };
     let path = write_manifest(dir, &emu, queue_table, &handler);
     let manifest = Manifest::load(&path).expect("manifest");
-    let running = aviary::app::start_sink(&manifest, &aviary::app::wasm::sandbox_loader)
+    let runtime = aviary::Runtime::builder()
+        .loaded_manifest(manifest.clone())
+        .admin(aviary::admin::AdminSettings::off())
+        .start()
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let shutdown = CancellationToken::new();
-    tokio::spawn(aviary::connection::run(
-        manifest.connection_options(),
-        running.sink.clone(),
-        ConnectionStats::new(),
-        shutdown.clone(),
-    ));
+        .unwrap_or_else(|e| panic!("{e}"));
     emu.wait_for_connections(1, Duration::from_secs(20))
         .await
         .expect("connected");
@@ -128,12 +122,13 @@ async fn end_to_end(queue_table: &str, kv: bool, n: usize, dir: &std::path::Path
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let rate = n as f64 / start.elapsed().as_secs_f64();
-    shutdown.cancel();
-    if let Some(q) = &running.queue {
-        q.shutdown().await;
-    }
+    runtime.stop().await.expect("stops");
+    drop(runtime);
     if kv {
-        let store = running.queue.as_ref().and_then(|q| q.store().kv()).unwrap();
+        // The runtime is gone (its store closed): read what it committed.
+        let store = aviary::queue::open_kv(&manifest.queue, &manifest.feishu.app_id)
+            .await
+            .expect("the key-value store opens");
         let mut total = 0;
         for c in 0..40 {
             let v = store.get("rec", &format!("count:oc_{c}")).await.unwrap();

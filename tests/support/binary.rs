@@ -102,15 +102,24 @@ impl Aviary {
         (code, run.output())
     }
 
-    /// `aviary dlq <args…> -m <manifest>`, as it came out.
+    /// `aviary dlq <args…> -m <manifest>`, as it came out (checked for secrets).
     pub fn dlq(&self, manifest: &Path, args: &[&str]) -> Output {
-        Command::new(self.path())
+        let out = Command::new(self.path())
             .arg("dlq")
             .args(args)
             .arg("-m")
             .arg(manifest)
             .output()
-            .unwrap()
+            .unwrap();
+        crate::secrets::assert_no_secrets(
+            "aviary dlq's stdout",
+            &String::from_utf8_lossy(&out.stdout),
+        );
+        crate::secrets::assert_no_secrets(
+            "aviary dlq's stderr",
+            &String::from_utf8_lossy(&out.stderr),
+        );
+        out
     }
 
     /// `aviary dlq list -m <manifest>`: asserts it succeeded and returns what it printed.
@@ -136,9 +145,11 @@ impl Run {
         }
     }
 
-    /// Everything it printed so far.
+    /// Everything it printed so far (checked for secrets).
     pub fn output(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        crate::secrets::assert_no_secrets("aviary run's output", &text);
+        text
     }
 }
 
@@ -153,6 +164,8 @@ pub fn sigterm(run: &mut Run) -> Option<i32> {
     let start = Instant::now();
     loop {
         if let Some(status) = run.child.try_wait().unwrap() {
+            // Everything it printed over its whole run.
+            run.output();
             return status.code();
         }
         assert!(

@@ -321,6 +321,7 @@ pub fn init_tracing() {
 
 pub mod binary;
 mod dir;
+pub mod examples;
 pub mod go_guests;
 pub mod guests;
 pub mod http_server;
@@ -328,6 +329,7 @@ pub mod lang_guests;
 pub mod peers;
 pub mod recorder;
 pub mod recorder_kv;
+pub mod secrets;
 
 pub use dir::Dir;
 

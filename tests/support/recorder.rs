@@ -60,8 +60,19 @@ pub fn emulator_config() -> EmulatorConfig {
         .chain(std::iter::repeat_n(5, 30))
         .map(Duration::from_secs)
         .collect();
+    // These tests reply to thousands of events in a burst: Feishu's per-app limits (50 per
+    // second, 1,000 per minute) would spread that over minutes. The manifests raise the
+    // host's pacing to the same numbers (`APP_SENDS`).
+    c.app_send_limits = aviary_emulator::AppSendLimits {
+        per_second: 100_000,
+        per_minute: 6_000_000,
+    };
     c
 }
+
+/// `[feishu]` lines that raise the host's per-app pacing to the emulator's
+/// ([`emulator_config`]).
+pub const APP_SENDS: &str = "app_sends_per_second = 100000\napp_sends_per_minute = 6000000\n";
 
 /// Writes `aviary.toml` in `dir`: the emulator's app, per-chat ordering, the `[queue]` table
 /// `queue_table`, and one handler `rec` (the recorder guest) on every event with `retry`
@@ -69,7 +80,7 @@ pub fn emulator_config() -> EmulatorConfig {
 pub fn write_manifest(dir: &Path, emu: &Emulator, queue_table: &str, retry: &str) -> PathBuf {
     let wasm = recorder_wasm();
     let text = format!(
-        "[feishu]\napp_id = \"{APP_ID}\"\napp_secret = \"emulator-secret\"\ndomain = \"{}\"\n\n\
+        "[feishu]\napp_id = \"{APP_ID}\"\napp_secret = \"emulator-secret\"\ndomain = \"{}\"\n{APP_SENDS}\n\
          [dispatch]\nper_chat_ordering = true\nmax_in_flight = 32\n\n\
          [queue]\n{queue_table}\n\
          [[handler]]\nname = \"rec\"\ncomponent = \"{}\"\nevents = [\"*\"]\n{retry}",

@@ -109,22 +109,33 @@ fn load(
 
 /// Runs the emulator and the client over `handlers`; returns the emulator and the dispatcher.
 async fn start(handlers: Vec<HandlerEntry>) -> (Emulator, Arc<Dispatcher>, CancellationToken) {
+    let emu = start_emulator(|c| c.redelivery.enabled = false).await;
+    let (dispatcher, shutdown) = connect(&emu, handlers).await;
+    (emu, dispatcher, shutdown)
+}
+
+/// Runs the client against `emu` over `handlers`.
+async fn connect(
+    emu: &Emulator,
+    handlers: Vec<HandlerEntry>,
+) -> (Arc<Dispatcher>, CancellationToken) {
     let settings = DispatchSettings {
-        // The longest a callback may wait: a loaded machine runs several TLS handshakes.
-        callback_deadline: Duration::from_millis(3000),
+        // Longer than Feishu's 3 s (the manifest's bound): the emulator here does not
+        // redeliver, the answer is what the tests read, and a loaded machine may need more
+        // than 3 s for a handler that runs a dozen requests and TLS handshakes.
+        callback_deadline: Duration::from_secs(30),
         ..DispatchSettings::default()
     };
     let dispatcher = Arc::new(Dispatcher::new(settings, handlers));
-    let emu = start_emulator(|c| c.redelivery.enabled = false).await;
     let shutdown = CancellationToken::new();
     tokio::spawn(aviary::connection::run(
-        options_for(&emu),
+        options_for(emu),
         Arc::new(Deduplicating::new(dispatcher.clone())),
         aviary::connection::ConnectionStats::new(),
         shutdown.clone(),
     ));
     emu.wait_for_connections(1, WAIT).await.unwrap();
-    (emu, dispatcher, shutdown)
+    (dispatcher, shutdown)
 }
 
 /// Pushes a card callback and returns the `results` of the handler's answer.
@@ -542,4 +553,81 @@ async fn allowed_calls_work_from_every_language() {
     assert!(evil.requests().is_empty());
     assert_eq!(tls.requests().len(), 5, "one HTTPS call per language");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A handler granted both the OpenAPI and outbound HTTP: after a `feishu-request` (the host
+/// fetched the tenant token with the app secret and sent it to the emulator), its HTTP requests
+/// carry only what the guest set — neither the token nor the secret, in any header, the target
+/// or the body — and the guest's own `Authorization` arrives as it wrote it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_secret_and_tenant_token_never_travel_on_outbound_requests() {
+    use aviary::openapi::{FeishuClient, OpenApiApp, OpenApiGrant};
+    use aviary::sandbox::OpenApiAccess;
+    let plain = TestServer::http().await;
+    let emu = start_emulator(|c| c.redelivery.enabled = false).await;
+    let app = aviary_emulator::EmulatorConfig::default();
+    let sandbox = sandbox();
+    let http = Arc::new(OutboundHttp::with_lookup(
+        "both",
+        settings(&[plain.origin()], HttpLimits::default(), None),
+        lookup(),
+    ));
+    let mut spec = HandlerSpec::new("both", guest("http-client"));
+    let mut config = requests(&[
+        (
+            "GET",
+            plain.url("/echo?n=1"),
+            "Authorization: Bearer guest-own-key",
+            "",
+        ),
+        ("POST", plain.url("/echo?n=2"), "", "payload"),
+    ]);
+    config.insert(
+        "feishu_first".into(),
+        "GET /open-apis/im/v1/chats?page_size=1".into(),
+    );
+    spec.config = config;
+    spec.http = Some(http.clone());
+    spec.openapi = Some(OpenApiAccess {
+        client: Arc::new(
+            FeishuClient::new(OpenApiApp {
+                app_id: app.app_id.clone(),
+                app_secret: app.app_secret.clone().into(),
+                domain: emu.domain(),
+                send_limits: Default::default(),
+            })
+            .unwrap(),
+        ),
+        grant: OpenApiGrant::parse(&["/open-apis/im/v1/chats"]).unwrap(),
+    });
+    let loaded: Arc<dyn Invoke> = Arc::new(sandbox.load(spec).expect("component loads"));
+    let entry = HandlerEntry::new(loaded, vec![EventPattern::parse("*").unwrap()]);
+    let (_dispatcher, shutdown) = connect(&emu, vec![entry]).await;
+    let r = callback_results(&emu, "ev-both").await;
+    assert_eq!(r.len(), 3, "{r:#?}");
+    assert!(r[0].starts_with("feishu "), "{}", r[0]);
+    let calls = emu.openapi_calls();
+    let token = calls
+        .iter()
+        .find_map(|c| c.header("authorization"))
+        .and_then(|a| a.strip_prefix("Bearer "))
+        .expect("the host sent the tenant token to the OpenAPI")
+        .to_string();
+    assert!(token.len() > 8, "{token}");
+    let results = r[1..].to_vec();
+    let e0 = echo(&results, 0);
+    assert_eq!(header(&e0, "authorization"), Some("Bearer guest-own-key"));
+    let seen = plain.requests();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    for q in &seen {
+        let raw = format!("{q:?}{}", String::from_utf8_lossy(&q.body));
+        assert!(!raw.contains(&token), "the tenant token travelled: {raw}");
+        assert!(
+            !raw.contains(&app.app_secret),
+            "the app secret travelled: {raw}"
+        );
+    }
+    assert_eq!(seen[1].header("authorization"), None, "the host adds none");
+    assert_eq!(http.stats().snapshot().answered, 2);
+    shutdown.cancel();
 }

@@ -73,6 +73,12 @@ pub struct EmulatorArgs {
     /// Exit 0 once N code-200 acks have arrived.
     #[arg(long, value_name = "N")]
     pub exit_after_acks: Option<u64>,
+    /// Feishu's per-app limit of sends and replies per second (answered 429 above it).
+    #[arg(long, value_name = "N", default_value_t = crate::limits::APP_SENDS_PER_SECOND, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub app_sends_per_second: usize,
+    /// Feishu's per-app limit of sends and replies per minute.
+    #[arg(long, value_name = "N", default_value_t = crate::limits::APP_SENDS_PER_MINUTE, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub app_sends_per_minute: usize,
     /// A directory of sample envelopes (`*.json`) the dev console's composer offers.
     #[arg(long, value_name = "DIR")]
     pub samples: Option<PathBuf>,
@@ -133,6 +139,10 @@ fn config_of(args: &EmulatorArgs) -> EmulatorConfig {
         redelivery: RedeliveryPolicy {
             scale: args.redelivery_scale,
             ..Default::default()
+        },
+        app_send_limits: crate::config::AppSendLimits {
+            per_second: args.app_sends_per_second,
+            per_minute: args.app_sends_per_minute,
         },
         ..Default::default()
     }

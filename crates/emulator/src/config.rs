@@ -26,6 +26,9 @@ pub struct EmulatorConfig {
     pub redelivery: RedeliveryPolicy,
     /// Lifetime of issued tenant_access_tokens.
     pub tenant_token_ttl: Duration,
+    /// Feishu's per-app limits on sends and replies (50 per second, 1,000 per minute);
+    /// tests that send thousands of replies raise them (and the manifest's to match).
+    pub app_send_limits: AppSendLimits,
 }
 
 impl Default for EmulatorConfig {
@@ -42,6 +45,7 @@ impl Default for EmulatorConfig {
             fragment_size: defaults::FRAGMENT_SIZE,
             redelivery: RedeliveryPolicy::default(),
             tenant_token_ttl: defaults::TENANT_TOKEN_TTL,
+            app_send_limits: AppSendLimits::default(),
         }
     }
 }
@@ -64,6 +68,27 @@ impl EmulatorConfig {
                 ..RedeliveryPolicy::default()
             },
             ..EmulatorConfig::default()
+        }
+    }
+}
+
+/// Feishu's per-app limits on sends and replies (send and reply together), judged by the
+/// emulator on arrival like the per-receiver one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppSendLimits {
+    /// Accepted sends and replies of the app in any second.
+    pub per_second: usize,
+    /// Accepted sends and replies of the app in any minute.
+    pub per_minute: usize,
+}
+
+impl Default for AppSendLimits {
+    /// Feishu's 50 per second and 1,000 per minute ([`defaults::APP_SENDS_PER_SECOND`],
+    /// [`defaults::APP_SENDS_PER_MINUTE`]).
+    fn default() -> Self {
+        AppSendLimits {
+            per_second: defaults::APP_SENDS_PER_SECOND,
+            per_minute: defaults::APP_SENDS_PER_MINUTE,
         }
     }
 }

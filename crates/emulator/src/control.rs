@@ -29,9 +29,12 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/ack-loss", post(ack_loss))
         .route("/openapi-calls", get(openapi_calls))
         .route("/messages", get(messages))
+        .route("/uploads", get(super::uploads::control_list))
+        .route("/card-updates", get(super::cards::control_list))
+        .route("/cards", get(super::cards::control_cards))
 }
 
-fn ms(shared: &Shared, at: Instant) -> u64 {
+pub(super) fn ms(shared: &Shared, at: Instant) -> u64 {
     at.saturating_duration_since(shared.started).as_millis() as u64
 }
 

@@ -22,7 +22,8 @@
 //!   gets the first request's answer and creates no message (counted in
 //!   [`Emulator::duplicate_messages_suppressed`]); created messages are in
 //!   [`Emulator::sent_messages`]. More than Feishu's 5 sends per second to one receiver (a
-//!   reply: to one parent message) are answered HTTP 429, code 99991400, with
+//!   reply: to one parent message), or more than the app's 50 per second or 1,000 per minute
+//!   ([`EmulatorConfig::app_send_limits`]), are answered HTTP 429, code 99991400, with
 //!   `x-ogw-ratelimit-reset` ([`Emulator::rate_limited_sends`]). Any other request to the HTTP port (outside the endpoint and
 //!   the control API) is recorded there too and answered 404, so nothing a client sends to
 //!   the wrong place goes unseen.
@@ -40,6 +41,9 @@
 //! | `POST /_emulator/fault`, body `{"kind":"close","code":1000}` / `{"kind":"abrupt"}` / `{"kind":"drop"}` | fault every live connection; `{"connections": n}` |
 //! | `GET /_emulator/openapi-calls` | every OpenAPI call: method, path, query, body |
 //! | `GET /_emulator/messages` | `{"messages": [...], "duplicates_suppressed": n}`: every message send/reply created (message_id, reply_to, receive_id_type, receive_id, msg_type, content, uuid) |
+//! | `GET /_emulator/cards` | every CardKit card: card_id, created_at_ms, card (current JSON), ops (at_ms, kind, element_id, value, sequence) |
+//! | `GET /_emulator/card-updates` | every deferred card update accepted (at_ms, token, card) |
+//! | `GET /_emulator/uploads` | every file the upload APIs accepted (at_ms, path, key, fields, file_field, file_name, bytes, sha256) |
 //!
 //! Gateway port: `GET /ws/v2?…&ticket=…` upgrades (§2) if the ticket is fresh (one-time) and
 //! fewer than `max_connections` are live (else `Handshake-Status: 514`,
@@ -64,6 +68,7 @@
 //! It prints `emulator listening on http://127.0.0.1:PORT` on stdout first; logs go to stderr
 //! (`RUST_LOG` respected).
 
+mod cards;
 pub mod cli;
 pub mod config;
 pub mod console;
@@ -73,11 +78,13 @@ mod endpoint;
 mod gateway;
 pub mod limits;
 mod openapi;
+mod rate_limits;
 pub mod records;
 mod send_limit;
 mod state;
 #[cfg(test)]
 mod tests;
+mod uploads;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -90,9 +97,10 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub use cards::{CardOp, CardRecord, CardUpdateRecord};
 pub use config::{
-    EmulatorConfig, EndpointAnswer, Fault, HandshakeAnswer, PongMode, PushOptions, RawMessage,
-    RedeliveryPolicy,
+    AppSendLimits, EmulatorConfig, EndpointAnswer, Fault, HandshakeAnswer, PongMode, PushOptions,
+    RawMessage, RedeliveryPolicy,
 };
 pub use console::Sample;
 pub use endpoint::CODE_WRONG_CREDENTIALS;
@@ -103,6 +111,7 @@ pub use records::{
     DeliveryStatus, EndpointRequestRecord, NonAck, NonAckRecord, OpenApiCall, PingRecord,
     SentMessage,
 };
+pub use uploads::UploadRecord;
 
 use aviary_protocol::endpoint::ENDPOINT_PATH;
 use aviary_protocol::{ClientConfig, ClientConfigUpdate};
@@ -145,7 +154,12 @@ impl Emulator {
         let console = console::Console::default();
         let router = Router::new()
             .route(ENDPOINT_PATH, any(endpoint::handle))
-            .route("/open-apis/*rest", any(openapi::handle))
+            .route(
+                "/open-apis/*rest",
+                any(openapi::handle).layer(axum::extract::DefaultBodyLimit::max(
+                    limits::MAX_OPENAPI_BODY_BYTES,
+                )),
+            )
             .nest("/_emulator", control::router())
             .route("/_console/", get(console::index))
             .nest("/_console", console::router(Arc::clone(&console)))
@@ -471,9 +485,33 @@ impl Emulator {
 
     /// How many send/reply requests were answered HTTP 429 / code 99991400 because their
     /// receiver (chat or user of a send, parent message of a reply) already had Feishu's limit
-    /// of messages within the last second.
+    /// of messages within the last second, or the app its limit per second or per minute.
     pub fn rate_limited_sends(&self) -> u64 {
         self.shared.lock().rate_limited_sends
+    }
+
+    /// Every CardKit card entity, oldest first, with its current JSON and operations.
+    pub fn cards(&self) -> Vec<CardRecord> {
+        let mut cards: Vec<CardRecord> = self.shared.lock().cards.values().cloned().collect();
+        cards.sort_by_key(|c| c.created_at);
+        cards
+    }
+
+    /// Every deferred card update accepted (`interactive/v1/card/update`), oldest first.
+    pub fn card_updates(&self) -> Vec<CardUpdateRecord> {
+        self.shared.lock().card_updates.iter().cloned().collect()
+    }
+
+    /// Every file the upload APIs accepted (`im/v1/images`, `im/v1/files`), oldest first.
+    pub fn uploads(&self) -> Vec<UploadRecord> {
+        self.shared.lock().uploads.iter().cloned().collect()
+    }
+
+    /// How many CardKit operations on a card (`/open-apis/cardkit/v1/cards/{card_id}/…`) were
+    /// answered HTTP 429 / code 99991400 because the card already had Feishu's 10 within the
+    /// last second.
+    pub fn rate_limited_card_ops(&self) -> u64 {
+        self.shared.lock().rate_limited_card_ops
     }
 
     /// Stops every task, closes the ports, and waits (briefly) for the tasks to end.

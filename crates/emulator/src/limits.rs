@@ -88,3 +88,44 @@ pub const RATE_LIMITED_CODE: i64 = 99991400;
 /// Receivers whose recent sends are remembered before idle ones are forgotten (a bound on
 /// memory; an idle receiver has nothing left to count).
 pub const MAX_RATE_LIMITED_RECEIVERS: usize = 10_000;
+
+// ---- Per-app and per-card limits, uploads (sdk) ----
+
+/// Feishu's per-app limit on sends and replies in any second (the default of
+/// [`crate::AppSendLimits`]).
+pub const APP_SENDS_PER_SECOND: usize = 50;
+
+/// Feishu's per-app limit on sends and replies in any minute.
+pub const APP_SENDS_PER_MINUTE: usize = 1_000;
+
+/// CardKit's limit of operations on one card in any [`CARD_OPS_WINDOW`] (streamed content
+/// updates included); more is answered 429.
+pub const CARD_OPS_LIMIT: usize = 10;
+
+/// The window of [`CARD_OPS_LIMIT`].
+pub const CARD_OPS_WINDOW: Duration = Duration::from_secs(1);
+
+/// Cards whose recent operations are remembered before idle ones are forgotten (a bound on
+/// memory, like [`MAX_RATE_LIMITED_RECEIVERS`]).
+pub const MAX_RATE_LIMITED_CARDS: usize = 10_000;
+
+/// Feishu's largest image upload (`im/v1/images`): 10 MB.
+pub const MAX_IMAGE_BYTES: usize = 10 * 1024 * 1024;
+
+/// Feishu's largest file upload (`im/v1/files`): 30 MB.
+pub const MAX_FILE_BYTES: usize = 30 * 1024 * 1024;
+
+/// The largest request body the OpenAPI routes read: a 30 MB file plus its form (axum's
+/// default of 2 MB would refuse uploads before they are judged).
+pub const MAX_OPENAPI_BODY_BYTES: usize = MAX_FILE_BYTES + 1024 * 1024;
+
+/// A card callback's token serves deferred updates for 30 minutes (from its first use here).
+pub const CARD_TOKEN_TTL: Duration = Duration::from_secs(30 * 60);
+
+/// A card callback's token serves at most two deferred updates.
+pub const CARD_TOKEN_UPDATES: usize = 2;
+
+/// CardKit card entities kept; the oldest is dropped first (a bound on memory).
+pub const MAX_CARDS: usize = 10_000;
+
+// ---- end (sdk) ----

@@ -17,7 +17,9 @@ use serde_json::{json, Value};
 use super::endpoint::header_pairs;
 use super::records::{OpenApiCall, SentMessage};
 use super::state::{push_bounded, random_hex, Shared, State};
-use crate::limits::{MESSAGE_UUID_WINDOW, RATE_LIMITED_CODE, RECEIVER_SEND_LIMIT};
+use super::{cards, uploads};
+use crate::limits::{CARD_OPS_LIMIT, MESSAGE_UUID_WINDOW, RATE_LIMITED_CODE, RECEIVER_SEND_LIMIT};
+use crate::rate_limits::card_of;
 use crate::send_limit::receiver;
 
 /// Path of the self-built app token API.
@@ -65,7 +67,18 @@ pub(crate) async fn handle(
     body: Bytes,
 ) -> Response {
     let now = Instant::now();
-    let body_json = if body.is_empty() {
+    // Uploads (sdk): a multipart body is parsed into its form; the log keeps a summary.
+    let mut form = None;
+    let body_json = if uploads::is_multipart(&headers) {
+        match uploads::parse(&method, &uri, &headers, body).await {
+            Ok(f) => {
+                let summary = f.summary();
+                form = Some(f);
+                summary
+            }
+            Err(why) => json!({"multipart_error": why}),
+        }
+    } else if body.is_empty() {
         Value::Null
     } else {
         serde_json::from_slice(&body)
@@ -87,35 +100,62 @@ pub(crate) async fn handle(
             RATE_LIMITED_CODE,
             "request trigger frequency limit",
         ),
-        None => route(&mut state, &call, now),
+        None => uploads::route(&mut state, &call, form.as_ref(), now)
+            .or_else(|| cards::route(&mut state, &call, now))
+            .unwrap_or_else(|| route(&mut state, &call, now)),
     };
     tracing::info!(method = %call.method, path = %call.path, status = status.as_u16(), code = %answer["code"], "openapi call");
     push_bounded(&mut state.openapi_calls, call);
     drop(state);
     shared.changed();
     let mut response = (status, axum::Json(answer)).into_response();
-    if let Some(reset) = limited {
+    if let Some((reset, limit)) = limited {
         let headers = response.headers_mut();
-        headers.insert("x-ogw-ratelimit-limit", RECEIVER_SEND_LIMIT.into());
+        headers.insert("x-ogw-ratelimit-limit", limit.into());
         headers.insert("x-ogw-ratelimit-reset", reset.into());
     }
     response
 }
 
-/// Feishu's per-receiver limit on send and reply: `Some(seconds until a slot frees)` when this
-/// request exceeds it (counted, answered 429), `None` when it may go on.
-fn rate_limit(state: &mut State, call: &OpenApiCall, now: Instant) -> Option<u64> {
-    if call.method != "POST" {
-        return None;
-    }
-    let receiver = receiver(&call.path, &call.query, &call.body)?;
-    let wait = state.send_limit.arrive(&receiver, now)?;
-    state.rate_limited_sends += 1;
+/// Feishu's limits on send and reply (per receiver; per app, per second and per minute) and
+/// on CardKit operations (per card): `Some((seconds until a slot frees, the limit))` when this
+/// request exceeds one (counted, answered 429), `None` when it may go on (and it is counted in
+/// every window that applies).
+fn rate_limit(state: &mut State, call: &OpenApiCall, now: Instant) -> Option<(u64, usize)> {
+    let (wait, limit) = if let Some(card) = card_of(&call.path) {
+        let wait = state.card_limit.arrive(card, now)?;
+        state.rate_limited_card_ops += 1;
+        (wait, CARD_OPS_LIMIT)
+    } else {
+        if call.method != "POST" {
+            return None;
+        }
+        let receiver = receiver(&call.path, &call.query, &call.body)?;
+        // The app's windows are checked first and counted last, so a refused send is counted
+        // in none of them.
+        let refused = match state.app_limit.check(now) {
+            Some(app) => Some(app),
+            None => state
+                .send_limit
+                .arrive(&receiver, now)
+                .map(|w| (w, RECEIVER_SEND_LIMIT)),
+        };
+        match refused {
+            None => {
+                state.app_limit.count(now);
+                return None;
+            }
+            Some(r) => {
+                state.rate_limited_sends += 1;
+                r
+            }
+        }
+    };
     // Whole seconds, rounded up, as the header carries them.
-    Some(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
+    Some((wait.as_secs() + u64::from(wait.subsec_nanos() > 0), limit))
 }
 
-fn error(status: StatusCode, code: i64, msg: &str) -> (StatusCode, Value) {
+pub(super) fn error(status: StatusCode, code: i64, msg: &str) -> (StatusCode, Value) {
     (status, json!({"code": code, "msg": msg}))
 }
 
@@ -149,6 +189,10 @@ fn route(state: &mut State, call: &OpenApiCall, now: Instant) -> (StatusCode, Va
         Ok(v) => v,
         Err(reason) => return error(StatusCode::BAD_REQUEST, CODE_FIELD_VALIDATION, &reason),
     };
+    // A card message that shows a CardKit card must name one that exists (sdk).
+    if let Err(reason) = cards::check_card_reference(state, &msg_type, &content) {
+        return error(StatusCode::BAD_REQUEST, CODE_FIELD_VALIDATION, &reason);
+    }
     let uuid = call
         .body
         .get("uuid")
@@ -266,7 +310,7 @@ fn bot_info(state: &State, call: &OpenApiCall, now: Instant) -> (StatusCode, Val
     )
 }
 
-fn check_bearer(
+pub(super) fn check_bearer(
     state: &State,
     call: &OpenApiCall,
     now: Instant,

@@ -94,14 +94,28 @@ pub(crate) struct State {
     pub message_uuids: HashMap<String, (Instant, serde_json::Value)>,
     /// Send/reply arrivals per receiver, judged against Feishu's per-receiver limit.
     pub send_limit: crate::send_limit::SendLimit,
-    /// Send/reply requests answered 429 (code 99991400) for exceeding that limit.
+    /// Send/reply arrivals of the app, judged against its per-second and per-minute limits.
+    pub app_limit: crate::rate_limits::AppLimit,
+    /// CardKit operations per card, judged against the per-card limit.
+    pub card_limit: crate::rate_limits::CardLimit,
+    /// Send/reply requests answered 429 (code 99991400) for exceeding a limit.
     pub rate_limited_sends: u64,
+    /// Card operations answered 429 for exceeding the per-card limit.
+    pub rate_limited_card_ops: u64,
+    /// Files accepted by the upload APIs (bounded log).
+    pub uploads: VecDeque<super::uploads::UploadRecord>,
+    /// Deferred card updates accepted (bounded log), and the tokens they used.
+    pub card_updates: VecDeque<super::cards::CardUpdateRecord>,
+    pub card_tokens: super::cards::CardTokens,
+    /// CardKit card entities by id (bounded; the oldest is dropped first).
+    pub cards: HashMap<String, super::cards::CardRecord>,
     /// Send/reply requests answered from `message_uuids` instead of creating a message.
     pub duplicate_messages_suppressed: u64,
 }
 
 impl State {
     pub fn new(config: EmulatorConfig) -> Self {
+        let app_send_limits = config.app_send_limits;
         State {
             config,
             pong_mode: PongMode::Config,
@@ -137,7 +151,14 @@ impl State {
             sent_messages: VecDeque::new(),
             message_uuids: HashMap::new(),
             send_limit: Default::default(),
+            app_limit: crate::rate_limits::AppLimit::new(app_send_limits),
+            card_limit: Default::default(),
             rate_limited_sends: 0,
+            rate_limited_card_ops: 0,
+            uploads: VecDeque::new(),
+            card_updates: VecDeque::new(),
+            card_tokens: Default::default(),
+            cards: HashMap::new(),
             duplicate_messages_suppressed: 0,
         }
     }

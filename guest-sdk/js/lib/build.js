@@ -64,6 +64,10 @@ function entrySource(engine, userPath) {
         `import log from 'log';\nimport configGet from 'config-get';\n` +
         KV_IMPORTS.map(([fn, wit]) => `import ${fn} from '${wit}';\n`).join('') +
         `globalThis.__aviaryHost = { log, configGet, ${KV_IMPORTS.map(([fn]) => fn).join(', ')} };\n` +
+        // The OpenAPI imports (sdk).
+        `import feishuRequest from 'feishu-request';\nimport feishuUpload from 'feishu-upload';\n` +
+        `import cardStreamSet from 'card-stream-set';\nimport cardStreamFlush from 'card-stream-flush';\n` +
+        `Object.assign(globalThis.__aviaryHost, { feishuRequest, feishuUpload, cardStreamSet, cardStreamFlush });\n` +
         // Outbound HTTP (http.js).
         `import httpSend from 'http-send';\nglobalThis.__aviaryHttpSend = httpSend;\n`
       : // QuickJS (componentize-qjs): world-level imports are globals, and there is no console.
@@ -72,6 +76,12 @@ function entrySource(engine, userPath) {
         `  configGet: (key) => globalThis.configGet(key),\n` +
         KV_IMPORTS.map(([fn]) => `  ${fn}: (...a) => globalThis.${fn}(...a),\n`).join('') +
         `};\n` +
+        // The OpenAPI imports (sdk).
+        `Object.assign(globalThis.__aviaryHost, {\n` +
+        `  feishuRequest: (m, p, b) => globalThis.feishuRequest(m, p, b),\n` +
+        `  feishuUpload: (p, f, ff, fn, b) => globalThis.feishuUpload(p, f, ff, fn, b),\n` +
+        `  cardStreamSet: (c, e, t) => globalThis.cardStreamSet(c, e, t),\n` +
+        `  cardStreamFlush: (c) => globalThis.cardStreamFlush(c),\n});\n` +
         // Outbound HTTP (http.js).
         `globalThis.__aviaryHttpSend = (m, u, h, b) => globalThis.httpSend(m, u, h, b);\n` +
         `if (typeof globalThis.console === 'undefined') {\n` +
@@ -96,7 +106,16 @@ export async function bundle(userPath, engine) {
   const problems = [];
   const external =
     engine === 'starlingmonkey'
-      ? new Set(['log', 'config-get', 'http-send', ...KV_IMPORTS.map(([, wit]) => wit)])
+      ? new Set([
+          'log',
+          'config-get',
+          'feishu-request',
+          'feishu-upload',
+          'card-stream-set',
+          'card-stream-flush',
+          'http-send',
+          ...KV_IMPORTS.map(([, wit]) => wit),
+        ])
       : new Set();
   const build = await rolldown({
     input: ENTRY_ID,

@@ -14,7 +14,7 @@ import traceback  # imported at build time: componentize-py bundles only what is
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional
 
-from . import events, http, kv
+from . import events, feishu, http, kv, stream
 from .events import EVENT_MODELS, TypedEvent
 
 __all__ = [
@@ -25,9 +25,11 @@ __all__ = [
     "config",
     "done",
     "events",
+    "feishu",
     "http",
     "kv",
     "log",
+    "stream",
     "reject",
     "respond",
     "retry",
@@ -36,6 +38,10 @@ __all__ = [
     "toast_info",
     "toast_success",
     "toast_warning",
+    "raw_card",
+    "template_card",
+    "card_outcome",
+    "url_preview",
 ]
 
 # ---- host ---------------------------------------------------------------------------------
@@ -133,6 +139,48 @@ def toast_warning(content: str, i18n: Optional[Dict[str, str]] = None) -> Outcom
 
 def toast_error(content: str, i18n: Optional[Dict[str, str]] = None) -> Outcome:
     return toast("error", content, i18n)
+
+
+def raw_card(card: Any) -> Dict[str, Any]:
+    """A card update that replaces the card with this card JSON (for :func:`card_outcome`)."""
+    return {"type": "raw", "data": card}
+
+
+def template_card(template_id: str, variables: Any = None, version: Optional[str] = None) -> Dict[str, Any]:
+    """A card update that replaces the card with a card template."""
+    data: Dict[str, Any] = {"template_id": template_id}
+    if version:
+        data["template_version_name"] = version
+    if variables is not None:
+        data["template_variable"] = variables
+    return {"type": "template", "data": data}
+
+
+def card_outcome(card: Dict[str, Any], toast: Optional[Dict[str, Any]] = None) -> Outcome:
+    """Answers a card callback by replacing the card (:func:`raw_card`, :func:`template_card`),
+    with a toast (``{"type": "success", "content": "…"}``) when given. For work longer than the
+    3 s a callback may take, answer (or let the runtime ack at ``dispatch.callback_deadline_ms``)
+    and update the card later with ``feishu.update_card(token, card)``."""
+    body: Dict[str, Any] = {}
+    if toast:
+        body["toast"] = toast
+    body["card"] = card
+    return respond(body)
+
+
+def url_preview(title: str, image_key: Optional[str] = None, i18n_title: Optional[Dict[str, str]] = None,
+                card: Optional[Dict[str, Any]] = None) -> Outcome:
+    """Answers ``url.preview.get`` with an inline preview titled ``title`` (optionally an icon,
+    titles per language and a card)."""
+    inline: Dict[str, Any] = {"title": str(title)}
+    if i18n_title:
+        inline["i18n_title"] = dict(i18n_title)
+    if image_key:
+        inline["image_key"] = image_key
+    body: Dict[str, Any] = {"inline": inline}
+    if card:
+        body["card"] = card
+    return respond(body)
 
 
 # ---- logs and config ----------------------------------------------------------------------

@@ -51,6 +51,21 @@ def _refused(f):
 
 _kv._install(*(_refused(f) for f in (wit_world.kv_get, wit_world.kv_set, wit_world.kv_delete, wit_world.kv_increment, wit_world.kv_list)))
 
+# The OpenAPI imports (sdk): answered as (ok, value), so the SDK never imports wit_world.
+
+
+def _answer(f):
+    def call(*args):
+        try:
+            return True, f(*args)
+        except _Err as e:
+            return False, e.value
+    return call
+
+
+_sdk.feishu._install(_answer(wit_world.feishu_request), _answer(wit_world.feishu_upload))
+_sdk.stream._install(_answer(wit_world.card_stream_set), _answer(wit_world.card_stream_flush))
+
 _handle = getattr(_user, "handle", None)
 if not callable(_handle):
     raise RuntimeError("{file} must define a function handle(event)")

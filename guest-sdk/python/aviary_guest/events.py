@@ -632,6 +632,25 @@ class CardAction:
 
 
 @dataclass
+class UrlPreview:
+    """``url.preview.get`` (a callback: a link of the app's domains was sent; answer with
+    ``aviary_guest.url_preview(title)`` or a card, within 3 s)."""
+
+    EVENT_TYPE = "url.preview.get"
+    operator: Operator = field(default_factory=Operator)
+    host: str = ""
+    context: CardContext = field(default_factory=CardContext)
+
+    def url(self) -> str:
+        """The link to preview (``context.url``)."""
+        return self.context.url
+
+    def preview_token(self) -> str:
+        """The preview's token (``context.preview_token``)."""
+        return self.context.preview_token
+
+
+@dataclass
 class Other:
     """An event type without a model: ``body`` is the raw ``event`` dict."""
 
@@ -669,6 +688,7 @@ _MODELS = [
     MeetingEnded,
     CardAction,
     MergedMessages,
+    UrlPreview,
 ]
 
 #: event type -> model class.
@@ -701,6 +721,7 @@ TypedEvent = Union[
     MeetingEnded,
     CardAction,
     MergedMessages,
+    UrlPreview,
     Other,
 ]
 

@@ -1,5 +1,11 @@
-//! The answer to a `card.action.trigger` callback: an optional toast and an optional card
-//! update, `{"toast": {"type", "content", "i18n"}, "card": {"type", "data"}}`.
+//! The answers to callbacks: to `card.action.trigger` an optional toast and an optional card
+//! update, `{"toast": {"type", "content", "i18n"}, "card": {"type", "data"}}`; to
+//! `url.preview.get` an inline preview and an optional card, `{"inline": {"title", …},
+//! "card": {"type", "data"}}` ([`UrlPreviewResponse`]).
+//!
+//! Work that takes longer than the 3 s a callback may take: answer fast (or let the runtime
+//! ack at `dispatch.callback_deadline_ms`), then update the card through the OpenAPI with the
+//! callback's token, [`crate::feishu::update_card`].
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -128,5 +134,66 @@ impl CardUpdate {
             kind: "template".to_string(),
             data: serde_json::Value::Object(data),
         }
+    }
+}
+
+/// The answer to `url.preview.get`: an inline preview (title, icon) and optionally a card.
+/// Return it with `Outcome::from(response)` or [`crate::Outcome::url_preview`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UrlPreviewResponse {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inline: Option<PreviewInline>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<CardUpdate>,
+}
+
+/// The inline preview shown in place of the link.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PreviewInline {
+    pub title: String,
+    /// Per-language titles keyed by locale (`zh_cn`, `en_us`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub i18n_title: Option<BTreeMap<String, String>>,
+    /// An icon uploaded with [`crate::feishu::upload_image`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_key: Option<String>,
+}
+
+impl UrlPreviewResponse {
+    /// An inline preview with this title.
+    pub fn title(title: impl Into<String>) -> UrlPreviewResponse {
+        UrlPreviewResponse {
+            inline: Some(PreviewInline {
+                title: title.into(),
+                ..PreviewInline::default()
+            }),
+            card: None,
+        }
+    }
+
+    /// Adds an icon (an `image_key`).
+    pub fn with_image(mut self, image_key: impl Into<String>) -> UrlPreviewResponse {
+        self.inline.get_or_insert_with(Default::default).image_key = Some(image_key.into());
+        self
+    }
+
+    /// Adds a title for one locale.
+    pub fn with_i18n_title(
+        mut self,
+        locale: impl Into<String>,
+        title: impl Into<String>,
+    ) -> UrlPreviewResponse {
+        self.inline
+            .get_or_insert_with(Default::default)
+            .i18n_title
+            .get_or_insert_with(BTreeMap::new)
+            .insert(locale.into(), title.into());
+        self
+    }
+
+    /// Adds (or replaces) the card preview.
+    pub fn with_card(mut self, card: CardUpdate) -> UrlPreviewResponse {
+        self.card = Some(card);
+        self
     }
 }

@@ -47,6 +47,28 @@ mod wasm {
 
     pub(crate) use crate::kv_host::wasm::*;
 
+    pub(crate) fn feishu_upload(
+        path: &str,
+        form: &str,
+        file_field: &str,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> Result<String, String> {
+        bindings::feishu_upload(path, form, file_field, file_name, bytes)
+    }
+
+    pub(crate) fn card_stream_set(
+        card_id: &str,
+        element_id: &str,
+        content: &str,
+    ) -> Result<(), String> {
+        bindings::card_stream_set(card_id, element_id, content)
+    }
+
+    pub(crate) fn card_stream_flush(card_id: &str) -> Result<u32, String> {
+        bindings::card_stream_flush(card_id)
+    }
+
     fn install_panic_hook() {
         static ONCE: std::sync::Once = std::sync::Once::new();
         ONCE.call_once(|| {
@@ -101,7 +123,9 @@ mod wasm {
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) use crate::kv_host::shim::*;
 #[cfg(not(target_arch = "wasm32"))]
-pub(crate) use shim::{config_get, feishu_request, log};
+pub(crate) use shim::{
+    card_stream_flush, card_stream_set, config_get, feishu_request, feishu_upload, log,
+};
 
 #[cfg(not(target_arch = "wasm32"))]
 mod shim {
@@ -114,6 +138,7 @@ mod shim {
         pub(super) static CONFIG: RefCell<BTreeMap<String, String>> = const { RefCell::new(BTreeMap::new()) };
         pub(super) static REQUESTS: RefCell<Vec<(String, String, String)>> = const { RefCell::new(Vec::new()) };
         pub(super) static ANSWERS: RefCell<Vec<Result<String, String>>> = const { RefCell::new(Vec::new()) };
+        pub(super) static UPLOADS: RefCell<Vec<(String, String, Vec<u8>)>> = const { RefCell::new(Vec::new()) };
     }
 
     pub(crate) fn log(level: Level, message: &str) {
@@ -134,9 +159,57 @@ mod shim {
             let mut a = a.borrow_mut();
             (!a.is_empty()).then(|| a.remove(0))
         });
-        queued.unwrap_or_else(|| {
-            Ok(r#"{"code":0,"msg":"success","data":{"message_id":"om_test"}}"#.to_string())
-        })
+        queued.unwrap_or_else(|| Ok(DEFAULT_ANSWER.to_string()))
+    }
+
+    /// Records a streamed text as `("STREAM", card_id/element_id, content)`.
+    pub(crate) fn card_stream_set(
+        card_id: &str,
+        element_id: &str,
+        content: &str,
+    ) -> Result<(), String> {
+        REQUESTS.with(|r| {
+            r.borrow_mut().push((
+                "STREAM".to_string(),
+                format!("{card_id}/{element_id}"),
+                content.to_string(),
+            ))
+        });
+        Ok(())
+    }
+
+    /// Answers how many texts were streamed to `card_id` on this thread (the host's last
+    /// sequence when nothing was coalesced).
+    pub(crate) fn card_stream_flush(card_id: &str) -> Result<u32, String> {
+        let prefix = format!("{card_id}/");
+        Ok(REQUESTS.with(|r| {
+            r.borrow()
+                .iter()
+                .filter(|(m, p, _)| m == "STREAM" && p.starts_with(&prefix))
+                .count() as u32
+        }))
+    }
+
+    /// What the shim answers when no answer is queued.
+    const DEFAULT_ANSWER: &str = r#"{"code":0,"msg":"success","data":{"message_id":"om_test","image_key":"img_test","file_key":"file_test","card_id":"card_test"}}"#;
+
+    /// Records an upload as `("UPLOAD", path, form)` (and its file in `UPLOADS`) and answers
+    /// like [`feishu_request`].
+    pub(crate) fn feishu_upload(
+        path: &str,
+        form: &str,
+        file_field: &str,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> Result<String, String> {
+        UPLOADS.with(|u| {
+            u.borrow_mut().push((
+                file_field.to_string(),
+                file_name.to_string(),
+                bytes.to_vec(),
+            ))
+        });
+        feishu_request("UPLOAD", path, form)
     }
 }
 
@@ -157,7 +230,7 @@ mod shim {
 /// ```
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing {
-    use super::shim::{ANSWERS, CONFIG, LOGS, REQUESTS};
+    use super::shim::{ANSWERS, CONFIG, LOGS, REQUESTS, UPLOADS};
     pub use crate::http::shim::{push_http_answer, take_http_requests};
     use crate::Level;
 
@@ -180,7 +253,7 @@ pub mod testing {
 
     /// Queues the answer of the next [`crate::feishu`] request on this thread (in order).
     /// Without a queued answer a request succeeds with
-    /// `{"code":0,"msg":"success","data":{"message_id":"om_test"}}`.
+    /// `{"code":0,"msg":"success","data":{"message_id":"om_test","image_key":"img_test","file_key":"file_test"}}`.
     pub fn push_feishu_answer(answer: Result<String, String>) {
         ANSWERS.with(|a| a.borrow_mut().push(answer));
     }
@@ -189,5 +262,12 @@ pub mod testing {
     /// `(method, path, body)`.
     pub fn take_feishu_requests() -> Vec<(String, String, String)> {
         REQUESTS.with(|r| std::mem::take(&mut *r.borrow_mut()))
+    }
+
+    /// Returns and forgets the files uploaded on this thread so far, as
+    /// `(file_field, file_name, bytes)`; each upload is also among
+    /// [`take_feishu_requests`] as `("UPLOAD", path, form)`.
+    pub fn take_feishu_uploads() -> Vec<(String, String, Vec<u8>)> {
+        UPLOADS.with(|u| std::mem::take(&mut *u.borrow_mut()))
     }
 }

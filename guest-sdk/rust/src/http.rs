@@ -230,8 +230,7 @@ type Raw = (u16, String, Vec<u8>);
 
 #[cfg(target_arch = "wasm32")]
 fn send(method: &str, url: &str, headers: &str, body: &[u8]) -> Result<Raw, Error> {
-    crate::host::bindings::http_send(method, url, headers, body)
-        .map_err(Error)
+    crate::host::bindings::http_send(method, url, headers, body).map_err(Error)
 }
 
 #[cfg(not(target_arch = "wasm32"))]

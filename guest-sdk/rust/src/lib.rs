@@ -10,6 +10,7 @@
 //! * [`events`]: lenient serde models of common Feishu events.
 //! * [`Outcome`]: `done`, `respond`, `retry`, `reject`, and card-callback helpers ([`card`]).
 //! * [`trace!`], [`debug!`], [`info!`], [`warn!`], [`error!`] and [`config::get`].
+//! * [`stream`]: a card message whose text grows as the handler produces it, paced by the host.
 //! * [`feishu`]: call the Feishu OpenAPI as the app (`reply_text`, `send_text`, `request`),
 //!   with the token and idempotency keys added by the host; granted in the manifest.
 //! * [`http`]: outbound HTTP to the hosts the manifest allows (`allowed_outbound_hosts`):
@@ -58,8 +59,9 @@ pub mod kv;
 mod kv_host;
 mod log;
 mod outcome;
+pub mod stream;
 
-pub use card::{CardResponse, CardUpdate, Toast, ToastKind};
+pub use card::{CardResponse, CardUpdate, PreviewInline, Toast, ToastKind, UrlPreviewResponse};
 pub use event::{Envelope, Error, Event, EventKind, Header, LegacyEnvelope};
 pub use events::{EventBody, TypedEvent};
 #[doc(hidden)]
@@ -83,7 +85,7 @@ pub trait Handler {
 
 /// Everything a handler usually needs: `use aviary_guest::prelude::*;`.
 pub mod prelude {
-    pub use crate::card::{CardResponse, CardUpdate, Toast, ToastKind};
+    pub use crate::card::{CardResponse, CardUpdate, Toast, ToastKind, UrlPreviewResponse};
     pub use crate::config;
     pub use crate::events::{self, EventBody, TypedEvent};
     pub use crate::feishu;

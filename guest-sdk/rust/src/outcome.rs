@@ -1,6 +1,6 @@
 //! What handling came to.
 
-use crate::card::{CardResponse, Toast};
+use crate::card::{CardResponse, CardUpdate, Toast, UrlPreviewResponse};
 use serde::Serialize;
 
 /// The result of handling one event.
@@ -72,6 +72,18 @@ impl Outcome {
         Outcome::toast(Toast::error(content))
     }
 
+    /// Answers a card callback by replacing the card ([`CardUpdate::raw`] or
+    /// [`CardUpdate::template`]); add a toast with `CardResponse::toast(t).with_card(c)`.
+    pub fn card(card: CardUpdate) -> Outcome {
+        Outcome::respond(&CardResponse::card(card))
+    }
+
+    /// Answers `url.preview.get` with an inline preview titled `title`; see
+    /// [`UrlPreviewResponse`] for an icon, titles per language or a card.
+    pub fn url_preview(title: impl Into<String>) -> Outcome {
+        Outcome::respond(&UrlPreviewResponse::title(title))
+    }
+
     /// `Done` for `Ok(())`, `Reject` with the error's message for `Err`.
     pub fn from_result<E: std::fmt::Display>(result: Result<(), E>) -> Outcome {
         match result {
@@ -83,6 +95,12 @@ impl Outcome {
 
 impl From<CardResponse> for Outcome {
     fn from(response: CardResponse) -> Outcome {
+        Outcome::respond(&response)
+    }
+}
+
+impl From<UrlPreviewResponse> for Outcome {
+    fn from(response: UrlPreviewResponse) -> Outcome {
         Outcome::respond(&response)
     }
 }

@@ -221,3 +221,19 @@ fn card_action_form_values() {
     assert_eq!(a.open_chat_id(), "oc_e4d2605ca917e695f54f11aaf56edb21");
     assert_eq!(a.open_message_id(), "om_574d639e4a44e4dd646eaf628e2f2d26");
 }
+
+#[test]
+fn url_preview_is_a_callback_with_its_link_and_token() {
+    let ev = sample("url.preview.get");
+    assert_eq!(ev.kind, EventKind::Callback);
+    let TypedEvent::UrlPreview(p) = ev.typed().unwrap() else {
+        panic!("not a UrlPreview")
+    };
+    assert_eq!(p.url(), "https://tickets.example.com/T-1042");
+    assert_eq!(
+        p.preview_token(),
+        "p-7b1f3c9a2d4e5f60718293a4b5c6d7e8f9012345"
+    );
+    assert_eq!(p.operator.open_id, "ou_84aad35d084aa403a838cf73ee18467");
+    assert_all_model_fields_read::<UrlPreview>(&ev);
+}

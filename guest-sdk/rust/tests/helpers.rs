@@ -191,3 +191,57 @@ fn export_handler_type_checks_on_the_host() {
     let ev = Event::from_envelope(r#"{"uuid":"u","event":{"type":"message"}}"#).unwrap();
     assert_eq!(Echo::handle(ev), Outcome::Respond("message".into()));
 }
+
+#[test]
+fn card_and_preview_answers_have_feishus_shape() {
+    use aviary_guest::{CardResponse, CardUpdate, Outcome, Toast, UrlPreviewResponse};
+    let card = serde_json::json!({"schema": "2.0", "body": {"elements": []}});
+    assert_eq!(
+        Outcome::card(CardUpdate::raw(card.clone())),
+        Outcome::Respond(format!(r#"{{"card":{{"type":"raw","data":{card}}}}}"#))
+    );
+    let both: Outcome = CardResponse::toast(Toast::success("saved"))
+        .with_card(CardUpdate::template(
+            "AAq1",
+            Some("1.0.0"),
+            serde_json::json!({"n": 1}),
+        ))
+        .into();
+    assert_eq!(
+        both,
+        Outcome::Respond(
+            r#"{"toast":{"type":"success","content":"saved"},"card":{"type":"template","data":{"template_id":"AAq1","template_variable":{"n":1},"template_version_name":"1.0.0"}}}"#
+                .into()
+        )
+    );
+    assert_eq!(
+        Outcome::url_preview("T-1042: printer on fire"),
+        Outcome::Respond(r#"{"inline":{"title":"T-1042: printer on fire"}}"#.into())
+    );
+    let rich: Outcome = UrlPreviewResponse::title("t")
+        .with_image("img_1")
+        .with_i18n_title("zh_cn", "标题")
+        .into();
+    assert_eq!(
+        rich,
+        Outcome::Respond(
+            r#"{"inline":{"title":"t","i18n_title":{"zh_cn":"标题"},"image_key":"img_1"}}"#.into()
+        )
+    );
+}
+
+#[test]
+fn a_deferred_card_update_posts_the_token_and_the_card() {
+    use aviary_guest::{feishu, testing};
+    testing::take_feishu_requests();
+    feishu::update_card("c-1", &serde_json::json!({"elements": []})).unwrap();
+    let calls = testing::take_feishu_requests();
+    assert_eq!(calls[0].0, "POST");
+    assert_eq!(calls[0].1, "/open-apis/interactive/v1/card/update");
+    let body: serde_json::Value = serde_json::from_str(&calls[0].2).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"token": "c-1", "card": {"elements": []}})
+    );
+    assert!(feishu::update_card("", &serde_json::json!({})).is_err());
+}

@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use super::handlers::Planned;
 use crate::dispatch::filter::HandlerFilter;
 use crate::limits::filter as lim;
 use crate::manifest::{HandlerSettings, Manifest};
@@ -13,17 +14,6 @@ use crate::openapi::{bot_info, OpenApiApp};
 
 /// Each handler's filters (manifest order; `None` for a handler without any).
 pub type Filters = Vec<Option<Arc<HandlerFilter>>>;
-
-/// The bot's open_id when some handler's filters need it: the manifest's, or asked from the
-/// bot info API (up to `attempts` times, [`lim::BOT_INFO_RETRY_DELAY`] apart). `Ok(None)` when
-/// no filter needs it and the manifest has none.
-pub async fn bot_open_id(manifest: &Manifest, attempts: u32) -> Result<Option<String>, String> {
-    let needed = manifest
-        .handlers
-        .iter()
-        .any(|h| h.filter.needs_bot_open_id());
-    bot_open_id_if(manifest, needed, attempts).await
-}
 
 /// The filters of one handler (`aviary invoke`), asking the bot info API once if they need
 /// the bot's open_id and the manifest has none. `None`: the handler has no filter.
@@ -34,31 +24,43 @@ pub async fn filter_for(
     if handler.filter.is_empty() {
         return Ok(None);
     }
-    let bot = bot_open_id_if(manifest, handler.filter.needs_bot_open_id(), 1).await?;
+    let app = OpenApiApp {
+        app_id: manifest.feishu.app_id.clone(),
+        app_secret: manifest.feishu.app_secret.clone(),
+        domain: manifest.feishu.domain.clone(),
+        send_limits: manifest.feishu.send_limits,
+    };
+    let bot = bot_open_id_if(
+        manifest.feishu.bot_open_id.as_deref(),
+        &app,
+        handler.filter.needs_bot_open_id(),
+        1,
+    )
+    .await
+    .map_err(|e| format!("{}: {e}", manifest.path.display()))?;
     HandlerFilter::new(&handler.name, handler.filter.clone(), bot)
         .map(Some)
         .map_err(|e| e.to_string())
 }
 
+/// The bot's open_id when `needed`: `configured`, or asked from the bot info API of `app`
+/// (up to `attempts` times, [`lim::BOT_INFO_RETRY_DELAY`] apart). `Ok(None)` when not needed
+/// and not configured.
 async fn bot_open_id_if(
-    manifest: &Manifest,
+    configured: Option<&str>,
+    app: &OpenApiApp,
     needed: bool,
     attempts: u32,
 ) -> Result<Option<String>, String> {
-    if let Some(id) = &manifest.feishu.bot_open_id {
-        return Ok(Some(id.clone()));
+    if let Some(id) = configured {
+        return Ok(Some(id.to_string()));
     }
     if !needed {
         return Ok(None);
     }
-    let app = OpenApiApp {
-        app_id: manifest.feishu.app_id.clone(),
-        app_secret: manifest.feishu.app_secret.clone(),
-        domain: manifest.feishu.domain.clone(),
-    };
     let mut last = String::new();
     for attempt in 1..=attempts.max(1) {
-        match bot_info::fetch_open_id(&app, lim::BOT_INFO_TIMEOUT).await {
+        match bot_info::fetch_open_id(app, lim::BOT_INFO_TIMEOUT).await {
             Ok(id) => {
                 tracing::info!(bot_open_id = %id, "learned the bot's open_id from the bot info API (for the handlers' filters)");
                 return Ok(Some(id));
@@ -73,23 +75,28 @@ async fn bot_open_id_if(
         }
     }
     Err(format!(
-        "{}: the handlers' filters need the bot's open_id and the bot info API did not give it: \
-         {last}; set [feishu] bot_open_id = \"ou_…\"",
-        manifest.path.display()
+        "the handlers' filters need the bot's open_id and the bot info API did not give it: \
+         {last}; set [feishu] bot_open_id = \"ou_…\""
     ))
 }
 
-/// Every handler's filters, with the bot's open_id from [`bot_open_id`].
-pub async fn handler_filters(manifest: &Manifest, attempts: u32) -> Result<Filters, String> {
-    let bot = bot_open_id(manifest, attempts).await?;
-    manifest
-        .handlers
+/// Every planned handler's filters (in order), with the bot's open_id: `configured`, or asked
+/// from the bot info API of `app` (up to `attempts` times) when some filter needs it.
+pub(crate) async fn handler_filters(
+    planned: &[Planned],
+    configured: Option<&str>,
+    app: &OpenApiApp,
+    attempts: u32,
+) -> Result<Filters, String> {
+    let needed = planned.iter().any(|p| p.filter.needs_bot_open_id());
+    let bot = bot_open_id_if(configured, app, needed, attempts).await?;
+    planned
         .iter()
-        .map(|h| {
-            if h.filter.is_empty() {
+        .map(|p| {
+            if p.filter.is_empty() {
                 return Ok(None);
             }
-            HandlerFilter::new(&h.name, h.filter.clone(), bot.clone())
+            HandlerFilter::new(&p.name, p.filter.clone(), bot.clone())
                 .map(|f| Some(Arc::new(f)))
                 .map_err(|e| e.to_string())
         })

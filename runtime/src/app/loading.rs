@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use super::filters::Filters;
 use crate::dispatch::{Dispatcher, HandlerEntry};
 use crate::handler::Invoke;
 use crate::kv::{KvStats, KvStore};
@@ -108,7 +107,7 @@ pub fn load_handlers(
 pub fn entries(
     manifest: &Manifest,
     loaded: Vec<Arc<dyn Invoke>>,
-    filters: &Filters,
+    filters: &[Option<Arc<crate::dispatch::filter::HandlerFilter>>],
 ) -> Vec<HandlerEntry> {
     manifest
         .handlers
@@ -128,7 +127,7 @@ pub fn entries(
 pub fn build_dispatcher(
     manifest: &Manifest,
     loader: &dyn HandlerLoader,
-    filters: &Filters,
+    filters: &[Option<Arc<crate::dispatch::filter::HandlerFilter>>],
     kv: &KvBinding,
 ) -> Result<Dispatcher, Vec<LoadFailure>> {
     let loaded = load_handlers(manifest, loader, kv)?;

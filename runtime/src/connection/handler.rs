@@ -96,7 +96,13 @@ pub(crate) fn run_job(job: Job) -> impl std::future::Future<Output = ()> + Send 
                 return;
             }
         }
-        let ack = build_ack(&completing, biz_rt, &ack_body(&result));
+        let body = ack_body(&result);
+        stats.incr(match body {
+            AckBody::Failed => Counter::acks_500,
+            _ => Counter::acks_200,
+        });
+        stats.observe_ack_latency(started.elapsed());
+        let ack = build_ack(&completing, biz_rt, &body);
         if out.send(Outbound::Ack(ack)).await.is_err() {
             tracing::warn!(
                 "ack not sent: the connection the event arrived on is gone; the server will redeliver it"

@@ -13,6 +13,7 @@
 //! `config` (pins over the server's config), `supervisor` (the loop tying them together).
 
 mod config;
+mod control;
 mod dial;
 mod discovery;
 mod error;
@@ -30,11 +31,16 @@ mod writer;
 mod tests;
 
 pub use config::{Applied, ConfigPins, ConfigState};
+pub use control::{
+    control, ConnectionControl, ControlError, ControlReceiver, Reconnected, Resumed,
+};
 pub use error::{ConnectError, FatalError, InvalidOptions};
 pub use options::ConnectionOptions;
 pub use policy::{attempt_allowed, jitter};
 pub use settings::{ConnectionSettings, SettingError};
-pub use stats::{ConnectionState, ConnectionStats, StatsSnapshot};
-pub use supervisor::run;
+pub use stats::{
+    ConnectionEvent, ConnectionState, ConnectionStats, Disconnect, DisconnectKind, StatsSnapshot,
+};
+pub use supervisor::{run, run_with_control};
 
 pub use crate::secret::Secret;

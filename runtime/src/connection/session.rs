@@ -2,7 +2,7 @@
 //! liveness timer and the reassembly sweep. Handlers run on their own tasks; the reader only
 //! waits for a free receive-queue slot (backpressure), never for a handler.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -33,22 +33,41 @@ use super::writer::{run_writer, Outbound};
 pub(crate) enum SessionEnd {
     /// Shutdown was requested: handlers drained, close 1000 sent.
     Shutdown,
+    /// Ended on request while the process goes on (replaced by a newer session, or drained):
+    /// this session's handlers drained, close 1000 sent.
+    Retired,
     /// The connection is gone (read error, close frame, reset, liveness, write failure).
     Lost(ConnectError),
 }
 
-/// What a session borrows from its supervisor.
-pub(crate) struct SessionContext<'a> {
-    pub options: &'a ConnectionOptions,
-    pub config: &'a mut ConfigState,
-    pub stats: &'a Arc<ConnectionStats>,
-    pub sink: &'a Arc<dyn EventSink>,
+/// The effective config, shared by the supervisor and its sessions (two sessions overlap
+/// during a make-before-break reconnect).
+pub(crate) type SharedConfig = Arc<Mutex<ConfigState>>;
+
+/// What a session gets from its supervisor (owned, so a retiring session can finish on its
+/// own task while the next one runs).
+pub(crate) struct SessionContext {
+    pub options: Arc<ConnectionOptions>,
+    pub config: SharedConfig,
+    pub stats: Arc<ConnectionStats>,
+    pub sink: Arc<dyn EventSink>,
     /// Receive-queue slots, shared by all sessions of one supervisor so handlers still running
     /// from a lost connection count against the bound too.
-    pub permits: &'a Arc<Semaphore>,
+    pub permits: Arc<Semaphore>,
     /// Every handler task, for the shutdown drain.
-    pub tracker: &'a TaskTracker,
-    pub shutdown: &'a CancellationToken,
+    pub tracker: TaskTracker,
+    pub shutdown: CancellationToken,
+    /// Cancelled to end this session gracefully while the process goes on.
+    pub retire: CancellationToken,
+}
+
+impl SessionContext {
+    fn effective(&self) -> crate::protocol::ClientConfig {
+        self.config
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .effective()
+    }
 }
 
 /// An event parsed and waiting for a receive-queue slot.
@@ -58,11 +77,7 @@ struct Ready {
 }
 
 /// Runs one connected socket until it is lost or shutdown is requested.
-pub(crate) async fn run_session(
-    ws: WsStream,
-    service_id: i32,
-    mut cx: SessionContext<'_>,
-) -> SessionEnd {
+pub(crate) async fn run_session(ws: WsStream, service_id: i32, cx: SessionContext) -> SessionEnd {
     let (sink_half, mut stream) = ws.split();
     let (out, out_rx) = mpsc::channel(limits::WRITER_QUEUE_CAPACITY);
     let writer_cancel = CancellationToken::new();
@@ -90,13 +105,20 @@ pub(crate) async fn run_session(
     let liveness_timer = sleep_until(liveness_deadline(last_inbound, &cx));
     tokio::pin!(liveness_timer);
     let mut ready: Option<Ready> = None;
-    let shutdown_token = cx.shutdown;
+    let shutdown_token = cx.shutdown.clone();
     let shutdown = shutdown_token.cancelled();
     tokio::pin!(shutdown);
+    let retire_token = cx.retire.clone();
+    let retire = retire_token.cancelled();
+    tokio::pin!(retire);
+    // This session's own handler tasks (also in the supervisor's tracker): a retiring session
+    // waits for these only, while the next session already runs.
+    let own = TaskTracker::new();
 
     let end = loop {
         tokio::select! {
             _ = &mut shutdown => break SessionEnd::Shutdown,
+            _ = &mut retire => break SessionEnd::Retired,
             // SDKs only log a failed ping write (§8.1); with one writer, any failed write means the
             // socket is broken, so we replace it instead of waiting for a read error (go#224).
             result = &mut writer => {
@@ -111,14 +133,14 @@ pub(crate) async fn run_session(
                 let Ok(permit) = permit else { break SessionEnd::Lost(ConnectError::ReceiveQueueClosed) };
                 let Ready { event, completing } = ready.take().expect("guarded by the branch condition");
                 cx.stats.incr(Counter::events_dispatched);
-                cx.tracker.spawn(run_job(Job {
+                cx.tracker.spawn(own.track_future(run_job(Job {
                     event,
                     completing,
                     sink: cx.sink.clone(),
                     out: out.clone(),
                     stats: cx.stats.clone(),
                     permit,
-                }));
+                })));
                 // Reading was paused; silence while paused says nothing about the socket.
                 last_inbound = Instant::now();
             }
@@ -142,14 +164,15 @@ pub(crate) async fn run_session(
                 match action {
                     Action::None => {}
                     Action::Pong(frame) => {
-                        apply_pong(&frame, &mut cx);
+                        apply_pong(&frame, &cx);
                         // A new ping interval moves the next ping and the liveness deadline,
                         // either way, at once (a deadline already past fires immediately).
-                        ping_timer.as_mut().reset(last_ping + cx.config.effective().ping_interval);
+                        ping_timer.as_mut().reset(last_ping + cx.effective().ping_interval);
                         liveness_timer.as_mut().reset(liveness_deadline(last_inbound, &cx));
                     }
                     Action::Complete { payload, completing } => {
-                        ready = prepare(payload, completing, cx.options, cx.stats, &out);
+                        cx.stats.incr(Counter::events_received);
+                        ready = prepare(payload, completing, &cx.options, &cx.stats, &out);
                     }
                 }
             }
@@ -164,7 +187,7 @@ pub(crate) async fn run_session(
                     }
                 }
                 last_ping = Instant::now();
-                let interval = cx.config.effective().ping_interval;
+                let interval = cx.effective().ping_interval;
                 ping_timer.as_mut().reset(last_ping + interval);
             }
             // Node's opt-in `pingTimeout` watchdog, on by default here and sized from the ping
@@ -175,7 +198,7 @@ pub(crate) async fn run_session(
                     liveness_timer.as_mut().reset(deadline);
                     continue;
                 }
-                let config = cx.config.effective();
+                let config = cx.effective();
                 cx.stats.incr(Counter::liveness_timeouts);
                 break SessionEnd::Lost(ConnectError::Silent {
                     ping_interval: config.ping_interval,
@@ -186,14 +209,18 @@ pub(crate) async fn run_session(
         }
     };
 
-    if matches!(end, SessionEnd::Shutdown) {
+    if matches!(end, SessionEnd::Shutdown | SessionEnd::Retired) {
         if let Some(r) = ready.take() {
             tracing::info!(
                 message_id = %r.event.frame_message_id,
-                "shutdown: an event waiting for a handler slot is not dispatched (the server will redeliver it)"
+                "session ending: an event waiting for a handler slot is not dispatched (the server will redeliver it)"
             );
         }
-        drain(cx.tracker).await;
+        if matches!(end, SessionEnd::Shutdown) {
+            drain(&cx.tracker).await;
+        } else {
+            drain(&own).await;
+        }
         // Close with 1000 after the drained handlers' acks, then wait briefly for the answer.
         if out.send(Outbound::Close).await.is_ok() {
             let _ = tokio::time::timeout(limits::CLOSE_HANDSHAKE_TIMEOUT, &mut writer).await;
@@ -218,8 +245,8 @@ pub(crate) async fn run_session(
 
 /// When the connection counts as dead if nothing arrives after `last_inbound`: one ping
 /// interval (the server's, or the pinned one) plus the configured grace.
-fn liveness_deadline(last_inbound: Instant, cx: &SessionContext<'_>) -> Instant {
-    last_inbound + cx.config.effective().ping_interval + cx.options.settings.liveness_grace
+fn liveness_deadline(last_inbound: Instant, cx: &SessionContext) -> Instant {
+    last_inbound + cx.effective().ping_interval + cx.options.settings.liveness_grace
 }
 
 /// Waits (up to [`limits::SHUTDOWN_DRAIN_TIMEOUT`]) for every handler so its ack is sent.
@@ -243,17 +270,20 @@ pub(crate) async fn drain(tracker: &TaskTracker) {
 }
 
 /// Applies a pong's ClientConfig (respecting the manifest's pins).
-fn apply_pong(frame: &Frame, cx: &mut SessionContext<'_>) {
+fn apply_pong(frame: &Frame, cx: &SessionContext) {
     match parse_pong(frame) {
         PongPayload::Empty => {}
         PongPayload::Invalid(e) => {
             tracing::warn!(error = %e, "ignoring a pong payload that is not a ClientConfig")
         }
         PongPayload::Config(update) => {
-            let applied = cx.config.apply(&update);
+            let (applied, effective) = {
+                let mut config = cx.config.lock().unwrap_or_else(|e| e.into_inner());
+                (config.apply(&update), config.effective())
+            };
             cx.stats.incr(Counter::config_updates);
             log_applied("pong", &applied);
-            cx.stats.set_config(cx.config.effective());
+            cx.stats.set_config(effective);
         }
     }
 }
@@ -305,6 +335,7 @@ fn prepare(
                 "event payload is not a usable envelope; acking 500"
             );
             let ack = build_ack(&completing, 0, &AckBody::Failed);
+            stats.incr(Counter::acks_500);
             if out.try_send(Outbound::Ack(ack)).is_err() {
                 tracing::warn!("the 500 ack could not be queued; the server will redeliver");
             }

@@ -4,14 +4,16 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
+use crate::metrics::{self, Histogram};
 use crate::protocol::ClientConfig;
 
 /// Where the supervisor is.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ConnectionState {
     /// Not started yet.
     Idle,
@@ -34,8 +36,120 @@ pub enum ConnectionState {
         /// How long this wait lasts.
         delay: Duration,
     },
+    /// Drained on request: no connection, none attempted until resumed.
+    Paused,
     /// `run` has returned (graceful shutdown or a fatal error).
     Stopped,
+}
+
+impl ConnectionState {
+    /// A short stable name: `idle`, `discovering`, `connecting`, `connected`, `backoff`,
+    /// `paused`, `stopped` (the `state` label of `aviary_connection_state`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            ConnectionState::Idle => "idle",
+            ConnectionState::Discovering => "discovering",
+            ConnectionState::Connecting => "connecting",
+            ConnectionState::Connected { .. } => "connected",
+            ConnectionState::Backoff { .. } => "backoff",
+            ConnectionState::Paused => "paused",
+            ConnectionState::Stopped => "stopped",
+        }
+    }
+
+    /// Every [`ConnectionState::name`], in lifecycle order.
+    pub const NAMES: [&'static str; 7] = [
+        "idle",
+        "discovering",
+        "connecting",
+        "connected",
+        "backoff",
+        "paused",
+        "stopped",
+    ];
+}
+
+/// Why an established connection ended (the `reason` label of
+/// `aviary_disconnects_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DisconnectKind {
+    /// The process is stopping (close 1000 sent).
+    Shutdown,
+    /// Replaced by a newer session (a make-before-break reconnect; close 1000 sent).
+    Replaced,
+    /// Drained on request (close 1000 sent).
+    Drained,
+    /// The server closed it (a close frame, or TCP ended).
+    ServerClosed,
+    /// Reading failed (reset, protocol error).
+    ReadError,
+    /// Writing failed.
+    WriteError,
+    /// Nothing arrived for a ping interval plus the grace.
+    Liveness,
+}
+
+impl DisconnectKind {
+    /// Every kind, in the order of [`DisconnectKind::name`]'s list.
+    pub const ALL: [DisconnectKind; 7] = [
+        DisconnectKind::Shutdown,
+        DisconnectKind::Replaced,
+        DisconnectKind::Drained,
+        DisconnectKind::ServerClosed,
+        DisconnectKind::ReadError,
+        DisconnectKind::WriteError,
+        DisconnectKind::Liveness,
+    ];
+
+    /// A short stable name: `shutdown`, `replaced`, `drained`, `server_closed`, `read_error`,
+    /// `write_error`, `liveness`.
+    pub fn name(self) -> &'static str {
+        match self {
+            DisconnectKind::Shutdown => "shutdown",
+            DisconnectKind::Replaced => "replaced",
+            DisconnectKind::Drained => "drained",
+            DisconnectKind::ServerClosed => "server_closed",
+            DisconnectKind::ReadError => "read_error",
+            DisconnectKind::WriteError => "write_error",
+            DisconnectKind::Liveness => "liveness",
+        }
+    }
+}
+
+/// Something that happened to the connection, as it happened
+/// ([`ConnectionStats::events`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectionEvent {
+    /// A session is up.
+    Connected {
+        /// Its id (the URL's `device_id`).
+        conn_id: String,
+    },
+    /// An established session ended.
+    Disconnected {
+        /// Its id.
+        conn_id: String,
+        /// Why and when.
+        disconnect: Disconnect,
+    },
+    /// The connection stopped for good: a fatal error (bad credentials, banned app, attempts
+    /// exhausted); the message names the code and what to do.
+    Error(String),
+}
+
+/// Connection events kept for a receiver that falls behind; older ones are skipped.
+const EVENTS_BUFFERED: usize = 64;
+
+/// The last time an established connection ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disconnect {
+    /// Why, as a label.
+    pub kind: DisconnectKind,
+    /// Why, in words (for logs and `/status`).
+    pub reason: String,
+    /// When.
+    pub at: SystemTime,
 }
 
 macro_rules! counters {
@@ -107,6 +221,15 @@ counters! {
     liveness_timeouts,
     /// Events acked 500: handler failed or panicked, no handler, or an unparseable payload.
     events_failed,
+    /// Complete events taken off the socket (reassembled), usable or not.
+    events_received,
+    /// Acks queued with code 200.
+    acks_200,
+    /// Acks queued with code 500.
+    acks_500,
+    /// Make-before-break reconnects asked for ([`super::ConnectionControl::reconnect`]) that
+    /// replaced the session.
+    manual_reconnects,
 }
 
 /// Live statistics and state of one connection (one supervisor).
@@ -114,7 +237,13 @@ counters! {
 pub struct ConnectionStats {
     counters: Counters,
     state: watch::Sender<ConnectionState>,
+    /// When the state last changed.
+    since: Mutex<SystemTime>,
     config: Mutex<ClientConfig>,
+    disconnects_by_kind: [AtomicU64; DisconnectKind::ALL.len()],
+    last_disconnect: Mutex<Option<Disconnect>>,
+    ack_latency: Histogram,
+    events: broadcast::Sender<ConnectionEvent>,
 }
 
 impl ConnectionStats {
@@ -124,8 +253,76 @@ impl ConnectionStats {
         Arc::new(ConnectionStats {
             counters: Counters::default(),
             state: watch::Sender::new(ConnectionState::Idle),
+            since: Mutex::new(SystemTime::now()),
             config: Mutex::new(ClientConfig::default()),
+            disconnects_by_kind: Default::default(),
+            last_disconnect: Mutex::new(None),
+            ack_latency: metrics::latency_histogram(),
+            events: broadcast::Sender::new(EVENTS_BUFFERED),
         })
+    }
+
+    /// Every [`ConnectionEvent`] from now on (a receiver more than 64 events behind skips the
+    /// oldest and gets `RecvError::Lagged`).
+    pub fn events(&self) -> broadcast::Receiver<ConnectionEvent> {
+        self.events.subscribe()
+    }
+
+    pub(crate) fn emit(&self, event: ConnectionEvent) {
+        let _ = self.events.send(event);
+    }
+
+    /// When the state last changed (for a connection: when it was established).
+    pub fn state_since(&self) -> SystemTime {
+        *self.since.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Established connections that ended, by why.
+    pub fn disconnects_by_kind(&self) -> Vec<(DisconnectKind, u64)> {
+        DisconnectKind::ALL
+            .iter()
+            .zip(&self.disconnects_by_kind)
+            .map(|(k, n)| (*k, n.load(Ordering::Relaxed)))
+            .collect()
+    }
+
+    /// The last time an established connection ended, if one has.
+    pub fn last_disconnect(&self) -> Option<Disconnect> {
+        self.last_disconnect
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Time from an event's arrival to its ack being queued, in seconds.
+    pub fn ack_latency(&self) -> &Histogram {
+        &self.ack_latency
+    }
+
+    pub(crate) fn observe_ack_latency(&self, d: Duration) {
+        metrics::observe(&self.ack_latency, d);
+    }
+
+    pub(crate) fn disconnected(&self, conn_id: &str, kind: DisconnectKind, reason: &str) {
+        self.incr(Counter::disconnects);
+        let i = DisconnectKind::ALL
+            .iter()
+            .position(|k| *k == kind)
+            .expect("every kind is in ALL");
+        self.disconnects_by_kind[i].fetch_add(1, Ordering::Relaxed);
+        let disconnect = Disconnect {
+            kind,
+            reason: reason.to_string(),
+            at: SystemTime::now(),
+        };
+        *self
+            .last_disconnect
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(disconnect.clone());
+        self.emit(ConnectionEvent::Disconnected {
+            conn_id: conn_id.to_string(),
+            disconnect,
+        });
     }
 
     /// Every counter, now.
@@ -159,7 +356,14 @@ impl ConnectionStats {
     }
 
     pub(crate) fn set_state(&self, state: ConnectionState) {
-        self.state.send_replace(state);
+        let changed = self.state.send_if_modified(|s| {
+            let changed = *s != state;
+            *s = state;
+            changed
+        });
+        if changed {
+            *self.since.lock().unwrap_or_else(|e| e.into_inner()) = SystemTime::now();
+        }
     }
 
     pub(crate) fn set_config(&self, config: ClientConfig) {

@@ -669,3 +669,7 @@ async fn a_panicking_handler_is_acked_500() {
     r.shutdown.cancel();
     r.finish().await.unwrap();
 }
+
+/// Reconnect, drain and resume on request ([`super::ConnectionControl`]).
+#[path = "control_tests.rs"]
+mod control_tests;

@@ -15,6 +15,7 @@ mod handlers;
 mod interpolate;
 mod kv;
 mod merge;
+mod operations;
 mod outbound;
 mod queue;
 mod raw;
@@ -27,8 +28,10 @@ pub use crate::secret::Secret;
 pub use error::ManifestError;
 pub use handlers::{HandlerSettings, Location};
 
+use crate::admin::AdminSettings;
 use crate::connection::{ConnectionOptions, ConnectionSettings, SettingError};
 use crate::dispatch::DispatchSettings;
+use crate::openapi::pacing::AppSendLimits;
 use crate::protocol::endpoint::resolve_domain;
 use crate::queue::QueueSettings;
 use interpolate::{interpolate, InterpolateError};
@@ -51,6 +54,10 @@ pub struct Manifest {
     pub queue: QueueSettings,
     /// `[[handler]]`, in manifest order (empty: events go to the built-in log sink).
     pub handlers: Vec<HandlerSettings>,
+    /// `[admin]`: the admin server.
+    pub admin: AdminSettings,
+    /// `[log] format`, when given (`--log-format` and `AVIARY_LOG_FORMAT` win over it).
+    pub log_format: Option<crate::process::LogFormat>,
 }
 
 /// `[feishu]`, validated.
@@ -67,6 +74,9 @@ pub struct FeishuSettings {
     /// The bot's open_id (`ou_…`), for the filters that need it; `None`: asked from
     /// `GET /open-apis/bot/v3/info` when needed.
     pub bot_open_id: Option<String>,
+    /// Feishu's per-app send limits the host paces under (`app_sends_per_second`,
+    /// `app_sends_per_minute`; default Feishu's 50 and 1,000).
+    pub send_limits: AppSendLimits,
 }
 
 impl Manifest {
@@ -132,8 +142,21 @@ impl Manifest {
         let connection = cx.connection(raw.connection);
         let queue = cx.queue(raw.queue);
         let rest = cx.dispatch_and_handlers(raw.dispatch, raw.handler, queue.as_ref().ok());
-        match (feishu, connection, queue, rest) {
-            (Ok(feishu), Ok(connection), Ok(queue), Ok((dispatch, mut handlers))) => Ok(Manifest {
+        let operations = match (cx.admin(raw.admin), cx.log(raw.log)) {
+            (Ok(admin), Ok(log)) => Ok((admin, log)),
+            (admin, log) => Err([admin.err(), log.err()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()),
+        };
+        match (feishu, connection, queue, rest, operations) {
+            (
+                Ok(feishu),
+                Ok(connection),
+                Ok(queue),
+                Ok((dispatch, mut handlers)),
+                Ok((admin, log_format)),
+            ) => Ok(Manifest {
                 handlers: {
                     for h in &mut handlers {
                         if let Some(o) = &mut h.openapi {
@@ -141,6 +164,7 @@ impl Manifest {
                                 app_id: feishu.app_id.clone(),
                                 app_secret: feishu.app_secret.clone(),
                                 domain: feishu.domain.clone(),
+                                send_limits: feishu.send_limits,
                             };
                         }
                     }
@@ -150,9 +174,11 @@ impl Manifest {
                 connection,
                 dispatch,
                 queue,
+                admin,
+                log_format,
                 path: cx.path,
             }),
-            (feishu, connection, queue, rest) => {
+            (feishu, connection, queue, rest, operations) => {
                 let mut all = Vec::new();
                 all.extend(feishu.err());
                 all.extend(connection.err());
@@ -167,6 +193,9 @@ impl Manifest {
                         ManifestError::Several(list) => list,
                         one => vec![one],
                     });
+                }
+                if let Err(list) = operations {
+                    all.extend(list);
                 }
                 Err(ManifestError::from_list(all).expect("at least one error"))
             }
@@ -335,12 +364,26 @@ impl Context<'_> {
                 Some(id)
             }
         };
+        let mut send_limits = AppSendLimits::default();
+        if let Some(v) = &raw.app_sends_per_second {
+            send_limits.per_second =
+                AppSendLimits::check_per_second(*v.get_ref()).or_else(|why| {
+                    self.invalid(&v.span(), "feishu.app_sends_per_second", why.to_string())
+                })?;
+        }
+        if let Some(v) = &raw.app_sends_per_minute {
+            send_limits.per_minute =
+                AppSendLimits::check_per_minute(*v.get_ref()).or_else(|why| {
+                    self.invalid(&v.span(), "feishu.app_sends_per_minute", why.to_string())
+                })?;
+        }
         Ok(FeishuSettings {
             app_id,
             app_secret,
             domain,
             encrypt_key,
             bot_open_id,
+            send_limits,
         })
     }
 

@@ -6,7 +6,15 @@ use serde::Deserialize;
 use toml::Spanned;
 
 /// Keys allowed at the top level.
-pub(super) const TOP_KEYS: &[&str] = &["feishu", "connection", "dispatch", "queue", "handler"];
+pub(super) const TOP_KEYS: &[&str] = &[
+    "feishu",
+    "connection",
+    "dispatch",
+    "queue",
+    "handler",
+    "admin",
+    "log",
+];
 /// Keys allowed in `[feishu]`.
 pub(super) const FEISHU_KEYS: &[&str] = &[
     "app_id",
@@ -14,6 +22,9 @@ pub(super) const FEISHU_KEYS: &[&str] = &[
     "domain",
     "encrypt_key",
     "bot_open_id",
+    // Per-app send limits (sdk).
+    "app_sends_per_second",
+    "app_sends_per_minute",
 ];
 /// Keys allowed in `[connection]`.
 pub(super) const CONNECTION_KEYS: &[&str] = &[
@@ -81,6 +92,10 @@ pub(super) const HANDLER_KEYS: &[&str] = &[
 /// Keys allowed in a handler's `merge` table.
 pub(super) const MERGE_KEYS: &[&str] = &["window_ms", "max_events", "same_sender"];
 
+/// Keys allowed in `[admin]`.
+pub(super) const ADMIN_KEYS: &[&str] = &["listen", "token"];
+/// Keys allowed in `[log]`.
+pub(super) const LOG_KEYS: &[&str] = &["format"];
 /// Keys allowed in `[handler.http]` (outbound HTTP limits, `crate::outbound`).
 pub(super) const HANDLER_HTTP_KEYS: &[&str] = &[
     "max_request_bytes",
@@ -103,6 +118,8 @@ pub(super) fn allowed_keys(table: &str) -> &'static [&'static str] {
         "queue" => QUEUE_KEYS,
         "handler" => HANDLER_KEYS,
         "handler.merge" => MERGE_KEYS,
+        "admin" => ADMIN_KEYS,
+        "log" => LOG_KEYS,
         "handler.build" => BUILD_KEYS,
         "handler.http" => HANDLER_HTTP_KEYS,
         _ => &[],
@@ -122,6 +139,10 @@ pub(super) struct RawManifest {
     pub queue: RawQueue,
     #[serde(default)]
     pub handler: Vec<RawHandler>,
+    #[serde(default)]
+    pub admin: RawAdmin,
+    #[serde(default)]
+    pub log: RawLog,
 }
 
 /// `[feishu]`.
@@ -133,6 +154,9 @@ pub(super) struct RawFeishu {
     pub domain: Option<Spanned<String>>,
     pub encrypt_key: Option<Spanned<String>>,
     pub bot_open_id: Option<Spanned<String>>,
+    // Per-app send limits (sdk).
+    pub app_sends_per_second: Option<Spanned<u64>>,
+    pub app_sends_per_minute: Option<Spanned<u64>>,
 }
 
 /// `[connection]`.
@@ -239,4 +263,19 @@ pub(super) struct RawHandlerHttp {
     pub max_requests: Option<Spanned<u64>>,
     pub tls_ca: Option<Spanned<String>>,
     pub allow_private_addresses: Option<Spanned<bool>>,
+}
+
+/// `[admin]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAdmin {
+    pub listen: Option<Spanned<String>>,
+    pub token: Option<Spanned<String>>,
+}
+
+/// `[log]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLog {
+    pub format: Option<Spanned<String>>,
 }

@@ -709,3 +709,36 @@ fn openapi_grants_carry_the_app_and_bad_prefixes_are_named() {
     );
     assert!(msg.contains(".."), "both problems are reported: {msg}");
 }
+
+#[test]
+fn app_send_limits_default_to_feishus_and_reach_the_openapi_grant() {
+    let m = parse(MINIMAL).unwrap();
+    assert_eq!(
+        m.feishu.send_limits,
+        crate::openapi::pacing::AppSendLimits::default()
+    );
+    let text = format!(
+        "{MINIMAL}app_sends_per_second = 7\napp_sends_per_minute = 70\n\n[[handler]]\nname = \"h\"\n\
+         component = \"h.wasm\"\nevents = [\"*\"]\nopenapi = [\"/open-apis/im/v1/messages\"]\n"
+    );
+    let m = parse(&text).unwrap();
+    let limits = crate::openapi::pacing::AppSendLimits {
+        per_second: 7,
+        per_minute: 70,
+    };
+    assert_eq!(m.feishu.send_limits, limits);
+    assert_eq!(
+        m.handlers[0].openapi.as_ref().unwrap().app.send_limits,
+        limits
+    );
+    let e = err(&format!("{MINIMAL}app_sends_per_second = 0\n"));
+    assert!(
+        e.contains(":4:24: feishu.app_sends_per_second: must be between 1 and 1000000 (got 0)"),
+        "{e}"
+    );
+    let e = err(&format!("{MINIMAL}app_sends_per_minute = 60000001\n"));
+    assert!(
+        e.contains("feishu.app_sends_per_minute: must be between 1"),
+        "{e}"
+    );
+}

@@ -12,8 +12,10 @@ use tokio::time::Instant;
 use super::call::CheckedCall;
 use super::error::{OpenApiError, ReadError};
 use super::grant::Method;
-use super::pacing::{receiver_of, RateLimited, SendPacer};
+use super::pacing::{paced, Paced, Pacer, RateLimited};
+use super::stats::{CallOutcome, OpenApiStats};
 use super::token::{TokenCache, TOKEN_INVALID_CODES};
+use super::upload::Upload;
 use super::OpenApiApp;
 use crate::limits::openapi::{
     MAX_RATE_LIMIT_RETRIES, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, RATE_LIMITED_CODE,
@@ -30,7 +32,17 @@ pub struct FeishuClient {
     app: OpenApiApp,
     http: reqwest::Client,
     token: TokenCache,
-    pacer: SendPacer,
+    pacer: Pacer,
+    stats: OpenApiStats,
+}
+
+/// What a request carries.
+#[derive(Clone, Copy)]
+enum Payload<'a> {
+    /// JSON text, or nothing when empty.
+    Json(&'a str),
+    /// A multipart form.
+    Upload(&'a Upload),
 }
 
 /// Why one attempt did not return a body.
@@ -49,16 +61,22 @@ impl FeishuClient {
             .build()
             .map_err(OpenApiError::Client)?;
         Ok(FeishuClient {
+            pacer: Pacer::new(app.send_limits),
             app,
             http,
             token: TokenCache::default(),
-            pacer: SendPacer::default(),
+            stats: OpenApiStats::default(),
         })
     }
 
     /// The app's id.
     pub fn app_id(&self) -> &str {
         &self.app.app_id
+    }
+
+    /// Its calls by outcome and the rate-limit waits.
+    pub fn stats(&self) -> &OpenApiStats {
+        &self.stats
     }
 
     /// The app's domain: what calls are checked against ([`super::call::check`]).
@@ -77,6 +95,30 @@ impl FeishuClient {
         body: &str,
         timeout: Duration,
     ) -> Result<String, OpenApiError> {
+        self.send(call, Payload::Json(body), timeout).await
+    }
+
+    /// Sends the checked `call` as a multipart form ([`Upload`]), like [`FeishuClient::request`]
+    /// otherwise (token, timeout, answers and errors; uploads are not paced).
+    pub async fn upload(
+        &self,
+        call: &CheckedCall,
+        upload: &Upload,
+        timeout: Duration,
+    ) -> Result<String, OpenApiError> {
+        self.send(call, Payload::Upload(upload), timeout).await
+    }
+
+    async fn send(
+        &self,
+        call: &CheckedCall,
+        payload: Payload<'_>,
+        timeout: Duration,
+    ) -> Result<String, OpenApiError> {
+        let body = match payload {
+            Payload::Json(body) => body,
+            Payload::Upload(_) => "",
+        };
         let what = call.to_string();
         if call.url().domain() != self.app.domain {
             return Err(OpenApiError::WrongDomain {
@@ -99,21 +141,31 @@ impl FeishuClient {
         };
         let url = call.url().url();
         let deadline = Instant::now() + timeout;
-        let paced = (method == reqwest::Method::POST)
-            .then(|| receiver_of(call.url().path(), call.url().query(), body))
-            .flatten();
+        let paced = match payload {
+            Payload::Json(body) => paced(
+                call.method().as_str(),
+                call.url().path(),
+                call.url().query(),
+                body,
+            ),
+            Payload::Upload(_) => None,
+        };
         let attempts = async {
             let mut retries = 0;
             loop {
                 match self
-                    .with_token(&method, url, body, &what, paced.as_deref(), deadline)
+                    .with_token(&method, url, payload, &what, paced.as_ref(), deadline)
                     .await
                 {
                     Ok(text) => return Ok(text),
-                    Err(Failure::Other(e)) => return Err(e),
+                    Err(Failure::Other(e)) => {
+                        self.stats.call(CallOutcome::Error);
+                        return Err(e);
+                    }
                     Err(Failure::RateLimited(reset, answer)) => {
                         let fits = Instant::now() + reset <= deadline;
                         if !fits || retries >= MAX_RATE_LIMIT_RETRIES {
+                            self.stats.call(CallOutcome::RateLimited);
                             return Err(OpenApiError::RateLimited {
                                 what: what.clone(),
                                 reset,
@@ -122,6 +174,7 @@ impl FeishuClient {
                             });
                         }
                         retries += 1;
+                        self.stats.server_waited();
                         tracing::debug!(%what, ?reset, "rate limited by Feishu; retrying after the reset");
                         tokio::time::sleep(reset).await;
                     }
@@ -129,8 +182,15 @@ impl FeishuClient {
             }
         };
         match tokio::time::timeout_at(deadline, attempts).await {
-            Ok(result) => result,
-            Err(_) => Err(OpenApiError::Timeout { what, timeout }),
+            Ok(Ok(text)) => {
+                self.stats.call(CallOutcome::Ok);
+                Ok(text)
+            }
+            Ok(Err(e)) => Err(e),
+            Err(_) => {
+                self.stats.call(CallOutcome::Timeout);
+                Err(OpenApiError::Timeout { what, timeout })
+            }
         }
     }
 
@@ -138,9 +198,9 @@ impl FeishuClient {
         &self,
         method: &reqwest::Method,
         url: &url::Url,
-        body: &str,
+        payload: Payload<'_>,
         what: &str,
-        paced: Option<&str>,
+        paced: Option<&Paced>,
         deadline: Instant,
     ) -> Result<String, Failure> {
         let mut refreshed = false;
@@ -150,14 +210,16 @@ impl FeishuClient {
                 .get(&self.http, &self.app)
                 .await
                 .map_err(|e| Failure::Other(e.into()))?;
-            if let Some(receiver) = &paced {
+            if let Some(paced) = paced {
                 self.pacer
-                    .acquire(receiver, deadline)
+                    .acquire(paced, deadline)
                     .await
-                    .map_err(|RateLimited(wait)| {
+                    .map(|waits| self.stats.pacer_waited(waits))
+                    .map_err(|RateLimited { wait, limit }| {
                         Failure::Other(OpenApiError::Paced {
                             what: what.to_string(),
                             wait,
+                            limit,
                         })
                     })?;
             }
@@ -165,13 +227,17 @@ impl FeishuClient {
                 .http
                 .request(method.clone(), url.clone())
                 .bearer_auth(&token);
-            if !body.is_empty() {
-                request = request
-                    .header(
-                        reqwest::header::CONTENT_TYPE,
-                        "application/json; charset=utf-8",
-                    )
-                    .body(body.to_string());
+            match payload {
+                Payload::Json("") => {}
+                Payload::Json(body) => {
+                    request = request
+                        .header(
+                            reqwest::header::CONTENT_TYPE,
+                            "application/json; charset=utf-8",
+                        )
+                        .body(body.to_string());
+                }
+                Payload::Upload(upload) => request = request.multipart(upload.form()),
             }
             let response = request.send().await.map_err(|e| {
                 Failure::Other(OpenApiError::Send {

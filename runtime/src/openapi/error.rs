@@ -6,10 +6,7 @@
 
 use std::time::Duration;
 
-use crate::limits::openapi::{
-    MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, RATE_LIMITED_CODE, RECEIVER_SEND_LIMIT,
-    RECEIVER_SEND_WINDOW,
-};
+use crate::limits::openapi::{MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, RATE_LIMITED_CODE};
 
 /// One OpenAPI request that returned no body. `what` is the checked call (`METHOD /path`).
 #[derive(Debug, thiserror::Error)]
@@ -36,17 +33,18 @@ pub enum OpenApiError {
     /// The app's tenant_access_token could not be had.
     #[error(transparent)]
     Token(#[from] TokenError),
-    /// The host's pacing of sends and replies has no slot before the deadline.
+    /// The host's pacing (per receiver, per app, per card) has no slot before the deadline.
     #[error(
-        "{what}: rate limited: Feishu allows {RECEIVER_SEND_LIMIT} messages per \
-         {RECEIVER_SEND_WINDOW:?} to one chat or user; the next slot is {wait:?} away, past the \
-         handler's deadline (answer `retry` to try again later)"
+        "{what}: rate limited: {limit}; the next slot is {wait:?} away, past the handler's \
+         deadline (answer `retry` to try again later)"
     )]
     Paced {
         /// The call.
         what: String,
         /// How long until the next slot.
         wait: Duration,
+        /// The limit that holds it.
+        limit: super::pacing::Limit,
     },
     /// Feishu answered 429 and retrying does not fit (or did not help).
     #[error(

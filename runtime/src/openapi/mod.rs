@@ -17,6 +17,8 @@
 //!   `expire − 10 min`; refreshed once when Feishu says it is invalid.
 //! - [`client`]: one HTTP request with the token, a timeout and a response-size cap; its
 //!   failures are [`OpenApiError`]s.
+//! - [`upload`]: the multipart form of the `feishu-upload` import, checked before it is sent.
+//! - [`stream`]: streamed card content, coalesced and paced per card, the last text always sent.
 //!
 //! The app secret and the token never reach the guest, logs or error messages: the guest gets
 //! the response body (or an error naming the method, path and Feishu's code), nothing else.
@@ -29,16 +31,26 @@ pub mod grant;
 pub mod idempotency;
 pub mod pacing;
 pub mod path;
+pub mod stats;
+pub mod stream;
 pub mod token;
+pub mod upload;
 
 #[cfg(test)]
+mod pacing_tests;
+#[cfg(test)]
+mod stream_tests;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod upload_tests;
 
 pub use call::CheckedCall;
 pub use client::FeishuClient;
 pub use error::{OpenApiError, ReadError, TokenError};
 pub use grant::{Method, OpenApiGrant};
 pub use path::CheckedUrl;
+pub use stats::{CallOutcome, OpenApiStats};
 
 use crate::secret::Secret;
 
@@ -60,6 +72,9 @@ pub struct OpenApiApp {
     pub app_secret: Secret,
     /// Base URL of the OpenAPI, e.g. `https://open.feishu.cn` or the emulator's URL.
     pub domain: String,
+    /// Feishu's per-app limits on sends, which the host paces under
+    /// (`app_sends_per_second`, `app_sends_per_minute`).
+    pub send_limits: pacing::AppSendLimits,
 }
 
 /// What a handler may call, for `aviary check` and `aviary invoke`: its grant's

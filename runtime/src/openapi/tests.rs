@@ -93,6 +93,7 @@ fn client(domain: &str, secret: &str) -> FeishuClient {
         app_id: "cli_test".into(),
         app_secret: secret.into(),
         domain: domain.into(),
+        send_limits: Default::default(),
     })
     .unwrap()
 }
@@ -222,6 +223,10 @@ fn emulator_client(emu: &Emulator) -> FeishuClient {
         app_id: config.app_id,
         app_secret: config.app_secret.as_str().into(),
         domain: emu.domain(),
+        send_limits: pacing::AppSendLimits {
+            per_second: config.app_send_limits.per_second,
+            per_minute: config.app_send_limits.per_minute,
+        },
     })
     .unwrap()
 }

@@ -14,9 +14,15 @@
 //! so the order holds across crashes; a job waiting for a retry keeps its chat's turn (later
 //! events of that chat wait behind it, as they would have to for ordering to mean anything).
 //! Each handler call also takes a slot of that handler (`max_concurrency`).
+//!
+//! **Handlers still loading.** A handler whose component is still compiling is not ready
+//! ([`Invoke::ready`]); a job runs only the due handlers that are ready, and a job whose due
+//! handlers are all still loading is parked (no in-flight slot, its chat's turn kept) until one
+//! of them is ready. So events are persisted and acked while components compile, and each
+//! handler starts taking jobs when its own component is ready.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet, VecDeque};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
@@ -80,6 +86,8 @@ pub struct QueueGauge {
     pub jobs: usize,
     /// Jobs running now.
     pub running: usize,
+    /// When the oldest job held was admitted (ms since the Unix epoch; `None` when empty).
+    pub oldest_enqueued_ms: Option<u64>,
 }
 
 enum Op {
@@ -106,6 +114,8 @@ enum ToScheduler {
     Tick,
     /// The writer stamps everything persisted from now on later than this time (ms).
     Fenced(u64),
+    /// This handler may have become ready: consider the parked jobs again.
+    HandlerReady(String),
 }
 
 /// A running queue: admit events with [`Queue::admit`]; stop with [`Queue::shutdown`].
@@ -159,6 +169,7 @@ impl Queue {
         let (gauge_tx, gauge) = watch::channel(QueueGauge {
             jobs: pending.len(),
             running: 0,
+            oldest_enqueued_ms: pending.iter().map(|r| r.enqueued_at_ms).min(),
         });
         let stop = CancellationToken::new();
         let writer = tokio::spawn(run_writer(
@@ -190,10 +201,14 @@ impl Queue {
         });
         let mut scheduler = Scheduler {
             jobs: HashMap::new(),
+            by_id: BTreeSet::new(),
             lanes: HashMap::new(),
             timers: BinaryHeap::new(),
             ready: BTreeSet::new(),
             blocked: BTreeSet::new(),
+            parked: BTreeSet::new(),
+            watching: HashSet::new(),
+            to_self: sched_tx.downgrade(),
             running: 0,
             max_in_flight: config.max_in_flight.max(1),
             cx,
@@ -444,7 +459,11 @@ async fn run_writer(
             capacity: config.capacity,
             kv,
         };
+        let ops_in_batch = batch.admit.len() + batch.settle.len();
+        let commit_started = std::time::Instant::now();
         let result = guarded(store.commit(batch), "committing").await;
+        crate::metrics::observe(&stats.commit_duration, commit_started.elapsed());
+        stats.commit_size.observe(ops_in_batch as f64);
         match result {
             Ok(admissions) => {
                 stats.commits(1);
@@ -501,12 +520,21 @@ struct JobEntry {
 
 struct Scheduler {
     jobs: HashMap<u64, JobEntry>,
+    /// The ids of `jobs`, ordered: the first is the oldest job held (for the gauge).
+    by_id: BTreeSet<u64>,
     lanes: HashMap<String, VecDeque<u64>>,
     timers: BinaryHeap<Reverse<(u64, u64)>>,
     ready: BTreeSet<u64>,
     /// Chat fronts a shared store said are not next yet (an earlier job of the chat is
     /// elsewhere); considered again on every message.
     blocked: BTreeSet<u64>,
+    /// Jobs whose due handlers are all still loading; considered again when one is ready.
+    parked: BTreeSet<u64>,
+    /// Handlers not ready yet whose readiness a task is waiting for.
+    watching: HashSet<String>,
+    /// Where those tasks say a handler may be ready (weak: the scheduler must not keep its own
+    /// channel open).
+    to_self: mpsc::WeakUnboundedSender<ToScheduler>,
     running: usize,
     max_in_flight: usize,
     cx: Arc<RunContext>,
@@ -557,6 +585,7 @@ impl Scheduler {
                     }
                     Some(ToScheduler::Tick) => self.unblock(),
                     Some(ToScheduler::Fenced(through)) => self.fenced(through),
+                    Some(ToScheduler::HandlerReady(name)) => self.handler_ready(&name),
                     Some(ToScheduler::NotYet(id)) => self.not_yet(id),
                     Some(ToScheduler::Lost(id)) => self.forget(id),
                     Some(ToScheduler::Settled(settled)) => {
@@ -585,6 +614,11 @@ impl Scheduler {
         let gauge = QueueGauge {
             jobs: self.jobs.len(),
             running: self.running,
+            oldest_enqueued_ms: self
+                .by_id
+                .first()
+                .and_then(|id| self.jobs.get(id))
+                .map(|e| e.record.enqueued_at_ms),
         };
         self.gauge.send_if_modified(|g| {
             let changed = *g != gauge;
@@ -620,6 +654,7 @@ impl Scheduler {
                 sender,
             },
         );
+        self.by_id.insert(id);
         self.consider(id);
         if let Some(chat) = chat {
             // It may close the turn its chat's front waits for.
@@ -644,10 +679,16 @@ impl Scheduler {
             Settle::Done(_) | Settle::Dead(_) => {
                 if matches!(s, Settle::Done(_)) {
                     self.stats.completed(1);
+                    QueueStats::since_admission(
+                        &self.stats.done_latency,
+                        entry.record.enqueued_at_ms,
+                        now_ms(),
+                    );
                 } else {
                     self.stats.dead_lettered(1);
                 }
                 let entry = self.jobs.remove(&id).expect("checked above");
+                self.by_id.remove(&id);
                 if let Some(chat) = &entry.record.job.chat_id {
                     let next = match self.lanes.get_mut(chat) {
                         Some(lane) => {
@@ -690,9 +731,11 @@ impl Scheduler {
 
     /// Drops job `id` (taken over by another instance): its chat's turn passes on here.
     fn forget(&mut self, id: u64) {
+        self.parked.remove(&id);
         let Some(entry) = self.jobs.remove(&id) else {
             return;
         };
+        self.by_id.remove(&id);
         if entry.running {
             self.running -= 1;
         }
@@ -707,6 +750,52 @@ impl Scheduler {
                     self.lanes.remove(chat);
                 }
             }
+        }
+    }
+
+    /// Whether job `id` has a due handler that can run now (or one that is gone, which a run
+    /// settles). If not, a task waits for each of its due handlers to be ready.
+    fn runnable(&mut self, id: u64) -> bool {
+        let Some(entry) = self.jobs.get(&id) else {
+            return true;
+        };
+        let now = now_ms();
+        let mut waits = Vec::new();
+        for s in &entry.record.states {
+            if s.status != HandlerStatus::Pending || s.next_at_ms > now {
+                continue;
+            }
+            let Some((h, _)) = self.cx.handlers.get(&s.name) else {
+                return true;
+            };
+            match h.handler.ready() {
+                None => return true,
+                Some(wait) => waits.push((s.name.clone(), wait)),
+            }
+        }
+        if waits.is_empty() {
+            // Nothing due after all: a run settles it as it is.
+            return true;
+        }
+        for (name, wait) in waits {
+            if self.watching.insert(name.clone()) {
+                let to_self = self.to_self.clone();
+                tokio::spawn(async move {
+                    wait.await;
+                    if let Some(tx) = to_self.upgrade() {
+                        let _ = tx.send(ToScheduler::HandlerReady(name));
+                    }
+                });
+            }
+        }
+        false
+    }
+
+    /// Handler `name` may be ready: the parked jobs are considered again.
+    fn handler_ready(&mut self, name: &str) {
+        self.watching.remove(name);
+        for id in std::mem::take(&mut self.parked) {
+            self.consider(id);
         }
     }
 
@@ -782,6 +871,10 @@ impl Scheduler {
                 // An earlier job of its chat arrived after it was made ready.
                 continue;
             }
+            if !self.runnable(id) {
+                self.parked.insert(id);
+                continue;
+            }
             let entry = self.jobs.get_mut(&id).expect("checked above");
             entry.running = true;
             self.running += 1;
@@ -851,6 +944,10 @@ async fn guarded<T>(
 /// the runs that ended `done` or `respond` (in manifest order), to commit with it.
 async fn run_job(cx: &RunContext, mut record: JobRecord) -> (Settle, WriteSet) {
     let now = now_ms();
+    if record.states.iter().all(|s| s.attempts == 0) {
+        // The first run only: a retry's wait is its backoff, not the queue's.
+        QueueStats::since_admission(&cx.stats.start_latency, record.enqueued_at_ms, now);
+    }
     let envelope = match parse_envelope(record.job.envelope.as_bytes(), None) {
         Ok(e) => e,
         Err(e) => {
@@ -874,6 +971,12 @@ async fn run_job(cx: &RunContext, mut record: JobRecord) -> (Settle, WriteSet) {
         .iter()
         .enumerate()
         .filter(|(_, s)| s.status == HandlerStatus::Pending && s.next_at_ms <= now)
+        // A handler still loading keeps its turn: it runs in a later run of this job.
+        .filter(|(_, s)| {
+            cx.handlers
+                .get(&s.name)
+                .is_none_or(|(h, _)| h.handler.ready().is_none())
+        })
         .map(|(i, _)| i)
         .collect();
     let call = |i: usize| {

@@ -1,9 +1,12 @@
-//! Counters of the queue, for logs and tests.
+//! Counters and histograms of the queue, for logs, `/metrics` and tests.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::metrics::{self, Histogram};
 
 /// Live counters of one queue.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct QueueStats {
     accepted: AtomicU64,
     duplicates: AtomicU64,
@@ -13,6 +16,43 @@ pub struct QueueStats {
     retries: AtomicU64,
     dead_lettered: AtomicU64,
     commits: AtomicU64,
+    /// Operations (admissions and settlements) per durable transaction.
+    pub commit_size: Histogram,
+    /// Time of one durable transaction (the store's commit, fsync included), seconds.
+    pub commit_duration: Histogram,
+    /// From admission to the job's first run starting, seconds.
+    pub start_latency: Histogram,
+    /// From admission to the job's completion (every handler done), seconds.
+    pub done_latency: Histogram,
+}
+
+impl Default for QueueStats {
+    fn default() -> Self {
+        QueueStats {
+            accepted: AtomicU64::default(),
+            duplicates: AtomicU64::default(),
+            refused_full: AtomicU64::default(),
+            persist_failures: AtomicU64::default(),
+            completed: AtomicU64::default(),
+            retries: AtomicU64::default(),
+            dead_lettered: AtomicU64::default(),
+            commits: AtomicU64::default(),
+            commit_size: metrics::size_histogram(),
+            commit_duration: metrics::latency_histogram(),
+            start_latency: metrics::latency_histogram(),
+            done_latency: metrics::latency_histogram(),
+        }
+    }
+}
+
+impl QueueStats {
+    /// Records a time since admission (`enqueued_at_ms`, ms since the Unix epoch) in `h`.
+    pub(crate) fn since_admission(h: &Histogram, enqueued_at_ms: u64, now_ms: u64) {
+        metrics::observe(
+            h,
+            Duration::from_millis(now_ms.saturating_sub(enqueued_at_ms)),
+        );
+    }
 }
 
 /// A copy of the counters.

@@ -19,6 +19,8 @@ wasmtime::component::bindgen!({
     path: "../wit/handler.wit",
     imports: {
         "feishu-request": async,
+        "feishu-upload": async,
+        "card-stream-flush": async,
         "http-send": async,
         "kv-get": async,
         "kv-set": async,

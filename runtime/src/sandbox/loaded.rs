@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::future::{poll_fn, Future};
 use std::path::{Path, PathBuf};
 use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Instant;
@@ -48,6 +49,10 @@ struct Inner {
     idle: Mutex<Vec<Warm>>,
     /// Host states of finished calls, ready for the next store (see [`HostState::recycle`]).
     spare: Mutex<Vec<HostState>>,
+    /// Calls that got a fresh instance.
+    created: AtomicU64,
+    /// Calls served by a kept instance.
+    reused: AtomicU64,
 }
 
 /// An instance kept for reuse, with the number of events it has served.
@@ -94,6 +99,8 @@ impl LoadedHandler {
             guest: p.guest,
             idle: Mutex::new(Vec::new()),
             spare: Mutex::new(Vec::new()),
+            created: AtomicU64::new(0),
+            reused: AtomicU64::new(0),
         }))
     }
 
@@ -137,8 +144,14 @@ impl LoadedHandler {
         let budget = limits.fuel().unwrap_or(UNLIMITED_FUEL);
 
         let (mut store, instance, served) = match self.take_idle() {
-            Some(w) => (w.store, Some(w.instance), w.served),
-            None => (self.new_store(), None, 0),
+            Some(w) => {
+                inner.reused.fetch_add(1, Ordering::Relaxed);
+                (w.store, Some(w.instance), w.served)
+            }
+            None => {
+                inner.created.fetch_add(1, Ordering::Relaxed);
+                (self.new_store(), None, 0)
+            }
         };
         // Reset every budget at the start of every call (also for a reused instance).
         store.data_mut().deadline = start + limits.timeout();
@@ -280,6 +293,13 @@ impl Invoke for LoadedHandler {
 
     fn invoke<'a>(&'a self, event: &'a GuestEvent) -> InvokeFuture<'a> {
         Box::pin(self.run(event))
+    }
+
+    fn instances(&self) -> Option<(u64, u64)> {
+        Some((
+            self.0.created.load(Ordering::Relaxed),
+            self.0.reused.load(Ordering::Relaxed),
+        ))
     }
 }
 

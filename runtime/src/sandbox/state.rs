@@ -2,7 +2,7 @@
 //! call's log and deadline, the handler's config, and what `feishu-request` needs (the
 //! handler's OpenAPI access and the current call's identity).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -11,6 +11,7 @@ use wasmtime_wasi::WasiCtx;
 
 use crate::kv::run::RunState;
 use crate::kv::stats::HandlerCalls;
+use crate::openapi::stream::CardStream;
 use crate::outbound::OutboundHttp;
 use crate::sandbox::host;
 use crate::sandbox::limiter::TotalMemoryLimiter;
@@ -49,6 +50,8 @@ pub(crate) struct HostState {
     pub(crate) kv_run: RunState,
     /// The current call.
     pub(crate) call: CallContext,
+    /// The card streams of the current call, by card id (their senders outlive it).
+    pub(crate) streams: HashMap<String, Arc<CardStream>>,
 }
 
 impl HostState {
@@ -77,6 +80,7 @@ impl HostState {
                 handler,
                 ..CallContext::default()
             },
+            streams: HashMap::new(),
         }
     }
 
@@ -95,6 +99,7 @@ impl HostState {
         let _ = self.logs.take();
         self.call.dedupe_id.clear();
         self.call.next_request = 0;
+        self.streams.clear();
         self.call.http_requests = 0;
         self.kv_run.reset();
         self

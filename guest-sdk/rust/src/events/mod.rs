@@ -32,6 +32,7 @@
 //! | `vc.meeting.meeting_ended_v1` | [`MeetingEnded`] |
 //! | `card.action.trigger` (callback) | [`CardAction`] |
 //! | `aviary.message.merged_v1` (a merged turn, see the manifest's `merge`) | [`MergedMessages`] |
+//! | `url.preview.get` (callback) | [`UrlPreview`] |
 //!
 //! A message's `content` is typed by [`Message::parse_content`] ([`MessageContent`], one model
 //! per `message_type`); mentions: [`Message::text_with_names`],
@@ -48,6 +49,7 @@ mod content;
 mod im;
 mod im_chat;
 mod merged;
+mod url_preview;
 mod vc;
 
 pub use approval::*;
@@ -58,6 +60,7 @@ pub use content::*;
 pub use im::*;
 pub use im_chat::*;
 pub use merged::*;
+pub use url_preview::*;
 pub use vc::*;
 
 /// A typed event body with its Feishu event type.
@@ -173,4 +176,6 @@ typed_events! {
     /// `aviary.message.merged_v1`: a turn of messages merged by the runtime (`merge` in the
     /// manifest)
     MergedMessages(MergedMessages) = "aviary.message.merged_v1",
+    /// `url.preview.get` (a callback: answer with a preview)
+    UrlPreview(UrlPreview) = "url.preview.get",
 }

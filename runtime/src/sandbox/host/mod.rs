@@ -1,9 +1,9 @@
 //! The host side of every import a handler may use, one file per capability. Each enforces its
 //! own grant: WASI is deny-all ([`wasi`]), stdout/stderr are captured ([`stdio`]), `log` is
 //! capped ([`log`]), `config-get` sees only the handler's own settings ([`config`]),
-//! `feishu-request` only the OpenAPI paths the manifest grants ([`feishu`]), `http-send` only
-//! the hosts the manifest allows ([`http`]), `kv-*` only the namespace the manifest grants
-//! ([`kv`]).
+//! `feishu-request`, `feishu-upload` and the card streams only the OpenAPI paths the manifest
+//! grants ([`feishu`], [`upload`], [`stream`]), `http-send` only the hosts the manifest allows
+//! ([`http`]), `kv-*` only the namespace the manifest grants ([`kv`]).
 
 pub(crate) mod config;
 pub(crate) mod feishu;
@@ -11,6 +11,8 @@ pub(crate) mod http;
 pub(crate) mod kv;
 pub(crate) mod log;
 pub(crate) mod stdio;
+pub(crate) mod stream;
+pub(crate) mod upload;
 pub(crate) mod wasi;
 
 use wasmtime::component::{HasSelf, Linker};
@@ -34,6 +36,30 @@ impl HandlerImports for HostState {
         body: String,
     ) -> Result<String, String> {
         feishu::request(self, method, path, body).await
+    }
+
+    async fn feishu_upload(
+        &mut self,
+        path: String,
+        form: String,
+        file_field: String,
+        file_name: String,
+        bytes: Vec<u8>,
+    ) -> Result<String, String> {
+        upload::upload(self, path, form, file_field, file_name, bytes).await
+    }
+
+    fn card_stream_set(
+        &mut self,
+        card_id: String,
+        element_id: String,
+        content: String,
+    ) -> Result<(), String> {
+        stream::set(self, card_id, element_id, content)
+    }
+
+    async fn card_stream_flush(&mut self, card_id: String) -> Result<u32, String> {
+        stream::flush(self, card_id).await
     }
 
     async fn http_send(

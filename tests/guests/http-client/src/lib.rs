@@ -6,6 +6,8 @@
 //!   separated by `|`) and `body_<i>`.
 //! - Logs `http <i> ok <status> <body>` (the body as text, cut at 4,000 bytes) or
 //!   `http <i> err <error>` for each, then `http done <n>`.
+//! - `feishu_first = "METHOD PATH"`: one `feishu-request` (body `{}`, empty for GET) before the
+//!   HTTP requests, its result the first line (`feishu ok …` / `feishu err …`).
 //! - A card callback is answered with `{"results": [<the lines above, without "http done">]}`,
 //!   so a test reads them from the ack; for other events the run answers `done`, or `retry`
 //!   when a request failed and `outcome = "retry-on-error"`.
@@ -16,6 +18,14 @@ struct Client;
 impl Handler for Client {
     fn handle(event: Event) -> Outcome {
         let mut results = Vec::new();
+        if let Some(call) = config::get("feishu_first") {
+            let (method, path) = call.split_once(' ').unwrap_or(("GET", call.as_str()));
+            let body = if method == "GET" { "" } else { "{}" };
+            results.push(match feishu::request(method, path, body) {
+                Ok(answer) => format!("feishu ok {answer}"),
+                Err(e) => format!("feishu err {e}"),
+            });
+        }
         let mut n = 0;
         let mut failed = false;
         while let Some(line) = config::get(&format!("request_{n}")) {
