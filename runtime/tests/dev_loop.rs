@@ -57,26 +57,6 @@ fn get(url: &str) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// Waits until the app `aviary dev` runs is ready (connected, its handler compiled), as the
-/// console sees it: a callback that arrives while its handler compiles misses its deadline.
-fn wait_ready(domain: &str) {
-    let start = Instant::now();
-    let url = format!("{domain}/_console/api/app/ready");
-    while !Command::new("curl")
-        .args(["-sf", &url])
-        .output()
-        .unwrap()
-        .status
-        .success()
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "the app is not ready"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// Pushes a card click with `choice` and waits for its answer in the ack.
 fn click(domain: &str, choice: &str, event_id: &str) -> String {
     let sample = std::fs::read_to_string(
@@ -167,7 +147,23 @@ fn dev_builds_serves_the_console_runs_and_restarts_on_change() {
         "the project's events/ are the console's samples"
     );
 
-    wait_ready(&domain);
+    // Components compile in the background after the app connects; a card callback that
+    // arrives before its handler is ready misses its 3 s window, so click once it is.
+    let handlers_ready = |runs: usize| {
+        let start = Instant::now();
+        loop {
+            let log = std::fs::read_to_string(dir.path().join("dev.log")).unwrap_or_default();
+            if log.matches("all handlers ready").count() >= runs {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "handlers not ready (run {runs}); the log:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    handlers_ready(1);
     assert_eq!(
         click(&domain, "reject", "e0000000000000000000000000000001"),
         r#"{"toast":{"type":"warning","content":"Rejected"}}"#
@@ -186,7 +182,7 @@ fn dev_builds_serves_the_console_runs_and_restarts_on_change() {
     wait_for("aviary dev: change detected");
     wait_for("built bot");
     wait_for("aviary dev: restarted");
-    wait_ready(&domain);
+    handlers_ready(2);
     assert_eq!(
         click(&domain, "reject", "e0000000000000000000000000000002"),
         r#"{"toast":{"type":"warning","content":"Rejected, edited"}}"#

@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::filters;
 use super::handle::{HandlerInfo, RuntimeHandle, Shared};
 use super::handlers::{Handler, Planned, Run};
 use super::journaled::{self, JournaledInvoke, JournaledSink};
@@ -282,6 +283,21 @@ impl RuntimeBuilder {
         }
         settings.admin.check().map_err(StartError::Admin)?;
         let planned = plan(manifest.as_ref(), self.handlers, &app)?;
+        // The filters need the bot's open_id before any event is judged: asked before the
+        // connection starts.
+        let filters = filters::handler_filters(
+            &planned,
+            settings.bot_open_id.as_deref(),
+            &app,
+            crate::limits::filter::BOT_INFO_ATTEMPTS,
+        )
+        .await
+        .map_err(|e| {
+            StartError::Handlers(vec![match &manifest {
+                Some(m) => format!("{}: {e}", m.path.display()),
+                None => e,
+            }])
+        })?;
         let openapi = wasm::OpenApiClients::default();
         let compiling = self.compiling;
         let make_loader = self.make_loader.unwrap_or_else(|| {
@@ -323,7 +339,15 @@ impl RuntimeBuilder {
             .zip(&loaded)
             .map(|(p, (invoke, meter))| HandlerInfo::new(p, invoke.clone(), meter.clone()))
             .collect();
-        let mut built = build_sink(&settings, &planned, loaded, store, journal.clone()).await?;
+        let mut built = build_sink(
+            &settings,
+            &planned,
+            loaded,
+            &filters,
+            store,
+            journal.clone(),
+        )
+        .await?;
         if let Some(journal) = &journal {
             built.sink = Arc::new(JournaledSink {
                 inner: built.sink,
@@ -409,10 +433,13 @@ impl RuntimeBuilder {
                 connection::run_with_control(options, sink, stats, shutdown.clone(), receiver)
                     .await;
             shutdown.cancel();
-            // With the queue, the dispatcher's counters cover only what runs synchronously
-            // (card callbacks, unrouted events); queued handler runs are in the queue's.
+            // With the queue, the dispatcher's call counters cover only what runs
+            // synchronously (card callbacks, unrouted events); queued handler runs are in the
+            // queue's. The filters' counts cover both (each handler's filter is shared by both
+            // paths).
             let when = if queue.is_some() {
-                "final, synchronous path (card callbacks, unrouted events)"
+                "final; calls of the synchronous path (card callbacks, unrouted events), filtered \
+                 events of both paths"
             } else {
                 "final"
             };
@@ -562,15 +589,18 @@ async fn build_sink(
     settings: &Settings,
     planned: &[Planned],
     loaded: Vec<Loaded>,
+    filters: &filters::Filters,
     store: Option<Arc<dyn crate::queue::QueueStore>>,
     journal: Option<Arc<Journal>>,
 ) -> Result<BuiltSink, StartError> {
     let entries: Vec<HandlerEntry> = planned
         .iter()
         .zip(loaded)
-        .map(|(p, (handler, _))| HandlerEntry {
+        .zip(filters)
+        .map(|((p, (handler, _)), filter)| HandlerEntry {
             handler,
             route: p.route.clone(),
+            filter: filter.clone(),
         })
         .collect();
     let names: Vec<String> = planned.iter().map(|p| p.name.clone()).collect();
@@ -622,6 +652,8 @@ async fn build_sink(
             handler: e.handler.clone(),
             max_concurrency: e.route.max_concurrency,
             retry: p.retry,
+            filter: e.filter.clone(),
+            merge: p.merge,
         })
         .collect();
     let config = QueueConfig {
@@ -652,7 +684,8 @@ async fn build_sink(
         names,
         settings.dispatch.per_chat_ordering,
         synchronous,
-    );
+    )
+    .with_merging(planned.iter().map(|p| p.merge.is_some()).collect());
     #[cfg(unix)]
     let dlq_server = if settings.queue.backend == crate::queue::QueueBackend::Disk {
         let socket = queue::control::socket_path(&settings.queue.path);
