@@ -333,6 +333,11 @@ impl RuntimeBuilder {
         };
         let kv_stats = kv.stats.clone();
         let journal = self.debug_runs.then(|| Arc::new(Journal::new()));
+        if let Some(journal) = &journal {
+            for filter in filters.iter().flatten() {
+                filter.record_into(journal.clone());
+            }
+        }
         let (loaded, loading) = load(&planned, &make_loader, &kv, journal.as_ref())?;
         let infos: Vec<HandlerInfo> = planned
             .iter()

@@ -319,6 +319,8 @@ pub struct HandlerFilter {
     settings: FilterSettings,
     bot_open_id: Option<String>,
     counts: [AtomicU64; FilterReason::ALL.len()],
+    /// Where a filtered event is recorded ([`HandlerFilter::record_into`]).
+    journal: std::sync::OnceLock<std::sync::Arc<crate::journal::Journal>>,
 }
 
 impl HandlerFilter {
@@ -340,7 +342,14 @@ impl HandlerFilter {
             settings,
             bot_open_id,
             counts: Default::default(),
+            journal: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Records every event it filters in `journal` as well (the run journal, `aviary dev`'s
+    /// timeline); the first journal given stays.
+    pub fn record_into(&self, journal: std::sync::Arc<crate::journal::Journal>) {
+        let _ = self.journal.set(journal);
     }
 
     /// The handler's name.
@@ -491,6 +500,9 @@ impl HandlerFilter {
                 detail,
                 "filtered: event skipped, acked"
             );
+        }
+        if let Some(journal) = self.journal.get() {
+            journal.filtered(event_id, event_type, trace_id, handler, reason, detail);
         }
         Some(filtered)
     }

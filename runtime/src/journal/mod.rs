@@ -120,6 +120,15 @@ pub enum What {
     },
     /// A handler ran.
     Run(Box<RunStep>),
+    /// A handler's filters refused the event: it does not run (the pair counts as handled).
+    Filtered {
+        /// The handler.
+        handler: String,
+        /// Which filter: `too_old`, `from_bot`, `not_mentioned`, … .
+        reason: &'static str,
+        /// What the event had.
+        detail: String,
+    },
     /// A handler will run again.
     Retry {
         /// The handler.
@@ -268,6 +277,9 @@ fn size_of(what: &What) -> usize {
         | What::GaveUp {
             handler, reason, ..
         } => handler.len() + reason.len(),
+        What::Filtered {
+            handler, detail, ..
+        } => handler.len() + detail.len(),
         What::Run(run) => {
             run.handler.len()
                 + run.detail.as_ref().map_or(0, String::len)
@@ -432,6 +444,24 @@ impl Journal {
             "",
             What::Run(Box::new(run)),
         );
+    }
+
+    /// A handler's filters refused `event_id` (`reason`, with what the event had).
+    pub fn filtered(
+        &self,
+        event_id: &str,
+        event_type: &str,
+        trace_id: &str,
+        handler: &str,
+        reason: &'static str,
+        detail: &str,
+    ) {
+        let what = What::Filtered {
+            handler: handler.to_string(),
+            reason,
+            detail: cut(detail, MAX_DETAIL_BYTES),
+        };
+        self.step(event_id, event_type, trace_id, what);
     }
 
     /// The events changed after change number `since`, oldest first.

@@ -177,3 +177,48 @@ fn bounds_hold_for_events_steps_and_logs() {
     assert!(run.logs[0].message.len() <= MAX_LOG_BYTES_PER_RUN + 3);
     assert_eq!(run.failure, Some("trap"));
 }
+
+#[test]
+fn a_filter_given_the_journal_records_what_it_refused() {
+    use crate::dispatch::filter::{FilterSettings, HandlerFilter};
+    let j = std::sync::Arc::new(Journal::new());
+    let settings = FilterSettings {
+        chats: Some(["oc_allowed".to_string()].into()),
+        ..FilterSettings::default()
+    };
+    let filter = HandlerFilter::new("picky", settings, None).unwrap();
+    let envelope = |chat: &str| {
+        serde_json::json!({
+            "schema": "2.0",
+            "header": {"event_id": "ev-f", "event_type": "im.message.receive_v1",
+                       "create_time": now_ms().to_string(), "app_id": "cli_x", "tenant_key": "t",
+                       "token": "verification-token"},
+            "event": {"sender": {"sender_id": {"open_id": "ou_1"}, "sender_type": "user"},
+                      "message": {"message_id": "om_1", "chat_id": chat, "chat_type": "group",
+                                  "message_type": "text", "content": "{\"text\":\"hi\"}"}}
+        })
+        .to_string()
+    };
+    let mut ev = event("ev-f", 1);
+    ev.envelope = envelope("oc_other");
+    // Without a journal: filtered, nothing recorded anywhere.
+    assert!(filter.apply(&ev, "tr").is_some());
+    filter.record_into(j.clone());
+    assert!(filter.apply(&ev, "tr").is_some());
+    ev.envelope = envelope("oc_allowed");
+    assert!(
+        filter.apply(&ev, "tr").is_none(),
+        "passes: nothing recorded"
+    );
+    let snap = j.since(0);
+    assert_eq!(snap.events.len(), 1);
+    let step = serde_json::to_value(&snap.events[0].steps).unwrap();
+    assert_eq!(step.as_array().unwrap().len(), 1, "{step}");
+    assert_eq!(step[0]["step"], "filtered");
+    assert_eq!(step[0]["handler"], "picky");
+    assert!(
+        step[0]["detail"].as_str().unwrap().contains("oc_other"),
+        "{step}"
+    );
+    assert!(!step.to_string().contains("verification-token"));
+}
