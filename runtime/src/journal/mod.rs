@@ -129,6 +129,16 @@ pub enum What {
         /// What the event had.
         detail: String,
     },
+    /// A merging handler ran on this event within another event's turn (burst merge): that
+    /// event's timeline shows the run.
+    Merged {
+        /// The handler.
+        handler: String,
+        /// The event whose timeline holds the run (the turn's first).
+        into: String,
+        /// Messages in the turn.
+        messages: u32,
+    },
     /// A handler will run again.
     Retry {
         /// The handler.
@@ -280,6 +290,7 @@ fn size_of(what: &What) -> usize {
         What::Filtered {
             handler, detail, ..
         } => handler.len() + detail.len(),
+        What::Merged { handler, into, .. } => handler.len() + into.len(),
         What::Run(run) => {
             run.handler.len()
                 + run.detail.as_ref().map_or(0, String::len)

@@ -271,6 +271,7 @@ function stepLine(s, t0) {
     case 'duplicate': return li({}, 'duplicate delivery: already queued or handled, nothing runs');
     case 'acked': return li({ 'data-code': String(s.code) }, el('b', {}, `acked ${s.code}`), s.detail ? el('span', { class: 'muted' }, ` ${s.detail}`) : null);
     case 'not_acked': return li({}, el('b', {}, 'not acked'), ` (${s.reason}): Feishu redelivers it`);
+    case 'merged': return li({ 'data-handler': s.handler, 'data-into': s.into }, `${s.handler} ran on it in a merged turn of ${s.messages} message(s): see event ${s.into}`);
     case 'filtered': return li({ 'data-handler': s.handler }, `${s.handler} skipped it: filtered (${s.reason}: ${s.detail})`);
     case 'retry': return li({ 'data-handler': s.handler }, `${s.handler} will retry in ${fmtMs(s.retry_in_ms)} (attempt ${s.attempt}: ${s.reason})`);
     case 'gave_up': return li({ 'data-handler': s.handler }, el('b', {}, `${s.handler} gave up`), ` after ${s.attempts} attempt(s): ${s.reason}`);

@@ -336,6 +336,14 @@ async fn run_turn(
     }
     let settled = front.states[state].clone();
     for id in ids.iter().filter(|id| **id != front.id) {
+        if let (Some(journal), Some(rec)) = (&cx.journal, others.get(id)) {
+            let what = crate::journal::What::Merged {
+                handler: handler.to_string(),
+                into: front.job.event_id.clone(),
+                messages: ids.len() as u32,
+            };
+            journal.step(&rec.job.event_id, &rec.job.event_type, "", what);
+        }
         if let Some(rec) = others.get_mut(id) {
             if let Some(s) = rec.states.iter_mut().find(|s| s.name == handler) {
                 if s.status == HandlerStatus::Pending {
