@@ -173,13 +173,20 @@ fn remember_message(console: &Console, envelope: &Value) {
     }
     let m = &envelope["event"]["message"];
     let field = |k: &str| m[k].as_str().unwrap_or_default().to_string();
-    lock(console).user_messages.push(UserMessage {
+    let mut state = lock(console);
+    let kept = &mut state.user_messages;
+    kept.push(UserMessage {
         chat_id: field("chat_id"),
         message_id: field("message_id"),
         msg_type: field("message_type"),
         content: field("content"),
         at: Instant::now(),
     });
+    // Bounded like the emulator's records: the oldest go first.
+    if kept.len() > crate::limits::MAX_RECORDS {
+        let over = kept.len() - crate::limits::MAX_RECORDS;
+        kept.drain(..over);
+    }
 }
 
 async fn push(

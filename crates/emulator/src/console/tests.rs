@@ -189,3 +189,23 @@ async fn app_requests_are_forwarded_to_the_attached_app_or_refused_without_one()
         .unwrap();
     assert_eq!(r.status(), 404);
 }
+
+#[test]
+fn the_users_messages_kept_are_bounded_and_the_oldest_go_first() {
+    let console = super::Console::default();
+    for i in 0..crate::limits::MAX_RECORDS + 3 {
+        let v = super::message_envelope(
+            "cli_x",
+            "ev",
+            &format!("om_{i}"),
+            "oc_1",
+            "group",
+            "ou_u",
+            "hi",
+        );
+        super::remember_message(&console, &v);
+    }
+    let state = super::lock(&console);
+    assert_eq!(state.user_messages.len(), crate::limits::MAX_RECORDS);
+    assert_eq!(state.user_messages[0].message_id, "om_3");
+}
