@@ -14,16 +14,23 @@
 //! so the order holds across crashes; a job waiting for a retry keeps its chat's turn (later
 //! events of that chat wait behind it, as they would have to for ordering to mean anything).
 //! Each handler call also takes a slot of that handler (`max_concurrency`).
+//!
+//! **Reload.** The handlers are one [`HandlerSet`] value, replaced whole by
+//! [`Queue::set_handlers`]. A job takes the set that is current when it is launched and runs
+//! every due handler from it, so a run never mixes two sets and a call in flight finishes on
+//! the handler it started with. A job whose handler is no longer in the set when it runs has
+//! that handler's part dead-lettered (`handler `x` is not in the manifest any more`).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use futures_util::FutureExt;
 use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::kv::KvCommit;
 use super::retry::RetryPolicy;
@@ -92,6 +99,11 @@ enum ToScheduler {
     Lost(u64),
     /// A claim tick (shared stores): consider the jobs that were not yet next in their chat.
     Tick,
+    /// The handlers were replaced ([`Queue::set_handlers`]): the new bound of jobs at once.
+    Reconfigured {
+        /// Jobs running at once.
+        max_in_flight: usize,
+    },
 }
 
 /// A running queue: admit events with [`Queue::admit`]; stop with [`Queue::shutdown`].
@@ -105,11 +117,47 @@ pub struct Queue {
     describe: Arc<str>,
     store: Arc<dyn QueueStore>,
     sched: mpsc::UnboundedSender<ToScheduler>,
+    handlers: Arc<RwLock<Arc<HandlerSet>>>,
+}
+
+/// The handlers a queue runs, by name, and how a job's handlers run together: one value,
+/// replaced whole on reload ([`Queue::set_handlers`]).
+pub(crate) struct HandlerSet {
+    by_name: HashMap<String, (QueueHandler, Arc<Semaphore>)>,
+    mode: DispatchMode,
+}
+
+impl HandlerSet {
+    /// A set of `handlers`; each keeps the call slots it had in `previous` when its
+    /// `max_concurrency` is unchanged (so the bound holds across a reload), else gets new ones.
+    fn new(handlers: Vec<QueueHandler>, mode: DispatchMode, previous: Option<&HandlerSet>) -> Self {
+        let by_name = handlers
+            .into_iter()
+            .map(|h| {
+                let name = h.handler.name().to_string();
+                let permits = previous
+                    .and_then(|p| p.by_name.get(&name))
+                    .filter(|(old, _)| old.max_concurrency == h.max_concurrency)
+                    .map(|(_, permits)| permits.clone())
+                    .unwrap_or_else(|| Arc::new(Semaphore::new(h.max_concurrency.max(1))));
+                (name, (h, permits))
+            })
+            .collect();
+        HandlerSet { by_name, mode }
+    }
+
+    fn get(&self, name: &str) -> Option<&(QueueHandler, Arc<Semaphore>)> {
+        self.by_name.get(name)
+    }
+}
+
+/// The current set (a cheap clone of an `Arc`).
+fn current(handlers: &RwLock<Arc<HandlerSet>>) -> Arc<HandlerSet> {
+    handlers.read().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 struct RunContext {
-    handlers: HashMap<String, (QueueHandler, Arc<Semaphore>)>,
-    mode: DispatchMode,
+    handlers: Arc<RwLock<Arc<HandlerSet>>>,
     ops: mpsc::UnboundedSender<Op>,
     stats: Arc<QueueStats>,
     /// Set for stores shared by several instances: asked whether a chat's job is next.
@@ -140,22 +188,24 @@ impl Queue {
             oldest_enqueued_ms: pending.iter().map(|r| r.enqueued_at_ms).min(),
         });
         let stop = CancellationToken::new();
-        let writer = tokio::spawn(run_writer(
-            store.clone(),
-            ops_rx,
-            sched_tx.clone(),
-            config.clone(),
-            stats.clone(),
-        ));
+        // Every task of the queue logs in the caller's span (the app's, with its id).
+        let writer = tokio::spawn(
+            run_writer(
+                store.clone(),
+                ops_rx,
+                sched_tx.clone(),
+                config.clone(),
+                stats.clone(),
+            )
+            .in_current_span(),
+        );
+        let handlers = Arc::new(RwLock::new(Arc::new(HandlerSet::new(
+            handlers,
+            config.mode,
+            None,
+        ))));
         let cx = Arc::new(RunContext {
-            handlers: handlers
-                .into_iter()
-                .map(|h| {
-                    let permits = Arc::new(Semaphore::new(h.max_concurrency.max(1)));
-                    (h.handler.name().to_string(), (h, permits))
-                })
-                .collect(),
-            mode: config.mode,
+            handlers: handlers.clone(),
             ops: ops_tx.clone(),
             stats: stats.clone(),
             shared: store
@@ -179,24 +229,26 @@ impl Queue {
             scheduler.add(record);
         }
         if store.claim_interval().is_some() {
-            tokio::spawn(run_inbox(store.clone(), sched_tx.clone(), stop.clone()));
+            tokio::spawn(
+                run_inbox(store.clone(), sched_tx.clone(), stop.clone()).in_current_span(),
+            );
         }
         if let Some(every) = store.claim_interval() {
-            tokio::spawn(run_claimer(
-                store.clone(),
-                every,
-                sched_tx.clone(),
-                stop.clone(),
-            ));
+            tokio::spawn(
+                run_claimer(store.clone(), every, sched_tx.clone(), stop.clone()).in_current_span(),
+            );
         }
         let stop2 = stop.clone();
         let sched_for_queue = sched_tx.clone();
-        let done = tokio::spawn(async move {
-            // Returns once every running job's outcome is committed (or the drain timed out);
-            // the writer keeps serving until the process ends.
-            scheduler.run(sched_rx, stop2).await;
-            drop((sched_tx, writer));
-        });
+        let done = tokio::spawn(
+            async move {
+                // Returns once every running job's outcome is committed (or the drain timed
+                // out); the writer keeps serving until the process ends.
+                scheduler.run(sched_rx, stop2).await;
+                drop((sched_tx, writer));
+            }
+            .in_current_span(),
+        );
         Ok(Queue {
             ops: ops_tx,
             stats,
@@ -206,7 +258,32 @@ impl Queue {
             describe,
             store,
             sched: sched_for_queue,
+            handlers,
         })
+    }
+
+    /// Replaces the handlers (reload): jobs launched from now on run `handlers` (in `mode`),
+    /// at most `max_in_flight` at once; calls already running finish on the handlers they
+    /// started with. A handler whose `max_concurrency` is unchanged keeps its call slots.
+    pub fn set_handlers(
+        &self,
+        handlers: Vec<QueueHandler>,
+        mode: DispatchMode,
+        max_in_flight: usize,
+    ) {
+        {
+            let mut current = self.handlers.write().unwrap_or_else(|e| e.into_inner());
+            let next = HandlerSet::new(handlers, mode, Some(&current));
+            *current = Arc::new(next);
+        }
+        let _ = self.sched.send(ToScheduler::Reconfigured { max_in_flight });
+    }
+
+    /// The names of the handlers it runs now (sorted).
+    pub fn handler_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = current(&self.handlers).by_name.keys().cloned().collect();
+        names.sort();
+        names
     }
 
     /// Persists one event (deduped, bounded) in the next group commit; resolves once it is
@@ -507,6 +584,9 @@ impl Scheduler {
                         self.unblock();
                     }
                     Some(ToScheduler::Tick) => self.unblock(),
+                    Some(ToScheduler::Reconfigured { max_in_flight }) => {
+                        self.max_in_flight = max_in_flight.max(1);
+                    }
                     Some(ToScheduler::NotYet(id)) => self.not_yet(id),
                     Some(ToScheduler::Lost(id)) => self.forget(id),
                     Some(ToScheduler::Settled(settled)) => {
@@ -738,6 +818,8 @@ impl Scheduler {
             self.running += 1;
             let record = entry.record.clone();
             let cx = self.cx.clone();
+            // The set current now: the whole run uses it, whatever a reload does meanwhile.
+            let set = current(&cx.handlers);
             tokio::spawn(async move {
                 if let (Some((store, sched)), Some(_)) = (&cx.shared, &record.job.chat_id) {
                     let next =
@@ -760,9 +842,9 @@ impl Scheduler {
                         }
                     }
                 }
-                let (settle, writes) = run_job(&cx, record).await;
+                let (settle, writes) = run_job(&cx, &set, record).await;
                 let _ = cx.ops.send(Op::Settle(settle, writes));
-            });
+            }.in_current_span());
         }
     }
 }
@@ -782,7 +864,7 @@ async fn guarded<T>(
 
 /// Runs the job's due handlers and works out what becomes of it, with the key-value writes of
 /// the runs that ended `done` or `respond` (in manifest order), to commit with it.
-async fn run_job(cx: &RunContext, mut record: JobRecord) -> (Settle, WriteSet) {
+async fn run_job(cx: &RunContext, set: &HandlerSet, mut record: JobRecord) -> (Settle, WriteSet) {
     let now = now_ms();
     if record.states.iter().all(|s| s.attempts == 0) {
         // The first run only: a retry's wait is its backoff, not the queue's.
@@ -818,7 +900,7 @@ async fn run_job(cx: &RunContext, mut record: JobRecord) -> (Settle, WriteSet) {
         let attempt = record.states[i].attempts + 1;
         let inbound = &inbound;
         async move {
-            let Some((h, permits)) = cx.handlers.get(&name) else {
+            let Some((h, permits)) = set.get(&name) else {
                 return (i, None);
             };
             let _permit = permits.acquire().await.expect("never closed");
@@ -847,7 +929,7 @@ async fn run_job(cx: &RunContext, mut record: JobRecord) -> (Settle, WriteSet) {
             (i, Some((invocation.result, invocation.kv, h.retry)))
         }
     };
-    let results = match cx.mode {
+    let results = match set.mode {
         DispatchMode::Parallel => {
             futures_util::future::join_all(due.iter().map(|&i| call(i))).await
         }
