@@ -169,6 +169,10 @@ pub struct Invocation {
 /// A boxed future returned by [`Invoke::invoke`].
 pub type InvokeFuture<'a> = Pin<Box<dyn Future<Output = Invocation> + Send + 'a>>;
 
+/// Returned by [`Invoke::ready`] for a handler not ready yet: resolves when it may be (a
+/// handler whose component failed to load never becomes ready; its future stays pending).
+pub type ReadyFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
 /// Runs one handler on one event. Implemented by the sandbox's loaded handlers; dispatch only
 /// knows this trait, so it can be tested without wasmtime.
 pub trait Invoke: Send + Sync {
@@ -176,6 +180,13 @@ pub trait Invoke: Send + Sync {
     fn name(&self) -> &str;
     /// Runs the handler on `event`. Never panics; every failure is an [`Invocation`] result.
     fn invoke<'a>(&'a self, event: &'a GuestEvent) -> InvokeFuture<'a>;
+    /// `None` when the handler can run now (the default); else a future that resolves when it
+    /// may be ready (its component still compiling). The durable queue holds a job back
+    /// instead of calling a handler that is not ready; [`Invoke::invoke`] on such a handler
+    /// waits until it is.
+    fn ready(&self) -> Option<ReadyFuture> {
+        None
+    }
 
     /// Instances made so far, `(created, reused)`, for a handler that runs calls in instances
     /// (the sandbox); `None` for one that does not.

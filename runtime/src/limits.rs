@@ -221,6 +221,24 @@ pub mod sandbox {
 
     /// Most frames kept in a trap backtrace.
     pub const MAX_BACKTRACE_FRAMES: usize = 32;
+
+    // --- Start-up: compiling components (issue 15 §4; `sandbox::compiler`) ---
+
+    /// Default memory budget for compiling components at once (`aviary run
+    /// --compile-memory-mb`): compiles run in parallel while the sum of their estimated peaks
+    /// fits; one always runs, on one thread when it alone is over. 384 MiB leaves room for the
+    /// running process (~150 MiB with the four example handlers) under a 512 MiB container limit.
+    pub const COMPILE_MEMORY_BUDGET_BYTES: u64 = 384 * 1024 * 1024;
+
+    /// Estimated memory of a compile besides the component's share: the compiler process
+    /// itself (binary, engine, Cranelift's working set). Measured (release, 2-core VM): a
+    /// 0.55 MB Rust component compiles in 137–150 MiB peak on every core, 90 MiB on one.
+    pub const COMPILE_BASE_BYTES: u64 = 112 * 1024 * 1024;
+
+    /// Estimated compile memory per byte of component (Cranelift on every core). Measured
+    /// peaks (release, 2-core VM): the 18.4 MB Python component 600–630 MiB (515 MiB on one
+    /// thread), the 4.6 MB Go one ~235 MiB, the 1.8 MB QuickJS one ~185 MiB.
+    pub const COMPILE_BYTES_PER_BYTE: u64 = 32;
 }
 
 /// Defaults and bounds of `[[handler]]` entries and `[dispatch]` ([`crate::dispatch`]), each

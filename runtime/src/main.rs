@@ -28,6 +28,11 @@ enum Command {
     Run(aviary::app::RunArgs),
     /// Validate the manifest and load every handler's component; print a summary or every problem.
     Check(aviary::cli::check::CheckArgs),
+    /// Compile every handler's component ahead of time (into the cache, or `--beside` it).
+    Compile(aviary::cli::compile::CompileArgs),
+    /// Compile one component for `aviary run` (started by it; not for direct use).
+    #[command(hide = true)]
+    CompileWorker(aviary::cli::compile::WorkerArgs),
     /// Run one event (an envelope JSON file) through one handler and report what happened.
     Invoke(aviary::cli::invoke::InvokeArgs),
     /// Create a handler project: code, manifest, sample events (`--lang rust|go|js|python`).
@@ -60,6 +65,8 @@ fn main() -> ExitCode {
         Command::Run(args) => aviary::app::run(args),
         Command::Check(args) => aviary::cli::check::run(args),
         Command::Invoke(args) => aviary::cli::invoke::run(args),
+        Command::Compile(args) => aviary::cli::compile::run(args),
+        Command::CompileWorker(args) => aviary::cli::compile::worker(args),
         Command::New(args) => aviary::cli::new::run(args),
         #[cfg(feature = "emulator")]
         Command::Dev(args) => aviary::cli::dev::run(args),

@@ -69,6 +69,8 @@ pub(crate) struct Shared {
     /// The last dead-letter count and when it was taken.
     pub dead_letters: tokio::sync::Mutex<Option<(Instant, Option<u64>)>>,
     pub drained: AtomicBool,
+    /// The Wasm handlers' loads (`None` without Wasm handlers).
+    pub loading: Option<super::startup::Loading>,
 }
 
 /// A loaded handler, for status and metrics.
@@ -198,6 +200,40 @@ impl RuntimeHandle {
     pub async fn stop(&self) -> Result<(), Arc<FatalError>> {
         self.shared.shutdown.cancel();
         self.wait().await
+    }
+
+    /// Waits until every handler's component is loaded: `Ok`, or the failures (one line each,
+    /// naming the manifest line) once one fails — the app then stops.
+    pub async fn handlers_loaded(&self) -> Result<(), Vec<String>> {
+        let Some(loading) = &self.shared.loading else {
+            return Ok(());
+        };
+        loading.finished().await;
+        let failures = loading.failures();
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(failures)
+        }
+    }
+
+    /// The handlers that failed to load so far, one line each (`aviary run` prints them and
+    /// exits 1).
+    pub fn load_failures(&self) -> Vec<String> {
+        self.shared
+            .loading
+            .as_ref()
+            .map(|l| l.failures())
+            .unwrap_or_default()
+    }
+
+    /// Handlers whose components are still loading, by name.
+    pub fn handlers_loading(&self) -> Vec<String> {
+        self.shared
+            .loading
+            .as_ref()
+            .map(|l| l.still_loading())
+            .unwrap_or_default()
     }
 
     /// Waits until the app stops (a stop from elsewhere, or a fatal error) without stopping it.

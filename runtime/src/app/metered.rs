@@ -80,6 +80,10 @@ impl Invoke for Metered {
         self.inner.instances()
     }
 
+    fn ready(&self) -> Option<crate::handler::ReadyFuture> {
+        self.inner.ready()
+    }
+
     fn invoke<'a>(&'a self, event: &'a GuestEvent) -> InvokeFuture<'a> {
         Box::pin(async move {
             let invocation = self.inner.invoke(event).await;

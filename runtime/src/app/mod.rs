@@ -16,9 +16,14 @@
 //! `aviary check`/`invoke`, [`wasm`] is the one file that names sandbox types); `aviary run`
 //! ([`run`]) is a thin caller of the builder.
 //!
+//! **Start-up.** Handlers load in the background ([`startup`]): the connection opens and the
+//! queue persists and acks events while components compile; each handler takes its jobs when
+//! its component is ready.
+//!
 //! Exit codes of `aviary run`: 0 after a graceful stop, 1 on a fatal connection error or a
-//! handler that cannot be loaded (one `error: …` line each), 2 when the manifest cannot be
-//! loaded (the precise messages on stderr).
+//! handler that cannot be loaded (one `error: …` line each; a handler failing in the
+//! background stops the runtime gracefully first), 2 when the manifest cannot be loaded (the
+//! precise messages on stderr).
 
 #![warn(missing_docs)]
 
@@ -34,6 +39,7 @@ mod native;
 mod operator;
 mod runtime;
 mod settings;
+pub mod startup;
 mod status;
 pub mod wasm;
 
@@ -57,6 +63,14 @@ pub struct RunArgs {
     /// The manifest to run.
     #[arg(short = 'm', long = "manifest", default_value = "aviary.toml")]
     pub manifest: PathBuf,
+    /// Memory budget for compiling components at once, in MiB (estimated peaks; one compile
+    /// always runs, on one thread when it alone is over).
+    #[arg(
+        long = "compile-memory-mb",
+        env = "AVIARY_COMPILE_MEMORY_MB",
+        value_name = "MIB"
+    )]
+    pub compile_memory_mb: Option<u64>,
     /// Where the admin server listens (IP:PORT), instead of the manifest's `[admin] listen`;
     /// "" turns it off.
     #[arg(long = "admin", value_name = "ADDR")]
@@ -100,7 +114,12 @@ pub fn run(args: RunArgs) -> ExitCode {
         }
     };
     tokio.block_on(async {
-        let runtime = match Runtime::builder().loaded_manifest(manifest).start().await {
+        let runtime = match Runtime::builder()
+            .loaded_manifest(manifest)
+            .compiling(wasm::Compiling::in_child_processes(args.compile_memory_mb))
+            .start()
+            .await
+        {
             Ok(r) => r,
             Err(e) => {
                 for problem in e.problems() {
@@ -119,7 +138,16 @@ pub fn run(args: RunArgs) -> ExitCode {
             tracing::info!("stop requested; draining handlers and closing the connection");
             let _ = stopper.stop().await;
         });
-        match runtime.wait().await {
+        let ended = runtime.wait().await;
+        // A handler that failed to load stopped the runtime: its line, exit 1.
+        let failures = runtime.load_failures();
+        if !failures.is_empty() {
+            for f in failures {
+                eprintln!("error: {f}");
+            }
+            return ExitCode::FAILURE;
+        }
+        match ended {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e}");

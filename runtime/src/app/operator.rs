@@ -117,11 +117,27 @@ fn readiness_of(app: &RuntimeHandle) -> Vec<Check> {
         Some(_) if app.is_stopped() => check("queue", false, "stopped".into()),
         Some(q) => check("queue", true, format!("open: {}", q.describe())),
     };
-    let handlers = check(
-        "handlers",
-        true,
-        format!("{} loaded", app.shared.handlers.len()),
-    );
+    let total = app.shared.handlers.len();
+    let (failed, loading) = (app.load_failures(), app.handlers_loading());
+    let handlers = if !failed.is_empty() {
+        check(
+            "handlers",
+            false,
+            format!("failed to load: {}", failed.join("; ")),
+        )
+    } else if !loading.is_empty() {
+        check(
+            "handlers",
+            false,
+            format!(
+                "{} of {total} loaded; compiling: {} (events are persisted and acked meanwhile)",
+                total - loading.len(),
+                loading.join(", ")
+            ),
+        )
+    } else {
+        check("handlers", true, format!("{total} loaded"))
+    };
     vec![
         connection,
         check(

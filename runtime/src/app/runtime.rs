@@ -16,6 +16,7 @@ use super::metered::{HandlerMeter, Metered};
 use super::native::NativeInvoke;
 use super::operator::Apps;
 use super::settings::Settings;
+use super::startup::{load_in_background, Loading, ToLoad};
 use super::wasm;
 use crate::admin::{self, AdminSettings};
 use crate::connection::{self, ConnectionEvent, ConnectionStats, Disconnect};
@@ -23,7 +24,7 @@ use crate::dispatch::dedupe::Deduplicating;
 use crate::dispatch::router::Router;
 use crate::dispatch::{stats, DispatchStats, Dispatcher, EventSink, HandlerEntry, LogSink};
 use crate::handler::Invoke;
-use crate::manifest::{HandlerSettings, Manifest, ManifestError};
+use crate::manifest::{Manifest, ManifestError};
 use crate::openapi::OpenApiApp;
 use crate::protocol::endpoint::resolve_domain;
 use crate::queue::engine::QueueConfig;
@@ -51,6 +52,7 @@ impl Runtime {
             handlers: Vec::new(),
             listeners: Vec::new(),
             make_loader: None,
+            compiling: super::wasm::Compiling::default(),
             admin: None,
         }
     }
@@ -95,6 +97,8 @@ pub struct RuntimeBuilder {
     listeners: Vec<Listener>,
     /// `None`: the sandbox.
     make_loader: Option<MakeLoader>,
+    /// How the sandbox compiles components.
+    compiling: super::wasm::Compiling,
     /// Overrides the app's `[admin]`.
     admin: Option<AdminSettings>,
 }
@@ -217,6 +221,14 @@ impl RuntimeBuilder {
         self
     }
 
+    /// How components are compiled: in this process by default; `aviary run` compiles in
+    /// child processes of the `aviary` binary within a memory budget
+    /// ([`super::wasm::Compiling::in_child_processes`]).
+    pub fn compiling(mut self, compiling: super::wasm::Compiling) -> RuntimeBuilder {
+        self.compiling = compiling;
+        self
+    }
+
     /// Loads Wasm handlers with `make_loader` instead of the sandbox (tests).
     #[doc(hidden)]
     pub fn with_loader(
@@ -227,10 +239,13 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Loads every handler, opens the queue and connects; returns once all of that is under
-    /// way (connecting continues in the background: watch
-    /// [`RuntimeHandle::connection_state`] or use the callbacks). Must be called inside a
-    /// Tokio runtime (multi-threaded: handlers run on its workers).
+    /// Opens the queue, starts loading every handler and connects; returns once all of that
+    /// is under way (connecting and loading continue in the background: watch
+    /// [`RuntimeHandle::connection_state`] or use the callbacks;
+    /// [`RuntimeHandle::handlers_loaded`] says when every component is ready). Events are
+    /// persisted and acked meanwhile; each handler takes its jobs once its component is
+    /// ready. A handler that fails to load stops the runtime ([`RuntimeHandle::load_failures`]).
+    /// Must be called inside a Tokio runtime (multi-threaded: handlers run on its workers).
     pub async fn start(self) -> Result<RuntimeHandle, StartError> {
         let (mut settings, manifest) = match self.source {
             None => return Err(StartError::NoApp),
@@ -253,9 +268,10 @@ impl RuntimeBuilder {
         settings.admin.check().map_err(StartError::Admin)?;
         let planned = plan(manifest.as_ref(), self.handlers, &app)?;
         let openapi = wasm::OpenApiClients::default();
+        let compiling = self.compiling;
         let make_loader = self.make_loader.unwrap_or_else(|| {
             let clients = openapi.clone();
-            Box::new(move || wasm::sandbox_loader_into(clients.clone()))
+            Box::new(move || wasm::sandbox_loader_compiling(clients.clone(), &compiling))
         });
         // The queue's store is opened before the handlers load: their key-value state lives
         // in it (or, without the queue, in the same backend, opened for `kv` alone).
@@ -285,7 +301,7 @@ impl RuntimeBuilder {
             None => KvBinding::default(),
         };
         let kv_stats = kv.stats.clone();
-        let loaded = load(&planned, &make_loader, &kv)?;
+        let (loaded, loading) = load(&planned, &make_loader, &kv)?;
         let infos: Vec<HandlerInfo> = planned
             .iter()
             .zip(&loaded)
@@ -327,8 +343,22 @@ impl RuntimeBuilder {
             done,
             dead_letters: Default::default(),
             drained: std::sync::atomic::AtomicBool::new(false),
+            loading: loading.clone(),
         });
         let handle = RuntimeHandle { shared };
+        if let Some(loading) = loading {
+            // A component that does not load stops the app, as it did when handlers loaded
+            // before connecting; its events stay queued for the next start.
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move {
+                let failures = loading.failed().await;
+                tracing::error!(
+                    failed = failures.len(),
+                    "a handler cannot be loaded; stopping (its events stay in the queue for the next start)"
+                );
+                shutdown.cancel();
+            });
+        }
         let admin = match admin::serve(&settings.admin, Arc::new(Apps(vec![handle.clone()]))).await
         {
             Ok(server) => server,
@@ -431,70 +461,56 @@ fn plan(
     }
 }
 
-/// Each planned handler as dispatch runs it, counted; every load failure is reported.
+/// Each planned handler as dispatch runs it, counted: native ones at once, Wasm ones loading
+/// in the background ([`startup`](super::startup); `None` without any).
 fn load(
     planned: &[Planned],
     make_loader: &MakeLoader,
     kv: &KvBinding,
-) -> Result<Vec<Loaded>, StartError> {
-    let mut loader: Option<Box<dyn HandlerLoader>> = None;
-    let mut loaded = Vec::new();
-    let mut problems = Vec::new();
+) -> Result<(Vec<Loaded>, Option<Loading>), StartError> {
+    let mut slots: Vec<Option<Arc<dyn Invoke>>> = Vec::with_capacity(planned.len());
+    let mut to_load = Vec::new();
     for p in planned {
-        let invoke: Arc<dyn Invoke> = match &p.run {
-            Run::Native { handler, timeout } => Arc::new(NativeInvoke {
+        match &p.run {
+            Run::Native { handler, timeout } => slots.push(Some(Arc::new(NativeInvoke {
                 name: p.name.clone(),
                 handler: handler.clone(),
                 timeout: *timeout,
-            }),
+            }))),
             Run::Wasm { settings, manifest } => {
-                if loader.is_none() {
-                    loader = Some(make_loader().map_err(|e| StartError::Handlers(vec![e]))?);
-                }
-                let loader = loader.as_deref().expect("set above");
-                match loader.load_with(settings, kv) {
-                    Ok(invoke) => invoke,
-                    Err(why) => {
-                        problems.push(load_failure(settings, manifest.as_deref(), &why));
-                        continue;
-                    }
-                }
+                slots.push(None);
+                to_load.push(ToLoad {
+                    settings: (**settings).clone(),
+                    manifest: manifest.clone(),
+                });
             }
-        };
-        let meter = Arc::new(HandlerMeter::default());
-        loaded.push((
-            Arc::new(Metered {
-                inner: invoke,
-                meter: meter.clone(),
-            }) as Arc<dyn Invoke>,
-            meter,
-        ));
+        }
     }
-    if problems.is_empty() {
-        Ok(loaded)
+    let loading = if to_load.is_empty() {
+        None
     } else {
-        Err(StartError::Handlers(problems))
-    }
-}
-
-/// A component that did not load: at its manifest line, or named by handler.
-fn load_failure(h: &HandlerSettings, manifest: Option<&std::path::Path>, why: &str) -> String {
-    if let Some(path) = manifest {
-        // The same wording as `loading::load_handlers` (`aviary check`).
-        format!(
-            "{}:{}:{}: handler.component: handler `{}`: {why}",
-            path.display(),
-            h.component_at.line,
-            h.component_at.column,
-            h.name
-        )
-    } else {
-        format!(
-            "handler `{}`: component {}: {why}",
-            h.name,
-            h.component.display()
-        )
-    }
+        let loader = make_loader().map_err(|e| StartError::Handlers(vec![e]))?;
+        let (pending, loading) = load_in_background(to_load, loader, kv);
+        let mut pending = pending.into_iter();
+        for slot in slots.iter_mut().filter(|s| s.is_none()) {
+            *slot = pending.next();
+        }
+        Some(loading)
+    };
+    let loaded = slots
+        .into_iter()
+        .map(|invoke| {
+            let meter = Arc::new(HandlerMeter::default());
+            (
+                Arc::new(Metered {
+                    inner: invoke.expect("every slot filled"),
+                    meter: meter.clone(),
+                }) as Arc<dyn Invoke>,
+                meter,
+            )
+        })
+        .collect();
+    Ok((loaded, loading))
 }
 
 /// What events go to, and what is behind it.

@@ -2,6 +2,7 @@
 //! the only code that names sandbox types. Everything else goes through
 //! [`super::loading::HandlerLoader`], so it compiles and is tested without wasmtime.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use super::loading::{HandlerLoader, KvBinding};
@@ -10,7 +11,7 @@ use crate::kv::KvQuotas;
 use crate::manifest::HandlerSettings;
 use crate::openapi::{FeishuClient, OpenApiApp};
 use crate::outbound::OutboundHttp;
-use crate::sandbox::{HandlerSpec, KvAccess, OpenApiAccess, Sandbox, SandboxConfig};
+use crate::sandbox::{CompileIn, HandlerSpec, KvAccess, OpenApiAccess, Sandbox, SandboxConfig};
 
 /// The OpenAPI clients a sandbox loader made, one per app (shared by every handler of that
 /// app granted OpenAPI access: one token cache, one pacer); read for their counters.
@@ -55,6 +56,49 @@ pub fn sandbox_loader() -> Result<Box<dyn HandlerLoader>, String> {
 /// read).
 pub fn sandbox_loader_into(clients: OpenApiClients) -> Result<Box<dyn HandlerLoader>, String> {
     loader_with(SandboxConfig::default(), clients)
+}
+
+/// How the sandbox compiles components (see [`crate::sandbox::CompileIn`]).
+#[derive(Debug, Clone, Default)]
+pub struct Compiling {
+    /// Compile in child processes of this executable (`aviary compile-worker`), so the
+    /// compiler's memory goes back to the system; only the `aviary` binary has that
+    /// subcommand. `None`: in this process.
+    pub child: Option<PathBuf>,
+    /// Memory budget of compiles at once, in MiB (default
+    /// [`crate::limits::sandbox::COMPILE_MEMORY_BUDGET_BYTES`]).
+    pub memory_mb: Option<u64>,
+}
+
+impl Compiling {
+    /// What `aviary run` and `aviary compile` use: child processes of this executable.
+    pub fn in_child_processes(memory_mb: Option<u64>) -> Compiling {
+        let child = match std::env::current_exe() {
+            Ok(exe) => Some(exe),
+            Err(e) => {
+                tracing::warn!(
+                    "cannot find this executable ({e}); components compile in this process"
+                );
+                None
+            }
+        };
+        Compiling { child, memory_mb }
+    }
+}
+
+/// [`sandbox_loader_into`], compiling as `compiling` says.
+pub fn sandbox_loader_compiling(
+    clients: OpenApiClients,
+    compiling: &Compiling,
+) -> Result<Box<dyn HandlerLoader>, String> {
+    let mut config = SandboxConfig::default();
+    if let Some(exe) = &compiling.child {
+        config.compile_in = CompileIn::ChildProcess(exe.clone());
+    }
+    if let Some(mb) = compiling.memory_mb {
+        config.compile_memory_bytes = mb.saturating_mul(1024 * 1024);
+    }
+    loader_with(config, clients)
 }
 
 /// [`sandbox_loader`], but fuel is metered for every handler, so each call reports the fuel

@@ -1,11 +1,12 @@
 //! Subcommands that work on a manifest without connecting: `aviary check`, `aviary invoke`,
-//! `aviary build`, `aviary dlq` and `aviary kv`; also `aviary guest`, `aviary emulator`, and
-//! `aviary ctl` (which talks to a running process's admin server).
+//! `aviary build`, `aviary compile`, `aviary dlq` and `aviary kv`; also `aviary guest`,
+//! `aviary emulator`, and `aviary ctl` (which talks to a running process's admin server).
 //! Each takes the sandbox loader as a parameter in its library entry point, so it is testable
 //! with fake handlers; the binary passes [`crate::app::wasm::sandbox_loader`].
 
 pub mod build;
 pub mod check;
+pub mod compile;
 pub mod ctl;
 #[cfg(feature = "emulator")]
 pub mod dev;

@@ -15,6 +15,12 @@
 //! events of that chat wait behind it, as they would have to for ordering to mean anything).
 //! Each handler call also takes a slot of that handler (`max_concurrency`).
 //!
+//! **Handlers still loading.** A handler whose component is still compiling is not ready
+//! ([`Invoke::ready`]); a job runs only the due handlers that are ready, and a job whose due
+//! handlers are all still loading is parked (no in-flight slot, its chat's turn kept) until one
+//! of them is ready. So events are persisted and acked while components compile, and each
+//! handler starts taking jobs when its own component is ready.
+//!
 //! **Reload.** The handlers are one [`HandlerSet`] value, replaced whole by
 //! [`Queue::set_handlers`]. A job takes the set that is current when it is launched and runs
 //! every due handler from it, so a run never mixes two sets and a call in flight finishes on
@@ -22,7 +28,7 @@
 //! that handler's part dead-lettered (`handler `x` is not in the manifest any more`).
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet, VecDeque};
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -104,6 +110,8 @@ enum ToScheduler {
         /// Jobs running at once.
         max_in_flight: usize,
     },
+    /// This handler may have become ready: consider the parked jobs again.
+    HandlerReady(String),
 }
 
 /// A running queue: admit events with [`Queue::admit`]; stop with [`Queue::shutdown`].
@@ -219,6 +227,9 @@ impl Queue {
             timers: BinaryHeap::new(),
             ready: BTreeSet::new(),
             blocked: BTreeSet::new(),
+            parked: BTreeSet::new(),
+            watching: HashSet::new(),
+            to_self: sched_tx.downgrade(),
             running: 0,
             max_in_flight: config.max_in_flight.max(1),
             cx,
@@ -541,6 +552,13 @@ struct Scheduler {
     /// Chat fronts a shared store said are not next yet (an earlier job of the chat is
     /// elsewhere); considered again on every message.
     blocked: BTreeSet<u64>,
+    /// Jobs whose due handlers are all still loading; considered again when one is ready.
+    parked: BTreeSet<u64>,
+    /// Handlers not ready yet whose readiness a task is waiting for.
+    watching: HashSet<String>,
+    /// Where those tasks say a handler may be ready (weak: the scheduler must not keep its own
+    /// channel open).
+    to_self: mpsc::WeakUnboundedSender<ToScheduler>,
     running: usize,
     max_in_flight: usize,
     cx: Arc<RunContext>,
@@ -586,7 +604,10 @@ impl Scheduler {
                     Some(ToScheduler::Tick) => self.unblock(),
                     Some(ToScheduler::Reconfigured { max_in_flight }) => {
                         self.max_in_flight = max_in_flight.max(1);
+                        // A new handler may be ready where the old one was still loading.
+                        self.reconsider_parked();
                     }
+                    Some(ToScheduler::HandlerReady(name)) => self.handler_ready(&name),
                     Some(ToScheduler::NotYet(id)) => self.not_yet(id),
                     Some(ToScheduler::Lost(id)) => self.forget(id),
                     Some(ToScheduler::Settled(settled)) => {
@@ -722,6 +743,7 @@ impl Scheduler {
 
     /// Drops job `id` (taken over by another instance): its chat's turn passes on here.
     fn forget(&mut self, id: u64) {
+        self.parked.remove(&id);
         let Some(entry) = self.jobs.remove(&id) else {
             return;
         };
@@ -740,6 +762,58 @@ impl Scheduler {
                     self.lanes.remove(chat);
                 }
             }
+        }
+    }
+
+    /// Whether job `id` has a due handler that can run now (or one that is gone, which a run
+    /// settles). If not, a task waits for each of its due handlers to be ready.
+    fn runnable(&mut self, id: u64) -> bool {
+        let Some(entry) = self.jobs.get(&id) else {
+            return true;
+        };
+        let set = current(&self.cx.handlers);
+        let now = now_ms();
+        let mut waits = Vec::new();
+        for s in &entry.record.states {
+            if s.status != HandlerStatus::Pending || s.next_at_ms > now {
+                continue;
+            }
+            let Some((h, _)) = set.get(&s.name) else {
+                return true;
+            };
+            match h.handler.ready() {
+                None => return true,
+                Some(wait) => waits.push((s.name.clone(), wait)),
+            }
+        }
+        if waits.is_empty() {
+            // Nothing due after all: a run settles it as it is.
+            return true;
+        }
+        for (name, wait) in waits {
+            if self.watching.insert(name.clone()) {
+                let to_self = self.to_self.clone();
+                tokio::spawn(async move {
+                    wait.await;
+                    if let Some(tx) = to_self.upgrade() {
+                        let _ = tx.send(ToScheduler::HandlerReady(name));
+                    }
+                });
+            }
+        }
+        false
+    }
+
+    /// Handler `name` may be ready: the parked jobs are considered again.
+    fn handler_ready(&mut self, name: &str) {
+        self.watching.remove(name);
+        self.reconsider_parked();
+    }
+
+    /// Considers the parked jobs again.
+    fn reconsider_parked(&mut self) {
+        for id in std::mem::take(&mut self.parked) {
+            self.consider(id);
         }
     }
 
@@ -811,6 +885,10 @@ impl Scheduler {
             }
             if !self.is_front(id) {
                 // An earlier job of its chat arrived after it was made ready.
+                continue;
+            }
+            if !self.runnable(id) {
+                self.parked.insert(id);
                 continue;
             }
             let entry = self.jobs.get_mut(&id).expect("checked above");
@@ -893,6 +971,11 @@ async fn run_job(cx: &RunContext, set: &HandlerSet, mut record: JobRecord) -> (S
         .iter()
         .enumerate()
         .filter(|(_, s)| s.status == HandlerStatus::Pending && s.next_at_ms <= now)
+        // A handler still loading keeps its turn: it runs in a later run of this job.
+        .filter(|(_, s)| {
+            set.get(&s.name)
+                .is_none_or(|(h, _)| h.handler.ready().is_none())
+        })
         .map(|(i, _)| i)
         .collect();
     let call = |i: usize| {

@@ -15,6 +15,12 @@ use crate::sandbox::SandboxConfig;
 /// backtraces, and fuel metering compiled in when `metered` (see "Fuel" in the module doc of
 /// [`crate::sandbox`]).
 pub(crate) fn build(config: &SandboxConfig, metered: bool) -> wasmtime::Result<Engine> {
+    Engine::new(&self::config(config, metered))
+}
+
+/// The engine configuration [`build`] uses (the compile worker builds the same engine, so its
+/// artefacts are this engine's).
+pub(crate) fn config(config: &SandboxConfig, metered: bool) -> Config {
     let instances = config.max_instances.max(1);
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(instances)
@@ -37,7 +43,7 @@ pub(crate) fn build(config: &SandboxConfig, metered: bool) -> wasmtime::Result<E
         .wasm_backtrace_max_frames(NonZeroUsize::new(limits::MAX_BACKTRACE_FRAMES))
         .memory_reservation(config.max_memory_bytes)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    Engine::new(&cfg)
+    cfg
 }
 
 /// Starts the epoch ticker on its own OS thread (never a task: a busy executor must not be able

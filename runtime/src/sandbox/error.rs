@@ -27,6 +27,10 @@ pub enum LoadError {
         #[source]
         source: wasmtime::Error,
     },
+    /// The compiler process failed without a verdict on the component (killed, e.g. by the
+    /// memory limit).
+    #[error("{}: cannot compile: {message}", path.display())]
+    Compiler { path: PathBuf, message: String },
     /// Built against an incompatible version of the WIT contract.
     #[error("{}: built for aviary:handler@{found}, but this runtime provides aviary:handler@{expected}; rebuild the handler against aviary:handler@{expected}", path.display())]
     Version {

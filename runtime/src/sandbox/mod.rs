@@ -61,14 +61,23 @@
 //! the host (`host::feishu`, [`crate::openapi`]). The sandbox emits nothing to `tracing` per call;
 //! the caller, which knows event and trace ids, emits them (`crate::dispatch::guest_log`).
 //!
+//! # Compiling
+//! A component is compiled once per engine and kept as an artefact (`artefact`): next to the
+//! component (`aviary compile --beside`) or in the cache directory (`cache`). A missing, stale,
+//! corrupted or foreign artefact is (re)built by the `compiler`, within a memory budget and, in
+//! the `aviary` binary, in a child process so that the compiler's memory goes back to the
+//! system ([`CompileIn`]).
+//!
 //! # Failures
 //! Every failed call is a [`Failure`](crate::handler::Failure): out of fuel, timeout, memory limit, panic (with the
 //! message the guest logged at error level or wrote to stderr last), stack overflow, any other
 //! trap (with its backtrace), or a host error.
 
+mod artefact;
 mod bindings;
 mod cache;
 mod classify;
+mod compiler;
 mod engine;
 mod error;
 pub(crate) mod host;
@@ -87,7 +96,9 @@ use std::time::Duration;
 use wasmtime::component::Linker;
 use wasmtime::Engine;
 
-pub use cache::default_cache_dir;
+pub use artefact::beside_path;
+pub use cache::{default_cache_dir, Origin};
+pub use compiler::{run_worker, CompileIn, WorkerRequest, WORKER_INVALID_COMPONENT};
 pub use error::{LoadError, WorldError};
 pub use loaded::LoadedHandler;
 pub use spec::{HandlerLimits, HandlerSpec, KvAccess, LimitError, OpenApiAccess};
@@ -118,6 +129,11 @@ pub struct SandboxConfig {
     /// [`limits::UNLIMITED_FUEL`] and report what they used). Off by default: unbudgeted
     /// handlers then run without fuel checks (see "Fuel" in the module doc).
     pub meter_fuel_always: bool,
+    /// Where components are compiled (this process by default; the `aviary` binary uses a
+    /// child process).
+    pub compile_in: CompileIn,
+    /// Memory budget for compiles running at once (estimated peaks).
+    pub compile_memory_bytes: u64,
 }
 
 impl Default for SandboxConfig {
@@ -129,6 +145,8 @@ impl Default for SandboxConfig {
             max_memory_bytes: limits::MAX_MEMORY_BYTES,
             epoch_tick: limits::EPOCH_TICK,
             meter_fuel_always: false,
+            compile_in: CompileIn::ThisProcess,
+            compile_memory_bytes: limits::COMPILE_MEMORY_BUDGET_BYTES,
         }
     }
 }
@@ -138,8 +156,11 @@ impl Default for SandboxConfig {
 pub struct ComponentInfo {
     /// The `aviary:handler` version it was built against.
     pub wit_version: String,
-    /// Whether the compiled code came from the disk cache.
+    /// Whether the compiled code came from an artefact (cache directory or next to the
+    /// component).
     pub from_cache: bool,
+    /// Where exactly.
+    pub origin: Origin,
     /// The `aviary:guest` marker, for components built by the JS or Python SDK.
     pub guest: Option<GuestInfo>,
 }
@@ -162,7 +183,7 @@ impl Flavor {
         } else {
             None
         };
-        let cache = cache::CompileCache::new(&engine, dir);
+        let cache = cache::CompileCache::new(&engine, dir, metered);
         Ok(Flavor {
             engine,
             linker,
@@ -178,6 +199,7 @@ pub struct Sandbox {
     /// For handlers with a fuel budget, and for all of them with `meter_fuel_always`.
     metered: OnceLock<Flavor>,
     config: SandboxConfig,
+    compiler: cache::Compiler,
     compiled: AtomicU64,
 }
 
@@ -186,10 +208,16 @@ impl Sandbox {
     /// metering only with [`SandboxConfig::meter_fuel_always`]) and starts its ticker; the
     /// other engine is built when the first handler needs it.
     pub fn new(config: SandboxConfig) -> anyhow::Result<Sandbox> {
+        let compiler = cache::Compiler {
+            place: config.compile_in.clone(),
+            budget: compiler::Budget::new(config.compile_memory_bytes),
+            max_memory_bytes: config.max_memory_bytes,
+        };
         let sandbox = Sandbox {
             unmetered: OnceLock::new(),
             metered: OnceLock::new(),
             config,
+            compiler,
             compiled: AtomicU64::new(0),
         };
         sandbox.flavor(sandbox.config.meter_fuel_always)?;
@@ -206,16 +234,17 @@ impl Sandbox {
         if let Some(flavor) = cell.get() {
             return Ok(flavor);
         }
-        // Loads run one at a time in practice; if two race, one engine is dropped unused.
+        // If two loads race, one engine is dropped unused.
         let flavor =
             Flavor::new(&self.config, metered).map_err(|source| LoadError::Engine { source })?;
         let _ = cell.set(flavor);
         Ok(cell.get().expect("just set"))
     }
 
-    /// Loads a handler: compiles (or takes from the cache), checks version and world, links and
-    /// pre-instantiates. CPU-heavy on a cache miss (~0.1 s per MB of component): call it from
-    /// a blocking context or `spawn_blocking`.
+    /// Loads a handler: compiles (or takes from an artefact), checks version and world, links
+    /// and pre-instantiates. CPU-heavy on a miss (~0.5 s per MB of component) and it may wait
+    /// for the compile budget: call it from a blocking context or `spawn_blocking`. Loads may
+    /// run in parallel.
     pub fn load(&self, spec: HandlerSpec) -> Result<LoadedHandler, LoadError> {
         // The limits are valid by construction; only the pool's slot size is this sandbox's.
         if spec.limits.memory_bytes() > self.config.max_memory_bytes {
@@ -230,7 +259,8 @@ impl Sandbox {
         }
         let metered = self.config.meter_fuel_always || spec.limits.fuel().is_some();
         let flavor = self.flavor(metered)?;
-        let (pre, from_cache, guest) = self.prepare(flavor, &spec.component)?;
+        let (pre, origin, guest) = self.prepare(flavor, &spec.component)?;
+        let from_cache = origin != Origin::Compiled;
         // Unset in the manifest: interpreted guests (JavaScript, Python) reuse instances.
         let reuse = spec
             .limits
@@ -261,13 +291,39 @@ impl Sandbox {
     /// Validates a component without running it: everything `load` does for a handler without
     /// a fuel budget, except keeping the result. Also fills that engine's cache.
     pub fn check(&self, component: &Path) -> Result<ComponentInfo, LoadError> {
-        let flavor = self.flavor(self.config.meter_fuel_always)?;
-        let (pre, from_cache, guest) = self.prepare(flavor, component)?;
+        self.precompile(component, self.config.meter_fuel_always, false)
+    }
+
+    /// What `aviary compile` does for one component: everything [`Sandbox::check`] does, on the
+    /// fuel-metered engine if `metered`, so that its artefact exists afterwards (in the cache
+    /// directory; with `beside` also next to the component, see [`beside_path`]).
+    pub fn precompile(
+        &self,
+        component: &Path,
+        metered: bool,
+        beside: bool,
+    ) -> Result<ComponentInfo, LoadError> {
+        let flavor = self.flavor(metered)?;
+        let (pre, origin, guest) = self.prepare(flavor, component)?;
+        if beside && origin != Origin::Beside {
+            let bytes = std::fs::read(component).map_err(|source| LoadError::Read {
+                path: component.to_path_buf(),
+                source,
+            })?;
+            let file = beside_path(component, metered);
+            cache::store(&file, &artefact::sha256(&bytes), pre.component()).map_err(|e| {
+                LoadError::Compiler {
+                    path: component.to_path_buf(),
+                    message: format!("cannot write {}: {e:#}", file.display()),
+                }
+            })?;
+        }
         let wit_version =
             version::imported_version(&flavor.engine, pre.component()).unwrap_or_default();
         Ok(ComponentInfo {
             wit_version,
-            from_cache,
+            from_cache: origin != Origin::Compiled,
+            origin,
             guest,
         })
     }
@@ -282,22 +338,19 @@ impl Sandbox {
         &self,
         flavor: &Flavor,
         path: &Path,
-    ) -> Result<(HandlePre<HostState>, bool, Option<GuestInfo>), LoadError> {
+    ) -> Result<(HandlePre<HostState>, Origin, Option<GuestInfo>), LoadError> {
         let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
             path: path.to_path_buf(),
             source,
         })?;
         version::check_header(&bytes, path)?;
         let guest = section::read(&bytes);
-        let (component, from_cache) =
+        let (component, origin) =
             flavor
                 .cache
-                .load(&flavor.engine, &bytes, path)
-                .map_err(|source| LoadError::Compile {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
-        if !from_cache {
+                .load(&flavor.engine, &bytes, path, &self.compiler)?;
+        drop(bytes);
+        if origin == Origin::Compiled {
             self.compiled.fetch_add(1, Ordering::Relaxed);
         }
         version::check(&flavor.engine, &component, path)?;
@@ -314,7 +367,7 @@ impl Sandbox {
                 path: path.to_path_buf(),
                 reason: WorldError::Bindings(e),
             })?;
-        Ok((pre, from_cache, guest))
+        Ok((pre, origin, guest))
     }
 }
 
