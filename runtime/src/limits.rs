@@ -508,6 +508,10 @@ pub mod admin {
     /// new connection is up (an endpoint request and a handshake, each bounded by
     /// `connection_timeout_ms`, 15 s by default), so the wait covers both with room.
     pub const CTL_TIMEOUT: Duration = Duration::from_secs(40);
+
+    /// How long `aviary ctl reload` waits: a reload answers once changed components are
+    /// compiled (a large guest takes tens of seconds in a debug build, more on a busy machine).
+    pub const CTL_RELOAD_TIMEOUT: Duration = Duration::from_secs(600);
 }
 
 /// Outbound HTTP from handlers ([`crate::outbound`], manifest `allowed_outbound_hosts` and

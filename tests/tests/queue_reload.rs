@@ -127,6 +127,7 @@ async fn jobs_run_the_set_current_when_they_are_launched() {
         vec![handler("a", 2, 0, &runs), handler("c", 2, 0, &runs)],
         DispatchMode::Parallel,
         8,
+        1,
     );
     assert_eq!(queue.handler_names(), vec!["a", "c"]);
     // After the swap: a v2 and c v2; b is gone.

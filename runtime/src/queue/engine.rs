@@ -21,7 +21,7 @@
 //! of them is ready. So events are persisted and acked while components compile, and each
 //! handler starts taking jobs when its own component is ready.
 //!
-//! **Reload.** The handlers are one [`HandlerSet`] value, replaced whole by
+//! **Reload.** The handlers are one `HandlerSet` value, replaced whole by
 //! [`Queue::set_handlers`]. A job takes the set that is current when it is launched and runs
 //! every due handler from it, so a run never mixes two sets and a call in flight finishes on
 //! the handler it started with. A job whose handler is no longer in the set when it runs has
@@ -133,12 +133,19 @@ pub struct Queue {
 pub(crate) struct HandlerSet {
     by_name: HashMap<String, (QueueHandler, Arc<Semaphore>)>,
     mode: DispatchMode,
+    /// The caller's number for this set (the app's reload generation), logged with each run.
+    generation: u64,
 }
 
 impl HandlerSet {
     /// A set of `handlers`; each keeps the call slots it had in `previous` when its
     /// `max_concurrency` is unchanged (so the bound holds across a reload), else gets new ones.
-    fn new(handlers: Vec<QueueHandler>, mode: DispatchMode, previous: Option<&HandlerSet>) -> Self {
+    fn new(
+        handlers: Vec<QueueHandler>,
+        mode: DispatchMode,
+        generation: u64,
+        previous: Option<&HandlerSet>,
+    ) -> Self {
         let by_name = handlers
             .into_iter()
             .map(|h| {
@@ -151,7 +158,11 @@ impl HandlerSet {
                 (name, (h, permits))
             })
             .collect();
-        HandlerSet { by_name, mode }
+        HandlerSet {
+            by_name,
+            mode,
+            generation,
+        }
     }
 
     fn get(&self, name: &str) -> Option<&(QueueHandler, Arc<Semaphore>)> {
@@ -210,6 +221,7 @@ impl Queue {
         let handlers = Arc::new(RwLock::new(Arc::new(HandlerSet::new(
             handlers,
             config.mode,
+            0,
             None,
         ))));
         let cx = Arc::new(RunContext {
@@ -276,15 +288,18 @@ impl Queue {
     /// Replaces the handlers (reload): jobs launched from now on run `handlers` (in `mode`),
     /// at most `max_in_flight` at once; calls already running finish on the handlers they
     /// started with. A handler whose `max_concurrency` is unchanged keeps its call slots.
+    /// `generation` (the caller's number for this set; 0 for the set the queue started with)
+    /// is logged with each job's run (span `job`, field `generation`).
     pub fn set_handlers(
         &self,
         handlers: Vec<QueueHandler>,
         mode: DispatchMode,
         max_in_flight: usize,
+        generation: u64,
     ) {
         {
             let mut current = self.handlers.write().unwrap_or_else(|e| e.into_inner());
-            let next = HandlerSet::new(handlers, mode, Some(&current));
+            let next = HandlerSet::new(handlers, mode, generation, Some(&current));
             *current = Arc::new(next);
         }
         let _ = self.sched.send(ToScheduler::Reconfigured { max_in_flight });
@@ -920,7 +935,8 @@ impl Scheduler {
                         }
                     }
                 }
-                let (settle, writes) = run_job(&cx, &set, record).await;
+                let span = tracing::info_span!("job", generation = set.generation);
+                let (settle, writes) = run_job(&cx, &set, record).instrument(span).await;
                 let _ = cx.ops.send(Op::Settle(settle, writes));
             }.in_current_span());
         }
