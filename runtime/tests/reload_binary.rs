@@ -33,12 +33,24 @@ fn free_port() -> u16 {
 /// The manifest: the emulator's app, the admin server on `port` (token from the
 /// environment), handler `rec` running `handler.wasm` of `dir`, then `extra` lines.
 fn write_manifest(dir: &Dir, domain: &str, port: u16, concurrency: u32, extra: &str) {
+    write_manifest_with(dir, domain, port, "handler.wasm", concurrency, extra)
+}
+
+/// [`write_manifest`] with `rec` running `component`.
+fn write_manifest_with(
+    dir: &Dir,
+    domain: &str,
+    port: u16,
+    component: &str,
+    concurrency: u32,
+    extra: &str,
+) {
     dir.write(
         "aviary.toml",
         &format!(
             "[feishu]\napp_id = \"{APP_ID}\"\napp_secret = \"emulator-secret\"\ndomain = \"{domain}\"\n\n\
              [admin]\nlisten = \"127.0.0.1:{port}\"\ntoken = \"${{AVIARY_ADMIN_TOKEN}}\"\n\n\
-             [[handler]]\nname = \"rec\"\ncomponent = \"handler.wasm\"\nevents = [\"im.message.*\"]\n\
+             [[handler]]\nname = \"rec\"\ncomponent = \"{component}\"\nevents = [\"im.message.*\"]\n\
              max_concurrency = {concurrency}\n{extra}"
         ),
     );
@@ -322,6 +334,163 @@ async fn reload_under_load_swaps_handlers_on_one_connection_and_refuses_broken_c
         ),
         n as f64,
         "the counters carry over the reloads"
+    );
+    assert_eq!(sigterm(&mut run), Some(0));
+    if let Ok(emu) = Arc::try_unwrap(emu) {
+        emu.shutdown().await;
+    }
+}
+
+/// The generation a log line ran in (`job{generation=N}` of the queue's span), if it says.
+fn generation_of(line: &str) -> Option<u64> {
+    let rest = &line[line.find("generation=")? + 11..];
+    rest[..rest.find(|c: char| !c.is_ascii_digit())?]
+        .parse()
+        .ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_reloads_under_load_run_each_event_once_on_the_version_current_at_dispatch() {
+    let emu = Arc::new(Emulator::start(emulator_config()).await.unwrap());
+    let dir = Dir::new("reload-twenty");
+    let port = free_port();
+    let (old, new) = (recorder_wasm(), guest("well-behaved"));
+    // Generation g runs `rec` from v<g>.wasm: the recorder when g is even, `well-behaved` when
+    // odd; `extra` (the counter guest) is there in even generations only; max_concurrency
+    // changes too.
+    let write = |g: u64, component: &str| {
+        let extra = if g.is_multiple_of(2) {
+            "\n[[handler]]\nname = \"extra\"\ncomponent = \"extra.wasm\"\nevents = [\"im.message.*\"]\n"
+        } else {
+            ""
+        };
+        write_manifest_with(
+            &dir,
+            &emu.domain(),
+            port,
+            component,
+            (g % 4 + 1) as u32,
+            extra,
+        );
+    };
+    std::fs::copy(guest("counter"), dir.path().join("extra.wasm")).unwrap();
+    std::fs::copy(&old, dir.path().join("v0.wasm")).unwrap();
+    write(0, "v0.wasm");
+    let mut run = spawn(&dir);
+    eventually("ready", WAIT, || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() && emu.connections().len() == 1
+    })
+    .await;
+
+    let pushed = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let pusher = {
+        let (emu, pushed, stop) = (emu.clone(), pushed.clone(), stop.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                let i = pushed.load(Ordering::SeqCst);
+                emu.push_event(&envelope(i, "hello"));
+                pushed.store(i + 1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+    let http = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/control/reload");
+    let mut generation = 0;
+    for k in 1..=20 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        if k == 10 {
+            // The broken one: `rec` pointed at bytes that are not a component.
+            dir.write("broken.wasm", "not a component");
+            write(generation + 1, "broken.wasm");
+            let r = http.post(&url).bearer_auth(TOKEN).send().await.unwrap();
+            assert_eq!(r.status().as_u16(), 422, "reload {k}");
+            let body: serde_json::Value = r.json().await.unwrap();
+            assert!(
+                body["error"].as_str().unwrap().contains("handler `rec`"),
+                "{body}"
+            );
+            continue;
+        }
+        generation += 1;
+        let file = format!("v{generation}.wasm");
+        let source = if generation % 2 == 0 { &old } else { &new };
+        std::fs::copy(source, dir.path().join(&file)).unwrap();
+        write(generation, &file);
+        let r = http.post(&url).bearer_auth(TOKEN).send().await.unwrap();
+        let code = r.status().as_u16();
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(code, 200, "reload {k}: {body}");
+        assert_eq!(body["apps"][0]["generation"], generation, "{body}");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::SeqCst);
+    pusher.await.unwrap();
+    let n = pushed.load(Ordering::SeqCst);
+
+    eventually("every event acked", WAIT, || {
+        emu.acks_ok_total() == n as u64
+    })
+    .await;
+    eventually("every event handled by rec", WAIT, || {
+        effects(&run.log).len() + handled_by_new(&run.log).len() >= n
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Each `rec` run: once per event, on the version of the generation it was dispatched in.
+    let text = std::fs::read_to_string(&run.log).unwrap();
+    let mut runs: BTreeMap<String, usize> = BTreeMap::new();
+    let mut generations_seen = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        let (id, recorder) =
+            if let Some((id, _)) = aviary_test_support::recorder::effect_of_line(line) {
+                (id, true)
+            } else if let Some(at) = line.find("handling ev-") {
+                (
+                    line[at + 9..]
+                        .split_whitespace()
+                        .next()
+                        .unwrap()
+                        .to_string(),
+                    false,
+                )
+            } else {
+                continue;
+            };
+        let g = generation_of(line).unwrap_or_else(|| panic!("no generation in {line}"));
+        assert_eq!(
+            recorder,
+            g.is_multiple_of(2),
+            "{id} ran the version of generation {g}: {line}"
+        );
+        generations_seen.insert(g);
+        *runs.entry(id).or_default() += 1;
+    }
+    assert_eq!(runs.len(), n, "every event handled by rec");
+    assert!(runs.values().all(|&k| k == 1), "an event ran twice");
+    assert!(
+        generations_seen.len() >= 10,
+        "events ran in many generations: {generations_seen:?}"
+    );
+    for d in emu.deliveries() {
+        assert_eq!(d.attempts.len(), 1, "delivered once: {d:?}");
+    }
+    assert_eq!(emu.connections_total(), 1, "no reconnect");
+    let status = json(&format!("http://127.0.0.1:{port}/status")).await;
+    let app = &status["apps"][0];
+    assert_eq!(app["generation"], 19, "{app}");
+    assert_eq!(app["reload"]["succeeded"], 19, "{app}");
+    assert_eq!(app["reload"]["failed"], 1, "{app}");
+    let m = scrape(port).await;
+    assert_eq!(metric(&m, "aviary_reload_failures_total", &[]), 1.0);
+    assert_eq!(
+        metric(
+            &m,
+            "aviary_handler_calls_total",
+            &[("handler", "rec"), ("outcome", "done")]
+        ),
+        n as f64
     );
     assert_eq!(sigterm(&mut run), Some(0));
     if let Ok(emu) = Arc::try_unwrap(emu) {

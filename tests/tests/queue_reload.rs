@@ -69,6 +69,8 @@ fn handler(name: &'static str, version: u32, delay_ms: u64, runs: &Runs) -> Queu
             backoff: Duration::from_millis(10),
             backoff_max: Duration::from_millis(10),
         },
+        filter: None,
+        merge: None,
     }
 }
 

@@ -16,6 +16,7 @@ use std::sync::{Arc, RwLock};
 
 use tokio_util::sync::CancellationToken;
 
+use super::filters::Filters;
 use super::handle::HandlerInfo;
 use super::handlers::{Planned, Run};
 use super::metered::HandlerMeter;
@@ -109,6 +110,9 @@ pub(crate) struct Generation {
     pub handlers: Vec<HandlerInfo>,
     /// For the next reload (which handlers it can keep).
     pub loaded: Vec<Loaded>,
+    /// The handlers that merge bursts, and how (fixed for the queue's life: a reload may not
+    /// change them).
+    pub merges: Vec<(String, crate::queue::merge::MergeSettings)>,
     /// The synchronous dispatcher (card callbacks, unrouted events, `after-handle`).
     pub dispatcher: Option<Dispatcher>,
     /// Its counters.
@@ -143,15 +147,18 @@ pub(crate) fn install(
     number: u64,
     settings: Settings,
     planned: &[Planned],
+    filters: &Filters,
     loaded: Vec<Loaded>,
     previous: Option<&Generation>,
 ) -> Generation {
     let entries: Vec<HandlerEntry> = planned
         .iter()
         .zip(&loaded)
-        .map(|(p, l)| HandlerEntry {
+        .zip(filters)
+        .map(|((p, l), filter)| HandlerEntry {
             handler: l.invoke.clone(),
             route: p.route.clone(),
+            filter: filter.clone(),
         })
         .collect();
     let names: Vec<String> = planned.iter().map(|p| p.name.clone()).collect();
@@ -179,6 +186,8 @@ pub(crate) fn install(
                         handler: e.handler.clone(),
                         max_concurrency: e.route.max_concurrency,
                         retry: p.retry,
+                        filter: e.filter.clone(),
+                        merge: p.merge,
                     })
                     .collect(),
                 settings.dispatch.mode,
@@ -189,13 +198,16 @@ pub(crate) fn install(
                 entries.iter().map(|h| h.route.events.clone()).collect(),
                 entries.iter().position(|h| h.route.default),
             );
-            Arc::new(QueueSink::new(
-                queue.clone(),
-                router,
-                names.clone(),
-                settings.dispatch.per_chat_ordering,
-                sync,
-            ))
+            Arc::new(
+                QueueSink::new(
+                    queue.clone(),
+                    router,
+                    names.clone(),
+                    settings.dispatch.per_chat_ordering,
+                    sync,
+                )
+                .with_merging(planned.iter().map(|p| p.merge.is_some()).collect()),
+            )
         }
         _ => sync,
     };
@@ -212,11 +224,16 @@ pub(crate) fn install(
     if let Some(old) = previous {
         old.retire();
     }
+    let merges = planned
+        .iter()
+        .filter_map(|p| p.merge.map(|m| (p.name.clone(), m)))
+        .collect();
     Generation {
         number,
         settings,
         handlers,
         loaded,
+        merges,
         dispatcher,
         dispatch_stats,
         reporter,

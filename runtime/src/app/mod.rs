@@ -32,6 +32,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod exporter;
+pub mod filters;
 mod generation;
 mod handle;
 mod handlers;

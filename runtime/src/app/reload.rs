@@ -6,7 +6,8 @@
 //! 1. read the manifest (every problem at its `file:line:col`);
 //! 2. refuse what needs a restart (`[queue]`, `[admin]`, the app id, the first handlers of an
 //!    app started without any: it has no queue);
-//! 3. plan the handlers (the manifest's, then those added in code, kept as they were);
+//! 3. plan the handlers (the manifest's, then those added in code, kept as they were) and
+//!    their filters (which handlers merge bursts may not change: the queue's turns are fixed);
 //! 4. keep each handler whose component bytes and sandbox settings are unchanged
 //!    ([`Fingerprint`]), load the others — compiled in the background (cache used), awaited
 //!    here; one that does not load refuses the reload, naming its manifest line;
@@ -23,6 +24,7 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
+use super::filters::handler_filters;
 use super::generation::{install, Fingerprint, Generation, Loaded};
 use super::handle::Shared;
 use super::handlers::{Planned, Run};
@@ -35,6 +37,8 @@ use super::status::unix_ms;
 use crate::admin::AdminSettings;
 use crate::handler::Invoke;
 use crate::manifest::Manifest;
+use crate::openapi::OpenApiApp;
+use crate::protocol::endpoint::resolve_domain;
 
 /// Makes the loader Wasm handlers are loaded with (the sandbox; fakes in tests).
 pub(crate) type MakeLoader = Box<dyn Fn() -> Result<Box<dyn HandlerLoader>, String> + Send>;
@@ -233,9 +237,40 @@ async fn attempt(shared: &Shared) -> Result<ReloadReport, ReloadError> {
                 .into(),
         );
     }
+    let merges: Vec<(String, crate::queue::merge::MergeSettings)> = planned
+        .iter()
+        .filter_map(|p| p.merge.map(|m| (p.name.clone(), m)))
+        .collect();
+    if merges != previous.merges {
+        problems.push(
+            "handler.merge: which handlers merge bursts, or how, changed; the queue's turns are set at start — restart to apply it"
+                .into(),
+        );
+    }
     if !problems.is_empty() {
         return Err(ReloadError::new(problems));
     }
+    // The handlers' filters (the bot's open_id asked again only if a filter needs it and it
+    // is not configured).
+    let app = OpenApiApp {
+        app_id: settings.connection.app_id.clone(),
+        app_secret: settings.connection.app_secret.clone(),
+        domain: resolve_domain(Some(&settings.connection.domain)),
+        send_limits: settings.send_limits,
+    };
+    let filters = handler_filters(
+        &planned,
+        settings.bot_open_id.as_deref(),
+        &app,
+        crate::limits::filter::BOT_INFO_ATTEMPTS,
+    )
+    .await
+    .map_err(|e| {
+        ReloadError::new(vec![match &r.manifest {
+            Some(path) => format!("{}: {e}", path.display()),
+            None => e,
+        }])
+    })?;
     // 4: keep what is unchanged, load the rest (compiled before anything is swapped).
     let (loaded, report) = load_changed(shared, &previous, &planned).await?;
     // 5: new connection options: make-before-break.
@@ -262,6 +297,7 @@ async fn attempt(shared: &Shared) -> Result<ReloadReport, ReloadError> {
         number,
         settings,
         &planned,
+        &filters,
         loaded,
         Some(&previous),
     );

@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::filters::{self, Filters};
 use super::generation::{install, Base, Fingerprint, Loaded, SwapSink};
 use super::handle::{RuntimeHandle, Shared};
 use super::handlers::{Handler, Planned, Run};
@@ -262,6 +263,21 @@ impl RuntimeBuilder {
         }
         settings.admin.check().map_err(StartError::Admin)?;
         let planned = plan(manifest.as_ref(), self.handlers, &app)?;
+        // The filters need the bot's open_id before any event is judged: asked before the
+        // connection starts.
+        let filters = filters::handler_filters(
+            &planned,
+            settings.bot_open_id.as_deref(),
+            &app,
+            crate::limits::filter::BOT_INFO_ATTEMPTS,
+        )
+        .await
+        .map_err(|e| {
+            StartError::Handlers(vec![match &manifest {
+                Some(m) => format!("{}: {e}", m.path.display()),
+                None => e,
+            }])
+        })?;
         let openapi = wasm::OpenApiClients::default();
         let compiling = self.compiling;
         let make_loader = self.make_loader.unwrap_or_else(|| {
@@ -297,7 +313,7 @@ impl RuntimeBuilder {
         };
         let kv_stats = kv.stats.clone();
         let (loaded, loading) = load(&planned, &make_loader, &kv)?;
-        let queue = start_queue(&settings, &planned, &loaded, store).await?;
+        let queue = start_queue(&settings, &planned, &loaded, &filters, store).await?;
         #[cfg(unix)]
         let dlq_server = queue.as_ref().and_then(|q| dlq_socket(&settings, q));
 
@@ -320,7 +336,7 @@ impl RuntimeBuilder {
             shutdown: shutdown.clone(),
         };
         log_handlers(&settings, &planned, queue.as_ref());
-        let first = install(&base, 0, settings.clone(), &planned, loaded, None);
+        let first = install(&base, 0, settings.clone(), &planned, &filters, loaded, None);
         let sink: Arc<dyn EventSink> = base.sink.clone();
         let added = planned
             .iter()
@@ -397,10 +413,13 @@ impl RuntimeBuilder {
                 connection::run_with_control(options, sink, stats, shutdown.clone(), receiver)
                     .await;
             shutdown.cancel();
-            // With the queue, the dispatcher's counters cover only what runs synchronously
-            // (card callbacks, unrouted events); queued handler runs are in the queue's.
+            // With the queue, the dispatcher's call counters cover only what runs
+            // synchronously (card callbacks, unrouted events); queued handler runs are in the
+            // queue's. The filters' counts cover both (each handler's filter is shared by both
+            // paths).
             let when = if queue.is_some() {
-                "final, synchronous path (card callbacks, unrouted events)"
+                "final; calls of the synchronous path (card callbacks, unrouted events), filtered \
+                 events of both paths"
             } else {
                 "final"
             };
@@ -530,6 +549,7 @@ async fn start_queue(
     settings: &Settings,
     planned: &[Planned],
     loaded: &[Loaded],
+    filters: &Filters,
     store: Option<Arc<dyn crate::queue::QueueStore>>,
 ) -> Result<Option<Queue>, StartError> {
     if planned.is_empty() || settings.queue.ack == AckMode::AfterHandle {
@@ -543,10 +563,13 @@ async fn start_queue(
     let handlers = loaded
         .iter()
         .zip(planned)
-        .map(|(l, p)| QueueHandler {
+        .zip(filters)
+        .map(|((l, p), filter)| QueueHandler {
             handler: l.invoke.clone(),
             max_concurrency: p.route.max_concurrency,
             retry: p.retry,
+            filter: filter.clone(),
+            merge: p.merge,
         })
         .collect();
     let config = QueueConfig {

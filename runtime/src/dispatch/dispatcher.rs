@@ -32,6 +32,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::ack;
+use super::filter::HandlerFilter;
 use super::guest_log;
 use super::lanes::{ChatLanes, LaneTicket};
 use super::router::{EventPattern, Router};
@@ -49,6 +50,8 @@ pub struct HandlerEntry {
     pub handler: Arc<dyn Invoke>,
     /// What it subscribes to and how many calls run at once.
     pub route: HandlerRoute,
+    /// Its filters ([`super::filter`]), checked before each call; `None`: none.
+    pub filter: Option<Arc<HandlerFilter>>,
 }
 
 impl HandlerEntry {
@@ -57,7 +60,14 @@ impl HandlerEntry {
         HandlerEntry {
             handler,
             route: HandlerRoute::new(events),
+            filter: None,
         }
+    }
+
+    /// Sets its filters.
+    pub fn with_filter(mut self, filter: Arc<HandlerFilter>) -> Self {
+        self.filter = Some(filter);
+        self
     }
 
     /// Makes it the default handler.
@@ -78,6 +88,10 @@ impl std::fmt::Debug for HandlerEntry {
         f.debug_struct("HandlerEntry")
             .field("name", &self.handler.name())
             .field("route", &self.route)
+            .field(
+                "filter",
+                &self.filter.as_ref().map(|f| f.settings().summary()),
+            )
             .finish()
     }
 }
@@ -102,6 +116,7 @@ struct Slot {
     handler: Arc<dyn Invoke>,
     permits: Arc<Semaphore>,
     max_concurrency: usize,
+    filter: Option<Arc<HandlerFilter>>,
 }
 
 /// Everything one event's handler tasks share.
@@ -135,10 +150,11 @@ impl Dispatcher {
     ) -> Dispatcher {
         let default = handlers.iter().position(|h| h.route.default);
         let names = handlers.iter().map(|h| h.handler.name().to_string());
-        let stats = match previous {
+        let mut stats = match previous {
             None => DispatchStats::with_handlers(names),
             Some(p) => DispatchStats::carried_over(&p.stats, names),
         };
+        stats.set_filters(handlers.iter().map(|h| h.filter.clone()).collect());
         let router = Router::new(
             handlers.iter().map(|h| h.route.events.clone()).collect(),
             default,
@@ -159,6 +175,7 @@ impl Dispatcher {
                     handler: h.handler,
                     permits,
                     max_concurrency: max,
+                    filter: h.filter,
                 }
             })
             .collect();
@@ -348,10 +365,15 @@ impl Run {
         drop(admitted);
     }
 
-    /// One handler on this event: waits for a slot of that handler, invokes it, logs and counts
-    /// the result.
+    /// One handler on this event: skipped (done) when its filters refuse the event; else waits
+    /// for a slot of that handler, invokes it, logs and counts the result.
     async fn call(&self, index: usize) -> Result<Outcome, Failure> {
         let slot = &self.inner.slots[index];
+        if let Some(filter) = &slot.filter {
+            if filter.apply(&self.event, &self.trace_id).is_some() {
+                return Ok(Outcome::Done);
+            }
+        }
         let _permit = slot
             .permits
             .acquire()
