@@ -661,3 +661,12 @@ pub mod kv {
     /// see an expired entry, so this only bounds how fast their space is given back.
     pub const EXPIRE_PRUNE_PER_COMMIT: usize = 256;
 }
+
+/// Hot reload (`app/reload.rs`, `app/watch.rs`).
+pub mod reload {
+    use std::time::Duration;
+
+    /// How often `aviary run --watch` looks at the manifest and the components: quick enough
+    /// to feel immediate in a development loop, and a handful of `stat` calls per poll.
+    pub const WATCH_POLL: Duration = Duration::from_millis(500);
+}

@@ -497,3 +497,77 @@ async fn twenty_reloads_under_load_run_each_event_once_on_the_version_current_at
         emu.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_reloads_when_a_component_or_the_manifest_changes() {
+    let emu = Emulator::start(emulator_config()).await.unwrap();
+    let dir = Dir::new("reload-watch");
+    let port = free_port();
+    std::fs::copy(recorder_wasm(), dir.path().join("handler.wasm")).unwrap();
+    write_manifest(&dir, &emu.domain(), port, 16, "");
+    let log = dir.path().join("aviary.log");
+    let file = std::fs::File::create(&log).unwrap();
+    let child = Command::new(AVIARY.path())
+        .args(["run", "--watch", "--manifest"])
+        .arg(dir.path().join("aviary.toml"))
+        .env("RUST_LOG", "info,aviary::guest=info")
+        .env("XDG_CACHE_HOME", dir.path().join("cache"))
+        .env("AVIARY_ADMIN_TOKEN", TOKEN)
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .spawn()
+        .unwrap();
+    let mut run = Run { child, log };
+    eventually("connected", WAIT, || emu.connections().len() == 1).await;
+    let status_url = format!("http://127.0.0.1:{port}/status");
+    let generation = || async { json(&status_url).await["apps"][0]["generation"].as_u64() };
+    emu.push_event(&envelope(0, "before"));
+    eventually("handled by the recorder", WAIT, || {
+        effects(&run.log).len() == 1
+    })
+    .await;
+
+    // A new component in place: reloaded without a request.
+    std::fs::copy(guest("well-behaved"), dir.path().join("handler.wasm")).unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while generation().await != Some(1) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no reload after the component changed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    emu.push_event(&envelope(1, "after"));
+    eventually("handled by the new version", WAIT, || {
+        handled_by_new(&run.log) == ["ev-1"]
+    })
+    .await;
+
+    // A broken manifest: refused and logged; the next good one applies.
+    write_manifest(&dir, &emu.domain(), port, 16, "timeout_ms = \"soon\"\n");
+    eventually("the refused reload logged", WAIT, || {
+        std::fs::read_to_string(&run.log)
+            .unwrap_or_default()
+            .contains("handler.timeout_ms")
+    })
+    .await;
+    assert_eq!(generation().await, Some(1));
+    write_manifest(&dir, &emu.domain(), port, 3, "");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while generation().await != Some(2) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no reload after the manifest was fixed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let status = json(&status_url).await;
+    assert_eq!(
+        status["apps"][0]["handlers"][0]["limits"]["max_concurrency"],
+        3
+    );
+    assert_eq!(status["apps"][0]["reload"]["failed"], 1);
+    assert_eq!(emu.connections_total(), 1, "no reconnect");
+    assert_eq!(sigterm(&mut run), Some(0));
+    emu.shutdown().await;
+}

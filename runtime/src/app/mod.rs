@@ -46,6 +46,7 @@ mod settings;
 pub mod startup;
 mod status;
 pub mod wasm;
+mod watch;
 
 pub use handle::RuntimeHandle;
 pub use handlers::Handler;
@@ -80,6 +81,10 @@ pub struct RunArgs {
     /// "" turns it off.
     #[arg(long = "admin", value_name = "ADDR")]
     pub admin: Option<String>,
+    /// Reload (without dropping the connection) when the manifest or a handler's component
+    /// file changes — for development.
+    #[arg(long = "watch")]
+    pub watch: bool,
 }
 
 /// Reloads on each SIGHUP (the outcome is logged by the reload).
@@ -168,6 +173,12 @@ pub fn run(args: RunArgs) -> ExitCode {
         });
         #[cfg(unix)]
         tokio::spawn(reload_on_sighup(runtime.clone()));
+        if args.watch {
+            tokio::spawn(watch::reload_on_change(
+                args.manifest.clone(),
+                runtime.clone(),
+            ));
+        }
         let ended = runtime.wait().await;
         // A handler that failed to load stopped the runtime: its line, exit 1.
         let failures = runtime.load_failures();
