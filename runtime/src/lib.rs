@@ -58,8 +58,8 @@
 pub mod app;
 
 pub use app::{
-    Handler, HandlerError, NativeHandler, Runtime, RuntimeBuilder, RuntimeHandle, Settings,
-    StartError, Status,
+    Handler, HandlerError, NativeHandler, ReloadError, ReloadReport, ReloadStatus, Runtime,
+    RuntimeBuilder, RuntimeHandle, Settings, StartError, Status,
 };
 pub use async_trait::async_trait;
 pub use connection::{

@@ -2,7 +2,8 @@
 //! against the emulator: each event's timeline — received, persisted, acked with its code, every
 //! handler run with its outcome, the retry between two runs, a handler giving up and the dead
 //! letter, a redelivery seen as a duplicate, a callback's answer in its ack — and what it never
-//! holds (the envelope, so neither its tokens nor the message). Off by default.
+//! holds (the envelope, so neither its tokens nor the message); still on after a hot reload.
+//! Off by default.
 
 use std::time::Duration;
 
@@ -214,6 +215,14 @@ async fn the_journal_shows_each_events_timeline_and_never_its_envelope() {
     ] {
         assert!(!text.contains(secret), "{secret:?} in the journal: {text}");
     }
+    // After a hot reload (a new generation of the handlers), runs are still recorded.
+    runtime.reload().await.expect("reloads");
+    emu.push_event(&message_event("ev-after-reload", "om-3", "oc-1", "hi"));
+    eventually("the run after the reload is recorded", WAIT, || {
+        trace(&runtime, "ev-after-reload")
+            .is_some_and(|t| in_order(&steps(&t), &["received", "persisted", "run:done"]))
+    })
+    .await;
     runtime.stop().await.unwrap();
 
     // Off unless asked for.

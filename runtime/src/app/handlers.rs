@@ -59,6 +59,7 @@ struct Wasm {
 }
 
 /// A handler checked and ready to load.
+#[derive(Clone)]
 pub(crate) struct Planned {
     pub name: String,
     pub route: HandlerRoute,
@@ -71,6 +72,7 @@ pub(crate) struct Planned {
 }
 
 /// How a planned handler runs.
+#[derive(Clone)]
 pub(crate) enum Run {
     /// In the sandbox; `manifest` is the file it was declared in (errors name its line).
     Wasm {

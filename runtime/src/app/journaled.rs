@@ -79,6 +79,22 @@ impl Invoke for JournaledInvoke {
     }
 }
 
+/// `invoke`, its runs recorded in `journal` (as it is without one).
+pub(crate) fn wrap(
+    journal: Option<&Arc<Journal>>,
+    p: &super::handlers::Planned,
+    invoke: Arc<dyn Invoke>,
+) -> Arc<dyn Invoke> {
+    match journal {
+        Some(journal) => Arc::new(JournaledInvoke {
+            inner: invoke,
+            journal: journal.clone(),
+            limits: limits_of(p),
+        }),
+        None => invoke,
+    }
+}
+
 /// The limits a planned handler's runs are read against.
 pub(crate) fn limits_of(p: &super::handlers::Planned) -> RunLimits {
     use super::handlers::Run;

@@ -9,7 +9,7 @@ use super::settings::ConnectionSettings;
 /// Options of one long connection. Build with [`ConnectionOptions::new`] (every setting at its
 /// default) and adjust [`ConnectionOptions::settings`], or from a manifest with
 /// [`crate::manifest::Manifest::connection_options`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionOptions {
     /// `feishu`, `lark`, or a base URL such as `http://127.0.0.1:9000` (used verbatim).
     pub domain: String,
