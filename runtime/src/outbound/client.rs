@@ -437,6 +437,22 @@ fn is_redirect(status: StatusCode) -> bool {
 /// A guest's URL for an error message before it is checked: at most 200 bytes, without its
 /// query or fragment (which may carry a key).
 fn redact(url: &str) -> String {
+    // User info (`user:password@`) is refused, and never shown: `…@` stands for it.
+    let hidden;
+    let url = match url.find("://") {
+        Some(at) => {
+            let rest = &url[at + 3..];
+            let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+            match authority.rfind('@') {
+                Some(user_end) => {
+                    hidden = format!("{}…{}", &url[..at + 3], &rest[user_end..]);
+                    hidden.as_str()
+                }
+                None => url,
+            }
+        }
+        None => url,
+    };
     let cut = url.find(['?', '#']).unwrap_or(url.len());
     let mut end = cut.min(200);
     while !url.is_char_boundary(end) {
@@ -495,6 +511,16 @@ mod tests {
         assert_eq!(redact("https://h/p?key=secret"), "\"https://h/p…\"");
         assert_eq!(redact("https://h/p#x"), "\"https://h/p…\"");
         assert_eq!(redact("https://h/p"), "\"https://h/p\"");
+        assert_eq!(
+            redact("http://user:pw@h:1/p?x"),
+            "\"http://…@h:1/p…\"",
+            "no user info"
+        );
+        assert_eq!(
+            redact("http://h/a@b"),
+            "\"http://h/a@b\"",
+            "an @ in the path stays"
+        );
         let long = format!("https://h/{}", "é".repeat(300));
         assert!(redact(&long).len() < 220);
     }
