@@ -194,10 +194,14 @@ async fn build_all(manifest: &Manifest) -> bool {
     .unwrap_or(false)
 }
 
-/// The manifest text with `domain` pointed at the emulator, the dev secret, and a disk queue
-/// of its own.
+/// The manifest text with `domain` pointed at the emulator, the dev secret, a disk queue of
+/// its own, and no `[admin] token` (`aviary dev` puts the admin server on a loopback port its
+/// console reads without one).
 pub fn dev_manifest(text: &str, domain: &str) -> Result<String, String> {
     let mut doc: toml::Table = text.parse().map_err(|e| format!("{e}"))?;
+    if let Some(admin) = doc.get_mut("admin").and_then(|a| a.as_table_mut()) {
+        admin.remove("token");
+    }
     let feishu = doc
         .get_mut("feishu")
         .and_then(|f| f.as_table_mut())
@@ -363,6 +367,13 @@ mod tests {
         )
         .unwrap();
         assert!(!redis.contains("dev-queue"), "{redis}");
+        let with_token = dev_manifest(
+            &format!("{text}\n[admin]\nlisten = \"127.0.0.1:9464\"\ntoken = \"${{ADMIN}}\"\n"),
+            "http://x",
+        )
+        .unwrap();
+        assert!(!with_token.contains("token"), "{with_token}");
+        assert!(with_token.contains("127.0.0.1:9464"), "{with_token}");
         assert!(dev_manifest("[feishu", "x").is_err());
         assert!(dev_manifest("a = 1", "x").unwrap_err().contains("[feishu]"));
     }
