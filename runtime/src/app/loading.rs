@@ -1,10 +1,9 @@
-//! From manifest handlers to a [`Dispatcher`]: each `[[handler]]` is loaded through a
+//! From manifest handlers to a [`Dispatcher`](crate::dispatch::Dispatcher): each `[[handler]]` is loaded through a
 //! [`HandlerLoader`] (the Wasm sandbox in production, see [`super::wasm`]; fakes in tests), and
 //! every load error is collected, not just the first.
 
 use std::sync::Arc;
 
-use crate::dispatch::{Dispatcher, HandlerEntry};
 use crate::handler::Invoke;
 use crate::kv::{KvStats, KvStore};
 use crate::manifest::{HandlerSettings, Manifest};
@@ -103,12 +102,16 @@ pub fn load_handlers(
 }
 
 /// The dispatch entries for loaded handlers (same order as `manifest.handlers`).
-pub fn entries(manifest: &Manifest, loaded: Vec<Arc<dyn Invoke>>) -> Vec<HandlerEntry> {
+#[cfg(any(test, feature = "internals"))]
+fn entries(
+    manifest: &Manifest,
+    loaded: Vec<Arc<dyn Invoke>>,
+) -> Vec<crate::dispatch::HandlerEntry> {
     manifest
         .handlers
         .iter()
         .zip(loaded)
-        .map(|(h, handler)| HandlerEntry {
+        .map(|(h, handler)| crate::dispatch::HandlerEntry {
             handler,
             route: h.route.clone(),
         })
@@ -116,13 +119,14 @@ pub fn entries(manifest: &Manifest, loaded: Vec<Arc<dyn Invoke>>) -> Vec<Handler
 }
 
 /// Loads every handler and builds the dispatcher with the manifest's `[dispatch]` settings.
+#[cfg(any(test, feature = "internals"))]
 pub fn build_dispatcher(
     manifest: &Manifest,
     loader: &dyn HandlerLoader,
     kv: &KvBinding,
-) -> Result<Dispatcher, Vec<LoadFailure>> {
+) -> Result<crate::dispatch::Dispatcher, Vec<LoadFailure>> {
     let loaded = load_handlers(manifest, loader, kv)?;
-    Ok(Dispatcher::new(
+    Ok(crate::dispatch::Dispatcher::new(
         manifest.dispatch.clone(),
         entries(manifest, loaded),
     ))

@@ -113,7 +113,7 @@ pub async fn invoke(args: &InvokeArgs, make_loader: MakeLoader<'_>) -> Result<Ra
         trace_id: String::new(),
         frame_message_id: String::new(),
     };
-    let event = GuestEvent::from_inbound(&inbound, 1);
+    let event = inbound.guest_event(1);
     let loader = make_loader().map_err(|e| vec![e])?;
     let kv = crate::app::loading::KvBinding::to(std::sync::Arc::new(
         crate::queue::kv::memory::MemoryKv::new(Default::default()),

@@ -46,6 +46,7 @@ impl ChatLanes {
     }
 
     /// Chats with an event running or waiting.
+    #[cfg(any(test, feature = "internals"))]
     pub fn active(&self) -> usize {
         self.busy.lock().expect("lanes lock").len()
     }

@@ -130,6 +130,7 @@ impl RunState {
     }
 
     /// How many keys the run has written.
+    #[cfg(test)]
     pub fn written(&self) -> usize {
         self.touched.len()
     }

@@ -121,12 +121,8 @@ impl OutboundHttp {
         Self::new(handler, OutboundSettings::default())
     }
 
-    /// The settings in force.
-    pub fn settings(&self) -> &OutboundSettings {
-        &self.settings
-    }
-
     /// The counters of this handler's calls.
+    #[cfg(any(test, feature = "internals"))]
     pub fn stats(&self) -> &HttpStats {
         &self.stats
     }

@@ -40,7 +40,7 @@ use super::store::{
 };
 use crate::dispatch::DispatchMode;
 use crate::dispatch::{guest_log, run_log, InboundEvent};
-use crate::handler::{Failure, GuestEvent, Invocation, Invoke, Outcome};
+use crate::handler::{Failure, Invocation, Invoke, Outcome};
 use crate::kv::WriteSet;
 use crate::limits::queue as lim;
 use crate::protocol::envelope::parse_envelope;
@@ -222,6 +222,7 @@ impl Queue {
 
     /// Persists one event (deduped, bounded) in the next group commit; resolves once it is
     /// durable (or refused).
+    #[cfg(any(test, feature = "internals"))]
     pub async fn admit(&self, job: NewJob) -> Result<Admission, StoreError> {
         self.submit(job).await
     }
@@ -898,7 +899,7 @@ async fn run_job(cx: &RunContext, mut record: JobRecord) -> (Settle, WriteSet) {
                 return (i, None);
             };
             let _permit = permits.acquire().await.expect("never closed");
-            let event = GuestEvent::from_inbound(inbound, attempt);
+            let event = inbound.guest_event(attempt);
             let invocation = AssertUnwindSafe(h.handler.invoke(&event))
                 .catch_unwind()
                 .await

@@ -42,11 +42,6 @@ impl QueueSink {
             last_full_log_ms: Arc::default(),
         }
     }
-
-    /// The queue behind it.
-    pub fn queue(&self) -> &Queue {
-        &self.queue
-    }
 }
 
 impl EventSink for QueueSink {
