@@ -63,6 +63,10 @@ pub(crate) struct Shared {
     pub dedupe_duplicates: Arc<dyn Fn() -> u64 + Send + Sync>,
     /// The OpenAPI clients the sandbox made (their counters).
     pub openapi: super::wasm::OpenApiClients,
+    /// The Wasm handlers' `kv-*` calls.
+    pub kv_stats: Arc<crate::kv::KvStats>,
+    /// The Wasm handlers' `http-send` calls.
+    pub http_stats: Arc<crate::outbound::OutboundStats>,
     pub handlers: Vec<HandlerInfo>,
     /// `Some` once the app has stopped, with how.
     pub done: watch::Receiver<Option<Result<(), Arc<FatalError>>>>,

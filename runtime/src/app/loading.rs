@@ -7,15 +7,19 @@ use std::sync::Arc;
 use crate::handler::Invoke;
 use crate::kv::{KvStats, KvStore};
 use crate::manifest::{HandlerSettings, Manifest};
+use crate::outbound::OutboundStats;
 
-/// What handlers granted `kv` are loaded with: the app's key-value store (the queue backend's;
-/// `None`: no store in this process, as in `aviary check`) and where their calls are counted.
+/// What Wasm handlers are loaded with from their app: its key-value store for handlers
+/// granted `kv` (the queue backend's; `None`: no store in this process, as in `aviary check`),
+/// and where their `kv-*` and `http-send` calls are counted (read by `/metrics`).
 #[derive(Clone, Default)]
 pub struct KvBinding {
     /// Committed state.
     pub store: Option<Arc<dyn KvStore>>,
-    /// Calls per handler, operation and outcome.
+    /// `kv-*` calls per handler, operation and outcome.
     pub stats: Arc<KvStats>,
+    /// `http-send` calls per handler and outcome.
+    pub http_stats: Arc<OutboundStats>,
 }
 
 impl KvBinding {
@@ -24,6 +28,7 @@ impl KvBinding {
         KvBinding {
             store: Some(store),
             stats: Arc::default(),
+            http_stats: Arc::default(),
         }
     }
 }

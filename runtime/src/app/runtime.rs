@@ -279,7 +279,7 @@ impl RuntimeBuilder {
         let kv = match &store {
             Some(store) => KvBinding {
                 store: store.kv(),
-                stats: Arc::default(),
+                ..KvBinding::default()
             },
             None if wants_kv => KvBinding::to(
                 queue::open_kv(&settings.queue, &settings.connection.app_id)
@@ -289,6 +289,7 @@ impl RuntimeBuilder {
             None => KvBinding::default(),
         };
         let kv_stats = kv.stats.clone();
+        let http_stats = kv.http_stats.clone();
         let (loaded, loading) = load(&planned, &make_loader, &kv)?;
         let infos: Vec<HandlerInfo> = planned
             .iter()
@@ -327,6 +328,8 @@ impl RuntimeBuilder {
             dispatch_stats: built.dispatch_stats.clone(),
             dedupe_duplicates: built.duplicates.clone(),
             openapi,
+            kv_stats: kv_stats.clone(),
+            http_stats,
             handlers: infos,
             done,
             dead_letters: Default::default(),

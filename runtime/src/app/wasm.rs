@@ -150,7 +150,10 @@ impl HandlerLoader for SandboxLoader {
             limits: h.limits,
             config: h.config.clone(),
             openapi,
-            http: Some(Arc::new(OutboundHttp::new(&h.name, h.http.clone()))),
+            http: Some(Arc::new(
+                OutboundHttp::new(&h.name, h.http.clone())
+                    .counting_into(kv.http_stats.handler(&h.name)),
+            )),
             kv: kv_access,
             kv_calls: kv.stats.handler(&h.name),
         };

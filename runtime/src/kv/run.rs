@@ -32,7 +32,7 @@ pub enum Failed {
 
 impl Failed {
     /// A short stable name for logs and metrics labels.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Failed::Denied => "denied",
             Failed::Invalid => "invalid",

@@ -88,7 +88,7 @@ pub struct OutboundHttp {
     settings: OutboundSettings,
     lookup: Arc<dyn LookupHost>,
     client: OnceLock<Result<reqwest::Client, String>>,
-    stats: HttpStats,
+    stats: Arc<HttpStats>,
 }
 
 /// A failed call: how it is counted and what the guest is told.
@@ -112,13 +112,19 @@ impl OutboundHttp {
             settings,
             lookup,
             client: OnceLock::new(),
-            stats: HttpStats::default(),
+            stats: Arc::default(),
         }
     }
 
     /// A handler without a grant: every call is denied (and counted).
     pub fn denied(handler: &str) -> OutboundHttp {
         Self::new(handler, OutboundSettings::default())
+    }
+
+    /// The same, counting its calls into `stats` (the app's counters of this handler).
+    pub fn counting_into(mut self, stats: Arc<HttpStats>) -> OutboundHttp {
+        self.stats = stats;
+        self
     }
 
     /// The counters of this handler's calls.

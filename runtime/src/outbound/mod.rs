@@ -36,8 +36,9 @@ pub use client::{HttpRequest, OutboundHttp};
 pub use resolve::LookupHost;
 #[cfg(any(test, feature = "internals"))]
 pub use resolve::StaticLookup;
+pub use stats::{HttpOutcome, OutboundStats};
 #[cfg(any(test, feature = "internals"))]
-pub use stats::{HttpOutcome, HttpStats, HttpStatsSnapshot};
+pub use stats::{HttpStats, HttpStatsSnapshot};
 
 use crate::limits::http as lim;
 use crate::limits::OutOfRange;
