@@ -33,6 +33,7 @@ import (
 //	vc.meeting.meeting_started_v1         *MeetingStarted
 //	vc.meeting.meeting_ended_v1           *MeetingEnded
 //	card.action.trigger (callback)        *CardAction
+//	aviary.message.merged_v1 (merged turn) *MergedMessages
 //	url.preview.get (callback)            *URLPreview
 
 // EventTypes lists every event type that has a typed model.
@@ -62,6 +63,7 @@ var EventTypes = []string{
 	"vc.meeting.meeting_started_v1",
 	"vc.meeting.meeting_ended_v1",
 	"card.action.trigger",
+	MergedEventType,
 	"url.preview.get",
 }
 
@@ -117,6 +119,8 @@ func newModel(eventType string) any {
 		return &MeetingEnded{}
 	case "card.action.trigger":
 		return &CardAction{}
+	case MergedEventType:
+		return &MergedMessages{}
 	case "url.preview.get":
 		return &URLPreview{}
 	}

@@ -339,8 +339,33 @@ export type TypedEvent =
   | { type: 'vc.meeting.meeting_started_v1'; body: MeetingStarted }
   | { type: 'vc.meeting.meeting_ended_v1'; body: MeetingEnded }
   | { type: 'card.action.trigger'; body: CardAction }
+  | { type: 'aviary.message.merged_v1'; body: MergedMessages }
   | { type: 'url.preview.get'; body: UrlPreview }
   | { type: 'other'; eventType: string; body: Record<string, any> };
+
+/** The event type of a merged turn. */
+export const MERGED_EVENT_TYPE: 'aviary.message.merged_v1';
+/**
+ * aviary.message.merged_v1 (runtime model): one turn, the im.message.receive_v1 messages of one
+ * chat that arrived within the handler's merge window (`merge` in the manifest), in order. The
+ * event's dedupeId is the first message's; the outcome applies to every message of the turn.
+ */
+export class MergedMessages {
+  chat_id: string; count: number;
+  events: {
+    schema: string;
+    header: { event_id: string; event_type: string; create_time: string; token: string; app_id: string; tenant_key: string };
+    event: MessageReceive;
+  }[];
+  messages(): MessageReceive[];
+  messageIds(): string[];
+  sender(): Required<Sender> | undefined;
+  /** Each message's textWithoutMentions(), the non-empty ones joined with '\n'. */
+  text(): string;
+  /** Each message's textWithNames(), joined like text(). */
+  textWithNames(): string;
+  mentionsBot(botOpenId: string): boolean;
+}
 
 /** A card message whose text grows as the handler produces it (paced by the host). */
 export class CardStream {

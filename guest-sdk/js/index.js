@@ -4,14 +4,19 @@
 // installs the host functions in `globalThis.__aviaryHost`, so the same source builds for
 // QuickJS (host imports are globals) and StarlingMonkey (host imports are ES modules).
 
-import { EVENT_MODELS, toMessage } from './models.js';
+import { MERGED_EVENT_TYPE, mergedModel } from './merged.js';
+import { EVENT_MODELS as FEISHU_MODELS, toMessage } from './models.js';
 
 export { AT_ALL, MESSAGE_TYPES, MessageContent, PostElement, parseContent } from './content.js';
-export { CardAction, EVENT_MODELS, Message, MessageReceive, UrlPreview } from './models.js';
+export { MERGED_EVENT_TYPE, MergedMessages } from './merged.js';
+export { CardAction, Message, MessageReceive, UrlPreview } from './models.js';
 export { feishu, FeishuError } from './feishu.js';
 export { CardStream, STREAM_ELEMENT, streamingCard } from './stream.js';
 export { fetch, Headers, Response } from './http.js';
 export { kv, KvError } from './kv.js';
+
+/** event type -> model: Feishu's events and the runtime's merged turn. */
+export const EVENT_MODELS = Object.freeze({ ...FEISHU_MODELS, [MERGED_EVENT_TYPE]: mergedModel });
 
 /** The event types with a typed model (the same list as the Rust SDK's `TypedEvent`). */
 export const EVENT_TYPES = Object.freeze([
@@ -40,6 +45,7 @@ export const EVENT_TYPES = Object.freeze([
   'vc.meeting.meeting_started_v1',
   'vc.meeting.meeting_ended_v1',
   'card.action.trigger',
+  MERGED_EVENT_TYPE,
   'url.preview.get',
 ]);
 const KNOWN = new Set(EVENT_TYPES);

@@ -492,6 +492,61 @@ pub mod openapi {
     pub const UUID_HEX_CHARS: usize = 32;
 }
 
+/// Bounds of the per-handler filters (`chat_types`, `require_mention`, `ignore_senders`,
+/// `max_event_age_secs`, `chats`, `users`; [`crate::dispatch::filter`]), each with its reason.
+pub mod filter {
+    use std::time::Duration;
+
+    /// Largest `handler.max_event_age_secs`: 30 days. Feishu's redelivery ladder ends after
+    /// about 7.1 h and the dedupe window is 8 h, so any useful bound is far below this; the cap
+    /// only refuses values that are surely typos (milliseconds written as seconds).
+    pub const MAX_EVENT_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
+
+    /// Most entries of one `chats` or `users` allow-list: a set this size is checked in
+    /// constant time per event and costs well under a MiB; a longer list belongs in the
+    /// handler's own storage, not in the manifest.
+    pub const MAX_ALLOW_LIST: usize = 10_000;
+
+    /// `aviary run` asks `GET /open-apis/bot/v3/info` for the bot's open_id (when a filter
+    /// needs it and `[feishu] bot_open_id` is unset) up to this many times before it gives up
+    /// with an error: enough to ride out a brief network problem at start, short enough that a
+    /// wrong app (no bot ability) is reported within seconds.
+    pub const BOT_INFO_ATTEMPTS: u32 = 5;
+
+    /// The pause between two of those attempts.
+    pub const BOT_INFO_RETRY_DELAY: Duration = Duration::from_secs(2);
+
+    /// The bound of one such request (token fetch included).
+    pub const BOT_INFO_TIMEOUT: Duration = Duration::from_secs(10);
+}
+
+/// Bounds of burst merge per chat (`handler.merge`, [`crate::queue::merge`]), each with its
+/// reason.
+pub mod merge {
+    use std::time::Duration;
+
+    /// Default `merge.window_ms`: 1.5 s, about the pause between messages a user types in a
+    /// row (the Channel SDK debounces 600 ms; typing a second line takes longer).
+    pub const DEFAULT_WINDOW: Duration = Duration::from_millis(1500);
+
+    /// Default `merge.max_events`: a turn of 10 messages is a long burst.
+    pub const DEFAULT_MAX_EVENTS: usize = 10;
+
+    /// Largest `merge.window_ms`: a minute. Events are acked when persisted, so the window
+    /// never delays an ack; it delays the handler, and a user waits for the bot's answer that
+    /// long. Channel SDKs debounce for well under a second; a minute covers anyone typing a
+    /// long burst.
+    pub const MAX_WINDOW: Duration = Duration::from_secs(60);
+
+    /// Largest `merge.max_events`: one turn carries at most this many messages (the Channel
+    /// SDK merges 8 by default).
+    pub const MAX_EVENTS: usize = 100;
+
+    /// Most bytes of original envelopes in one turn (4 MiB): a turn never grows past this, so
+    /// the merged event stays far below the guest's memory limit; real messages are a few KiB.
+    pub const MAX_TURN_BYTES: usize = 4 * 1024 * 1024;
+}
+
 /// The operator surface of a running app: the admin server (`[admin]`) and what it reports.
 pub mod admin {
     use std::time::Duration;

@@ -11,7 +11,7 @@
 //!     reads its committed entry (its size, for the quotas), and the first write of a run reads
 //!     the namespace's usage once. Runs of 100 calls on distinct keys; mean µs per call.
 //! (2) **End to end**: the crash-test handler (the `recorder` guest, replying to every message
-//!     through `feishu-request`) under the real composition (`app::start_sink` → connection)
+//!     through `feishu-request`) under the real composition (`Runtime::builder()` → connection)
 //!     against the in-process emulator, per-chat ordering, 40 chats; a burst of N message
 //!     events; events/s = N / (time until every event is acked and replied to). Without the
 //!     key-value counter, and with it (one `kv-increment` per event, committed with the

@@ -61,6 +61,8 @@ async fn queue(store: Arc<dyn QueueStore>) -> Queue {
             handler: Arc::new(Noop),
             max_concurrency: 64,
             retry: RetryPolicy::default(),
+            filter: None,
+            merge: None,
         }],
         QueueConfig {
             capacity: 10_000_000,

@@ -87,6 +87,8 @@ async fn setup(
                 handler: h.clone(),
                 max_concurrency: 8,
                 retry: *retry,
+                filter: None,
+                merge: None,
             })
             .collect(),
         QueueConfig {
@@ -362,6 +364,8 @@ async fn a_full_queue_is_not_acked_and_the_redelivery_is_taken_later() {
             handler: slow.clone(),
             max_concurrency: 1,
             retry: policy(1),
+            filter: None,
+            merge: None,
         }],
         QueueConfig {
             capacity: 1,

@@ -113,6 +113,8 @@ async fn scenario(per_chat_ordering: bool) {
                 handler: h.clone(),
                 max_concurrency: 4,
                 retry,
+                filter: None,
+                merge: None,
             })
             .collect(),
         QueueConfig {

@@ -82,7 +82,7 @@ async fn every_example_handler_replies_to_the_sample_message_through_its_sdk() {
     let manifest = Manifest::load(&path).unwrap_or_else(|e| panic!("{e}"));
     let dispatcher = tokio::task::spawn_blocking(move || {
         let loader = wasm::sandbox_loader().unwrap();
-        build_dispatcher(&manifest, loader.as_ref(), &KvBinding::default())
+        build_dispatcher(&manifest, loader.as_ref(), &[], &KvBinding::default())
             .map_err(|f| format!("{f:?}"))
     })
     .await

@@ -105,6 +105,7 @@ pub use config::{
 pub use console::Sample;
 pub use endpoint::CODE_WRONG_CREDENTIALS;
 pub use gateway::{AUTH_INVALID_TICKET, WS_PATH};
+pub use openapi::BOT_OPEN_ID;
 pub use records::{
     AckRecord, AttemptOutcome, AttemptRecord, ConnectionInfo, DeliveryId, DeliveryRecord,
     DeliveryStatus, EndpointRequestRecord, NonAck, NonAckRecord, OpenApiCall, PingRecord,

@@ -1,6 +1,6 @@
-//! The OpenAPI stubs handlers need for replies (§9): tenant_access_token, send message and reply
-//! to message. Every `/open-apis/...` request (and any request routed nowhere else) is
-//! recorded; unknown paths get a 404 JSON error.
+//! The OpenAPI stubs handlers need for replies (§9): tenant_access_token, send message, reply
+//! to message, and the bot info the filters ask for. Every `/open-apis/...` request (and any
+//! request routed nowhere else) is recorded; unknown paths get a 404 JSON error.
 //! Send and reply honour `uuid` as Feishu does (§9.2): the same uuid within
 //! [`MESSAGE_UUID_WINDOW`] (1 h) gets the first request's answer and creates no second
 //! message; every created message is recorded in `State::sent_messages`.
@@ -26,6 +26,11 @@ use crate::send_limit::receiver;
 pub const TENANT_TOKEN_PATH: &str = "/open-apis/auth/v3/tenant_access_token/internal";
 /// Path of the send-message API.
 pub const MESSAGES_PATH: &str = "/open-apis/im/v1/messages";
+/// Path of the bot info API (`GET`): the bot's open_id.
+pub const BOT_INFO_PATH: &str = "/open-apis/bot/v3/info";
+/// The open_id the emulator's bot has (the bot info API's answer); events a test pushes
+/// mention it to @-mention the bot.
+pub const BOT_OPEN_ID: &str = "ou_aviary_emulator_bot";
 
 /// Token API: the app id is unknown.
 pub const CODE_INVALID_APP_ID: i64 = 10003;
@@ -156,6 +161,9 @@ pub(super) fn error(status: StatusCode, code: i64, msg: &str) -> (StatusCode, Va
 
 fn route(state: &mut State, call: &OpenApiCall, now: Instant) -> (StatusCode, Value) {
     let path = call.path.trim_end_matches('/');
+    if call.method == "GET" && path == BOT_INFO_PATH {
+        return bot_info(state, call, now);
+    }
     if call.method != "POST" {
         return error(StatusCode::NOT_FOUND, 404, "not emulated");
     }
@@ -282,6 +290,23 @@ fn tenant_token(state: &mut State, body: &Value, now: Instant) -> (StatusCode, V
     (
         StatusCode::OK,
         json!({"code": 0, "msg": "ok", "tenant_access_token": token, "expire": left.as_secs()}),
+    )
+}
+
+/// `GET /open-apis/bot/v3/info`: the bot's identity, with a valid token.
+fn bot_info(state: &State, call: &OpenApiCall, now: Instant) -> (StatusCode, Value) {
+    if let Err(e) = check_bearer(state, call, now) {
+        return e;
+    }
+    (
+        StatusCode::OK,
+        json!({"code": 0, "msg": "ok", "bot": {
+            "activate_status": 2,
+            "app_name": "Aviary emulator bot",
+            "avatar_url": "",
+            "ip_white_list": [],
+            "open_id": BOT_OPEN_ID,
+        }}),
     )
 }
 

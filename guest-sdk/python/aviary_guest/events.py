@@ -658,6 +658,9 @@ class Other:
     body: Dict[str, Any] = field(default_factory=dict)
 
 
+# The runtime's merged turn (its module uses MessageReceive, defined above).
+from .merged import MergedMessages  # noqa: E402
+
 _MODELS = [
     MessageReceive,
     MessageRead,
@@ -684,6 +687,7 @@ _MODELS = [
     MeetingStarted,
     MeetingEnded,
     CardAction,
+    MergedMessages,
     UrlPreview,
 ]
 
@@ -716,6 +720,7 @@ TypedEvent = Union[
     MeetingStarted,
     MeetingEnded,
     CardAction,
+    MergedMessages,
     UrlPreview,
     Other,
 ]

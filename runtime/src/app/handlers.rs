@@ -9,10 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::native::NativeHandler;
+use crate::dispatch::filter::FilterSettings;
 use crate::dispatch::router::EventPattern;
 use crate::dispatch::HandlerRoute;
 use crate::manifest::{HandlerSettings, Location};
 use crate::openapi::{OpenApiApp, OpenApiGrant, OpenApiSettings};
+use crate::queue::merge::MergeSettings;
 use crate::queue::retry::RetryPolicy;
 use crate::sandbox::{HandlerLimits, LimitError};
 
@@ -61,6 +63,10 @@ pub(crate) struct Planned {
     pub name: String,
     pub route: HandlerRoute,
     pub retry: RetryPolicy,
+    /// Its filters (`chat_types`, `require_mention`, …); the default filters nothing.
+    pub filter: FilterSettings,
+    /// Burst merge per chat; `None`: every event is its own call.
+    pub merge: Option<MergeSettings>,
     pub run: Run,
 }
 
@@ -84,6 +90,8 @@ impl Planned {
             name: h.name.clone(),
             route: h.route.clone(),
             retry: h.retry,
+            filter: h.filter.clone(),
+            merge: h.merge,
             run: Run::Wasm {
                 settings: Box::new(h.clone()),
                 manifest: Some(path.to_path_buf()),
@@ -357,6 +365,9 @@ impl Handler {
                         kv: None,
                         build: None,
                         http: crate::outbound::OutboundSettings::default(),
+                        // Filters and burst merge: manifest only, as above.
+                        filter: FilterSettings::default(),
+                        merge: None,
                     }),
                     manifest: None,
                 }
@@ -369,6 +380,8 @@ impl Handler {
             name: self.name,
             route,
             retry,
+            filter: FilterSettings::default(),
+            merge: None,
             run,
         })
     }

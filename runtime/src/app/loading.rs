@@ -106,33 +106,39 @@ pub fn load_handlers(
     }
 }
 
-/// The dispatch entries for loaded handlers (same order as `manifest.handlers`).
+/// The dispatch entries for loaded handlers and their filters (same order as
+/// `manifest.handlers`).
 #[cfg(any(test, feature = "internals"))]
 fn entries(
     manifest: &Manifest,
     loaded: Vec<Arc<dyn Invoke>>,
+    filters: &[Option<Arc<crate::dispatch::filter::HandlerFilter>>],
 ) -> Vec<crate::dispatch::HandlerEntry> {
     manifest
         .handlers
         .iter()
         .zip(loaded)
-        .map(|(h, handler)| crate::dispatch::HandlerEntry {
+        .enumerate()
+        .map(|(i, (h, handler))| crate::dispatch::HandlerEntry {
             handler,
             route: h.route.clone(),
+            filter: filters.get(i).cloned().flatten(),
         })
         .collect()
 }
 
-/// Loads every handler and builds the dispatcher with the manifest's `[dispatch]` settings.
+/// Loads every handler and builds the dispatcher with the manifest's `[dispatch]` settings
+/// and the handlers' `filters`.
 #[cfg(any(test, feature = "internals"))]
 pub fn build_dispatcher(
     manifest: &Manifest,
     loader: &dyn HandlerLoader,
+    filters: &[Option<Arc<crate::dispatch::filter::HandlerFilter>>],
     kv: &KvBinding,
 ) -> Result<crate::dispatch::Dispatcher, Vec<LoadFailure>> {
     let loaded = load_handlers(manifest, loader, kv)?;
     Ok(crate::dispatch::Dispatcher::new(
         manifest.dispatch.clone(),
-        entries(manifest, loaded),
+        entries(manifest, loaded, filters),
     ))
 }

@@ -31,6 +31,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod exporter;
+pub mod filters;
 mod handle;
 mod handlers;
 pub mod loading;

@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::filters;
 use super::handle::{HandlerInfo, RuntimeHandle, Shared};
 use super::handlers::{Handler, Planned, Run};
 use super::loading::{HandlerLoader, KvBinding};
@@ -255,6 +256,21 @@ impl RuntimeBuilder {
         }
         settings.admin.check().map_err(StartError::Admin)?;
         let planned = plan(manifest.as_ref(), self.handlers, &app)?;
+        // The filters need the bot's open_id before any event is judged: asked before the
+        // connection starts.
+        let filters = filters::handler_filters(
+            &planned,
+            settings.bot_open_id.as_deref(),
+            &app,
+            crate::limits::filter::BOT_INFO_ATTEMPTS,
+        )
+        .await
+        .map_err(|e| {
+            StartError::Handlers(vec![match &manifest {
+                Some(m) => format!("{}: {e}", m.path.display()),
+                None => e,
+            }])
+        })?;
         let openapi = wasm::OpenApiClients::default();
         let compiling = self.compiling;
         let make_loader: MakeLoader = {
@@ -296,7 +312,7 @@ impl RuntimeBuilder {
             .zip(&loaded)
             .map(|(p, (invoke, meter))| HandlerInfo::new(p, invoke.clone(), meter.clone()))
             .collect();
-        let built = build_sink(&settings, &planned, loaded, store).await?;
+        let built = build_sink(&settings, &planned, loaded, &filters, store).await?;
 
         let stats = ConnectionStats::new();
         let shutdown = CancellationToken::new();
@@ -377,10 +393,13 @@ impl RuntimeBuilder {
                 connection::run_with_control(options, sink, stats, shutdown.clone(), receiver)
                     .await;
             shutdown.cancel();
-            // With the queue, the dispatcher's counters cover only what runs synchronously
-            // (card callbacks, unrouted events); queued handler runs are in the queue's.
+            // With the queue, the dispatcher's call counters cover only what runs
+            // synchronously (card callbacks, unrouted events); queued handler runs are in the
+            // queue's. The filters' counts cover both (each handler's filter is shared by both
+            // paths).
             let when = if queue.is_some() {
-                "final, synchronous path (card callbacks, unrouted events)"
+                "final; calls of the synchronous path (card callbacks, unrouted events), filtered \
+                 events of both paths"
             } else {
                 "final"
             };
@@ -523,14 +542,17 @@ async fn build_sink(
     settings: &Settings,
     planned: &[Planned],
     loaded: Vec<Loaded>,
+    filters: &filters::Filters,
     store: Option<Arc<dyn crate::queue::QueueStore>>,
 ) -> Result<BuiltSink, StartError> {
     let entries: Vec<HandlerEntry> = planned
         .iter()
         .zip(loaded)
-        .map(|(p, (handler, _))| HandlerEntry {
+        .zip(filters)
+        .map(|((p, (handler, _)), filter)| HandlerEntry {
             handler,
             route: p.route.clone(),
+            filter: filter.clone(),
         })
         .collect();
     let names: Vec<String> = planned.iter().map(|p| p.name.clone()).collect();
@@ -582,6 +604,8 @@ async fn build_sink(
             handler: e.handler.clone(),
             max_concurrency: e.route.max_concurrency,
             retry: p.retry,
+            filter: e.filter.clone(),
+            merge: p.merge,
         })
         .collect();
     let config = QueueConfig {
@@ -612,7 +636,8 @@ async fn build_sink(
         names,
         settings.dispatch.per_chat_ordering,
         synchronous,
-    );
+    )
+    .with_merging(planned.iter().map(|p| p.merge.is_some()).collect());
     #[cfg(unix)]
     let dlq_server = if settings.queue.backend == crate::queue::QueueBackend::Disk {
         let socket = queue::control::socket_path(&settings.queue.path);

@@ -35,6 +35,10 @@ pub struct Settings {
     /// `[feishu] app_sends_per_second` / `app_sends_per_minute`: Feishu's per-app send limits
     /// the OpenAPI client paces under (default Feishu's own).
     pub send_limits: AppSendLimits,
+    /// `[feishu] bot_open_id`: the bot's own open_id, for the handlers' filters that need it
+    /// (`require_mention`, `ignore_senders`); `None`: asked from the bot info API at start when
+    /// a filter needs it.
+    pub bot_open_id: Option<String>,
 }
 
 impl Settings {
@@ -51,6 +55,7 @@ impl Settings {
             queue: QueueSettings::defaults_in(&dir),
             admin: AdminSettings::off(),
             send_limits: AppSendLimits::default(),
+            bot_open_id: None,
         }
     }
 
@@ -62,6 +67,7 @@ impl Settings {
             queue: manifest.queue.clone(),
             admin: manifest.admin.clone(),
             send_limits: manifest.feishu.send_limits,
+            bot_open_id: manifest.feishu.bot_open_id.clone(),
         }
     }
 

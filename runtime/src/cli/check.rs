@@ -1,7 +1,8 @@
 //! `aviary check -m aviary.toml`: validates the manifest and loads (compiles and checks) every
 //! handler's component, then prints a short summary: the dispatch settings and, per handler,
-//! its component, events and limits, what its `openapi` key grants and where its
-//! `allowed_outbound_hosts` let it send HTTP requests (with the limits of `[handler.http]`).
+//! its component, events and limits, what its `openapi` key grants, where its
+//! `allowed_outbound_hosts` let it send HTTP requests (with the limits of `[handler.http]`), its
+//! key-value grant, its filters and its burst merge.
 //!
 //! Exit codes: 0 when everything is fine; 1 with every problem found (manifest values, missing
 //! component files, components that do not load), one `error: file:line:col: key: …` line
@@ -109,6 +110,26 @@ fn summary(m: &Manifest) -> Vec<String> {
             "    kv: {}",
             crate::kv::grant_summary(h.kv.as_ref())
         ));
+        if !h.filter.is_empty() {
+            let bot = match (&m.feishu.bot_open_id, h.filter.needs_bot_open_id()) {
+                (_, false) => "",
+                (Some(_), true) => " (bot open_id from [feishu] bot_open_id)",
+                (None, true) => " (bot open_id asked from GET /open-apis/bot/v3/info at start)",
+            };
+            lines.push(format!("    filters: {}{bot}", h.filter.summary()));
+        }
+        if let Some(m) = &h.merge {
+            lines.push(format!(
+                "    merge: turns of up to {} messages within {} ms per chat{}",
+                m.max_events,
+                m.window.as_millis(),
+                if m.same_sender {
+                    ", one sender each"
+                } else {
+                    ""
+                }
+            ));
+        }
     }
     lines
 }

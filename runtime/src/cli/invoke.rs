@@ -9,21 +9,27 @@
 //! (encrypted ones are decrypted with `feishu.encrypt_key`); the attempt is 1. Key-value calls
 //! run against an empty in-memory store, so nothing of the app's state is read or changed.
 //!
-//! Exit codes: 0 when the handler returned `done` or `respond`; 1 for `retry`, `reject` or a
-//! failure; 2 when it could not be run (manifest, unknown handler, unreadable event, load error).
+//! When the handler's filters (`chat_types`, `require_mention`, …) skip the event, the handler
+//! is not called and the report says why (`outcome  filtered: not mentioned (…)`).
+//!
+//! Exit codes: 0 when the handler returned `done` or `respond`, or the event was filtered; 1
+//! for `retry`, `reject` or a failure; 2 when it could not be run (manifest, unknown handler,
+//! unreadable event, load error).
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::MakeLoader;
-use crate::app::wasm;
+use crate::app::{filters, wasm};
+use crate::dispatch::filter::Filtered;
 use crate::dispatch::InboundEvent;
 use crate::handler::{GuestEvent, Invocation, LogStream, Outcome};
 use crate::kv::Write;
 use crate::manifest::{HandlerSettings, Manifest};
 use crate::process;
 use crate::protocol::envelope::parse_envelope;
+use crate::queue::store::now_ms;
 
 /// Flags of `aviary invoke`.
 #[derive(Debug, clap::Args)]
@@ -68,8 +74,11 @@ pub struct Ran {
     pub handler: HandlerSettings,
     /// The event as the guest saw it.
     pub event: GuestEvent,
-    /// What happened.
+    /// What happened (`done` without a call when the event was filtered).
     pub invocation: Invocation,
+    /// Why the handler's filters skipped the event (then the handler was not called and the
+    /// event would be acked 200).
+    pub filtered: Option<Filtered>,
 }
 
 /// Loads the manifest and the one handler, reads the event, runs it. Errors are the lines to
@@ -114,6 +123,24 @@ pub async fn invoke(args: &InvokeArgs, make_loader: MakeLoader<'_>) -> Result<Ra
         frame_message_id: String::new(),
     };
     let event = inbound.guest_event(1);
+    let filter = filters::filter_for(&manifest, &handler)
+        .await
+        .map_err(|e| vec![e])?;
+    if let Some(filtered) = filter.and_then(|f| f.check(&event, now_ms())) {
+        return Ok(Ran {
+            handler,
+            event,
+            invocation: Invocation {
+                result: Ok(Outcome::Done),
+                fuel_used: None,
+                peak_memory_bytes: 0,
+                wall: std::time::Duration::ZERO,
+                logs: Vec::new(),
+                kv: None,
+            },
+            filtered: Some(filtered),
+        });
+    }
     let loader = make_loader().map_err(|e| vec![e])?;
     let kv = crate::app::loading::KvBinding::to(std::sync::Arc::new(
         crate::queue::kv::memory::MemoryKv::new(Default::default()),
@@ -132,6 +159,7 @@ pub async fn invoke(args: &InvokeArgs, make_loader: MakeLoader<'_>) -> Result<Ra
         handler,
         event,
         invocation,
+        filtered: None,
     })
 }
 
@@ -160,6 +188,15 @@ pub fn render(ran: &Ran) -> String {
         "event    {} {} ({:?}, attempt {})",
         e.event_type, e.event_id, e.kind, e.attempt
     );
+    let _ = writeln!(out, "filters  {}", h.filter.summary());
+    if let Some(filtered) = &ran.filtered {
+        let _ = writeln!(out, "outcome  filtered: {filtered}");
+        let _ = writeln!(
+            out,
+            "         the handler was not called; the event would be acked 200"
+        );
+        return out;
+    }
     let outcome = match &inv.result {
         Ok(Outcome::Done) => "done".to_string(),
         Ok(Outcome::Respond(body)) => format!("respond {body}"),

@@ -31,6 +31,7 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use super::ack;
+use super::filter::HandlerFilter;
 use super::guest_log;
 use super::lanes::{ChatLanes, LaneTicket};
 use super::router::Router;
@@ -48,6 +49,8 @@ pub struct HandlerEntry {
     pub handler: Arc<dyn Invoke>,
     /// What it subscribes to and how many calls run at once.
     pub route: HandlerRoute,
+    /// Its filters ([`super::filter`]), checked before each call; `None`: none.
+    pub filter: Option<Arc<HandlerFilter>>,
 }
 
 impl HandlerEntry {
@@ -57,6 +60,7 @@ impl HandlerEntry {
         HandlerEntry {
             handler,
             route: HandlerRoute::new(events),
+            filter: None,
         }
     }
 
@@ -80,6 +84,10 @@ impl std::fmt::Debug for HandlerEntry {
         f.debug_struct("HandlerEntry")
             .field("name", &self.handler.name())
             .field("route", &self.route)
+            .field(
+                "filter",
+                &self.filter.as_ref().map(|f| f.settings().summary()),
+            )
             .finish()
     }
 }
@@ -103,6 +111,7 @@ struct Inner {
 struct Slot {
     handler: Arc<dyn Invoke>,
     permits: Arc<Semaphore>,
+    filter: Option<Arc<HandlerFilter>>,
 }
 
 /// Everything one event's handler tasks share.
@@ -118,8 +127,9 @@ impl Dispatcher {
     /// several are, the first one is.
     pub fn new(settings: DispatchSettings, handlers: Vec<HandlerEntry>) -> Dispatcher {
         let default = handlers.iter().position(|h| h.route.default);
-        let stats =
+        let mut stats =
             DispatchStats::with_handlers(handlers.iter().map(|h| h.handler.name().to_string()));
+        stats.set_filters(handlers.iter().map(|h| h.filter.clone()).collect());
         let router = Router::new(
             handlers.iter().map(|h| h.route.events.clone()).collect(),
             default,
@@ -129,6 +139,7 @@ impl Dispatcher {
             .map(|h| Slot {
                 handler: h.handler,
                 permits: Arc::new(Semaphore::new(h.route.max_concurrency.max(1))),
+                filter: h.filter,
             })
             .collect();
         Dispatcher {
@@ -312,10 +323,15 @@ impl Run {
         drop(admitted);
     }
 
-    /// One handler on this event: waits for a slot of that handler, invokes it, logs and counts
-    /// the result.
+    /// One handler on this event: skipped (done) when its filters refuse the event; else waits
+    /// for a slot of that handler, invokes it, logs and counts the result.
     async fn call(&self, index: usize) -> Result<Outcome, Failure> {
         let slot = &self.inner.slots[index];
+        if let Some(filter) = &slot.filter {
+            if filter.apply(&self.event, &self.trace_id).is_some() {
+                return Ok(Outcome::Done);
+            }
+        }
         let _permit = slot
             .permits
             .acquire()

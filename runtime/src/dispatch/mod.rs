@@ -19,6 +19,7 @@ use std::sync::Arc;
 pub mod ack;
 pub mod dedupe;
 pub mod dispatcher;
+pub mod filter;
 pub mod guest_log;
 pub mod lanes;
 pub mod router;

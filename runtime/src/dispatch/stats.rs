@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use super::filter::{FilterCounts, HandlerFilter};
+
 /// Live counters; cheap to update from any task.
 #[derive(Debug, Default)]
 pub struct DispatchStats {
@@ -25,6 +27,8 @@ pub struct DispatchStats {
     in_flight: AtomicU64,
     /// Per handler, in manifest order.
     handlers: Vec<(String, HandlerCounters)>,
+    /// Per handler (same order), its filters, which count what they skip on every path.
+    filters: Vec<Option<Arc<HandlerFilter>>>,
 }
 
 /// The call counters of one handler.
@@ -55,6 +59,8 @@ pub struct HandlerSnapshot {
     pub failed: u64,
     /// The failed calls by kind.
     pub failures: FailureCounts,
+    /// Events its filters skipped (not calls), per reason; on the queue's path too.
+    pub filtered: FilterCounts,
 }
 
 impl HandlerSnapshot {
@@ -146,12 +152,19 @@ impl DispatchStats {
         }
     }
 
+    /// Attaches the handlers' filters (manifest order), so snapshots and the summary show
+    /// what they skipped.
+    pub(crate) fn set_filters(&mut self, filters: Vec<Option<Arc<HandlerFilter>>>) {
+        self.filters = filters;
+    }
+
     /// Every handler's counters now, in manifest order.
     pub fn handlers(&self) -> Vec<HandlerSnapshot> {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         self.handlers
             .iter()
-            .map(|(name, c)| HandlerSnapshot {
+            .enumerate()
+            .map(|(i, (name, c))| HandlerSnapshot {
                 name: name.clone(),
                 done: get(&c.done),
                 responded: get(&c.responded),
@@ -159,6 +172,12 @@ impl DispatchStats {
                 rejected: get(&c.rejected),
                 failed: get(&c.failed),
                 failures: FailureCounts(std::array::from_fn(|i| get(&c.failed_by_kind[i]))),
+                filtered: self
+                    .filters
+                    .get(i)
+                    .and_then(|f| f.as_ref())
+                    .map(|f| f.counts())
+                    .unwrap_or_default(),
             })
             .collect()
     }
@@ -272,6 +291,16 @@ pub fn summary(stats: &DispatchStats) -> String {
             .collect();
         if !kinds.is_empty() {
             let _ = write!(out, " ({})", kinds.join(", "));
+        }
+        let filtered = h.filtered.total();
+        if filtered > 0 {
+            let reasons: Vec<String> = h
+                .filtered
+                .iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(r, n)| format!("{r} {n}"))
+                .collect();
+            let _ = write!(out, "; filtered {filtered} ({})", reasons.join(", "));
         }
     }
     out

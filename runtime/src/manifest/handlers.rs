@@ -10,13 +10,16 @@ use toml::Spanned;
 use super::raw::{RawDispatch, RawHandler};
 use super::{Context, ManifestError};
 use crate::build::BuildSettings;
+use crate::dispatch::filter::FilterSettings;
 use crate::dispatch::router::EventPattern;
 use crate::dispatch::{DispatchMode, DispatchSettings, HandlerRoute};
 use crate::kv::KvGrant;
 use crate::limits::dispatch as lim;
 use crate::openapi::{OpenApiGrant, OpenApiSettings};
 use crate::outbound::OutboundSettings;
+use crate::queue::merge::MergeSettings;
 use crate::queue::retry::RetryPolicy;
+use crate::queue::QueueSettings;
 use crate::sandbox::{HandlerLimits, LimitError};
 
 /// Where a value was written in the manifest (1-based).
@@ -53,6 +56,11 @@ pub struct HandlerSettings {
     /// `feishu-request` (see [`OpenApiGrant`]), and the app it calls as (`[feishu]`). `None`:
     /// every call is denied.
     pub openapi: Option<OpenApiSettings>,
+    /// Filters applied before the handler is called (`chat_types`, `require_mention`, …);
+    /// the default filters nothing.
+    pub filter: FilterSettings,
+    /// Burst merge per chat (`merge = { … }`); `None`: every event is its own call.
+    pub merge: Option<MergeSettings>,
     /// `kv = true` (its own namespace) or `kv = "name"` (a shared one): what its `kv-*` calls
     /// read and write. `None`: every call is denied.
     pub kv: Option<KvGrant>,
@@ -109,6 +117,7 @@ impl Context<'_> {
         &self,
         dispatch: RawDispatch,
         handlers: Vec<RawHandler>,
+        queue: Option<&QueueSettings>,
     ) -> Result<(DispatchSettings, Vec<HandlerSettings>), ManifestError> {
         let mut p = Problems {
             cx: self,
@@ -122,7 +131,8 @@ impl Context<'_> {
         let mut out = Vec::new();
         for raw in handlers {
             let kv_span = raw.kv.as_ref().map(|v| v.span());
-            let Some(h) = handler_settings(&mut p, raw, &base, &mut names, &mut default_at) else {
+            let Some(h) = handler_settings(&mut p, raw, &base, &mut names, &mut default_at, queue)
+            else {
                 continue;
             };
             if let (Some(grant), Some(span)) = (&h.kv, kv_span) {
@@ -182,6 +192,7 @@ fn handler_settings(
     base: &Path,
     names: &mut HashMap<String, usize>,
     default_at: &mut Option<(String, usize)>,
+    queue: Option<&QueueSettings>,
 ) -> Option<HandlerSettings> {
     let errors_before = p.list.len();
     let name = raw.name.get_ref().trim().to_string();
@@ -317,6 +328,8 @@ fn handler_settings(
         }
     }
 
+    let filter = super::filters::filter_settings(p, &raw, &who);
+    let merge = super::merge::merge_settings(p, &raw.merge, &who, queue, &route.events);
     let kv = match &raw.kv {
         None => None,
         Some(v) => super::kv::grant(v, &name).unwrap_or_else(|why| {
@@ -339,6 +352,8 @@ fn handler_settings(
         retry,
         config,
         openapi,
+        filter,
+        merge,
         kv,
         build,
         http,

@@ -10,9 +10,11 @@
 
 mod build;
 mod error;
+mod filters;
 mod handlers;
 mod interpolate;
 mod kv;
+mod merge;
 mod operations;
 mod outbound;
 mod queue;
@@ -69,6 +71,9 @@ pub struct FeishuSettings {
     pub domain: String,
     /// Key to decrypt `{"encrypt":…}` payloads, if configured.
     pub encrypt_key: Option<Secret>,
+    /// The bot's open_id (`ou_…`), for the filters that need it; `None`: asked from
+    /// `GET /open-apis/bot/v3/info` when needed.
+    pub bot_open_id: Option<String>,
     /// Feishu's per-app send limits the host paces under (`app_sends_per_second`,
     /// `app_sends_per_minute`; default Feishu's 50 and 1,000).
     pub send_limits: AppSendLimits,
@@ -136,7 +141,7 @@ impl Manifest {
         let feishu = cx.feishu(raw.feishu);
         let connection = cx.connection(raw.connection);
         let queue = cx.queue(raw.queue);
-        let rest = cx.dispatch_and_handlers(raw.dispatch, raw.handler);
+        let rest = cx.dispatch_and_handlers(raw.dispatch, raw.handler, queue.as_ref().ok());
         let operations = match (cx.admin(raw.admin), cx.log(raw.log)) {
             (Ok(admin), Ok(log)) => Ok((admin, log)),
             (admin, log) => Err([admin.err(), log.err()]
@@ -345,6 +350,20 @@ impl Context<'_> {
             None => None,
             Some(k) => Some(Secret::new(self.non_empty(k, "feishu.encrypt_key")?)),
         };
+        let bot_open_id = match &raw.bot_open_id {
+            None => None,
+            Some(v) => {
+                let id = self.non_empty(v, "feishu.bot_open_id")?.trim().to_string();
+                if !id.starts_with("ou_") || id.chars().any(char::is_whitespace) {
+                    return self.invalid(
+                        &v.span(),
+                        "feishu.bot_open_id",
+                        format!("`{id}` is not an open_id (they look like \"ou_…\")"),
+                    );
+                }
+                Some(id)
+            }
+        };
         let mut send_limits = AppSendLimits::default();
         if let Some(v) = &raw.app_sends_per_second {
             send_limits.per_second =
@@ -363,6 +382,7 @@ impl Context<'_> {
             app_secret,
             domain,
             encrypt_key,
+            bot_open_id,
             send_limits,
         })
     }
@@ -413,6 +433,8 @@ fn backticked_after(message: &str, prefix: &str) -> Option<String> {
 
 #[cfg(test)]
 mod docs_keys;
+#[cfg(test)]
+mod filter_tests;
 #[cfg(test)]
 mod outbound_tests;
 #[cfg(test)]

@@ -21,6 +21,7 @@ pub(super) const FEISHU_KEYS: &[&str] = &[
     "app_secret",
     "domain",
     "encrypt_key",
+    "bot_open_id",
     // Per-app send limits (sdk).
     "app_sends_per_second",
     "app_sends_per_minute",
@@ -73,12 +74,23 @@ pub(super) const HANDLER_KEYS: &[&str] = &[
     "backoff_max_ms",
     "openapi",
     "config",
+    // Filters (dispatch::filter).
+    "chat_types",
+    "require_mention",
+    "ignore_senders",
+    "max_event_age_secs",
+    "chats",
+    "users",
+    // Burst merge (queue::merge).
+    "merge",
     "kv",
     "build",
     // Outbound HTTP (`crate::outbound`).
     "allowed_outbound_hosts",
     "http",
 ];
+/// Keys allowed in a handler's `merge` table.
+pub(super) const MERGE_KEYS: &[&str] = &["window_ms", "max_events", "same_sender"];
 
 /// Keys allowed in `[admin]`.
 pub(super) const ADMIN_KEYS: &[&str] = &["listen", "token"];
@@ -105,6 +117,7 @@ pub(super) fn allowed_keys(table: &str) -> &'static [&'static str] {
         "dispatch" => DISPATCH_KEYS,
         "queue" => QUEUE_KEYS,
         "handler" => HANDLER_KEYS,
+        "handler.merge" => MERGE_KEYS,
         "admin" => ADMIN_KEYS,
         "log" => LOG_KEYS,
         "handler.build" => BUILD_KEYS,
@@ -140,6 +153,7 @@ pub(super) struct RawFeishu {
     pub app_secret: Spanned<String>,
     pub domain: Option<Spanned<String>>,
     pub encrypt_key: Option<Spanned<String>>,
+    pub bot_open_id: Option<Spanned<String>>,
     // Per-app send limits (sdk).
     pub app_sends_per_second: Option<Spanned<u64>>,
     pub app_sends_per_minute: Option<Spanned<u64>>,
@@ -204,12 +218,30 @@ pub(super) struct RawHandler {
     pub backoff_max_ms: Option<Spanned<u64>>,
     pub openapi: Option<Spanned<Vec<Spanned<String>>>>,
     pub config: Option<std::collections::BTreeMap<String, Spanned<String>>>,
+    // Filters (dispatch::filter).
+    pub chat_types: Option<Spanned<Vec<Spanned<String>>>>,
+    pub require_mention: Option<Spanned<bool>>,
+    pub ignore_senders: Option<Spanned<Vec<Spanned<String>>>>,
+    pub max_event_age_secs: Option<Spanned<u64>>,
+    pub chats: Option<Spanned<Vec<Spanned<String>>>>,
+    pub users: Option<Spanned<Vec<Spanned<String>>>>,
+    // Burst merge (queue::merge).
+    pub merge: Option<Spanned<RawMerge>>,
     /// `true`, `false` or a namespace name (checked in `kv.rs`).
     pub kv: Option<Spanned<toml::Value>>,
     pub build: Option<Spanned<RawBuild>>,
     // Outbound HTTP (`crate::outbound`).
     pub allowed_outbound_hosts: Option<Spanned<Vec<Spanned<String>>>>,
     pub http: Option<RawHandlerHttp>,
+}
+
+/// A handler's `merge = { window_ms, max_events, same_sender }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMerge {
+    pub window_ms: Option<Spanned<u64>>,
+    pub max_events: Option<Spanned<u64>>,
+    pub same_sender: Option<Spanned<bool>>,
 }
 
 /// `[handler.build]`.

@@ -50,7 +50,21 @@ impl<'a> Source<'a> {
                 return parent.trim().to_string();
             }
         }
+        if let Some(inline) = self.inline_table_at(offset) {
+            return dotted(&self.table_at(offset), &inline);
+        }
         self.table_at(offset)
+    }
+
+    /// The key of the inline table (`merge = { … }`) whose braces hold `offset`, if any.
+    fn inline_table_at(&self, offset: usize) -> Option<String> {
+        let offset = offset.min(self.text.len());
+        let line_start = self.text[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0);
+        let line = &self.text[line_start..offset];
+        let (key, value) = line.split_once('=')?;
+        let key = key.trim().trim_matches('"');
+        (value.trim_start().starts_with('{') && !key.is_empty() && !key.starts_with('#'))
+            .then(|| key.to_string())
     }
 
     /// The line (1-based) of a table's header, if the table has one.

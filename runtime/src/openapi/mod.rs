@@ -23,6 +23,7 @@
 //! The app secret and the token never reach the guest, logs or error messages: the guest gets
 //! the response body (or an error naming the method, path and Feishu's code), nothing else.
 
+pub mod bot_info;
 pub mod call;
 pub mod client;
 pub mod error;

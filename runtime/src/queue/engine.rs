@@ -32,18 +32,22 @@ use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use super::kv::KvCommit;
+use super::merge::MergeSettings;
 use super::retry::RetryPolicy;
 use super::stats::QueueStats;
 use super::store::{
-    now_ms, Admission, Batch, ChatTurn, HandlerStatus, JobRecord, NewJob, QueueStore, Settle,
-    StoreError,
+    now_ms, Admission, Batch, ChatTurn, HandlerState, HandlerStatus, JobRecord, NewJob, QueueStore,
+    Settle, StoreError,
 };
+use crate::dispatch::filter::HandlerFilter;
 use crate::dispatch::DispatchMode;
 use crate::dispatch::{guest_log, run_log, InboundEvent};
 use crate::handler::{Failure, Invocation, Invoke, Outcome};
 use crate::kv::WriteSet;
 use crate::limits::queue as lim;
 use crate::protocol::envelope::parse_envelope;
+
+mod turns;
 
 /// One handler as the queue runs it.
 #[derive(Clone)]
@@ -54,6 +58,10 @@ pub struct QueueHandler {
     pub max_concurrency: usize,
     /// When a failed run is tried again.
     pub retry: RetryPolicy,
+    /// Its filters, checked before each run ([`crate::dispatch::filter`]); `None`: none.
+    pub filter: Option<Arc<HandlerFilter>>,
+    /// Burst merge per chat ([`super::merge`]); `None`: every event is its own call.
+    pub merge: Option<MergeSettings>,
 }
 
 /// How the queue runs (from `[queue]` and `[dispatch]`).
@@ -86,6 +94,12 @@ enum Op {
     Admit(NewJob, oneshot::Sender<Result<Admission, StoreError>>),
     /// A job's settlement and the key-value writes of its successful runs (committed together).
     Settle(Settle, WriteSet),
+    /// The settlements of a job and the other jobs of its merged turns, each with its
+    /// key-value writes (a merged call's writes travel with the front job's): one transaction.
+    SettleAll(Vec<(Settle, WriteSet)>),
+    /// Stamp everything persisted from now on later than this time (ms), then answer
+    /// [`ToScheduler::Fenced`] (burst merge: a turn's window is over).
+    Fence(u64),
 }
 
 enum ToScheduler {
@@ -98,6 +112,8 @@ enum ToScheduler {
     Lost(u64),
     /// A claim tick (shared stores): consider the jobs that were not yet next in their chat.
     Tick,
+    /// The writer stamps everything persisted from now on later than this time (ms).
+    Fenced(u64),
     /// This handler may have become ready: consider the parked jobs again.
     HandlerReady(String),
 }
@@ -133,6 +149,14 @@ impl Queue {
         config: QueueConfig,
     ) -> Result<Queue, StoreError> {
         let pending = guarded(store.pending(), "loading the queue").await?;
+        // Persist stamps never go back (burst merge relies on it): from now, or after the
+        // newest job left by the previous run, whichever is later.
+        let start_ms = pending
+            .iter()
+            .map(|r| r.enqueued_at_ms + 1)
+            .max()
+            .unwrap_or(0)
+            .max(now_ms());
         let describe: Arc<str> = store.describe().into();
         if !pending.is_empty() {
             tracing::info!(jobs = pending.len(), queue = %describe, "resuming jobs left by the previous run");
@@ -154,7 +178,12 @@ impl Queue {
             sched_tx.clone(),
             config.clone(),
             stats.clone(),
+            start_ms,
         ));
+        let merges = handlers
+            .iter()
+            .filter_map(|h| h.merge.map(|m| (h.handler.name().to_string(), m)))
+            .collect();
         let cx = Arc::new(RunContext {
             handlers: handlers
                 .into_iter()
@@ -185,6 +214,7 @@ impl Queue {
             cx,
             gauge: gauge_tx,
             stats: stats.clone(),
+            turns: turns::TurnState::new(merges, start_ms - 1),
         };
         for record in pending {
             scheduler.add(record);
@@ -352,7 +382,11 @@ async fn run_writer(
     sched: mpsc::UnboundedSender<ToScheduler>,
     config: QueueConfig,
     stats: Arc<QueueStats>,
+    start_ms: u64,
 ) {
+    // The persist stamp of the last batch: batches are stamped with the clock, but never
+    // earlier than this (nor than a fence asked for).
+    let mut stamp = start_ms;
     // Settlements (with their key-value writes) whose commit failed; retried with the next
     // batch (the jobs stay "running" until then, so nothing runs twice because of it).
     let mut carry: Vec<(Settle, WriteSet)> = Vec::new();
@@ -384,6 +418,7 @@ async fn run_writer(
         let mut admit = Vec::new();
         let mut replies = Vec::new();
         let mut settled_ops = std::mem::take(&mut carry);
+        let mut fences = Vec::new();
         for op in batch_ops {
             match op {
                 Op::Admit(job, reply) => {
@@ -391,7 +426,20 @@ async fn run_writer(
                     replies.push(reply);
                 }
                 Op::Settle(s, writes) => settled_ops.push((s, writes)),
+                Op::SettleAll(all) => settled_ops.extend(all),
+                Op::Fence(through) => {
+                    stamp = stamp.max(through + 1);
+                    fences.push(through);
+                }
             }
+        }
+        stamp = stamp.max(now_ms());
+        if admit.is_empty() && settled_ops.is_empty() {
+            // Only fences: every earlier batch's jobs have been handed to the scheduler.
+            for through in fences {
+                let _ = sched.send(ToScheduler::Fenced(through));
+            }
+            continue;
         }
         let settle: Vec<Settle> = settled_ops.iter().map(|(s, _)| s.clone()).collect();
         let kv: Vec<KvCommit> = settled_ops
@@ -406,7 +454,7 @@ async fn run_writer(
         let batch = Batch {
             admit,
             settle,
-            now_ms: now_ms(),
+            now_ms: stamp,
             dedupe_window: config.dedupe_window,
             dedupe_max_entries: config.dedupe_max_entries,
             capacity: config.capacity,
@@ -455,6 +503,9 @@ async fn run_writer(
                 carry = settled_ops;
             }
         }
+        for through in fences {
+            let _ = sched.send(ToScheduler::Fenced(through));
+        }
         if !open && carry.is_empty() {
             return;
         }
@@ -464,6 +515,8 @@ async fn run_writer(
 struct JobEntry {
     record: JobRecord,
     running: bool,
+    /// Its message's sender, when a handler merges one sender's messages per turn.
+    sender: Option<String>,
 }
 
 struct Scheduler {
@@ -488,6 +541,8 @@ struct Scheduler {
     cx: Arc<RunContext>,
     gauge: watch::Sender<QueueGauge>,
     stats: Arc<QueueStats>,
+    /// Burst merge: windows, fences.
+    turns: turns::TurnState,
 }
 
 impl Scheduler {
@@ -501,7 +556,11 @@ impl Scheduler {
             if drain_deadline.is_some() && self.running == 0 {
                 return;
             }
-            let next_timer = self.timers.peek().map(|Reverse((at, _))| *at);
+            let next_timer = match (self.timers.peek(), self.turns.next_timer()) {
+                (Some(Reverse((a, _))), Some(b)) => Some((*a).min(b)),
+                (Some(Reverse((a, _))), None) => Some(*a),
+                (None, b) => b,
+            };
             let sleep = async {
                 match next_timer {
                     Some(at) => {
@@ -526,6 +585,7 @@ impl Scheduler {
                         self.unblock();
                     }
                     Some(ToScheduler::Tick) => self.unblock(),
+                    Some(ToScheduler::Fenced(through)) => self.fenced(through),
                     Some(ToScheduler::HandlerReady(name)) => self.handler_ready(&name),
                     Some(ToScheduler::NotYet(id)) => self.not_yet(id),
                     Some(ToScheduler::Lost(id)) => self.forget(id),
@@ -536,7 +596,10 @@ impl Scheduler {
                     }
                     None => return,
                 },
-                _ = sleep => self.fire_timers(),
+                _ = sleep => {
+                    self.fire_timers();
+                    self.fire_turn_timers();
+                }
                 _ = stop.cancelled(), if drain_deadline.is_none() => {
                     drain_deadline = Some(tokio::time::Instant::now() + crate::limits::SHUTDOWN_DRAIN_TIMEOUT);
                 }
@@ -582,15 +645,22 @@ impl Scheduler {
             let at = start + lane.iter().skip(start).take_while(|&&j| j < id).count();
             lane.insert(at, id);
         }
+        let chat = record.job.chat_id.clone();
+        let sender = self.turns.sender_for(&record);
         self.jobs.insert(
             id,
             JobEntry {
                 record,
                 running: false,
+                sender,
             },
         );
         self.by_id.insert(id);
         self.consider(id);
+        if let Some(chat) = chat {
+            // It may close the turn its chat's front waits for.
+            self.reconsider_front(&chat);
+        }
     }
 
     fn settled(&mut self, s: Settle) {
@@ -764,6 +834,8 @@ impl Scheduler {
         }
         match entry.record.next_at_ms() {
             Some(at) if at > now_ms() => self.timers.push(Reverse((at, id))),
+            // A merged turn that starts here is still open: wait for its window.
+            _ if self.wait_for_turn(id) => {}
             // Nothing pending (cannot happen for a stored job) is settled by a run too.
             _ => {
                 self.ready.insert(id);
@@ -808,6 +880,7 @@ impl Scheduler {
             entry.running = true;
             self.running += 1;
             let record = entry.record.clone();
+            let turns = self.turns_to_run(id);
             let cx = self.cx.clone();
             tokio::spawn(async move {
                 if let (Some((store, sched)), Some(_)) = (&cx.shared, &record.job.chat_id) {
@@ -831,8 +904,25 @@ impl Scheduler {
                         }
                     }
                 }
-                let (settle, writes) = run_job(&cx, record).await;
-                let _ = cx.ops.send(Op::Settle(settle, writes));
+                if turns.is_empty() {
+                    let (settle, writes) = run_job(&cx, record).await;
+                    let _ = cx.ops.send(Op::Settle(settle, writes));
+                    return;
+                }
+                // Merging handlers first (once per turn), then the job's other handlers; the
+                // turns' other jobs settle in the same transaction, and the merged calls'
+                // key-value writes travel with the front job's settlement (so they commit once,
+                // exactly when the whole turn is settled).
+                let (record, others, mut writes) = turns::run_turns(&cx, record, turns).await;
+                let (front, own_writes) = run_job(&cx, record).await;
+                writes.extend(own_writes);
+                let mut all = vec![(front, writes)];
+                all.extend(
+                    others
+                        .into_iter()
+                        .map(|r| (Settle::of(r), WriteSet::default())),
+                );
+                let _ = cx.ops.send(Op::SettleAll(all));
             });
         }
     }
@@ -898,8 +988,13 @@ async fn run_job(cx: &RunContext, mut record: JobRecord) -> (Settle, WriteSet) {
             let Some((h, permits)) = cx.handlers.get(&name) else {
                 return (i, None);
             };
-            let _permit = permits.acquire().await.expect("never closed");
             let event = inbound.guest_event(attempt);
+            if let Some(filter) = &h.filter {
+                if filter.apply(&event, &inbound.trace_id).is_some() {
+                    return (i, Some((Ok(Outcome::Done), None, h.retry)));
+                }
+            }
+            let _permit = permits.acquire().await.expect("never closed");
             let invocation = AssertUnwindSafe(h.handler.invoke(&event))
                 .catch_unwind()
                 .await
@@ -949,40 +1044,56 @@ async fn run_job(cx: &RunContext, mut record: JobRecord) -> (Settle, WriteSet) {
             ));
             continue;
         };
-        let failure = match result {
-            Ok(Outcome::Done | Outcome::Respond(_)) => {
-                s.status = HandlerStatus::Done;
-                s.last_error = None;
-                if let Some(kv) = kv {
-                    writes.extend(kv.writes);
-                }
-                continue;
-            }
-            Ok(Outcome::Reject(why)) => {
-                s.status = HandlerStatus::Dead;
-                s.last_error = Some(format!("rejected: {why}"));
-                tracing::info!(handler = %s.name, event_id = %record.job.event_id, reason = %why, "handler rejected the event; dead-lettered");
-                continue;
-            }
-            Ok(Outcome::Retry(why)) => format!("asked for a retry: {why}"),
-            Err(f) => format!("failed: {f}"),
-        };
-        match retry.delay_after(s.attempts, &mut rand::thread_rng()) {
-            Some(delay) => {
-                cx.stats.retries(1);
-                s.next_at_ms = done_at + delay.as_millis() as u64;
-                tracing::warn!(handler = %s.name, event_id = %record.job.event_id, attempt = s.attempts, retry_in_ms = delay.as_millis() as u64, "handler {failure}; will retry");
-                s.last_error = Some(failure);
-            }
-            None => {
-                s.status = HandlerStatus::Dead;
-                tracing::warn!(handler = %s.name, event_id = %record.job.event_id, attempts = s.attempts, "handler {failure}; attempts exhausted, dead-lettered");
-                s.last_error = Some(format!(
-                    "{failure} (attempt {} of {})",
-                    s.attempts, retry.max_attempts
-                ));
-            }
+        if apply_outcome(cx, s, result, retry, done_at, &record.job.event_id) {
+            writes.extend(kv.map(|kv| kv.writes).unwrap_or_default());
         }
     }
     (Settle::of(record), writes)
+}
+
+/// What one run's result (the state's `attempts` already counted) makes of a handler's
+/// state: done, dead (`reject`, attempts exhausted) or pending again after the backoff.
+/// Returns whether the run is done: only then do its key-value writes commit with the
+/// settlement (any other outcome drops them, so a re-run starts from the same state).
+#[must_use]
+fn apply_outcome(
+    cx: &RunContext,
+    s: &mut HandlerState,
+    result: Result<Outcome, Failure>,
+    retry: RetryPolicy,
+    done_at: u64,
+    event_id: &str,
+) -> bool {
+    let failure = match result {
+        Ok(Outcome::Done | Outcome::Respond(_)) => {
+            s.status = HandlerStatus::Done;
+            s.last_error = None;
+            return true;
+        }
+        Ok(Outcome::Reject(why)) => {
+            s.status = HandlerStatus::Dead;
+            s.last_error = Some(format!("rejected: {why}"));
+            tracing::info!(handler = %s.name, event_id, reason = %why, "handler rejected the event; dead-lettered");
+            return false;
+        }
+        Ok(Outcome::Retry(why)) => format!("asked for a retry: {why}"),
+        Err(f) => format!("failed: {f}"),
+    };
+    match retry.delay_after(s.attempts, &mut rand::thread_rng()) {
+        Some(delay) => {
+            cx.stats.retries(1);
+            s.next_at_ms = done_at + delay.as_millis() as u64;
+            tracing::warn!(handler = %s.name, event_id, attempt = s.attempts, retry_in_ms = delay.as_millis() as u64, "handler {failure}; will retry");
+            s.last_error = Some(failure);
+        }
+        None => {
+            s.status = HandlerStatus::Dead;
+            tracing::warn!(handler = %s.name, event_id, attempts = s.attempts, "handler {failure}; attempts exhausted, dead-lettered");
+            s.last_error = Some(format!(
+                "{failure} (attempt {} of {})",
+                s.attempts, retry.max_attempts
+            ));
+        }
+    }
+    false
 }

@@ -39,6 +39,7 @@ pub mod engine;
 mod error;
 pub mod kv;
 pub mod memory;
+pub mod merge;
 pub mod redis;
 pub mod retry;
 pub mod settings;

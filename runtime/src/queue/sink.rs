@@ -19,6 +19,9 @@ pub struct QueueSink {
     router: Router,
     names: Vec<String>,
     per_chat_ordering: bool,
+    /// Per handler (manifest order): whether it merges bursts per chat (its events need
+    /// their chat's lane even without `per_chat_ordering`).
+    merging: Vec<bool>,
     sync: Arc<dyn EventSink>,
     last_full_log_ms: Arc<AtomicU64>,
 }
@@ -38,9 +41,18 @@ impl QueueSink {
             router,
             names,
             per_chat_ordering,
+            merging: Vec::new(),
             sync,
             last_full_log_ms: Arc::default(),
         }
+    }
+
+    /// Which handlers (manifest order) merge bursts per chat ([`super::merge`]): the events
+    /// routed to them keep their chat (its lane orders the turns) whatever
+    /// `per_chat_ordering` says.
+    pub fn with_merging(mut self, merging: Vec<bool>) -> QueueSink {
+        self.merging = merging;
+        self
     }
 }
 
@@ -57,11 +69,12 @@ impl EventSink for QueueSink {
             dedupe_id: event.meta.dedupe_id.clone(),
             event_id: event.meta.event_id.clone(),
             event_type: event.meta.event_type.clone(),
-            chat_id: event
-                .meta
-                .chat_id
-                .clone()
-                .filter(|_| self.per_chat_ordering),
+            chat_id: event.meta.chat_id.clone().filter(|_| {
+                self.per_chat_ordering
+                    || routes
+                        .iter()
+                        .any(|&i| self.merging.get(i).copied().unwrap_or(false))
+            }),
             trace_id: event.trace_id.clone(),
             envelope: event.json,
             handlers: routes.iter().map(|&i| self.names[i].clone()).collect(),

@@ -31,6 +31,7 @@
 //! | `vc.meeting.meeting_started_v1` | [`MeetingStarted`] |
 //! | `vc.meeting.meeting_ended_v1` | [`MeetingEnded`] |
 //! | `card.action.trigger` (callback) | [`CardAction`] |
+//! | `aviary.message.merged_v1` (a merged turn, see the manifest's `merge`) | [`MergedMessages`] |
 //! | `url.preview.get` (callback) | [`UrlPreview`] |
 //!
 //! A message's `content` is typed by [`Message::parse_content`] ([`MessageContent`], one model
@@ -47,6 +48,7 @@ mod contact;
 mod content;
 mod im;
 mod im_chat;
+mod merged;
 mod url_preview;
 mod vc;
 
@@ -57,6 +59,7 @@ pub use contact::*;
 pub use content::*;
 pub use im::*;
 pub use im_chat::*;
+pub use merged::*;
 pub use url_preview::*;
 pub use vc::*;
 
@@ -170,6 +173,9 @@ typed_events! {
     MeetingEnded(MeetingEnded) = "vc.meeting.meeting_ended_v1",
     /// `card.action.trigger` (a callback: answer with a toast or card)
     CardAction(CardAction) = "card.action.trigger",
+    /// `aviary.message.merged_v1`: a turn of messages merged by the runtime (`merge` in the
+    /// manifest)
+    MergedMessages(MergedMessages) = "aviary.message.merged_v1",
     /// `url.preview.get` (a callback: answer with a preview)
     UrlPreview(UrlPreview) = "url.preview.get",
 }
