@@ -453,6 +453,20 @@ fn plan(
             Err(list) => problems.extend(list),
         }
     }
+    // A namespace shared by a code-added handler may not be another handler's own (the
+    // manifest's own handlers were held to that when it loaded).
+    let grants: Vec<(&str, &crate::kv::KvGrant)> = planned
+        .iter()
+        .filter_map(|p| match &p.run {
+            Run::Wasm { settings, .. } => settings.kv.as_ref().map(|g| (p.name.as_str(), g)),
+            Run::Native { .. } => None,
+        })
+        .collect();
+    problems.extend(
+        crate::kv::grant::own_namespace_clashes(&grants)
+            .into_iter()
+            .map(|(_, message)| message),
+    );
     let defaults: Vec<&str> = planned
         .iter()
         .filter(|p| p.route.default)
