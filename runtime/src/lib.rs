@@ -168,8 +168,8 @@ mod secret;
 pub use aviary_protocol as protocol;
 
 pub use app::{
-    Handler, HandlerError, NativeHandler, Runtime, RuntimeBuilder, RuntimeHandle, Settings,
-    StartError, Status,
+    Handler, HandlerError, NativeHandler, ReloadError, ReloadReport, ReloadStatus, Runtime,
+    RuntimeBuilder, RuntimeHandle, Settings, StartError, Status,
 };
 pub use async_trait::async_trait;
 pub use connection::{
@@ -196,7 +196,7 @@ pub mod settings {
 /// Errors of the embedding API: why a runtime did not start or stopped, why a control call
 /// failed, and why a setting was refused by its subsystem's check.
 pub mod error {
-    pub use crate::app::StartError;
+    pub use crate::app::{ReloadError, StartError};
     pub use crate::connection::SettingError as ConnectionSettingError;
     pub use crate::connection::{ConnectError, ControlError, FatalError, InvalidOptions};
     pub use crate::limits::OutOfRange;
@@ -209,8 +209,8 @@ pub mod error {
 /// What [`RuntimeHandle::status`] reports (also served as JSON by `GET /status`).
 pub mod status {
     pub use crate::app::{
-        ClientConfigStatus, ConnectionStatus, HandlerStatus, LastDisconnect, LimitsStatus,
-        QueueStatus, Status,
+        ClientConfigStatus, ConnectionStatus, HandlerStatus, LastDisconnect, LastReload,
+        LimitsStatus, QueueStatus, ReloadStatus, Status,
     };
 }
 

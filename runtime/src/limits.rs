@@ -564,6 +564,10 @@ pub mod admin {
     /// new connection is up (an endpoint request and a handshake, each bounded by
     /// `connection_timeout_ms`, 15 s by default), so the wait covers both with room.
     pub const CTL_TIMEOUT: Duration = Duration::from_secs(40);
+
+    /// How long `aviary ctl reload` waits: a reload answers once changed components are
+    /// compiled (a large guest takes tens of seconds in a debug build, more on a busy machine).
+    pub const CTL_RELOAD_TIMEOUT: Duration = Duration::from_secs(600);
 }
 
 /// Outbound HTTP from handlers ([`crate::outbound`], manifest `allowed_outbound_hosts` and
@@ -657,4 +661,13 @@ pub mod kv {
     /// Expired entries removed per commit (oldest first), so one commit stays short; reads never
     /// see an expired entry, so this only bounds how fast their space is given back.
     pub const EXPIRE_PRUNE_PER_COMMIT: usize = 256;
+}
+
+/// Hot reload (`app/reload.rs`, `app/watch.rs`).
+pub mod reload {
+    use std::time::Duration;
+
+    /// How often `aviary run --watch` looks at the manifest and the components: quick enough
+    /// to feel immediate in a development loop, and a handful of `stat` calls per poll.
+    pub const WATCH_POLL: Duration = Duration::from_millis(500);
 }

@@ -31,6 +31,8 @@ pub enum ControlAction {
     Drain,
     /// End a drain.
     Resume,
+    /// Re-read the manifest and swap the handlers in (hot reload).
+    Reload,
 }
 
 impl ControlAction {
@@ -40,6 +42,7 @@ impl ControlAction {
             "reconnect" => Some(ControlAction::Reconnect),
             "drain" => Some(ControlAction::Drain),
             "resume" => Some(ControlAction::Resume),
+            "reload" => Some(ControlAction::Reload),
             _ => None,
         }
     }
@@ -50,6 +53,7 @@ impl ControlAction {
             ControlAction::Reconnect => "reconnect",
             ControlAction::Drain => "drain",
             ControlAction::Resume => "resume",
+            ControlAction::Reload => "reload",
         }
     }
 }
@@ -79,8 +83,8 @@ pub struct Readiness {
 /// A control action that was not carried out: the HTTP status and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ControlFailure {
-    /// 409 (the state does not allow it), 502 (Feishu refused the new connection), 503
-    /// (stopped).
+    /// 409 (the state does not allow it), 422 (a reload refused: the new configuration has
+    /// problems), 502 (Feishu refused the new connection), 503 (stopped).
     pub status: u16,
     /// Why.
     pub message: String,
@@ -235,7 +239,7 @@ async fn control(
     let Some(action) = ControlAction::from_name(&name) else {
         return error(
             StatusCode::NOT_FOUND,
-            format!("no control action `{name}` (reconnect, drain, resume)"),
+            format!("no control action `{name}` (reconnect, drain, resume, reload)"),
         );
     };
     if let Some(token) = &cx.token {

@@ -26,6 +26,9 @@ use crate::queue::QueueSnapshot;
 struct Snapshot {
     handle: RuntimeHandle,
     dead_letters: Option<u64>,
+    /// The handlers in force.
+    generation: Arc<super::generation::Generation>,
+    reload: super::reload::ReloadStatus,
 }
 
 /// The metrics of `apps`, as Prometheus text 0.0.4 or (`openmetrics`) OpenMetrics text.
@@ -34,6 +37,8 @@ pub(crate) async fn render(apps: &[RuntimeHandle], openmetrics: bool) -> String 
     for handle in apps {
         snapshots.push(Snapshot {
             dead_letters: handle.dead_letters().await,
+            generation: handle.shared.generation(),
+            reload: handle.reload_status(),
             handle: handle.clone(),
         });
     }
@@ -292,7 +297,7 @@ impl Collector for Collected {
         f.counter(
             "aviary_duplicates",
             "Deliveries answered from dedupe without running a handler (the queue's and the in-memory layer's)",
-            per_app(&|s| queue(s).duplicates + (s.handle.shared.dedupe_duplicates)()),
+            per_app(&|s| queue(s).duplicates + s.handle.shared.dedupe_duplicates()),
         )?;
         f.counter(
             "aviary_deliveries_refused",
@@ -445,18 +450,41 @@ impl Collector for Collected {
             "aviary_callbacks_late",
             "Card callbacks acked by the deadline fallback because a handler was late",
             per_app(&|s| {
-                s.handle
-                    .shared
+                s.generation
                     .dispatch_stats
                     .as_ref()
                     .map_or(0, |d| d.snapshot().callbacks_late)
             }),
         )?;
 
+        // Hot reload.
+        f.counter(
+            "aviary_reloads",
+            "Reloads asked for (SIGHUP, POST /control/reload, aviary ctl reload), by outcome (applied, refused)",
+            apps.iter()
+                .flat_map(|s| {
+                    [
+                        (with(app(s), "outcome", "applied"), s.reload.succeeded),
+                        (with(app(s), "outcome", "refused"), s.reload.failed),
+                    ]
+                })
+                .collect(),
+        )?;
+        f.counter(
+            "aviary_reload_failures",
+            "Reloads refused (manifest or component error, or a change that needs a restart); the previous configuration kept running",
+            per_app(&|s| s.reload.failed),
+        )?;
+        f.gauge(
+            "aviary_reload_generation",
+            "The reload whose handlers run now (0: those of the start)",
+            per_app_f(&|s| s.generation.number as f64),
+        )?;
+
         // Handlers.
         let handlers: Vec<(&Snapshot, &super::handle::HandlerInfo)> = apps
             .iter()
-            .flat_map(|s| s.handle.shared.handlers.iter().map(move |h| (s, h)))
+            .flat_map(|s| s.generation.handlers.iter().map(move |h| (s, h)))
             .collect();
         let hl =
             |s: &Snapshot, h: &super::handle::HandlerInfo| with(app(s), "handler", h.name.clone());
@@ -533,7 +561,7 @@ impl Collector for Collected {
             "http-send requests of a Wasm handler, by outcome (answered, denied, timeout, too_large, failed)",
             wasm.iter()
                 .flat_map(|(s, h)| {
-                    let snap = s.handle.shared.http_stats.snapshot(&h.name).unwrap_or_default();
+                    let snap = s.handle.shared.kv.http_stats.snapshot(&h.name).unwrap_or_default();
                     crate::outbound::HttpOutcome::ALL
                         .map(|o| (with(hl(s, h), "outcome", o.name()), snap.get(o)))
                 })
@@ -544,7 +572,7 @@ impl Collector for Collected {
             "kv-* calls of a Wasm handler, by operation (kv-get, kv-set, kv-delete, kv-increment, kv-list) and outcome (ok, denied, invalid, over_quota, store_error)",
             wasm.iter()
                 .flat_map(|(s, h)| {
-                    let calls = s.handle.shared.kv_stats.get(&h.name).unwrap_or_default();
+                    let calls = s.handle.shared.kv.stats.get(&h.name).unwrap_or_default();
                     calls
                         .all()
                         .into_iter()

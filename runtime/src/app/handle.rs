@@ -2,14 +2,17 @@
 //! clone; every clone controls the same app. The admin server's endpoints call these methods.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Instant, SystemTime};
 
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
+use super::generation::{Base, Generation};
 use super::handlers::{Planned, Run};
+use super::loading::KvBinding;
 use super::metered::HandlerMeter;
+use super::reload::{ReloadError, ReloadReport, ReloadStatus, Reloader};
 use super::status::{
     unix_ms, ClientConfigStatus, ConnectionStatus, HandlerStatus, LastDisconnect, LimitsStatus,
     QueueStatus, Status,
@@ -18,7 +21,6 @@ use crate::connection::{
     ConnectionControl, ConnectionEvent, ConnectionState, ConnectionStats, ControlError, FatalError,
     Reconnected, Resumed,
 };
-use crate::dispatch::DispatchStats;
 use crate::handler::Invoke;
 use crate::queue::Queue;
 
@@ -58,16 +60,16 @@ pub(crate) struct Shared {
     pub control: ConnectionControl,
     pub shutdown: CancellationToken,
     pub queue: Option<Queue>,
-    pub dispatch_stats: Option<Arc<DispatchStats>>,
-    /// Deliveries the in-memory dedupe layers answered without running a handler.
-    pub dedupe_duplicates: Arc<dyn Fn() -> u64 + Send + Sync>,
     /// The OpenAPI clients the sandbox made (their counters).
     pub openapi: super::wasm::OpenApiClients,
-    /// The Wasm handlers' `kv-*` calls.
-    pub kv_stats: Arc<crate::kv::KvStats>,
-    /// The Wasm handlers' `http-send` calls.
-    pub http_stats: Arc<crate::outbound::OutboundStats>,
-    pub handlers: Vec<HandlerInfo>,
+    /// What every generation of handlers builds on (the connection's sink, the dedupe memory).
+    pub base: Base,
+    /// The handlers in force; replaced whole by a reload.
+    pub current: RwLock<Arc<Generation>>,
+    /// The app's key-value state (what handlers loaded by a reload are bound to).
+    pub kv: KvBinding,
+    /// What a reload re-reads, and its outcomes.
+    pub reload: Reloader,
     /// `Some` once the app has stopped, with how.
     pub done: watch::Receiver<Option<Result<(), Arc<FatalError>>>>,
     /// The last dead-letter count and when it was taken.
@@ -75,6 +77,21 @@ pub(crate) struct Shared {
     pub drained: AtomicBool,
     /// The Wasm handlers' loads (`None` without Wasm handlers).
     pub loading: Option<super::startup::Loading>,
+}
+
+impl Shared {
+    /// The handlers in force.
+    pub fn generation(&self) -> Arc<Generation> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Deliveries the in-memory dedupe layer answered without running a handler.
+    pub fn dedupe_duplicates(&self) -> u64 {
+        self.base.dedupe.duplicates()
+    }
 }
 
 /// A loaded handler, for status and metrics.
@@ -133,7 +150,7 @@ impl HandlerInfo {
     }
 }
 
-fn file_sha256(path: &std::path::Path) -> Option<String> {
+pub(crate) fn file_sha256(path: &std::path::Path) -> Option<String> {
     use sha2::Digest;
     let bytes = std::fs::read(path).ok()?;
     let digest = sha2::Sha256::digest(&bytes);
@@ -171,6 +188,21 @@ impl RuntimeHandle {
         self.shared.done.borrow().is_some()
     }
 
+    /// Why the app stopped, once it has: the fatal error, a handler that did not load, or
+    /// "stopped" after a graceful stop (`None` while it runs).
+    pub fn stop_reason(&self) -> Option<String> {
+        let done = self.shared.done.borrow();
+        let ended = done.as_ref()?;
+        let failures = self.load_failures();
+        Some(match ended {
+            Err(e) => e.to_string(),
+            Ok(()) if !failures.is_empty() => {
+                format!("a handler did not load: {}", failures.join("; "))
+            }
+            Ok(()) => "stopped".into(),
+        })
+    }
+
     /// Opens a new connection and, once it is up, closes the current one with 1000 after its
     /// in-flight acks (make-before-break; nothing is lost or handled twice). On failure the
     /// current connection is kept.
@@ -204,6 +236,43 @@ impl RuntimeHandle {
     pub async fn stop(&self) -> Result<(), Arc<FatalError>> {
         self.shared.shutdown.cancel();
         self.wait().await
+    }
+
+    /// Re-reads the manifest the app was started from (or, started from [`crate::Settings`],
+    /// reloads the handlers added in code: their component files) and applies it without
+    /// dropping the connection: changed and new components are compiled first, in the
+    /// background, while the running handlers keep working; then the routes, handlers and
+    /// limits are swapped between two events. Calls in flight finish on the handlers they
+    /// started with; events arriving meanwhile are routed by the old or the new handlers
+    /// whole, never dropped or run twice. Changed credentials, domain or `[connection]`
+    /// reconnect make-before-break.
+    ///
+    /// A manifest or component error, or a change that needs a restart (`[queue]`,
+    /// `[admin]`, the app id), changes nothing and returns every problem
+    /// ([`ReloadError::problems`], each at its `file:line:col` or handler). One reload runs
+    /// at a time; outcomes are also in [`RuntimeHandle::reload_status`], `/status` and
+    /// `aviary_reload_failures_total`.
+    ///
+    /// ```no_run
+    /// # async fn f(runtime: aviary::RuntimeHandle) {
+    /// match runtime.reload().await {
+    ///     Ok(report) => println!("{}", report.summary()),
+    ///     Err(e) => eprintln!("{e}"),
+    /// }
+    /// # }
+    /// ```
+    pub async fn reload(&self) -> Result<ReloadReport, ReloadError> {
+        super::reload::reload(&self.shared).await
+    }
+
+    /// How the reloads went so far: the generation in force, counts, the last outcome.
+    pub fn reload_status(&self) -> ReloadStatus {
+        self.shared
+            .reload
+            .status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Waits until every handler's component is loaded: `Ok`, or the failures (one line each,
@@ -294,14 +363,18 @@ impl RuntimeHandle {
                 })
             }
         };
+        let generation = s.generation();
         Status {
             version: env!("CARGO_PKG_VERSION"),
             app_id: s.app_id.clone(),
             started_at_ms: unix_ms(s.started_at),
             drained: self.is_drained(),
+            stopped: self.stop_reason(),
+            generation: generation.number,
+            reload: self.reload_status(),
             connection,
             queue,
-            handlers: s
+            handlers: generation
                 .handlers
                 .iter()
                 .map(|h| HandlerStatus {

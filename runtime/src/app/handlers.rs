@@ -86,6 +86,7 @@ struct Http {
 }
 
 /// A handler checked and ready to load.
+#[derive(Clone)]
 pub(crate) struct Planned {
     pub name: String,
     pub route: HandlerRoute,
@@ -98,6 +99,7 @@ pub(crate) struct Planned {
 }
 
 /// How a planned handler runs.
+#[derive(Clone)]
 pub(crate) enum Run {
     /// In the sandbox; `manifest` is the file it was declared in (errors name its line).
     Wasm {
@@ -506,6 +508,23 @@ impl Handler {
             run,
         })
     }
+}
+
+/// The own-namespace rule over manifest and code-added handlers together: a namespace shared
+/// by one (`kv_shared`, `kv = "name"`) may not be another's own (the manifest's handlers among
+/// themselves were held to it when it loaded). One message per clash.
+pub(crate) fn kv_clashes(planned: &[Planned]) -> Vec<String> {
+    let grants: Vec<(&str, &KvGrant)> = planned
+        .iter()
+        .filter_map(|p| match &p.run {
+            Run::Wasm { settings, .. } => settings.kv.as_ref().map(|g| (p.name.as_str(), g)),
+            Run::Native { .. } => None,
+        })
+        .collect();
+    crate::kv::grant::own_namespace_clashes(&grants)
+        .into_iter()
+        .map(|(_, message)| message)
+        .collect()
 }
 
 /// The `http-send` grant of a code-added handler through the checks of [`crate::outbound`]

@@ -8,7 +8,8 @@
 //! [`RuntimeBuilder::on_error`]), then [`RuntimeBuilder::start`] returns a
 //! [`RuntimeHandle`]: [`RuntimeHandle::status`], [`RuntimeHandle::connection_state`] (a
 //! `tokio::sync::watch`), [`RuntimeHandle::reconnect`] (make-before-break),
-//! [`RuntimeHandle::drain`], [`RuntimeHandle::resume`], [`RuntimeHandle::stop`]. The crate
+//! [`RuntimeHandle::drain`], [`RuntimeHandle::resume`], [`RuntimeHandle::reload`] (hot
+//! reload), [`RuntimeHandle::stop`]. The crate
 //! root re-exports exactly this surface; `examples/embed/` is a complete program.
 //!
 //! **Composition.** This module is the one place that wires manifest → sandbox → dispatcher →
@@ -32,21 +33,25 @@ use std::process::ExitCode;
 
 mod exporter;
 pub mod filters;
+mod generation;
 mod handle;
 mod handlers;
 pub mod loading;
 mod metered;
 mod native;
 mod operator;
+mod reload;
 mod runtime;
 mod settings;
 pub mod startup;
 mod status;
 pub mod wasm;
+mod watch;
 
 pub use handle::RuntimeHandle;
 pub use handlers::Handler;
 pub use native::{HandlerError, NativeHandler};
+pub use reload::{LastReload, ReloadError, ReloadReport, ReloadStatus};
 pub use runtime::{Runtime, RuntimeBuilder, StartError};
 pub use settings::Settings;
 pub use status::{
@@ -76,12 +81,33 @@ pub struct RunArgs {
     /// "" turns it off.
     #[arg(long = "admin", value_name = "ADDR")]
     pub admin: Option<String>,
+    /// Reload (without dropping the connection) when the manifest or a handler's component
+    /// file changes — for development.
+    #[arg(long = "watch")]
+    pub watch: bool,
+}
+
+/// Reloads on each SIGHUP (the outcome is logged by the reload).
+#[cfg(unix)]
+async fn reload_on_sighup(runtime: RuntimeHandle) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hup = match signal(SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "SIGHUP cannot be watched; reload through the admin server");
+            return;
+        }
+    };
+    while hup.recv().await.is_some() {
+        tracing::info!("SIGHUP: reloading the manifest");
+        let _ = runtime.reload().await;
+    }
 }
 
 /// `aviary run`: runs the manifest through [`Runtime::builder`] until SIGINT/SIGTERM (graceful)
-/// or a fatal error.
+/// or a fatal error; SIGHUP reloads it ([`RuntimeHandle::reload`]).
 pub fn run(args: RunArgs) -> ExitCode {
-    let mut manifest = match Manifest::load(&args.manifest) {
+    let manifest = match Manifest::load(&args.manifest) {
         Ok(m) => m,
         Err(e) => {
             for problem in e.problems() {
@@ -95,11 +121,16 @@ pub fn run(args: RunArgs) -> ExitCode {
         process::set_log_format(format);
     }
     process::init_tracing();
+    // `--admin` overrides through the builder: the manifest keeps `[admin]` as written (a
+    // reload compares against it).
+    let mut admin: Option<AdminSettings> = None;
     if let Some(addr) = &args.admin {
         match AdminSettings::parse_listen(addr) {
             Ok(listen) => {
-                manifest.admin.listen = listen;
-                manifest.admin.explicit = true;
+                let mut a = manifest.admin.clone();
+                a.listen = listen;
+                a.explicit = true;
+                admin = Some(a);
             }
             Err(why) => {
                 eprintln!("error: --admin: {why}");
@@ -115,12 +146,13 @@ pub fn run(args: RunArgs) -> ExitCode {
         }
     };
     tokio.block_on(async {
-        let runtime = match Runtime::builder()
+        let mut builder = Runtime::builder()
             .loaded_manifest(manifest)
-            .compiling(wasm::Compiling::in_child_processes(args.compile_memory_mb))
-            .start()
-            .await
-        {
+            .compiling(wasm::Compiling::in_child_processes(args.compile_memory_mb));
+        if let Some(admin) = admin {
+            builder = builder.admin(admin);
+        }
+        let runtime = match builder.start().await {
             Ok(r) => r,
             Err(e) => {
                 for problem in e.problems() {
@@ -139,6 +171,14 @@ pub fn run(args: RunArgs) -> ExitCode {
             tracing::info!("stop requested; draining handlers and closing the connection");
             let _ = stopper.stop().await;
         });
+        #[cfg(unix)]
+        tokio::spawn(reload_on_sighup(runtime.clone()));
+        if args.watch {
+            tokio::spawn(watch::reload_on_change(
+                args.manifest.clone(),
+                runtime.clone(),
+            ));
+        }
         let ended = runtime.wait().await;
         // A handler that failed to load stopped the runtime: its line, exit 1.
         let failures = runtime.load_failures();

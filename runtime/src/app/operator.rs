@@ -1,7 +1,7 @@
 //! The admin server's [`Operator`] over the running apps: `/metrics` from [`super::exporter`],
 //! `/status` and `/readyz` from each [`RuntimeHandle`], control through the same handle
-//! methods an embedder calls. One app today; the JSON already lists apps, so several (and a
-//! reload action) fit without changing the shape.
+//! methods an embedder calls. One app today; the JSON already lists apps, so several fit
+//! without changing the shape.
 
 use serde_json::json;
 
@@ -70,6 +70,21 @@ impl Operator for Apps {
                     let r = app.resume().await.map_err(failure)?;
                     json!({"app": id, "resumed": r == Resumed::Resumed})
                 }
+                ControlAction::Reload => match app.reload().await {
+                    Ok(report) => json!({
+                        "app": id,
+                        "generation": report.generation,
+                        "summary": report.summary(),
+                        "report": report,
+                    }),
+                    // 422: the request was understood; the new configuration was refused.
+                    Err(e) => {
+                        return Err(ControlFailure {
+                            status: 422,
+                            message: e.to_string(),
+                        })
+                    }
+                },
             });
         }
         Ok(json!({ "action": action.name(), "apps": done }))
@@ -117,7 +132,7 @@ fn readiness_of(app: &RuntimeHandle) -> Vec<Check> {
         Some(_) if app.is_stopped() => check("queue", false, "stopped".into()),
         Some(q) => check("queue", true, format!("open: {}", q.describe())),
     };
-    let total = app.shared.handlers.len();
+    let total = app.shared.generation().handlers.len();
     let (failed, loading) = (app.load_failures(), app.handlers_loading());
     let handlers = if !failed.is_empty() {
         check(

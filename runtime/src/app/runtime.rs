@@ -9,33 +9,28 @@ use std::time::SystemTime;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::filters;
-use super::handle::{HandlerInfo, RuntimeHandle, Shared};
+use super::filters::{self, Filters};
+use super::generation::{install, Base, Fingerprint, Loaded, SwapSink};
+use super::handle::{RuntimeHandle, Shared};
 use super::handlers::{Handler, Planned, Run};
-use super::loading::{HandlerLoader, KvBinding};
-use super::metered::{HandlerMeter, Metered};
+use super::loading::KvBinding;
+use super::metered::HandlerMeter;
 use super::native::NativeInvoke;
 use super::operator::Apps;
+use super::reload::{counted, MakeLoader, Reloader};
 use super::settings::Settings;
 use super::startup::{load_in_background, Loading, ToLoad};
 use super::wasm;
 use crate::admin::{self, AdminSettings};
 use crate::connection::{self, ConnectionEvent, ConnectionStats, Disconnect};
 use crate::dispatch::dedupe::Deduplicating;
-use crate::dispatch::router::Router;
-use crate::dispatch::{stats, DispatchStats, Dispatcher, EventSink, HandlerEntry, LogSink};
+use crate::dispatch::{stats, EventSink, LogSink};
 use crate::handler::Invoke;
 use crate::manifest::{Manifest, ManifestError};
 use crate::openapi::OpenApiApp;
 use crate::protocol::endpoint::resolve_domain;
 use crate::queue::engine::QueueConfig;
-use crate::queue::{self, AckMode, Queue, QueueHandler, QueueSink};
-
-/// Makes the loader Wasm handlers are loaded with (the sandbox).
-type MakeLoader = Box<dyn Fn() -> Result<Box<dyn HandlerLoader>, String> + Send>;
-
-/// A loaded handler (counted) and its counters.
-type Loaded = (Arc<dyn Invoke>, Arc<HandlerMeter>);
+use crate::queue::{self, AckMode, Queue, QueueHandler};
 
 /// A callback for connection events.
 type Listener = Box<dyn Fn(&ConnectionEvent) + Send + Sync>;
@@ -305,14 +300,10 @@ impl RuntimeBuilder {
             None => KvBinding::default(),
         };
         let kv_stats = kv.stats.clone();
-        let http_stats = kv.http_stats.clone();
         let (loaded, loading) = load(&planned, &make_loader, &kv)?;
-        let infos: Vec<HandlerInfo> = planned
-            .iter()
-            .zip(&loaded)
-            .map(|(p, (invoke, meter))| HandlerInfo::new(p, invoke.clone(), meter.clone()))
-            .collect();
-        let built = build_sink(&settings, &planned, loaded, &filters, store).await?;
+        let queue = start_queue(&settings, &planned, &loaded, &filters, store).await?;
+        #[cfg(unix)]
+        let dlq_server = queue.as_ref().and_then(|q| dlq_socket(&settings, q));
 
         let stats = ConnectionStats::new();
         let shutdown = CancellationToken::new();
@@ -326,13 +317,28 @@ impl RuntimeBuilder {
             domain = %app.domain,
             "starting"
         );
-        if let Some(d) = &built.dispatch_stats {
-            tokio::spawn(stats::report_periodically(
-                d.clone(),
-                crate::limits::dispatch::STATS_LOG_INTERVAL,
-                shutdown.clone(),
-            ));
-        }
+        let base = Base {
+            queue: queue.clone(),
+            sink: Arc::new(SwapSink::new(Arc::new(LogSink))),
+            dedupe: Deduplicating::new(LogSink),
+            shutdown: shutdown.clone(),
+        };
+        log_handlers(&settings, &planned, queue.as_ref());
+        let first = install(&base, 0, settings.clone(), &planned, &filters, loaded, None);
+        let sink: Arc<dyn EventSink> = base.sink.clone();
+        let added = planned
+            .iter()
+            .filter(|p| {
+                !matches!(
+                    &p.run,
+                    Run::Wasm {
+                        manifest: Some(_),
+                        ..
+                    }
+                )
+            })
+            .cloned()
+            .collect();
         let (done_tx, done) = watch::channel(None);
         let shared = Arc::new(Shared {
             app_id: settings.connection.app_id.clone(),
@@ -340,13 +346,22 @@ impl RuntimeBuilder {
             stats: stats.clone(),
             control,
             shutdown: shutdown.clone(),
-            queue: built.queue.clone(),
-            dispatch_stats: built.dispatch_stats.clone(),
-            dedupe_duplicates: built.duplicates.clone(),
+            queue: queue.clone(),
             openapi,
-            kv_stats: kv_stats.clone(),
-            http_stats,
-            handlers: infos,
+            base,
+            current: std::sync::RwLock::new(Arc::new(first)),
+            kv,
+            reload: Reloader {
+                manifest: manifest.as_ref().map(|m| m.path.clone()),
+                admin_as_read: manifest
+                    .as_ref()
+                    .map(|m| m.admin.clone())
+                    .unwrap_or_else(|| settings.admin.clone()),
+                added,
+                make_loader: std::sync::Mutex::new(make_loader),
+                running: tokio::sync::Mutex::new(()),
+                status: Default::default(),
+            },
             done,
             dead_letters: Default::default(),
             drained: std::sync::atomic::AtomicBool::new(false),
@@ -373,22 +388,15 @@ impl RuntimeBuilder {
                 // Nothing connected yet: stop what was started (the counters' reporter, the
                 // queue).
                 handle.shared.shutdown.cancel();
-                if let Some(q) = &built.queue {
+                if let Some(q) = &queue {
                     q.shutdown().await;
                 }
                 return Err(StartError::Admin(e));
             }
         };
         let options = settings.connection.clone();
+        let last = handle.clone();
         tokio::spawn(async move {
-            let BuiltSink {
-                sink,
-                queue,
-                dispatch_stats,
-                #[cfg(unix)]
-                dlq_server,
-                ..
-            } = built;
             let ended =
                 connection::run_with_control(options, sink, stats, shutdown.clone(), receiver)
                     .await;
@@ -407,7 +415,7 @@ impl RuntimeBuilder {
                 queue.shutdown().await;
                 tracing::info!(stats = ?queue.stats().snapshot(), "queue stopped");
             }
-            if let Some(d) = &dispatch_stats {
+            if let Some(d) = &last.shared.generation().dispatch_stats {
                 stats::log_summary(d, when);
             }
             for line in kv_stats.summary() {
@@ -453,20 +461,7 @@ fn plan(
             Err(list) => problems.extend(list),
         }
     }
-    // A namespace shared by a code-added handler may not be another handler's own (the
-    // manifest's own handlers were held to that when it loaded).
-    let grants: Vec<(&str, &crate::kv::KvGrant)> = planned
-        .iter()
-        .filter_map(|p| match &p.run {
-            Run::Wasm { settings, .. } => settings.kv.as_ref().map(|g| (p.name.as_str(), g)),
-            Run::Native { .. } => None,
-        })
-        .collect();
-    problems.extend(
-        crate::kv::grant::own_namespace_clashes(&grants)
-            .into_iter()
-            .map(|(_, message)| message),
-    );
+    problems.extend(super::handlers::kv_clashes(&planned));
     let defaults: Vec<&str> = planned
         .iter()
         .filter(|p| p.route.default)
@@ -523,102 +518,46 @@ fn load(
     };
     let loaded = slots
         .into_iter()
-        .map(|invoke| {
-            let meter = Arc::new(HandlerMeter::default());
-            (
-                Arc::new(Metered {
-                    inner: invoke.expect("every slot filled"),
-                    meter: meter.clone(),
-                }) as Arc<dyn Invoke>,
-                meter,
+        .zip(planned)
+        .map(|(invoke, p)| {
+            counted(
+                &p.name,
+                Fingerprint::of(p),
+                invoke.expect("every slot filled"),
+                Arc::new(HandlerMeter::default()),
             )
         })
         .collect();
     Ok((loaded, loading))
 }
 
-/// What events go to, and what is behind it.
-struct BuiltSink {
-    sink: Arc<dyn EventSink>,
-    queue: Option<Queue>,
-    dispatch_stats: Option<Arc<DispatchStats>>,
-    /// Duplicates answered by the in-memory dedupe layer.
-    duplicates: Arc<dyn Fn() -> u64 + Send + Sync>,
-    #[cfg(unix)]
-    dlq_server: Option<queue::control::ControlServer>,
-}
-
-/// With `ack = "after-persist"` (the default) and handlers: a [`QueueSink`] over the opened
-/// store (card callbacks and unrouted events still go through the synchronous dispatcher);
-/// with `ack = "after-handle"`: the deduplicated [`Dispatcher`]; without handlers: the
-/// built-in [`LogSink`].
-async fn build_sink(
+/// With `ack = "after-persist"` (the default) and handlers: the durable queue over the opened
+/// store, running `loaded`; otherwise none (`after-handle` runs handlers synchronously; without
+/// handlers, events are logged and acked).
+async fn start_queue(
     settings: &Settings,
     planned: &[Planned],
-    loaded: Vec<Loaded>,
-    filters: &filters::Filters,
+    loaded: &[Loaded],
+    filters: &Filters,
     store: Option<Arc<dyn crate::queue::QueueStore>>,
-) -> Result<BuiltSink, StartError> {
-    let entries: Vec<HandlerEntry> = planned
-        .iter()
-        .zip(loaded)
-        .zip(filters)
-        .map(|((p, (handler, _)), filter)| HandlerEntry {
-            handler,
-            route: p.route.clone(),
-            filter: filter.clone(),
-        })
-        .collect();
-    let names: Vec<String> = planned.iter().map(|p| p.name.clone()).collect();
-    let none = |sink: Arc<dyn EventSink>, dispatch_stats, duplicates| BuiltSink {
-        sink,
-        queue: None,
-        dispatch_stats,
-        duplicates,
-        #[cfg(unix)]
-        dlq_server: None,
-    };
-    if entries.is_empty() {
-        tracing::info!("no handler; events are logged and acked");
-        let sink = Arc::new(Deduplicating::new(LogSink));
-        let counted = sink.clone();
-        return Ok(none(sink, None, Arc::new(move || counted.duplicates())));
-    }
-    if settings.queue.ack == AckMode::AfterHandle {
-        let dispatcher = Dispatcher::new(settings.dispatch.clone(), entries);
-        tracing::info!(
-            handlers = ?names,
-            mode = ?settings.dispatch.mode,
-            per_chat_ordering = settings.dispatch.per_chat_ordering,
-            max_in_flight = settings.dispatch.max_in_flight,
-            "handlers loaded"
-        );
-        let stats = dispatcher.stats();
-        let sink = Arc::new(Deduplicating::new(dispatcher));
-        let counted = sink.clone();
-        return Ok(none(
-            sink,
-            Some(stats),
-            Arc::new(move || counted.duplicates()),
-        ));
+) -> Result<Option<Queue>, StartError> {
+    if planned.is_empty() || settings.queue.ack == AckMode::AfterHandle {
+        return Ok(None);
     }
     let Some(store) = store else {
         return Err(StartError::Queue(
             "internal: the queue's store was not opened".into(),
         ));
     };
-    let router = Router::new(
-        entries.iter().map(|h| h.route.events.clone()).collect(),
-        entries.iter().position(|h| h.route.default),
-    );
-    let handlers = entries
+    let handlers = loaded
         .iter()
         .zip(planned)
-        .map(|(e, p)| QueueHandler {
-            handler: e.handler.clone(),
-            max_concurrency: e.route.max_concurrency,
+        .zip(filters)
+        .map(|((l, p), filter)| QueueHandler {
+            handler: l.invoke.clone(),
+            max_concurrency: p.route.max_concurrency,
             retry: p.retry,
-            filter: e.filter.clone(),
+            filter: filter.clone(),
             merge: p.merge,
         })
         .collect();
@@ -629,52 +568,51 @@ async fn build_sink(
         max_in_flight: settings.dispatch.max_in_flight,
         mode: settings.dispatch.mode,
     };
-    let queue = Queue::start(store, handlers, config)
+    Queue::start(store, handlers, config)
         .await
-        .map_err(|e| StartError::Queue(e.to_string()))?;
-    let dispatcher = Dispatcher::new(settings.dispatch.clone(), entries);
-    let dispatch_stats = Some(dispatcher.stats());
-    tracing::info!(
-        handlers = ?names,
-        queue = %queue.describe(),
-        capacity = settings.queue.capacity,
-        per_chat_ordering = settings.dispatch.per_chat_ordering,
-        max_in_flight = settings.dispatch.max_in_flight,
-        "handlers loaded; events are acked once persisted"
-    );
-    let synchronous = Arc::new(Deduplicating::new(dispatcher));
-    let counted = synchronous.clone();
-    let sink = QueueSink::new(
-        queue.clone(),
-        router,
-        names,
-        settings.dispatch.per_chat_ordering,
-        synchronous,
-    )
-    .with_merging(planned.iter().map(|p| p.merge.is_some()).collect());
-    #[cfg(unix)]
-    let dlq_server = if settings.queue.backend == crate::queue::QueueBackend::Disk {
-        let socket = queue::control::socket_path(&settings.queue.path);
-        // Not fatal: only `aviary dlq` during the run depends on it (e.g. a path longer than
-        // a socket path may be).
-        match queue::control::serve(queue.clone(), &socket) {
-            Ok(server) => Some(server),
-            Err(e) => {
-                tracing::warn!(error = %e, "aviary dlq cannot reach this process while it runs");
-                None
-            }
+        .map(Some)
+        .map_err(|e| StartError::Queue(e.to_string()))
+}
+
+/// The live dead-letter socket of a disk queue (`aviary dlq` during the run).
+#[cfg(unix)]
+fn dlq_socket(settings: &Settings, queue: &Queue) -> Option<queue::control::ControlServer> {
+    if settings.queue.backend != crate::queue::QueueBackend::Disk {
+        return None;
+    }
+    let socket = queue::control::socket_path(&settings.queue.path);
+    // Not fatal: only `aviary dlq` during the run depends on it (e.g. a path longer than a
+    // socket path may be).
+    match queue::control::serve(queue.clone(), &socket) {
+        Ok(server) => Some(server),
+        Err(e) => {
+            tracing::warn!(error = %e, "aviary dlq cannot reach this process while it runs");
+            None
         }
-    } else {
-        None
-    };
-    Ok(BuiltSink {
-        sink: Arc::new(sink),
-        queue: Some(queue),
-        dispatch_stats,
-        duplicates: Arc::new(move || counted.duplicates()),
-        #[cfg(unix)]
-        dlq_server,
-    })
+    }
+}
+
+/// The start-up log line saying how events reach the handlers.
+fn log_handlers(settings: &Settings, planned: &[Planned], queue: Option<&Queue>) {
+    let names: Vec<&str> = planned.iter().map(|p| p.name.as_str()).collect();
+    match queue {
+        _ if planned.is_empty() => tracing::info!("no handler; events are logged and acked"),
+        Some(queue) => tracing::info!(
+            handlers = ?names,
+            queue = %queue.describe(),
+            capacity = settings.queue.capacity,
+            per_chat_ordering = settings.dispatch.per_chat_ordering,
+            max_in_flight = settings.dispatch.max_in_flight,
+            "handlers loaded; events are acked once persisted"
+        ),
+        None => tracing::info!(
+            handlers = ?names,
+            mode = ?settings.dispatch.mode,
+            per_chat_ordering = settings.dispatch.per_chat_ordering,
+            max_in_flight = settings.dispatch.max_in_flight,
+            "handlers loaded"
+        ),
+    }
 }
 
 /// Calls every listener for every event until the connection's stats are dropped.

@@ -18,6 +18,13 @@ pub struct Status {
     pub started_at_ms: u64,
     /// Drained on request (`drain`), until `resume`.
     pub drained: bool,
+    /// Why the app stopped, once it has (a fatal error such as refused credentials, a handler
+    /// that did not load, or `stopped`); `None` while it runs.
+    pub stopped: Option<String>,
+    /// The reload whose handlers run now (0: those of the start).
+    pub generation: u64,
+    /// Reloads so far and the last one's outcome (its problems when refused).
+    pub reload: super::reload::ReloadStatus,
     /// The long connection.
     pub connection: ConnectionStatus,
     /// The durable queue (`None` without one: no handler, or `ack = "after-handle"`).

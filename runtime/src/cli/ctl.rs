@@ -1,4 +1,4 @@
-//! `aviary ctl status | reconnect | drain | resume -m aviary.toml`: asks a running `aviary run`
+//! `aviary ctl status | reconnect | drain | resume | reload -m aviary.toml`: asks a running `aviary run`
 //! through its admin server (the manifest's `[admin] listen`, or `--admin ADDR`) and prints
 //! the answer for people. Control requests carry the manifest's `[admin] token`.
 //!
@@ -47,6 +47,9 @@ pub enum CtlCommand {
     Drain,
     /// Take events again after a drain.
     Resume,
+    /// Re-read the manifest and swap the handlers in without dropping the connection (exit 1
+    /// and every problem when refused; the running configuration is kept).
+    Reload,
 }
 
 /// What a value of a missing environment variable reads as here: `ctl` needs only `[admin]`,
@@ -112,6 +115,7 @@ pub fn run(args: CtlArgs) -> ExitCode {
                 let name = match action {
                     CtlCommand::Reconnect => "reconnect",
                     CtlCommand::Drain => "drain",
+                    CtlCommand::Reload => "reload",
                     _ => "resume",
                 };
                 let token = match token {
@@ -122,6 +126,9 @@ pub fn run(args: CtlArgs) -> ExitCode {
                     }
                 };
                 let mut request = http.post(format!("{base}/control/{name}"));
+                if action == CtlCommand::Reload {
+                    request = request.timeout(crate::limits::admin::CTL_RELOAD_TIMEOUT);
+                }
                 if let Some(t) = &token {
                     request = request.bearer_auth(t.expose());
                 }
@@ -336,6 +343,10 @@ pub fn describe_control(action: &str, body: &Value) -> String {
                     .as_str()
                     .map(|old| format!(" (replaced {old}, closed with 1000 after its acks)"))
                     .unwrap_or_default()
+            ),
+            "reload" => format!(
+                "{id}: reloaded: {}\n",
+                app["summary"].as_str().unwrap_or("?")
             ),
             "drain" => format!(
                 "{id}: drained: in-flight acks finished, connection closed; `aviary ctl resume` to take events again\n"

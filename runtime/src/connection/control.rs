@@ -4,12 +4,18 @@
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::options::ConnectionOptions;
+
 /// A request to the supervisor, with where its answer goes.
 #[derive(Debug)]
 pub(crate) enum Command {
     Reconnect(oneshot::Sender<Result<Reconnected, ControlError>>),
     Drain(oneshot::Sender<Result<(), ControlError>>),
     Resume(oneshot::Sender<Result<Resumed, ControlError>>),
+    Reconfigure(
+        Box<ConnectionOptions>,
+        oneshot::Sender<Result<Option<Reconnected>, ControlError>>,
+    ),
 }
 
 /// What a successful reconnect did.
@@ -91,6 +97,19 @@ impl ConnectionControl {
     /// Ends a drain: connects again at once.
     pub async fn resume(&self) -> Result<Resumed, ControlError> {
         self.ask(Command::Resume).await
+    }
+
+    /// Connects with `options` from now on (a reload changed the credentials, the domain or
+    /// `[connection]`). While connected: make-before-break with the new options — a session
+    /// opened with them replaces the current one (`Some`), or, when it cannot be made, the
+    /// current connection and options are kept ([`ControlError::ReconnectFailed`]). In backoff
+    /// the next attempt is made at once with them; drained, the resume uses them (`None`).
+    pub async fn reconfigure(
+        &self,
+        options: ConnectionOptions,
+    ) -> Result<Option<Reconnected>, ControlError> {
+        self.ask(|reply| Command::Reconfigure(Box::new(options), reply))
+            .await
     }
 
     async fn ask<T>(

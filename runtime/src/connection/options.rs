@@ -9,7 +9,7 @@ use super::settings::ConnectionSettings;
 /// Options of one long connection. Build with [`ConnectionOptions::new`] (every setting at its
 /// default) and adjust [`ConnectionOptions::settings`]; a manifest's `[feishu]` and
 /// `[connection]` are read into the same type.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub struct ConnectionOptions {
     /// `feishu`, `lark`, or a base URL such as `http://127.0.0.1:9000` (used verbatim).

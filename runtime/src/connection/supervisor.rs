@@ -118,6 +118,18 @@ struct Dialer {
 }
 
 impl Dialer {
+    /// A dialer for `options` (a reconfigure): its own HTTP client and config state (the
+    /// next endpoint answer fills in the server's ClientConfig under the new pins).
+    fn with_options(&self, options: ConnectionOptions) -> Dialer {
+        Dialer {
+            http: http_client(&options),
+            config: Arc::new(Mutex::new(ConfigState::new(options.pins()))),
+            options: Arc::new(options),
+            stats: self.stats.clone(),
+            shutdown: self.shutdown.clone(),
+        }
+    }
+
     /// Runs `future` unless shutdown comes first.
     async fn or_shutdown<T>(&self, future: impl Future<Output = T>) -> Option<T> {
         tokio::select! {
@@ -193,6 +205,9 @@ struct Live {
 
 type Pending<T> = Vec<oneshot::Sender<Result<T, ControlError>>>;
 
+/// Where the answer of a reconfigure goes.
+type ReconfigureReply = oneshot::Sender<Result<Option<Reconnected>, ControlError>>;
+
 struct Supervisor {
     dialer: Dialer,
     stats: Arc<ConnectionStats>,
@@ -241,6 +256,22 @@ impl Supervisor {
 
     fn options(&self) -> &ConnectionOptions {
         &self.dialer.options
+    }
+
+    /// Connects with `dialer`'s options from now on (sessions started later use them).
+    fn apply(&mut self, dialer: Dialer) {
+        let capacity = dialer.options.settings.receive_queue_capacity();
+        if capacity != self.options().settings.receive_queue_capacity() {
+            self.permits = Arc::new(Semaphore::new(capacity));
+        }
+        self.stats.set_config(
+            dialer
+                .config
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .effective(),
+        );
+        self.dialer = dialer;
     }
 
     fn effective(&self) -> crate::protocol::ClientConfig {
@@ -402,6 +433,13 @@ impl Supervisor {
                     Some(Command::Resume(reply)) => {
                         let _ = reply.send(Ok(Resumed::NotDrained));
                     }
+                    Some(Command::Reconfigure(options, reply)) => {
+                        tracing::info!("new connection settings: attempting now with them");
+                        let next = self.dialer.with_options(*options);
+                        self.apply(next);
+                        let _ = reply.send(Ok(None));
+                        return WaitEnd::Now;
+                    }
                 },
             }
         }
@@ -426,6 +464,12 @@ impl Supervisor {
                     }
                     Some(Command::Reconnect(reply)) => {
                         let _ = reply.send(Err(ControlError::Drained));
+                    }
+                    Some(Command::Reconfigure(options, reply)) => {
+                        tracing::info!("new connection settings: used when resumed");
+                        let next = self.dialer.with_options(*options);
+                        self.apply(next);
+                        let _ = reply.send(Ok(None));
                     }
                 },
             }
@@ -484,6 +528,8 @@ impl Supervisor {
         let mut current = self.start_session(ws, device_id, service_id);
         let mut dialing: Option<Pin<Box<dyn Future<Output = Attempt> + Send>>> = None;
         let mut drains: Pending<()> = Vec::new();
+        // A reconfigure whose session is being dialled: the dialer with the new options.
+        let mut reconfiguring: Option<(Dialer, ReconfigureReply)> = None;
         loop {
             tokio::select! {
                 joined = &mut current.task => {
@@ -499,6 +545,11 @@ impl Supervisor {
                             SessionEnd::Lost(..) => ControlError::Lost,
                             _ => ControlError::Stopped,
                         }));
+                    }
+                    if let Some((next, reply)) = reconfiguring {
+                        // The usual reconnect (or the resume) takes over, with the new options.
+                        self.apply(next);
+                        let _ = reply.send(Ok(None));
                     }
                     for reply in drains {
                         let _ = reply.send(Ok(()));
@@ -530,11 +581,32 @@ impl Supervisor {
                     Some(Command::Resume(reply)) => {
                         let _ = reply.send(Ok(Resumed::NotDrained));
                     }
+                    Some(Command::Reconfigure(options, reply)) => {
+                        let next = self.dialer.with_options(*options);
+                        if !drains.is_empty() {
+                            self.apply(next);
+                            let _ = reply.send(Ok(None));
+                            continue;
+                        }
+                        tracing::info!(conn_id = %current.device_id, "new connection settings: opening a connection with them before closing this one");
+                        // A reconnect being dialled is superseded: its requests get this
+                        // attempt's result.
+                        dialing = Some(Box::pin(next.clone().attempt(false)));
+                        if let Some((_, earlier)) = reconfiguring.replace((next, reply)) {
+                            let _ = earlier.send(Err(ControlError::ReconnectFailed(
+                                "superseded by later connection settings".into(),
+                            )));
+                        }
+                    }
                 },
                 attempt = async { dialing.as_mut().expect("guarded").await }, if dialing.is_some() => {
                     dialing = None;
+                    let reconfigured = reconfiguring.take();
                     match attempt {
                         Attempt::Connected { ws, device_id, service_id } => {
+                            if let Some((next, _)) = &reconfigured {
+                                self.apply(next.clone());
+                            }
                             let old = std::mem::replace(
                                 &mut current,
                                 self.start_session(ws, device_id.clone(), service_id),
@@ -556,21 +628,31 @@ impl Supervisor {
                                 };
                                 ended(&stats, &old, kind, &end);
                             }));
-                            self.answer_reconnects(Ok(Reconnected {
+                            let done = Reconnected {
                                 conn_id: device_id,
                                 replaced: Some(replaced),
-                            }));
+                            };
+                            if let Some((_, reply)) = reconfigured {
+                                let _ = reply.send(Ok(Some(done.clone())));
+                            }
+                            self.answer_reconnects(Ok(done));
                         }
-                        Attempt::Retry(reason) => {
-                            tracing::warn!(reason = %reason, "reconnect failed; keeping the current connection");
-                            self.answer_reconnects(Err(ControlError::ReconnectFailed(reason.to_string())));
-                        }
-                        Attempt::Fatal(e) => {
-                            tracing::warn!(error = %e, "reconnect failed; keeping the current connection");
-                            self.answer_reconnects(Err(ControlError::ReconnectFailed(e.to_string())));
-                        }
-                        Attempt::Shutdown | Attempt::Paused => {
-                            self.answer_reconnects(Err(ControlError::Stopped));
+                        failed => {
+                            let error = match failed {
+                                Attempt::Retry(reason) => {
+                                    tracing::warn!(reason = %reason, "reconnect failed; keeping the current connection");
+                                    ControlError::ReconnectFailed(reason.to_string())
+                                }
+                                Attempt::Fatal(e) => {
+                                    tracing::warn!(error = %e, "reconnect failed; keeping the current connection");
+                                    ControlError::ReconnectFailed(e.to_string())
+                                }
+                                _ => ControlError::Stopped,
+                            };
+                            if let Some((_, reply)) = reconfigured {
+                                let _ = reply.send(Err(error.clone()));
+                            }
+                            self.answer_reconnects(Err(error));
                         }
                     }
                 }

@@ -673,3 +673,5 @@ async fn a_panicking_handler_is_acked_500() {
 /// Reconnect, drain and resume on request ([`super::ConnectionControl`]).
 #[path = "control_tests.rs"]
 mod control_tests;
+#[path = "reconfigure_tests.rs"]
+mod reconfigure_tests;

@@ -51,6 +51,18 @@ impl<S: EventSink> Deduplicating<S> {
         }
     }
 
+    /// Wraps `inner` with this one's memory and bounds (a reload swaps the sink behind it): a
+    /// delivery handled, or being handled, through either is a duplicate for both, and the
+    /// duplicates count is shared.
+    pub fn sharing<T: EventSink>(&self, inner: T) -> Deduplicating<T> {
+        Deduplicating {
+            inner,
+            state: self.state.clone(),
+            window: self.window,
+            max_entries: self.max_entries,
+        }
+    }
+
     /// Duplicates answered without running the handler so far.
     pub fn duplicates(&self) -> u64 {
         self.state.lock().expect("dedupe lock").duplicates
@@ -213,6 +225,32 @@ mod tests {
         sink.handle(event("b")).await;
         assert_eq!(inner.calls.load(Ordering::SeqCst), 2);
         assert_eq!(sink.duplicates(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_successor_sharing_the_memory_answers_what_its_predecessor_handled() {
+        let old_inner = counting(false, 100);
+        let old = Deduplicating::new(old_inner.clone());
+        let new_inner = counting(false, 0);
+        let new = old.sharing(new_inner.clone());
+        // "a" still running on the old sink while its redelivery reaches the new one; "b"
+        // handled by the old one before the swap.
+        old.handle(event("b")).await;
+        let (first, again) = tokio::join!(old.handle(event("a")), new.handle(event("a")));
+        assert_eq!(first, again);
+        assert_eq!(
+            new.handle(event("b")).await,
+            HandlerResult::Respond(b"{}".to_vec())
+        );
+        assert_eq!(old_inner.calls.load(Ordering::SeqCst), 2);
+        assert_eq!(
+            new_inner.calls.load(Ordering::SeqCst),
+            0,
+            "nothing ran twice"
+        );
+        new.handle(event("c")).await;
+        assert_eq!(new_inner.calls.load(Ordering::SeqCst), 1);
+        assert_eq!((old.duplicates(), new.duplicates()), (2, 2));
     }
 
     #[tokio::test]

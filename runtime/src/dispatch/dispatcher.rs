@@ -29,6 +29,7 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::ack;
 use super::filter::HandlerFilter;
@@ -111,6 +112,7 @@ struct Inner {
 struct Slot {
     handler: Arc<dyn Invoke>,
     permits: Arc<Semaphore>,
+    max_concurrency: usize,
     filter: Option<Arc<HandlerFilter>>,
 }
 
@@ -126,9 +128,29 @@ impl Dispatcher {
     /// A dispatcher over `handlers` (manifest order). At most one should be the default; if
     /// several are, the first one is.
     pub fn new(settings: DispatchSettings, handlers: Vec<HandlerEntry>) -> Dispatcher {
+        Dispatcher::build(settings, handlers, None)
+    }
+
+    /// A dispatcher over `handlers` that continues this one (a reload): it shares the chat
+    /// lanes (an event of a chat waits for that chat's events still running here, so per-chat
+    /// order holds across the swap), the in-flight slots when `max_in_flight` is unchanged,
+    /// and each handler's call slots when its name and `max_concurrency` are unchanged; its
+    /// counters start where these are. Events already handed to this one finish here.
+    pub fn successor(&self, settings: DispatchSettings, handlers: Vec<HandlerEntry>) -> Dispatcher {
+        Dispatcher::build(settings, handlers, Some(&self.inner))
+    }
+
+    fn build(
+        settings: DispatchSettings,
+        handlers: Vec<HandlerEntry>,
+        previous: Option<&Inner>,
+    ) -> Dispatcher {
         let default = handlers.iter().position(|h| h.route.default);
-        let mut stats =
-            DispatchStats::with_handlers(handlers.iter().map(|h| h.handler.name().to_string()));
+        let names = handlers.iter().map(|h| h.handler.name().to_string());
+        let mut stats = match previous {
+            None => DispatchStats::with_handlers(names),
+            Some(p) => DispatchStats::carried_over(&p.stats, names),
+        };
         stats.set_filters(handlers.iter().map(|h| h.filter.clone()).collect());
         let router = Router::new(
             handlers.iter().map(|h| h.route.events.clone()).collect(),
@@ -136,19 +158,35 @@ impl Dispatcher {
         );
         let slots = handlers
             .into_iter()
-            .map(|h| Slot {
-                handler: h.handler,
-                permits: Arc::new(Semaphore::new(h.route.max_concurrency.max(1))),
-                filter: h.filter,
+            .map(|h| {
+                let max = h.route.max_concurrency;
+                let permits = previous
+                    .and_then(|p| {
+                        p.slots.iter().find(|s| {
+                            s.handler.name() == h.handler.name() && s.max_concurrency == max
+                        })
+                    })
+                    .map(|s| s.permits.clone())
+                    .unwrap_or_else(|| Arc::new(Semaphore::new(max.max(1))));
+                Slot {
+                    handler: h.handler,
+                    permits,
+                    max_concurrency: max,
+                    filter: h.filter,
+                }
             })
             .collect();
+        let in_flight = previous
+            .filter(|p| p.settings.max_in_flight == settings.max_in_flight)
+            .map(|p| p.in_flight.clone())
+            .unwrap_or_else(|| Arc::new(Semaphore::new(settings.max_in_flight.max(1))));
         Dispatcher {
             inner: Arc::new(Inner {
                 slots,
                 router,
-                in_flight: Arc::new(Semaphore::new(settings.max_in_flight.max(1))),
+                in_flight,
                 settings,
-                lanes: ChatLanes::new(),
+                lanes: previous.map(|p| p.lanes.clone()).unwrap_or_default(),
                 stats: Arc::new(stats),
                 unrouted_logged: Mutex::default(),
             }),
@@ -204,7 +242,7 @@ impl EventSink for Dispatcher {
         Box::pin(async move {
             if run.routes.len() == 1 {
                 // One handler (the common case): its task's own result, no channel.
-                let task = tokio::spawn(run.clone().execute_one(ticket));
+                let task = tokio::spawn(run.clone().execute_one(ticket).in_current_span());
                 let result = match deadline {
                     None => Some(task.await),
                     Some(at) => tokio::time::timeout_at(at, task).await.ok(),
@@ -214,7 +252,7 @@ impl EventSink for Dispatcher {
                 return run.decide(vec![result]);
             }
             let (tx, rx) = mpsc::unbounded_channel();
-            tokio::spawn(run.clone().execute(ticket, tx));
+            tokio::spawn(run.clone().execute(ticket, tx).in_current_span());
             run.collect(rx, deadline).await
         })
     }
@@ -308,10 +346,13 @@ impl Run {
                     .map(|(pos, &index)| {
                         let run = self.clone();
                         let tx = tx.clone();
-                        tokio::spawn(async move {
-                            let result = run.call(index).await;
-                            let _ = tx.send((pos, result));
-                        })
+                        tokio::spawn(
+                            async move {
+                                let result = run.call(index).await;
+                                let _ = tx.send((pos, result));
+                            }
+                            .in_current_span(),
+                        )
                     })
                     .collect();
                 for task in tasks {

@@ -19,6 +19,7 @@ pub struct ChatLanes {
 
 impl ChatLanes {
     /// Empty lanes.
+    #[cfg(test)]
     pub fn new() -> Self {
         Self::default()
     }

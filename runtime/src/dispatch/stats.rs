@@ -152,6 +152,46 @@ impl DispatchStats {
         }
     }
 
+    /// Fresh counters for `names` that continue `previous` (a reload): the totals and the
+    /// counters of handlers `previous` also had start at its values; the in-flight gauge
+    /// starts at 0 (events still running on `previous` count there).
+    pub fn carried_over(previous: &DispatchStats, names: impl IntoIterator<Item = String>) -> Self {
+        let copy = |c: &AtomicU64| AtomicU64::new(c.load(Ordering::Relaxed));
+        let copy_kinds =
+            |k: &[AtomicU64; FAILURE_KINDS.len()]| std::array::from_fn(|i| copy(&k[i]));
+        DispatchStats {
+            events: copy(&previous.events),
+            no_handler: copy(&previous.no_handler),
+            invocations: copy(&previous.invocations),
+            done: copy(&previous.done),
+            responded: copy(&previous.responded),
+            retried: copy(&previous.retried),
+            rejected: copy(&previous.rejected),
+            failed: copy(&previous.failed),
+            failed_by_kind: copy_kinds(&previous.failed_by_kind),
+            callbacks_late: copy(&previous.callbacks_late),
+            in_flight: AtomicU64::new(0),
+            filters: Vec::new(),
+            handlers: names
+                .into_iter()
+                .map(|name| {
+                    let counters = match previous.handlers.iter().find(|(n, _)| *n == name) {
+                        None => HandlerCounters::default(),
+                        Some((_, c)) => HandlerCounters {
+                            done: copy(&c.done),
+                            responded: copy(&c.responded),
+                            retried: copy(&c.retried),
+                            rejected: copy(&c.rejected),
+                            failed: copy(&c.failed),
+                            failed_by_kind: copy_kinds(&c.failed_by_kind),
+                        },
+                    };
+                    (name, counters)
+                })
+                .collect(),
+        }
+    }
+
     /// Attaches the handlers' filters (manifest order), so snapshots and the summary show
     /// what they skipped.
     pub(crate) fn set_filters(&mut self, filters: Vec<Option<Arc<HandlerFilter>>>) {
@@ -368,6 +408,33 @@ mod tests {
                 "handler b: 2 calls, done 0, respond 1, retry 0, reject 0, failed 1 (panic 1)"
             ),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn a_reload_carries_the_counters_of_the_handlers_it_keeps() {
+        let old = DispatchStats::with_handlers(["a".to_string(), "b".to_string()]);
+        old.event();
+        old.callback_late();
+        old.in_flight_delta(true);
+        old.call(0, CallCounter::Done);
+        old.call(1, CallCounter::Failed("panic"));
+        let new = DispatchStats::carried_over(&old, ["b".to_string(), "c".to_string()]);
+        let s = new.snapshot();
+        assert_eq!((s.events, s.callbacks_late, s.invocations), (1, 1, 2));
+        assert_eq!(
+            s.in_flight, 0,
+            "events running on the old dispatcher count there"
+        );
+        let h = new.handlers();
+        assert_eq!((h[0].name.as_str(), h[0].failures.get("panic")), ("b", 1));
+        assert_eq!((h[1].name.as_str(), h[1].calls()), ("c", 0));
+        new.call(0, CallCounter::Done);
+        assert_eq!(new.handlers()[0].calls(), 2);
+        assert_eq!(
+            old.handlers()[1].calls(),
+            1,
+            "the old counters are not touched"
         );
     }
 }

@@ -20,16 +20,23 @@
 //! handlers are all still loading is parked (no in-flight slot, its chat's turn kept) until one
 //! of them is ready. So events are persisted and acked while components compile, and each
 //! handler starts taking jobs when its own component is ready.
+//!
+//! **Reload.** The handlers are one `HandlerSet` value, replaced whole by
+//! [`Queue::set_handlers`]. A job takes the set that is current when it is launched and runs
+//! every due handler from it, so a run never mixes two sets and a call in flight finishes on
+//! the handler it started with. A job whose handler is no longer in the set when it runs has
+//! that handler's part dead-lettered (`handler `x` is not in the manifest any more`).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet, VecDeque};
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use futures_util::FutureExt;
 use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::kv::KvCommit;
 use super::merge::MergeSettings;
@@ -112,6 +119,11 @@ enum ToScheduler {
     Lost(u64),
     /// A claim tick (shared stores): consider the jobs that were not yet next in their chat.
     Tick,
+    /// The handlers were replaced ([`Queue::set_handlers`]): the new bound of jobs at once.
+    Reconfigured {
+        /// Jobs running at once.
+        max_in_flight: usize,
+    },
     /// The writer stamps everything persisted from now on later than this time (ms).
     Fenced(u64),
     /// This handler may have become ready: consider the parked jobs again.
@@ -129,11 +141,58 @@ pub struct Queue {
     describe: Arc<str>,
     store: Arc<dyn QueueStore>,
     sched: mpsc::UnboundedSender<ToScheduler>,
+    handlers: Arc<RwLock<Arc<HandlerSet>>>,
+}
+
+/// The handlers a queue runs, by name, and how a job's handlers run together: one value,
+/// replaced whole on reload ([`Queue::set_handlers`]).
+pub(crate) struct HandlerSet {
+    by_name: HashMap<String, (QueueHandler, Arc<Semaphore>)>,
+    mode: DispatchMode,
+    /// The caller's number for this set (the app's reload generation), logged with each run.
+    generation: u64,
+}
+
+impl HandlerSet {
+    /// A set of `handlers`; each keeps the call slots it had in `previous` when its
+    /// `max_concurrency` is unchanged (so the bound holds across a reload), else gets new ones.
+    fn new(
+        handlers: Vec<QueueHandler>,
+        mode: DispatchMode,
+        generation: u64,
+        previous: Option<&HandlerSet>,
+    ) -> Self {
+        let by_name = handlers
+            .into_iter()
+            .map(|h| {
+                let name = h.handler.name().to_string();
+                let permits = previous
+                    .and_then(|p| p.by_name.get(&name))
+                    .filter(|(old, _)| old.max_concurrency == h.max_concurrency)
+                    .map(|(_, permits)| permits.clone())
+                    .unwrap_or_else(|| Arc::new(Semaphore::new(h.max_concurrency.max(1))));
+                (name, (h, permits))
+            })
+            .collect();
+        HandlerSet {
+            by_name,
+            mode,
+            generation,
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&(QueueHandler, Arc<Semaphore>)> {
+        self.by_name.get(name)
+    }
+}
+
+/// The current set (a cheap clone of an `Arc`).
+fn current(handlers: &RwLock<Arc<HandlerSet>>) -> Arc<HandlerSet> {
+    handlers.read().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 struct RunContext {
-    handlers: HashMap<String, (QueueHandler, Arc<Semaphore>)>,
-    mode: DispatchMode,
+    handlers: Arc<RwLock<Arc<HandlerSet>>>,
     ops: mpsc::UnboundedSender<Op>,
     stats: Arc<QueueStats>,
     /// Set for stores shared by several instances: asked whether a chat's job is next.
@@ -172,27 +231,30 @@ impl Queue {
             oldest_enqueued_ms: pending.iter().map(|r| r.enqueued_at_ms).min(),
         });
         let stop = CancellationToken::new();
-        let writer = tokio::spawn(run_writer(
-            store.clone(),
-            ops_rx,
-            sched_tx.clone(),
-            config.clone(),
-            stats.clone(),
-            start_ms,
-        ));
+        // Every task of the queue logs in the caller's span (the app's, with its id).
+        let writer = tokio::spawn(
+            run_writer(
+                store.clone(),
+                ops_rx,
+                sched_tx.clone(),
+                config.clone(),
+                stats.clone(),
+                start_ms,
+            )
+            .in_current_span(),
+        );
         let merges = handlers
             .iter()
             .filter_map(|h| h.merge.map(|m| (h.handler.name().to_string(), m)))
             .collect();
+        let handlers = Arc::new(RwLock::new(Arc::new(HandlerSet::new(
+            handlers,
+            config.mode,
+            0,
+            None,
+        ))));
         let cx = Arc::new(RunContext {
-            handlers: handlers
-                .into_iter()
-                .map(|h| {
-                    let permits = Arc::new(Semaphore::new(h.max_concurrency.max(1)));
-                    (h.handler.name().to_string(), (h, permits))
-                })
-                .collect(),
-            mode: config.mode,
+            handlers: handlers.clone(),
             ops: ops_tx.clone(),
             stats: stats.clone(),
             shared: store
@@ -220,24 +282,26 @@ impl Queue {
             scheduler.add(record);
         }
         if store.claim_interval().is_some() {
-            tokio::spawn(run_inbox(store.clone(), sched_tx.clone(), stop.clone()));
+            tokio::spawn(
+                run_inbox(store.clone(), sched_tx.clone(), stop.clone()).in_current_span(),
+            );
         }
         if let Some(every) = store.claim_interval() {
-            tokio::spawn(run_claimer(
-                store.clone(),
-                every,
-                sched_tx.clone(),
-                stop.clone(),
-            ));
+            tokio::spawn(
+                run_claimer(store.clone(), every, sched_tx.clone(), stop.clone()).in_current_span(),
+            );
         }
         let stop2 = stop.clone();
         let sched_for_queue = sched_tx.clone();
-        let done = tokio::spawn(async move {
-            // Returns once every running job's outcome is committed (or the drain timed out);
-            // the writer keeps serving until the process ends.
-            scheduler.run(sched_rx, stop2).await;
-            drop((sched_tx, writer));
-        });
+        let done = tokio::spawn(
+            async move {
+                // Returns once every running job's outcome is committed (or the drain timed
+                // out); the writer keeps serving until the process ends.
+                scheduler.run(sched_rx, stop2).await;
+                drop((sched_tx, writer));
+            }
+            .in_current_span(),
+        );
         Ok(Queue {
             ops: ops_tx,
             stats,
@@ -247,7 +311,36 @@ impl Queue {
             describe,
             store,
             sched: sched_for_queue,
+            handlers,
         })
+    }
+
+    /// Replaces the handlers (reload): jobs launched from now on run `handlers` (in `mode`),
+    /// at most `max_in_flight` at once; calls already running finish on the handlers they
+    /// started with. A handler whose `max_concurrency` is unchanged keeps its call slots.
+    /// `generation` (the caller's number for this set; 0 for the set the queue started with)
+    /// is logged with each job's run (span `job`, field `generation`).
+    pub fn set_handlers(
+        &self,
+        handlers: Vec<QueueHandler>,
+        mode: DispatchMode,
+        max_in_flight: usize,
+        generation: u64,
+    ) {
+        {
+            let mut current = self.handlers.write().unwrap_or_else(|e| e.into_inner());
+            let next = HandlerSet::new(handlers, mode, generation, Some(&current));
+            *current = Arc::new(next);
+        }
+        let _ = self.sched.send(ToScheduler::Reconfigured { max_in_flight });
+    }
+
+    /// The names of the handlers it runs now (sorted).
+    #[cfg(any(test, feature = "internals"))]
+    pub fn handler_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = current(&self.handlers).by_name.keys().cloned().collect();
+        names.sort();
+        names
     }
 
     /// Persists one event (deduped, bounded) in the next group commit; resolves once it is
@@ -585,6 +678,11 @@ impl Scheduler {
                         self.unblock();
                     }
                     Some(ToScheduler::Tick) => self.unblock(),
+                    Some(ToScheduler::Reconfigured { max_in_flight }) => {
+                        self.max_in_flight = max_in_flight.max(1);
+                        // A new handler may be ready where the old one was still loading.
+                        self.reconsider_parked();
+                    }
                     Some(ToScheduler::Fenced(through)) => self.fenced(through),
                     Some(ToScheduler::HandlerReady(name)) => self.handler_ready(&name),
                     Some(ToScheduler::NotYet(id)) => self.not_yet(id),
@@ -760,13 +858,14 @@ impl Scheduler {
         let Some(entry) = self.jobs.get(&id) else {
             return true;
         };
+        let set = current(&self.cx.handlers);
         let now = now_ms();
         let mut waits = Vec::new();
         for s in &entry.record.states {
             if s.status != HandlerStatus::Pending || s.next_at_ms > now {
                 continue;
             }
-            let Some((h, _)) = self.cx.handlers.get(&s.name) else {
+            let Some((h, _)) = set.get(&s.name) else {
                 return true;
             };
             match h.handler.ready() {
@@ -795,6 +894,11 @@ impl Scheduler {
     /// Handler `name` may be ready: the parked jobs are considered again.
     fn handler_ready(&mut self, name: &str) {
         self.watching.remove(name);
+        self.reconsider_parked();
+    }
+
+    /// Considers the parked jobs again.
+    fn reconsider_parked(&mut self) {
         for id in std::mem::take(&mut self.parked) {
             self.consider(id);
         }
@@ -882,6 +986,8 @@ impl Scheduler {
             let record = entry.record.clone();
             let turns = self.turns_to_run(id);
             let cx = self.cx.clone();
+            // The set current now: the whole run uses it, whatever a reload does meanwhile.
+            let set = current(&cx.handlers);
             tokio::spawn(async move {
                 if let (Some((store, sched)), Some(_)) = (&cx.shared, &record.job.chat_id) {
                     let next =
@@ -904,26 +1010,32 @@ impl Scheduler {
                         }
                     }
                 }
-                if turns.is_empty() {
-                    let (settle, writes) = run_job(&cx, record).await;
-                    let _ = cx.ops.send(Op::Settle(settle, writes));
-                    return;
+                let span = tracing::info_span!("job", generation = set.generation);
+                async {
+                    if turns.is_empty() {
+                        let (settle, writes) = run_job(&cx, &set, record).await;
+                        let _ = cx.ops.send(Op::Settle(settle, writes));
+                        return;
+                    }
+                    // Merging handlers first (once per turn), then the job's other handlers;
+                    // the turns' other jobs settle in the same transaction, and the merged
+                    // calls' key-value writes travel with the front job's settlement (so they
+                    // commit once, exactly when the whole turn is settled).
+                    let (record, others, mut writes) =
+                        turns::run_turns(&cx, &set, record, turns).await;
+                    let (front, own_writes) = run_job(&cx, &set, record).await;
+                    writes.extend(own_writes);
+                    let mut all = vec![(front, writes)];
+                    all.extend(
+                        others
+                            .into_iter()
+                            .map(|r| (Settle::of(r), WriteSet::default())),
+                    );
+                    let _ = cx.ops.send(Op::SettleAll(all));
                 }
-                // Merging handlers first (once per turn), then the job's other handlers; the
-                // turns' other jobs settle in the same transaction, and the merged calls'
-                // key-value writes travel with the front job's settlement (so they commit once,
-                // exactly when the whole turn is settled).
-                let (record, others, mut writes) = turns::run_turns(&cx, record, turns).await;
-                let (front, own_writes) = run_job(&cx, record).await;
-                writes.extend(own_writes);
-                let mut all = vec![(front, writes)];
-                all.extend(
-                    others
-                        .into_iter()
-                        .map(|r| (Settle::of(r), WriteSet::default())),
-                );
-                let _ = cx.ops.send(Op::SettleAll(all));
-            });
+                .instrument(span)
+                .await;
+            }.in_current_span());
         }
     }
 }
@@ -943,7 +1055,7 @@ async fn guarded<T>(
 
 /// Runs the job's due handlers and works out what becomes of it, with the key-value writes of
 /// the runs that ended `done` or `respond` (in manifest order), to commit with it.
-async fn run_job(cx: &RunContext, mut record: JobRecord) -> (Settle, WriteSet) {
+async fn run_job(cx: &RunContext, set: &HandlerSet, mut record: JobRecord) -> (Settle, WriteSet) {
     let now = now_ms();
     if record.states.iter().all(|s| s.attempts == 0) {
         // The first run only: a retry's wait is its backoff, not the queue's.
@@ -974,8 +1086,7 @@ async fn run_job(cx: &RunContext, mut record: JobRecord) -> (Settle, WriteSet) {
         .filter(|(_, s)| s.status == HandlerStatus::Pending && s.next_at_ms <= now)
         // A handler still loading keeps its turn: it runs in a later run of this job.
         .filter(|(_, s)| {
-            cx.handlers
-                .get(&s.name)
+            set.get(&s.name)
                 .is_none_or(|(h, _)| h.handler.ready().is_none())
         })
         .map(|(i, _)| i)
@@ -985,7 +1096,7 @@ async fn run_job(cx: &RunContext, mut record: JobRecord) -> (Settle, WriteSet) {
         let attempt = record.states[i].attempts + 1;
         let inbound = &inbound;
         async move {
-            let Some((h, permits)) = cx.handlers.get(&name) else {
+            let Some((h, permits)) = set.get(&name) else {
                 return (i, None);
             };
             let event = inbound.guest_event(attempt);
@@ -1019,7 +1130,7 @@ async fn run_job(cx: &RunContext, mut record: JobRecord) -> (Settle, WriteSet) {
             (i, Some((invocation.result, invocation.kv, h.retry)))
         }
     };
-    let results = match cx.mode {
+    let results = match set.mode {
         DispatchMode::Parallel => {
             futures_util::future::join_all(due.iter().map(|&i| call(i))).await
         }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 
-use super::{apply_outcome, Op, RunContext, Scheduler};
+use super::{apply_outcome, HandlerSet, Op, RunContext, Scheduler};
 use crate::dispatch::{guest_log, run_log, InboundEvent};
 use crate::handler::{Failure, GuestEvent, Invocation, Outcome};
 use crate::kv::WriteSet;
@@ -225,6 +225,7 @@ fn lane_job(e: &super::JobEntry) -> LaneJob<'_> {
 /// key-value writes of the calls that are done (to commit with the front job's settlement).
 pub(super) async fn run_turns(
     cx: &RunContext,
+    set: &HandlerSet,
     mut record: JobRecord,
     turns: Vec<TurnRun>,
 ) -> (JobRecord, Vec<JobRecord>, WriteSet) {
@@ -237,7 +238,16 @@ pub(super) async fn run_turns(
         for m in members {
             others.entry(m.id).or_insert(m);
         }
-        run_turn(cx, &handler, &mut record, &mut others, &ids, &mut writes).await;
+        run_turn(
+            cx,
+            set,
+            &handler,
+            &mut record,
+            &mut others,
+            &ids,
+            &mut writes,
+        )
+        .await;
     }
     (record, others.into_values().collect(), writes)
 }
@@ -246,13 +256,14 @@ pub(super) async fn run_turns(
 /// go to `writes` when it is done.
 async fn run_turn(
     cx: &RunContext,
+    set: &HandlerSet,
     handler: &str,
     front: &mut JobRecord,
     others: &mut BTreeMap<u64, JobRecord>,
     ids: &[u64],
     writes: &mut WriteSet,
 ) {
-    let Some((h, permits)) = cx.handlers.get(handler) else {
+    let Some((h, permits)) = set.get(handler) else {
         // Gone from the manifest: the front job's own run marks it dead.
         return;
     };
