@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
-use aviary::journal::{EventTrace, What};
 use aviary::queue::retry::RetryPolicy;
+use aviary::runs::{EventTrace, What};
 use aviary::{ConnectionState, Event, Handler, HandlerError, NativeHandler, Outcome, Runtime};
 use aviary::{RuntimeHandle, Settings};
 use aviary_emulator::{Emulator, EmulatorConfig};

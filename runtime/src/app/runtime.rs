@@ -14,7 +14,7 @@ use super::generation::{install, Base, Fingerprint, Loaded, SwapSink};
 use super::handle::{RuntimeHandle, Shared};
 use super::handlers::{Handler, Planned, Run};
 use super::journaled::{self, JournaledSink};
-use super::loading::{HandlerLoader, KvBinding};
+use super::loading::KvBinding;
 use super::metered::HandlerMeter;
 use super::native::NativeInvoke;
 use super::operator::Apps;
@@ -49,7 +49,6 @@ impl Runtime {
             source: None,
             handlers: Vec::new(),
             listeners: Vec::new(),
-            make_loader: None,
             compiling: super::wasm::Compiling::default(),
             admin: None,
             debug_runs: false,
@@ -94,8 +93,6 @@ pub struct RuntimeBuilder {
     source: Option<Source>,
     handlers: Vec<Handler>,
     listeners: Vec<Listener>,
-    /// `None`: the sandbox.
-    make_loader: Option<MakeLoader>,
     /// How the sandbox compiles components.
     compiling: super::wasm::Compiling,
     /// Overrides the app's `[admin]`.
@@ -115,6 +112,7 @@ impl std::fmt::Debug for RuntimeBuilder {
 
 /// Why a runtime did not start. [`StartError::problems`] gives one line per problem.
 #[derive(Debug, thiserror::Error)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub enum StartError {
     /// The manifest cannot be read, parsed or accepted.
     #[error("{0}")]
@@ -157,8 +155,8 @@ impl RuntimeBuilder {
         self
     }
 
-    /// The app and handlers of a manifest already loaded.
-    pub fn loaded_manifest(mut self, manifest: Manifest) -> RuntimeBuilder {
+    /// The app and handlers of a manifest already loaded (`aviary run`).
+    pub(crate) fn loaded_manifest(mut self, manifest: Manifest) -> RuntimeBuilder {
         self.source = Some(Source::Manifest(Box::new(manifest)));
         self
     }
@@ -222,7 +220,7 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Keeps a run journal ([`crate::journal`]): the recent events' timelines — deliveries,
+    /// Keeps a run journal ([`crate::runs`]): the recent events' timelines — deliveries,
     /// acks, every handler run with its outcome, resources against limits, log lines and
     /// OpenAPI/HTTP calls, retries and dead letters — bounded in count and bytes. Read it with
     /// [`RuntimeHandle::debug_runs`] or `GET /debug/runs` on the admin server. Off by default
@@ -237,16 +235,6 @@ impl RuntimeBuilder {
     /// ([`super::wasm::Compiling::in_child_processes`]).
     pub fn compiling(mut self, compiling: super::wasm::Compiling) -> RuntimeBuilder {
         self.compiling = compiling;
-        self
-    }
-
-    /// Loads Wasm handlers with `make_loader` instead of the sandbox (tests).
-    #[doc(hidden)]
-    pub fn with_loader(
-        mut self,
-        make_loader: impl Fn() -> Result<Box<dyn HandlerLoader>, String> + Send + 'static,
-    ) -> RuntimeBuilder {
-        self.make_loader = Some(Box::new(make_loader));
         self
     }
 
@@ -295,10 +283,10 @@ impl RuntimeBuilder {
         })?;
         let openapi = wasm::OpenApiClients::default();
         let compiling = self.compiling;
-        let make_loader = self.make_loader.unwrap_or_else(|| {
+        let make_loader: MakeLoader = {
             let clients = openapi.clone();
             Box::new(move || wasm::sandbox_loader_compiling(clients.clone(), &compiling))
-        });
+        };
         // The queue's store is opened before the handlers load: their key-value state lives
         // in it (or, without the queue, in the same backend, opened for `kv` alone).
         let uses_queue = !planned.is_empty() && settings.queue.ack == AckMode::AfterPersist;
@@ -317,7 +305,7 @@ impl RuntimeBuilder {
         let kv = match &store {
             Some(store) => KvBinding {
                 store: store.kv(),
-                stats: Arc::default(),
+                ..KvBinding::default()
             },
             None if wants_kv => KvBinding::to(
                 queue::open_kv(&settings.queue, &settings.connection.app_id)
@@ -505,6 +493,7 @@ fn plan(
             Err(list) => problems.extend(list),
         }
     }
+    problems.extend(super::handlers::kv_clashes(&planned));
     let defaults: Vec<&str> = planned
         .iter()
         .filter(|p| p.route.default)

@@ -293,6 +293,7 @@ pub struct FilterCounts([u64; FilterReason::ALL.len()]);
 
 impl FilterCounts {
     /// The count of one reason.
+    #[cfg(test)]
     pub fn get(&self, reason: FilterReason) -> u64 {
         self.0[reason.index()]
     }
@@ -350,11 +351,6 @@ impl HandlerFilter {
     /// timeline); the first journal given stays.
     pub fn record_into(&self, journal: std::sync::Arc<crate::journal::Journal>) {
         let _ = self.journal.set(journal);
-    }
-
-    /// The handler's name.
-    pub fn handler(&self) -> &str {
-        &self.handler
     }
 
     /// The settings.

@@ -71,7 +71,7 @@ pub struct EventTrace {
     pub changed: u64,
     /// What happened, in order.
     pub steps: Vec<Step>,
-    /// Steps past [`MAX_STEPS_PER_EVENT`], counted, not kept.
+    /// Steps past the bound of steps per event, counted, not kept.
     pub steps_dropped: u32,
 }
 
