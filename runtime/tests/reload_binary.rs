@@ -142,6 +142,15 @@ fn metric(
         .unwrap_or_else(|| panic!("no sample {name}{labels:?} in /metrics"))
 }
 
+/// The event id of event `i` (`ev-<i>`) from its message id (`om_<i>`, what the recorder
+/// logs).
+fn event_of(id: &str) -> String {
+    match id.strip_prefix("om_") {
+        Some(i) => format!("ev-{i}"),
+        None => id.to_string(),
+    }
+}
+
 /// `handling <event id>` lines of the `well-behaved` guest (the new version).
 fn handled_by_new(log: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(log).unwrap_or_default();
@@ -286,7 +295,8 @@ async fn reload_under_load_swaps_handlers_on_one_connection_and_refuses_broken_c
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut runs: BTreeMap<String, usize> = BTreeMap::new();
     for (id, _) in effects(&run.log) {
-        *runs.entry(id).or_default() += 1;
+        // The recorder names the message (`om_<i>`), `well-behaved` the event (`ev-<i>`).
+        *runs.entry(event_of(&id)).or_default() += 1;
     }
     let new = handled_by_new(&run.log);
     for id in &new {
@@ -445,7 +455,7 @@ async fn twenty_reloads_under_load_run_each_event_once_on_the_version_current_at
     for line in text.lines() {
         let (id, recorder) =
             if let Some((id, _)) = aviary_test_support::recorder::effect_of_line(line) {
-                (id, true)
+                (event_of(&id), true)
             } else if let Some(at) = line.find("handling ev-") {
                 (
                     line[at + 9..]
