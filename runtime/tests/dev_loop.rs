@@ -147,6 +147,23 @@ fn dev_builds_serves_the_console_runs_and_restarts_on_change() {
         "the project's events/ are the console's samples"
     );
 
+    // Components compile in the background after the app connects; a card callback that
+    // arrives before its handler is ready misses its 3 s window, so click once it is.
+    let handlers_ready = |runs: usize| {
+        let start = Instant::now();
+        loop {
+            let log = std::fs::read_to_string(dir.path().join("dev.log")).unwrap_or_default();
+            if log.matches("all handlers ready").count() >= runs {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "handlers not ready (run {runs}); the log:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    handlers_ready(1);
     assert_eq!(
         click(&domain, "reject", "e0000000000000000000000000000001"),
         r#"{"toast":{"type":"warning","content":"Rejected"}}"#
@@ -165,6 +182,7 @@ fn dev_builds_serves_the_console_runs_and_restarts_on_change() {
     wait_for("aviary dev: change detected");
     wait_for("built bot");
     wait_for("aviary dev: restarted");
+    handlers_ready(2);
     assert_eq!(
         click(&domain, "reject", "e0000000000000000000000000000002"),
         r#"{"toast":{"type":"warning","content":"Rejected, edited"}}"#
