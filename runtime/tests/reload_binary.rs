@@ -258,6 +258,8 @@ async fn reload_under_load_swaps_handlers_on_one_connection_and_refuses_broken_c
     assert!(out.contains("generation 1"), "{out}");
     assert!(out.contains("reloaded rec"), "{out}");
     let first_after = pushed.load(Ordering::SeqCst);
+    let loaded_at = json(&status_url).await["apps"][0]["handlers"][0]["loaded_at_ms"].clone();
+    assert!(loaded_at.is_u64());
 
     // 4. A changed limit through SIGHUP: the component is kept, the limit applies.
     write_manifest(&dir, &emu.domain(), port, 4, "");
@@ -325,6 +327,10 @@ async fn reload_under_load_swaps_handlers_on_one_connection_and_refuses_broken_c
     assert_eq!(app["reload"]["succeeded"], 2, "{app}");
     assert_eq!(app["reload"]["failed"], 2, "{app}");
     assert_eq!(app["handlers"][0]["limits"]["max_concurrency"], 4, "{app}");
+    assert_eq!(
+        app["handlers"][0]["loaded_at_ms"], loaded_at,
+        "kept as loaded by the SIGHUP reload"
+    );
     let m = scrape(port).await;
     assert_eq!(metric(&m, "aviary_reload_failures_total", &[]), 2.0);
     assert_eq!(
