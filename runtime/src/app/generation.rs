@@ -166,7 +166,11 @@ pub(crate) fn install(
         .iter()
         .zip(&loaded)
         .map(|(p, l)| {
-            let mut info = HandlerInfo::new(p, l.invoke.clone(), l.meter.clone());
+            let sha256 = match &l.fingerprint {
+                Fingerprint::Wasm { sha256, .. } => sha256.clone(),
+                Fingerprint::Native { .. } => None,
+            };
+            let mut info = HandlerInfo::new(p, l.invoke.clone(), l.meter.clone(), sha256);
             // A handler kept as loaded keeps when it was loaded.
             if let Some(before) = previous
                 .and_then(|g| g.handlers.iter().find(|h| h.name == p.name))
