@@ -32,29 +32,140 @@
 //! }
 //! ```
 //!
-//! The modules below are the runtime's insides (the `aviary` binary and the tests use them);
-//! they are not a stable API.
-//!
-//! - [`protocol`]: the wire protocol as pure functions (the crate `aviary-protocol`), shared by
-//!   the client and the emulator (the crate `aviary-emulator`).
-//! - [`admin`]: the admin server (metrics, health, status, control) over an [`admin::Operator`].
-//! - [`connection`]: discovery, one session per socket, the reconnecting supervisor.
-//! - [`dispatch`]: where complete events go ([`dispatch::EventSink`]).
-//! - [`manifest`]: the TOML manifest, parsed once into typed settings.
-//! - [`handler`]: the host-side vocabulary of handlers ([`handler::Invoke`]).
-//! - [`cli`]: `aviary check`, `invoke`, `build`, `new`, `dlq`, `guest`, `emulator`.
-//! - [`build`]: building handlers from their source (`[handler.build]`, `aviary build`).
-//! - [`scaffold`]: `aviary new`, a handler project from an example.
-//! - [`guest_abi`]: what host and guest builds agree on beyond WIT (arena traps, custom section).
-//! - [`sandbox`]: runs handlers as WebAssembly components under limits.
-//! - [`openapi`]: the host side of the `feishu-request` import (grants, token, uuid keys).
-//! - [`outbound`]: the host side of the `http-send` import (allow-list, SSRF rule, limits).
-//! - [`queue`]: the durable queue (persist, then ack; retries, dead letters).
-//! - [`kv`]: key-value state of handlers, committed with the event's outcome.
-//! - [`limits`]: every limit and timeout, with its reason.
-//! - [`secret`]: a string that never prints itself (app secret, encrypt key).
+//! Everything else — the connection, dispatch, the queue, the sandbox, the manifest parser,
+//! the CLI — is private to the crate and may change in any release. The one exception is the
+//! cargo feature `internals` (off by default, undocumented, never enabled by the shipped
+//! binary): it makes those modules public for the repository's own test crates, which need to
+//! drive one subsystem at a time. It carries no stability promise; see `docs/embedding.md`.
 
+#![warn(missing_docs, unnameable_types)]
+
+// The runtime's internal modules (each documented inside): private in a normal build, public
+// (and hidden from the docs) with the `internals` feature the test crates enable.
+
+#[cfg(feature = "internals")]
+#[doc(hidden)]
 pub mod app;
+#[cfg(not(feature = "internals"))]
+mod app;
+
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod admin;
+#[cfg(not(feature = "internals"))]
+mod admin;
+
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod build;
+#[cfg(not(feature = "internals"))]
+mod build;
+
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod cli;
+#[cfg(not(feature = "internals"))]
+mod cli;
+
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod connection;
+#[cfg(not(feature = "internals"))]
+mod connection;
+
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod dispatch;
+#[cfg(not(feature = "internals"))]
+mod dispatch;
+
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod guest_abi;
+#[cfg(not(feature = "internals"))]
+mod guest_abi;
+
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod guest_build;
+#[cfg(not(feature = "internals"))]
+mod guest_build;
+
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod handler;
+#[cfg(not(feature = "internals"))]
+mod handler;
+
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod kv;
+#[cfg(not(feature = "internals"))]
+mod kv;
+
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod limits;
+#[cfg(not(feature = "internals"))]
+mod limits;
+
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod manifest;
+#[cfg(not(feature = "internals"))]
+mod manifest;
+
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod metrics;
+#[cfg(not(feature = "internals"))]
+mod metrics;
+
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod openapi;
+#[cfg(not(feature = "internals"))]
+mod openapi;
+
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod outbound;
+#[cfg(not(feature = "internals"))]
+mod outbound;
+
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod process;
+#[cfg(not(feature = "internals"))]
+mod process;
+
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod queue;
+#[cfg(not(feature = "internals"))]
+mod queue;
+
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod sandbox;
+#[cfg(not(feature = "internals"))]
+mod sandbox;
+
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod scaffold;
+#[cfg(not(feature = "internals"))]
+mod scaffold;
+
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod secret;
+#[cfg(not(feature = "internals"))]
+mod secret;
+
+/// The long-connection protocol (the crate `aviary-protocol`): frames, envelopes, endpoint
+/// discovery, as pure functions.
+pub use aviary_protocol as protocol;
 
 pub use app::{
     Handler, HandlerError, NativeHandler, ReloadError, ReloadReport, ReloadStatus, Runtime,
@@ -66,26 +177,46 @@ pub use connection::{
     Reconnected, Resumed,
 };
 pub use handler::{GuestEvent as Event, Outcome};
+pub use protocol::envelope::EventKind;
 
-pub mod admin;
-pub mod build;
-pub mod cli;
-pub mod connection;
-pub mod dispatch;
-pub mod guest_abi;
-pub mod guest_build;
-pub mod handler;
-pub mod kv;
-pub mod limits;
-pub mod manifest;
-pub mod metrics;
-pub mod openapi;
-pub mod outbound;
-pub mod process;
-pub mod queue;
-pub mod sandbox;
-pub mod scaffold;
-pub mod secret;
+/// The types [`Settings`] is made of, each owned by its subsystem (with its defaults and the
+/// checks a manifest goes through), and the capability grants of [`Handler::wasm`].
+pub mod settings {
+    pub use crate::admin::AdminSettings;
+    pub use crate::app::wasm::Compiling;
+    pub use crate::connection::{ConnectionOptions, ConnectionSettings};
+    pub use crate::dispatch::{DispatchMode, DispatchSettings};
+    pub use crate::openapi::pacing::AppSendLimits;
+    pub use crate::queue::redis::RedisUrl;
+    pub use crate::queue::retry::RetryPolicy;
+    pub use crate::queue::{AckMode, QueueBackend, QueueSettings};
+    pub use crate::secret::Secret;
+}
 
-/// The long-connection protocol (the crate `aviary-protocol`), at its historical path.
-pub use aviary_protocol as protocol;
+/// Errors of the embedding API: why a runtime did not start or stopped, why a control call
+/// failed, and why a setting was refused by its subsystem's check.
+pub mod error {
+    pub use crate::app::{ReloadError, StartError};
+    pub use crate::connection::SettingError as ConnectionSettingError;
+    pub use crate::connection::{ConnectError, ControlError, FatalError, InvalidOptions};
+    pub use crate::limits::OutOfRange;
+    pub use crate::manifest::ManifestError;
+    pub use crate::queue::redis::TlsCaError;
+    pub use crate::queue::retry::BackoffBelowFirst;
+    pub use crate::queue::QueueSettingError;
+}
+
+/// What [`RuntimeHandle::status`] reports (also served as JSON by `GET /status`).
+pub mod status {
+    pub use crate::app::{
+        ClientConfigStatus, ConnectionStatus, HandlerStatus, LastDisconnect, LastReload,
+        LimitsStatus, QueueStatus, ReloadStatus, Status,
+    };
+}
+
+/// The `aviary` binary's entry point (the command line). Not part of the API: it exists so the
+/// binary in this package can reach the private modules.
+#[doc(hidden)]
+pub fn __cli_main() -> std::process::ExitCode {
+    cli::main()
+}

@@ -8,6 +8,7 @@ use crate::protocol::reassembly::ReassemblyLimits;
 /// A count outside `1..=max`; its message is the one wording of a count bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("must be between 1 and {max} (got {got})")]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub struct OutOfRange {
     /// The largest value allowed.
     pub max: u64,

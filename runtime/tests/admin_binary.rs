@@ -1,7 +1,8 @@
 //! The admin server of the real `aviary run`, against the emulator: `/metrics` parsed with a
 //! Prometheus text parser and checked against what the emulator pushed and acked; `/readyz`
 //! through an emulator outage; drain and resume, and make-before-break reconnect under load,
-//! through `aviary ctl`; `aviary check` refusing an unguarded non-loopback address.
+//! through `aviary ctl`; `aviary check` refusing an unguarded non-loopback address; the
+//! per-handler counts of `http-send` and `kv-*` calls.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -10,6 +11,8 @@ use std::time::Duration;
 
 use aviary_emulator::Emulator;
 use aviary_test_support::binary::{sigterm, Aviary, Run};
+use aviary_test_support::guests::guest;
+use aviary_test_support::http_server::TestServer;
 use aviary_test_support::recorder::{effects, emulator_config, envelope, recorder_wasm, APP_ID};
 use aviary_test_support::{eventually, Dir};
 
@@ -297,6 +300,105 @@ async fn metrics_match_what_the_emulator_pushed_and_acked() {
         .starts_with("disk "));
     assert_eq!(app["handlers"][0]["sha256"].as_str().unwrap().len(), 64);
     assert!(!status.to_string().contains("emulator-secret"));
+    assert_eq!(sigterm(&mut run), Some(0));
+    emu.shutdown().await;
+}
+
+/// `http-send` and `kv-*` calls on `/metrics`, per handler and outcome, through the real
+/// `aviary run`: the HTTP test guest sends one allowed and one denied request per event (the
+/// allowed ones reach the recording server); the key-value guest makes its fixed sequence of
+/// calls with a grant, and is denied at its first call without one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capability_metrics_count_http_and_kv_calls_per_handler_and_outcome() {
+    let emu = Emulator::start(emulator_config()).await.unwrap();
+    let server = TestServer::http().await;
+    let p = server.port();
+    let dir = Dir::new("admin-capabilities");
+    let port = free_port();
+    let http = guest("http-client");
+    let kv = guest("kv-sdk");
+    let manifest = dir.write(
+        "aviary.toml",
+        &format!(
+            "[feishu]\napp_id = \"{APP_ID}\"\napp_secret = \"emulator-secret\"\ndomain = \"{}\"\n\n\
+             [admin]\nlisten = \"127.0.0.1:{port}\"\n\n\
+             [[handler]]\nname = \"fetch\"\ncomponent = \"{}\"\nevents = [\"im.message.*\"]\n\
+             allowed_outbound_hosts = [\"http://127.0.0.1:{p}\"]\n\
+             [handler.config]\nrequest_0 = \"GET http://127.0.0.1:{p}/ok\"\n\
+             request_1 = \"GET http://127.0.0.1:9/\"\n\n\
+             [[handler]]\nname = \"state\"\ncomponent = \"{}\"\nevents = [\"im.message.*\"]\nkv = true\n\n\
+             [[handler]]\nname = \"nostate\"\ncomponent = \"{}\"\nevents = [\"im.message.*\"]\n",
+            emu.domain(),
+            http.display(),
+            kv.display(),
+            kv.display()
+        ),
+    );
+    let mut run = spawn(&dir, &manifest);
+    wait_ready(port, true).await;
+    for i in 0..3 {
+        emu.push_event(&envelope(i, "hello"));
+    }
+    let m = {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let m = scrape(port).await;
+            if metric(&m, "aviary_queue_completed_total", &[]) == 3.0 {
+                break m;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "3 jobs never done");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let http_requests = |handler: &str, outcome: &str| {
+        metric(
+            &m,
+            "aviary_handler_http_requests_total",
+            &[("handler", handler), ("outcome", outcome)],
+        )
+    };
+    assert_eq!(http_requests("fetch", "answered"), 3.0);
+    assert_eq!(http_requests("fetch", "denied"), 3.0);
+    for outcome in ["timeout", "too_large", "failed"] {
+        assert_eq!(http_requests("fetch", outcome), 0.0, "{outcome}");
+    }
+    // Handlers that never call http-send have their series, at 0.
+    assert_eq!(http_requests("state", "answered"), 0.0);
+    assert_eq!(http_requests("nostate", "denied"), 0.0);
+    let seen: Vec<String> = server.requests().iter().map(|r| r.target.clone()).collect();
+    assert_eq!(seen, ["/ok", "/ok", "/ok"]);
+
+    let kv_ops = |handler: &str, op: &str, outcome: &str| {
+        metric(
+            &m,
+            "aviary_handler_kv_operations_total",
+            &[("handler", handler), ("op", op), ("outcome", outcome)],
+        )
+    };
+    // Per event: increment `visits`, set `last`, get it, set and delete `tmp`, get it, list,
+    // and an increment of the text in `last` (invalid).
+    for (op, outcome, n) in [
+        ("kv-increment", "ok", 3.0),
+        ("kv-increment", "invalid", 3.0),
+        ("kv-set", "ok", 6.0),
+        ("kv-get", "ok", 6.0),
+        ("kv-delete", "ok", 3.0),
+        ("kv-list", "ok", 3.0),
+        ("kv-get", "denied", 0.0),
+        ("kv-set", "over_quota", 0.0),
+        ("kv-list", "store_error", 0.0),
+    ] {
+        assert_eq!(kv_ops("state", op, outcome), n, "state {op} {outcome}");
+    }
+    assert_eq!(kv_ops("nostate", "kv-increment", "denied"), 3.0);
+    assert_eq!(kv_ops("nostate", "kv-increment", "ok"), 0.0);
+    assert_eq!(kv_ops("nostate", "kv-set", "denied"), 0.0);
+    assert_eq!(kv_ops("fetch", "kv-get", "denied"), 0.0);
+    // Bounded labels: 5 outcomes of http-send and 5 × 5 of kv per Wasm handler, no more.
+    let series = |name: &str| m.keys().filter(|(n, _)| n == name).count();
+    assert_eq!(series("aviary_handler_http_requests_total"), 3 * 5);
+    assert_eq!(series("aviary_handler_kv_operations_total"), 3 * 25);
+
     assert_eq!(sigterm(&mut run), Some(0));
     emu.shutdown().await;
 }

@@ -277,7 +277,7 @@ fn real_message_event() -> GuestEvent {
         trace_id: "bench".into(),
         frame_message_id: "bench".into(),
     };
-    GuestEvent::from_inbound(&inbound, 1)
+    inbound.guest_event(1)
 }
 
 /// An event type the example handler does not look into.
@@ -293,7 +293,7 @@ fn ignored_event() -> GuestEvent {
         trace_id: "bench".into(),
         frame_message_id: "bench".into(),
     };
-    GuestEvent::from_inbound(&inbound, 1)
+    inbound.guest_event(1)
 }
 
 /// Invokes `handler` `n` times, one at a time, on `event`.

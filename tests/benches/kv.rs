@@ -99,7 +99,7 @@ async fn end_to_end(queue_table: &str, kv: bool, n: usize, dir: &std::path::Path
     let path = write_manifest(dir, &emu, queue_table, &handler);
     let manifest = Manifest::load(&path).expect("manifest");
     let runtime = aviary::Runtime::builder()
-        .loaded_manifest(manifest.clone())
+        .manifest(&path)
         .admin(aviary::admin::AdminSettings::off())
         .start()
         .await

@@ -159,7 +159,7 @@ async fn native_and_wasm_handlers_callbacks_reconnect_under_load_drain_resume_an
     runtime.drain().await.unwrap();
     assert!(runtime.is_drained());
     eventually("paused", WAIT, || {
-        runtime.connection_stats().current_state() == ConnectionState::Paused
+        *runtime.connection_state().borrow() == ConnectionState::Paused
     })
     .await;
     assert_eq!(emu.connections().len(), 0);

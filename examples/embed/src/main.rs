@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use aviary::queue::QueueBackend;
+use aviary::settings::QueueBackend;
 use aviary::{Event, Handler, HandlerError, NativeHandler, Outcome, Runtime, Settings};
 
 /// The native handler: counts `card.action.trigger` clicks per `value.choice`. Native code is

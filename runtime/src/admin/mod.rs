@@ -11,8 +11,7 @@
 mod server;
 mod settings;
 
-pub use server::{
-    serve, AdminServer, Check, ControlAction, ControlFailure, Operator, Readiness,
-    OPENMETRICS_TEXT, PROMETHEUS_TEXT,
-};
+#[cfg(any(test, feature = "internals"))]
+pub use server::AdminServer;
+pub use server::{serve, Check, ControlAction, ControlFailure, Operator, Readiness};
 pub use settings::AdminSettings;

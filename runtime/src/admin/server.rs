@@ -108,6 +108,7 @@ pub trait Operator: Send + Sync + 'static {
 /// A running admin server; stops when dropped or with [`AdminServer::shutdown`].
 #[derive(Debug)]
 pub struct AdminServer {
+    #[cfg(test)]
     addr: SocketAddr,
     stop: CancellationToken,
     task: Option<JoinHandle<()>>,
@@ -115,6 +116,7 @@ pub struct AdminServer {
 
 impl AdminServer {
     /// The address it listens on (the port is real even when `:0` was asked for).
+    #[cfg(test)]
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }
@@ -185,6 +187,7 @@ pub async fn serve(
     });
     tracing::info!(%addr, control_token = settings.token.is_some(), "admin server listening");
     Ok(Some(AdminServer {
+        #[cfg(test)]
         addr,
         stop,
         task: Some(task),

@@ -9,6 +9,7 @@ use crate::secret::Secret;
 
 /// Where the admin server listens and who may use its control endpoints.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub struct AdminSettings {
     /// The address; `None` turns the server off.
     pub listen: Option<SocketAddr>,
@@ -21,7 +22,7 @@ pub struct AdminSettings {
 }
 
 impl Default for AdminSettings {
-    /// On, at `127.0.0.1:`[`lim::DEFAULT_PORT`], no token (loopback only).
+    /// On, at `127.0.0.1:``lim::DEFAULT_PORT`, no token (loopback only).
     fn default() -> Self {
         AdminSettings {
             listen: Some(SocketAddr::new(

@@ -2,7 +2,7 @@
 //! running apps and written with `prometheus-client` (Prometheus text 0.0.4, or OpenMetrics).
 //! Nothing is registered globally: each scrape builds a registry over one [`Snapshot`] per app.
 //! Names are `aviary_*`; labels are `app`, `handler`, `outcome`, `kind`, `code`, `state`,
-//! `reason`, `direction` — each with a fixed set of values or one value per configured app or
+//! `reason`, `direction`, `op` — each with a fixed set of values or one value per configured app or
 //! handler (never an event id or a chat id). The list is in `docs/operations.md`.
 
 use std::sync::Arc;
@@ -549,6 +549,37 @@ impl Collector for Collected {
                         (with(hl(s, h), "kind", "created"), created),
                         (with(hl(s, h), "kind", "reused"), reused),
                     ]
+                })
+                .collect(),
+        )?;
+
+        // Capabilities of Wasm handlers: outbound HTTP and key-value state. Every Wasm handler
+        // gets every outcome (a handler without a grant counts its denials).
+        let wasm: Vec<_> = handlers.iter().filter(|(_, h)| h.kind == "wasm").collect();
+        f.counter(
+            "aviary_handler_http_requests",
+            "http-send requests of a Wasm handler, by outcome (answered, denied, timeout, too_large, failed)",
+            wasm.iter()
+                .flat_map(|(s, h)| {
+                    let snap = s.handle.shared.kv.http_stats.snapshot(&h.name).unwrap_or_default();
+                    crate::outbound::HttpOutcome::ALL
+                        .map(|o| (with(hl(s, h), "outcome", o.name()), snap.get(o)))
+                })
+                .collect(),
+        )?;
+        f.counter(
+            "aviary_handler_kv_operations",
+            "kv-* calls of a Wasm handler, by operation (kv-get, kv-set, kv-delete, kv-increment, kv-list) and outcome (ok, denied, invalid, over_quota, store_error)",
+            wasm.iter()
+                .flat_map(|(s, h)| {
+                    let calls = s.handle.shared.kv.stats.get(&h.name).unwrap_or_default();
+                    calls
+                        .all()
+                        .into_iter()
+                        .map(|(op, outcome, n)| {
+                            (with(with(hl(s, h), "op", op), "outcome", outcome), n)
+                        })
+                        .collect::<Vec<_>>()
                 })
                 .collect(),
         )?;

@@ -181,7 +181,7 @@ impl RuntimeHandle {
     }
 
     /// The connection's counters and state.
-    pub fn connection_stats(&self) -> Arc<ConnectionStats> {
+    pub(crate) fn connection_stats(&self) -> Arc<ConnectionStats> {
         self.shared.stats.clone()
     }
 

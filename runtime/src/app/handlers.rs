@@ -12,8 +12,11 @@ use super::native::NativeHandler;
 use crate::dispatch::filter::FilterSettings;
 use crate::dispatch::router::EventPattern;
 use crate::dispatch::HandlerRoute;
+use crate::kv::KvGrant;
+use crate::limits::OutOfRange;
 use crate::manifest::{HandlerSettings, Location};
 use crate::openapi::{OpenApiApp, OpenApiGrant, OpenApiSettings};
+use crate::outbound::{AllowList, HttpLimits, OutboundSettings};
 use crate::queue::merge::MergeSettings;
 use crate::queue::retry::RetryPolicy;
 use crate::sandbox::{HandlerLimits, LimitError};
@@ -29,8 +32,16 @@ use crate::sandbox::{HandlerLimits, LimitError};
 ///     .events(["im.message.receive_v1"])
 ///     .timeout(Duration::from_secs(2))
 ///     .memory_mb(64)
-///     .openapi(["POST /open-apis/im/v1/messages"]);
+///     .openapi(["POST /open-apis/im/v1/messages"])
+///     .kv()
+///     .allowed_outbound_hosts(["https://api.example.com"])
+///     .http_timeout(Duration::from_secs(5));
 /// ```
+///
+/// Capabilities are denied until granted, as in a manifest: `feishu-request`
+/// ([`Handler::openapi`]), key-value state ([`Handler::kv`], [`Handler::kv_shared`]) and
+/// `http-send` ([`Handler::allowed_outbound_hosts`] and the `http_*` limits). Each grant goes
+/// through the check its manifest key goes through, at [`crate::RuntimeBuilder::start`].
 pub struct Handler {
     pub(crate) name: String,
     events: Vec<String>,
@@ -44,7 +55,7 @@ pub struct Handler {
 }
 
 enum Kind {
-    Wasm(Wasm),
+    Wasm(Box<Wasm>),
     Native(Arc<dyn NativeHandler>),
 }
 
@@ -56,6 +67,22 @@ struct Wasm {
     reuse: Option<u64>,
     config: BTreeMap<String, String>,
     openapi: Vec<String>,
+    /// `None`: denied; `Some(None)`: its own namespace; `Some(Some(name))`: shared `name`.
+    kv: Option<Option<String>>,
+    http: Http,
+}
+
+/// `http-send` grants as given, checked at start (manifest `allowed_outbound_hosts` and
+/// `[handler.http]`).
+#[derive(Default)]
+struct Http {
+    allowed: Vec<String>,
+    timeout_ms: Option<u64>,
+    max_requests: Option<u64>,
+    max_request_bytes: Option<u64>,
+    max_response_bytes: Option<u64>,
+    tls_ca: Option<PathBuf>,
+    allow_private_addresses: bool,
 }
 
 /// A handler checked and ready to load.
@@ -116,10 +143,10 @@ impl Handler {
     pub fn wasm(name: impl Into<String>, component: impl Into<PathBuf>) -> Handler {
         Handler::new(
             name.into(),
-            Kind::Wasm(Wasm {
+            Kind::Wasm(Box::new(Wasm {
                 component: component.into(),
                 ..Wasm::default()
-            }),
+            })),
         )
     }
 
@@ -232,6 +259,88 @@ impl Handler {
         self
     }
 
+    /// Key-value state in a namespace of its own, named after the handler (manifest
+    /// `kv = true`; Wasm only; denied by default). It lives in the queue's backend.
+    pub fn kv(mut self) -> Handler {
+        if let Some(w) = self.wasm_mut("kv") {
+            w.kv = Some(None);
+        }
+        self
+    }
+
+    /// Key-value state in the namespace `namespace`, shared by every handler naming it
+    /// (manifest `kv = "name"`; Wasm only). It may not be another handler's own namespace.
+    pub fn kv_shared(mut self, namespace: impl Into<String>) -> Handler {
+        if let Some(w) = self.wasm_mut("kv") {
+            w.kv = Some(Some(namespace.into()));
+        }
+        self
+    }
+
+    /// Where `http-send` may go: `"https://api.example.com"`, `"https://*.example.com"`,
+    /// `"http://127.0.0.1:8080"`, … (manifest `allowed_outbound_hosts`; Wasm only; an empty
+    /// list denies every request). Adds to those given before.
+    pub fn allowed_outbound_hosts<I, S>(mut self, hosts: I) -> Handler
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        if let Some(w) = self.wasm_mut("allowed_outbound_hosts") {
+            w.http.allowed.extend(hosts.into_iter().map(Into::into));
+        }
+        self
+    }
+
+    /// Time for one `http-send` request (manifest `http.timeout_ms`; Wasm only).
+    pub fn http_timeout(mut self, timeout: Duration) -> Handler {
+        if let Some(w) = self.wasm_mut("http.timeout_ms") {
+            w.http.timeout_ms = Some(timeout.as_millis().try_into().unwrap_or(u64::MAX));
+        }
+        self
+    }
+
+    /// Most `http-send` requests in one call (manifest `http.max_requests`; Wasm only).
+    pub fn http_max_requests(mut self, n: u64) -> Handler {
+        if let Some(w) = self.wasm_mut("http.max_requests") {
+            w.http.max_requests = Some(n);
+        }
+        self
+    }
+
+    /// Largest request body, bytes (manifest `http.max_request_bytes`; Wasm only).
+    pub fn http_max_request_bytes(mut self, n: u64) -> Handler {
+        if let Some(w) = self.wasm_mut("http.max_request_bytes") {
+            w.http.max_request_bytes = Some(n);
+        }
+        self
+    }
+
+    /// Largest response body, bytes (manifest `http.max_response_bytes`; Wasm only).
+    pub fn http_max_response_bytes(mut self, n: u64) -> Handler {
+        if let Some(w) = self.wasm_mut("http.max_response_bytes") {
+            w.http.max_response_bytes = Some(n);
+        }
+        self
+    }
+
+    /// Extra CA certificates (PEM) trusted for `https` requests (manifest `http.tls_ca`;
+    /// Wasm only).
+    pub fn http_tls_ca(mut self, pem: impl Into<PathBuf>) -> Handler {
+        if let Some(w) = self.wasm_mut("http.tls_ca") {
+            w.http.tls_ca = Some(pem.into());
+        }
+        self
+    }
+
+    /// Lets allowed names resolve to private and loopback addresses (manifest
+    /// `http.allow_private_addresses`; Wasm only; off by default).
+    pub fn http_allow_private_addresses(mut self, allow: bool) -> Handler {
+        if let Some(w) = self.wasm_mut("http.allow_private_addresses") {
+            w.http.allow_private_addresses = allow;
+        }
+        self
+    }
+
     /// Checks every setting with the owning subsystem's check; `app` is who OpenAPI calls
     /// are made as. Every problem is returned, each naming the handler.
     pub(crate) fn plan(self, app: &OpenApiApp) -> Result<Planned, Vec<String>> {
@@ -310,6 +419,7 @@ impl Handler {
                 timeout: limits.timeout(),
             },
             Kind::Wasm(w) => {
+                let w = *w;
                 let memory_mb = w.memory_mb;
                 let reuse = w.reuse;
                 let fuel = w.fuel;
@@ -346,6 +456,18 @@ impl Handler {
                         None
                     }
                 };
+                let kv = match w.kv {
+                    None => None,
+                    Some(None) => Some(KvGrant::own(&self.name)),
+                    Some(Some(namespace)) => match KvGrant::shared(namespace.trim()) {
+                        Ok(grant) => Some(grant),
+                        Err(why) => {
+                            problem!("kv", why);
+                            None
+                        }
+                    },
+                };
+                let http = outbound_settings(w.http, &mut problems, &who);
                 if !w.component.is_file() {
                     problem!(
                         "component",
@@ -362,11 +484,10 @@ impl Handler {
                         retry,
                         config: w.config,
                         openapi,
-                        // Key-value state, outbound HTTP and `aviary build` are granted in a
-                        // manifest only (not yet from code).
-                        kv: None,
+                        kv,
+                        // `aviary build` reads manifests only.
                         build: None,
-                        http: crate::outbound::OutboundSettings::default(),
+                        http,
                         // Filters and burst merge: manifest only, as above.
                         filter: FilterSettings::default(),
                         merge: None,
@@ -386,6 +507,81 @@ impl Handler {
             merge: None,
             run,
         })
+    }
+}
+
+/// The own-namespace rule over manifest and code-added handlers together: a namespace shared
+/// by one (`kv_shared`, `kv = "name"`) may not be another's own (the manifest's handlers among
+/// themselves were held to it when it loaded). One message per clash.
+pub(crate) fn kv_clashes(planned: &[Planned]) -> Vec<String> {
+    let grants: Vec<(&str, &KvGrant)> = planned
+        .iter()
+        .filter_map(|p| match &p.run {
+            Run::Wasm { settings, .. } => settings.kv.as_ref().map(|g| (p.name.as_str(), g)),
+            Run::Native { .. } => None,
+        })
+        .collect();
+    crate::kv::grant::own_namespace_clashes(&grants)
+        .into_iter()
+        .map(|(_, message)| message)
+        .collect()
+}
+
+/// The `http-send` grant of a code-added handler through the checks of [`crate::outbound`]
+/// (those the manifest's `allowed_outbound_hosts` and `[handler.http]` go through).
+fn outbound_settings(http: Http, problems: &mut Vec<String>, who: &str) -> OutboundSettings {
+    let allowed = AllowList::parse(&http.allowed).unwrap_or_else(|list| {
+        for p in list {
+            problems.push(format!("{who}: allowed_outbound_hosts: {}", p.message));
+        }
+        AllowList::default()
+    });
+    let mut limits = HttpLimits::default();
+    type With = fn(HttpLimits, u64) -> Result<HttpLimits, OutOfRange>;
+    let steps: [(&str, Option<u64>, With); 4] = [
+        (
+            "http.timeout_ms",
+            http.timeout_ms,
+            HttpLimits::with_timeout_ms,
+        ),
+        (
+            "http.max_requests",
+            http.max_requests,
+            HttpLimits::with_max_requests,
+        ),
+        (
+            "http.max_request_bytes",
+            http.max_request_bytes,
+            HttpLimits::with_max_request_bytes,
+        ),
+        (
+            "http.max_response_bytes",
+            http.max_response_bytes,
+            HttpLimits::with_max_response_bytes,
+        ),
+    ];
+    for (key, value, with) in steps {
+        if let Some(n) = value {
+            match with(limits, n) {
+                Ok(l) => limits = l,
+                Err(e) => problems.push(format!("{who}: {key}: {e}")),
+            }
+        }
+    }
+    let tls_ca = http
+        .tls_ca
+        .and_then(|path| match OutboundSettings::check_tls_ca(&path) {
+            Ok(_) => Some(path),
+            Err(why) => {
+                problems.push(format!("{who}: http.tls_ca: {why}"));
+                None
+            }
+        });
+    OutboundSettings {
+        allowed,
+        limits,
+        tls_ca,
+        allow_private_addresses: http.allow_private_addresses,
     }
 }
 

@@ -1,22 +1,25 @@
-//! From manifest handlers to a [`Dispatcher`]: each `[[handler]]` is loaded through a
+//! From manifest handlers to a [`Dispatcher`](crate::dispatch::Dispatcher): each `[[handler]]` is loaded through a
 //! [`HandlerLoader`] (the Wasm sandbox in production, see [`super::wasm`]; fakes in tests), and
 //! every load error is collected, not just the first.
 
 use std::sync::Arc;
 
-use crate::dispatch::{Dispatcher, HandlerEntry};
 use crate::handler::Invoke;
 use crate::kv::{KvStats, KvStore};
 use crate::manifest::{HandlerSettings, Manifest};
+use crate::outbound::OutboundStats;
 
-/// What handlers granted `kv` are loaded with: the app's key-value store (the queue backend's;
-/// `None`: no store in this process, as in `aviary check`) and where their calls are counted.
+/// What Wasm handlers are loaded with from their app: its key-value store for handlers
+/// granted `kv` (the queue backend's; `None`: no store in this process, as in `aviary check`),
+/// and where their `kv-*` and `http-send` calls are counted (read by `/metrics`).
 #[derive(Clone, Default)]
 pub struct KvBinding {
     /// Committed state.
     pub store: Option<Arc<dyn KvStore>>,
-    /// Calls per handler, operation and outcome.
+    /// `kv-*` calls per handler, operation and outcome.
     pub stats: Arc<KvStats>,
+    /// `http-send` calls per handler and outcome.
+    pub http_stats: Arc<OutboundStats>,
 }
 
 impl KvBinding {
@@ -25,6 +28,7 @@ impl KvBinding {
         KvBinding {
             store: Some(store),
             stats: Arc::default(),
+            http_stats: Arc::default(),
         }
     }
 }
@@ -104,17 +108,18 @@ pub fn load_handlers(
 
 /// The dispatch entries for loaded handlers and their filters (same order as
 /// `manifest.handlers`).
-pub fn entries(
+#[cfg(any(test, feature = "internals"))]
+fn entries(
     manifest: &Manifest,
     loaded: Vec<Arc<dyn Invoke>>,
     filters: &[Option<Arc<crate::dispatch::filter::HandlerFilter>>],
-) -> Vec<HandlerEntry> {
+) -> Vec<crate::dispatch::HandlerEntry> {
     manifest
         .handlers
         .iter()
         .zip(loaded)
         .enumerate()
-        .map(|(i, (h, handler))| HandlerEntry {
+        .map(|(i, (h, handler))| crate::dispatch::HandlerEntry {
             handler,
             route: h.route.clone(),
             filter: filters.get(i).cloned().flatten(),
@@ -124,14 +129,15 @@ pub fn entries(
 
 /// Loads every handler and builds the dispatcher with the manifest's `[dispatch]` settings
 /// and the handlers' `filters`.
+#[cfg(any(test, feature = "internals"))]
 pub fn build_dispatcher(
     manifest: &Manifest,
     loader: &dyn HandlerLoader,
     filters: &[Option<Arc<crate::dispatch::filter::HandlerFilter>>],
     kv: &KvBinding,
-) -> Result<Dispatcher, Vec<LoadFailure>> {
+) -> Result<crate::dispatch::Dispatcher, Vec<LoadFailure>> {
     let loaded = load_handlers(manifest, loader, kv)?;
-    Ok(Dispatcher::new(
+    Ok(crate::dispatch::Dispatcher::new(
         manifest.dispatch.clone(),
         entries(manifest, loaded, filters),
     ))

@@ -217,6 +217,7 @@ async fn attempt(shared: &Shared) -> Result<ReloadReport, ReloadError> {
             planned.push(p.clone());
         }
     }
+    problems.extend(super::handlers::kv_clashes(&planned));
     let defaults: Vec<&str> = planned
         .iter()
         .filter(|p| p.route.default)

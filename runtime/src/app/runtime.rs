@@ -14,7 +14,7 @@ use super::filters::{self, Filters};
 use super::generation::{install, Base, Fingerprint, Loaded, SwapSink};
 use super::handle::{RuntimeHandle, Shared};
 use super::handlers::{Handler, Planned, Run};
-use super::loading::{HandlerLoader, KvBinding};
+use super::loading::KvBinding;
 use super::metered::HandlerMeter;
 use super::native::NativeInvoke;
 use super::operator::Apps;
@@ -48,7 +48,6 @@ impl Runtime {
             source: None,
             handlers: Vec::new(),
             listeners: Vec::new(),
-            make_loader: None,
             compiling: super::wasm::Compiling::default(),
             admin: None,
         }
@@ -92,8 +91,6 @@ pub struct RuntimeBuilder {
     source: Option<Source>,
     handlers: Vec<Handler>,
     listeners: Vec<Listener>,
-    /// `None`: the sandbox.
-    make_loader: Option<MakeLoader>,
     /// How the sandbox compiles components.
     compiling: super::wasm::Compiling,
     /// Overrides the app's `[admin]`.
@@ -111,6 +108,7 @@ impl std::fmt::Debug for RuntimeBuilder {
 
 /// Why a runtime did not start. [`StartError::problems`] gives one line per problem.
 #[derive(Debug, thiserror::Error)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub enum StartError {
     /// The manifest cannot be read, parsed or accepted.
     #[error("{0}")]
@@ -153,8 +151,8 @@ impl RuntimeBuilder {
         self
     }
 
-    /// The app and handlers of a manifest already loaded.
-    pub fn loaded_manifest(mut self, manifest: Manifest) -> RuntimeBuilder {
+    /// The app and handlers of a manifest already loaded (`aviary run`).
+    pub(crate) fn loaded_manifest(mut self, manifest: Manifest) -> RuntimeBuilder {
         self.source = Some(Source::Manifest(Box::new(manifest)));
         self
     }
@@ -226,16 +224,6 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Loads Wasm handlers with `make_loader` instead of the sandbox (tests).
-    #[doc(hidden)]
-    pub fn with_loader(
-        mut self,
-        make_loader: impl Fn() -> Result<Box<dyn HandlerLoader>, String> + Send + 'static,
-    ) -> RuntimeBuilder {
-        self.make_loader = Some(Box::new(make_loader));
-        self
-    }
-
     /// Opens the queue, starts loading every handler and connects; returns once all of that
     /// is under way (connecting and loading continue in the background: watch
     /// [`RuntimeHandle::connection_state`] or use the callbacks;
@@ -281,10 +269,10 @@ impl RuntimeBuilder {
         })?;
         let openapi = wasm::OpenApiClients::default();
         let compiling = self.compiling;
-        let make_loader = self.make_loader.unwrap_or_else(|| {
+        let make_loader: MakeLoader = {
             let clients = openapi.clone();
             Box::new(move || wasm::sandbox_loader_compiling(clients.clone(), &compiling))
-        });
+        };
         // The queue's store is opened before the handlers load: their key-value state lives
         // in it (or, without the queue, in the same backend, opened for `kv` alone).
         let uses_queue = !planned.is_empty() && settings.queue.ack == AckMode::AfterPersist;
@@ -303,7 +291,7 @@ impl RuntimeBuilder {
         let kv = match &store {
             Some(store) => KvBinding {
                 store: store.kv(),
-                stats: Arc::default(),
+                ..KvBinding::default()
             },
             None if wants_kv => KvBinding::to(
                 queue::open_kv(&settings.queue, &settings.connection.app_id)
@@ -476,6 +464,7 @@ fn plan(
             Err(list) => problems.extend(list),
         }
     }
+    problems.extend(super::handlers::kv_clashes(&planned));
     let defaults: Vec<&str> = planned
         .iter()
         .filter(|p| p.route.default)

@@ -14,7 +14,7 @@ use crate::queue::QueueSettings;
 ///
 /// ```
 /// use aviary::Settings;
-/// use aviary::queue::QueueBackend;
+/// use aviary::settings::QueueBackend;
 ///
 /// let mut settings = Settings::new("feishu", "cli_a1b2c3d4e5f6a7b8", "app-secret");
 /// settings.queue.backend = QueueBackend::Memory; // no file; lost on exit
@@ -60,7 +60,7 @@ impl Settings {
     }
 
     /// The settings a manifest states (its handlers are added by the builder).
-    pub fn from_manifest(manifest: &Manifest) -> Settings {
+    pub(crate) fn from_manifest(manifest: &Manifest) -> Settings {
         Settings {
             connection: manifest.connection_options(),
             dispatch: manifest.dispatch.clone(),

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 /// The state of one running app.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub struct Status {
     /// Aviary's version (`CARGO_PKG_VERSION`).
     pub version: &'static str,
@@ -34,6 +35,7 @@ pub struct Status {
 
 /// The long connection.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub struct ConnectionStatus {
     /// `idle`, `discovering`, `connecting`, `connected`, `backoff`, `paused` or `stopped`.
     pub state: &'static str,
@@ -55,6 +57,7 @@ pub struct ConnectionStatus {
 
 /// How and when a connection ended.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub struct LastDisconnect {
     /// `shutdown`, `replaced`, `drained`, `server_closed`, `read_error`, `write_error` or
     /// `liveness`.
@@ -67,6 +70,7 @@ pub struct LastDisconnect {
 
 /// The ClientConfig in force.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub struct ClientConfigStatus {
     /// `PingInterval`, ms.
     pub ping_interval_ms: u64,
@@ -80,6 +84,7 @@ pub struct ClientConfigStatus {
 
 /// The durable queue.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub struct QueueStatus {
     /// The backend and where (`disk /path/queue.redb`, `redis redis://host/0`, `memory`).
     pub backend: String,
@@ -95,6 +100,7 @@ pub struct QueueStatus {
 
 /// One handler.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub struct HandlerStatus {
     /// Its name.
     pub name: String,
@@ -122,6 +128,7 @@ pub struct HandlerStatus {
 
 /// A handler's limits.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub struct LimitsStatus {
     /// Wall-clock budget per call, ms.
     pub timeout_ms: u64,

@@ -52,21 +52,16 @@ pub fn sandbox_loader() -> Result<Box<dyn HandlerLoader>, String> {
     loader_with(SandboxConfig::default(), OpenApiClients::default())
 }
 
-/// [`sandbox_loader`], making its OpenAPI clients into `clients` (so their counters can be
-/// read).
-pub fn sandbox_loader_into(clients: OpenApiClients) -> Result<Box<dyn HandlerLoader>, String> {
-    loader_with(SandboxConfig::default(), clients)
-}
-
-/// How the sandbox compiles components (see [`crate::sandbox::CompileIn`]).
+/// How Wasm components are compiled: in this process (the default), or in child processes
+/// of the `aviary` binary (its hidden `compile-worker` subcommand), so that the compiler's
+/// memory goes back to the system after each component.
 #[derive(Debug, Clone, Default)]
 pub struct Compiling {
-    /// Compile in child processes of this executable (`aviary compile-worker`), so the
+    /// Compile in child processes of this program (`<child> compile-worker`), so the
     /// compiler's memory goes back to the system; only the `aviary` binary has that
-    /// subcommand. `None`: in this process.
+    /// subcommand, so an embedding program names the `aviary` binary. `None`: in this process.
     pub child: Option<PathBuf>,
-    /// Memory budget of compiles at once, in MiB (default
-    /// [`crate::limits::sandbox::COMPILE_MEMORY_BUDGET_BYTES`]).
+    /// Memory budget of compiles at once, in MiB (default 384 MiB, estimated peaks).
     pub memory_mb: Option<u64>,
 }
 
@@ -86,7 +81,7 @@ impl Compiling {
     }
 }
 
-/// [`sandbox_loader_into`], compiling as `compiling` says.
+/// [`sandbox_loader`] with the given OpenAPI clients, compiling as `compiling` says.
 pub fn sandbox_loader_compiling(
     clients: OpenApiClients,
     compiling: &Compiling,
@@ -155,7 +150,10 @@ impl HandlerLoader for SandboxLoader {
             limits: h.limits,
             config: h.config.clone(),
             openapi,
-            http: Some(Arc::new(OutboundHttp::new(&h.name, h.http.clone()))),
+            http: Some(Arc::new(
+                OutboundHttp::new(&h.name, h.http.clone())
+                    .counting_into(kv.http_stats.handler(&h.name)),
+            )),
             kv: kv_access,
             kv_calls: kv.stats.handler(&h.name),
         };

@@ -15,8 +15,6 @@ const KEEP_LINES: usize = 40;
 pub struct Output {
     /// Every stdout line (for tools that answer in JSON on stdout).
     pub stdout: Vec<String>,
-    /// The last lines of stdout and stderr, interleaved as they arrived.
-    pub tail: Vec<String>,
 }
 
 /// Runs `cmd` to the end. `on_line(is_stderr, line)` sees every line as it arrives. Errors
@@ -67,10 +65,7 @@ pub fn run(
             .unwrap_or_else(|| "killed by a signal".into());
         return Err(format!("{what} failed ({code}):\n{}", tail.join("\n")));
     }
-    Ok(Output {
-        stdout: out_lines,
-        tail,
-    })
+    Ok(Output { stdout: out_lines })
 }
 
 fn lines(r: impl Read) -> impl Iterator<Item = String> {

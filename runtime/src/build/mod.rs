@@ -39,6 +39,7 @@ pub enum Lang {
 
 impl Lang {
     /// Every language, in the order the CLI lists them.
+    #[cfg(test)]
     pub const ALL: [Lang; 4] = [Lang::Rust, Lang::Go, Lang::Js, Lang::Python];
 
     /// The name used in the manifest and on the command line (`rust`, `go`, `js`, `python`).

@@ -224,8 +224,9 @@ fn show(r: &JobRecord) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::queue::store::{now_ms, Batch, HandlerStatus, NewJob, QueueStore, Settle};
-    use crate::queue::Admission;
+    use crate::queue::store::{
+        now_ms, Admission, Batch, HandlerStatus, NewJob, QueueStore, Settle,
+    };
     use std::time::Duration;
 
     #[tokio::test]

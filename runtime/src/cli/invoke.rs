@@ -122,7 +122,7 @@ pub async fn invoke(args: &InvokeArgs, make_loader: MakeLoader<'_>) -> Result<Ra
         trace_id: String::new(),
         frame_message_id: String::new(),
     };
-    let event = GuestEvent::from_inbound(&inbound, 1);
+    let event = inbound.guest_event(1);
     let filter = filters::filter_for(&manifest, &handler)
         .await
         .map_err(|e| vec![e])?;

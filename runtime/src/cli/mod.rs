@@ -6,6 +6,7 @@
 
 pub mod build;
 pub mod check;
+mod command;
 pub mod compile;
 pub mod ctl;
 #[cfg(feature = "emulator")]
@@ -17,6 +18,8 @@ pub mod guest;
 pub mod invoke;
 pub mod kv;
 pub mod new;
+
+pub use command::main;
 
 use crate::app::loading::HandlerLoader;
 

@@ -20,6 +20,7 @@ pub(crate) enum Command {
 
 /// What a successful reconnect did.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub struct Reconnected {
     /// The new connection's id (the URL's `device_id`; "" when absent).
     pub conn_id: String,
@@ -31,6 +32,7 @@ pub struct Reconnected {
 
 /// What a resume did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub enum Resumed {
     /// The connection was drained; it connects again now.
     Resumed,
@@ -40,6 +42,7 @@ pub enum Resumed {
 
 /// Why a control request was not carried out.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub enum ControlError {
     /// The connection has stopped (shut down or a fatal error).
     #[error("the connection has stopped")]

@@ -11,6 +11,7 @@ use super::discovery::chain;
 /// A reason to stop that reconnecting will not fix. `Display` is one line naming the code and
 /// what to do; `aviary run` prints it as `error: …`.
 #[derive(Debug, thiserror::Error)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub enum FatalError {
     /// The endpoint API refused the app (§1.3: a code other than 0, 1 and 1000040343).
     #[error("endpoint error {code}: {message}")]
@@ -62,6 +63,7 @@ pub enum FatalError {
 
 /// Credentials that cannot be sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub enum InvalidOptions {
     /// `app_id` is empty or blank.
     #[error("app_id is empty")]
@@ -75,6 +77,7 @@ pub enum InvalidOptions {
 /// was lost: worth another attempt after the reconnect interval. The WebSocket URL in these
 /// messages has its query (one-time credentials) cut off.
 #[derive(Debug, thiserror::Error)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub enum ConnectError {
     /// The endpoint request could not be encoded.
     #[error("cannot encode the endpoint request: {0}")]

@@ -30,17 +30,15 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
-pub use config::{Applied, ConfigPins, ConfigState};
-pub use control::{
-    control, ConnectionControl, ControlError, ControlReceiver, Reconnected, Resumed,
-};
+#[cfg(any(test, feature = "internals"))]
+pub use control::ControlReceiver;
+pub use control::{control, ConnectionControl, ControlError, Reconnected, Resumed};
 pub use error::{ConnectError, FatalError, InvalidOptions};
 pub use options::ConnectionOptions;
-pub use policy::{attempt_allowed, jitter};
 pub use settings::{ConnectionSettings, SettingError};
-pub use stats::{
-    ConnectionEvent, ConnectionState, ConnectionStats, Disconnect, DisconnectKind, StatsSnapshot,
-};
-pub use supervisor::{run, run_with_control};
-
-pub use crate::secret::Secret;
+#[cfg(any(test, feature = "internals"))]
+pub use stats::StatsSnapshot;
+pub use stats::{ConnectionEvent, ConnectionState, ConnectionStats, Disconnect, DisconnectKind};
+#[cfg(any(test, feature = "internals"))]
+pub use supervisor::run;
+pub use supervisor::run_with_control;

@@ -7,9 +7,10 @@ use super::error::InvalidOptions;
 use super::settings::ConnectionSettings;
 
 /// Options of one long connection. Build with [`ConnectionOptions::new`] (every setting at its
-/// default) and adjust [`ConnectionOptions::settings`], or from a manifest with
-/// [`crate::manifest::Manifest::connection_options`].
+/// default) and adjust [`ConnectionOptions::settings`]; a manifest's `[feishu]` and
+/// `[connection]` are read into the same type.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub struct ConnectionOptions {
     /// `feishu`, `lark`, or a base URL such as `http://127.0.0.1:9000` (used verbatim).
     pub domain: String,
@@ -40,7 +41,7 @@ impl ConnectionOptions {
     }
 
     /// The settings pinned by these options.
-    pub fn pins(&self) -> ConfigPins {
+    pub(crate) fn pins(&self) -> ConfigPins {
         let s = &self.settings;
         ConfigPins {
             reconnect_count: s.max_reconnect_attempts,

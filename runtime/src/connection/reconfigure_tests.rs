@@ -3,6 +3,7 @@
 //! kept when the new ones are refused.
 
 use super::*;
+use crate::secret::Secret;
 
 fn secrets_sent(fake: &Fake) -> Vec<String> {
     fake.state

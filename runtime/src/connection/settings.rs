@@ -30,6 +30,7 @@ pub struct ConnectionSettings {
 
 /// A `[connection]` value out of its bounds.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub enum SettingError {
     /// A duration that must be positive is zero.
     #[error("must be greater than 0 (milliseconds)")]
@@ -40,7 +41,7 @@ pub enum SettingError {
 }
 
 impl Default for ConnectionSettings {
-    /// Every setting at its default ([`crate::limits`]): auto-reconnect and liveness on, no pins.
+    /// Every setting at its default (`crate::limits`): auto-reconnect and liveness on, no pins.
     fn default() -> Self {
         ConnectionSettings {
             auto_reconnect: limits::AUTO_RECONNECT_DEFAULT,
@@ -87,12 +88,12 @@ impl ConnectionSettings {
     }
 
     /// Events being handled at once before the reader pauses (backpressure, nothing dropped);
-    /// in `1..=`[`limits::MAX_RECEIVE_QUEUE_CAPACITY`].
+    /// in `1..=``limits::MAX_RECEIVE_QUEUE_CAPACITY`.
     pub fn receive_queue_capacity(&self) -> usize {
         self.receive_queue_capacity
     }
 
-    /// Sets the receive queue's capacity (`1..=`[`limits::MAX_RECEIVE_QUEUE_CAPACITY`]).
+    /// Sets the receive queue's capacity (`1..=``limits::MAX_RECEIVE_QUEUE_CAPACITY`).
     pub fn set_receive_queue_capacity(&mut self, n: u64) -> Result<(), SettingError> {
         let n = limits::within(n, limits::MAX_RECEIVE_QUEUE_CAPACITY as u64)?;
         self.receive_queue_capacity = n as usize;

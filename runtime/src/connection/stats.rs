@@ -72,6 +72,7 @@ impl ConnectionState {
 /// Why an established connection ended (the `reason` label of
 /// `aviary_disconnects_total`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub enum DisconnectKind {
     /// The process is stopping (close 1000 sent).
     Shutdown,
@@ -116,8 +117,8 @@ impl DisconnectKind {
     }
 }
 
-/// Something that happened to the connection, as it happened
-/// ([`ConnectionStats::events`]).
+/// Something that happened to the connection, as it happened (`RuntimeHandle::connection_events`
+/// and the builder's callbacks).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConnectionEvent {
@@ -143,6 +144,7 @@ const EVENTS_BUFFERED: usize = 64;
 
 /// The last time an established connection ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub struct Disconnect {
     /// Why, as a label.
     pub kind: DisconnectKind,

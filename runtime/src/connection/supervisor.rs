@@ -23,7 +23,7 @@ use crate::limits::RECONNECT_INTERVAL_FLOOR;
 use crate::protocol::endpoint::connection_ids;
 
 use super::config::ConfigState;
-use super::control::{control, Command, ControlError, ControlReceiver, Reconnected, Resumed};
+use super::control::{Command, ControlError, ControlReceiver, Reconnected, Resumed};
 use super::dial::{dial, WsStream};
 use super::discovery::{discover, http_client, redact_url, AttemptError};
 use super::error::{ConnectError, FatalError};
@@ -37,13 +37,14 @@ use super::stats::{ConnectionEvent, ConnectionState, ConnectionStats, Counter, D
 /// Runs the long connection until `shutdown` is cancelled (`Ok(())`, after draining handlers and
 /// closing the socket with 1000) or a fatal error. Every complete event goes to `sink`;
 /// `stats` is updated throughout and ends in [`ConnectionState::Stopped`].
+#[cfg(any(test, feature = "internals"))]
 pub async fn run(
     options: ConnectionOptions,
     sink: Arc<dyn EventSink>,
     stats: Arc<ConnectionStats>,
     shutdown: CancellationToken,
 ) -> Result<(), FatalError> {
-    let (_control, receiver) = control();
+    let (_control, receiver) = super::control::control();
     run_with_control(options, sink, stats, shutdown, receiver).await
 }
 

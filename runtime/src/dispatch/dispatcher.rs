@@ -35,7 +35,7 @@ use super::ack;
 use super::filter::HandlerFilter;
 use super::guest_log;
 use super::lanes::{ChatLanes, LaneTicket};
-use super::router::{EventPattern, Router};
+use super::router::Router;
 use super::settings::{DispatchMode, DispatchSettings, HandlerRoute};
 use super::stats::{CallCounter, DispatchStats};
 use super::{EventSink, HandleFuture, HandlerResult, InboundEvent};
@@ -56,7 +56,8 @@ pub struct HandlerEntry {
 
 impl HandlerEntry {
     /// A non-default handler with the default concurrency.
-    pub fn new(handler: Arc<dyn Invoke>, events: Vec<EventPattern>) -> Self {
+    #[cfg(any(test, feature = "internals"))]
+    pub fn new(handler: Arc<dyn Invoke>, events: Vec<super::router::EventPattern>) -> Self {
         HandlerEntry {
             handler,
             route: HandlerRoute::new(events),
@@ -64,19 +65,15 @@ impl HandlerEntry {
         }
     }
 
-    /// Sets its filters.
-    pub fn with_filter(mut self, filter: Arc<HandlerFilter>) -> Self {
-        self.filter = Some(filter);
-        self
-    }
-
     /// Makes it the default handler.
+    #[cfg(any(test, feature = "internals"))]
     pub fn as_default(mut self) -> Self {
         self.route.default = true;
         self
     }
 
     /// Sets its concurrency bound.
+    #[cfg(any(test, feature = "internals"))]
     pub fn with_max_concurrency(mut self, n: usize) -> Self {
         self.route.max_concurrency = n;
         self
@@ -202,6 +199,7 @@ impl Dispatcher {
     }
 
     /// Names of the handlers, in manifest order.
+    #[cfg(any(test, feature = "internals"))]
     pub fn handler_names(&self) -> Vec<String> {
         self.inner
             .slots
@@ -211,6 +209,7 @@ impl Dispatcher {
     }
 
     /// Chats with an event running or waiting (0 when per-chat ordering is off).
+    #[cfg(any(test, feature = "internals"))]
     pub fn active_lanes(&self) -> usize {
         self.inner.lanes.active()
     }
@@ -236,7 +235,7 @@ impl EventSink for Dispatcher {
         let trace_id = std::mem::take(&mut event.trace_id);
         let run = Arc::new(Run {
             inner: inner.clone(),
-            event: GuestEvent::from_inbound_owned(event, 1),
+            event: event.into_guest_event(1),
             trace_id,
             routes,
         });

@@ -293,6 +293,7 @@ pub struct FilterCounts([u64; FilterReason::ALL.len()]);
 
 impl FilterCounts {
     /// The count of one reason.
+    #[cfg(test)]
     pub fn get(&self, reason: FilterReason) -> u64 {
         self.0[reason.index()]
     }
@@ -341,11 +342,6 @@ impl HandlerFilter {
             bot_open_id,
             counts: Default::default(),
         })
-    }
-
-    /// The handler's name.
-    pub fn handler(&self) -> &str {
-        &self.handler
     }
 
     /// The settings.

@@ -19,6 +19,7 @@ pub struct ChatLanes {
 
 impl ChatLanes {
     /// Empty lanes.
+    #[cfg(test)]
     pub fn new() -> Self {
         Self::default()
     }
@@ -46,6 +47,7 @@ impl ChatLanes {
     }
 
     /// Chats with an event running or waiting.
+    #[cfg(any(test, feature = "internals"))]
     pub fn active(&self) -> usize {
         self.busy.lock().expect("lanes lock").len()
     }

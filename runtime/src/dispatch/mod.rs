@@ -29,7 +29,7 @@ pub mod stats;
 
 pub use dispatcher::{Dispatcher, HandlerEntry};
 pub use settings::{DispatchMode, DispatchSettings, HandlerRoute};
-pub use stats::{DispatchSnapshot, DispatchStats, HandlerSnapshot};
+pub use stats::DispatchStats;
 
 use crate::handler::GuestEvent;
 use crate::protocol::envelope::EventMeta;
@@ -47,12 +47,12 @@ pub struct InboundEvent {
     pub frame_message_id: String,
 }
 
-/// The guest's view of an [`InboundEvent`]; defined here so that [`crate::handler`] does not
-/// depend on dispatch.
-impl GuestEvent {
-    /// The guest's view of an event taken off the connection.
-    pub fn from_inbound(event: &InboundEvent, attempt: u32) -> Self {
-        let m = &event.meta;
+/// The guest's view of an [`InboundEvent`] (a [`GuestEvent`]); defined here so that
+/// [`crate::handler`] does not depend on dispatch.
+impl InboundEvent {
+    /// The guest's view of this event, for its `attempt`-th run.
+    pub fn guest_event(&self, attempt: u32) -> GuestEvent {
+        let m = &self.meta;
         GuestEvent {
             dedupe_id: m.dedupe_id.clone(),
             event_id: m.event_id.clone(),
@@ -62,14 +62,14 @@ impl GuestEvent {
             tenant_key: m.tenant_key.clone(),
             create_time: m.create_time.clone(),
             attempt,
-            envelope: event.json.clone(),
+            envelope: self.json.clone(),
         }
     }
 
-    /// Same as [`GuestEvent::from_inbound`], taking the event apart instead of copying its
+    /// Same as [`InboundEvent::guest_event`], taking the event apart instead of copying its
     /// strings (the envelope is the big one): what dispatch uses on the hot path.
-    pub fn from_inbound_owned(event: InboundEvent, attempt: u32) -> Self {
-        let m = event.meta;
+    pub fn into_guest_event(self, attempt: u32) -> GuestEvent {
+        let m = self.meta;
         GuestEvent {
             dedupe_id: m.dedupe_id,
             event_id: m.event_id,
@@ -79,7 +79,7 @@ impl GuestEvent {
             tenant_key: m.tenant_key,
             create_time: m.create_time,
             attempt,
-            envelope: event.json,
+            envelope: self.json,
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::limits::{self, dispatch as lim, OutOfRange};
 
 /// How several handlers of one event run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub enum DispatchMode {
     /// All at once (the default).
     #[default]
@@ -40,6 +41,7 @@ impl DispatchMode {
 
 /// `[dispatch]`, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub struct DispatchSettings {
     /// How several handlers of one event run.
     pub mode: DispatchMode,
@@ -63,12 +65,12 @@ impl Default for DispatchSettings {
 }
 
 impl DispatchSettings {
-    /// Checks `max_in_flight` (`1..=`[`lim::MAX_CONCURRENCY_BOUND`]).
+    /// Checks `max_in_flight` (`1..=``lim::MAX_CONCURRENCY_BOUND`).
     pub fn check_max_in_flight(n: u64) -> Result<usize, OutOfRange> {
         limits::within(n, lim::MAX_CONCURRENCY_BOUND as u64).map(|n| n as usize)
     }
 
-    /// Checks `callback_deadline_ms` (`1..=`[`lim::MAX_CALLBACK_DEADLINE`]).
+    /// Checks `callback_deadline_ms` (`1..=``lim::MAX_CALLBACK_DEADLINE`).
     pub fn check_callback_deadline_ms(ms: u64) -> Result<Duration, OutOfRange> {
         limits::within(ms, lim::MAX_CALLBACK_DEADLINE.as_millis() as u64).map(Duration::from_millis)
     }

@@ -87,6 +87,7 @@ pub struct FailureCounts([u64; FAILURE_KINDS.len()]);
 
 impl FailureCounts {
     /// The count for one kind (`"timeout"`, `"panic"`, …; see [`FAILURE_KINDS`]); 0 if unknown.
+    #[cfg(any(test, feature = "internals"))]
     pub fn get(&self, kind: &str) -> u64 {
         FAILURE_KINDS
             .iter()
@@ -139,11 +140,6 @@ pub(crate) enum CallCounter {
 }
 
 impl DispatchStats {
-    /// Fresh counters without per-handler counters.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     /// Fresh counters, with per-handler counters for `names` (manifest order; the index of a
     /// name is the `handler` argument of the internal `call`).
     pub fn with_handlers(names: impl IntoIterator<Item = String>) -> Self {

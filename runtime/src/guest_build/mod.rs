@@ -45,7 +45,6 @@ pub struct Built {
     pub go_version: String,
     pub component_bytes: usize,
     pub arg_arena: patch::Arena,
-    pub adapter_arena: patch::Arena,
     pub go_build_time: Duration,
     pub total_time: Duration,
 }
@@ -122,7 +121,6 @@ pub fn build_go(b: &GoBuild) -> Result<Built, BuildError> {
         go_version,
         component_bytes: component.len(),
         arg_arena: patched.arg_arena,
-        adapter_arena: patched.adapter_arena,
         go_build_time,
         total_time: start.elapsed(),
     })

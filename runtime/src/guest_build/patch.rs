@@ -176,6 +176,7 @@ fn read_u32(segments: &[Segment<'_>], addr: u32) -> u32 {
 }
 
 /// Finds the arena whose descriptor starts with `magic`.
+#[cfg(test)]
 pub fn find_arena(module: &[u8], magic: &[u8; 16]) -> Result<Arena, PatchError> {
     find_in(&scan(module)?.segments, magic)
 }

@@ -48,6 +48,30 @@ impl KvGrant {
     }
 }
 
+/// The rule that a handler's own namespace (`kv = true`) is never shared by accident: for each
+/// grant of `grants` (handler name, grant) that names the own namespace of another handler,
+/// its index and the message. Manifest and code-added handlers go through it together.
+pub fn own_namespace_clashes(grants: &[(&str, &KvGrant)]) -> Vec<(usize, String)> {
+    grants
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, g))| g.shared)
+        .filter_map(|(i, (handler, g))| {
+            let (owner, _) = grants
+                .iter()
+                .find(|(_, o)| !o.shared && o.namespace == g.namespace)?;
+            Some((
+                i,
+                format!(
+                    "handler `{handler}`: namespace `{}` is the own namespace of handler \
+                     `{owner}` (kv = true); name another, or give `{owner}` kv = \"{}\" to share it",
+                    g.namespace, g.namespace
+                ),
+            ))
+        })
+        .collect()
+}
+
 /// The one-line description of a handler's grant (`aviary check`, `aviary invoke`).
 pub fn grant_summary(grant: Option<&KvGrant>) -> String {
     let q = KvQuotas::default();
@@ -109,5 +133,16 @@ mod tests {
         assert_eq!(KvGrant::own("echo").namespace, "echo");
         assert!(grant_summary(None).contains("denied"));
         assert!(grant_summary(Some(&KvGrant::own("echo"))).contains("namespace `echo` (own)"));
+        let (own, shared, other) = (
+            KvGrant::own("echo"),
+            KvGrant::shared("echo").unwrap(),
+            KvGrant::shared("common").unwrap(),
+        );
+        let clashes = own_namespace_clashes(&[("echo", &own), ("b", &other), ("c", &shared)]);
+        assert_eq!(clashes.len(), 1);
+        assert_eq!(clashes[0].0, 2);
+        assert!(clashes[0]
+            .1
+            .starts_with("handler `c`: namespace `echo` is the own namespace of handler `echo`"));
     }
 }

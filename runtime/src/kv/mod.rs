@@ -25,4 +25,6 @@ pub mod write;
 pub use grant::{grant_summary, KvGrant, KvQuotas};
 pub use stats::KvStats;
 pub use store::{KvError, KvStore, PendingWrites, Usage};
-pub use write::{KeyWrite, Write, WriteSet};
+#[cfg(any(test, feature = "internals"))]
+pub use write::KeyWrite;
+pub use write::{Write, WriteSet};

@@ -32,7 +32,7 @@ pub enum Failed {
 
 impl Failed {
     /// A short stable name for logs and metrics labels.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Failed::Denied => "denied",
             Failed::Invalid => "invalid",
@@ -130,6 +130,7 @@ impl RunState {
     }
 
     /// How many keys the run has written.
+    #[cfg(test)]
     pub fn written(&self) -> usize {
         self.touched.len()
     }

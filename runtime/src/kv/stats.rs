@@ -39,6 +39,15 @@ impl Op {
 
 const OUTCOMES: usize = 5;
 
+/// The outcomes a call is counted by: `ok`, or how it failed (`Failed::name`).
+pub const OUTCOME_NAMES: [&str; OUTCOMES] = [
+    "ok",
+    Failed::Denied.name(),
+    Failed::Invalid.name(),
+    Failed::Quota.name(),
+    Failed::Store.name(),
+];
+
 fn slot(outcome: Option<Failed>) -> usize {
     match outcome {
         None => 0,
@@ -63,20 +72,19 @@ impl HandlerCalls {
 
     /// The non-zero counters as `(operation, outcome, calls)`.
     pub fn snapshot(&self) -> Vec<(&'static str, &'static str, u64)> {
-        let names = [
-            "ok",
-            Failed::Denied.name(),
-            Failed::Invalid.name(),
-            Failed::Quota.name(),
-            Failed::Store.name(),
-        ];
+        let mut out = self.all();
+        out.retain(|(_, _, n)| *n > 0);
+        out
+    }
+
+    /// Every counter, zero or not, as `(operation, outcome, calls)`: each operation of
+    /// [`Op::ALL`] with each outcome of [`OUTCOME_NAMES`].
+    pub fn all(&self) -> Vec<(&'static str, &'static str, u64)> {
         let mut out = Vec::new();
         for op in Op::ALL {
-            for (i, name) in names.iter().enumerate() {
+            for (i, name) in OUTCOME_NAMES.iter().enumerate() {
                 let n = self.counts[op as usize][i].load(Ordering::Relaxed);
-                if n > 0 {
-                    out.push((op.name(), *name, n));
-                }
+                out.push((op.name(), *name, n));
             }
         }
         out
@@ -98,6 +106,15 @@ impl KvStats {
             .entry(handler.to_string())
             .or_default()
             .clone()
+    }
+
+    /// The counters of `handler`, if it was loaded with counters from here.
+    pub fn get(&self, handler: &str) -> Option<Arc<HandlerCalls>> {
+        self.handlers
+            .lock()
+            .expect("kv stats lock")
+            .get(handler)
+            .cloned()
     }
 
     /// One line per handler with calls: `handler op=outcome:n …`.
@@ -131,6 +148,19 @@ mod tests {
         stats.handler("a").count(Op::Get, None);
         stats.handler("a").count(Op::Set, Some(Failed::Quota));
         stats.handler("b").count(Op::List, Some(Failed::Denied));
+        for failed in [
+            Failed::Denied,
+            Failed::Invalid,
+            Failed::Quota,
+            Failed::Store,
+        ] {
+            assert_eq!(OUTCOME_NAMES[slot(Some(failed))], failed.name());
+        }
+        let a = stats.get("a").unwrap().all();
+        assert_eq!(a.len(), 25);
+        assert!(a.contains(&("kv-get", "ok", 2)));
+        assert!(a.contains(&("kv-list", "ok", 0)));
+        assert!(stats.get("c").is_none());
         assert_eq!(
             stats.summary(),
             vec![

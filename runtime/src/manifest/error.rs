@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 /// Why a manifest could not be loaded.
 #[derive(Debug, thiserror::Error)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub enum ManifestError {
     /// The file could not be read.
     #[error("{}: cannot read the manifest: {source}", path.display())]

@@ -32,22 +32,13 @@ pub(super) struct Written {
 /// Problems (span, message) where `kv = "x"` names the own namespace of handler `x`
 /// (`kv = true`), which would share what that handler was promised as its own.
 pub(super) fn clashes(written: &[Written]) -> Vec<(Range<usize>, String)> {
-    written
+    let grants: Vec<(&str, &KvGrant)> = written
         .iter()
-        .filter(|w| w.grant.shared)
-        .filter_map(|w| {
-            let owner = written
-                .iter()
-                .find(|o| !o.grant.shared && o.grant.namespace == w.grant.namespace)?;
-            Some((
-                w.span.clone(),
-                format!(
-                    "handler `{}`: namespace `{}` is the own namespace of handler `{}` \
-                     (kv = true); name another, or give `{}` kv = \"{}\" to share it",
-                    w.handler, w.grant.namespace, owner.handler, owner.handler, w.grant.namespace
-                ),
-            ))
-        })
+        .map(|w| (w.handler.as_str(), &w.grant))
+        .collect();
+    crate::kv::grant::own_namespace_clashes(&grants)
+        .into_iter()
+        .map(|(i, message)| (written[i].span.clone(), message))
         .collect()
 }
 

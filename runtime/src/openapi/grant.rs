@@ -138,6 +138,7 @@ impl OpenApiGrant {
     }
 
     /// The entries, in the manifest's order.
+    #[cfg(test)]
     pub fn entries(&self) -> &[GrantEntry] {
         &self.entries
     }

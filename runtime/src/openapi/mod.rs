@@ -8,7 +8,7 @@
 //! - [`grant`]: which methods and paths a handler may call (manifest key `openapi`, a list of
 //!   `"METHOD /open-apis/…"` or bare prefixes meaning every method; denied by default).
 //! - [`call`]: one call checked in order (method, path, grant) into the only thing the client
-//!   sends, a [`CheckedCall`].
+//!   sends, a [`CheckedCall`](call::CheckedCall).
 //! - [`idempotency`]: the `uuid` the host puts into send and reply requests, derived from
 //!   (app id, handler, event dedupe id, index of the call in the run), so a re-run of the same
 //!   (event, handler) — after a crash, a timeout or a `retry` — sends nothing twice within
@@ -16,7 +16,7 @@
 //! - [`token`]: the app's tenant_access_token, fetched with app_id/app_secret and cached until
 //!   `expire − 10 min`; refreshed once when Feishu says it is invalid.
 //! - [`client`]: one HTTP request with the token, a timeout and a response-size cap; its
-//!   failures are [`OpenApiError`]s.
+//!   failures are [`OpenApiError`](error::OpenApiError)s.
 //! - [`upload`]: the multipart form of the `feishu-upload` import, checked before it is sent.
 //! - [`stream`]: streamed card content, coalesced and paced per card, the last text always sent.
 //!
@@ -45,12 +45,11 @@ mod tests;
 #[cfg(test)]
 mod upload_tests;
 
-pub use call::CheckedCall;
 pub use client::FeishuClient;
-pub use error::{OpenApiError, ReadError, TokenError};
-pub use grant::{Method, OpenApiGrant};
-pub use path::CheckedUrl;
-pub use stats::{CallOutcome, OpenApiStats};
+#[cfg(any(test, feature = "internals"))]
+pub use grant::Method;
+pub use grant::OpenApiGrant;
+pub use stats::CallOutcome;
 
 use crate::secret::Secret;
 

@@ -140,6 +140,7 @@ impl Windows {
 /// Feishu's per-app limits on sending messages (send and reply together): manifest keys
 /// `feishu.app_sends_per_second` and `feishu.app_sends_per_minute`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub struct AppSendLimits {
     /// Sends and replies of the app in any second.
     pub per_second: usize,
@@ -148,7 +149,7 @@ pub struct AppSendLimits {
 }
 
 impl Default for AppSendLimits {
-    /// Feishu's: [`APP_SENDS_PER_SECOND`] and [`APP_SENDS_PER_MINUTE`].
+    /// Feishu's: `APP_SENDS_PER_SECOND` and `APP_SENDS_PER_MINUTE`.
     fn default() -> Self {
         AppSendLimits {
             per_second: APP_SENDS_PER_SECOND,
@@ -158,12 +159,12 @@ impl Default for AppSendLimits {
 }
 
 impl AppSendLimits {
-    /// Checks a per-second value (`1..=`[`MAX_APP_SENDS_PER_SECOND`]).
+    /// Checks a per-second value (`1..=``MAX_APP_SENDS_PER_SECOND`).
     pub fn check_per_second(n: u64) -> Result<usize, crate::limits::OutOfRange> {
         crate::limits::within(n, MAX_APP_SENDS_PER_SECOND as u64).map(|n| n as usize)
     }
 
-    /// Checks a per-minute value (`1..=`[`MAX_APP_SENDS_PER_MINUTE`]).
+    /// Checks a per-minute value (`1..=``MAX_APP_SENDS_PER_MINUTE`).
     pub fn check_per_minute(n: u64) -> Result<usize, crate::limits::OutOfRange> {
         crate::limits::within(n, MAX_APP_SENDS_PER_MINUTE as u64).map(|n| n as usize)
     }
@@ -190,17 +191,6 @@ pub enum Limit {
     AppMinute(usize),
     /// Per card.
     Card,
-}
-
-impl Limit {
-    /// How many calls the limit allows per its window (`x-ogw-ratelimit-limit`).
-    pub fn count(self) -> usize {
-        match self {
-            Limit::Receiver => RECEIVER_SEND_LIMIT,
-            Limit::AppSecond(n) | Limit::AppMinute(n) => n,
-            Limit::Card => CARD_UPDATE_LIMIT,
-        }
-    }
 }
 
 impl fmt::Display for Limit {

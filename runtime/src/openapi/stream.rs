@@ -48,6 +48,7 @@ struct StreamState {
 
 impl CardStream {
     /// A stream with nothing set.
+    #[cfg(test)]
     pub fn new() -> Arc<CardStream> {
         Arc::new(CardStream::default())
     }

@@ -13,6 +13,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use super::call::CheckedCall;
+use super::error::{OpenApiError, TokenError};
 use super::*;
 use crate::limits::openapi::MAX_RESPONSE_BYTES;
 

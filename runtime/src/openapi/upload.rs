@@ -79,16 +79,19 @@ impl Upload {
     }
 
     /// The text fields, sorted by name.
+    #[cfg(test)]
     pub fn fields(&self) -> &[(String, String)] {
         &self.fields
     }
 
     /// The file's size.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.bytes.len()
     }
 
     /// Never true: an empty file is refused.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.bytes.is_empty()
     }

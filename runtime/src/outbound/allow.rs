@@ -99,6 +99,7 @@ impl AllowedHost {
 
     /// Whether the host is an IP address or `localhost`: named by the user, so the address
     /// rule of [`super::resolve`] does not apply to it.
+    #[cfg(test)]
     pub fn is_explicit_address(&self) -> bool {
         match &self.host {
             HostPattern::Exact(HostName::Ip(_)) => true,
@@ -177,6 +178,7 @@ impl AllowList {
     }
 
     /// The entries, in the order written.
+    #[cfg(test)]
     pub fn entries(&self) -> &[AllowedHost] {
         &self.entries
     }

@@ -88,7 +88,7 @@ pub struct OutboundHttp {
     settings: OutboundSettings,
     lookup: Arc<dyn LookupHost>,
     client: OnceLock<Result<reqwest::Client, String>>,
-    stats: HttpStats,
+    stats: Arc<HttpStats>,
 }
 
 /// A failed call: how it is counted and what the guest is told.
@@ -112,7 +112,7 @@ impl OutboundHttp {
             settings,
             lookup,
             client: OnceLock::new(),
-            stats: HttpStats::default(),
+            stats: Arc::default(),
         }
     }
 
@@ -121,12 +121,14 @@ impl OutboundHttp {
         Self::new(handler, OutboundSettings::default())
     }
 
-    /// The settings in force.
-    pub fn settings(&self) -> &OutboundSettings {
-        &self.settings
+    /// The same, counting its calls into `stats` (the app's counters of this handler).
+    pub fn counting_into(mut self, stats: Arc<HttpStats>) -> OutboundHttp {
+        self.stats = stats;
+        self
     }
 
     /// The counters of this handler's calls.
+    #[cfg(any(test, feature = "internals"))]
     pub fn stats(&self) -> &HttpStats {
         &self.stats
     }

@@ -3,7 +3,7 @@
 //!
 //! - [`written`]: scheme, host and port as written, and the spellings refused as ambiguous.
 //! - [`allow`]: the allow-list (`scheme://host[:port]`, `*.` for subdomains) and its matcher.
-//! - [`target`]: a guest's URL checked once into the [`Target`] that is matched and sent.
+//! - [`target`]: a guest's URL checked once into the [`Target`](target::Target) that is matched and sent.
 //! - [`addr`]: which addresses a host *name* may resolve to (no loopback, private, link-local,
 //!   CGNAT or metadata addresses).
 //! - [`resolve`]: resolution that checks every address and connects only to checked ones
@@ -31,11 +31,14 @@ mod properties;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use allow::{AllowList, AllowedHost, EntryProblem, Scheme};
-pub use client::{HttpAnswer, HttpRequest, OutboundHttp};
-pub use resolve::{LookupHost, StaticLookup, SystemLookup};
-pub use stats::{HttpOutcome, HttpStats, HttpStatsSnapshot};
-pub use target::Target;
+pub use allow::AllowList;
+pub use client::{HttpRequest, OutboundHttp};
+pub use resolve::LookupHost;
+#[cfg(any(test, feature = "internals"))]
+pub use resolve::StaticLookup;
+pub use stats::{HttpOutcome, OutboundStats};
+#[cfg(any(test, feature = "internals"))]
+pub use stats::{HttpStats, HttpStatsSnapshot};
 
 use crate::limits::http as lim;
 use crate::limits::OutOfRange;
@@ -194,14 +197,6 @@ fn size(n: u64) -> String {
     }
 }
 
-/// [`OutboundSettings::summary`] of a handler's settings, or the denial when it has none.
-pub fn grant_summary(settings: Option<&OutboundSettings>) -> String {
-    match settings {
-        Some(s) => s.summary(),
-        None => OutboundSettings::default().summary(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,7 +222,10 @@ mod tests {
 
     #[test]
     fn the_summary_says_what_is_granted() {
-        assert_eq!(grant_summary(None), "none (every http-send is denied)");
+        assert_eq!(
+            OutboundSettings::default().summary(),
+            "none (every http-send is denied)"
+        );
         let s = OutboundSettings {
             allowed: AllowList::parse(&["https://api.example.com", "http://127.0.0.1:8080"])
                 .unwrap(),

@@ -16,7 +16,8 @@
 
 use proptest::prelude::*;
 
-use super::{AllowList, Target};
+use super::target::Target;
+use super::AllowList;
 
 const ALLOWED: [(&str, &str, u16); 2] = [
     ("https", "api.example.com", 443),

@@ -13,7 +13,6 @@
 //! production, a fixed table ([`StaticLookup`]) where a test needs a name that resolves to a
 //! loopback address without touching `/etc/hosts` or the network.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -51,9 +50,11 @@ impl LookupHost for SystemLookup {
 
 /// A fixed table of names and their addresses; any other name does not resolve. For tests
 /// (e.g. `rebind.test` → `127.0.0.1`: `.test` is reserved and never resolves on the internet).
+#[cfg(any(test, feature = "internals"))]
 #[derive(Debug, Default, Clone)]
-pub struct StaticLookup(HashMap<String, Vec<IpAddr>>);
+pub struct StaticLookup(std::collections::HashMap<String, Vec<IpAddr>>);
 
+#[cfg(any(test, feature = "internals"))]
 impl StaticLookup {
     /// Adds `name` → `addresses`.
     pub fn with(mut self, name: &str, addresses: &[IpAddr]) -> Self {
@@ -62,6 +63,7 @@ impl StaticLookup {
     }
 }
 
+#[cfg(any(test, feature = "internals"))]
 impl LookupHost for StaticLookup {
     fn lookup(&self, name: &str) -> Lookup {
         let found = self.0.get(&name.to_ascii_lowercase()).cloned();

@@ -1,7 +1,9 @@
 //! How one handler's outbound requests ended, counted by outcome (one [`HttpStats`] per
 //! handler; read with [`HttpStats::snapshot`], e.g. by a metrics exporter).
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// How one `http-send` call ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,8 +97,37 @@ impl HttpStatsSnapshot {
     }
 
     /// Every call, whatever its outcome.
+    #[cfg(any(test, feature = "internals"))]
     pub fn total(&self) -> u64 {
         HttpOutcome::ALL.iter().map(|&o| self.get(o)).sum()
+    }
+}
+
+/// Every handler's [`HttpStats`] in one app, by handler name (read by `/metrics`).
+#[derive(Debug, Default)]
+pub struct OutboundStats {
+    handlers: Mutex<BTreeMap<String, Arc<HttpStats>>>,
+}
+
+impl OutboundStats {
+    /// The counters of `handler` (created on first use; a reloaded handler keeps counting
+    /// into the same ones).
+    pub fn handler(&self, handler: &str) -> Arc<HttpStats> {
+        self.handlers
+            .lock()
+            .expect("http stats lock")
+            .entry(handler.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// The counters of `handler` now, if it was loaded with counters from here.
+    pub fn snapshot(&self, handler: &str) -> Option<HttpStatsSnapshot> {
+        self.handlers
+            .lock()
+            .expect("http stats lock")
+            .get(handler)
+            .map(|s| s.snapshot())
     }
 }
 
@@ -125,5 +156,17 @@ mod tests {
         );
         assert_eq!(snap.total(), 15);
         assert_eq!(HttpOutcome::TooLarge.name(), "too_large");
+    }
+
+    #[test]
+    fn per_handler_counters_are_shared_by_name() {
+        let all = OutboundStats::default();
+        all.handler("a").record(HttpOutcome::Denied);
+        all.handler("a").record(HttpOutcome::Answered);
+        all.handler("b").record(HttpOutcome::Timeout);
+        let a = all.snapshot("a").unwrap();
+        assert_eq!((a.denied, a.answered, a.total()), (1, 1, 2));
+        assert_eq!(all.snapshot("b").unwrap().timeout, 1);
+        assert_eq!(all.snapshot("c"), None);
     }
 }

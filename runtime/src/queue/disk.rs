@@ -94,11 +94,6 @@ impl DiskStore {
         })
     }
 
-    /// The file's path.
-    pub fn path(&self) -> &Path {
-        &self.file.path
-    }
-
     /// The key-value state in this file ([`super::kv::disk`]).
     pub fn kv_store(&self) -> super::kv::disk::DiskKv {
         super::kv::disk::DiskKv::new(self.file.clone())

@@ -49,7 +49,7 @@ use super::store::{
 use crate::dispatch::filter::HandlerFilter;
 use crate::dispatch::DispatchMode;
 use crate::dispatch::{guest_log, run_log, InboundEvent};
-use crate::handler::{Failure, GuestEvent, Invocation, Invoke, Outcome};
+use crate::handler::{Failure, Invocation, Invoke, Outcome};
 use crate::kv::WriteSet;
 use crate::limits::queue as lim;
 use crate::protocol::envelope::parse_envelope;
@@ -336,6 +336,7 @@ impl Queue {
     }
 
     /// The names of the handlers it runs now (sorted).
+    #[cfg(any(test, feature = "internals"))]
     pub fn handler_names(&self) -> Vec<String> {
         let mut names: Vec<String> = current(&self.handlers).by_name.keys().cloned().collect();
         names.sort();
@@ -344,6 +345,7 @@ impl Queue {
 
     /// Persists one event (deduped, bounded) in the next group commit; resolves once it is
     /// durable (or refused).
+    #[cfg(any(test, feature = "internals"))]
     pub async fn admit(&self, job: NewJob) -> Result<Admission, StoreError> {
         self.submit(job).await
     }
@@ -1097,7 +1099,7 @@ async fn run_job(cx: &RunContext, set: &HandlerSet, mut record: JobRecord) -> (S
             let Some((h, permits)) = set.get(&name) else {
                 return (i, None);
             };
-            let event = GuestEvent::from_inbound(inbound, attempt);
+            let event = inbound.guest_event(attempt);
             if let Some(filter) = &h.filter {
                 if filter.apply(&event, &inbound.trace_id).is_some() {
                     return (i, Some((Ok(Outcome::Done), None, h.retry)));

@@ -51,12 +51,10 @@ pub use engine::{Queue, QueueHandler};
 pub use settings::{AckMode, QueueBackend, QueueSettingError, QueueSettings};
 pub use sink::QueueSink;
 pub use stats::{QueueSnapshot, QueueStats};
-pub use store::{
-    Admission, Batch, ChatTurn, HandlerState, HandlerStatus, JobRecord, NewJob, QueueStore, Settle,
-    StoreError,
-};
+#[cfg(any(test, feature = "internals"))]
+pub use store::{Batch, HandlerStatus, NewJob};
+pub use store::{QueueStore, StoreError};
 
-use std::path::Path;
 use std::sync::Arc;
 
 /// Opens the store the manifest's `[queue]` names (`app_id` prefixes the Redis keys) for
@@ -123,7 +121,8 @@ pub fn consumer_name() -> String {
     )
 }
 
-/// Opens the disk store at `path` for the `dlq` commands.
-pub fn open_disk(path: &Path) -> Result<disk::DiskStore, StoreError> {
+/// Opens the disk store at `path` (tests of the `dlq` commands).
+#[cfg(any(test, feature = "internals"))]
+pub fn open_disk(path: &std::path::Path) -> Result<disk::DiskStore, StoreError> {
     disk::DiskStore::open(path)
 }

@@ -10,6 +10,7 @@ use crate::limits::{within, OutOfRange};
 
 /// A handler's retry settings (`[[handler]]` `max_attempts`, `backoff_ms`, `backoff_max_ms`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub struct RetryPolicy {
     /// Runs in total (the first one included) before the pair is dead-lettered; at least 1.
     pub max_attempts: u32,
@@ -26,6 +27,7 @@ pub struct RetryPolicy {
     backoff_max.as_millis(),
     backoff.as_millis()
 )]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub struct BackoffBelowFirst {
     /// The first wait.
     pub backoff: Duration,
@@ -64,7 +66,7 @@ impl RetryPolicy {
         })
     }
 
-    /// Checks a `max_attempts` (`1..=`[`lim::MAX_MAX_ATTEMPTS`]).
+    /// Checks a `max_attempts` (`1..=``lim::MAX_MAX_ATTEMPTS`).
     pub fn check_max_attempts(n: u64) -> Result<u32, OutOfRange> {
         within(n, lim::MAX_MAX_ATTEMPTS as u64).map(|n| n as u32)
     }

@@ -11,6 +11,7 @@ use crate::limits::{within, OutOfRange};
 
 /// A `[queue]` value the queue cannot run with.
 #[derive(Debug, Clone, thiserror::Error)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub enum QueueSettingError {
     /// `backend` names nothing known.
     #[error("`{0}` is not \"disk\", \"memory\", a redis:// or a rediss:// URL")]
@@ -76,6 +77,7 @@ pub enum QueueSettingError {
 
 /// Where queued events are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub enum QueueBackend {
     /// An embedded redb file at [`QueueSettings::path`] (the default): survives crashes.
     Disk,
@@ -111,6 +113,7 @@ impl QueueBackend {
 
 /// When a plain event is acked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub enum AckMode {
     /// Once persisted in the queue (the default); handlers run from the queue.
     #[default]
@@ -133,6 +136,7 @@ impl AckMode {
 
 /// `[queue]`, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub struct QueueSettings {
     /// The backend.
     pub backend: QueueBackend,
@@ -171,12 +175,12 @@ impl QueueSettings {
         }
     }
 
-    /// Checks a `capacity` (`1..=`[`lim::MAX_CAPACITY`]).
+    /// Checks a `capacity` (`1..=``lim::MAX_CAPACITY`).
     pub fn check_capacity(n: u64) -> Result<u64, QueueSettingError> {
         Ok(within(n, lim::MAX_CAPACITY)?)
     }
 
-    /// Checks a `dedupe_window_secs` (at least [`lim::MIN_DEDUPE_WINDOW`]).
+    /// Checks a `dedupe_window_secs` (at least `lim::MIN_DEDUPE_WINDOW`).
     pub fn check_dedupe_window_secs(secs: u64) -> Result<Duration, QueueSettingError> {
         let window = Duration::from_secs(secs);
         if window < lim::MIN_DEDUPE_WINDOW {
@@ -193,7 +197,7 @@ impl QueueSettings {
         Ok(n)
     }
 
-    /// Checks a `claim_idle_secs` (at least [`lim::MIN_REDIS_CLAIM_IDLE`]).
+    /// Checks a `claim_idle_secs` (at least `lim::MIN_REDIS_CLAIM_IDLE`).
     pub fn check_claim_idle_secs(secs: u64) -> Result<Duration, QueueSettingError> {
         let idle = Duration::from_secs(secs);
         if idle < lim::MIN_REDIS_CLAIM_IDLE {
@@ -202,7 +206,7 @@ impl QueueSettings {
         Ok(idle)
     }
 
-    /// Checks an `instance` name (trimmed: 1 to [`lim::MAX_INSTANCE_NAME`] characters of
+    /// Checks an `instance` name (trimmed: 1 to `lim::MAX_INSTANCE_NAME` characters of
     /// `A-Z a-z 0-9 - _ .`, as it becomes part of Redis key names).
     pub fn check_instance(name: &str) -> Result<String, QueueSettingError> {
         let name = name.trim();

@@ -54,11 +54,6 @@ impl QueueSink {
         self.merging = merging;
         self
     }
-
-    /// The queue behind it.
-    pub fn queue(&self) -> &Queue {
-        &self.queue
-    }
 }
 
 impl EventSink for QueueSink {

@@ -178,7 +178,7 @@ fn signal_of(_: &std::process::ExitStatus) -> String {
 
 /// What `aviary compile-worker` does: compiles `request.component` with the engine the parent
 /// described and writes the artefact to `request.output`. The exit code is
-/// [`WORKER_INVALID_COMPONENT`] for an invalid component, 1 for anything else, with the reason
+/// `WORKER_INVALID_COMPONENT` for an invalid component, 1 for anything else, with the reason
 /// on stderr.
 pub fn run_worker(request: &WorkerRequest) -> Result<(), (i32, String)> {
     let config = crate::sandbox::SandboxConfig {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::future::{poll_fn, Future};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use wasmtime::{Engine, Store, UpdateDeadline};
 
+#[cfg(any(test, feature = "internals"))]
 use crate::guest_abi::section::GuestInfo;
 use crate::handler::{Failure, GuestEvent, Invocation, Invoke, InvokeFuture, Outcome};
 use crate::kv::stats::HandlerCalls;
@@ -45,6 +46,7 @@ struct Inner {
     kv: Option<KvAccess>,
     kv_calls: Arc<HandlerCalls>,
     from_cache: bool,
+    #[cfg(any(test, feature = "internals"))]
     guest: Option<GuestInfo>,
     idle: Mutex<Vec<Warm>>,
     /// Host states of finished calls, ready for the next store (see [`HostState::recycle`]).
@@ -76,6 +78,7 @@ pub(crate) struct LoadParts {
     pub kv: Option<KvAccess>,
     pub kv_calls: Arc<HandlerCalls>,
     pub from_cache: bool,
+    #[cfg(any(test, feature = "internals"))]
     pub guest: Option<GuestInfo>,
 }
 
@@ -96,6 +99,7 @@ impl LoadedHandler {
             kv: p.kv,
             kv_calls: p.kv_calls,
             from_cache: p.from_cache,
+            #[cfg(any(test, feature = "internals"))]
             guest: p.guest,
             idle: Mutex::new(Vec::new()),
             spare: Mutex::new(Vec::new()),
@@ -104,34 +108,28 @@ impl LoadedHandler {
         }))
     }
 
-    /// The component file this handler was loaded from.
-    pub fn path(&self) -> &Path {
-        &self.0.path
-    }
-
-    /// The limits every call runs under.
-    pub fn limits(&self) -> HandlerLimits {
-        self.0.limits
-    }
-
     /// What the component's `aviary:guest` marker says (components built by the JS or Python
     /// SDK), if it has one.
+    #[cfg(any(test, feature = "internals"))]
     pub fn guest(&self) -> Option<&GuestInfo> {
         self.0.guest.as_ref()
     }
 
-    /// The reuse policy in force: the manifest's `reuse`, else the guest's default
-    /// (`None`: an instance per event).
-    pub fn reuse(&self) -> Option<u32> {
-        self.0.reuse
-    }
-
     /// The handler's outbound HTTP (`http-send`): its settings and its counters per outcome.
+    #[cfg(any(test, feature = "internals"))]
     pub fn outbound(&self) -> &Arc<OutboundHttp> {
         &self.0.http
     }
 
+    /// The reuse policy in force: the manifest's `reuse`, else the guest's default
+    /// (`None`: an instance per event).
+    #[cfg(any(test, feature = "internals"))]
+    pub fn reuse(&self) -> Option<u32> {
+        self.0.reuse
+    }
+
     /// Whether the compiled code came from the on-disk cache (no compilation at load).
+    #[cfg(any(test, feature = "internals"))]
     pub fn from_cache(&self) -> bool {
         self.0.from_cache
     }

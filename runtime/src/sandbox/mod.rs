@@ -98,10 +98,11 @@ use wasmtime::Engine;
 
 pub use artefact::beside_path;
 pub use cache::{default_cache_dir, Origin};
-pub use compiler::{run_worker, CompileIn, WorkerRequest, WORKER_INVALID_COMPONENT};
+pub use compiler::{run_worker, CompileIn, WorkerRequest};
 pub use error::{LoadError, WorldError};
 pub use loaded::LoadedHandler;
 pub use spec::{HandlerLimits, HandlerSpec, KvAccess, LimitError, OpenApiAccess};
+#[cfg(any(test, feature = "internals"))]
 pub use version::WIT_VERSION;
 
 use crate::guest_abi::section::{self, GuestInfo};
@@ -153,6 +154,10 @@ impl Default for SandboxConfig {
 
 /// What [`Sandbox::check`] learned about a valid component.
 #[derive(Debug, Clone)]
+#[cfg_attr(
+    not(any(test, feature = "internals")),
+    allow(dead_code, reason = "besides `origin`, read by the test crates")
+)]
 pub struct ComponentInfo {
     /// The `aviary:handler` version it was built against.
     pub wit_version: String,
@@ -278,6 +283,7 @@ impl Sandbox {
             pre,
             limits: spec.limits,
             reuse,
+            #[cfg(any(test, feature = "internals"))]
             guest,
             config: spec.config,
             openapi: spec.openapi,
@@ -290,6 +296,7 @@ impl Sandbox {
 
     /// Validates a component without running it: everything `load` does for a handler without
     /// a fuel budget, except keeping the result. Also fills that engine's cache.
+    #[cfg(any(test, feature = "internals"))]
     pub fn check(&self, component: &Path) -> Result<ComponentInfo, LoadError> {
         self.precompile(component, self.config.meter_fuel_always, false)
     }

@@ -71,6 +71,7 @@ pub struct OpenApiAccess {
 
 impl HandlerSpec {
     /// A spec with default limits, no reuse and no config.
+    #[cfg(any(test, feature = "internals"))]
     pub fn new(name: impl Into<String>, component: impl Into<PathBuf>) -> Self {
         HandlerSpec {
             name: name.into(),

@@ -290,11 +290,7 @@ async fn run_turn(
                     trace_id: rec.job.trace_id.clone(),
                     frame_message_id: String::new(),
                 };
-                events.push((
-                    id,
-                    GuestEvent::from_inbound(&inbound, attempt),
-                    inbound.trace_id,
-                ));
+                events.push((id, inbound.guest_event(attempt), inbound.trace_id));
             }
             Err(e) => {
                 if let Some(s) = rec.states.iter_mut().find(|s| s.name == handler) {

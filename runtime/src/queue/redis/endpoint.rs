@@ -38,6 +38,7 @@ pub enum ConfigError {
 
 /// Why a `tls_ca` file is unusable.
 #[derive(Debug, Clone, thiserror::Error)]
+#[cfg_attr(not(feature = "internals"), non_exhaustive)]
 pub enum TlsCaError {
     /// It cannot be read.
     #[error("cannot read tls_ca `{}`: {source}", path.display())]
@@ -58,7 +59,7 @@ pub enum TlsCaError {
         path: PathBuf,
         /// Its size.
         len: u64,
-        /// [`lim::REDIS_TLS_CA_MAX_BYTES`].
+        /// `lim::REDIS_TLS_CA_MAX_BYTES`.
         max: u64,
     },
     /// It holds no PEM certificate.
@@ -73,7 +74,7 @@ pub enum TlsCaError {
 }
 
 impl RedisUrl {
-    /// Wraps a URL (not validated here; [`super::RedisStore::open`] reports a bad one).
+    /// Wraps a URL (not validated here; opening the queue reports a bad one).
     pub fn new(url: impl Into<String>) -> RedisUrl {
         RedisUrl {
             url: url.into(),

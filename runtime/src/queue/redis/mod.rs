@@ -198,6 +198,7 @@ impl RedisStore {
     }
 
     /// This instance's consumer name.
+    #[cfg(test)]
     pub fn consumer(&self) -> &str {
         &self.consumer
     }
