@@ -142,6 +142,15 @@ fn metric(
         .unwrap_or_else(|| panic!("no sample {name}{labels:?} in /metrics"))
 }
 
+/// The event id of event `i` (`ev-<i>`) from its message id (`om_<i>`, what the recorder
+/// logs).
+fn event_of(id: &str) -> String {
+    match id.strip_prefix("om_") {
+        Some(i) => format!("ev-{i}"),
+        None => id.to_string(),
+    }
+}
+
 /// `handling <event id>` lines of the `well-behaved` guest (the new version).
 fn handled_by_new(log: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(log).unwrap_or_default();
@@ -249,6 +258,8 @@ async fn reload_under_load_swaps_handlers_on_one_connection_and_refuses_broken_c
     assert!(out.contains("generation 1"), "{out}");
     assert!(out.contains("reloaded rec"), "{out}");
     let first_after = pushed.load(Ordering::SeqCst);
+    let loaded_at = json(&status_url).await["apps"][0]["handlers"][0]["loaded_at_ms"].clone();
+    assert!(loaded_at.is_u64());
 
     // 4. A changed limit through SIGHUP: the component is kept, the limit applies.
     write_manifest(&dir, &emu.domain(), port, 4, "");
@@ -286,7 +297,8 @@ async fn reload_under_load_swaps_handlers_on_one_connection_and_refuses_broken_c
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut runs: BTreeMap<String, usize> = BTreeMap::new();
     for (id, _) in effects(&run.log) {
-        *runs.entry(id).or_default() += 1;
+        // The recorder names the message (`om_<i>`), `well-behaved` the event (`ev-<i>`).
+        *runs.entry(event_of(&id)).or_default() += 1;
     }
     let new = handled_by_new(&run.log);
     for id in &new {
@@ -315,6 +327,10 @@ async fn reload_under_load_swaps_handlers_on_one_connection_and_refuses_broken_c
     assert_eq!(app["reload"]["succeeded"], 2, "{app}");
     assert_eq!(app["reload"]["failed"], 2, "{app}");
     assert_eq!(app["handlers"][0]["limits"]["max_concurrency"], 4, "{app}");
+    assert_eq!(
+        app["handlers"][0]["loaded_at_ms"], loaded_at,
+        "kept as loaded by the SIGHUP reload"
+    );
     let m = scrape(port).await;
     assert_eq!(metric(&m, "aviary_reload_failures_total", &[]), 2.0);
     assert_eq!(
@@ -445,7 +461,7 @@ async fn twenty_reloads_under_load_run_each_event_once_on_the_version_current_at
     for line in text.lines() {
         let (id, recorder) =
             if let Some((id, _)) = aviary_test_support::recorder::effect_of_line(line) {
-                (id, true)
+                (event_of(&id), true)
             } else if let Some(at) = line.find("handling ev-") {
                 (
                     line[at + 9..]
@@ -570,4 +586,109 @@ async fn watch_reloads_when_a_component_or_the_manifest_changes() {
     assert_eq!(emu.connections_total(), 1, "no reconnect");
     assert_eq!(sigterm(&mut run), Some(0));
     emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_connection_options_reconnect_make_before_break_and_refused_credentials_keep_the_old() {
+    let emu = Arc::new(Emulator::start(emulator_config()).await.unwrap());
+    let dir = Dir::new("reload-connection");
+    let port = free_port();
+    std::fs::copy(recorder_wasm(), dir.path().join("handler.wasm")).unwrap();
+    write_manifest(&dir, &emu.domain(), port, 16, "");
+    let mut run = spawn(&dir);
+    eventually("ready", WAIT, || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() && emu.connections().len() == 1
+    })
+    .await;
+    let pushed = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let pusher = {
+        let (emu, pushed, stop) = (emu.clone(), pushed.clone(), stop.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                let i = pushed.load(Ordering::SeqCst);
+                emu.push_event(&envelope(i, "hello"));
+                pushed.store(i + 1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+    };
+    eventually("some events handled", WAIT, || {
+        effects(&run.log).len() >= 10
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/control/reload");
+
+    // A changed [connection] setting: a new session, then the old one closed after its acks.
+    write_manifest(
+        &dir,
+        &emu.domain(),
+        port,
+        16,
+        "\n[connection]\nconnection_timeout_ms = 20000\n",
+    );
+    let r = http.post(&url).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    let conn = body["apps"][0]["report"]["reconnected"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(!conn.is_empty(), "reconnected: {body}");
+    assert_eq!(emu.connections_total(), 2);
+    eventually("the old session closed", WAIT, || {
+        emu.connections().len() == 1
+    })
+    .await;
+    let current = emu.connections()[0].id;
+
+    // Credentials Feishu refuses: refused; the connection and the old options stay.
+    let text = std::fs::read_to_string(dir.path().join("aviary.toml")).unwrap();
+    dir.write(
+        "aviary.toml",
+        &text.replace("emulator-secret", "not-the-secret"),
+    );
+    let r = http.post(&url).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    let body: serde_json::Value = r.json().await.unwrap();
+    let error = body["error"].as_str().unwrap();
+    assert!(error.contains("[feishu]/[connection]"), "{error}");
+    assert!(
+        !error.contains("not-the-secret"),
+        "the secret is never shown: {error}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::SeqCst);
+    pusher.await.unwrap();
+    let n = pushed.load(Ordering::SeqCst);
+    let ids: Vec<u64> = emu.connections().iter().map(|c| c.id).collect();
+    assert_eq!(ids, [current], "the connection was kept");
+    assert_eq!(emu.connections_total(), 2);
+
+    // Nothing lost or run twice across the reconnect.
+    eventually("every event handled", WAIT, || effects(&run.log).len() >= n).await;
+    eventually("every event acked", WAIT, || {
+        emu.acks_ok_total() >= n as u64
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut runs: BTreeMap<String, usize> = BTreeMap::new();
+    for (id, _) in effects(&run.log) {
+        *runs.entry(id).or_default() += 1;
+    }
+    assert_eq!(runs.len(), n);
+    assert!(runs.values().all(|&k| k == 1), "an event ran twice");
+    let status = json(&format!("http://127.0.0.1:{port}/status")).await;
+    assert_eq!(status["apps"][0]["generation"], 1);
+    assert_eq!(status["apps"][0]["reload"]["failed"], 1);
+    let out = run.output();
+    assert!(
+        !out.contains("not-the-secret"),
+        "the refused secret is not logged"
+    );
+    assert_eq!(sigterm(&mut run), Some(0));
+    if let Ok(emu) = Arc::try_unwrap(emu) {
+        emu.shutdown().await;
+    }
 }

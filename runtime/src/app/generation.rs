@@ -172,7 +172,21 @@ pub(crate) fn install(
     let handlers: Vec<HandlerInfo> = planned
         .iter()
         .zip(&loaded)
-        .map(|(p, l)| HandlerInfo::new(p, l.invoke.clone(), l.meter.clone()))
+        .map(|(p, l)| {
+            let sha256 = match &l.fingerprint {
+                Fingerprint::Wasm { sha256, .. } => sha256.clone(),
+                Fingerprint::Native { .. } => None,
+            };
+            let mut info = HandlerInfo::new(p, l.invoke.clone(), l.meter.clone(), sha256);
+            // A handler kept as loaded keeps when it was loaded.
+            if let Some(before) = previous
+                .and_then(|g| g.handlers.iter().find(|h| h.name == p.name))
+                .filter(|h| Arc::ptr_eq(&h.invoke, &l.invoke))
+            {
+                info.loaded_at = before.loaded_at;
+            }
+            info
+        })
         .collect();
     let dispatcher =
         (!entries.is_empty()).then(|| match previous.and_then(|g| g.dispatcher.as_ref()) {

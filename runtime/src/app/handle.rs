@@ -112,7 +112,14 @@ pub(crate) struct HandlerInfo {
 }
 
 impl HandlerInfo {
-    pub fn new(p: &Planned, invoke: Arc<dyn Invoke>, meter: Arc<HandlerMeter>) -> HandlerInfo {
+    /// `p` as loaded (`invoke`, counted in `meter`); `sha256` is its component file's, read
+    /// once for the reload's fingerprint.
+    pub fn new(
+        p: &Planned,
+        invoke: Arc<dyn Invoke>,
+        meter: Arc<HandlerMeter>,
+        sha256: Option<String>,
+    ) -> HandlerInfo {
         let (component, sha256, limits) = match &p.run {
             Run::Native { timeout, .. } => (
                 None,
@@ -127,7 +134,7 @@ impl HandlerInfo {
             ),
             Run::Wasm { settings, .. } => (
                 Some(settings.component.display().to_string()),
-                file_sha256(&settings.component),
+                sha256,
                 LimitsStatus {
                     timeout_ms: settings.limits.timeout().as_millis() as u64,
                     memory_mb: Some(settings.limits.memory_bytes() / (1024 * 1024)),

@@ -38,6 +38,7 @@ mod handle;
 mod handlers;
 mod journaled;
 pub mod loading;
+mod many;
 mod metered;
 mod native;
 mod operator;
@@ -61,7 +62,7 @@ pub use status::{
 };
 
 use crate::admin::AdminSettings;
-use crate::manifest::Manifest;
+use crate::manifest::Deployment;
 use crate::process;
 
 /// Flags of `aviary run`.
@@ -112,8 +113,8 @@ async fn reload_on_sighup(runtime: RuntimeHandle) {
 /// `aviary run`: runs the manifest through [`Runtime::builder`] until SIGINT/SIGTERM (graceful)
 /// or a fatal error; SIGHUP reloads it ([`RuntimeHandle::reload`]).
 pub fn run(args: RunArgs) -> ExitCode {
-    let manifest = match Manifest::load(&args.manifest) {
-        Ok(m) => m,
+    let mut deployment = match Deployment::load(&args.manifest) {
+        Ok(d) => d,
         Err(e) => {
             for problem in e.problems() {
                 eprintln!("error: {problem}");
@@ -121,7 +122,7 @@ pub fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Some(format) = manifest.log_format {
+    if let Some(format) = deployment.log_format {
         // Only if `--log-format` / AVIARY_LOG_FORMAT did not choose already.
         process::set_log_format(format);
     }
@@ -132,7 +133,7 @@ pub fn run(args: RunArgs) -> ExitCode {
     if let Some(addr) = &args.admin {
         match AdminSettings::parse_listen(addr) {
             Ok(listen) => {
-                let mut a = manifest.admin.clone();
+                let mut a = deployment.admin.clone();
                 a.listen = listen;
                 a.explicit = true;
                 admin = Some(a);
@@ -150,6 +151,16 @@ pub fn run(args: RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if deployment.including {
+        let admin = admin.unwrap_or_else(|| deployment.admin.clone());
+        return tokio.block_on(many::run_many(
+            deployment,
+            admin,
+            args.compile_memory_mb,
+            args.watch,
+        ));
+    }
+    let manifest = deployment.apps.remove(0);
     tokio.block_on(async {
         let mut builder = Runtime::builder()
             .loaded_manifest(manifest)

@@ -70,6 +70,10 @@ impl Operator for Apps {
                     let r = app.resume().await.map_err(failure)?;
                     json!({"app": id, "resumed": r == Resumed::Resumed})
                 }
+                // With several apps, one that stopped on its own is left out of a reload.
+                ControlAction::Reload if self.0.len() > 1 && app.is_stopped() => {
+                    json!({"app": id, "skipped": "stopped"})
+                }
                 ControlAction::Reload => match app.reload().await {
                     Ok(report) => json!({
                         "app": id,

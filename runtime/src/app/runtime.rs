@@ -8,6 +8,7 @@ use std::time::SystemTime;
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::filters::{self, Filters};
 use super::generation::{install, Base, Fingerprint, Loaded, SwapSink};
@@ -460,7 +461,9 @@ impl RuntimeBuilder {
             if let Some(server) = admin {
                 server.shutdown().await;
             }
-        });
+        }
+        // In the caller's span (with several apps, the app's: its id on every line).
+        .in_current_span());
         Ok(handle)
     }
 }

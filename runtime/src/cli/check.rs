@@ -47,8 +47,49 @@ pub fn run(args: CheckArgs) -> ExitCode {
     ExitCode::from(report.code)
 }
 
-/// Checks the manifest at `path`, loading components through `make_loader`.
+/// Checks the manifest at `path`, loading components through `make_loader`. A manifest with
+/// `include` is checked as a whole (every problem of every file), then each app it includes.
 pub fn check(path: &Path, make_loader: MakeLoader<'_>) -> CheckReport {
+    let fail = |code, errors| CheckReport {
+        code,
+        summary: Vec::new(),
+        errors,
+    };
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    if toml::from_str::<toml::Table>(&text).is_ok_and(|t| t.contains_key("include")) {
+        let deployment = match crate::manifest::Deployment::load(path) {
+            Ok(d) => d,
+            Err(e) => {
+                let errors = e.problems().iter().map(|p| p.to_string()).collect();
+                return fail(if e.is_unparseable() { 2 } else { 1 }, errors);
+            }
+        };
+        let mut all = CheckReport {
+            code: 0,
+            summary: Vec::new(),
+            errors: Vec::new(),
+        };
+        for app in &deployment.apps {
+            let report = check_app(&app.path, make_loader);
+            all.code = all.code.max(report.code);
+            all.summary.push(format!(
+                "app {} ({}):",
+                app.feishu.app_id,
+                app.path.display()
+            ));
+            all.summary.extend(report.summary);
+            all.errors.extend(report.errors);
+        }
+        if all.code != 0 {
+            all.summary.clear();
+        }
+        return all;
+    }
+    check_app(path, make_loader)
+}
+
+/// Checks one app's manifest.
+fn check_app(path: &Path, make_loader: MakeLoader<'_>) -> CheckReport {
     let fail = |code, errors| CheckReport {
         code,
         summary: Vec::new(),

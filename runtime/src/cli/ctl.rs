@@ -173,14 +173,22 @@ fn target(args: &CtlArgs) -> Result<(SocketAddr, Token), String> {
             UNSET.to_string()
         }))
     };
-    let manifest = Manifest::parse(&text, &args.manifest, &env).map_err(|e| {
+    let lines = |e: crate::manifest::ManifestError| {
         e.problems()
             .iter()
             .map(|p| p.to_string())
             .collect::<Vec<_>>()
             .join("\nerror: ")
-    })?;
-    let mut admin = manifest.admin;
+    };
+    // A manifest with `include` (several apps): its own `[admin]`.
+    let mut admin = match crate::manifest::Deployment::admin_of(&text, &args.manifest, &env) {
+        Some(admin) => admin.map_err(lines)?,
+        None => {
+            Manifest::parse(&text, &args.manifest, &env)
+                .map_err(lines)?
+                .admin
+        }
+    };
     if let Some(addr) = &args.admin {
         admin.listen = AdminSettings::parse_listen(addr).map_err(|e| format!("--admin: {e}"))?;
     }

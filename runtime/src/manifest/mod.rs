@@ -12,6 +12,7 @@ mod build;
 mod error;
 mod filters;
 mod handlers;
+mod include;
 mod interpolate;
 mod kv;
 mod merge;
@@ -27,6 +28,7 @@ use std::time::Duration;
 pub use crate::secret::Secret;
 pub use error::ManifestError;
 pub use handlers::{HandlerSettings, Location};
+pub use include::Deployment;
 
 use crate::admin::AdminSettings;
 use crate::connection::{ConnectionOptions, ConnectionSettings, SettingError};

@@ -1,0 +1,206 @@
+//! Several apps in one `aviary run` (a manifest with `include`), against the emulator: the
+//! emulator's app handles its events while the other app, whose credentials Feishu refuses,
+//! stops alone; `/status`, `/readyz`, `/metrics` and the log say which is which; `aviary check`
+//! and `aviary ctl` read the including manifest.
+
+use std::process::Command;
+use std::time::Duration;
+
+use aviary_emulator::Emulator;
+use aviary_test_support::binary::{sigterm, Aviary};
+use aviary_test_support::recorder::{effects, emulator_config, envelope, recorder_wasm, APP_ID};
+use aviary_test_support::{eventually, Dir};
+
+const AVIARY: Aviary = Aviary::at(env!("CARGO_BIN_EXE_aviary"));
+const WAIT: Duration = Duration::from_secs(60);
+const TOKEN: &str = "admin-token-for-apps-tests";
+const OTHER: &str = "cli_ffffffffffffffff";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn app(id: &str, secret: &str, domain: &str, queue: &str) -> String {
+    format!(
+        "[feishu]\napp_id = \"{id}\"\napp_secret = \"{secret}\"\ndomain = \"{domain}\"\n\n\
+         [queue]\npath = \"{queue}\"\n\n\
+         [[handler]]\nname = \"rec\"\ncomponent = \"{}\"\nevents = [\"im.message.*\"]\n",
+        recorder_wasm().display()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_apps_run_isolated_and_one_with_refused_credentials_stops_alone() {
+    let emu = Emulator::start(emulator_config()).await.unwrap();
+    let dir = Dir::new("apps-binary");
+    let port = free_port();
+    std::fs::create_dir_all(dir.path().join("bots")).unwrap();
+    dir.write(
+        "bots/good.toml",
+        &app(APP_ID, "emulator-secret", &emu.domain(), "good.redb"),
+    );
+    dir.write(
+        "bots/refused.toml",
+        &app(OTHER, "not-this-one", &emu.domain(), "refused.redb"),
+    );
+    let manifest = dir.write(
+        "aviary.toml",
+        &format!(
+            "include = [\"bots/*.toml\"]\n\n[admin]\nlisten = \"127.0.0.1:{port}\"\ntoken = \"${{AVIARY_ADMIN_TOKEN}}\"\n"
+        ),
+    );
+
+    // `aviary check` checks every included app.
+    let out = Command::new(AVIARY.path())
+        .args(["check", "-m"])
+        .arg(&manifest)
+        .env("AVIARY_ADMIN_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(&format!("app {APP_ID}")), "{stdout}");
+    assert!(stdout.contains(&format!("app {OTHER}")), "{stdout}");
+
+    let cache = dir.path().join("cache");
+    let mut run = AVIARY.run_with(
+        &manifest,
+        dir.path().join("aviary.log"),
+        None,
+        &[
+            ("RUST_LOG", "info,aviary::guest=info"),
+            ("XDG_CACHE_HOME", cache.to_str().unwrap()),
+            ("AVIARY_ADMIN_TOKEN", TOKEN),
+        ],
+    );
+    let status_url = format!("http://127.0.0.1:{port}/status");
+    let status = || async {
+        match reqwest::get(&status_url).await {
+            Ok(r) => r.json::<serde_json::Value>().await.unwrap_or_default(),
+            Err(_) => serde_json::Value::Null,
+        }
+    };
+    // The refused app stops; the other connects and handles its events.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let s = loop {
+        let s = status().await;
+        let apps = s["apps"].as_array().cloned().unwrap_or_default();
+        let by = |id: &str| apps.iter().find(|a| a["app_id"] == id).cloned();
+        if let (Some(good), Some(refused)) = (by(APP_ID), by(OTHER)) {
+            if good["connection"]["state"] == "connected" && refused["stopped"].is_string() {
+                break s;
+            }
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never settled: {s}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let apps = s["apps"].as_array().unwrap();
+    assert_eq!(apps.len(), 2, "{s}");
+    let refused = apps.iter().find(|a| a["app_id"] == OTHER).unwrap();
+    assert!(
+        refused["stopped"].as_str().unwrap().contains("credentials")
+            || refused["stopped"].as_str().unwrap().contains("app_secret"),
+        "{refused}"
+    );
+    for i in 0..20 {
+        emu.push_event(&envelope(i, "hello"));
+    }
+    eventually("20 acks", WAIT, || emu.acks_ok_total() == 20).await;
+    eventually("20 runs", WAIT, || effects(&run.log).len() == 20).await;
+    assert!(
+        std::fs::metadata(dir.path().join("bots/good.redb")).is_ok(),
+        "each app its own queue"
+    );
+
+    // /readyz: not ready, and only because of the refused app.
+    let r = reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    let body: serde_json::Value = r.json().await.unwrap();
+    let failing: Vec<&serde_json::Value> = body["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .collect();
+    assert!(!failing.is_empty(), "{body}");
+    assert!(failing.iter().all(|c| c["app"] == OTHER), "{body}");
+    // /healthz: the process still runs an app.
+    let code = reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(code.as_u16(), 200);
+    // /metrics: one series per app.
+    let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
+    let handled = |app: &str| {
+        scrape
+            .samples
+            .iter()
+            .find(|s| {
+                s.metric == "aviary_handler_calls_total"
+                    && s.labels.get("app") == Some(app)
+                    && s.labels.get("outcome") == Some("done")
+            })
+            .map(|s| match s.value {
+                prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) => v,
+                _ => -1.0,
+            })
+    };
+    assert_eq!(handled(APP_ID), Some(20.0));
+    assert_eq!(handled(OTHER), Some(0.0));
+    // `aviary ctl status` reads the including manifest's [admin]; not ready: exit 1.
+    let out = Command::new(AVIARY.path())
+        .args(["ctl", "status", "-m"])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(APP_ID) && stdout.contains(OTHER),
+        "{stdout}"
+    );
+    // Each app's log lines carry its id.
+    let log = std::fs::read_to_string(&run.log).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains(&format!("app{{id={APP_ID}}}")) && l.contains("effect om_")),
+        "guest lines carry the app: {}",
+        log.lines()
+            .filter(|l| l.contains("effect"))
+            .take(2)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains(&format!("app{{id={OTHER}}}"))),
+        "the refused app's lines carry its id"
+    );
+
+    // Stopping: the good app stops gracefully; the refused one ended on an error: exit 1.
+    assert_eq!(sigterm(&mut run), Some(1));
+    emu.shutdown().await;
+}
