@@ -28,6 +28,7 @@ pub(crate) async fn run_many(
     admin_settings: AdminSettings,
     compile_memory_mb: Option<u64>,
     watch: bool,
+    debug_runs: bool,
 ) -> ExitCode {
     if let Err(e) = admin_settings.check() {
         eprintln!("error: {}: {e}", deployment.path.display());
@@ -40,6 +41,7 @@ pub(crate) async fn run_many(
         let started = Runtime::builder()
             .loaded_manifest(manifest)
             .admin(AdminSettings::off())
+            .debug_runs(debug_runs)
             .compiling(wasm::Compiling::in_child_processes(compile_memory_mb))
             .start()
             .instrument(span)

@@ -158,6 +158,7 @@ pub fn run(args: RunArgs) -> ExitCode {
             admin,
             args.compile_memory_mb,
             args.watch,
+            args.debug_runs,
         ));
     }
     let manifest = deployment.apps.remove(0);
