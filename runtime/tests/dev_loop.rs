@@ -1,8 +1,9 @@
 //! `aviary dev` with the real binary on a project `aviary new` made (JavaScript: the quickest
 //! build): it builds, serves the console, runs the app against its emulator; a card click
 //! pushed through the console's API is answered; after an edit of the handler it rebuilds and
-//! restarts, the next click gets the new answer, and the emulator's records from before the
-//! change are still there.
+//! hot-reloads — the next click gets the new answer on the same connection, and the console's
+//! history and the emulator's records from before the change are still there; a `[queue]`
+//! change is refused by the reload and applied by a restart; a broken edit keeps the app.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -86,7 +87,7 @@ fn click(domain: &str, choice: &str, event_id: &str) -> String {
 }
 
 #[test]
-fn dev_builds_serves_the_console_runs_and_restarts_on_change() {
+fn dev_builds_serves_the_console_runs_and_hot_reloads_on_change() {
     let dir = Dir::new("dev-loop");
     let created = Command::new(AVIARY)
         .args(["new", "bot", "--lang", "js"])
@@ -169,6 +170,41 @@ fn dev_builds_serves_the_console_runs_and_restarts_on_change() {
         r#"{"toast":{"type":"warning","content":"Rejected"}}"#
     );
 
+    // What a restart would lose: the connection (the emulator sees a new one) and the app's
+    // run journal (the console's timeline; a new journal id at every start).
+    let state = get(&format!("{domain}/_emulator/state"));
+    assert_eq!(state["connections_total"], 1, "{state}");
+    let conn = state["connections"][0]["id"].clone();
+    let ack_conn = |event_id: &str| -> Value {
+        let deliveries = get(&format!("{domain}/_emulator/deliveries"));
+        let delivery = deliveries
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["event_id"] == event_id)
+            .unwrap_or_else(|| panic!("no delivery of {event_id}: {deliveries}"))["id"]
+            .clone();
+        get(&format!("{domain}/_emulator/acks"))
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["delivery"] == delivery)
+            .unwrap()["connection"]
+            .clone()
+    };
+    let first_conn = ack_conn("e0000000000000000000000000000001");
+    let runs = |what: &str| -> Value {
+        let runs = get(&format!("{domain}/_console/api/app/runs?since=0"));
+        assert_eq!(
+            runs["apps"].as_array().map(Vec::len),
+            Some(1),
+            "{what}: {runs}"
+        );
+        runs["apps"][0].clone()
+    };
+    let journal = runs("before the edit")["journal"].clone();
+    assert!(journal.is_string(), "{journal}");
+
     let handler = project.join("handler.js");
     let code = std::fs::read_to_string(&handler).unwrap();
     std::fs::write(
@@ -181,18 +217,80 @@ fn dev_builds_serves_the_console_runs_and_restarts_on_change() {
     .unwrap();
     wait_for("aviary dev: change detected");
     wait_for("built bot");
-    wait_for("aviary dev: restarted");
-    handlers_ready(2);
+    let reloaded = wait_for("aviary dev: ");
+    assert!(
+        reloaded.starts_with("aviary dev: reloaded (generation 1: "),
+        "{reloaded}"
+    );
+    assert!(reloaded.contains("reloaded bot"), "{reloaded}");
     assert_eq!(
         click(&domain, "reject", "e0000000000000000000000000000002"),
         r#"{"toast":{"type":"warning","content":"Rejected, edited"}}"#
+    );
+    let state = get(&format!("{domain}/_emulator/state"));
+    assert_eq!(
+        state["connections_total"], 1,
+        "the reload kept the connection: {state}"
+    );
+    assert_eq!(state["connections"][0]["id"], conn, "{state}");
+    assert_eq!(
+        ack_conn("e0000000000000000000000000000002"),
+        first_conn,
+        "both clicks were acked on the one connection"
     );
     let deliveries = get(&format!("{domain}/_emulator/deliveries"));
     assert_eq!(
         deliveries.as_array().unwrap().len(),
         2,
-        "the emulator kept the first click across the restart"
+        "the emulator kept the first click across the reload"
     );
+    let after = runs("after the reload");
+    assert_eq!(
+        after["journal"], journal,
+        "the same process, the same journal"
+    );
+    let events: Vec<&str> = after["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["event_id"].as_str())
+        .collect();
+    assert!(
+        events.contains(&"e0000000000000000000000000000001")
+            && events.contains(&"e0000000000000000000000000000002"),
+        "the console's history kept the click from before the reload: {events:?}"
+    );
+
+    // A change only a restart applies: the reload refuses it, `aviary dev` restarts the app.
+    let manifest = project.join("aviary.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    assert!(!text.contains("[queue]"), "{text}");
+    std::fs::write(&manifest, format!("{text}\n[queue]\ncapacity = 5000\n")).unwrap();
+    wait_for("aviary dev: change detected");
+    let restarted = wait_for("aviary dev: ");
+    assert!(
+        restarted.starts_with("aviary dev: restarted `aviary run` (the change needs a restart)"),
+        "{restarted}"
+    );
+    let log = std::fs::read_to_string(dir.path().join("dev.log")).unwrap_or_default();
+    assert!(
+        log.contains("aviary dev: ") && log.contains("[queue]: changed"),
+        "the problem is printed: {log}"
+    );
+    // The reload logged its own "all handlers ready"; the restarted app's is the third.
+    handlers_ready(3);
+    assert_eq!(
+        click(&domain, "reject", "e0000000000000000000000000000003"),
+        r#"{"toast":{"type":"warning","content":"Rejected, edited"}}"#,
+        "the log:\n{}",
+        std::fs::read_to_string(dir.path().join("dev.log")).unwrap_or_default()
+    );
+    let state = get(&format!("{domain}/_emulator/state"));
+    assert_eq!(
+        state["connections_total"], 2,
+        "the restart made a new connection: {state}"
+    );
+    assert_ne!(runs("after the restart")["journal"], journal);
 
     // A broken edit: the build fails, the running app stays.
     std::fs::write(&handler, "export function handle( {\n").unwrap();
@@ -211,7 +309,7 @@ fn dev_builds_serves_the_console_runs_and_restarts_on_change() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(
-        click(&domain, "reject", "e0000000000000000000000000000003"),
+        click(&domain, "reject", "e0000000000000000000000000000004"),
         r#"{"toast":{"type":"warning","content":"Rejected, edited"}}"#
     );
     drop(dev);

@@ -8,12 +8,17 @@
 //!    `.aviary/dev-queue.redb`), its log on this terminal, with its admin server on a free
 //!    loopback port and its run journal on (`--debug-runs`); the console shows its status,
 //!    journal and dead letters through [`super::dev_console`];
-//! 4. watches the manifest and the handlers' sources (polling); on a change it rebuilds and
-//!    restarts `aviary run`. The emulator keeps running, so its records and the console's
-//!    history survive. (A restart, not yet the hot reload of the operations work: the
-//!    connection is replaced; the durable queue keeps what was in flight.)
+//! 4. watches the manifest and the handlers' sources (polling); on a change it rebuilds,
+//!    rewrites the dev manifest and hot-reloads the app through its admin server
+//!    (`POST /control/reload`, [`super::dev_reload`]): `aviary dev: reloaded (generation N: …)`.
+//!    The connection, the run journal (the console's timeline) and the emulator's records stay.
+//!    A change only a restart applies (`[queue]`, `[admin]`, `feishu.app_id`, bursts merged)
+//!    is refused by the reload: its problems are printed and `aviary run` restarted
+//!    (`aviary dev: restarted …`: a new connection; the durable queue keeps what was in
+//!    flight). So is an app that has exited or does not answer.
 //!
-//! A manifest or build error on a change is printed and the running app kept. Ctrl-C stops all.
+//! A manifest or build error on a change, or a reload refused for another reason (a component
+//! that does not load), is printed and the running app kept. Ctrl-C stops all.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -27,6 +32,7 @@ use std::sync::Arc;
 use aviary_emulator::{Emulator, EmulatorConfig};
 
 use super::build as build_cli;
+use super::dev_reload::{self, Reloaded};
 use crate::manifest::Manifest;
 use crate::process;
 
@@ -151,11 +157,7 @@ async fn dev(args: DevArgs) -> ExitCode {
             eprintln!("aviary dev: a build failed; keeping the running app");
             continue;
         }
-        if let Some(c) = child.take() {
-            stop_child(c).await;
-        }
-        child = start_app(&args.manifest, &emulator.domain(), admin);
-        println!("aviary dev: restarted `aviary run`");
+        child = apply(child, &args.manifest, &emulator.domain(), admin).await;
         // The build wrote components; what counts as "seen" is the state after it.
         seen = fingerprint(&watched(&args.manifest, &manifest));
     }
@@ -232,23 +234,80 @@ fn free_loopback_port() -> std::io::Result<SocketAddr> {
     std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()
 }
 
+/// Applies a rebuilt change to the running app: a hot reload, or a restart when the app is
+/// not running, does not answer, or the change needs one. Returns the app now running.
+async fn apply(
+    mut child: Option<Child>,
+    manifest: &Path,
+    domain: &str,
+    admin: SocketAddr,
+) -> Option<Child> {
+    let why_restart = match child.as_mut().map(|c| c.try_wait()) {
+        Some(Ok(None)) => {
+            if let Err(e) = write_dev_manifest(manifest, domain) {
+                eprintln!("error: {e}");
+                eprintln!("aviary dev: keeping the running app");
+                return child;
+            }
+            match dev_reload::reload(admin).await {
+                Reloaded::Applied(summaries) => {
+                    println!("aviary dev: reloaded ({})", summaries.join("; "));
+                    return child;
+                }
+                Reloaded::Refused(problems) => {
+                    for p in problems {
+                        eprintln!("error: {p}");
+                    }
+                    eprintln!("aviary dev: the reload was refused; keeping the running app");
+                    return child;
+                }
+                Reloaded::NeedsRestart(problems) => {
+                    for p in &problems {
+                        eprintln!("aviary dev: {p}");
+                    }
+                    "the change needs a restart"
+                }
+                Reloaded::Unreachable(why) => {
+                    eprintln!("aviary dev: cannot reload: {why}");
+                    "the app did not answer the reload"
+                }
+            }
+        }
+        _ => "the app was not running",
+    };
+    if let Some(c) = child.take() {
+        stop_child(c).await;
+    }
+    let child = start_app(manifest, domain, admin);
+    println!("aviary dev: restarted `aviary run` ({why_restart})");
+    child
+}
+
+/// Writes the dev manifest (`.aviary-dev.toml` next to `manifest`) for the emulator at
+/// `domain`, unless it already holds that text.
+fn write_dev_manifest(manifest: &Path, domain: &str) -> Result<PathBuf, String> {
+    let text =
+        std::fs::read_to_string(manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
+    let dev = manifest_dir(manifest).join(DEV_MANIFEST);
+    let text =
+        dev_manifest(&text, domain).map_err(|e| format!("cannot write the dev manifest: {e}"))?;
+    if std::fs::read_to_string(&dev).ok().as_deref() != Some(text.as_str()) {
+        std::fs::write(&dev, text)
+            .map_err(|e| format!("cannot write the dev manifest: {}: {e}", dev.display()))?;
+    }
+    Ok(dev)
+}
+
 /// Writes the dev manifest and starts `aviary run` on it, with its admin server at `admin` and
 /// its run journal on; `None` (with the reason printed) when it cannot.
 fn start_app(manifest: &Path, domain: &str, admin: SocketAddr) -> Option<Child> {
-    let text = match std::fs::read_to_string(manifest) {
-        Ok(t) => t,
+    let dev = match write_dev_manifest(manifest, domain) {
+        Ok(dev) => dev,
         Err(e) => {
-            eprintln!("error: {}: {e}", manifest.display());
+            eprintln!("error: {e}");
             return None;
         }
     };
-    let dev = manifest_dir(manifest).join(DEV_MANIFEST);
-    let written = dev_manifest(&text, domain)
-        .and_then(|t| std::fs::write(&dev, t).map_err(|e| format!("{}: {e}", dev.display())));
-    if let Err(e) = written {
-        eprintln!("error: cannot write the dev manifest: {e}");
-        return None;
-    }
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("aviary"));
     match Command::new(exe)
         .args(["run", "--debug-runs", "--admin"])

@@ -13,6 +13,8 @@ pub mod ctl;
 pub mod dev;
 #[cfg(feature = "emulator")]
 pub mod dev_console;
+#[cfg(feature = "emulator")]
+pub mod dev_reload;
 pub mod dlq;
 #[cfg(feature = "emulator")]
 pub mod emulator;
