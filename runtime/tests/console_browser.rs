@@ -87,7 +87,7 @@ fn console_pushes_chats_clicks_cards_shows_timelines_replays_and_forces_disconne
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let dev = Dev(child);
-    // Its stdout is read to the end (it prints on every restart), the first lines name the
+    // Its stdout is read to the end (it prints on every reload), the first lines name the
     // emulator and the console.
     let (lines_tx, lines) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

@@ -36,7 +36,7 @@ enum Command {
     /// Create a handler project: code, manifest, sample events (`--lang rust|go|js|python`).
     New(super::new::NewArgs),
     /// The local loop: build, run against the built-in emulator with its dev console, rebuild
-    /// and restart on change.
+    /// and hot-reload on change.
     #[cfg(feature = "emulator")]
     Dev(super::dev::DevArgs),
     /// Build every handler whose `[handler.build]` names its source, into its `component`.

@@ -207,11 +207,13 @@ async function refreshHandlers() {
   if (!app) { appStatus('the app reports no status'); return true; }
   $('app').dataset.connection = app.connection.state;
   $('app').dataset.started = String(app.started_at_ms);
+  // The configuration in force: 0 at the start, one more at each hot reload.
+  $('app').dataset.generation = String(app.generation ?? 0);
   // Readiness (503 while a handler compiles): its failing checks say why.
   const ready = await fetch('/_console/api/app/ready').then(async (r) => ({ ok: r.ok, body: await r.json().catch(() => ({})) })).catch(() => ({ ok: false, body: {} }));
   $('app').dataset.ready = ready.ok ? 'yes' : 'no';
   const notReady = (ready.body.checks || []).filter((c) => !c.ok).map((c) => `${c.check}: ${c.detail}`).join('; ');
-  appStatus(`app ${app.app_id}: ${app.connection.state}${app.connection.conn_id ? ` (conn ${app.connection.conn_id})` : ''}, ${app.connection.events_received} event(s) received${ready.ok ? ', ready' : notReady ? `; not ready: ${notReady}` : ''}`);
+  appStatus(`app ${app.app_id}${app.generation ? ` (generation ${app.generation})` : ''}: ${app.connection.state}${app.connection.conn_id ? ` (conn ${app.connection.conn_id})` : ''}, ${app.connection.events_received} event(s) received${ready.ok ? ', ready' : notReady ? `; not ready: ${notReady}` : ''}`);
   const body = $('handlers').tBodies[0];
   body.replaceChildren(...app.handlers.map((h) => {
     const lim = h.limits;
