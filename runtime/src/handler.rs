@@ -169,6 +169,24 @@ pub struct Invocation {
     pub calls: Vec<HostCall>,
 }
 
+impl Invocation {
+    /// What a call whose implementation panicked reports (caught by the queue): a host
+    /// failure, nothing used, no writes.
+    pub fn panicked() -> Invocation {
+        Invocation {
+            result: Err(Failure::Host {
+                message: "the handler implementation panicked".into(),
+            }),
+            fuel_used: None,
+            peak_memory_bytes: 0,
+            wall: Duration::ZERO,
+            logs: Vec::new(),
+            kv: None,
+            calls: Vec::new(),
+        }
+    }
+}
+
 /// One call a run made through a host import (`feishu-request`, `feishu-upload`, `http-send`),
 /// as the run journal shows it: method, path or URL without its query, and how it ended —
 /// never a header, a body, a query string or a token.
