@@ -170,20 +170,29 @@ pub struct Invocation {
 }
 
 impl Invocation {
-    /// What a call whose implementation panicked reports (caught by the queue): a host
-    /// failure, nothing used, no writes.
-    pub fn panicked() -> Invocation {
+    /// A result no sandbox measured (a native handler, a filtered event, a caught panic): no
+    /// fuel, memory, log lines, writes or calls.
+    pub fn outside_sandbox(result: Result<Outcome, Failure>, wall: Duration) -> Invocation {
         Invocation {
-            result: Err(Failure::Host {
-                message: "the handler implementation panicked".into(),
-            }),
+            result,
             fuel_used: None,
             peak_memory_bytes: 0,
-            wall: Duration::ZERO,
+            wall,
             logs: Vec::new(),
             kv: None,
             calls: Vec::new(),
         }
+    }
+
+    /// What a call whose implementation panicked reports (caught by the queue): a host
+    /// failure, nothing used, no writes.
+    pub fn panicked() -> Invocation {
+        Invocation::outside_sandbox(
+            Err(Failure::Host {
+                message: "the handler implementation panicked".into(),
+            }),
+            Duration::ZERO,
+        )
     }
 }
 
