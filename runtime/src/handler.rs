@@ -169,6 +169,33 @@ pub struct Invocation {
     pub calls: Vec<HostCall>,
 }
 
+impl Invocation {
+    /// A result no sandbox measured (a native handler, a filtered event, a caught panic): no
+    /// fuel, memory, log lines, writes or calls.
+    pub fn outside_sandbox(result: Result<Outcome, Failure>, wall: Duration) -> Invocation {
+        Invocation {
+            result,
+            fuel_used: None,
+            peak_memory_bytes: 0,
+            wall,
+            logs: Vec::new(),
+            kv: None,
+            calls: Vec::new(),
+        }
+    }
+
+    /// What a call whose implementation panicked reports (caught by the queue): a host
+    /// failure, nothing used, no writes.
+    pub fn panicked() -> Invocation {
+        Invocation::outside_sandbox(
+            Err(Failure::Host {
+                message: "the handler implementation panicked".into(),
+            }),
+            Duration::ZERO,
+        )
+    }
+}
+
 /// One call a run made through a host import (`feishu-request`, `feishu-upload`, `http-send`),
 /// as the run journal shows it: method, path or URL without its query, and how it ended —
 /// never a header, a body, a query string or a token.

@@ -43,131 +43,40 @@
 // The runtime's internal modules (each documented inside): private in a normal build, public
 // (and hidden from the docs) with the `internals` feature the test crates enable.
 
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub mod app;
-#[cfg(not(feature = "internals"))]
-mod app;
+/// Declares each module private, or public and hidden from the docs with `internals`.
+macro_rules! internal_modules {
+    ($($name:ident),* $(,)?) => {$(
+        #[cfg(feature = "internals")]
+        #[doc(hidden)]
+        pub mod $name;
+        #[cfg(not(feature = "internals"))]
+        mod $name;
+    )*};
+}
 
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub mod admin;
-#[cfg(not(feature = "internals"))]
-mod admin;
-
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub mod build;
-#[cfg(not(feature = "internals"))]
-mod build;
-
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub mod cli;
-#[cfg(not(feature = "internals"))]
-mod cli;
-
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub mod connection;
-#[cfg(not(feature = "internals"))]
-mod connection;
-
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub mod dispatch;
-#[cfg(not(feature = "internals"))]
-mod dispatch;
-
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub mod guest_abi;
-#[cfg(not(feature = "internals"))]
-mod guest_abi;
-
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub mod guest_build;
-#[cfg(not(feature = "internals"))]
-mod guest_build;
-
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub mod handler;
-#[cfg(not(feature = "internals"))]
-mod handler;
-
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub mod journal;
-#[cfg(not(feature = "internals"))]
-mod journal;
-
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub mod kv;
-#[cfg(not(feature = "internals"))]
-mod kv;
-
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub mod limits;
-#[cfg(not(feature = "internals"))]
-mod limits;
-
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub mod manifest;
-#[cfg(not(feature = "internals"))]
-mod manifest;
-
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub mod metrics;
-#[cfg(not(feature = "internals"))]
-mod metrics;
-
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub mod openapi;
-#[cfg(not(feature = "internals"))]
-mod openapi;
-
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub mod outbound;
-#[cfg(not(feature = "internals"))]
-mod outbound;
-
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub mod process;
-#[cfg(not(feature = "internals"))]
-mod process;
-
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub mod queue;
-#[cfg(not(feature = "internals"))]
-mod queue;
-
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub mod sandbox;
-#[cfg(not(feature = "internals"))]
-mod sandbox;
-
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub mod scaffold;
-#[cfg(not(feature = "internals"))]
-mod scaffold;
-
-#[cfg(feature = "internals")]
-#[doc(hidden)]
-pub mod secret;
-#[cfg(not(feature = "internals"))]
-mod secret;
+internal_modules!(
+    app,
+    admin,
+    build,
+    cli,
+    connection,
+    dispatch,
+    guest_abi,
+    guest_build,
+    handler,
+    journal,
+    kv,
+    limits,
+    manifest,
+    metrics,
+    openapi,
+    outbound,
+    process,
+    queue,
+    sandbox,
+    scaffold,
+    secret,
+);
 
 /// The long-connection protocol (the crate `aviary-protocol`): frames, envelopes, endpoint
 /// discovery, as pure functions.

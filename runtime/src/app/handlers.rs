@@ -510,10 +510,28 @@ impl Handler {
     }
 }
 
+/// What is wrong with a whole set of handlers (manifest and code-added together, at start or
+/// reload): key-value namespace clashes ([`kv_clashes`]) and more than one default handler.
+pub(crate) fn set_problems(planned: &[Planned]) -> Vec<String> {
+    let mut problems = kv_clashes(planned);
+    let defaults: Vec<&str> = planned
+        .iter()
+        .filter(|p| p.route.default)
+        .map(|p| p.name.as_str())
+        .collect();
+    if defaults.len() > 1 {
+        problems.push(format!(
+            "handlers {}: at most one handler may be the default",
+            defaults.join(", ")
+        ));
+    }
+    problems
+}
+
 /// The own-namespace rule over manifest and code-added handlers together: a namespace shared
 /// by one (`kv_shared`, `kv = "name"`) may not be another's own (the manifest's handlers among
 /// themselves were held to it when it loaded). One message per clash.
-pub(crate) fn kv_clashes(planned: &[Planned]) -> Vec<String> {
+fn kv_clashes(planned: &[Planned]) -> Vec<String> {
     let grants: Vec<(&str, &KvGrant)> = planned
         .iter()
         .filter_map(|p| match &p.run {

@@ -133,15 +133,7 @@ mod tests {
         }
         fn invoke<'a>(&'a self, _: &'a GuestEvent) -> InvokeFuture<'a> {
             Box::pin(async {
-                Invocation {
-                    result: Ok(Outcome::Done),
-                    fuel_used: None,
-                    peak_memory_bytes: 0,
-                    wall: std::time::Duration::ZERO,
-                    logs: Vec::new(),
-                    kv: None,
-                    calls: Vec::new(),
-                }
+                Invocation::outside_sandbox(Ok(Outcome::Done), std::time::Duration::ZERO)
             })
         }
     }

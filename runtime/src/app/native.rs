@@ -72,15 +72,7 @@ impl Invoke for NativeInvoke {
                 }),
                 Ok(Ok(Ok(outcome))) => Ok(outcome),
             };
-            Invocation {
-                result,
-                fuel_used: None,
-                peak_memory_bytes: 0,
-                wall: started.elapsed(),
-                logs: Vec::new(),
-                kv: None,
-                calls: Vec::new(),
-            }
+            Invocation::outside_sandbox(result, started.elapsed())
         })
     }
 }

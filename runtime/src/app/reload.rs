@@ -217,18 +217,7 @@ async fn attempt(shared: &Shared) -> Result<ReloadReport, ReloadError> {
             planned.push(p.clone());
         }
     }
-    problems.extend(super::handlers::kv_clashes(&planned));
-    let defaults: Vec<&str> = planned
-        .iter()
-        .filter(|p| p.route.default)
-        .map(|p| p.name.as_str())
-        .collect();
-    if defaults.len() > 1 {
-        problems.push(format!(
-            "handlers {}: at most one handler may be the default",
-            defaults.join(", ")
-        ));
-    }
+    problems.extend(super::handlers::set_problems(&planned));
     if shared.base.queue.is_none()
         && settings.queue.ack == crate::queue::AckMode::AfterPersist
         && !planned.is_empty()

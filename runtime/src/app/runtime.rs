@@ -496,18 +496,7 @@ fn plan(
             Err(list) => problems.extend(list),
         }
     }
-    problems.extend(super::handlers::kv_clashes(&planned));
-    let defaults: Vec<&str> = planned
-        .iter()
-        .filter(|p| p.route.default)
-        .map(|p| p.name.as_str())
-        .collect();
-    if defaults.len() > 1 {
-        problems.push(format!(
-            "handlers {}: at most one handler may be the default",
-            defaults.join(", ")
-        ));
-    }
+    problems.extend(super::handlers::set_problems(&planned));
     if problems.is_empty() {
         Ok(planned)
     } else {

@@ -130,15 +130,7 @@ pub async fn invoke(args: &InvokeArgs, make_loader: MakeLoader<'_>) -> Result<Ra
         return Ok(Ran {
             handler,
             event,
-            invocation: Invocation {
-                result: Ok(Outcome::Done),
-                fuel_used: None,
-                peak_memory_bytes: 0,
-                wall: std::time::Duration::ZERO,
-                logs: Vec::new(),
-                kv: None,
-                calls: Vec::new(),
-            },
+            invocation: Invocation::outside_sandbox(Ok(Outcome::Done), std::time::Duration::ZERO),
             filtered: Some(filtered),
         });
     }

@@ -41,15 +41,7 @@ mod tests {
     use crate::handler::Failure;
 
     fn inv(result: Result<Outcome, Failure>) -> Invocation {
-        Invocation {
-            result,
-            fuel_used: None,
-            peak_memory_bytes: 0,
-            wall: Duration::ZERO,
-            logs: Vec::new(),
-            kv: None,
-            calls: Vec::new(),
-        }
+        Invocation::outside_sandbox(result, Duration::ZERO)
     }
 
     #[test]

@@ -204,7 +204,8 @@ struct RunContext {
 
 impl Queue {
     /// Opens the queue on `store`: loads the jobs a previous run left (they run first, in id
-    /// order) and starts the writer and the scheduler.
+    /// order) and starts the writer and the scheduler (without a run journal; tests).
+    #[cfg(any(test, feature = "internals"))]
     pub async fn start(
         store: Arc<dyn QueueStore>,
         handlers: Vec<QueueHandler>,
@@ -1157,17 +1158,7 @@ async fn run_job(cx: &RunContext, set: &HandlerSet, mut record: JobRecord) -> (S
             let invocation = AssertUnwindSafe(h.handler.invoke(&event))
                 .catch_unwind()
                 .await
-                .unwrap_or_else(|_| Invocation {
-                    result: Err(Failure::Host {
-                        message: "the handler implementation panicked".into(),
-                    }),
-                    fuel_used: None,
-                    peak_memory_bytes: 0,
-                    wall: Duration::ZERO,
-                    logs: Vec::new(),
-                    kv: None,
-                    calls: Vec::new(),
-                });
+                .unwrap_or_else(|_| Invocation::panicked());
             guest_log::emit(&name, &event.event_id, &inbound.trace_id, &invocation.logs);
             run_log::finished(
                 &name,

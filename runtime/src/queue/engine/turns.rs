@@ -9,13 +9,12 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use std::panic::AssertUnwindSafe;
-use std::time::Duration;
 
 use futures_util::FutureExt;
 
 use super::{apply_outcome, HandlerSet, Op, RunContext, Scheduler};
 use crate::dispatch::{guest_log, run_log, InboundEvent};
-use crate::handler::{Failure, GuestEvent, Invocation, Outcome};
+use crate::handler::{GuestEvent, Invocation, Outcome};
 use crate::kv::WriteSet;
 use crate::protocol::envelope::{parse_envelope, EventKind};
 use crate::queue::merge::{
@@ -318,17 +317,7 @@ async fn run_turn(
         let invocation = AssertUnwindSafe(h.handler.invoke(&event))
             .catch_unwind()
             .await
-            .unwrap_or_else(|_| Invocation {
-                result: Err(Failure::Host {
-                    message: "the handler implementation panicked".into(),
-                }),
-                fuel_used: None,
-                peak_memory_bytes: 0,
-                wall: Duration::ZERO,
-                logs: Vec::new(),
-                kv: None,
-                calls: Vec::new(),
-            });
+            .unwrap_or_else(|_| Invocation::panicked());
         guest_log::emit(handler, &event.event_id, &trace_id, &invocation.logs);
         run_log::finished(handler, &event.event_id, &trace_id, attempt, &invocation);
         tracing::debug!(handler, event_id = %event.event_id, messages = passing.len(), "merged turn ran");
