@@ -88,6 +88,9 @@ pub struct ControlFailure {
     pub status: u16,
     /// Why.
     pub message: String,
+    /// A refused reload whose every problem is a change only a restart applies: the answer
+    /// says `"needs_restart": true` (what `aviary dev` restarts the app on).
+    pub needs_restart: bool,
 }
 
 /// What the admin server reports and controls: the running apps.
@@ -319,10 +322,13 @@ async fn control(
         }
         Err(f) => {
             tracing::warn!(%peer, action = %action.name(), error = %f.message, "admin control failed");
-            error(
-                StatusCode::from_u16(f.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                f.message,
-            )
+            let code = StatusCode::from_u16(f.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            if f.needs_restart {
+                let body = serde_json::json!({ "error": f.message, "needs_restart": true });
+                (code, Json(body)).into_response()
+            } else {
+                error(code, f.message)
+            }
         }
     }
 }
@@ -413,6 +419,7 @@ mod tests {
                 ControlAction::Drain => Err(ControlFailure {
                     status: 409,
                     message: "already".into(),
+                    needs_restart: false,
                 }),
                 a => Ok(serde_json::json!({ "done": a.name() })),
             }

@@ -21,6 +21,7 @@ fn failure(e: ControlError) -> ControlFailure {
     ControlFailure {
         status,
         message: e.to_string(),
+        needs_restart: false,
     }
 }
 
@@ -86,6 +87,7 @@ impl Operator for Apps {
                         return Err(ControlFailure {
                             status: 422,
                             message: e.to_string(),
+                            needs_restart: e.needs_restart,
                         })
                     }
                 },

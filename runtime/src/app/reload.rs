@@ -134,11 +134,26 @@ impl ReloadReport {
 pub struct ReloadError {
     /// One line per problem.
     pub problems: Vec<String>,
+    /// Every problem is a change only a restart applies (`[queue]`, `[admin]`, the app id,
+    /// burst merging, the first handlers of an app started without any): restarting the
+    /// process with the new manifest would apply it.
+    pub needs_restart: bool,
 }
 
 impl ReloadError {
     fn new(problems: Vec<String>) -> ReloadError {
-        ReloadError { problems }
+        ReloadError {
+            problems,
+            needs_restart: false,
+        }
+    }
+
+    /// Refused only for changes a restart applies.
+    fn restart(problems: Vec<String>) -> ReloadError {
+        ReloadError {
+            problems,
+            needs_restart: true,
+        }
     }
 }
 
@@ -207,6 +222,7 @@ async fn attempt(shared: &Shared) -> Result<ReloadReport, ReloadError> {
     };
     // 3: the handlers added in code, after the manifest's.
     let mut problems = Vec::new();
+    let mut restart = Vec::new();
     for p in &r.added {
         if planned.iter().any(|q| q.name == p.name) {
             problems.push(format!(
@@ -222,7 +238,7 @@ async fn attempt(shared: &Shared) -> Result<ReloadReport, ReloadError> {
         && settings.queue.ack == crate::queue::AckMode::AfterPersist
         && !planned.is_empty()
     {
-        problems.push(
+        restart.push(
             "[[handler]]: the app started without handlers, so without its durable queue; adding handlers needs a restart"
                 .into(),
         );
@@ -232,13 +248,17 @@ async fn attempt(shared: &Shared) -> Result<ReloadReport, ReloadError> {
         .filter_map(|p| p.merge.map(|m| (p.name.clone(), m)))
         .collect();
     if merges != previous.merges {
-        problems.push(
+        restart.push(
             "handler.merge: which handlers merge bursts, or how, changed; the queue's turns are set at start — restart to apply it"
                 .into(),
         );
     }
     if !problems.is_empty() {
+        problems.extend(restart);
         return Err(ReloadError::new(problems));
+    }
+    if !restart.is_empty() {
+        return Err(ReloadError::restart(restart));
     }
     // The handlers' filters (the bot's open_id asked again only if a filter needs it and it
     // is not configured).
@@ -323,7 +343,7 @@ fn refuse_restart_changes(
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(ReloadError::new(problems))
+        Err(ReloadError::restart(problems))
     }
 }
 

@@ -2,11 +2,11 @@
 //! the app's admin server (loopback, no token: the dev manifest has none), read as a
 //! [`Reloaded`].
 //!
-//! A refused reload (422) lists its problems one a line. Those that only a restart can apply
-//! say so (`[queue]: changed; … restart to apply it`, `feishu.app_id`, `[admin]`, bursts
-//! merged, handlers added to an app started without any): when every problem is of that kind
-//! `aviary dev` restarts the app; any other problem (a component that does not load, new
-//! connection options refused) is reported and the running app kept.
+//! A refused reload (422) lists its problems one a line, and says `"needs_restart": true` when
+//! every one is a change only a restart applies (`[queue]`, `feishu.app_id`, `[admin]`, bursts
+//! merged, handlers added to an app started without any): then `aviary dev` restarts the app;
+//! any other problem (a component that does not load, new connection options refused) is
+//! reported and the running app kept.
 
 use std::net::SocketAddr;
 
@@ -77,7 +77,7 @@ pub fn read_answer(status: u16, body: &Value) -> Reloaded {
                 .filter(|l| !l.trim().is_empty())
                 .map(str::to_string)
                 .collect();
-            if !problems.is_empty() && problems.iter().all(|p| needs_restart(p)) {
+            if !problems.is_empty() && body["needs_restart"] == Value::Bool(true) {
                 Reloaded::NeedsRestart(problems)
             } else if problems.is_empty() {
                 Reloaded::Refused(vec![error.to_string()])
@@ -92,11 +92,6 @@ pub fn read_answer(status: u16, body: &Value) -> Reloaded {
     }
 }
 
-/// Whether a problem of a refused reload is one a restart applies (the reload names the
-/// restart in each of those).
-fn needs_restart(problem: &str) -> bool {
-    problem.contains("restart")
-}
 
 #[cfg(test)]
 mod tests {
@@ -113,7 +108,7 @@ mod tests {
                 "generation 2: added none, removed none, reloaded bot, kept none".into()
             ])
         );
-        let queue = json!({"error": "reload refused; still running the previous configuration:\n.aviary-dev.toml: [queue]: changed; the queue (backend, path, capacity, dedupe, ack) is opened once — restart to apply it"});
+        let queue = json!({"error": "reload refused; still running the previous configuration:\n.aviary-dev.toml: [queue]: changed; the queue (backend, path, capacity, dedupe, ack) is opened once — restart to apply it", "needs_restart": true});
         assert_eq!(
             read_answer(422, &queue),
             Reloaded::NeedsRestart(vec![".aviary-dev.toml: [queue]: changed; the queue (backend, path, capacity, dedupe, ack) is opened once — restart to apply it".into()])
@@ -126,6 +121,14 @@ mod tests {
                 "x.toml:5:1: handler.component: handler `bot`: not a component".into()
             ]),
             "a broken component keeps the running app even beside a restart change"
+        );
+        let named = json!({"error": "reload refused; still running the previous configuration:\nx.toml:5:1: handler.component: handler `restart-bot`: not a component"});
+        assert_eq!(
+            read_answer(422, &named),
+            Reloaded::Refused(vec![
+                "x.toml:5:1: handler.component: handler `restart-bot`: not a component".into()
+            ]),
+            "only the server's needs_restart makes a restart, never a word in a problem"
         );
         assert_eq!(
             read_answer(422, &json!({"error": "odd"})),
