@@ -1,13 +1,15 @@
 //! Several apps in one `aviary run` (a manifest with `include`), against the emulator: the
 //! emulator's app handles its events while the other app, whose credentials Feishu refuses,
 //! stops alone; `/status`, `/readyz`, `/metrics` and the log say which is which; `aviary check`
-//! and `aviary ctl` read the including manifest.
+//! and `aviary ctl` read the including manifest. An app flooded with events its slow handler
+//! cannot keep up with does not hold back the other app.
 
 use std::process::Command;
 use std::time::Duration;
 
 use aviary_emulator::Emulator;
 use aviary_test_support::binary::{sigterm, Aviary};
+use aviary_test_support::guests::guest;
 use aviary_test_support::recorder::{effects, emulator_config, envelope, recorder_wasm, APP_ID};
 use aviary_test_support::{eventually, Dir};
 
@@ -203,4 +205,127 @@ async fn two_apps_run_isolated_and_one_with_refused_credentials_stops_alone() {
     // Stopping: the good app stops gracefully; the refused one ended on an error: exit 1.
     assert_eq!(sigterm(&mut run), Some(1));
     emu.shutdown().await;
+}
+
+/// An app whose only handler is slow (each call runs into its 1 s timeout, one at a time) and
+/// that is flooded with events.
+fn overloaded_app(id: &str, domain: &str, queue: &str) -> String {
+    format!(
+        "[feishu]\napp_id = \"{id}\"\napp_secret = \"emulator-secret\"\ndomain = \"{domain}\"\n\n\
+         [queue]\npath = \"{queue}\"\n\n\
+         [[handler]]\nname = \"slow\"\ncomponent = \"{}\"\nevents = [\"im.message.*\"]\n\
+         timeout_ms = 1000\nmax_concurrency = 1\nmax_attempts = 1\n",
+        guest("sleeper").display()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overloaded_app_does_not_hold_back_the_other() {
+    let slow_emu = Emulator::start({
+        let mut c = emulator_config();
+        c.app_id = OTHER.into();
+        c
+    })
+    .await
+    .unwrap();
+    let emu = Emulator::start(emulator_config()).await.unwrap();
+    let dir = Dir::new("apps-overload");
+    let port = free_port();
+    std::fs::create_dir_all(dir.path().join("bots")).unwrap();
+    dir.write(
+        "bots/busy.toml",
+        &overloaded_app(OTHER, &slow_emu.domain(), "busy.redb"),
+    );
+    dir.write(
+        "bots/good.toml",
+        &app(APP_ID, "emulator-secret", &emu.domain(), "good.redb"),
+    );
+    let manifest = dir.write(
+        "aviary.toml",
+        &format!("include = [\"bots/*.toml\"]\n\n[admin]\nlisten = \"127.0.0.1:{port}\"\n"),
+    );
+    let cache = dir.path().join("cache");
+    let mut run = AVIARY.run_with(
+        &manifest,
+        dir.path().join("aviary.log"),
+        None,
+        &[
+            ("RUST_LOG", "info,aviary::guest=info"),
+            ("XDG_CACHE_HOME", cache.to_str().unwrap()),
+        ],
+    );
+    let status_url = format!("http://127.0.0.1:{port}/status");
+    let app_status = |id: &'static str| {
+        let url = status_url.clone();
+        async move {
+            let s: serde_json::Value = match reqwest::get(&url).await {
+                Ok(r) => r.json().await.unwrap_or_default(),
+                Err(_) => serde_json::Value::Null,
+            };
+            s["apps"]
+                .as_array()
+                .and_then(|apps| apps.iter().find(|a| a["app_id"] == id).cloned())
+                .unwrap_or_default()
+        }
+    };
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (busy, good) = (app_status(OTHER).await, app_status(APP_ID).await);
+        if busy["connection"]["state"] == "connected" && good["connection"]["state"] == "connected"
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never connected: {busy} {good}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The busy app: 30 events, each holding its only call slot until the 1 s timeout.
+    const FLOOD: usize = 30;
+    for i in 0..FLOOD {
+        slow_emu.push_event(&envelope(i, "flood"));
+    }
+    eventually("the flood persisted and acked", WAIT, || {
+        slow_emu.acks_ok_total() == FLOOD as u64
+    })
+    .await;
+    // The busy handler is loaded and working through its backlog (a call ended in its timeout).
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let busy = app_status(OTHER).await;
+        if busy["handlers"][0]["failures_by_kind"]["timeout"].as_u64() >= Some(1) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the busy handler never ran: {busy}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The other app: its 20 events are handled while the busy one still has a backlog.
+    for i in 0..20 {
+        emu.push_event(&envelope(100 + i, "hello"));
+    }
+    eventually("20 acks", WAIT, || emu.acks_ok_total() == 20).await;
+    eventually("20 runs", WAIT, || effects(&run.log).len() == 20).await;
+    let busy = app_status(OTHER).await;
+    let depth = busy["queue"]["depth"].as_u64().unwrap_or(0);
+    assert!(
+        depth > 0,
+        "the busy app's backlog should still be there when the other app is done: {busy}"
+    );
+    let calls = busy["handlers"][0]["calls"].as_u64().unwrap_or(0);
+    assert!(calls < FLOOD as u64, "{busy}");
+    let good = app_status(APP_ID).await;
+    assert_eq!(good["queue"]["depth"], 0, "{good}");
+    assert!(
+        good["stopped"].is_null() && busy["stopped"].is_null(),
+        "{good} {busy}"
+    );
+
+    assert_eq!(sigterm(&mut run), Some(0));
+    emu.shutdown().await;
+    slow_emu.shutdown().await;
 }
