@@ -422,7 +422,7 @@ impl RuntimeBuilder {
                 // queue).
                 handle.shared.shutdown.cancel();
                 if let Some(q) = &queue {
-                    q.shutdown().await;
+                    q.close().await;
                 }
                 return Err(StartError::Admin(e));
             }
@@ -445,7 +445,9 @@ impl RuntimeBuilder {
                 "final"
             };
             if let Some(queue) = queue {
-                queue.shutdown().await;
+                // Closed, not only stopped: the disk file is free as soon as the app has
+                // stopped (another runtime in this process, `aviary dlq`).
+                queue.close().await;
                 tracing::info!(stats = ?queue.stats().snapshot(), "queue stopped");
             }
             if let Some(d) = &last.shared.generation().dispatch_stats {

@@ -50,6 +50,8 @@ pub(in crate::queue) struct File {
     /// The same database for readers, which must not wait for `db`'s lock while a write
     /// transaction holds it through its fsync; set and cleared with `db`.
     readers: std::sync::RwLock<Option<Arc<Database>>>,
+    /// Set by [`QueueStore::close`]: the database is dropped and never reopened.
+    closed: std::sync::atomic::AtomicBool,
     pub(in crate::queue) path: PathBuf,
 }
 
@@ -85,6 +87,7 @@ impl DiskStore {
         let file = File {
             readers: std::sync::RwLock::new(Some(db.clone())),
             db: std::sync::Mutex::new(Some(db)),
+            closed: std::sync::atomic::AtomicBool::new(false),
             path: path.to_path_buf(),
         };
         // Create the tables, so readers never meet a missing one.
@@ -131,6 +134,11 @@ impl File {
         f: impl FnOnce(&Arc<Database>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut guard = self.db.lock().expect("queue db lock");
+        if self.closed.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Closed {
+                path: self.path.clone(),
+            });
+        }
         if guard.is_none() {
             let db = Arc::new(Self::open_db(&self.path)?);
             *self.readers.write().expect("queue readers lock") = Some(db.clone());
@@ -148,6 +156,11 @@ impl File {
     /// The open database, for a read transaction that need not wait for a write's commit
     /// (redb's readers see the last commit while a writer works). Reopens it if a write failed.
     pub(in crate::queue) fn database(&self) -> Result<Arc<Database>, StoreError> {
+        if self.closed.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Closed {
+                path: self.path.clone(),
+            });
+        }
         if let Some(db) = self.readers.read().expect("queue readers lock").clone() {
             return Ok(db);
         }
@@ -390,6 +403,15 @@ impl QueueStore for DiskStore {
         format!("disk {}", self.file.path.display())
     }
 
+    fn close(&self) {
+        let file = &self.file;
+        // Under the write lock: a transaction in progress finishes first.
+        let mut db = file.db.lock().expect("queue db lock");
+        file.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        *db = None;
+        *file.readers.write().expect("queue readers lock") = None;
+    }
+
     async fn commit(&self, batch: Batch) -> Result<Vec<Admission>, StoreError> {
         self.blocking(move |f| f.commit(batch)).await
     }
@@ -451,6 +473,32 @@ mod tests {
             std::env::temp_dir().join(format!("aviary-disk-{name}-{}/q.redb", std::process::id()));
         let _ = std::fs::remove_dir_all(p.parent().unwrap());
         p
+    }
+
+    #[tokio::test]
+    async fn a_closed_store_frees_its_file_and_refuses_every_operation() {
+        let path = temp("close");
+        let store = DiskStore::open(&path).unwrap();
+        store
+            .commit(batch(vec![job("a", None)], vec![], 1000))
+            .await
+            .unwrap();
+        let kv = store.kv_store();
+        assert!(
+            matches!(DiskStore::open(&path), Err(StoreError::Locked { .. })),
+            "open while the first store holds the file"
+        );
+        store.close();
+        let err = store.pending().await.unwrap_err();
+        assert!(matches!(err, StoreError::Closed { .. }), "{err}");
+        assert!(err.to_string().contains("closed"), "{err}");
+        let kv_err = crate::kv::KvStore::get(&kv, "ns", "k").await.unwrap_err();
+        assert!(kv_err.to_string().contains("closed"), "{kv_err}");
+        // The file is free while the closed store (and its kv view) still exist, and what was
+        // committed is there.
+        let again = DiskStore::open(&path).unwrap();
+        assert_eq!(again.pending().await.unwrap().len(), 1);
+        drop((store, kv));
     }
 
     #[tokio::test]

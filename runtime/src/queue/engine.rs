@@ -434,6 +434,13 @@ impl Queue {
             let _ = done.await;
         }
     }
+
+    /// [`Queue::shutdown`], then gives the store's resources back (the disk file is free for
+    /// another process at once); for the end of the app, not a pause.
+    pub async fn close(&self) {
+        self.shutdown().await;
+        self.store.close();
+    }
 }
 
 /// For shared stores: every `every`, asks the store for jobs to take over (a dead instance's,

@@ -30,6 +30,12 @@ pub enum StoreError {
         /// The queue file.
         path: PathBuf,
     },
+    /// The disk queue was closed (its app stopped): the file is free for another process.
+    #[error("queue {}: closed (the app stopped)", path.display())]
+    Closed {
+        /// The queue file.
+        path: PathBuf,
+    },
     /// A redb operation on the disk queue failed.
     #[error("queue {}: {what}: {source}", path.display())]
     Disk {

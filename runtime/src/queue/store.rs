@@ -212,6 +212,11 @@ pub trait QueueStore: Send + Sync + 'static {
     /// What and where, for logs (e.g. `disk /var/lib/aviary/queue.redb`).
     fn describe(&self) -> String;
 
+    /// Gives the store's resources back once its queue has stopped (the disk backend releases
+    /// its file, so another runtime or `aviary dlq` can open it at once); every later
+    /// operation fails. The default does nothing.
+    fn close(&self) {}
+
     /// Applies `batch` in one transaction: first the settlements, then each admission in order
     /// (a duplicate within the batch is a duplicate). Returns one [`Admission`] per
     /// `batch.admit`, in order. On error nothing of the batch is stored.
