@@ -203,3 +203,36 @@ impl aviary::NativeHandler for Noop {
         Ok(aviary::Outcome::Done)
     }
 }
+
+/// With `ack = "after-handle"` there is no queue, and key-value state opens the backend for
+/// itself: a stopped app releases that file too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_value_state_without_the_queue_releases_its_file_at_stop() {
+    let emu = start_emulator(|_| {}).await;
+    let dir = Dir::new("embed-kv-after-handle");
+    let mut settings = settings(&emu, &dir);
+    settings.queue.ack = aviary::queue::AckMode::AfterHandle;
+    let runtime = Runtime::builder()
+        .settings(settings.clone())
+        .handler(
+            Handler::wasm("state", guest("kv-sdk"))
+                .events(["im.message.receive_v1"])
+                .kv(),
+        )
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.problems().join("\n")));
+    runtime.handlers_loaded().await.unwrap();
+    emu.push_event(&message_event("ev-0", "om-0", "oc-1", "hi"));
+    eventually("1 ack", WAIT, || emu.acks().len() == 1).await;
+    runtime.stop().await.unwrap();
+    let store = aviary::queue::open_kv(&settings.queue, settings.app_id())
+        .await
+        .expect("the stopped app's key-value file is free");
+    assert_eq!(
+        store.get("state", "visits").await.unwrap().as_deref(),
+        Some("1"),
+        "the handled event's write, applied after the handler (no queue)"
+    );
+    emu.shutdown().await;
+}

@@ -316,6 +316,7 @@ impl RuntimeBuilder {
             None => KvBinding::default(),
         };
         let kv_stats = kv.stats.clone();
+        let kv_store = kv.store.clone();
         let journal = self.debug_runs.then(|| Arc::new(Journal::new()));
         let (loaded, loading) = load(&planned, &make_loader, &kv)?;
         let queue = start_queue(
@@ -449,6 +450,10 @@ impl RuntimeBuilder {
                 // stopped (another runtime in this process, `aviary dlq`).
                 queue.close().await;
                 tracing::info!(stats = ?queue.stats().snapshot(), "queue stopped");
+            }
+            // Without the queue, key-value state has its own handle on the backend.
+            if let Some(store) = &kv_store {
+                store.close();
             }
             if let Some(d) = &last.shared.generation().dispatch_stats {
                 stats::log_summary(d, when);

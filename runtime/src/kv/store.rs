@@ -29,6 +29,10 @@ pub trait KvStore: Send + Sync + 'static {
     /// What and where, for logs and errors.
     fn describe(&self) -> String;
 
+    /// Gives the store's resources back once its app has stopped (the disk backend releases
+    /// its file); every later operation fails. The default does nothing.
+    fn close(&self) {}
+
     /// The committed value of `key` in `namespace`, if any.
     async fn get(&self, namespace: &str, key: &str) -> Result<Option<String>, KvError>;
 

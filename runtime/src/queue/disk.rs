@@ -118,6 +118,16 @@ impl DiskStore {
 }
 
 impl File {
+    /// Drops the database (the file is free once operations in progress end) and refuses
+    /// every later operation with [`StoreError::Closed`].
+    pub(in crate::queue) fn close(&self) {
+        // Under the write lock: a transaction in progress finishes first.
+        let mut db = self.db.lock().expect("queue db lock");
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        *db = None;
+        *self.readers.write().expect("queue readers lock") = None;
+    }
+
     fn open_db(path: &Path) -> Result<Database, StoreError> {
         Database::create(path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked {
@@ -404,12 +414,7 @@ impl QueueStore for DiskStore {
     }
 
     fn close(&self) {
-        let file = &self.file;
-        // Under the write lock: a transaction in progress finishes first.
-        let mut db = file.db.lock().expect("queue db lock");
-        file.closed.store(true, std::sync::atomic::Ordering::SeqCst);
-        *db = None;
-        *file.readers.write().expect("queue readers lock") = None;
+        self.file.close();
     }
 
     async fn commit(&self, batch: Batch) -> Result<Vec<Admission>, StoreError> {

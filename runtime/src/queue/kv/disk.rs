@@ -189,6 +189,10 @@ impl KvStore for DiskKv {
         format!("disk {}", self.file.path.display())
     }
 
+    fn close(&self) {
+        self.file.close();
+    }
+
     async fn get(&self, ns: &str, key: &str) -> Result<Option<String>, KvError> {
         let now = now_ms();
         self.read(KV, None, |t| {
