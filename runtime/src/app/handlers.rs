@@ -488,7 +488,7 @@ impl Handler {
                         // `aviary build` reads manifests only.
                         build: None,
                         http,
-                        // Filters and burst merge: manifest only, as above.
+                        // Filters and burst merge are manifest keys only (no builder methods).
                         filter: FilterSettings::default(),
                         merge: None,
                     }),
