@@ -71,10 +71,18 @@ pub fn run(args: BuildArgs) -> ExitCode {
 }
 
 /// Reads the manifest for building: unset `${VAR}`s expand to a placeholder and component
-/// files need not exist.
+/// files need not exist. A manifest with `include` is refused with a message that says what
+/// to give instead.
 pub fn load(path: &Path) -> Result<Manifest, Vec<String>> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| vec![format!("{}: cannot read the manifest: {e}", path.display())])?;
+    if toml::from_str::<toml::Table>(&text).is_ok_and(|t| t.contains_key("include")) {
+        return Err(vec![format!(
+            "{}: include: this manifest runs several apps; `aviary build` and `aviary dev` take \
+             one app's manifest — give them each included file (`-m bots/<app>.toml`)",
+            path.display()
+        )]);
+    }
     let env = |name: &str| Some(std::env::var(name).unwrap_or_else(|_| "unset".into()));
     Manifest::parse(&text, path, &env)
         .map_err(|e| e.problems().iter().map(|p| p.to_string()).collect())
@@ -167,5 +175,29 @@ fn shorten(s: &str) -> String {
     match s.char_indices().nth(70) {
         Some((i, _)) => format!("{}…", &s[..i]),
         None => s.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_manifest_with_include_is_refused_with_what_to_give_instead() {
+        let dir = std::env::temp_dir().join(format!("aviary-build-include-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("aviary.toml");
+        std::fs::write(&path, "include = [\"bots/*.toml\"]\n").unwrap();
+        let errors = load(&path).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].starts_with(&format!("{}: include:", path.display())), "{errors:?}");
+        assert!(errors[0].contains("-m bots/<app>.toml"), "{errors:?}");
+        std::fs::write(
+            &path,
+            "[feishu]\napp_id = \"cli_a1b2c3d4e5f6a7b8\"\napp_secret = \"${UNSET_FOR_TEST}\"\n",
+        )
+        .unwrap();
+        assert!(load(&path).is_ok(), "a single app's manifest still loads");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
