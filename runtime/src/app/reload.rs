@@ -37,8 +37,6 @@ use super::status::unix_ms;
 use crate::admin::AdminSettings;
 use crate::handler::Invoke;
 use crate::manifest::Manifest;
-use crate::openapi::OpenApiApp;
-use crate::protocol::endpoint::resolve_domain;
 
 /// Makes the loader Wasm handlers are loaded with (the sandbox; fakes in tests).
 pub(crate) type MakeLoader = Box<dyn Fn() -> Result<Box<dyn HandlerLoader>, String> + Send>;
@@ -262,12 +260,7 @@ async fn attempt(shared: &Shared) -> Result<ReloadReport, ReloadError> {
     }
     // The handlers' filters (the bot's open_id asked again only if a filter needs it and it
     // is not configured).
-    let app = OpenApiApp {
-        app_id: settings.connection.app_id.clone(),
-        app_secret: settings.connection.app_secret.clone(),
-        domain: resolve_domain(Some(&settings.connection.domain)),
-        send_limits: settings.send_limits,
-    };
+    let app = settings.openapi_app();
     let filters = handler_filters(
         &planned,
         settings.bot_open_id.as_deref(),

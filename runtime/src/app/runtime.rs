@@ -31,7 +31,6 @@ use crate::handler::Invoke;
 use crate::journal::Journal;
 use crate::manifest::{Manifest, ManifestError};
 use crate::openapi::OpenApiApp;
-use crate::protocol::endpoint::resolve_domain;
 use crate::queue::engine::QueueConfig;
 use crate::queue::{self, AckMode, Queue, QueueHandler};
 
@@ -256,12 +255,7 @@ impl RuntimeBuilder {
                 (Settings::from_manifest(&m), Some(m))
             }
         };
-        let app = OpenApiApp {
-            app_id: settings.connection.app_id.clone(),
-            app_secret: settings.connection.app_secret.clone(),
-            domain: resolve_domain(Some(&settings.connection.domain)),
-            send_limits: settings.send_limits,
-        };
+        let app = settings.openapi_app();
         if let Some(admin) = self.admin {
             settings.admin = admin;
         }

@@ -75,4 +75,15 @@ impl Settings {
     pub fn app_id(&self) -> &str {
         &self.connection.app_id
     }
+
+    /// The app as the OpenAPI client calls Feishu for it: id, secret, the resolved domain and
+    /// the send limits.
+    pub(crate) fn openapi_app(&self) -> crate::openapi::OpenApiApp {
+        crate::openapi::OpenApiApp {
+            app_id: self.connection.app_id.clone(),
+            app_secret: self.connection.app_secret.clone(),
+            domain: crate::protocol::endpoint::resolve_domain(Some(&self.connection.domain)),
+            send_limits: self.send_limits,
+        }
+    }
 }
