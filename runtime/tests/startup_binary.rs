@@ -181,36 +181,41 @@ async fn an_empty_cache_connects_and_acks_at_once_and_each_handler_starts_when_c
     let callback = emu.push_event(&card_event("cb-1", json!({"action": "approve"})));
     acked(&emu, &audits, Duration::from_secs(10)).await;
     acked(&emu, &messages, Duration::from_secs(10)).await;
-    let callback_ack = emu
-        .wait_for_delivery(callback, Duration::from_secs(10))
-        .await
-        .unwrap();
+    // Checked now, not after the callback: its answer waits up to its 2.5 s deadline, and a
+    // component may finish compiling meanwhile on a fast machine.
+    let (code, body) = readyz().await;
     let out = run.output();
     assert!(
         !out.contains("handler ready handler=audit") && !out.contains("handler ready handler=card"),
-        "the events were acked (and the callback answered) before the Go and JS components \
-         were ready:\n{out}"
+        "the events were acked before the Go and JS components were ready:\n{out}"
     );
-    assert!(callback_ack.acked, "{callback_ack:?}");
-    let (code, body) = readyz().await;
     assert_eq!(code, 503, "not ready while compiling: {body}");
     assert!(
         body.contains("compiling: ") && body.contains("audit"),
         "{body}"
     );
+    let callback_ack = emu
+        .wait_for_delivery(callback, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert!(callback_ack.acked, "{callback_ack:?}");
+    // The JS handler still compiling at the callback's deadline: the documented fallback.
+    let card_ready_in_time = run.output().contains("handler ready handler=card");
     let ack = emu
         .acks()
         .into_iter()
         .find(|a| a.delivery == Some(callback))
         .expect("the callback's ack");
     assert_eq!(ack.code, 200, "the fallback answer: 200 …");
-    assert!(
-        ack.data
-            .as_deref()
-            .is_none_or(|d| !String::from_utf8_lossy(d).contains("greeting")),
-        "… without the handler's answer: {:?}",
-        ack.data.map(|d| String::from_utf8_lossy(&d).into_owned())
-    );
+    if !card_ready_in_time {
+        assert!(
+            ack.data
+                .as_deref()
+                .is_none_or(|d| !String::from_utf8_lossy(d).contains("greeting")),
+            "… without the handler's answer: {:?}",
+            ack.data.map(|d| String::from_utf8_lossy(&d).into_owned())
+        );
+    }
 
     // Then every handler takes its events once its component is ready.
     let deadline = Duration::from_secs(120);
