@@ -12,7 +12,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use crate::manifest::Manifest;
 use crate::sandbox::{
     beside_path, run_worker, CompileIn, Origin, Sandbox, SandboxConfig, WorkerRequest,
 };
@@ -39,14 +38,9 @@ pub struct CompileArgs {
 /// Runs `aviary compile`.
 pub fn run(args: CompileArgs) -> ExitCode {
     crate::process::init_tracing();
-    let manifest = match Manifest::load(&args.manifest) {
+    let manifest = match super::load_manifest(&args.manifest) {
         Ok(m) => m,
-        Err(e) => {
-            for problem in e.problems() {
-                eprintln!("error: {problem}");
-            }
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let mut config = SandboxConfig::default();
     if let Ok(exe) = std::env::current_exe() {

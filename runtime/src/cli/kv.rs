@@ -107,24 +107,13 @@ impl KvCommand {
 
 /// Runs `aviary kv`.
 pub fn run(args: KvArgs) -> ExitCode {
-    let manifest = match Manifest::load(&args.manifest) {
+    let manifest = match super::load_manifest(&args.manifest) {
         Ok(m) => m,
-        Err(e) => {
-            for problem in e.problems() {
-                eprintln!("error: {problem}");
-            }
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::current_thread_runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let Some(namespace) = args.namespace else {
         eprintln!("error: --namespace is required: a handler's name (kv = true) or a shared name (kv = \"name\")");

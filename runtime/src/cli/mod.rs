@@ -29,3 +29,25 @@ use crate::app::loading::HandlerLoader;
 
 /// Makes the loader handlers are loaded with (the Wasm sandbox in the binary).
 pub type MakeLoader<'a> = &'a dyn Fn() -> Result<Box<dyn HandlerLoader>, String>;
+
+/// The manifest at `path`; or every problem printed (`error: …`, one a line) and exit code 2.
+fn load_manifest(path: &std::path::Path) -> Result<crate::manifest::Manifest, std::process::ExitCode> {
+    crate::manifest::Manifest::load(path).map_err(|e| {
+        for problem in e.problems() {
+            eprintln!("error: {problem}");
+        }
+        std::process::ExitCode::from(2)
+    })
+}
+
+/// A single-threaded async runtime for a command that makes a few store or HTTP calls; or why
+/// not printed and exit code 1.
+fn current_thread_runtime() -> Result<tokio::runtime::Runtime, std::process::ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::ExitCode::FAILURE
+        })
+}
