@@ -4,6 +4,7 @@
 // Feishu's rate limits, and gives send and reply an idempotency `uuid` derived from the app,
 // the handler, the event and the index of the call in the run, so a re-run of the same event
 // sends nothing twice (keep the calls of a run in a deterministic order).
+import { callHost, hostFunctions } from './host.js';
 
 /** A refused or failed OpenAPI call: `message` names the call and why (a denial, Feishu's code, `rate limited`, a timeout, …). */
 export class FeishuError extends Error {
@@ -13,30 +14,9 @@ export class FeishuError extends Error {
   }
 }
 
-function host() {
-  const h = globalThis.__aviaryHost;
-  if (!h || typeof h.feishuRequest !== 'function') {
-    throw new Error('aviary-js: no host functions; build the handler with `aviary-js build`');
-  }
-  return h;
-}
+const host = () => hostFunctions('feishuRequest');
 
-// The engines report an import's `err` differently: QuickJS throws the string itself,
-// StarlingMonkey an Error carrying it as `payload`.
-function errorText(e) {
-  if (typeof e === 'string') return e;
-  if (e && typeof e.payload === 'string') return e.payload;
-  if (e && typeof e.message === 'string') return e.message;
-  return String(e);
-}
-
-function call(fn) {
-  try {
-    return fn();
-  } catch (e) {
-    throw new FeishuError(errorText(e));
-  }
-}
+const call = (fn) => callHost(FeishuError, fn);
 
 const RECEIVE_ID_TYPES = ['open_id', 'union_id', 'user_id', 'email', 'chat_id'];
 

@@ -10,6 +10,7 @@
 // redirects, applies `[handler.http]` limits and adds no credential. A denial, timeout, oversized
 // answer or connection failure throws a `TypeError` (as `fetch` rejects with one) whose message
 // is the host's reason; an answer with any status is a Response (check `ok`).
+import { callHost } from './host.js';
 
 function sendFn() {
   const send = globalThis.__aviaryHttpSend;
@@ -175,12 +176,6 @@ function bodyBytes(body) {
 // in StarlingMonkey).
 const URLSearchParamsLike = typeof URLSearchParams === 'function' ? URLSearchParams : class {};
 
-function hostMessage(e) {
-  if (typeof e === 'string') return e;
-  if (e && typeof e.payload === 'string') return e.payload;
-  if (e && typeof e.message === 'string') return e.message;
-  return String(e);
-}
 
 /**
  * Sends a request through the host and returns its Response (synchronously). `init`: `method`
@@ -192,12 +187,7 @@ export function fetch(input, init = {}) {
   const method = String(init.method ?? 'GET').toUpperCase();
   const headers = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
   const body = bodyBytes(init.body);
-  let answer;
-  try {
-    answer = sendFn()(method, url, headers.toBlock(), body);
-  } catch (e) {
-    throw new TypeError(hostMessage(e));
-  }
+  const answer = callHost(TypeError, () => sendFn()(method, url, headers.toBlock(), body));
   const [status, block, bytes] = answer;
   const data = bytes instanceof Uint8Array ? bytes : Uint8Array.from(bytes ?? []);
   return new Response(status, Headers.fromBlock(block), data, url);

@@ -3,7 +3,7 @@
 // command (`aviary-js build`) bundles them with this file and an engine-specific entry that
 // installs the host functions in `globalThis.__aviaryHost`, so the same source builds for
 // QuickJS (host imports are globals) and StarlingMonkey (host imports are ES modules).
-
+import { hostFunctions } from './host.js';
 import { MERGED_EVENT_TYPE, mergedModel } from './merged.js';
 import { EVENT_MODELS as FEISHU_MODELS, toMessage } from './models.js';
 
@@ -50,13 +50,7 @@ export const EVENT_TYPES = Object.freeze([
 ]);
 const KNOWN = new Set(EVENT_TYPES);
 
-function host() {
-  const h = globalThis.__aviaryHost;
-  if (!h) {
-    throw new Error('aviary-js: no host functions; build the handler with `aviary-js build`');
-  }
-  return h;
-}
+const host = () => hostFunctions();
 
 // ---- outcomes ------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@
 // retry or is cut off by a crash leaves nothing behind and its re-run starts from the same
 // state. `increment` is added at commit time, so concurrent runs never lose one. A refused
 // call (a denial, a quota, a bad argument, the store) throws a KvError.
+import { callHost, hostFunctions } from './host.js';
 
 /** A key-value call the host refused; the message says why. */
 export class KvError extends Error {
@@ -16,24 +17,8 @@ export class KvError extends Error {
   }
 }
 
-function imports() {
-  const h = globalThis.__aviaryHost;
-  if (!h || typeof h.kvGet !== 'function') {
-    throw new Error('aviary-js: no key-value host functions; build the handler with `aviary-js build`');
-  }
-  return h;
-}
-
-// QuickJS throws the err payload (a string); StarlingMonkey an Error whose `payload` is it.
 function call(name, ...args) {
-  try {
-    return imports()[name](...args);
-  } catch (e) {
-    if (e instanceof KvError) throw e;
-    const message =
-      typeof e === 'string' ? e : typeof e?.payload === 'string' ? e.payload : String(e?.message ?? e);
-    throw new KvError(message);
-  }
+  return callHost(KvError, () => hostFunctions('kvGet', 'key-value host functions')[name](...args));
 }
 
 /** The handler's key-value state. */

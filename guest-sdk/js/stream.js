@@ -6,32 +6,14 @@
 // has landed and turns streaming mode off. Grants:
 // openapi = ["POST /open-apis/im/v1/messages", "/open-apis/cardkit/v1/cards"].
 import { feishu, FeishuError } from './feishu.js';
+import { callHost, hostFunctions } from './host.js';
 
 /** The element_id of a stream's text. */
 export const STREAM_ELEMENT = 'aviary_stream';
 
-function host() {
-  const h = globalThis.__aviaryHost;
-  if (!h || typeof h.cardStreamSet !== 'function') {
-    throw new Error('aviary-js: no host functions; build the handler with `aviary-js build`');
-  }
-  return h;
-}
+const host = () => hostFunctions('cardStreamSet');
 
-function errorText(e) {
-  if (typeof e === 'string') return e;
-  if (e && typeof e.payload === 'string') return e.payload;
-  if (e && typeof e.message === 'string') return e.message;
-  return String(e);
-}
-
-function hostCall(fn) {
-  try {
-    return fn();
-  } catch (e) {
-    throw new FeishuError(errorText(e));
-  }
-}
+const hostCall = (fn) => callHost(FeishuError, fn);
 
 /** The card JSON 2.0 a stream starts with: streaming mode on, one empty markdown element. */
 export function streamingCard() {
