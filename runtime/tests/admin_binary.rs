@@ -13,22 +13,13 @@ use aviary_emulator::Emulator;
 use aviary_test_support::binary::{sigterm, Aviary, Run};
 use aviary_test_support::guests::guest;
 use aviary_test_support::http_server::TestServer;
+use aviary_test_support::metrics::{free_port, metric};
 use aviary_test_support::recorder::{effects, emulator_config, envelope, recorder_wasm, APP_ID};
 use aviary_test_support::{eventually, Dir};
 
 const AVIARY: Aviary = Aviary::at(env!("CARGO_BIN_EXE_aviary"));
 const WAIT: Duration = Duration::from_secs(60);
 const TOKEN: &str = "admin-token-for-tests";
-
-/// A free port on 127.0.0.1 (bound, then released for the child to take).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `aviary.toml` in `dir`: the emulator's app, a disk queue, the recorder guest on
 /// `im.message.*`, and the admin server on `port` with a token from `AVIARY_ADMIN_TOKEN`.
 fn manifest(dir: &Dir, domain: &str, port: u16) -> std::path::PathBuf {
@@ -109,22 +100,6 @@ async fn scrape(port: u16) -> BTreeMap<(String, BTreeMap<String, String>), f64> 
         out.insert((s.metric, labels), v);
     }
     out
-}
-
-fn metric(
-    m: &BTreeMap<(String, BTreeMap<String, String>), f64>,
-    name: &str,
-    labels: &[(&str, &str)],
-) -> f64 {
-    let key = (
-        name.to_string(),
-        labels
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-    );
-    *m.get(&key)
-        .unwrap_or_else(|| panic!("no sample {name}{labels:?} in /metrics"))
 }
 
 async fn wait_ready(port: u16, ready: bool) -> String {

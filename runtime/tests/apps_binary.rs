@@ -10,6 +10,7 @@ use std::time::Duration;
 use aviary_emulator::Emulator;
 use aviary_test_support::binary::{sigterm, Aviary};
 use aviary_test_support::guests::guest;
+use aviary_test_support::metrics::free_port;
 use aviary_test_support::recorder::{effects, emulator_config, envelope, recorder_wasm, APP_ID};
 use aviary_test_support::{eventually, Dir};
 
@@ -17,14 +18,6 @@ const AVIARY: Aviary = Aviary::at(env!("CARGO_BIN_EXE_aviary"));
 const WAIT: Duration = Duration::from_secs(60);
 const TOKEN: &str = "admin-token-for-apps-tests";
 const OTHER: &str = "cli_ffffffffffffffff";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn app(id: &str, secret: &str, domain: &str, queue: &str) -> String {
     format!(

@@ -15,20 +15,13 @@ use std::time::Duration;
 use aviary_emulator::Emulator;
 use aviary_test_support::binary::{sigterm, Aviary, Run};
 use aviary_test_support::guests::guest;
+use aviary_test_support::metrics::{free_port, metric};
 use aviary_test_support::recorder::{effects, emulator_config, envelope, recorder_wasm, APP_ID};
 use aviary_test_support::{eventually, Dir};
 
 const AVIARY: Aviary = Aviary::at(env!("CARGO_BIN_EXE_aviary"));
 const WAIT: Duration = Duration::from_secs(120);
 const TOKEN: &str = "admin-token-for-reload-tests";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The manifest: the emulator's app, the admin server on `port` (token from the
 /// environment), handler `rec` running `handler.wasm` of `dir`, then `extra` lines.
@@ -124,22 +117,6 @@ async fn scrape(port: u16) -> BTreeMap<(String, BTreeMap<String, String>), f64> 
             Some(((s.metric, labels), v))
         })
         .collect()
-}
-
-fn metric(
-    m: &BTreeMap<(String, BTreeMap<String, String>), f64>,
-    name: &str,
-    labels: &[(&str, &str)],
-) -> f64 {
-    let key = (
-        name.to_string(),
-        labels
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-    );
-    *m.get(&key)
-        .unwrap_or_else(|| panic!("no sample {name}{labels:?} in /metrics"))
 }
 
 /// The event id of event `i` (`ev-<i>`) from its message id (`om_<i>`, what the recorder

@@ -326,6 +326,7 @@ pub mod go_guests;
 pub mod guests;
 pub mod http_server;
 pub mod lang_guests;
+pub mod metrics;
 pub mod peers;
 pub mod recorder;
 pub mod recorder_kv;
